@@ -1,0 +1,3 @@
+"""ppodoctor: a doctor for TRL PPOTrainer setups."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import json
+
+from ..rules.base import Diagnostic
+
+
+def diagnostic_dict(diagnostic: Diagnostic) -> dict:
+    span = diagnostic.span
+    fix = diagnostic.fix
+    return {
+        "code": diagnostic.code,
+        "name": diagnostic.name,
+        "severity": diagnostic.severity,
+        "message": diagnostic.message,
+        "filename": diagnostic.filename,
+        "location": {"row": span.line, "column": span.column},
+        "end_location": {"row": span.end_line, "column": span.end_column},
+        "fix": None if fix is None else {"applicability": fix.applicability, "message": fix.description,
+                                         "kind": fix.kind},
+        "url": diagnostic.url,
+        "probe": diagnostic.probe,
+    }
+
+
+def render_json(report) -> str:
+    return json.dumps([diagnostic_dict(d) for d in report.diagnostics], indent=2) + "\n"

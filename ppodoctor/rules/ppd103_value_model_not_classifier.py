@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from ..setup import kinds
+from ..setup.model import VALUE
+from .base import ERROR, UNSAFE, Fix, Rule
+from .common import describe, is_policy_object, new_api_applies, versions
+
+
+class ValueModelNotClassifier(Rule):
+    """The value model is not a single-logit sequence classifier.
+
+    Why it breaks: TRL computes values with `value_model.score(hidden_states)`. A causal LM
+    (`AutoModelForCausalLM`, or the policy object itself, as a popular guide suggests with
+    `value_model = model`) has no `score` head, so `__init__` succeeds and the run dies at the first
+    rollout of `train()` with `AttributeError: 'LlamaForCausalLM' object has no attribute 'score'`
+    (trl 0.12-1.12), after the models are loaded and generation has started.
+
+    Fix: load the value model as `AutoModelForSequenceClassification.from_pretrained(path,
+    num_labels=1)`, from the reward model's path as TRL's example does.
+    Fix safety: unsafe; it replaces the model object passed as the value model.
+    """
+
+    code = "PPD103"
+    name = "value-model-not-classifier"
+    severity = ERROR
+    summary = "the value model is not a single-logit sequence classifier"
+    fixable = True
+    invalid = ('''
+        from transformers import AutoModelForCausalLM
+        from trl.experimental.ppo import PPOTrainer
+        model = AutoModelForCausalLM.from_pretrained("sft")
+        ref = AutoModelForCausalLM.from_pretrained("sft")
+        value_model = model
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=model, ref_model=ref, reward_model=rm,
+                             value_model=value_model, train_dataset=ds)
+        ''', '''
+        from transformers import AutoModelForCausalLM
+        from trl.experimental.ppo import PPOTrainer
+        critic = AutoModelForCausalLM.from_pretrained("rm")
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                             value_model=critic, train_dataset=ds)
+        ''')
+    valid = ('''
+        from transformers import AutoModelForSequenceClassification
+        from trl.experimental.ppo import PPOTrainer
+        critic = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                             value_model=critic, train_dataset=ds)
+        ''', '''
+        from trl.experimental.ppo import PPOTrainer
+        from mylib import build_critic
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                             value_model=build_critic(), train_dataset=ds)
+        ''')
+
+    def check_setup(self, setup, context):
+        binding = setup.role(VALUE)
+        if binding is None or not new_api_applies(setup, context):
+            return
+        kind = kinds.model_kind(binding.origin)
+        if is_policy_object(setup, binding):
+            reason = "it is the policy object, a causal LM"
+        elif kind == kinds.CAUSAL_LM:
+            reason = "it is a causal LM"
+        elif kind == kinds.OTHER_MODEL:
+            reason = "it is a model without a sequence-classification head"
+        else:
+            return
+        yield self.report(
+            f"value model {describe(binding)} has no `score` head: {reason}; init succeeds, then the first "
+            f"rollout of train() fails with `AttributeError: ... object has no attribute 'score'` "
+            f"({versions(context)}); use AutoModelForSequenceClassification with num_labels=1",
+            binding.value_span, setup,
+            Fix("value_model", "Replace the value model with a single-logit AutoModelForSequenceClassification "
+                "loaded from the reward model's path", UNSAFE, (("mode", "replace"),)),
+        )

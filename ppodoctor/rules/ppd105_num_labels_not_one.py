@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from ..setup import kinds
+from ..setup.model import REWARD, VALUE
+from .base import ERROR, SAFE, Fix, Rule
+from .common import new_api_applies, versions
+
+
+class NumLabelsNotOne(Rule):
+    """The reward or value model is built with `num_labels` other than 1.
+
+    Why it breaks: TRL reads one scalar per token from the `score` head. With `num_labels=2`
+    the head emits two, and `train()` dies with `RuntimeError: output with shape [2] doesn't match
+    the broadcast shape [2, 2]` (trl 1.12; a shape error on 0.12) after the first rollout.
+
+    Fix: pass `num_labels=1`.
+    Fix safety: safe; a multi-logit head cannot work with TRL's PPO at all.
+    """
+
+    code = "PPD105"
+    name = "num-labels-not-one"
+    severity = ERROR
+    summary = "the reward or value model has `num_labels` other than 1"
+    fixable = True
+    invalid = ('''
+        from transformers import AutoModelForSequenceClassification
+        from trl.experimental.ppo import PPOTrainer
+        reward_model = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=2)
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref,
+                             reward_model=reward_model, value_model=critic, train_dataset=ds)
+        ''',)
+    valid = ('''
+        from transformers import AutoModelForSequenceClassification
+        from trl.experimental.ppo import PPOTrainer
+        reward_model = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref,
+                             reward_model=reward_model, value_model=critic, train_dataset=ds)
+        ''', '''
+        from transformers import AutoModelForSequenceClassification
+        from trl.experimental.ppo import PPOTrainer
+        reward_model = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=args.labels)
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref,
+                             reward_model=reward_model, value_model=critic, train_dataset=ds)
+        ''')
+
+    def check_setup(self, setup, context):
+        if not new_api_applies(setup, context):
+            return
+        for role in (REWARD, VALUE):
+            binding = setup.role(role)
+            if binding is None or kinds.model_kind(binding.origin) != kinds.SEQUENCE_CLASSIFIER:
+                continue
+            origin = binding.origin
+            while origin.kind in ("copy", "peft") and origin.base is not None:
+                origin = origin.base
+            keyword = origin.keyword("num_labels")
+            if keyword is None or keyword.value.kind != "literal" or keyword.value.value == 1:
+                continue
+            yield self.report(
+                f"{role} model has num_labels={keyword.value.text}: TRL needs one scalar per token and train() "
+                f"fails with `RuntimeError: output with shape [...] doesn't match the broadcast shape` "
+                f"({versions(context)}); use num_labels=1",
+                keyword.span or binding.value_span, setup,
+                Fix("num_labels", "Set num_labels=1", SAFE, (("role", role),)),
+            )

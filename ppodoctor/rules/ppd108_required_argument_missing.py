@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from ..setup.model import CONFIG, POLICY, PROCESSING_CLASS, REFERENCE, REWARD, TRAIN_DATASET
+from ..trl_api import eras
+from .base import ERROR, Rule
+from .common import new_api_applies, versions
+
+_REQUIRED = (CONFIG, PROCESSING_CLASS, POLICY, REFERENCE, REWARD, TRAIN_DATASET)
+
+
+class RequiredArgumentMissing(Rule):
+    """A required PPOTrainer argument is missing (reward model, train dataset, processing class, ...).
+
+    Why it breaks: from TRL 0.12 the trainer's `args`/`config`, `processing_class`, policy,
+    reference, `reward_model` and `train_dataset` parameters have no default, so the call raises
+    `TypeError: PPOTrainer.__init__() missing 1 required positional argument: '...'`, after every
+    model has been loaded. (`ref_model=None` is allowed; leaving it out is not.)
+
+    Fix: pass the argument; the message names the keyword the target TRL expects.
+    """
+
+    code = "PPD108"
+    name = "required-argument-missing"
+    severity = ERROR
+    summary = "a required PPOTrainer argument is missing"
+    invalid = ('''
+        from trl.experimental.ppo import PPOTrainer
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, value_model=critic,
+                             train_dataset=ds)
+        ''', '''
+        from trl.experimental.ppo import PPOTrainer
+        trainer = PPOTrainer(args=cfg, model=policy, ref_model=None, reward_model=rm, value_model=critic,
+                             train_dataset=ds)
+        ''')
+    valid = ('''
+        from trl.experimental.ppo import PPOTrainer
+        trainer = PPOTrainer(cfg, tok, policy, None, rm, ds, critic)
+        ''', '''
+        from trl.experimental.ppo import PPOTrainer
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, value_model=critic, **more)
+        ''')
+
+    def check_setup(self, setup, context):
+        if setup.unresolved_star or not new_api_applies(setup, context) or setup.trainer == "PPOv2Trainer":
+            return
+        era = context.target.era
+        for role in _REQUIRED:
+            if setup.role(role) is not None:
+                continue
+            keyword = eras.role_keyword(role, era)
+            yield self.report(
+                f"{setup.trainer} is built without `{keyword}`: the call raises `TypeError: PPOTrainer.__init__() "
+                f"missing 1 required positional argument: '{keyword}'` ({versions(context)})",
+                setup.callee_span, setup,
+            )

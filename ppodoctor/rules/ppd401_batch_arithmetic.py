@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..setup.model import CONFIG, Origin
+from .base import ERROR, Rule
+from .common import new_api_applies, versions
+
+# TrainingArguments / PPOConfig defaults (trl 0.12-1.12).
+DEFAULTS = {"per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "num_mini_batches": 1,
+            "whiten_rewards": False}
+
+
+def is_ppo_config(origin: Optional[Origin]) -> bool:
+    return origin is not None and origin.kind in ("constructor", "parsed_args") \
+        and origin.class_name.rsplit(".", 1)[-1] == "PPOConfig"
+
+
+def config_value(origin: Origin, name: str) -> tuple[bool, Any]:
+    """(known, value) of a PPOConfig field: the literal keyword, a later literal assignment, or the default."""
+    known, value = (not origin.partial and origin.kind == "constructor"), DEFAULTS.get(name)
+    keyword = origin.keyword(name)
+    if keyword is not None:
+        known, value = keyword.value.kind == "literal", keyword.value.value
+    for operation in origin.operations:
+        if operation.kind == "set" and operation.name == name:
+            literal = operation.value is not None and operation.value.kind == "literal" and not operation.conditional
+            known, value = literal, operation.value.value if literal else None
+        elif operation.kind == "passed":
+            known = known and keyword is not None
+    return known, value
+
+
+class BatchArithmetic(Rule):
+    """The literal PPOConfig batch sizes are ones TRL rejects.
+
+    Why it breaks: PPOTrainer computes `local_batch_size = per_device_train_batch_size *
+    gradient_accumulation_steps` and splits it into `num_mini_batches`. If it does not divide, the
+    constructor raises `ValueError: local_batch_size must be a multiple of num_mini_batches`; with
+    `whiten_rewards=True` a per-rank mini-batch under 8 fails the assertion `Per-rank minibatch size
+    N is insufficient for whitening` (trl 0.12-1.12). Both happen after the models are loaded. The
+    figures assume one process; more processes multiply the global batch, not the per-rank one.
+
+    Fix: choose sizes such that per_device_train_batch_size * gradient_accumulation_steps is a
+    multiple of num_mini_batches (and, with whitening, at least 8 times it).
+    """
+
+    code = "PPD401"
+    name = "batch-arithmetic"
+    severity = ERROR
+    summary = "PPOConfig batch sizes that TRL rejects"
+    invalid = ('''
+        from trl.experimental.ppo import PPOConfig, PPOTrainer
+        config = PPOConfig(per_device_train_batch_size=4, gradient_accumulation_steps=1, num_mini_batches=3)
+        trainer = PPOTrainer(args=config, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                             value_model=critic, train_dataset=ds)
+        ''', '''
+        from trl.experimental.ppo import PPOConfig, PPOTrainer
+        config = PPOConfig(per_device_train_batch_size=4, whiten_rewards=True)
+        trainer = PPOTrainer(args=config, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                             value_model=critic, train_dataset=ds)
+        ''')
+    valid = ('''
+        from trl.experimental.ppo import PPOConfig, PPOTrainer
+        config = PPOConfig(per_device_train_batch_size=4, gradient_accumulation_steps=2, num_mini_batches=2)
+        trainer = PPOTrainer(args=config, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                             value_model=critic, train_dataset=ds)
+        ''', '''
+        from trl.experimental.ppo import PPOConfig, PPOTrainer
+        config = PPOConfig(per_device_train_batch_size=args.batch, num_mini_batches=3)
+        trainer = PPOTrainer(args=config, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                             value_model=critic, train_dataset=ds)
+        ''')
+
+    def check_setup(self, setup, context):
+        binding = setup.role(CONFIG)
+        if binding is None or not is_ppo_config(binding.origin) or not new_api_applies(setup, context):
+            return
+        origin = binding.origin
+        values = {name: config_value(origin, name) for name in DEFAULTS}
+        if not all(known for known, _ in values.values()):
+            return
+        per_device, accumulation, mini_batches, whiten = (values[name][1] for name in DEFAULTS)
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                   for v in (per_device, accumulation, mini_batches)):
+            return
+        local_batch = per_device * accumulation
+        span = (origin.keyword("num_mini_batches") or origin.keyword("per_device_train_batch_size"))
+        where = span.span if span is not None and span.span is not None else (origin.span or binding.value_span)
+        if local_batch % mini_batches:
+            yield self.report(
+                f"per_device_train_batch_size * gradient_accumulation_steps = {per_device} * {accumulation} = "
+                f"{local_batch} is not a multiple of num_mini_batches={mini_batches}: PPOTrainer raises "
+                f"`ValueError: ... must be a multiple of num_mini_batches` ({versions(context)})", where, setup,
+            )
+        elif whiten is True and local_batch // mini_batches < 8:
+            yield self.report(
+                f"whiten_rewards=True with a per-rank mini-batch of {local_batch // mini_batches} (< 8): PPOTrainer "
+                f"fails `AssertionError: Per-rank minibatch size {local_batch // mini_batches} is insufficient for "
+                f"whitening` ({versions(context)})", where, setup,
+            )

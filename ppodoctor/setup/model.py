@@ -1,0 +1,253 @@
+"""The setup model: a plain description of every PPOTrainer construction in a file.
+
+Everything downstream (rules, fixes, the probe in another interpreter) reads this and nothing
+else, so it is made of frozen dataclasses that round-trip through JSON. "Unknown" is a legal
+value everywhere: a rule that meets it stays silent rather than guess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+UNKNOWN = "unknown"
+
+# The roles a PPOTrainer argument can fill, whatever the era calls them.
+POLICY = "policy"
+REFERENCE = "reference"
+REWARD = "reward"
+VALUE = "value"
+PROCESSING_CLASS = "processing_class"
+CONFIG = "config"
+TRAIN_DATASET = "train_dataset"
+EVAL_DATASET = "eval_dataset"
+PEFT_CONFIG = "peft_config"
+DATA_COLLATOR = "data_collator"
+MODEL_ROLES = (POLICY, REFERENCE, REWARD, VALUE)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A source range; lines and columns are 1-based, as ruff prints them."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value seen in the source.
+
+    kind is "literal" (value holds the Python literal), "name" (value holds a dotted
+    qualified name such as "torch.bfloat16") or "unknown". text is always the source text.
+    """
+
+    kind: str = UNKNOWN
+    value: Any = None
+    text: str = ""
+
+    @property
+    def known(self) -> bool:
+        return self.kind != UNKNOWN
+
+    def is_literal(self, expected: Any) -> bool:
+        return self.kind == "literal" and type(self.value) is type(expected) and self.value == expected
+
+
+@dataclass(frozen=True)
+class Keyword:
+    name: str
+    value: Value
+    span: Optional[Span] = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """Something done to an object before the trainer is built.
+
+    kind "call": a method call (`model.cuda()`, `tok.add_special_tokens({...})`);
+    kind "set": an attribute assignment (`tok.pad_token = tok.eos_token`);
+    kind "freeze": its parameters' requires_grad set to False in a loop;
+    kind "passed": given as an argument to a call (name holds the callee), which may change it.
+    """
+
+    kind: str
+    name: str
+    args: tuple[Value, ...] = ()
+    keywords: tuple[Keyword, ...] = ()
+    value: Optional[Value] = None
+    span: Optional[Span] = None
+    conditional: bool = False
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an object comes from.
+
+    kind: "from_pretrained", "from_config", "constructor" (a class called directly), "copy"
+    (create_reference_model, deepcopy), "peft" (get_peft_model, PeftModel.from_pretrained),
+    "parsed_args" (an instance filled by an argument parser), "none", "literal", "call" (any
+    other call) or "unknown". key identifies the run-time object: two roles with the same
+    non-empty key are the same Python object.
+    """
+
+    kind: str = UNKNOWN
+    key: str = ""
+    callee: str = ""
+    class_name: str = ""
+    path: Value = field(default_factory=Value)
+    keywords: tuple[Keyword, ...] = ()
+    base: Optional["Origin"] = None
+    operations: tuple[Operation, ...] = ()
+    span: Optional[Span] = None
+    variable: str = ""
+    text: str = ""
+    reason: str = ""
+    partial: bool = False  # some keyword arguments came from a **mapping we could not see
+
+    @property
+    def known(self) -> bool:
+        return self.kind != UNKNOWN
+
+    def keyword(self, *names: str) -> Optional[Keyword]:
+        for keyword in self.keywords:
+            if keyword.name in names:
+                return keyword
+        return None
+
+    def all_operations(self) -> tuple[Operation, ...]:
+        """Operations on this object and on the objects it wraps or copies."""
+        inherited = self.base.all_operations() if self.base is not None else ()
+        return inherited + self.operations
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One argument as written in the trainer call."""
+
+    keyword: Optional[str]
+    position: Optional[int]
+    star: str
+    text: str
+    span: Span
+    value_span: Span
+
+
+@dataclass(frozen=True)
+class RoleBinding:
+    role: str
+    via: str  # "keyword", "positional" or "mapping" (from a visible **dict)
+    keyword: Optional[str]
+    position: Optional[int]
+    text: str
+    span: Span
+    value_span: Span
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A method call or attribute read on the trainer object (`trainer.step(...)`)."""
+
+    name: str
+    kind: str  # "call" or "attribute"
+    span: Span
+
+
+@dataclass(frozen=True)
+class PPOSetup:
+    trainer: str  # "PPOTrainer" or "PPOv2Trainer"
+    trainer_qualname: str
+    subclass: str
+    code_era: str
+    span: Span
+    callee_span: Span
+    arguments: tuple[Argument, ...]
+    roles: tuple[RoleBinding, ...]
+    unresolved_star: bool
+    variable: str = ""
+    usages: tuple[Usage, ...] = ()
+
+    def role(self, name: str) -> Optional[RoleBinding]:
+        for binding in self.roles:
+            if binding.role == name:
+                return binding
+        return None
+
+    def origin(self, name: str) -> Optional[Origin]:
+        binding = self.role(name)
+        return binding.origin if binding is not None else None
+
+    def keywords(self) -> tuple[str, ...]:
+        return tuple(argument.keyword for argument in self.arguments if argument.keyword)
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """A `from trl... import X` or `import trl...` statement, for era and import rules."""
+
+    module: str
+    name: str  # "" for `import module`
+    alias: str
+    span: Span
+    statement_span: Span
+
+
+@dataclass(frozen=True)
+class FileSetup:
+    path: str
+    setups: tuple[PPOSetup, ...] = ()
+    imports: tuple[ImportRecord, ...] = ()
+    mentions_value_head: bool = False
+
+
+def to_json_dict(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_json_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_json_dict(item) for item in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_json_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def from_json_dict(cls: Any, data: Any) -> Any:
+    """Rebuild a dataclass (or container of them) from `to_json_dict`'s output."""
+    origin = typing.get_origin(cls)
+    if origin in (Union, types.UnionType):
+        if data is None:
+            return None
+        inner = [arg for arg in typing.get_args(cls) if arg is not type(None)]
+        return from_json_dict(inner[0], data)
+    if origin is tuple:
+        (item_type, *_rest) = typing.get_args(cls)
+        return tuple(from_json_dict(item_type, item) for item in data)
+    if dataclasses.is_dataclass(cls):
+        hints = typing.get_type_hints(cls)
+        return cls(**{name: from_json_dict(hints[name], value) for name, value in data.items() if name in hints})
+    if cls is Any:
+        return _literal_from_json(data)
+    return data
+
+
+def _literal_from_json(data: Any) -> Any:
+    # JSON has no tuples; literal values were lists or tuples in the source alike.
+    if isinstance(data, list):
+        return tuple(_literal_from_json(item) for item in data)
+    if isinstance(data, dict):
+        return {k: _literal_from_json(v) for k, v in data.items()}
+    return data
+
+
+def dumps(file_setup: FileSetup) -> str:
+    return json.dumps(to_json_dict(file_setup), indent=None, sort_keys=False)
+
+
+def loads(text: str) -> FileSetup:
+    return from_json_dict(FileSetup, json.loads(text))

@@ -1,0 +1,186 @@
+"""TRL's PPO API eras: which version speaks which API, and what each mistake raises there.
+
+The facts come from ../shared/trl-ppo-facts.md (measured on real TRL releases).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+NEWEST_WITH_PPO = "1.12.0"
+
+# Era names, oldest first. Each is the first version of a range that behaves alike.
+OLD = "old"  # <= 0.11: value-head wrapper, manual .step() loop
+V012 = "0.12"  # policy=/ref_policy=/config=; value_model defaults to None
+V013 = "0.13"  # args=/model=/ref_model=; 0.12 names still accepted with a warning
+V015 = "0.15"  # 0.12 names are a TypeError
+V018 = "0.18"  # value_model required
+V026 = "0.26"  # moved to trl.experimental.ppo; trl.PPOTrainer warns
+V029 = "0.29"  # trl.PPOTrainer is an ImportError
+REMOVED = "1.13"  # PPO removed
+
+_ERA_STARTS = (
+    ((0, 0, 0), OLD),
+    ((0, 12, 0), V012),
+    ((0, 13, 0), V013),
+    ((0, 15, 0), V015),
+    ((0, 18, 0), V018),
+    ((0, 26, 0), V026),
+    ((0, 29, 0), V029),
+    ((1, 13, 0), REMOVED),
+)
+
+# Constructor parameters in order (what a positional argument means).
+OLD_ORDER = ("config", "model", "ref_model", "tokenizer", "dataset", "optimizer", "data_collator",
+             "num_shared_layers", "lr_scheduler")
+V012_ORDER = ("config", "processing_class", "policy", "ref_policy", "reward_model", "train_dataset",
+              "value_model", "data_collator", "eval_dataset", "optimizers", "callbacks")
+NEW_ORDER = ("args", "processing_class", "model", "ref_model", "reward_model", "train_dataset",
+             "value_model", "data_collator", "eval_dataset", "optimizers", "callbacks", "peft_config")
+PPOV2_ORDER = ("config", "tokenizer", "policy", "ref_policy", "reward_model", "train_dataset",
+               "value_model", "data_collator", "eval_dataset", "optimizers", "callbacks")
+
+# Every keyword any era accepts, mapped to the role it fills.
+KEYWORD_ROLES = {
+    "model": "policy",
+    "policy": "policy",
+    "ref_model": "reference",
+    "ref_policy": "reference",
+    "reward_model": "reward",
+    "value_model": "value",
+    "processing_class": "processing_class",
+    "tokenizer": "processing_class",
+    "args": "config",
+    "config": "config",
+    "train_dataset": "train_dataset",
+    "dataset": "train_dataset",
+    "eval_dataset": "eval_dataset",
+    "peft_config": "peft_config",
+    "data_collator": "data_collator",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Version:
+    major: int
+    minor: int
+    micro: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Version":
+        match = re.match(r"\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", text)
+        if not match:
+            raise ValueError(f"not a version: {text!r}")
+        major, minor, micro = (int(part) if part else 0 for part in match.groups())
+        return cls(major, minor, micro)
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.micro}"
+
+
+def era_of(version: Version) -> str:
+    era = OLD
+    for start, name in _ERA_STARTS:
+        if (version.major, version.minor, version.micro) >= start:
+            era = name
+    return era
+
+
+def era_at_least(era: str, start: str) -> bool:
+    names = [name for _start, name in _ERA_STARTS]
+    return names.index(era) >= names.index(start)
+
+
+ERA_RANGES = {
+    OLD: "trl <= 0.11",
+    V012: "trl 0.12",
+    V013: "trl 0.13-0.14",
+    V015: "trl 0.15-0.17",
+    V018: "trl 0.18-0.25",
+    V026: "trl 0.26-0.28",
+    V029: "trl 0.29-1.12",
+    REMOVED: "trl >= 1.13",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """The TRL version a script will meet, and how that was decided."""
+
+    version: Version
+    source: str  # "--trl-version", "pyproject.toml", "installed", "requirements.txt", "default"
+
+    @property
+    def era(self) -> str:
+        return era_of(self.version)
+
+    @classmethod
+    def default(cls) -> "Target":
+        return cls(Version.parse(NEWEST_WITH_PPO), "default")
+
+    @classmethod
+    def of(cls, text: str, source: str = "--trl-version") -> "Target":
+        return cls(Version.parse(text), source)
+
+    def describe(self) -> str:
+        if self.source == "default":
+            return f"trl {self.version} (assumed: the newest TRL with PPO; no version was given or found)"
+        return f"trl {self.version} (from {self.source})"
+
+
+def has_ppo(era: str) -> bool:
+    return era != REMOVED
+
+
+def new_trainer_api(era: str) -> bool:
+    """True where PPOTrainer takes a separate value model (0.12 and later)."""
+    return era_at_least(era, V012) and has_ppo(era)
+
+
+def missing_value_model_error(era: str) -> Optional[str]:
+    if not new_trainer_api(era):
+        return None
+    if era == V012:
+        return "AttributeError: 'NoneType' object has no attribute 'modules'"
+    if not era_at_least(era, V018):
+        return "AttributeError: 'NoneType' object has no attribute 'base_model_prefix'"
+    return "TypeError: PPOTrainer.__init__() missing 1 required positional argument: 'value_model'"
+
+
+def none_value_model_error(era: str) -> Optional[str]:
+    if not new_trainer_api(era):
+        return None
+    if era == V012:
+        return "AttributeError: 'NoneType' object has no attribute 'modules'"
+    return "AttributeError: 'NoneType' object has no attribute 'base_model_prefix'"
+
+
+def positional_order(trainer: str, code_era: str) -> tuple[str, ...]:
+    if trainer == "PPOv2Trainer":
+        return PPOV2_ORDER
+    if code_era == OLD:
+        return OLD_ORDER
+    if code_era == V012:
+        return V012_ORDER
+    return NEW_ORDER
+
+
+def role_keyword(role: str, era: str) -> str:
+    """The keyword the target era uses for a role (`policy` on 0.12, `model` from 0.13)."""
+    if era == OLD:
+        names = {"policy": "model", "reference": "ref_model", "processing_class": "tokenizer", "config": "config",
+                 "train_dataset": "dataset"}
+    elif era == V012:
+        names = {"policy": "policy", "reference": "ref_policy", "config": "config"}
+    else:
+        names = {"policy": "model", "reference": "ref_model", "config": "args"}
+    defaults = {"reward": "reward_model", "value": "value_model", "processing_class": "processing_class",
+                "train_dataset": "train_dataset", "eval_dataset": "eval_dataset", "peft_config": "peft_config",
+                "data_collator": "data_collator"}
+    return names.get(role, defaults.get(role, role))
+
+
+def range_of(era: str) -> str:
+    return ERA_RANGES[era]
