@@ -130,6 +130,10 @@ class Resolver:
                 bound = self._param(node.value, ctx)
                 if bound is not None:
                     return dataclasses.replace(self.value(bound[0], bound[1], depth + 1), text=text)
+                if ctx.params is not None and binding.value is not None:
+                    # Inside a followed call that did not pass it: the default applies.
+                    default = self.value(binding.value, Context(scope.lookup_parent or scope, None), depth + 1)
+                    return dataclasses.replace(default, text=text)
                 return Value(UNKNOWN, None, text)
             if binding.kind == "import":
                 return Value("name", binding.qualname, text)
@@ -280,7 +284,8 @@ class Resolver:
             if bound is not None:
                 return _named(self.origin(bound[0], bound[1], index, depth + 1), name)
             if ctx.params is not None and binding.value is not None:
-                return _named(self.origin(binding.value, Context(scope, None), index, depth + 1), name)
+                default_scope = scope.lookup_parent or scope
+                return _named(self.origin(binding.value, Context(default_scope, None), index, depth + 1), name)
             return Origin(reason=f"`{name}` is a parameter of `{scope.name}`", key=f"param:{scope.name}:{name}",
                           text=name, variable=name)
         if binding.kind == "assign" and binding.value is not None:
@@ -302,7 +307,7 @@ class Resolver:
             return dataclasses.replace(base, operations=base.operations + (operation,))
         if method in PARSER_METHODS and index:
             return self._parsed_args(func.value, ctx, index[0], text, depth)
-        callee = self.qualname(func, ctx)
+        callee = self.qualname(func, ctx) or dotted_name(func)
         last = callee.rsplit(".", 1)[-1] if callee else method
         positional = [a.value for a in call.args if a.keyword is None and not a.star]
         keywords, partial = self.keywords(call, ctx, depth)
