@@ -172,3 +172,11 @@ def test_trainer_usages_and_json_round_trip():
     assert setup.variable == "trainer"
     assert [(u.name, u.kind) for u in setup.usages] == [("dataloader", "attribute"), ("step", "call"), ("train", "call")]
     assert m.loads(m.dumps(file_setup)) == file_setup
+
+
+def test_subclass_with_its_own_signature_binds_only_keywords():
+    setup = one("from trl import PPOTrainer\nclass Mine(PPOTrainer):\n    def __init__(self, extra, *args, **kw):\n"
+                "        super().__init__(*args, **kw)\n"
+                f"{MODELS}\nt = Mine(1, cfg, tok, policy, value_model=critic)\n")
+    assert setup.unresolved_star, "missing-argument rules must stay silent"
+    assert setup.role(m.POLICY) is None and setup.role(m.VALUE) is not None

@@ -34,6 +34,8 @@ class _Extractor:
         self.facts, self.path = facts, path
         self.resolver = Resolver(facts)
         self._action_keys: dict[int, str] = {}
+        # Local trainer subclasses with their own __init__: their signature is not TRL's.
+        self._own_init: set[str] = set()
 
     def run(self) -> FileSetup:
         subclasses = self._trainer_subclasses()
@@ -75,6 +77,8 @@ class _Extractor:
                     trainer = self._trainer_of(self.resolver.qualname(base, ctx), found)
                     if trainer is not None:
                         found[key] = (trainer[0], klass.name)
+                        if "__init__" in klass.scope.bindings or trainer[1] in self._own_init:
+                            self._own_init.add(klass.name)
                         changed = True
                         break
         return found
@@ -95,9 +99,10 @@ class _Extractor:
                                       resolver.span(arg.value)))
         usages = self._usages(call, ctx)
         code_era = self._code_era(trainer, callee, call, ctx, usages)
-        order = eras.positional_order(trainer, code_era)
+        own_signature = subclass in self._own_init
+        order = () if own_signature else eras.positional_order(trainer, code_era)
         roles: dict[str, RoleBinding] = {}
-        unresolved_star = False
+        unresolved_star = own_signature
         positional_values = []
         for arg in call.args:
             if arg.star == "*":
