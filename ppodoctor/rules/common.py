@@ -30,3 +30,30 @@ def describe(binding: RoleBinding) -> str:
 
 def is_policy_object(setup: PPOSetup, binding: Optional[RoleBinding]) -> bool:
     return binding is not None and kinds.same_object(binding.origin, setup.origin(POLICY))
+
+
+# Trainer methods and attributes only the old (<= 0.11) API has: the hand-written rollout loop.
+OLD_LOOP_NAMES = ("generate", "step", "log_stats", "dataloader")
+
+
+def target_has_ppo(context: RuleContext) -> bool:
+    return eras.has_ppo(context.target.era)
+
+
+def old_loop_usages(setup: PPOSetup):
+    return tuple(usage for usage in setup.usages if usage.name in OLD_LOOP_NAMES)
+
+
+def is_old_era_script(setup: PPOSetup, context: RuleContext) -> bool:
+    """A script written whole for TRL <= 0.11 (value-head wrapper or `.step()` loop) on a newer TRL."""
+    if setup.code_era != eras.OLD or not eras.new_trainer_api(context.target.era):
+        return False
+    wrapper = context.file.mentions_value_head or any(
+        kinds.model_kind(binding.origin) == kinds.VALUE_HEAD for binding in setup.roles)
+    return wrapper or bool(old_loop_usages(setup))
+
+
+def replace_fix(description: str, edits, applicability: str = "safe"):
+    from .base import Fix
+
+    return Fix("replace", description, applicability, (("edits", tuple(edits)),))

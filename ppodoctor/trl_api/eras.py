@@ -107,10 +107,12 @@ ERA_RANGES = {
 
 @dataclass(frozen=True)
 class Target:
-    """The TRL version a script will meet, and how that was decided."""
+    """The TRL version a script will meet, how that was decided, and the transformers beside it."""
 
     version: Version
-    source: str  # "--trl-version", "pyproject.toml", "installed", "requirements.txt", "default"
+    source: str  # "--trl-version", "trl-version in pyproject.toml", "installed in ...", a pin, "default"
+    transformers: Optional[Version] = None
+    transformers_source: str = ""
 
     @property
     def era(self) -> str:
@@ -121,13 +123,19 @@ class Target:
         return cls(Version.parse(NEWEST_WITH_PPO), "default")
 
     @classmethod
-    def of(cls, text: str, source: str = "--trl-version") -> "Target":
-        return cls(Version.parse(text), source)
+    def of(cls, text: str, source: str = "--trl-version", transformers: Optional[str] = None,
+           transformers_source: str = "") -> "Target":
+        return cls(Version.parse(text), source, Version.parse(transformers) if transformers else None,
+                   transformers_source)
 
     def describe(self) -> str:
         if self.source == "default":
-            return f"trl {self.version} (assumed: the newest TRL with PPO; no version was given or found)"
-        return f"trl {self.version} (from {self.source})"
+            text = f"trl {self.version} (assumed: the newest TRL with PPO; no version was given or found)"
+        else:
+            text = f"trl {self.version} (from {self.source})"
+        if self.transformers is not None:
+            text += f", transformers {self.transformers} ({self.transformers_source})"
+        return text
 
 
 def has_ppo(era: str) -> bool:

@@ -1,15 +1,217 @@
-"""Which TRL version a script will meet, and why we think so."""
+"""Which TRL version a script will meet, and why we think so.
+
+Order: `--trl-version`; `trl-version` in [tool.ppodoctor]; the TRL installed in the interpreter named
+by `--python` (default: ours), read with importlib.metadata in a subprocess so that nothing heavy is
+imported here; a pin in the nearest requirements*.txt or pyproject.toml above the checked file; else
+the newest TRL with PPO, said to be assumed.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from .eras import Target
+from .eras import Target, Version
+
+_PROBE = ("import importlib.metadata as m, json\n"
+          "def v(name):\n"
+          "    try:\n        return m.version(name)\n"
+          "    except Exception:\n        return None\n"
+          "print(json.dumps({'trl': v('trl'), 'transformers': v('transformers')}))\n")
+
+
+@lru_cache(maxsize=16)
+def installed_versions(python: str) -> dict[str, Optional[str]]:
+    """{'trl': ..., 'transformers': ...} installed in `python`; empty values when it cannot be asked.
+
+    One subprocess per interpreter per run (~30 ms): `-I -S`-free so that site-packages are seen,
+    but no TRL import, only package metadata.
+    """
+    try:
+        done = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True, timeout=20)
+        found = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        found = {}
+    return {"trl": found.get("trl"), "transformers": found.get("transformers")}
+
+
+# --- pins -------------------------------------------------------------------------------------------
+_REQUIREMENT = re.compile(r"^trl(?:\s*\[[^\]]*\])?\s*(?P<spec>[<>=!~][^;]*?)?\s*(?:;.*)?$", re.IGNORECASE)
+_CLAUSE = re.compile(r"^(~=|===|==|!=|<=|>=|<|>)\s*([0-9][0-9a-zA-Z.*+!-]*)$")
+
+
+def _satisfies(version: Version, operator: str, text: str) -> bool:
+    if text.endswith(".*"):
+        prefix = [int(part) for part in text[:-2].split(".")]
+        head = [version.major, version.minor, version.micro][: len(prefix)]
+        return (head == prefix) == (operator == "==")
+    bound = Version.parse(text)
+    if operator in ("==", "==="):
+        return version == bound
+    if operator == "!=":
+        return version != bound
+    if operator == ">=":
+        return version >= bound
+    if operator == "<=":
+        return version <= bound
+    if operator == ">":
+        return version > bound
+    if operator == "<":
+        return version < bound
+    # ~=X.Y.Z: >= X.Y.Z and == X.Y.*; ~=X.Y: >= X.Y and == X.*
+    parts = text.split(".")
+    upper = Version.parse(".".join(parts[:-1])) if len(parts) > 1 else None
+    if version < bound:
+        return False
+    if upper is None:
+        return True
+    if len(parts) == 2:
+        return version.major == upper.major
+    return (version.major, version.minor) == (upper.major, upper.minor)
+
+
+def _poetry_to_pep440(spec: str) -> str:
+    spec = spec.strip()
+    if spec.startswith("^"):
+        low = Version.parse(spec[1:])
+        high = Version(low.major + 1, 0, 0) if low.major else Version(0, low.minor + 1, 0)
+        return f">={low},<{high}"
+    if spec.startswith("~") and not spec.startswith("~="):
+        low = Version.parse(spec[1:])
+        return f">={low},<{Version(low.major, low.minor + 1, 0)}"
+    if spec and spec[0].isdigit():
+        return f"=={spec}"
+    return spec
+
+
+def version_for(spec: str) -> Optional[Version]:
+    """A concrete version for a specifier: the highest known release that satisfies it.
+
+    Known releases are those the era table measured plus the facts' named versions; where none fits
+    (a pin to a release the table never saw), the exact pin or the lower bound is used.
+    """
+    from . import table
+
+    clauses = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        match = _CLAUSE.match(part)
+        if match is None:
+            return None
+        clauses.append((match.group(1), match.group(2)))
+    if not clauses:
+        return None
+    candidates = sorted(set(table.known_versions()) | set(_extra_releases()), reverse=True)
+    for candidate in candidates:
+        if all(_satisfies(candidate, op, text) for op, text in clauses):
+            return candidate
+    for op, text in clauses:
+        if op in ("==", "===", ">=", "~=") and not text.endswith("*"):
+            return Version.parse(text)
+    return None
+
+
+def _extra_releases() -> tuple[Version, ...]:
+    # Releases between the table's measured ones, so that a range like `>=0.19,<0.21` lands on a
+    # real release instead of the bound. The table entry used for rules is still the one at or below.
+    names = ("0.11.0", "0.12.0", "0.12.1", "0.15.0", "0.15.1", "0.16.0", "0.16.1", "0.18.1", "0.18.2", "0.19.0",
+             "0.19.1", "0.20.0", "0.21.0", "0.22.0", "0.22.1", "0.22.2", "0.23.0", "0.23.1", "0.25.0", "0.26.0",
+             "0.26.1", "0.27.1", "0.27.2", "0.29.0", "1.0.0", "1.11.0")
+    return tuple(Version.parse(name) for name in names)
+
+
+def _requirement_spec(line: str) -> Optional[str]:
+    """The version specifier of a `trl` requirement line ("" for an unpinned one, None for others)."""
+    match = _REQUIREMENT.match(line.split("#", 1)[0].strip())
+    if match is None:
+        return None
+    return (match.group("spec") or "").replace(" ", "")
+
+
+def _pins_in(directory: Path) -> Optional[tuple[str, str]]:
+    """(specifier, where) for the first trl pin in this directory's requirements or pyproject."""
+    for path in sorted(directory.glob("requirements*.txt")):
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            spec = _requirement_spec(line)
+            if spec:
+                return spec, f"`trl{spec}` in {path.name}"
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file():
+        from ..config import tomllib
+
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return None
+        project = data.get("project", {})
+        lines = list(project.get("dependencies", []))
+        for extra in project.get("optional-dependencies", {}).values():
+            lines.extend(extra)
+        for line in lines:
+            spec = _requirement_spec(line) if isinstance(line, str) else None
+            if spec:
+                return spec, f"`trl{spec}` in {pyproject.name}"
+        poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {}).get("trl")
+        if isinstance(poetry, dict):
+            poetry = poetry.get("version")
+        if isinstance(poetry, str) and poetry.strip() not in ("", "*"):
+            return _poetry_to_pep440(poetry), f"`trl = \"{poetry}\"` in {pyproject.name}"
+    return None
+
+
+@lru_cache(maxsize=256)
+def pinned_target(directory: Path) -> Optional[Target]:
+    for candidate in (directory, *directory.parents):
+        found = _pins_in(candidate)
+        if found is None:
+            continue
+        version = version_for(found[0])
+        if version is not None:
+            return Target(version, found[1])
+    return None
 
 
 def resolve_target(settings, path: Optional[Path] = None) -> Target:
-    """--trl-version, then `trl-version` in [tool.ppodoctor], else the newest TRL with PPO."""
+    """--trl-version, [tool.ppodoctor] trl-version, the installed TRL, a pin, else the newest with PPO."""
+    python = getattr(settings, "python", None) or sys.executable
+    if settings.trl_version and not getattr(settings, "python", None):
+        installed = {"trl": None, "transformers": None}  # nothing to ask our own interpreter
+    else:
+        installed = installed_versions(python)
+    where = "--python" if getattr(settings, "python", None) else "the interpreter running ppodoctor"
+    transformers = Version.parse(installed["transformers"]) if installed["transformers"] else None
+    transformers_source = f"installed in {where}" if transformers else ""
     if settings.trl_version:
-        return Target.of(settings.trl_version, settings.trl_version_source or "--trl-version")
-    return Target.default()
+        target = Target.of(settings.trl_version, settings.trl_version_source or "--trl-version")
+    elif installed["trl"]:
+        target = Target(Version.parse(installed["trl"]), f"trl installed in {where}, {python}")
+    else:
+        pinned = pinned_target(path.resolve().parent) if path is not None else None
+        target = pinned or Target.default()
+    if not target.source.startswith("trl installed") and not getattr(settings, "python", None):
+        # ppodoctor's own interpreter says nothing about a TRL version named elsewhere.
+        transformers = None
+    if transformers is None:
+        transformers, transformers_source = default_transformers(target.version)
+    return Target(target.version, target.source, transformers, transformers_source)
+
+
+def default_transformers(trl: Version) -> tuple[Optional[Version], str]:
+    """The transformers a fresh install beside this TRL gets, where it is known to be 5.
+
+    TRL 1.x accepts transformers 5 and pip picks the newest; older releases cap or predate it.
+    """
+    if trl >= Version(1, 0, 0):
+        return Version(5, 0, 0), "assumed: the newest transformers beside trl 1.x"
+    return None, ""

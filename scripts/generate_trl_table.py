@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Regenerate ppodoctor/trl_api/table.json from real TRL releases.
+
+Each release is fetched with `pip download --no-deps trl==X` into a cache directory and read with
+`ast`; nothing from TRL is imported, so any release can be read from any interpreter.
+
+    python scripts/generate_trl_table.py                   # rewrite the table (all versions)
+    python scripts/generate_trl_table.py --check 0.12.2 1.12.0
+                                                           # regenerate two versions, compare, exit 1 on drift
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE = ROOT / "ppodoctor" / "trl_api" / "table.json"
+DEFAULT_CACHE = Path.home() / ".cache" / "ppodoctor" / "trl-wheels"
+
+# One release per behaviour change (and the edges around each), oldest first.
+VERSIONS = ("0.11.4", "0.12.2", "0.13.0", "0.14.0", "0.15.2", "0.17.0", "0.18.0", "0.24.0", "0.25.1",
+            "0.26.2", "0.27.0", "0.28.0", "0.29.1", "1.12.0", "1.13.0")
+
+# Names whose import path the rules check; everything else TRL exports is left alone.
+TRACKED_NAMES = ("PPOTrainer", "PPOConfig", "PPOv2Trainer", "PPOv2Config", "AutoModelForCausalLMWithValueHead",
+                 "AutoModelForSeq2SeqLMWithValueHead", "PreTrainedModelWrapper", "create_reference_model",
+                 "respond_to_batch", "LengthSampler")
+TRACKED_MODULES = ("trl", "trl.trainer", "trl.models", "trl.core", "trl.experimental.ppo",
+                   "trl.trainer.ppo_trainer", "trl.trainer.ppo_config", "trl.trainer.ppov2_trainer",
+                   "trl.experimental.ppo.ppo_trainer", "trl.experimental.ppo.ppo_config")
+
+# Meaning, not syntax: which old-era PPOConfig field the new PPOConfig spells differently. Checked by
+# tests against the installed TRL; fields not listed here have no equivalent.
+CONFIG_RENAMES = {"ppo_epochs": "num_ppo_epochs", "init_kl_coef": "kl_coef", "log_with": "report_to"}
+# transformers.TrainingArguments fields that share a name with an old-era PPOConfig field (the new
+# PPOConfig inherits TrainingArguments, so these still work). Checked against the installed transformers.
+TRAINING_ARGUMENTS_OVERLAP = ("seed", "remove_unused_columns", "learning_rate", "gradient_accumulation_steps",
+                              "max_grad_norm", "gradient_checkpointing", "push_to_hub", "report_to",
+                              "output_dir", "per_device_train_batch_size", "num_train_epochs", "bf16", "fp16",
+                              "use_cpu", "max_steps")
+
+
+def key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def fetch(version: str, cache: Path) -> Path:
+    cache.mkdir(parents=True, exist_ok=True)
+    wheel = cache / f"trl-{version}-py3-none-any.whl"
+    if not wheel.exists():
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
+                        f"trl=={version}", "-d", str(cache)], check=True)
+    return wheel
+
+
+class Release:
+    """The source files of one wheel, read without extracting or importing anything."""
+
+    def __init__(self, wheel: Path) -> None:
+        self.zip = zipfile.ZipFile(wheel)
+        self.names = set(self.zip.namelist())
+
+    def module_path(self, module: str) -> Optional[str]:
+        base = module.replace(".", "/")
+        for candidate in (f"{base}.py", f"{base}/__init__.py"):
+            if candidate in self.names:
+                return candidate
+        return None
+
+    def tree(self, module: str) -> Optional[ast.Module]:
+        path = self.module_path(module)
+        return ast.parse(self.zip.read(path).decode("utf-8")) if path else None
+
+    def metadata(self) -> str:
+        for name in self.names:
+            if name.endswith(".dist-info/METADATA"):
+                return self.zip.read(name).decode("utf-8")
+        return ""
+
+
+def exported_names(tree: ast.Module) -> dict[str, str]:
+    """Name → the submodule it comes from, from `_import_structure` and `from .x import` alike."""
+    found: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            for alias in node.names:
+                found.setdefault(alias.asname or alias.name, node.module or "")
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if not any(isinstance(t, ast.Name) and t.id == "_import_structure" for t in targets):
+                continue
+            for module_node, names_node in zip(node.value.keys, node.value.values):
+                if isinstance(module_node, ast.Constant) and isinstance(names_node, (ast.List, ast.Tuple)):
+                    for item in names_node.elts:
+                        if isinstance(item, ast.Constant) and isinstance(item.value, str):
+                            found.setdefault(item.value, module_node.value)
+    return found
+
+
+def top_level_definitions(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.With):  # `with suppress_experimental_warning(): from ... import X`
+            for inner in node.body:
+                if isinstance(inner, ast.ImportFrom):
+                    names.update(alias.asname or alias.name for alias in inner.names)
+    return names
+
+
+def warns_on_use(release: Release, module: str, name: str) -> bool:
+    """True when the class named `name` in `module` is a shim whose __init__ calls warnings.warn."""
+    tree = release.tree(module)
+    if tree is None:
+        return False
+    for node in tree.body:
+        if not (isinstance(node, ast.ClassDef) and node.name == name):
+            continue
+        for init in node.body:
+            # A shim takes *args and warns unconditionally; a real class that warns about one
+            # argument under an `if` is not a deprecated import path.
+            if isinstance(init, ast.FunctionDef) and (init.name == "__post_init__" or init.args.vararg is not None):
+                return any(isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+                           and isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "warn"
+                           and any(isinstance(a, ast.Name) and a.id in ("FutureWarning", "DeprecationWarning")
+                                   for a in stmt.value.args)
+                           for stmt in init.body)
+    return False
+
+
+def resolve_export(release: Release, package: str, name: str, submodule: str) -> Optional[str]:
+    """The module that defines an exported name, following one level of re-export."""
+    module = f"{package}.{submodule}" if submodule else package
+    tree = release.tree(module)
+    if tree is None:
+        return None
+    inner = exported_names(tree)
+    if name in inner and inner[name]:
+        deeper = f"{module}.{inner[name]}"
+        return deeper if release.module_path(deeper) else module
+    return module
+
+
+def names_in(release: Release, module: str) -> dict[str, str]:
+    """Tracked names importable from `module`: "ok", or "deprecated" where using them warns."""
+    tree = release.tree(module)
+    if tree is None:
+        return {}
+    exports = exported_names(tree)
+    defined = top_level_definitions(tree)
+    result = {}
+    for name in TRACKED_NAMES:
+        if name in exports:
+            source = resolve_export(release, module, name, exports[name])
+            if source is None:
+                continue  # listed for lazy import, but the submodule is not in the wheel: an ImportError
+            result[name] = "deprecated" if warns_on_use(release, source, name) else "ok"
+        elif name in defined:
+            result[name] = "deprecated" if warns_on_use(release, module, name) else "ok"
+    return result
+
+
+def find_class(release: Release, module: str, name: str) -> Optional[ast.ClassDef]:
+    tree = release.tree(module)
+    for node in (tree.body if tree else ()):
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return node
+    return None
+
+
+def trainer_facts(release: Release) -> dict:
+    for module in ("trl.experimental.ppo.ppo_trainer", "trl.trainer.ppo_trainer"):
+        klass = find_class(release, module, "PPOTrainer")
+        init = next((n for n in (klass.body if klass else ()) if isinstance(n, ast.FunctionDef)
+                     and n.name == "__init__"), None)
+        if init is None or init.args.vararg is not None:
+            continue  # a *args shim: the real class lives in the other module
+        args = init.args.args[1:]
+        first_default = len(args) - len(init.args.defaults)
+        deprecated = {}
+        for decorator in init.decorator_list:
+            if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "deprecate_kwarg":
+                values = [a.value for a in decorator.args if isinstance(a, ast.Constant)]
+                named = {k.arg: k.value.value for k in decorator.keywords if isinstance(k.value, ast.Constant)}
+                values += [named.get(k) for k in ("old_name", "version", "new_name")[len(values):]]
+                deprecated[values[0]] = {"new": values[2], "removed_in": values[1]}
+        return {"module": module,
+                "params": [{"name": a.arg, "required": i < first_default} for i, a in enumerate(args)],
+                "deprecated_keywords": deprecated}
+    return {}
+
+
+def config_fields(release: Release, module: str) -> tuple[list[str], bool]:
+    """PPOConfig's fields, its TRL base classes' included; and whether it inherits TrainingArguments."""
+    fields: list[str] = []
+    inherits_training_arguments = False
+    klass_name, current = "PPOConfig", module
+    seen = set()
+    while klass_name and (current, klass_name) not in seen:
+        seen.add((current, klass_name))
+        klass = find_class(release, current, klass_name)
+        if klass is None:
+            break
+        for node in klass.body:
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
+                    node.target.id not in fields:
+                fields.append(node.target.id)
+        bases = [ast.unparse(b) for b in klass.bases]
+        klass_name = ""
+        for base in bases:
+            if base == "TrainingArguments":
+                inherits_training_arguments = True
+                continue
+            imported = _imported_from(release, current, base)
+            if imported:
+                current, klass_name = imported, base
+                break
+    return fields, inherits_training_arguments
+
+
+def _imported_from(release: Release, module: str, name: str) -> Optional[str]:
+    tree = release.tree(module)
+    for node in (tree.body if tree else ()):
+        if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == name for a in node.names):
+            package = module.split(".")
+            base = package[: len(package) - node.level] if node.level else []
+            target = ".".join(base + ([node.module] if node.module else []))
+            original = next(a.name for a in node.names if (a.asname or a.name) == name)
+            if original != name:
+                return None
+            return target if release.module_path(target) else None
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return module
+    return None
+
+
+def transformers_requirement(release: Release) -> str:
+    for line in release.metadata().splitlines():
+        match = re.match(r"Requires-Dist: transformers\s*([^;]*)$", line.strip())
+        if match:
+            return match.group(1).strip()
+    return ""
+
+
+def describe_release(version: str, wheel: Path) -> dict:
+    release = Release(wheel)
+    trainer = trainer_facts(release)
+    config_module = trainer["module"].replace("ppo_trainer", "ppo_config") if trainer else ""
+    fields, inherits = config_fields(release, config_module) if trainer else ([], False)
+    return {
+        "has_ppo": bool(trainer),
+        "trainer_module": trainer.get("module", ""),
+        "trainer_params": trainer.get("params", []),
+        "deprecated_keywords": trainer.get("deprecated_keywords", {}),
+        "config_fields": fields,
+        "config_inherits_training_arguments": inherits,
+        "modules": [m for m in TRACKED_MODULES if release.module_path(m)],
+        "names": {m: names_in(release, m) for m in TRACKED_MODULES if names_in(release, m)},
+        "requires_transformers": transformers_requirement(release),
+    }
+
+
+def generate(versions: tuple[str, ...], cache: Path) -> dict:
+    return {
+        "_comment": "Generated by scripts/generate_trl_table.py from real TRL releases; do not edit by hand.",
+        "tracked_names": list(TRACKED_NAMES),
+        "config_renames": CONFIG_RENAMES,
+        "training_arguments_overlap": list(TRAINING_ARGUMENTS_OVERLAP),
+        "versions": {v: describe_release(v, fetch(v, cache)) for v in sorted(versions, key=key)},
+    }
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where downloaded wheels are kept")
+    parser.add_argument("--check", nargs="*", metavar="VERSION",
+                        help="regenerate these versions (default: all) and compare with the checked-in table")
+    parser.add_argument("--output", type=Path, default=TABLE)
+    options = parser.parse_args(argv)
+    if options.check is not None:
+        checked_in = json.loads(options.output.read_text(encoding="utf-8"))
+        versions = tuple(options.check) or tuple(checked_in["versions"])
+        fresh = generate(versions, options.cache)
+        drift = [v for v in versions if fresh["versions"][v] != checked_in["versions"].get(v)]
+        for v in drift:
+            print(f"table.json is out of date for trl {v}: run scripts/generate_trl_table.py", file=sys.stderr)
+        return 1 if drift else 0
+    table = generate(VERSIONS, options.cache)
+    options.output.write_text(json.dumps(table, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    print(f"wrote {options.output} ({len(table['versions'])} versions)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
