@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import Callable, Iterable, Optional, Union
 
 from . import files, noqa
 from .config import Settings
@@ -24,6 +24,7 @@ class FileReport:
     setup: Optional[FileSetup] = None
     source: Optional[files.SourceText] = None
     target: Optional[Target] = None
+    probe: Optional[object] = None  # a probe.ProbeResult when the runtime probe looked (--probe)
 
 
 @dataclass(frozen=True)
@@ -110,12 +111,35 @@ def check_file(path: Path, settings: Optional[Settings] = None, target: Optional
 
 
 def check_paths(paths: Iterable[Path], settings: Optional[Settings] = None,
-                target: Optional[Target] = None) -> CheckReport:
-    settings = settings or Settings()
-    reports = []
-    for path, problem in files.discover(list(paths), settings.is_excluded):
-        if problem is not None:
-            reports.append(FileReport(str(path), error=problem))
-        else:
-            reports.append(check_file(path, settings, target))
-    return CheckReport(tuple(reports))
+                target: Optional[Target] = None,
+                progress: Optional[Callable[[int], Optional[Callable[[], None]]]] = None,
+                jobs: Optional[int] = None) -> CheckReport:
+    """Every file under `paths`, sorted by path; see scan.py for the prefilter and the worker pool.
+
+    `progress(total)` may return a callable that is called once per file checked (the CLI's bar);
+    `jobs` caps the worker processes (1 parses everything in this process).
+    """
+    from .scan import scan
+
+    return CheckReport(scan(paths, settings or Settings(), target, progress, jobs))
+
+
+def probe_report(report: CheckReport, options=None, settings: Optional[Settings] = None) -> CheckReport:
+    """Runs the runtime probe over a check's files: verdicts on findings, PPD501-504, memory plans.
+
+    `options` is a probe.ProbeOptions (default: this interpreter, offline). torch and TRL are
+    imported only in the probe's subprocess.
+    """
+    from .probe.report import probe_check_report
+
+    return probe_check_report(report, options, settings or Settings())
+
+
+
+def __getattr__(name: str):
+    # fix_source / fix_paths live in fixes/ (which imports this module), so they are re-exported lazily.
+    if name in ("fix_source", "fix_paths", "FileFix", "FixReport"):
+        from .fixes import api as fixes_api
+
+        return getattr(fixes_api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,6 +44,86 @@ _config = click.option("--config", default=None, type=click.Path(dir_okay=False)
                        help="A pyproject.toml to read [tool.ppodoctor] from.")
 
 
+OUTPUT_FORMATS = ("text", "concise", "json", "json-lines", "sarif", "github")
+_output_format = click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="text",
+                              show_default=True, help="text: code frames and fix previews; concise: one line "
+                              "each; json/json-lines; sarif (2.1.0); github (Actions annotations).")
+_output_file = click.option("--output-file", "-o", default=None, type=click.Path(dir_okay=False),
+                            help="Write the report to this file instead of stdout.")
+
+
+def _stdout_colour() -> bool:
+    from .report.terminal import color_enabled
+
+    return color_enabled(sys.stdout)
+
+
+def _emit(text: str, output_file: Optional[str], colour: bool = False) -> None:
+    if output_file is None:
+        # click strips escape codes from non-terminals unless told: FORCE_COLOR must survive a pipe.
+        click.echo(text, nl=False, color=colour)
+        return
+    try:
+        Path(output_file).write_text(text, encoding="utf-8")
+    except OSError as error:
+        click.echo(f"ppodoctor: cannot write {output_file}: {error.strerror or error}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _check_with_progress(api, file_paths, settings):
+    from .report.terminal import progress_for
+
+    bars = []
+
+    def start(total):
+        bar = progress_for(total)
+        if bar is None:
+            return None
+        bars.append(bar)
+        return bar.advance
+
+    try:
+        return api.check_paths(file_paths, settings, progress=start)
+    finally:
+        for bar in bars:
+            bar.close()
+
+
+def _probe_options(command):
+    """The runtime probe's options, shared by `check --probe`, `probe` and `fix`."""
+    options = [
+        click.option("--python", "probe_python", default=None, type=click.Path(dir_okay=False),
+                     help="The interpreter that will run the scripts: its installed TRL is the target "
+                     "and the probe runs in it "
+                     "(default: this one)."),
+        click.option("--online", is_flag=True, help="Let the probe fetch config and tokenizer files (never "
+                     "weights) from the Hugging Face hub; offline by default."),
+        click.option("--trust-remote-code", is_flag=True, help="Let the probe run a model's own code when the "
+                     "script asks for trust_remote_code=True."),
+        click.option("--model-path", "model_paths", multiple=True, metavar="NAME=DIR",
+                     help="Read the model NAME (a hub id or the path expression as written) from DIR."),
+        click.option("--probe-timeout", default=180.0, show_default=True, type=click.FloatRange(1),
+                     help="Seconds before the probe is stopped (its findings then stay unchecked)."),
+        click.option("--probe-memory", default=8.0, show_default=True, type=click.FloatRange(0.5),
+                     help="GiB of address space the probe may grow by."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _make_probe_options(probe_python, online, trust_remote_code, model_paths, probe_timeout, probe_memory):
+    from .probe.runner import ProbeOptions, parse_model_path
+
+    try:
+        paths = tuple(parse_model_path(text) for text in model_paths)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--model-path")
+    return ProbeOptions(python=probe_python or sys.executable, timeout_s=probe_timeout,
+                        memory_bytes=int(probe_memory * 2**30), online=online,
+                        trust_remote_code=trust_remote_code, model_paths=paths)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ppodoctor")
 def main() -> None:
@@ -56,11 +136,15 @@ def main() -> None:
 @_ignore
 @_trl
 @_config
-@click.option("--output-format", type=click.Choice(["text", "concise", "json"]), default="text",
-              show_default=True)
+@_output_format
+@_output_file
 @click.option("--exclude", multiple=True, help="Glob patterns of paths to skip.")
 @click.option("--stdin-filename", default=None, help="The name to report for source read from stdin (`-`).")
-def check(paths, select, ignore, trl_version, config, output_format, exclude, stdin_filename) -> None:
+@click.option("--probe", is_flag=True, help="Also build the models on the meta device in the scripts' "
+              "interpreter: confirm each finding, add runtime findings (PPD501-504) and a memory plan.")
+@_probe_options
+def check(paths, select, ignore, trl_version, config, output_format, output_file, exclude,
+          stdin_filename, probe=False, **probe_settings) -> None:
     """Check PPO training scripts (files or directories) for broken PPOTrainer wiring."""
     from . import api
     from .report import render
@@ -70,7 +154,7 @@ def check(paths, select, ignore, trl_version, config, output_format, exclude, st
     _validate_codes(select, "--select")
     _validate_codes(ignore, "--ignore")
     settings = _settings(paths, config, select=select, ignore=ignore, trl_version=trl_version,
-                         exclude=tuple(exclude))
+                         exclude=tuple(exclude), python=probe_settings.get("probe_python"))
     try:
         from .trl_api.eras import Version
 
@@ -85,10 +169,124 @@ def check(paths, select, ignore, trl_version, config, output_format, exclude, st
             reports.append(api.check_source(sys.stdin.buffer.read(), stdin_filename or "<stdin>", settings))
         else:
             file_paths.append(Path(path))
-    report = api.check_paths(file_paths, settings)
+    report = _check_with_progress(api, file_paths, settings)
     report = api.CheckReport(tuple(reports) + report.files)
-    click.echo(render(report, output_format), nl=False)
+    colour = output_file is None and _stdout_colour()
+    text = render(report, output_format, color=colour)
+    if probe:
+        report = api.probe_report(report, _make_probe_options(**probe_settings), settings)
+        text = render(report, output_format, color=colour)
+        if output_format == "text":
+            from .probe.report import render_probe_text
+
+            text += "\n" + render_probe_text(report)
+    _emit(text, output_file, colour)
     sys.exit(report.exit_code)
+
+
+@main.command()
+@click.argument("script", type=click.Path())
+@_trl
+@_config
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_probe_options
+def probe(script, trl_version, config, output_format, **probe_settings) -> None:
+    """Build SCRIPT's models on the meta device (no weights) and check them against TRL; print a memory plan."""
+    import json
+
+    from . import api
+    from .probe.report import probe_json, render_probe_text
+    from .report import render
+
+    settings = _settings((script,), config, trl_version=trl_version)
+    report = api.check_paths([Path(script)], settings)
+    report = api.probe_report(report, _make_probe_options(**probe_settings), settings)
+    if output_format == "json":
+        from .report.json_format import diagnostic_dict
+
+        click.echo(json.dumps({"diagnostics": [dict(diagnostic_dict(d), probe_detail=d.probe_detail)
+                                               for d in report.diagnostics],
+                               "probe": probe_json(report)}, indent=2))
+    else:
+        click.echo(render(report, "text") + "\n" + render_probe_text(report), nl=False)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@_select
+@_ignore
+@_trl
+@_config
+@click.option("--exclude", multiple=True, help="Glob patterns of paths to skip.")
+@click.option("--write", is_flag=True, help="Apply the fixes in place (default: print a diff, write nothing).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change behaviour beyond the crash "
+              "(e.g. replace a model).")
+@click.option("--probe/--no-probe", "use_probe", default=True, show_default=True,
+              help="With --write: write only fixes the runtime probe confirms; --no-probe writes them unconfirmed.")
+@_probe_options
+def fix(paths, select, ignore, trl_version, config, exclude, write, unsafe_fixes, use_probe,
+        **probe_settings) -> None:
+    """Fix PPO training scripts: print a diff of every fix, or apply them with --write."""
+    from .fixes.api import fix_paths
+    from .report.text import location
+
+    paths = paths or (".",)
+    select, ignore = _split_codes(select), _split_codes(ignore)
+    _validate_codes(select, "--select")
+    _validate_codes(ignore, "--ignore")
+    settings = _settings(paths, config, select=select, ignore=ignore, trl_version=trl_version,
+                         exclude=tuple(exclude), python=probe_settings.get("probe_python"))
+    try:
+        from .trl_api.eras import Version
+
+        if settings.trl_version:
+            Version.parse(settings.trl_version)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--trl-version")
+    probe_options = _make_probe_options(**probe_settings) if write and use_probe else None
+    report = fix_paths([Path(p) for p in paths], settings, unsafe=unsafe_fixes, write=write, probe=use_probe,
+                       probe_options=probe_options)
+    status = EXIT_CLEAN
+    fixed = changed = unsafe_left = 0
+    for result in report.files:
+        if result.error:
+            click.echo(f"{result.path}: error: {result.error}", err=True)
+            status = EXIT_ERROR
+            continue
+        if not write and result.changed:
+            click.echo(result.diff(), nl=False)
+        for skipped in result.skipped:
+            if skipped.reason.startswith("unsafe fix"):
+                unsafe_left += 1
+            else:
+                click.echo(f"{location(skipped.diagnostic)}: {skipped.diagnostic.code} not fixed: {skipped.reason}",
+                           err=True)
+        if result.changed:
+            changed += 1
+            fixed += len(result.applied)
+            if write and not result.written:
+                click.echo(f"{result.path}: not written: {result.not_written}", err=True)
+                status = max(status, EXIT_FINDINGS)
+            elif not write or result.remaining:
+                status = max(status, EXIT_FINDINGS)
+        elif write and result.remaining:
+            status = max(status, EXIT_FINDINGS)
+    files_noun = "file" if changed == 1 else "files"
+    problems = "problem" if fixed == 1 else "problems"
+    if write:
+        written = sum(1 for r in report.files if r.written)
+        if not use_probe and written:
+            click.echo("The fixes were not confirmed by the runtime probe (--no-probe).", err=True)
+        click.echo(f"Fixed {sum(len(r.applied) for r in report.files if r.written)} {problems} "
+                   f"in {written} {'file' if written == 1 else 'files'}.", err=True)
+    elif changed:
+        click.echo(f"Would fix {fixed} {problems} in {changed} {files_noun}; run with --write to apply.", err=True)
+    else:
+        click.echo("Nothing to fix.", err=True)
+    if unsafe_left:
+        click.echo(f"{unsafe_left} more fix{'es' * (unsafe_left != 1)} available with --unsafe-fixes.", err=True)
+    sys.exit(status)
 
 
 @main.command()
@@ -110,19 +308,63 @@ def rules(output_format) -> None:
 
 @main.command()
 @click.argument("rule")
-def explain(rule) -> None:
-    """Explain a rule, by code (PPD101) or name (value-model-missing)."""
+@click.option("--json", "as_json", is_flag=True, help="For error messages: the matches as JSON.")
+def explain(rule, as_json) -> None:
+    """Explain a rule (PPD101, value-model-missing) or a TRL error message / traceback (`-` reads stdin)."""
+    import re
+
     from .rules import find_rule
 
-    found = find_rule(rule)
+    found = find_rule(rule) if rule != "-" else None
     if found is None:
-        raise click.UsageError(f"no rule named {rule!r}; `ppodoctor rules` lists them")
+        if rule != "-" and re.fullmatch(r"[A-Za-z]+\d+|[a-z0-9]+(-[a-z0-9]+)+", rule.strip()):
+            raise click.UsageError(f"no rule named {rule!r}; `ppodoctor rules` lists them")
+        _explain_error(sys.stdin.read() if rule == "-" else rule, as_json)
+        return
     click.echo(f"# {found.code} {found.name} ({found.severity})\n")
     click.echo(found.documentation() + "\n")
     for title, which in (("Fires on", "invalid"), ("Does not fire on", "valid")):
         for example in found.examples(which):
             click.echo(f"## {title} (trl {example.trl_version}):\n")
             click.echo("```python\n" + example.code.rstrip() + "\n```\n")
+
+
+@main.command()
+@click.option("--python", "python", default=None, type=click.Path(dir_okay=False),
+              help="Report on this interpreter (e.g. .venv/bin/python) instead of the one running ppodoctor.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--no-torch", is_flag=True, help="Do not import torch (skips the CUDA/bf16 part).")
+def env(python, as_json, no_torch) -> None:
+    """Versions of python/torch/transformers/trl/accelerate/peft, where PPO lives, CUDA and bf16."""
+    import json
+
+    from .envreport import EnvError, collect, render_env
+
+    try:
+        report = collect(python or sys.executable, with_torch=not no_torch)
+    except EnvError as error:
+        click.echo(f"ppodoctor env: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(render_env(report), nl=False)
+
+
+def _explain_error(text: str, as_json: bool) -> None:
+    import json
+
+    from .explain import describe, match_dict, match_errors
+
+    matches = match_errors(text)
+    if as_json:
+        click.echo(json.dumps([match_dict(match) for match in matches], indent=2))
+    elif not matches:
+        click.echo("No known TRL PPOTrainer error in the input. `ppodoctor rules` lists what is checked; "
+                   "`ppodoctor check SCRIPT` looks at the script itself.")
+    else:
+        click.echo("\n\n".join("\n".join(describe(match)) for match in matches))
+    sys.exit(EXIT_CLEAN if matches else EXIT_FINDINGS)
 
 
 if __name__ == "__main__":

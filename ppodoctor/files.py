@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 import os
 import re
+import stat
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
-# A file can hold a PPO setup only if its bytes name the trainer or the trl package.
-_MAY_HOLD_SETUP = re.compile(rb"PPOTrainer|PPOv2Trainer|\btrl\b")
+# A file can hold a PPO setup only if its bytes name the trainer (PPOTrainer, PPOv2Trainer, or a
+# subclass's base) or import the trl package: setup.extract finds nothing else, so every other file
+# is skipped unparsed. A bare word "trl" in a docstring or URL is not enough (trl's own sources and
+# transformers mention it everywhere); tests/test_files_prefilter.py holds the equivalence: what the
+# prefilter skips, extract finds nothing in. Substring tests come first: they run at memory speed,
+# where a regex would try every byte position.
+_TRAINER = re.compile(rb"PPO(?:v2)?Trainer")
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_WORD_AFTER = frozenset(bytes([byte]) for byte in _NAME_BYTES if byte != ord("."))
+# The text before a "trl" word, from its line's start, that makes it the module of an import.
+_IMPORTS_TRL = re.compile(
+    rb"(?:\A(?:\xef\xbb\xbf)?|[\n\r;:])[ \t\f]*(?:from|import(?:[ \t\f]|\\\r?\n)+"
+    rb"(?:[\w.]+[ \t\f]*(?:as[ \t\f]+\w+[ \t\f]*)?,(?:[ \t\f]|\\\r?\n)*)*)(?:[ \t\f]|\\\r?\n)*\Z")
+# Bigger files are refused unread: no training script is this large, and parsing one would stall
+# the scan for minutes (libcst parses about 1 MB/s).
+MAX_FILE_BYTES = 10 * 1024 * 1024
+_MB = 1024 * 1024
+_PYTHON_SUFFIXES = (".py", ".pyi")
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_O_BINARY = getattr(os, "O_BINARY", 0)
 _SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox",
                                   ".mypy_cache", ".ruff_cache", ".pytest_cache", "node_modules", "build", "dist",
                                   "site-packages", ".eggs"})
@@ -32,7 +52,24 @@ class SourceText:
 
 
 def may_hold_setup(data: bytes) -> bool:
-    return _MAY_HOLD_SETUP.search(data) is not None
+    if b"PPO" in data and _TRAINER.search(data):
+        return True
+    if b"trl" not in data:
+        return False
+    found = data.find(b"trl")
+    while found >= 0:
+        at, found = found, data.find(b"trl", found + 3)
+        if (at > 0 and data[at - 1] in _NAME_BYTES) or data[at + 3:at + 4] in _WORD_AFTER:
+            continue  # part of a longer name (ctrl, trlx) or an attribute (.trl)
+        # The statement's start: the line's, or earlier lines' when they end in a backslash.
+        start = at
+        while True:
+            start = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start))
+            if start <= 0 or data[max(0, start - 2):start].rstrip(b"\r")[-1:] != b"\\":
+                break
+        if _IMPORTS_TRL.search(data, max(start, 0), at):
+            return True
+    return False
 
 
 def decode(data: bytes) -> SourceText:
@@ -65,58 +102,155 @@ def read_source(path: Path) -> SourceText:
     return decode(read_bytes(path))
 
 
-def read_bytes(path: Path) -> bytes:
+def too_large(size: int, limit: int = MAX_FILE_BYTES) -> str:
+    return f"too large to check ({size / _MB:.1f} MB > {limit / _MB:g} MB)"
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes, or SourceError with a one-line cause.
+
+    The file is opened non-blocking and judged by fstat on the open descriptor: a FIFO or device
+    named x.py is refused instead of hanging the scan, and a path swapped between discovery and
+    reading is judged as what was actually opened. Files over `limit` are refused unread.
+    """
     try:
-        if path.is_dir():
-            raise SourceError("is a directory")
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise SourceError("no such file")
-    except PermissionError:
-        raise SourceError("permission denied")
-    except IsADirectoryError:
-        raise SourceError("is a directory")
+        descriptor = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_BINARY)
     except OSError as error:
-        raise SourceError(error.strerror or str(error))
+        raise SourceError(os_cause(error)) from None
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise SourceError("is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceError("not a regular file (a FIFO, socket or device)")
+        if info.st_size > limit:
+            raise SourceError(too_large(info.st_size, limit))
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    except OSError as error:
+        raise SourceError(os_cause(error)) from None
+    finally:
+        os.close(descriptor)
+    if len(data) > limit:  # grew after fstat
+        raise SourceError(too_large(len(data), limit))
+    return data
+
+
+def os_cause(error: OSError) -> str:
+    causes = {errno.ENOENT: "no such file or directory", errno.EACCES: "permission denied",
+              errno.EPERM: "permission denied", errno.EISDIR: "is a directory",
+              errno.ELOOP: "symbolic link loop (too many levels of symbolic links)",
+              errno.ENOTDIR: "a parent of the path is not a directory"}
+    return causes.get(error.errno) or (error.strerror or str(error)).lower()
 
 
 def is_python_file(path: Path) -> bool:
-    return path.suffix in (".py", ".pyi")
+    return path.suffix in _PYTHON_SUFFIXES
 
 
-def discover(paths: Iterable[Path], excluded: "Optional[callable]" = None) -> Iterator[tuple[Path, Optional[str]]]:
+def discover(paths: Iterable[Path], excluded: Optional[Callable[[Path], bool]] = None,
+             respect_gitignore: bool = True) -> Iterator[tuple[Path, Optional[str]]]:
     """Files to check under `paths`, each with an error when the path itself is unusable.
 
-    Paths named explicitly are always checked (as ruff does); directories are walked for Python
-    files, skipping virtual environments, caches and what `excluded(path)` rejects.
+    Paths named explicitly are always checked (as ruff does), whatever their suffix or ignore rules;
+    directories are walked for Python files, skipping virtual environments, caches, what `excluded`
+    rejects and, as git does, what .gitignore files say (the walk root's, those above it up to the
+    repository's top, .git/info/exclude, and nested ones, the deepest match winning). Symlinked
+    directories are not followed (no loops); a symlinked file is read through its link.
     """
-    seen: set = set()
+    seen: set[str] = set()
     for path in paths:
-        if not path.exists() and not path.is_symlink():
-            yield path, "no such file or directory"
+        path = Path(path)
+        key = os.path.normpath(os.path.abspath(path))
+        if key in seen:
             continue
-        if path.is_dir():
-            yield from _walk(path, excluded, seen)
+        if not os.path.lexists(path):
+            seen.add(key)
+            yield path, "no such file or directory"
+        elif path.is_dir():
+            from .ignore import Ignores
+
+            ignores = Ignores.above(path) if respect_gitignore else None
+            yield from _walk(path, excluded, seen, ignores, respect_gitignore)
         else:
-            yield path, None
-
-
-def _walk(root: Path, excluded, seen: set) -> Iterator[tuple[Path, Optional[str]]]:
-    for directory, subdirectories, filenames in os.walk(root, followlinks=False, onerror=None):
-        current = Path(directory)
-        subdirectories[:] = sorted(d for d in subdirectories
-                                   if d not in _SKIPPED_DIRECTORIES and not d.endswith(".egg-info")
-                                   and not (excluded and excluded(current / d)))
-        for name in sorted(filenames):
-            path = current / name
-            if not is_python_file(path) or (excluded and excluded(path)):
-                continue
-            try:
-                key = path.resolve()
-            except (OSError, RuntimeError):
-                yield path, "cannot resolve path (symlink loop?)"
-                continue
-            if key in seen:
-                continue
             seen.add(key)
             yield path, None
+
+
+def _walk(root: Path, excluded, seen: set[str], ignores, respect_gitignore: bool
+          ) -> Iterator[tuple[Path, Optional[str]]]:
+    # Iterative, so that a tree nested thousands deep cannot exhaust the recursion limit.
+    pending = [(root, "", ignores)]
+    while pending:
+        directory, inner, ignores = pending.pop()
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except FileNotFoundError:
+            continue  # removed during the scan: nothing left to check
+        except OSError as error:
+            yield directory, f"cannot list directory: {os_cause(error)}"
+            continue
+        if respect_gitignore and any(entry.name == ".gitignore" for entry in entries):
+            from .ignore import Ignores
+
+            ignores = (ignores or Ignores()).below(directory, inner)
+        subdirectories = []
+        for entry in entries:
+            name = entry.name
+            try:
+                is_directory = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_directory = False
+            relative = f"{inner}/{name}" if inner else name
+            if is_directory:
+                if name in _SKIPPED_DIRECTORIES or name.endswith(".egg-info"):
+                    continue
+                path = directory / name
+                if (ignores is not None and ignores.ignored(relative, True)) or (excluded and excluded(path)):
+                    continue
+                subdirectories.append((path, relative, ignores))
+            elif name.endswith(_PYTHON_SUFFIXES):
+                path = directory / name
+                if (ignores is not None and ignores.ignored(relative, False)) or (excluded and excluded(path)):
+                    continue
+                key = os.path.normpath(os.path.abspath(path))
+                if key not in seen:
+                    seen.add(key)
+                    yield path, None
+        pending.extend(reversed(subdirectories))
+
+
+def write_atomic(path: Path, data: bytes, expected: Optional[bytes] = None) -> None:
+    """Replace `path` with `data` atomically, keeping its mode.
+
+    The bytes go to a temporary file beside the target (same filesystem, so os.replace is atomic),
+    are fsynced, and replace the target in one step: a crash or Ctrl-C leaves either the old file
+    or the new one, never half of one, and no temporary file. When `expected` is given and the file
+    on disk no longer holds exactly those bytes (someone edited it since it was read), nothing is
+    written and SourceError says so. A symlink is followed: its target is rewritten.
+    """
+    import stat
+    import tempfile
+
+    target = Path(os.path.realpath(path))
+    try:
+        status = target.stat()
+    except FileNotFoundError:
+        raise SourceError("file disappeared since it was read; not written")
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".ppodoctor.tmp", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, stat.S_IMODE(status.st_mode))
+        if expected is not None and read_bytes(target) != expected:
+            raise SourceError("file changed on disk since it was read; not overwritten")
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise

@@ -1,0 +1,205 @@
+"""Where things are in one version of the source: libcst nodes by span, statements, scopes, names.
+
+The fixes compute their edits from the setup model; this map turns the model's spans back into
+libcst nodes and answers what a fix must know before inserting code: which statement and block a
+node sits in, the indentation there, and which names are visible at a point.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Optional, Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider
+
+from ..setup.model import Span
+from ..setup.resolve import Context, Resolver
+from ..setup.scopes import Scope, collect
+from .edits import Edit, LineIndex
+
+_BUILTINS = frozenset(dir(builtins))
+_BLOCKS = (cst.Module, cst.IndentedBlock)
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.Module)
+
+
+class Declined(Exception):
+    """A fix that cannot be made safely here; str() says why."""
+
+
+class SourceMap:
+    def __init__(self, text: str, newline: str) -> None:
+        self.text, self.newline = text, newline
+        self.module = cst.parse_module(text)
+        self.facts = collect(self.module)
+        self.positions = self.facts.positions
+        self.parents = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(ParentNodeProvider)
+        self.resolver = Resolver(self.facts)
+        self.lines = LineIndex(text)
+        self._by_span: Optional[dict] = None
+        self._names: Optional[frozenset] = None
+
+    # --- positions ----------------------------------------------------------------------------
+    def span(self, node: cst.CSTNode) -> Span:
+        return self.resolver.span(node)
+
+    def start(self, node: cst.CSTNode) -> int:
+        position = self.positions[node].start
+        return self.lines.offset(position.line, position.column + 1)
+
+    def end(self, node: cst.CSTNode) -> int:
+        position = self.positions[node].end
+        return self.lines.offset(position.line, position.column + 1)
+
+    def replace(self, node: cst.CSTNode, text: str) -> Edit:
+        return Edit(self.start(node), self.end(node), text)
+
+    def node_at(self, span: Optional[Span], kind: type) -> cst.CSTNode:
+        if span is None:
+            raise Declined("its location is unknown")
+        if self._by_span is None:
+            self._by_span = {}
+            for node, code_range in self.positions.items():
+                key = (code_range.start.line, code_range.start.column + 1, code_range.end.line,
+                       code_range.end.column + 1)
+                self._by_span.setdefault(key, []).append(node)
+        for node in self._by_span.get((span.line, span.column, span.end_line, span.end_column), ()):
+            if isinstance(node, kind):
+                return node
+        raise Declined(f"no {kind.__name__} at {span.line}:{span.column}")
+
+    # --- statements and blocks ----------------------------------------------------------------
+    def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        return self.parents.get(node)
+
+    def statement(self, node: cst.CSTNode) -> cst.SimpleStatementLine:
+        """The statement line holding `node`, which must sit on its own line(s) in a block."""
+        current: Optional[cst.CSTNode] = node
+        while current is not None and not isinstance(current, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            if isinstance(current, (cst.Lambda, cst.BaseCompoundStatement)):
+                raise Declined("the code sits in a lambda or a compound statement header")
+            current = self.parent(current)
+        if not isinstance(current, cst.SimpleStatementLine):
+            raise Declined("the code shares its line with a compound statement (`if x: ...`)")
+        return current
+
+    def enclosing_blocks(self, node: cst.CSTNode) -> list[cst.CSTNode]:
+        """The blocks around `node`, innermost first, up to its function (or the module)."""
+        blocks = []
+        current = self.parent(node)
+        while current is not None:
+            if isinstance(current, _BLOCKS):
+                blocks.append(current)
+            if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                break
+            current = self.parent(current)
+        return blocks
+
+    def indentation(self, statement: cst.CSTNode) -> str:
+        start = self.start(statement)
+        prefix = self.text[self.lines.line_start(start):start]
+        if prefix.strip():
+            raise Declined("the statement does not start its line")
+        return prefix
+
+    def insert_after(self, statement: cst.CSTNode, code: str) -> Edit:
+        """Insert `code` as a statement on the line after `statement`, at its indentation."""
+        indent = self.indentation(statement)
+        end = self.end(statement)
+        offset = self.lines.line_end(end)
+        prefix = "" if offset > end and self.text[offset - 1] in "\r\n" else self.newline
+        return Edit(offset, offset, prefix + indent + code + self.newline)
+
+    def insert_before(self, statement: cst.CSTNode, code: str) -> Edit:
+        """Insert `code` as a statement before `statement` and before the comments directly above it."""
+        indent = self.indentation(statement)
+        offset = self.lines.line_start(self.start(statement))
+        while offset > 0:
+            previous = self.lines.line_start(offset - 1)
+            line = self.text[previous:offset].rstrip("\r\n")
+            if not line.strip().startswith("#") or not line.startswith(indent) or \
+                    line[len(indent):len(indent) + 1].isspace():
+                break
+            offset = previous
+        return Edit(offset, offset, indent + code + self.newline)
+
+    # --- scopes and names ---------------------------------------------------------------------
+    def scope_of(self, node: cst.CSTNode) -> Scope:
+        """The scope a node is evaluated in, found through the call sites the walk recorded."""
+        current: Optional[cst.CSTNode] = node
+        while current is not None:
+            for site in self.facts.calls:
+                if site.node is current:
+                    return site.scope
+            current = self.parent(current)
+        return self.facts.root
+
+    def visible(self, expression: str, scope: Scope, position: tuple[int, int]) -> bool:
+        """Whether every name `expression` reads is bound at `position` in `scope` (or is a builtin)."""
+        try:
+            node = cst.parse_expression(expression)
+        except cst.ParserSyntaxError:
+            return False
+        ctx = Context(scope, position)
+        for name in _read_names(node):
+            if name in _BUILTINS:
+                continue
+            binding, _scope, ambiguous = self.resolver.lookup(name, ctx)
+            if binding is None or ambiguous:
+                return False
+        return True
+
+    def position_after(self, node: cst.CSTNode) -> tuple[int, int]:
+        end = self.positions[node].end
+        return (end.line, end.column)
+
+    def position_before(self, node: cst.CSTNode) -> tuple[int, int]:
+        start = self.positions[node].start
+        return (start.line, start.column)
+
+    def free_name(self, candidates: Sequence[str]) -> str:
+        """The first candidate no name in the file uses, else a numbered variant of the first."""
+        if self._names is None:
+            collector = _NameCollector()
+            self.module.visit(collector)
+            self._names = frozenset(collector.names)
+        for name in candidates:
+            if name not in self._names:
+                return name
+        number = 2
+        while f"{candidates[0]}_{number}" in self._names:
+            number += 1
+        return f"{candidates[0]}_{number}"
+
+
+class _NameCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+
+class _ReadNames(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node.value)
+
+
+def _read_names(node: cst.CSTNode) -> list[str]:
+    reader = _ReadNames()
+    node.visit(reader)
+    return reader.names

@@ -1,0 +1,116 @@
+"""The value-model fix: build a single-logit classifier the way TRL's own PPO example does.
+
+    value_model = AutoModelForSequenceClassification.from_pretrained(
+        <reward model path, else policy path>, num_labels=1, <the policy's dtype / trust_remote_code>)
+
+The statement goes after the models it is copied from when they are built in the trainer's own
+function, else right before the trainer call; every name it reads must be visible there. When the
+path expression's names are not (a model loaded inside a helper), `<reward>.config._name_or_path`
+or the path's resolved literal stands in; when nothing works the fix is declined, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import libcst as cst
+
+from ..rules.base import Diagnostic
+from ..setup.model import POLICY, REWARD, VALUE, Origin, PPOSetup
+from .calls import LINE_LIMIT, append_argument
+from .edits import Edit
+from .imports import spell
+from .source import Declined, SourceMap
+
+COPIED_KEYWORDS = ("torch_dtype", "dtype", "trust_remote_code")
+NAMES = ("value_model", "critic_model")
+
+
+def _base(origin: Optional[Origin]) -> Optional[Origin]:
+    while origin is not None and origin.kind in ("copy", "peft") and origin.base is not None:
+        origin = origin.base
+    return origin
+
+
+def _usable(origin: Optional[Origin]) -> bool:
+    return origin is not None and origin.kind == "from_pretrained" and bool(origin.path.text) and origin.span is not None
+
+
+def _anchor(source: SourceMap, origin: Origin, trainer_blocks: list) -> Optional[cst.SimpleStatementLine]:
+    """The statement building `origin`, when it sits in a block around the trainer call, same function."""
+    try:
+        statement = source.statement(source.node_at(origin.span, cst.Call))
+    except Declined:
+        return None
+    parent = source.parent(statement)
+    return statement if any(parent is block for block in trainer_blocks) else None
+
+
+def value_model(diagnostic: Diagnostic, setup: PPOSetup, source: SourceMap) -> tuple[Edit, ...]:
+    mode = diagnostic.fix.param("mode", "add")
+    call = source.node_at(setup.span, cst.Call)
+    trainer_statement = source.statement(call)
+    blocks = source.enclosing_blocks(trainer_statement)
+    scope = source.scope_of(call)
+
+    reward, policy = _base(setup.origin(REWARD)), _base(setup.origin(POLICY))
+    model = reward if _usable(reward) else policy if _usable(policy) else None
+    if model is None:
+        raise Declined("neither the reward model's nor the policy's path can be seen")
+    copied = [k for k in (policy.keywords if _usable(policy) else ()) if k.name in COPIED_KEYWORDS and k.value.text]
+
+    anchors = [_anchor(source, model, blocks)] + ([_anchor(source, policy, blocks)] if copied else [])
+    if all(anchor is not None for anchor in anchors):
+        after = max(anchors, key=source.end)
+        position, use_offset = source.position_after(after), source.end(after)
+    else:
+        after = None
+        position, use_offset = source.position_before(trainer_statement), source.start(trainer_statement)
+
+    path = _path_text(source, setup, model, scope, position)
+    if path is None:
+        raise Declined("the model path reads names that are not visible where the value model would go")
+    arguments = [path, "num_labels=1"] + [f"{k.name}={k.value.text}" for k in copied
+                                           if source.visible(k.value.text, scope, position)]
+    spelling = spell(source, "transformers", "AutoModelForSequenceClassification", scope, position, use_offset)
+    name = source.free_name(NAMES)
+    statement = _layout(source, after or trainer_statement, f"{name} = {spelling.text}.from_pretrained(", arguments)
+    insertion = source.insert_after(after, statement) if after is not None else \
+        source.insert_before(trainer_statement, statement)
+
+    binding = setup.role(VALUE)
+    if mode == "replace" and binding is not None:
+        if binding.via == "mapping":
+            raise Declined("the value model comes from a `**mapping`")
+        passing = (source.replace(source.node_at(binding.value_span, cst.BaseExpression), name),)
+    elif binding is None:
+        passing = append_argument(source, call, f"value_model={name}")
+    else:
+        raise Declined("the trainer already has a value model")
+    return (insertion,) + passing + spelling.edits
+
+
+def _layout(source: SourceMap, neighbour: cst.CSTNode, head: str, arguments: list[str]) -> str:
+    """One line when it fits; else the arguments on an indented line, or one a line (as black would)."""
+    indent, newline = source.indentation(neighbour), source.newline
+    flat = head + ", ".join(arguments) + ")"
+    if len(indent + flat) <= LINE_LIMIT:
+        return flat
+    inner = indent + source.module.default_indent
+    hugged = inner + ", ".join(arguments)
+    if len(hugged) <= LINE_LIMIT:
+        return head + newline + hugged + newline + indent + ")"
+    return head + newline + "".join(inner + argument + "," + newline for argument in arguments) + indent + ")"
+
+
+def _path_text(source: SourceMap, setup: PPOSetup, model: Origin, scope, position) -> Optional[str]:
+    if source.visible(model.path.text, scope, position):
+        return model.path.text
+    role = REWARD if model is _base(setup.origin(REWARD)) else POLICY
+    binding = setup.role(role)
+    if binding is not None and binding.text.isidentifier() and source.visible(binding.text, scope, position):
+        return f"{binding.text}.config._name_or_path"
+    if model.path.kind == "literal" and isinstance(model.path.value, str):
+        return json.dumps(model.path.value, ensure_ascii=False)
+    return None

@@ -1,0 +1,105 @@
+"""The `ppodoctor fix` command: diff by default, --write, --unsafe-fixes, --select, the probe gate, exit codes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ppodoctor.cli import main
+
+CASES = Path(__file__).resolve().parent.parent / "fixtures" / "fix"
+PIN = ["--trl-version", "1.12.0"]
+
+
+def _copy(tmp_path: Path, case: str, name: str = "train.py") -> Path:
+    path = tmp_path / name
+    shutil.copyfile(CASES / case / "input.py", path)
+    return path
+
+
+def _run(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_default_prints_a_diff_writes_nothing_and_exits_1(tmp_path):
+    path = _copy(tmp_path, "crlf")
+    before = path.read_bytes()
+    result = _run("fix", str(path), *PIN)
+    assert result.exit_code == 1
+    assert f"--- {path}" in result.stdout
+    assert '+value_model = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)' in result.stdout
+    assert "Would fix 2 problems in 1 file" in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_write_no_probe_applies_then_check_is_clean_and_fix_is_a_no_op(tmp_path):
+    path = _copy(tmp_path, "guide")
+    result = _run("fix", "--write", "--no-probe", str(path), *PIN)
+    assert result.exit_code == 0, result.output
+    assert "not confirmed by the runtime probe (--no-probe)" in result.stderr
+    assert "Fixed 8 problems in 1 file." in result.stderr
+    assert "value_model=value_model," in path.read_text()
+    check = _run("check", str(path), *PIN)
+    assert check.exit_code == 0, check.output
+    fixed = path.read_bytes()
+    again = _run("fix", str(path), *PIN)
+    assert again.exit_code == 0 and again.stdout == ""
+    assert "Nothing to fix." in again.stderr
+    assert path.read_bytes() == fixed
+
+
+def test_unsafe_fixes_need_the_flag(tmp_path):
+    path = _copy(tmp_path, "value_is_policy")
+    before = path.read_bytes()
+    result = _run("fix", "--write", "--no-probe", str(path), *PIN)
+    assert "2 more fixes available with --unsafe-fixes." in result.stderr
+    assert path.read_bytes() == before
+    assert result.exit_code == 1  # the findings remain
+    result = _run("fix", "--write", "--no-probe", "--unsafe-fixes", str(path), *PIN)
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes() == (CASES / "value_is_policy" / "expected.py").read_bytes()
+
+
+def test_select_and_ignore_limit_the_fixes(tmp_path):
+    path = _copy(tmp_path, "crlf")
+    result = _run("fix", "--select", "PPD301", str(path), *PIN)
+    assert "+tokenizer.add_special_tokens" in result.stdout
+    assert "value_model" not in result.stdout
+    result = _run("fix", "--ignore", "PPD301", str(path), *PIN)
+    assert "add_special_tokens" not in result.stdout and "+    value_model=value_model," in result.stdout
+
+
+def test_check_marks_fixable_findings_and_their_safety(tmp_path):
+    path = _copy(tmp_path, "value_is_policy")
+    result = _run("check", str(path), *PIN)
+    assert "PPD109 [*]" in result.stdout
+    assert "fix (unsafe, needs --unsafe-fixes)" in result.stdout
+
+
+def test_default_probe_without_local_models_writes_nothing(tmp_path):
+    # The probe runs for real in this interpreter; hub ids are not cached offline, so it cannot confirm.
+    path = _copy(tmp_path, "guide")
+    before = path.read_bytes()
+    result = _run("fix", "--write", str(path), *PIN)
+    assert result.exit_code == 1
+    assert "not written" in result.stderr and "--no-probe" in result.stderr
+    assert "unchecked" in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_errors_exit_2_and_other_files_are_still_fixed(tmp_path):
+    (tmp_path / "a.py").write_text("import trl\nx = (\n")
+    good = _copy(tmp_path, "bom", "b.py")
+    result = _run("fix", "--write", "--no-probe", str(tmp_path), *PIN)
+    assert result.exit_code == 2
+    assert "a.py: error: syntax error" in result.stderr
+    assert good.read_bytes() == (CASES / "bom" / "expected.py").read_bytes()
+
+
+def test_nothing_to_fix_exits_0(tmp_path):
+    path = tmp_path / "clean.py"
+    path.write_bytes((CASES / "crlf" / "expected.py").read_bytes())
+    result = _run("fix", str(path), *PIN)
+    assert result.exit_code == 0 and result.stdout == ""
