@@ -124,7 +124,22 @@ def _make_probe_options(probe_python, online, trust_remote_code, model_paths, pr
                         trust_remote_code=trust_remote_code, model_paths=paths)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        # click turns Ctrl-C into "Aborted!" and exit 1; a linter stopped by the user exits 130
+        # (scripts and editors can tell it from a finding) and prints no traceback. Cleanup still
+        # runs: the KeyboardInterrupt has unwound every `finally` (worker pool, temporary files).
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("ppodoctor: interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ppodoctor")
 def main() -> None:
     """A doctor for TRL PPOTrainer setups: finds broken wiring before anything runs."""

@@ -25,3 +25,8 @@ def diagnostic_dict(diagnostic: Diagnostic) -> dict:
 
 def render_json(report) -> str:
     return json.dumps([diagnostic_dict(d) for d in report.diagnostics], indent=2) + "\n"
+
+
+def render_json_lines(report) -> str:
+    """One JSON object per finding and line, for streaming consumers (`jq -c`, log shippers)."""
+    return "".join(json.dumps(diagnostic_dict(d)) + "\n" for d in report.diagnostics)

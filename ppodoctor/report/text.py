@@ -2,41 +2,68 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from ..rules.base import ERROR, SAFE, Diagnostic
+from .fixdiff import diff_lines, fixed_text
+from .terminal import Styler, plain
+
+# Longer previews are noise in a terminal: the fix command shows the whole change.
+MAX_DIFF_LINES = 12
 
 
 def location(diagnostic: Diagnostic) -> str:
     return f"{diagnostic.filename}:{diagnostic.span.line}:{diagnostic.span.column}"
 
 
-def headline(diagnostic: Diagnostic) -> str:
-    marker = " [*]" if diagnostic.fix is not None else ""
-    return f"{location(diagnostic)}: {diagnostic.code}{marker} {diagnostic.message}"
+def headline(diagnostic: Diagnostic, style: Styler = plain) -> str:
+    marker = style(" [*]", fg="cyan") if diagnostic.fix is not None else ""
+    colour = "red" if diagnostic.severity == ERROR else "yellow"
+    return f"{style(location(diagnostic), bold=True)}: {style(diagnostic.code, fg=colour, bold=True)}{marker} " \
+           f"{diagnostic.message}"
 
 
-def code_frame(diagnostic: Diagnostic, lines: list[str]) -> list[str]:
+def fix_preview(diagnostic: Diagnostic, file_report, style: Styler = plain) -> list[str]:
+    """The fix as a few diff lines when it can be computed, else nothing (the description stays)."""
+    after = fixed_text(file_report, diagnostic) if file_report is not None else None
+    if after is None or file_report.source is None or after == file_report.source.text:
+        return []
+    lines = diff_lines(file_report.source.text, after)
+    if len(lines) > MAX_DIFF_LINES:
+        lines = lines[:MAX_DIFF_LINES] + ["..."]
+    colours = {"-": "red", "+": "green", "@": "cyan"}
+    return [style(line, fg=colours[line[0]]) if line[:1] in colours else line for line in lines]
+
+
+def code_frame(diagnostic: Diagnostic, lines: list[str], style: Styler = plain,
+               file_report: Optional[object] = None) -> list[str]:
     span = diagnostic.span
     if not 1 <= span.line <= len(lines):
         return []
     line = lines[span.line - 1].rstrip("\r\n").expandtabs(1)
     width = len(str(span.line))
     pad = " " * width
+    gutter = style(f"{pad} |", fg="blue", bold=True)
     end = span.end_column if span.end_line == span.line else len(line) + 1
-    carets = "^" * max(1, end - span.column)
-    frame = [f"{pad} |", f"{span.line} | {line}", f"{pad} | {' ' * (span.column - 1)}{carets} {diagnostic.code}"]
+    colour = "red" if diagnostic.severity == ERROR else "yellow"
+    carets = style("^" * max(1, end - span.column) + " " + diagnostic.code, fg=colour, bold=True)
+    frame = [gutter, f"{style(f'{span.line} |', fg='blue', bold=True)} {line}",
+             f"{gutter} {' ' * (span.column - 1)}{carets}"]
     if diagnostic.fix is not None:
         note = "safe" if diagnostic.fix.applicability == SAFE else "unsafe, needs --unsafe-fixes"
-        frame.append(f"{pad} = fix ({note}): {diagnostic.fix.description}")
+        frame.append(f"{pad} {style('= fix', fg='cyan', bold=True)} ({note}): {diagnostic.fix.description}")
+        frame.extend(f"{pad}   {row}" for row in fix_preview(diagnostic, file_report, style))
     if diagnostic.probe:
         frame.append(f"{pad} = probe: {diagnostic.probe}{': ' + diagnostic.probe_detail if diagnostic.probe_detail else ''}")
     return frame
 
 
-def summary(report) -> list[str]:
+def summary(report, style: Styler = plain) -> list[str]:
     diagnostics = report.diagnostics
     lines = []
     for file_report in report.errors:
-        lines.append(f"{file_report.path}: error: {file_report.error}")
+        lines.append(f"{style(file_report.path, bold=True)}: {style('error', fg='red', bold=True)}: "
+                     f"{file_report.error}")
     if diagnostics:
         errors = sum(1 for d in diagnostics if d.severity == ERROR)
         warnings = len(diagnostics) - errors
@@ -51,22 +78,22 @@ def summary(report) -> list[str]:
             text += f"\n({unsafe} more fix{'es' * (unsafe != 1)} available with `--unsafe-fixes`.)"
         lines.append(text)
     elif not report.errors:
-        lines.append("All checks passed!")
+        lines.append(style("All checks passed!", fg="green", bold=True))
     for target in report.targets:
         lines.append(f"Checked against {target.describe()}.")
     return lines
 
 
-def render_text(report, concise: bool = False) -> str:
+def render_text(report, concise: bool = False, style: Styler = plain) -> str:
     out: list[str] = []
     for file_report in report.files:
         if not file_report.diagnostics:
             continue
         lines = file_report.source.text.splitlines() if file_report.source is not None else []
         for diagnostic in file_report.diagnostics:
-            out.append(headline(diagnostic))
+            out.append(headline(diagnostic, style))
             if not concise:
-                out.extend(code_frame(diagnostic, lines))
+                out.extend(code_frame(diagnostic, lines, style, file_report))
                 out.append("")
-    out.extend(summary(report))
+    out.extend(summary(report, style))
     return "\n".join(out) + "\n"

@@ -1,0 +1,129 @@
+"""SARIF 2.1.0: every rule with its documentation, every finding with its location and, where the
+edit is known, its fix as artifact replacements; files that could not be checked become tool
+execution notifications."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path, PurePath
+from urllib.parse import quote
+
+from .. import __version__
+from ..rules import all_rules
+from ..rules.base import DOCS_URL, ERROR, Diagnostic, Rule, first_line
+from .fixdiff import fixed_text, line_replacements, replace_edits
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/ppodoctor/ppodoctor"
+
+
+def artifact_uri(path: str) -> str:
+    """Relative paths stay relative (code scanning resolves them against the checkout)."""
+    pure = PurePath(path)
+    if pure.is_absolute():
+        return Path(path).as_uri()
+    return quote(pure.as_posix(), safe="/")
+
+
+def _level(severity: str) -> str:
+    return "error" if severity == ERROR else "warning"
+
+
+def _rule_markdown(rule: Rule) -> str:
+    parts = [rule.documentation()]
+    for title, which in (("Fires on", "invalid"), ("Does not fire on", "valid")):
+        for example in rule.examples(which):
+            parts.append(f"{title} (trl {example.trl_version}):\n\n```python\n{example.code.rstrip()}\n```")
+    return "\n\n".join(parts)
+
+
+def rule_descriptor(rule: Rule) -> dict:
+    documentation = rule.documentation()
+    paragraphs = [part for part in documentation.split("\n\n") if part.strip()]
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": " ".join(paragraphs[0].split()) if paragraphs else rule.summary},
+        "help": {"text": documentation or rule.summary, "markdown": _rule_markdown(rule)},
+        "helpUri": DOCS_URL.format(anchor=f"{rule.code.lower()}-{rule.name}"),
+        "defaultConfiguration": {"level": _level(rule.severity)},
+        "properties": {"fixable": rule.fixable, "tags": [rule.severity]},
+    }
+
+
+def _region(line: int, column: int, end_line: int, end_column: int) -> dict:
+    return {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}
+
+
+def sarif_fix(file_report, diagnostic: Diagnostic) -> dict | None:
+    """A SARIF fix needs concrete replacements; a fix whose edit is not known here has none."""
+    fix = diagnostic.fix
+    location = {"uri": artifact_uri(diagnostic.filename)}
+    edits = replace_edits(diagnostic)
+    if edits:
+        replacements = [{"deletedRegion": _region(*edit[:4]), "insertedContent": {"text": edit[4]}}
+                        for edit in edits]
+    else:
+        after = fixed_text(file_report, diagnostic)
+        if after is None or after == file_report.source.text:
+            return None
+        # Whole-line regions: from column 1 of the first line to column 1 of the line after the last.
+        replacements = [{"deletedRegion": _region(item.start, 1, item.end, 1),
+                         "insertedContent": {"text": item.text}}
+                        for item in line_replacements(file_report.source.text, after)]
+    return {"description": {"text": fix.description},
+            "artifactChanges": [{"artifactLocation": location, "replacements": replacements}]}
+
+
+def sarif_result(file_report, diagnostic: Diagnostic, rule_index: dict[str, int]) -> dict:
+    span = diagnostic.span
+    result = {
+        "ruleId": diagnostic.code,
+        "level": _level(diagnostic.severity),
+        "message": {"text": diagnostic.message},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": artifact_uri(diagnostic.filename)},
+            "region": _region(span.line, span.column, span.end_line, span.end_column),
+        }}],
+        "properties": {"name": diagnostic.name},
+    }
+    if diagnostic.code in rule_index:
+        result["ruleIndex"] = rule_index[diagnostic.code]
+    if diagnostic.fix is not None:
+        result["properties"]["fix"] = {"description": diagnostic.fix.description,
+                                       "applicability": diagnostic.fix.applicability}
+        fix = sarif_fix(file_report, diagnostic)
+        if fix is not None:
+            result["fixes"] = [fix]
+    if diagnostic.probe:
+        result["properties"]["probe"] = diagnostic.probe
+    return result
+
+
+def sarif_log(report) -> dict:
+    rules = all_rules()
+    rule_index = {rule.code: index for index, rule in enumerate(rules)}
+    results = [sarif_result(file_report, diagnostic, rule_index)
+               for file_report in report.files for diagnostic in file_report.diagnostics]
+    notifications = [{
+        "level": "error",
+        "message": {"text": first_line(item.error) or "could not be checked"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(item.path)}}}],
+    } for item in report.errors]
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "ppodoctor", "version": __version__, "semanticVersion": __version__,
+                                "informationUri": INFORMATION_URI,
+                                "rules": [rule_descriptor(rule) for rule in rules]}},
+            "invocations": [{"executionSuccessful": not report.errors,
+                             "toolExecutionNotifications": notifications}],
+            "results": results,
+        }],
+    }
+
+
+def render_sarif(report) -> str:
+    return json.dumps(sarif_log(report), indent=2) + "\n"

@@ -1,0 +1,121 @@
+"""SARIF output, validated against the official SARIF 2.1.0 schema (tests/data, draft-04)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from jsonschema import Draft4Validator
+from report_helpers import BROKEN, checked, error_report, rename_report, warning_report
+
+from ppodoctor.cli import main
+from ppodoctor.report import render
+from ppodoctor.report.sarif import artifact_uri
+from ppodoctor.rules import all_rules
+
+SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-2.1.0-rtm.5.schema.json").read_text())
+VALIDATOR = Draft4Validator(SCHEMA)
+
+
+def sarif(report) -> dict:
+    log = json.loads(render(report, "sarif"))
+    errors = sorted(VALIDATOR.iter_errors(log), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
+    return log
+
+
+def test_the_validator_rejects_a_broken_log():
+    log = json.loads(render(checked(), "sarif"))
+    log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0
+    del log["version"]
+    assert len(list(VALIDATOR.iter_errors(log))) >= 2
+
+
+def test_findings_are_results_with_regions_and_rule_indexes():
+    log = sarif(checked())
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [rule["id"] for rule in rules] == [rule.code for rule in all_rules()]
+    results = run["results"]
+    assert {result["ruleId"] for result in results} == {"PPD101", "PPD106"}
+    reference = next(result for result in results if result["ruleId"] == "PPD106")
+    assert rules[reference["ruleIndex"]]["id"] == "PPD106"
+    assert reference["level"] == "error"
+    location = reference["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "train.py"
+    assert location["region"] == {"startLine": 4, "startColumn": 32, "endLine": 4, "endColumn": 38}
+    assert run["invocations"][0]["executionSuccessful"] is True
+
+
+def test_rules_carry_their_documentation_and_examples():
+    log = sarif(checked())
+    descriptor = next(r for r in log["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "PPD101")
+    assert descriptor["name"] == "value-model-missing"
+    assert "value model" in descriptor["fullDescription"]["text"]
+    assert "Why it breaks" in descriptor["help"]["text"]
+    assert "```python" in descriptor["help"]["markdown"]
+    assert descriptor["helpUri"].endswith("#ppd101-value-model-missing")
+    assert descriptor["properties"]["fixable"] is True
+
+
+def test_text_edit_fixes_become_replacements():
+    log = sarif(rename_report())
+    result = log["runs"][0]["results"][0]
+    fix = result["fixes"][0]
+    assert fix["description"]["text"] == "Rename to `num_ppo_epochs` and `report_to`"
+    replacements = fix["artifactChanges"][0]["replacements"]
+    assert replacements == [
+        {"deletedRegion": {"startLine": 1, "startColumn": 20, "endLine": 1, "endColumn": 30},
+         "insertedContent": {"text": "num_ppo_epochs"}},
+        {"deletedRegion": {"startLine": 1, "startColumn": 34, "endLine": 1, "endColumn": 42},
+         "insertedContent": {"text": "report_to"}},
+    ]
+
+
+def test_structural_fixes_without_a_preview_keep_their_description():
+    log = sarif(checked())
+    for result in log["runs"][0]["results"]:
+        assert result["properties"]["fix"]["applicability"] == "safe"
+        # With no fix engine preview the edit is not known, and SARIF fixes need concrete edits.
+        if "fixes" in result:
+            assert result["fixes"][0]["artifactChanges"][0]["replacements"]
+
+
+def test_warnings_and_odd_paths():
+    log = sarif(warning_report())
+    result = log["runs"][0]["results"][0]
+    assert result["level"] == "warning"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "dir/a%20file%2Cx.py"
+
+
+def test_unreadable_files_become_notifications():
+    log = sarif(error_report())
+    invocation = log["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    notification = invocation["toolExecutionNotifications"][0]
+    assert notification["message"]["text"].startswith("syntax error")
+    assert len(log["runs"][0]["results"]) == 2
+
+
+def test_empty_report_is_valid():
+    log = sarif(checked("print('nothing to see')\n"))
+    assert log["runs"][0]["results"] == []
+
+
+@pytest.mark.parametrize("path,uri", [("a/b.py", "a/b.py"), ("/abs/x y.py", "file:///abs/x%20y.py")])
+def test_artifact_uris(path, uri):
+    assert artifact_uri(path) == uri
+
+
+def test_cli_writes_sarif_to_a_file(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(BROKEN)
+    out = tmp_path / "report.sarif"
+    result = CliRunner().invoke(main, ["check", str(script), "--output-format", "sarif", "--output-file", str(out)])
+    assert result.exit_code == 1
+    assert result.output == ""
+    log = json.loads(out.read_text())
+    assert not list(VALIDATOR.iter_errors(log))
+    assert len(log["runs"][0]["results"]) == 2
