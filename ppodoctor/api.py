@@ -63,14 +63,27 @@ def parse_setup(text: str, filename: str) -> FileSetup:
     try:
         module = libcst.parse_module(text)
     except libcst.ParserSyntaxError as error:
-        raise files.SourceError(f"syntax error at {error.raw_line}:{error.raw_column + 1}: "
-                                f"{error.message.splitlines()[0]}")
+        raise files.SourceError(_syntax_error(text, error)) from None
     except RecursionError:
-        raise files.SourceError("too deeply nested to parse")
+        raise files.SourceError("too deeply nested to parse") from None
     try:
         return extract(module, filename)
     except RecursionError:
-        raise files.SourceError("too deeply nested to analyse")
+        raise files.SourceError("too deeply nested to analyse") from None
+
+
+def _syntax_error(text: str, error) -> str:
+    """Python's own account of a syntax error (libcst's positions and wording are its parser's);
+    libcst's when Python accepts the text (syntax newer than libcst knows)."""
+    import ast
+
+    try:
+        ast.parse(text)
+    except SyntaxError as python:
+        return f"syntax error at {python.lineno}:{python.offset or 1}: {python.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return f"cannot parse at {error.raw_line}:{error.raw_column + 1}: {error.message.splitlines()[0]}"
 
 
 def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -> tuple[Diagnostic, ...]:

@@ -1,0 +1,162 @@
+"""The probe's worker: runs inside the interpreter that will run the training script.
+
+It is started by path (`python .../worker.py`), not as part of ppodoctor, which that interpreter
+may not have: it imports only the standard library, torch, transformers, trl and its sibling
+`worker_models.py`. It reads one JSON request on stdin (setup models as plain dicts, see
+ppodoctor.setup.model.to_json_dict) and writes one JSON answer on stdout. It builds models on the
+meta device from their configs, so no weights are ever read, and calls TRL's own code on them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
+    sys.path.pop(0)  # the probe package's own files must not shadow the user's modules
+sys.path.append(_HERE)
+
+# Keyword names whose literal values PPOConfig's device and precision checks depend on.
+_PRECISION_KEYWORDS = ("bf16", "fp16", "use_cpu", "no_cuda", "bf16_full_eval", "fp16_full_eval")
+
+
+def error_text(error: BaseException) -> str:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def check_result(status: str, error: str = "", reason: str = "") -> dict:
+    return {"status": status, "error": error, "reason": reason}
+
+
+def versions() -> dict:
+    import torch
+    import transformers
+
+    found = {"python": sys.version.split()[0], "torch": torch.__version__, "transformers": transformers.__version__}
+    try:
+        import trl
+
+        found["trl"] = trl.__version__
+    except Exception as error:  # a broken TRL install is a fact to report, not a crash
+        found["trl"] = None
+        found["trl_error"] = error_text(error)
+    return found
+
+
+def accelerator() -> dict:
+    import torch
+
+    facts = {"cuda": False, "bf16_gpu": False, "name": "cpu"}
+    try:
+        if torch.cuda.is_available():
+            facts.update(cuda=True, name=torch.cuda.get_device_name(0), bf16_gpu=bool(torch.cuda.is_bf16_supported()))
+    except Exception as error:
+        facts["error"] = error_text(error)
+    return facts
+
+
+def ppo_config_class():
+    for module_name in ("trl.experimental.ppo", "trl"):
+        try:
+            module = __import__(module_name, fromlist=["PPOConfig"])
+            return getattr(module, "PPOConfig")
+        except Exception:
+            continue
+    return None
+
+
+def keyword_map(origin: dict) -> dict:
+    return {k["name"]: k["value"] for k in origin.get("keywords", ())}
+
+
+def check_ppo_config(setup: dict) -> dict:
+    """Builds the script's PPOConfig with its literal precision keywords, as TRL will at `PPOConfig(...)`."""
+    binding = next((b for b in setup["roles"] if b["role"] == "config"), None)
+    if binding is None:
+        return check_result("unchecked", reason="no config argument")
+    origin = binding["origin"]
+    if origin["kind"] != "constructor" or not origin["class_name"].endswith("PPOConfig"):
+        return check_result("unchecked", reason=f"the config is not a visible PPOConfig(...) call ({origin['kind']})")
+    if origin.get("partial"):
+        return check_result("unchecked", reason="PPOConfig gets keywords from a mapping the probe cannot see")
+    keywords = keyword_map(origin)
+    given = {}
+    for name in _PRECISION_KEYWORDS:
+        if name in keywords:
+            if keywords[name]["kind"] != "literal":
+                return check_result("unchecked", reason=f"`{name}=` is not a literal")
+            given[name] = keywords[name]["value"]
+    config_class = ppo_config_class()
+    if config_class is None:
+        return check_result("unchecked", reason="this interpreter's TRL has no PPOConfig")
+    with tempfile.TemporaryDirectory() as out:
+        try:
+            config = config_class(output_dir=out, report_to="none", **given)
+        except TypeError as error:
+            return check_result("unchecked", reason=error_text(error))
+        except Exception as error:
+            result = check_result("fail", error=error_text(error))
+            result["given"] = given
+            return result
+    result = check_result("pass")
+    result.update(given=given, bf16=bool(getattr(config, "bf16", False)), use_cpu=bool(getattr(config, "use_cpu", False)))
+    return result
+
+
+def cap_memory(budget: int) -> dict:
+    """Caps further address-space growth; set after CUDA start-up, whose reservations are huge."""
+    import resource
+
+    try:
+        with open("/proc/self/statm") as handle:
+            used = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        used = 0
+    limit = used + budget
+    try:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError) as error:
+        return {"applied": False, "error": error_text(error)}
+    return {"applied": True, "limit": limit, "at_cap_time": used}
+
+
+def main() -> int:
+    request = json.loads(sys.stdin.read())
+    answer: dict = {"ok": False}
+    try:
+        answer["versions"] = versions()
+        answer["accelerator"] = accelerator()
+        files = request["files"]
+        configs = [[check_ppo_config(setup) for setup in file["setups"]] for file in files]
+        answer["memory_cap"] = cap_memory(int(request.get("memory_bytes", 8 << 30)))
+        import worker_models
+
+        resolver = worker_models.Resolver(request)
+        answer["files"] = [
+            [dict(worker_models.probe_setup(setup, resolver, answer["versions"]), config=config)
+             for setup, config in zip(file["setups"], file_configs)]
+            for file, file_configs in zip(files, configs)]
+        answer["ok"] = True
+    except MemoryError:
+        answer["error"] = "the probe ran out of its memory cap"
+    except Exception as error:
+        answer["error"] = error_text(error)
+        answer["traceback"] = traceback.format_exc(limit=6)
+    import resource
+
+    answer["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    sys.stdout.write("\n" + json.dumps(answer, default=str) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

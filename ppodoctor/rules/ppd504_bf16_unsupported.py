@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from ..setup.model import CONFIG
+from .base import ERROR, Rule
+
+
+class Bf16Unsupported(Rule):
+    """`PPOConfig` asks for bf16 on an interpreter with no bf16-capable GPU.
+
+    Why it breaks: from TRL 0.13 on `PPOConfig.bf16` defaults to True (unless `fp16` is set), and
+    `transformers.TrainingArguments` refuses it without a bf16-capable GPU: `PPOConfig(...)` itself
+    raises `ValueError: Your setup doesn't support bf16/gpu`. Whether a GPU is there is a fact of the
+    machine, so this rule runs in the probe, which builds the script's `PPOConfig` (with its literal
+    `bf16`/`fp16`/`use_cpu` values) in the interpreter that will run it.
+
+    Fix: pass `use_cpu=True` to train on the CPU, or `bf16=False` to train in float32.
+    No automatic fix (the choice depends on the machine the run is meant for).
+    """
+
+    code = "PPD504"
+    name = "bf16-unsupported"
+    severity = ERROR
+    summary = "PPOConfig defaults to bf16 and this interpreter has no bf16 GPU (runtime, --probe)"
+    runtime_only = True
+
+    def from_probe(self, setup, facts, already):
+        config = facts.get("config") or {}
+        binding = setup.role(CONFIG)
+        if binding is None or config.get("status") != "fail" or "bf16" not in config.get("error", ""):
+            return
+        yield self.report(
+            f"`{binding.text}` fails on this interpreter: `{config['error']}`; pass `use_cpu=True` to train on "
+            "the CPU or `bf16=False`", binding.origin.span or binding.value_span, setup), config["error"]
