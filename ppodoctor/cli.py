@@ -146,7 +146,9 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+# readable=False: an unreadable file is reported on its own line while the rest are checked,
+# not refused by click as a usage error that stops the whole run.
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @_select
 @_ignore
 @_trl
@@ -277,6 +279,11 @@ def fix(paths, select, ignore, trl_version, config, exclude, write, unsafe_fixes
             else:
                 click.echo(f"{location(skipped.diagnostic)}: {skipped.diagnostic.code} not fixed: {skipped.reason}",
                            err=True)
+        # The probe's word on each fix, when it gated the write.
+        for outcome in sorted(result.outcomes, key=lambda o: o.diagnostic.sort_key()):
+            click.echo(f"{location(outcome.diagnostic)}: {outcome.diagnostic.code} {outcome.text}", err=True)
+            if not outcome.fixed:
+                status = max(status, EXIT_FINDINGS)
         if result.changed:
             changed += 1
             fixed += len(result.applied)

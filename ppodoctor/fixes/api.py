@@ -1,9 +1,11 @@
 """fix_source / fix_paths: what `ppodoctor fix` and other tools call.
 
-Nothing is written unless asked (`write=True`), and then only when: the fixed text parsed again,
-it encodes in the file's own encoding (BOM and line endings kept), the runtime probe confirmed
-every applied fix (or the caller opted out with `probe=False`), and the file on disk still holds
-the bytes that were read. The write itself is atomic (files.write_atomic).
+Nothing is written unless asked (`write=True`), and then only: fixes the runtime probe confirmed
+(or every fix, when the caller opted out with `probe=False`), in a text that parsed again and
+encodes in the file's own encoding (BOM and line endings kept), onto a file that still holds the
+bytes that were read. When the probe confirms some fixes and not others, the file is fixed again
+with only the confirmed findings allowed, and that text is written. The write is atomic
+(files.write_atomic).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 
 from .. import files
 from ..config import Settings
@@ -19,8 +21,27 @@ from ..rules.base import Diagnostic
 from ..setup.model import FileSetup
 from ..trl_api.eras import Target
 from ..trl_api.target import resolve_target
-from .engine import FixOutcome, Skipped, fix_text
-from .probe_hook import Confirmer, ProbeVerdict, confirm_with_probe
+from .engine import FixOutcome, Skipped, finding_key, fix_text
+from .probe_hook import CONFIRMED, Confirmer, ProbeVerdict, confirm_with_probe
+
+
+@dataclass(frozen=True)
+class FindingOutcome:
+    """What `fix --write` did with one fixable finding once the probe had looked."""
+
+    diagnostic: Diagnostic
+    verdict: ProbeVerdict
+    fixed: bool
+    detail: str = ""  # why a confirmed fix was still left out
+
+    @property
+    def text(self) -> str:
+        if self.fixed:
+            return "fixed (confirmed)"
+        if self.verdict.status == CONFIRMED:
+            return f"not fixed: confirmed, but {self.detail}"
+        why = f": {self.verdict.detail}" if self.verdict.detail else ""
+        return f"not fixed: {self.verdict.status}{why}"
 
 
 @dataclass(frozen=True)
@@ -37,7 +58,9 @@ class FileFix:
     error: Optional[str] = None
     written: bool = False
     not_written: str = ""  # why a changed file was left alone
-    verdicts: tuple[ProbeVerdict, ...] = ()  # one per applied fix when the probe looked
+    verdicts: tuple[ProbeVerdict, ...] = ()  # one per `proposed` fix when the probe looked
+    proposed: tuple[Diagnostic, ...] = ()  # every fix the engine would apply, when the probe gated them
+    outcomes: tuple[FindingOutcome, ...] = ()  # one per proposed fix: written or not, and why
 
     @property
     def changed(self) -> bool:
@@ -69,8 +92,9 @@ class FixReport:
 
 
 def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
-               target: Optional[Target] = None, unsafe: bool = False) -> FileFix:
-    """Fix one source text in memory; nothing is written."""
+               target: Optional[Target] = None, unsafe: bool = False,
+               allow: Optional[Callable[[Diagnostic], bool]] = None) -> FileFix:
+    """Fix one source text in memory; nothing is written. `allow` limits which findings are fixed."""
     settings = settings or Settings()
     try:
         decoded = files.decode(source if isinstance(source, bytes) else source.encode("utf-8"))
@@ -80,7 +104,7 @@ def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: O
     if not files.may_hold_setup(decoded.raw):
         return FileFix(filename, decoded, decoded.text)
     try:
-        outcome: FixOutcome = fix_text(decoded.text, filename, target, settings, decoded.newline, unsafe)
+        outcome: FixOutcome = fix_text(decoded.text, filename, target, settings, decoded.newline, unsafe, allow)
     except files.SourceError as error:
         return FileFix(filename, decoded, error=str(error))
     fixed = FileFix(filename, decoded, outcome.text, outcome.applied, outcome.skipped, outcome.remaining,
@@ -115,27 +139,66 @@ def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target
             continue
         fixed = fix_source(data, str(path), settings, target, unsafe)
         if write and fixed.changed and not fixed.error:
-            fixed = _write(path, fixed, probe_options or settings, probe, confirm)
+            fixed = _write(path, fixed, probe_options or settings, probe, confirm,
+                           lambda allow: fix_source(data, str(path), settings, target, unsafe, allow))
         results.append(fixed)
     return FixReport(tuple(results))
 
 
-def _write(path: Path, fixed: FileFix, options: Any, probe: bool, confirm: Optional[Confirmer]) -> FileFix:
+def _write(path: Path, fixed: FileFix, options: Any, probe: bool, confirm: Optional[Confirmer],
+           refix: Callable[[Callable[[Diagnostic], bool]], FileFix]) -> FileFix:
     import dataclasses
 
-    verdicts: tuple[ProbeVerdict, ...] = ()
-    if probe:
-        verdicts = confirm_with_probe(fixed.before, fixed.after, fixed.applied, options, confirm)
-        doubtful = [v for v in verdicts if v.status != "confirmed"]
-        if doubtful:
-            summary = "; ".join(sorted({f"{v.status}: {v.detail}" if v.detail else v.status for v in doubtful}))
-            return dataclasses.replace(fixed, verdicts=verdicts, not_written=(
-                f"{len(doubtful)} of {len(verdicts)} fixes not confirmed by the runtime probe ({summary}); "
-                "rerun with --no-probe to write them unconfirmed"))
+    if not probe:
+        return _replace_file(path, fixed)
+    verdicts = confirm_with_probe(fixed.before, fixed.after, fixed.applied, options, confirm)
+    gated = dataclasses.replace(fixed, verdicts=verdicts, proposed=fixed.applied)
+    if all(v.status == CONFIRMED for v in verdicts):
+        outcomes = tuple(FindingOutcome(d, v, True) for d, v in zip(fixed.applied, verdicts))
+        return _replace_file(path, dataclasses.replace(gated, outcomes=outcomes))
+    doubtful = {finding_key(d) for d, v in zip(fixed.applied, verdicts) if v.status != CONFIRMED}
+    # A key shared by a confirmed and a doubtful finding stays out: the gate errs towards not writing.
+    allowed = {finding_key(d) for d, v in zip(fixed.applied, verdicts) if v.status == CONFIRMED} - doubtful
+    partial, left_out = _confirmed_only(refix, allowed) if allowed else (None, "no fix was confirmed")
+    written_keys = {finding_key(d) for d in partial.applied} if partial is not None else set()
+    outcomes = tuple(FindingOutcome(d, v, finding_key(d) in written_keys,
+                                    "" if finding_key(d) in written_keys else left_out or
+                                    "it could not be applied without the fixes the probe did not confirm")
+                     for d, v in zip(fixed.applied, verdicts))
+    count = sum(1 for v in verdicts if v.status != CONFIRMED)
+    summary = "; ".join(sorted({f"{v.status}: {v.detail}" if v.detail else v.status
+                                for v in verdicts if v.status != CONFIRMED}))
+    why = (f"{count} of {len(verdicts)} fixes not confirmed by the runtime probe ({summary}); "
+           "rerun with --no-probe to write them unconfirmed")
+    if partial is None or not partial.changed:
+        return dataclasses.replace(gated, outcomes=outcomes, not_written=why)
+    partial = dataclasses.replace(
+        partial, verdicts=verdicts, proposed=fixed.applied, outcomes=outcomes,
+        skipped=tuple(s for s in partial.skipped if finding_key(s.diagnostic) not in doubtful))
+    return _replace_file(path, partial, expected=fixed.original.raw)
+
+
+def _confirmed_only(refix, allowed: set) -> tuple[Optional[FileFix], str]:
+    """The file fixed again with only the confirmed findings allowed; (None, why) when that fails."""
+    from .engine import _parses  # the engine's own test: libcst parses it
+
+    partial = refix(lambda diagnostic: finding_key(diagnostic) in allowed)
+    if partial.error or partial.text is None:
+        return None, f"fixing only the confirmed findings failed: {partial.error or 'no text'}"
+    if any(finding_key(d) not in allowed for d in partial.applied):
+        return None, "fixing only the confirmed findings also changed others"
+    if partial.changed and not _parses(partial.text, False, partial.path):
+        return None, "the text with only the confirmed fixes does not parse"
+    return partial, ""
+
+
+def _replace_file(path: Path, fixed: FileFix, expected: Optional[bytes] = None) -> FileFix:
+    import dataclasses
+
     try:
-        files.write_atomic(path, fixed.new_bytes, expected=fixed.original.raw)
+        files.write_atomic(path, fixed.new_bytes, expected=expected if expected is not None else fixed.original.raw)
     except files.SourceError as error:
-        return dataclasses.replace(fixed, verdicts=verdicts, error=str(error))
+        return dataclasses.replace(fixed, error=str(error))
     except OSError as error:
-        return dataclasses.replace(fixed, verdicts=verdicts, error=f"cannot write: {error.strerror or error}")
-    return dataclasses.replace(fixed, verdicts=verdicts, written=True)
+        return dataclasses.replace(fixed, error=f"cannot write: {error.strerror or error}")
+    return dataclasses.replace(fixed, written=True)

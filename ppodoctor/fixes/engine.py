@@ -10,7 +10,7 @@ compile, if the old text did) or the offending fix is dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import libcst as cst
 
@@ -55,6 +55,16 @@ def _reason_key(diagnostic: Diagnostic) -> tuple:
     return (diagnostic.code, diagnostic.setup_index, diagnostic.message)
 
 
+def finding_key(diagnostic: Diagnostic) -> tuple:
+    """Names one finding in any round of any run over the same file: code, trainer call and message
+    (the message names the keyword, import or field, never a line number, so edits above it do not
+    change it). `fix_text(allow=...)` callers match findings by this key."""
+    return _reason_key(diagnostic)
+
+
+NOT_ALLOWED_REASON = "left out: the caller did not allow this fix"
+
+
 def _group_key(diagnostic: Diagnostic) -> tuple:
     fix = diagnostic.fix
     if fix.kind == "replace":
@@ -74,8 +84,12 @@ def _parses(text: str, must_compile: bool, filename: str) -> bool:
 
 
 def fix_text(text: str, filename: str, target: Target, settings: Settings, newline: str = "\n",
-             unsafe: bool = False) -> FixOutcome:
-    """Fix `text` to a fixed point; raises files.SourceError when the text cannot be parsed."""
+             unsafe: bool = False, allow: Optional[Callable[[Diagnostic], bool]] = None) -> FixOutcome:
+    """Fix `text` to a fixed point; raises files.SourceError when the text cannot be parsed.
+
+    With `allow`, only findings it accepts are fixed, in every round (the probe gate: only confirmed
+    fixes are written); the others are skipped with NOT_ALLOWED_REASON.
+    """
     from ..api import parse_setup, run_rules
 
     must_compile = _parses(text, True, filename)
@@ -90,6 +104,9 @@ def fix_text(text: str, filename: str, target: Target, settings: Settings, newli
         groups: dict[tuple, list[Diagnostic]] = {}
         for diagnostic in diagnostics:
             if diagnostic.fix is None:
+                continue
+            if allow is not None and not allow(diagnostic):
+                reasons[_reason_key(diagnostic)] = NOT_ALLOWED_REASON
                 continue
             if _key(diagnostic, lines) in applied_keys:
                 reasons[_reason_key(diagnostic)] = "the fix was applied but the finding remains"

@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 
 from ..rules.base import Diagnostic
 from ..setup.model import FileSetup
+from . import api_checks
 from .findings import reproduces
 from .memory import MemoryPlan, memory_plan
 from .runner import ProbeAnswer, ProbeFailed, ProbeOptions, coerce_options, run_worker
@@ -40,6 +41,7 @@ class ProbeResult:
     accelerator: str = ""
     peak_rss_bytes: int = 0
     wall_s: float = 0.0
+    api: Optional[dict] = None  # the interpreter's TRL API and import checks (worker_api.py)
 
     @property
     def ok(self) -> bool:
@@ -71,15 +73,19 @@ def _script_dir(file_setup: FileSetup) -> str:
 def _result(answer: ProbeAnswer, index: int) -> ProbeResult:
     return ProbeResult(answer.files[index], versions=tuple((k, str(v)) for k, v in answer.versions.items()),
                        accelerator=str(answer.accelerator.get("name", "")), peak_rss_bytes=answer.peak_rss_bytes,
-                       wall_s=answer.wall_s)
+                       wall_s=answer.wall_s, api=answer.api)
 
 
-def probe_file_setups(file_setups: Sequence[FileSetup], options: ProbeOptions) -> tuple[ProbeResult, ...]:
-    """One worker run for several versions of a script (they share its directory)."""
-    if not any(fs.setups for fs in file_setups):
+def probe_file_setups(file_setups: Sequence[FileSetup], options: ProbeOptions,
+                      imports: Sequence[tuple[str, Sequence[str]]] = ()) -> tuple[ProbeResult, ...]:
+    """One worker run for several versions of a script (they share its directory).
+
+    `imports`: (module, names) the worker tries to import (PPD202 fixes), setups or not.
+    """
+    if not imports and not any(fs.setups for fs in file_setups):
         return tuple(ProbeResult((), reason="no PPOTrainer setup to probe") for _ in file_setups)
     try:
-        answer = run_worker(file_setups, _script_dir(file_setups[0]), options)
+        answer = run_worker(file_setups, _script_dir(file_setups[0]), options, imports)
     except ProbeFailed as error:
         return tuple(ProbeResult(tuple(None for _ in fs.setups), reason=str(error)) for fs in file_setups)
     return tuple(_result(answer, index) for index in range(len(file_setups)))
@@ -101,20 +107,26 @@ def verdict_for(diagnostic: Diagnostic, result: ProbeResult) -> ProbeVerdict:
     return ProbeVerdict(REFUTED, f"does not reproduce: {detail}")
 
 
-def annotate(diagnostics: Sequence[Diagnostic], result: ProbeResult) -> tuple[Diagnostic, ...]:
+def annotate(diagnostics: Sequence[Diagnostic], result: ProbeResult,
+             file_setup: Optional[FileSetup] = None) -> tuple[Diagnostic, ...]:
+    """Each finding with its verdict; the era rules' (with `file_setup`) from the interpreter's API."""
     annotated = []
     for diagnostic in diagnostics:
         if diagnostic.probe is not None:
             annotated.append(diagnostic)
             continue
-        verdict = verdict_for(diagnostic, result)
+        if file_setup is not None and diagnostic.code in api_checks.CODES:
+            verdict = ProbeVerdict(*api_checks.reproduction(diagnostic, file_setup, result.api, result.reason))
+        else:
+            verdict = verdict_for(diagnostic, result)
         annotated.append(dataclasses.replace(diagnostic, probe=verdict.status, probe_detail=verdict.detail))
     return tuple(annotated)
 
 
 def runtime_findings(file_setup: FileSetup, result: ProbeResult, existing: Sequence[Diagnostic],
                      rules) -> tuple[Diagnostic, ...]:
-    """The runtime-only rules' findings (PPD501-504), each confirmed by construction."""
+    """The rules' findings from the probe's facts, each confirmed by construction: the runtime-only
+    rules (PPD501-504) and static rules that see more at runtime (PPD105: num_labels from the config)."""
     found = []
     for index, setup in enumerate(file_setup.setups):
         facts = result.facts(index)
@@ -122,7 +134,7 @@ def runtime_findings(file_setup: FileSetup, result: ProbeResult, existing: Seque
             continue
         already = {d.code for d in existing if d.setup_index == index}
         for rule in rules:
-            if not getattr(rule, "runtime_only", False):
+            if not callable(getattr(rule, "from_probe", None)):
                 continue
             for diagnostic, detail in rule.from_probe(setup, facts, already):
                 found.append(dataclasses.replace(diagnostic, setup_index=index, filename=file_setup.path,
@@ -137,10 +149,16 @@ def confirm_fixes(before: FileSetup, after: FileSetup, diagnostics: Sequence[Dia
     Keys are indexes into `diagnostics`. A fix is worth writing only where the verdict is CONFIRMED.
     `options` is a ProbeOptions, or any object with like-named fields (config.Settings: `python`).
     """
-    results = probe_file_setups([before, after], coerce_options(options))
+    imports = api_checks.import_questions(before, diagnostics)
+    results = probe_file_setups([before, after], coerce_options(options), imports)
     verdicts = {}
     for position, diagnostic in enumerate(diagnostics):
-        verdicts[position] = _fix_verdict(diagnostic, results[0], results[1])
+        if diagnostic.code in api_checks.CODES:
+            # Era fixes: is the old spelling what this interpreter rejects, the new one what it accepts?
+            verdicts[position] = ProbeVerdict(*api_checks.verdict(diagnostic, before, results[0].api,
+                                                                  results[0].reason))
+        else:
+            verdicts[position] = _fix_verdict(diagnostic, results[0], results[1])
     return verdicts
 
 

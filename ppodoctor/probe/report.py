@@ -7,7 +7,7 @@ import dataclasses
 from .. import noqa
 from ..rules import select_rules
 from ..rules.base import Diagnostic
-from . import annotate, probe_file_setup, runtime_findings
+from . import annotate, api_checks, probe_file_setups, runtime_findings
 from .memory import render_plan
 from .runner import coerce_options
 
@@ -23,8 +23,9 @@ def probe_check_report(report, options, settings):
         if file_report.error or setup is None or not setup.setups:
             files.append(file_report)
             continue
-        result = probe_file_setup(setup, options)
-        diagnostics = annotate(file_report.diagnostics, result)
+        imports = api_checks.import_questions(setup, file_report.diagnostics)
+        result = probe_file_setups([setup], options, imports)[0]
+        diagnostics = annotate(file_report.diagnostics, result, setup)
         extra = runtime_findings(setup, result, diagnostics, rules)
         if file_report.source is not None:
             table = noqa.noqa_lines(file_report.source.text)

@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -60,6 +60,7 @@ class ProbeAnswer:
     accelerator: dict
     peak_rss_bytes: int
     wall_s: float
+    api: dict = field(default_factory=dict)  # the interpreter's TRL API and import checks (worker_api.py)
 
 
 def parse_model_path(text: str) -> tuple[str, str]:
@@ -84,7 +85,9 @@ def _no_core_dumps() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def run_worker(file_setups: Sequence[FileSetup], script_dir: str, options: ProbeOptions) -> ProbeAnswer:
+def run_worker(file_setups: Sequence[FileSetup], script_dir: str, options: ProbeOptions,
+               imports: Sequence[tuple[str, Sequence[str]]] = ()) -> ProbeAnswer:
+    """`imports`: (module, names) pairs whose `from module import names` the worker tries."""
     import time
 
     request = {
@@ -95,6 +98,7 @@ def run_worker(file_setups: Sequence[FileSetup], script_dir: str, options: Probe
         "online": options.online,
         "trust_remote_code": options.trust_remote_code,
         "memory_bytes": options.memory_bytes,
+        "imports": [[module, list(names)] for module, names in imports],
     }
     started = time.monotonic()
     try:
@@ -122,7 +126,7 @@ def run_worker(file_setups: Sequence[FileSetup], script_dir: str, options: Probe
     if len(files) != len(file_setups) or any(len(f) != len(s.setups) for f, s in zip(files, file_setups)):
         raise ProbeFailed("the probe answered for a different set of setups")
     return ProbeAnswer(files, answer.get("versions") or {}, answer.get("accelerator") or {},
-                       int(answer.get("peak_rss_bytes") or 0), wall)
+                       int(answer.get("peak_rss_bytes") or 0), wall, answer.get("api") or {})
 
 
 def _last_json_line(stdout: str) -> Optional[dict]:

@@ -2,7 +2,7 @@
 
 It is started by path (`python .../worker.py`), not as part of ppodoctor, which that interpreter
 may not have: it imports only the standard library, torch, transformers, trl and its sibling
-`worker_models.py`. It reads one JSON request on stdin (setup models as plain dicts, see
+`worker_models.py` / `worker_api.py`. It reads one JSON request on stdin (setup models as plain dicts, see
 ppodoctor.setup.model.to_json_dict) and writes one JSON answer on stdout. It builds models on the
 meta device from their configs, so no weights are ever read, and calls TRL's own code on them.
 """
@@ -132,6 +132,10 @@ def main() -> int:
     request = json.loads(sys.stdin.read())
     answer: dict = {"ok": False}
     try:
+        import worker_api
+
+        # First: its import checks must see the modules they name imported fresh (warnings fire once).
+        answer["api"] = worker_api.api_facts(request.get("imports") or [])
         answer["versions"] = versions()
         answer["accelerator"] = accelerator()
         files = request["files"]

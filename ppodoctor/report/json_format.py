@@ -20,6 +20,8 @@ def diagnostic_dict(diagnostic: Diagnostic) -> dict:
                                          "kind": fix.kind},
         "url": diagnostic.url,
         "probe": diagnostic.probe,
+        # Why the probe said so ("reproduced: ...", "does not reproduce: ...", or why it could not tell).
+        "probe_detail": diagnostic.probe_detail or None,
     }
 
 

@@ -13,6 +13,10 @@ class NumLabelsNotOne(Rule):
     the head emits two, and `train()` dies with `RuntimeError: output with shape [2] doesn't match
     the broadcast shape [2, 2]` (trl 1.12; a shape error on 0.12) after the first rollout.
 
+    A model loaded without `num_labels` takes the count from its saved config (two labels when
+    the config names none); only the probe (`ppodoctor check --probe`) sees that head's width, and
+    reports the same finding, saying it came from the config.
+
     Fix: pass `num_labels=1`.
     Fix safety: safe; a multi-logit head cannot work with TRL's PPO at all.
     """
@@ -63,3 +67,24 @@ class NumLabelsNotOne(Rule):
                 keyword.span or binding.value_span, setup,
                 Fix("num_labels", "Set num_labels=1", SAFE, (("role", role),)),
             )
+
+    def from_probe(self, setup, facts, already):
+        """Scorers loaded without `num_labels` whose saved config gives the head more than one output."""
+        if self.code in already:
+            return  # the static finding already names the setup's num_labels
+        for role in (REWARD, VALUE):
+            binding, model = setup.role(role), (facts.get("models") or {}).get(role) or {}
+            if binding is None or model.get("status") != "built" or model.get("head_width") in (None, 1):
+                continue
+            origin = binding.origin
+            while origin.kind in ("copy", "peft") and origin.base is not None:
+                origin = origin.base
+            if origin.keyword("num_labels") is not None:
+                continue  # a literal one is the static rule's; a computed one the probe cannot read
+            width = model["head_width"]
+            yield self.report(
+                f"{role} model `{model['source']}` is loaded without num_labels and its config gives the "
+                f"`{model['head']}` head {width} outputs: TRL needs one scalar per token and train() fails with "
+                "`RuntimeError: output with shape [...] doesn't match the broadcast shape` (trl 0.12-1.12); "
+                "pass num_labels=1", origin.span or binding.value_span, setup), \
+                f"the {role} model's `{model['head']}` head has {width} outputs (num_labels from its config)"

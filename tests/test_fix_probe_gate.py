@@ -1,0 +1,213 @@
+"""`fix --write` with the runtime probe: confirmed fixes are written, the others are not, and each says why.
+
+The probe runs for real (this interpreter: trl 1.12 / transformers 5; the 0.12 interpreter where
+found), on the fixture models; the era rules' fixes are checked against those interpreters' own APIs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ppodoctor.config import Settings
+from ppodoctor.fixes import CONFIRMED, REFUTED, ProbeVerdict
+from ppodoctor.fixes.api import fix_paths
+from ppodoctor.probe import ProbeOptions
+from ppodoctor.trl_api.eras import Target, Version
+from probe_helpers import MODELS, ROOT, guide_script_012, new_script, trl012_python
+
+TRL_112 = Target(Version.parse("1.12.0"), "test", Version.parse("5.0.0"), "test")
+TRL_020 = Target(Version.parse("0.20.0"), "test", Version.parse("4.46.3"), "test")
+HERE = ProbeOptions(python=sys.executable)
+
+
+def _needs_012() -> str:
+    python = trl012_python()
+    if python is None:
+        pytest.skip("no trl 0.12 interpreter (PPODOCTOR_TRL012_PYTHON, .venv-trl012, /tmp/venv012)")
+    return python
+
+
+def _fix(path: Path, target: Target = TRL_112, options: ProbeOptions = HERE, **kwargs):
+    return fix_paths([path], Settings(), target, write=True, probe_options=options, **kwargs).files[0]
+
+
+def _outcomes(result) -> dict:
+    return {(o.diagnostic.code, o.diagnostic.span.column): o.text for o in result.outcomes}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ppodoctor", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+
+
+def test_only_the_confirmed_fix_is_written_byte_exact(tmp_path):
+    # tok-pad has a pad token as saved: PPD301 is refuted; the missing value model is confirmed.
+    path = tmp_path / "train.py"
+    path.write_text(new_script(value=None))
+    result = _cli("fix", "--write", str(path), "--trl-version", "1.12.0")
+    assert result.returncode == 1, result.stderr
+    assert f"{path}:7:11: PPD101 fixed (confirmed)" in result.stderr
+    assert (f"{path}:3:13: PPD301 not fixed: refuted: the finding does not reproduce: the tokenizer has pad "
+            "token '[PAD]' as saved") in result.stderr
+    assert "Fixed 1 problem in 1 file." in result.stderr
+    expected = new_script(value=None).replace(
+        "trainer = PPOTrainer(",
+        f'value_model = AutoModelForSequenceClassification.from_pretrained(\n    "{MODELS / "llama-rm"}", '
+        "num_labels=1\n)\ntrainer = PPOTrainer(").replace(
+        "train_dataset=dataset)", "train_dataset=dataset, value_model=value_model)")
+    assert path.read_text() == expected
+
+
+def test_no_probe_still_writes_every_fix_and_asks_nothing(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text(new_script(value=None))
+
+    def never(*_args):
+        raise AssertionError("--no-probe must not run the probe")
+
+    result = fix_paths([path], Settings(), TRL_112, write=True, probe=False, confirm=never).files[0]
+    assert result.written and result.outcomes == () and result.verdicts == ()
+    assert sorted(d.code for d in result.applied) == ["PPD101", "PPD301"]
+    assert 'tokenizer.add_special_tokens({"pad_token": "[PAD]"})' in path.read_text()
+
+
+def test_a_refuted_rename_is_left_while_its_neighbours_are_written(tmp_path):
+    # Three renames in one call: the match between the probe's verdicts and the re-run's findings is by key.
+    path = tmp_path / "train.py"
+    path.write_text(guide_script_012())
+
+    def refute_policy(before, after, diagnostics, options):
+        return {i: ProbeVerdict(REFUTED, "said no") if "`policy=`" in d.message else ProbeVerdict(CONFIRMED, "ok")
+                for i, d in enumerate(diagnostics)}
+
+    result = _fix(path, confirm=refute_policy)
+    assert result.written
+    text = path.read_text()
+    assert "PPOTrainer(args=config, processing_class=tokenizer, policy=model, ref_model=ref_model," in text
+    assert "from trl.experimental.ppo import PPOConfig, PPOTrainer\n" in text
+    assert [d.code for d in result.remaining] == ["PPD201"]
+    assert _outcomes(result)[("PPD201", 69)] == "not fixed: refuted: said no"
+    assert not any(s.diagnostic.code == "PPD201" for s in result.skipped)  # said once, as the outcome
+
+
+def test_a_012_script_gets_its_renames_written_for_a_112_interpreter(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text(guide_script_012())
+    result = _fix(path)
+    outcomes = _outcomes(result)
+    assert result.written
+    assert outcomes[("PPD201", 69)] == "fixed (confirmed)"
+    assert outcomes[("PPD202", 17)] == "fixed (confirmed)"
+    assert outcomes[("PPD301", 13)].startswith("not fixed: refuted:")
+    verdicts = {d.code + str(d.span.column): v.detail for d, v in zip(result.proposed, result.verdicts)}
+    assert verdicts["PPD20169"] == ("trl.experimental.ppo.PPOTrainer.__init__ (trl 1.12.0) rejects `policy=` "
+                                    "and accepts `model=`")
+    assert "ImportError: cannot import name 'PPOConfig' from 'trl'" in verdicts["PPD20217"]
+    expected = guide_script_012().replace(
+        "from trl import PPOConfig, PPOTrainer, create_reference_model\n",
+        "from trl import create_reference_model\nfrom trl.experimental.ppo import PPOConfig, PPOTrainer\n").replace(
+        "config = PPOConfig(",
+        f'value_model = AutoModelForSequenceClassification.from_pretrained(\n    "{MODELS / "llama-rm"}", '
+        "num_labels=1\n)\nconfig = PPOConfig(").replace(
+        "PPOTrainer(config=config, processing_class=tokenizer, policy=model, ref_policy=ref_model,",
+        "PPOTrainer(args=config, processing_class=tokenizer, model=model, ref_model=ref_model,").replace(
+        "train_dataset=dataset)", "train_dataset=dataset, value_model=value_model)")
+    assert path.read_text() == expected
+
+
+def test_the_012_interpreter_refutes_the_same_renames(tmp_path):
+    python = _needs_012()
+    path = tmp_path / "train.py"
+    path.write_text(guide_script_012())
+    result = _fix(path, options=ProbeOptions(python=python))
+    outcomes = _outcomes(result)
+    assert outcomes[("PPD201", 69)] == ("not fixed: refuted: the finding does not reproduce: "
+                                        "trl.PPOTrainer.__init__ (trl 0.12.2) accepts `policy=`")
+    assert outcomes[("PPD202", 17)] == ("not fixed: refuted: the finding does not reproduce: "
+                                        "`from trl import PPOConfig` imports cleanly in trl 0.12.2")
+    assert outcomes[("PPD101", 15)] == "fixed (confirmed)"  # 0.12 also walks a None value model
+    text = path.read_text()
+    assert "policy=model, ref_policy=ref_model" in text and "from trl import PPOConfig" in text
+    assert "value_model=value_model" in text
+
+
+def _era_script(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "train.py"
+    path.write_text(text)
+    return path
+
+
+CONFIG_RENAME = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\nconfig = PPOConfig(ppo_epochs=4)\n"
+                 "trainer = PPOTrainer(args=config, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,\n"
+                 "                     value_model=critic, train_dataset=ds)\n")
+TORCH_DTYPE = ("import torch\nfrom transformers import AutoModelForCausalLM\nfrom trl.experimental.ppo import PPOTrainer\n"
+               "policy = AutoModelForCausalLM.from_pretrained(\"sft\", torch_dtype=torch.bfloat16)\n"
+               "trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,\n"
+               "                     value_model=critic, train_dataset=ds)\n")
+POSITIONAL = ("from transformers import AutoModelForCausalLM, AutoTokenizer\nfrom trl import PPOConfig, PPOTrainer\n"
+              "model = AutoModelForCausalLM.from_pretrained(\"sft\")\nref = AutoModelForCausalLM.from_pretrained(\"sft\")\n"
+              "tokenizer = AutoTokenizer.from_pretrained(\"sft\")\ntrainer = PPOTrainer(PPOConfig(), model, ref, tokenizer)\n")
+
+
+def test_config_field_rename_is_confirmed_by_ppoconfig_fields(tmp_path):
+    path = _era_script(tmp_path, CONFIG_RENAME)
+    result = _fix(path)
+    assert [o.text for o in result.outcomes] == ["fixed (confirmed)"]
+    assert result.verdicts[0].detail == ("trl.experimental.ppo.PPOConfig (trl 1.12.0) has no field `ppo_epochs` "
+                                         "and has `num_ppo_epochs`")
+    assert path.read_text() == CONFIG_RENAME.replace("ppo_epochs=4", "num_ppo_epochs=4")
+
+
+def test_torch_dtype_rename_follows_the_interpreters_transformers(tmp_path):
+    path = _era_script(tmp_path, TORCH_DTYPE)
+    result = _fix(path)
+    assert [o.text for o in result.outcomes] == ["fixed (confirmed)"]
+    assert path.read_text() == TORCH_DTYPE.replace("torch_dtype=", "dtype=")
+    python = _needs_012()
+    path.write_text(TORCH_DTYPE)
+    result = _fix(path, options=ProbeOptions(python=python))
+    assert [o.text for o in result.outcomes] == [
+        "not fixed: refuted: the finding does not reproduce: transformers 4.46.3 takes `torch_dtype=`"]
+    assert path.read_text() == TORCH_DTYPE
+
+
+def test_positional_to_keyword_is_checked_against_the_trainer_signature(tmp_path):
+    path = _era_script(tmp_path, POSITIONAL)
+    result = _fix(path, TRL_020)
+    by_code = {o.diagnostic.code: o.text for o in result.outcomes}
+    assert by_code["PPD208"] == "fixed (confirmed)"
+    assert "PPOTrainer(args=PPOConfig(), model=model, ref_model=ref, processing_class=tokenizer)" in path.read_text()
+    python = _needs_012()
+    path.write_text(POSITIONAL)
+    result = _fix(path, TRL_020, ProbeOptions(python=python))
+    by_code = {o.diagnostic.code: o.text for o in result.outcomes}
+    assert by_code["PPD208"] == ("not fixed: refuted: the fix does not cure it: trl.PPOTrainer.__init__ (trl 0.12.2) "
+                                 "rejects `args=`, `model=`, `ref_model=`")
+    assert "PPOTrainer(PPOConfig(), model, ref, tokenizer)" in path.read_text()
+
+
+def test_an_interpreter_without_trl_leaves_era_fixes_unchecked(tmp_path):
+    bare = Path("/usr/bin/python3")
+    if not bare.exists() or subprocess.run([str(bare), "-c", "import trl"], capture_output=True).returncode == 0:
+        pytest.skip("needs an interpreter without trl")
+    path = _era_script(tmp_path, CONFIG_RENAME)
+    result = _fix(path, options=ProbeOptions(python=str(bare)))
+    assert not result.written and path.read_text() == CONFIG_RENAME
+    [outcome] = result.outcomes
+    assert outcome.text.startswith("not fixed: unchecked: ") and "No module named" in outcome.text
+
+
+def test_a_rule_the_probe_has_no_check_for_stays_unchecked():
+    from ppodoctor.probe import ProbeResult, _fix_verdict
+    from ppodoctor.rules.base import Diagnostic, Fix
+    from ppodoctor.setup.model import Span
+
+    finding = Diagnostic("PPD403", "overwritten-config-fields", "warning", "m", Span(1, 1, 1, 2),
+                         fix=Fix("replace", "d", "safe", (("edits", ((1, 1, 1, 2, "y"),)),)), setup_index=0)
+    facts = ProbeResult(({"models": {}, "checks": {}},))
+    verdict = _fix_verdict(finding, facts, facts)
+    assert (verdict.status, verdict.detail) == ("unchecked", "the probe has no runtime check for PPD403")
