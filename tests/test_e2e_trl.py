@@ -97,8 +97,8 @@ def make_models(python: str, out: Path) -> None:
 
 
 def fix_write(python: str, script: Path, code: str) -> subprocess.CompletedProcess:
-    # Only the rule under test: the probe refutes others here (the fixture tokenizer ships a pad token,
-    # so PPD301's fix is refuted), and the engine writes a file only when every fix in it is confirmed.
+    # Only the rule under test, so that the patched script's success is owed to that one fix: other
+    # findings here would be refuted or left unchecked (the fixture tokenizer ships a pad token).
     return subprocess.run([sys.executable, "-m", "ppodoctor", "fix", "--write", "--unsafe-fixes", "--select", code,
                            "--python", python, str(script)], capture_output=True, text=True, timeout=300,
                           cwd=script.parent)
