@@ -9,6 +9,7 @@ the newest TRL with PPO, said to be assumed.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,6 +26,15 @@ _PROBE = ("import importlib.metadata as m, json\n"
           "print(json.dumps({'trl': v('trl'), 'transformers': v('transformers')}))\n")
 
 
+def _own_version(name: str) -> Optional[str]:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 @lru_cache(maxsize=16)
 def installed_versions(python: str) -> dict[str, Optional[str]]:
     """{'trl': ..., 'transformers': ...} installed in `python`; empty values when it cannot be asked.
@@ -32,6 +42,9 @@ def installed_versions(python: str) -> dict[str, Optional[str]]:
     One subprocess per interpreter per run (~30 ms): `-I -S`-free so that site-packages are seen,
     but no TRL import, only package metadata.
     """
+    if os.path.abspath(python) == os.path.abspath(sys.executable):
+        # Our own interpreter: its package metadata is readable here, without a process or an import.
+        return {name: _own_version(name) for name in ("trl", "transformers")}
     try:
         done = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True, timeout=20)
         found = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
