@@ -99,14 +99,18 @@ def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -
 
 def check_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
                  target: Optional[Target] = None) -> FileReport:
+    """One file's report. A file whose bytes cannot hold a PPO setup (files.may_hold_setup) is not
+    even decoded: nothing in it could be reported, its encoding included."""
     settings = settings or Settings()
+    raw = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
+    if not files.may_hold_setup(raw):
+        target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
+        return FileReport(filename, setup=FileSetup(filename), target=target)
     try:
-        decoded = files.decode(source if isinstance(source, bytes) else source.encode("utf-8"))
+        decoded = files.decode(source) if isinstance(source, bytes) else files.from_text(source)
     except files.SourceError as error:
         return FileReport(filename, error=str(error))
     target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
-    if not files.may_hold_setup(decoded.raw):
-        return FileReport(filename, source=decoded, target=target, setup=FileSetup(filename))
     try:
         setup = parse_setup(decoded.text, filename)
     except files.SourceError as error:

@@ -89,9 +89,28 @@ def decode(data: bytes) -> SourceText:
         raise SourceError(f"invalid {codec} at byte {error.start + (3 if bom else 0)}: {error.reason}")
     except LookupError:
         raise SourceError(f"unknown encoding {encoding!r}")
+    return SourceText(text, codec, bom, _newline(text), data)
+
+
+def from_text(text: str) -> SourceText:
+    """Source handed over as text (an editor's buffer, a test): it is decoded already, so a coding
+    cookie only names the encoding to write it back in, and the text is not decoded a second time."""
+    bom = text.startswith("\ufeff")
+    body = text[1:] if bom else text
+    if "\x00" in body:
+        raise SourceError("file contains NUL bytes")
+    data = body.encode("utf-8", "surrogatepass")
+    try:
+        encoding, _lines = tokenize.detect_encoding(io.BytesIO((codecs.BOM_UTF8 if bom else b"") + data).readline)
+    except SyntaxError as error:
+        raise SourceError(f"cannot determine the encoding: {error.msg if hasattr(error, 'msg') else error}")
+    return SourceText(body, "utf-8" if encoding == "utf-8-sig" else encoding, bom, _newline(body), data)
+
+
+def _newline(text: str) -> str:
+    """The file's dominant line ending."""
     crlf = text.count("\r\n")
-    newline = "\r\n" if crlf and crlf >= text.count("\n") - crlf else "\n"
-    return SourceText(text, codec, bom, newline, data)
+    return "\r\n" if crlf and crlf >= text.count("\n") - crlf else "\n"
 
 
 def encode(source: SourceText, text: str) -> bytes:
@@ -125,8 +144,10 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
             raise SourceError("not a regular file (a FIFO, socket or device)")
         if info.st_size > limit:
             raise SourceError(too_large(info.st_size, limit))
-        with os.fdopen(descriptor, "rb", closefd=False) as handle:
-            data = handle.read(limit + 1)
+        chunks = [os.read(descriptor, info.st_size + 1)]  # one call, unless the file grew meanwhile
+        while chunks[-1] and sum(map(len, chunks)) <= limit:
+            chunks.append(os.read(descriptor, limit + 1))
+        data = b"".join(chunks)
     except OSError as error:
         raise SourceError(os_cause(error)) from None
     finally:
@@ -180,7 +201,7 @@ def discover(paths: Iterable[Path], excluded: Optional[Callable[[Path], bool]] =
 def _walk(root: Path, excluded, seen: set[str], ignores, respect_gitignore: bool
           ) -> Iterator[tuple[Path, Optional[str]]]:
     # Iterative, so that a tree nested thousands deep cannot exhaust the recursion limit.
-    pending = [(root, "", ignores)]
+    pending = [(str(root), "", ignores)]  # strings, not Paths: a Path per entry costs more than the read
     while pending:
         directory, inner, ignores = pending.pop()
         try:
@@ -189,12 +210,12 @@ def _walk(root: Path, excluded, seen: set[str], ignores, respect_gitignore: bool
         except FileNotFoundError:
             continue  # removed during the scan: nothing left to check
         except OSError as error:
-            yield directory, f"cannot list directory: {os_cause(error)}"
+            yield Path(directory), f"cannot list directory: {os_cause(error)}"
             continue
         if respect_gitignore and any(entry.name == ".gitignore" for entry in entries):
             from .ignore import Ignores
 
-            ignores = (ignores or Ignores()).below(directory, inner)
+            ignores = (ignores or Ignores()).below(Path(directory), inner)
         subdirectories = []
         for entry in entries:
             name = entry.name
@@ -206,18 +227,18 @@ def _walk(root: Path, excluded, seen: set[str], ignores, respect_gitignore: bool
             if is_directory:
                 if name in _SKIPPED_DIRECTORIES or name.endswith(".egg-info"):
                     continue
-                path = directory / name
-                if (ignores is not None and ignores.ignored(relative, True)) or (excluded and excluded(path)):
+                path = os.path.join(directory, name)
+                if (ignores is not None and ignores.ignored(relative, True)) or (excluded and excluded(Path(path))):
                     continue
                 subdirectories.append((path, relative, ignores))
             elif name.endswith(_PYTHON_SUFFIXES):
-                path = directory / name
-                if (ignores is not None and ignores.ignored(relative, False)) or (excluded and excluded(path)):
+                path = os.path.join(directory, name)
+                if (ignores is not None and ignores.ignored(relative, False)) or (excluded and excluded(Path(path))):
                     continue
                 key = os.path.normpath(os.path.abspath(path))
                 if key not in seen:
                     seen.add(key)
-                    yield path, None
+                    yield Path(path), None
         pending.extend(reversed(subdirectories))
 
 

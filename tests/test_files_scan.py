@@ -1,0 +1,125 @@
+"""Scanning many files: the worker pool gives what the serial path gives; the check path stays light."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ppodoctor import api, scan
+from ppodoctor.config import Settings
+from ppodoctor.trl_api.eras import Target
+
+from conftest import FIXTURES
+
+BROKEN = ("from trl.experimental.ppo import PPOTrainer\n"
+          "from transformers import AutoModelForCausalLM\n"
+          "policy = AutoModelForCausalLM.from_pretrained('sft')\n"
+          "trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=policy,\n"
+          "                     reward_model=rm, train_dataset=ds)\n")
+
+
+def mixed_tree(root: Path) -> Path:
+    """More candidates than PARALLEL_THRESHOLD, plus clean files, bad files and real fixtures."""
+    for index in range(scan.PARALLEL_THRESHOLD + 6):
+        directory = root / f"group{index % 4}"
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"train_{index:02}.py").write_text(BROKEN.replace("'sft'", f"'sft-{index}'"))
+        (directory / f"util_{index:02}.py").write_text("import os\n\nprint(os.getcwd())\n")
+    (root / "broken_syntax.py").write_text("import trl\ndef f(:\n")
+    (root / "nul.py").write_bytes(b"import trl\x00")
+    fixtures = root / "fixtures"
+    for source in sorted(FIXTURES.rglob("*.py"))[:40]:
+        target = fixtures / source.relative_to(FIXTURES)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    return root
+
+
+def test_the_pool_gives_exactly_what_the_serial_path_gives(tmp_path):
+    root = mixed_tree(tmp_path)
+    settings = Settings()
+    serial = api.check_paths([root], settings, jobs=1)
+    pooled = api.check_paths([root], settings, jobs=2)
+    assert serial == pooled  # frozen dataclasses all the way down: diagnostics, setups, sources, targets
+    paths = [report.path for report in serial.files]
+    assert paths == sorted(paths) and len(paths) == len(set(paths))
+    assert sum(1 for report in serial.files if report.diagnostics) >= scan.PARALLEL_THRESHOLD
+    assert {Path(report.path).name for report in serial.errors} == {"broken_syntax.py", "nul.py"}
+
+
+def test_the_pool_is_used_for_many_candidates(tmp_path, monkeypatch):
+    """A guard for the test above: it must really exercise the pool, not the serial path twice."""
+    root = mixed_tree(tmp_path)
+    used = []
+    real = scan._in_pool
+
+    def spy(work, settings, workers):
+        used.append((len(work), workers))
+        return real(work, settings, workers)
+
+    monkeypatch.setattr(scan, "_in_pool", spy)  # observes only; the real pool runs
+    api.check_paths([root], Settings(), jobs=2)
+    api.check_paths([root], Settings(), jobs=1)
+    assert len(used) == 1 and used[0][0] > scan.PARALLEL_THRESHOLD and used[0][1] == 2
+
+
+def test_progress_is_told_the_total_and_advanced_once_per_file(tmp_path):
+    root = mixed_tree(tmp_path)
+    calls = {"total": None, "advanced": 0}
+
+    def progress(total):
+        calls["total"] = total
+
+        def advance():
+            calls["advanced"] += 1
+        return advance
+
+    report = api.check_paths([root], Settings(), progress=progress, jobs=2)
+    assert calls["total"] == calls["advanced"] == len(report.files)
+
+
+def test_a_given_target_is_used_for_every_file(tmp_path):
+    root = mixed_tree(tmp_path)
+    target = Target.of("0.12.2")
+    report = api.check_paths([root], Settings(), target=target, jobs=2)
+    assert {file.target for file in report.files if file.error is None} == {target}
+
+
+HEAVY = ("torch", "transformers", "trl", "libcst.codemod", "libcst.matchers")
+
+
+def imported_by(*args: str) -> set[str]:
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "ppodoctor", "check", *args],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode in (0, 1, 2) and "Traceback" not in result.stderr, result.stderr[-2000:]
+    return {match.strip() for match in re.findall(r"^import time:\s+\d+ \|\s+\d+ \|(.*)$", result.stderr,
+                                                   re.MULTILINE)}
+
+
+@pytest.mark.parametrize("what", ["one-fixture", "directory-with-pool"])
+def test_check_imports_neither_the_ml_stack_nor_heavy_libcst_modules(tmp_path, what):
+    if what == "one-fixture":
+        modules = imported_by(str(sorted(FIXTURES.rglob("*.py"))[0]))
+    else:
+        modules = imported_by(str(mixed_tree(tmp_path)))
+    assert "libcst" in modules and "ppodoctor.api" in modules  # the measurement works
+    heavy = sorted(name for name in modules if name in HEAVY or name.startswith(tuple(h + "." for h in HEAVY)))
+    assert heavy == []
+
+
+def test_a_script_without_ppo_does_not_even_import_libcst(tmp_path):
+    script = tmp_path / "utils.py"
+    script.write_text("import os\n")
+    assert "libcst" not in imported_by("--trl-version", "1.12.0", str(script))
+
+
+def test_text_with_a_coding_cookie_is_not_decoded_twice():
+    text = "# -*- coding: latin-1 -*-\nname = 'été'; " + BROKEN
+    from_text = api.check_source(text, "x.py", target=Target.of("1.12.0"))
+    from_bytes = api.check_source(text.encode("latin-1"), "x.py", target=Target.of("1.12.0"))
+    assert from_text.source.text == from_bytes.source.text == text
+    assert from_text.diagnostics == from_bytes.diagnostics and len(from_text.diagnostics) == 2
