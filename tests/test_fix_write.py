@@ -163,3 +163,18 @@ def test_a_broken_file_is_reported_and_others_still_fixed(tmp_path):
     assert "syntax error" in by_name["a_broken.py"].error
     assert by_name["b_good.py"].written
     assert good.read_bytes() == (CASES / "crlf" / "expected.py").read_bytes()
+
+
+def test_text_with_a_latin1_cookie_is_not_decoded_twice():
+    """A str is decoded already: its cookie names only the encoding to write it back in."""
+    from ppodoctor.fixes.api import fix_source
+
+    source = ("# -*- coding: latin-1 -*-\n# café\nfrom trl.experimental.ppo import PPOTrainer\n"
+              "from transformers import AutoModelForCausalLM\n"
+              "model = AutoModelForCausalLM.from_pretrained('sft')\n"
+              "trainer = PPOTrainer(args=cfg, processing_class=tok, model=model, ref_model=model, reward_model=rm,\n"
+              "                     value_model=critic, train_dataset=ds)\n")
+    first = fix_source(source, "t.py")
+    assert first.error is None and first.changed
+    assert "# café\n" in first.text
+    assert fix_source(first.text, "t.py").text == first.text

@@ -97,7 +97,7 @@ def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: O
     """Fix one source text in memory; nothing is written. `allow` limits which findings are fixed."""
     settings = settings or Settings()
     try:
-        decoded = files.decode(source if isinstance(source, bytes) else source.encode("utf-8"))
+        decoded = files.decode(source) if isinstance(source, bytes) else files.from_text(source)
     except files.SourceError as error:
         return FileFix(filename, error=str(error))
     target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
