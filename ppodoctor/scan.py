@@ -33,7 +33,9 @@ def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = N
          progress: Optional[Callable[[int], Optional[Callable[[], None]]]] = None,
          jobs: Optional[int] = None) -> tuple[api.FileReport, ...]:
     """Reports for every file under `paths`; `jobs` caps the worker processes (1: parse here)."""
-    prefetch = _prefetch_target(settings) if target is None else None
+    # Only another interpreter (--python) is asked in a subprocess worth overlapping with the scan;
+    # our own interpreter's versions are read in-process at once.
+    prefetch = _prefetch_target(settings) if target is None and settings.python else None
     found = list(files.discover(list(paths), settings.is_excluded))
     advance = (progress(len(found)) if progress is not None else None) or (lambda: None)
     targets = _Targets(settings, target, prefetch)
