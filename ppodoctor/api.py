@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Union
 
 from . import files, noqa
 from .config import Settings
+from .records import Record, record
 from .rules import select_rules
 from .rules.base import Diagnostic, RuleContext
 from .setup.model import FileSetup
@@ -16,8 +16,10 @@ from .trl_api.eras import Target
 from .trl_api.target import resolve_target
 
 
-@dataclass(frozen=True)
-class FileReport:
+@record
+class FileReport(Record):
+    """One file's findings, or the one-line reason it could not be checked."""
+
     path: str
     diagnostics: tuple[Diagnostic, ...] = ()
     error: Optional[str] = None  # one-line cause when the file could not be checked
@@ -27,8 +29,10 @@ class FileReport:
     probe: Optional[object] = None  # a probe.ProbeResult when the runtime probe looked (--probe)
 
 
-@dataclass(frozen=True)
-class CheckReport:
+@record
+class CheckReport(Record):
+    """Every file's report, sorted by path."""
+
     files: tuple[FileReport, ...]
 
     @property
@@ -55,7 +59,13 @@ class CheckReport:
 
 
 def parse_setup(text: str, filename: str) -> FileSetup:
-    """Source text → setup model; raises files.SourceError for text libcst cannot parse."""
+    """Source text → setup model; raises files.SourceError for text libcst cannot parse.
+
+    Text that cannot matter to any rule (setup.relevance) gets an empty model without libcst."""
+    from .setup.relevance import may_matter
+
+    if not may_matter(text):
+        return FileSetup(filename)
     import libcst
 
     from .setup.extract import extract
@@ -67,7 +77,7 @@ def parse_setup(text: str, filename: str) -> FileSetup:
     except RecursionError:
         raise files.SourceError("too deeply nested to parse") from None
     try:
-        return extract(module, filename)
+        return extract(module, filename, text=text)
     except RecursionError:
         raise files.SourceError("too deeply nested to analyse") from None
 
@@ -76,9 +86,12 @@ def _syntax_error(text: str, error) -> str:
     """Python's own account of a syntax error (libcst's positions and wording are its parser's);
     libcst's when Python accepts the text (syntax newer than libcst knows)."""
     import ast
+    import warnings
 
     try:
-        ast.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
     except SyntaxError as python:
         return f"syntax error at {python.lineno}:{python.offset or 1}: {python.msg}"
     except (ValueError, RecursionError, MemoryError):

@@ -10,6 +10,7 @@ import re
 import stat
 import tokenize
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
@@ -19,17 +20,17 @@ from typing import Callable, Iterable, Iterator, Optional
 # transformers mention it everywhere); tests/test_files_prefilter.py holds the equivalence: what the
 # prefilter skips, extract finds nothing in. Substring tests come first: they run at memory speed,
 # where a regex would try every byte position.
-_TRAINER = re.compile(rb"PPO(?:v2)?Trainer")
 _NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 _WORD_AFTER = frozenset(bytes([byte]) for byte in _NAME_BYTES if byte != ord("."))
 # The text before a "trl" word, from its line's start, that makes it the module of an import.
-_IMPORTS_TRL = re.compile(
+_IMPORTS_TRL_PATTERN = (
     rb"(?:\A(?:\xef\xbb\xbf)?|[\n\r;:])[ \t\f]*(?:from|import(?:[ \t\f]|\\\r?\n)+"
     rb"(?:[\w.]+[ \t\f]*(?:as[ \t\f]+\w+[ \t\f]*)?,(?:[ \t\f]|\\\r?\n)*)*)(?:[ \t\f]|\\\r?\n)*\Z")
 # Bigger files are refused unread: no training script is this large, and parsing one would stall
 # the scan for minutes (libcst parses about 1 MB/s).
 MAX_FILE_BYTES = 10 * 1024 * 1024
 _MB = 1024 * 1024
+_READ_CHUNK = 64 * 1024
 _PYTHON_SUFFIXES = (".py", ".pyi")
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _O_BINARY = getattr(os, "O_BINARY", 0)
@@ -52,7 +53,7 @@ class SourceText:
 
 
 def may_hold_setup(data: bytes) -> bool:
-    if b"PPO" in data and _TRAINER.search(data):
+    if b"PPOTrainer" in data or b"PPOv2Trainer" in data:
         return True
     if b"trl" not in data:
         return False
@@ -67,9 +68,15 @@ def may_hold_setup(data: bytes) -> bool:
             start = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start))
             if start <= 0 or data[max(0, start - 2):start].rstrip(b"\r")[-1:] != b"\\":
                 break
-        if _IMPORTS_TRL.search(data, max(start, 0), at):
+        if _imports_trl().search(data, max(start, 0), at):
             return True
     return False
+
+
+@lru_cache(maxsize=1)
+def _imports_trl() -> "re.Pattern[bytes]":
+    # Compiled on first use (~1 ms): most single-file checks name the trainer and never need it.
+    return re.compile(_IMPORTS_TRL_PATTERN)
 
 
 def decode(data: bytes) -> SourceText:
@@ -125,7 +132,7 @@ def too_large(size: int, limit: int = MAX_FILE_BYTES) -> str:
     return f"too large to check ({size / _MB:.1f} MB > {limit / _MB:g} MB)"
 
 
-def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+def read_bytes(path: "str | os.PathLike[str]", limit: int = MAX_FILE_BYTES) -> bytes:
     """The file's bytes, or SourceError with a one-line cause.
 
     The file is opened non-blocking and judged by fstat on the open descriptor: a FIFO or device
@@ -144,9 +151,11 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
             raise SourceError("not a regular file (a FIFO, socket or device)")
         if info.st_size > limit:
             raise SourceError(too_large(info.st_size, limit))
-        chunks = [os.read(descriptor, info.st_size + 1)]  # one call, unless the file grew meanwhile
+        # Read to the end even if the file grew since fstat. Reads after the first ask for a small
+        # chunk: os.read allocates all it is asked for, and the usual answer is b"".
+        chunks = [os.read(descriptor, info.st_size + 1)]
         while chunks[-1] and sum(map(len, chunks)) <= limit:
-            chunks.append(os.read(descriptor, limit + 1))
+            chunks.append(os.read(descriptor, _READ_CHUNK))
         data = b"".join(chunks)
     except OSError as error:
         raise SourceError(os_cause(error)) from None
@@ -179,6 +188,13 @@ def discover(paths: Iterable[Path], excluded: Optional[Callable[[Path], bool]] =
     repository's top, .git/info/exclude, and nested ones, the deepest match winning). Symlinked
     directories are not followed (no loops); a symlinked file is read through its link.
     """
+    for name, problem in discover_names(paths, excluded, respect_gitignore):
+        yield Path(name), problem
+
+
+def discover_names(paths: Iterable[Path], excluded: Optional[Callable[[Path], bool]] = None,
+                   respect_gitignore: bool = True) -> Iterator[tuple[str, Optional[str]]]:
+    """discover(), with each path as a string: a Path per file costs more than reading a small one."""
     seen: set[str] = set()
     for path in paths:
         path = Path(path)
@@ -187,7 +203,7 @@ def discover(paths: Iterable[Path], excluded: Optional[Callable[[Path], bool]] =
             continue
         if not os.path.lexists(path):
             seen.add(key)
-            yield path, "no such file or directory"
+            yield str(path), "no such file or directory"
         elif path.is_dir():
             from .ignore import Ignores
 
@@ -195,7 +211,7 @@ def discover(paths: Iterable[Path], excluded: Optional[Callable[[Path], bool]] =
             yield from _walk(path, excluded, seen, ignores, respect_gitignore)
         else:
             seen.add(key)
-            yield path, None
+            yield str(path), None
 
 
 def _walk(root: Path, excluded, seen: set[str], ignores, respect_gitignore: bool
@@ -210,7 +226,7 @@ def _walk(root: Path, excluded, seen: set[str], ignores, respect_gitignore: bool
         except FileNotFoundError:
             continue  # removed during the scan: nothing left to check
         except OSError as error:
-            yield Path(directory), f"cannot list directory: {os_cause(error)}"
+            yield directory, f"cannot list directory: {os_cause(error)}"
             continue
         if respect_gitignore and any(entry.name == ".gitignore" for entry in entries):
             from .ignore import Ignores
@@ -238,7 +254,7 @@ def _walk(root: Path, excluded, seen: set[str], ignores, respect_gitignore: bool
                 key = os.path.normpath(os.path.abspath(path))
                 if key not in seen:
                     seen.add(key)
-                    yield Path(path), None
+                    yield path, None
         pending.extend(reversed(subdirectories))
 
 

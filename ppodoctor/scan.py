@@ -1,10 +1,11 @@
-"""Checking many files at once: read and prefilter here, parse the candidates in worker processes.
+"""Checking many files at once: screen every file cheaply, parse the few that can matter.
 
-Reading a file and searching its bytes costs ~20 µs; parsing it with libcst costs ~10-100 ms. So this
-process discovers, reads, decodes and prefilters every file (files.may_hold_setup), and only the few
-files that can hold a PPO setup are parsed — in a process pool when there are more than
-PARALLEL_THRESHOLD of them (or PARALLEL_BYTES), else here. Both paths give identical reports,
-sorted by path.
+Screening a file (read it, search its bytes with files.may_hold_setup, and for the few that pass,
+decode it and ask Python's parser, setup.relevance) costs ~40 µs for most files; parsing one with
+libcst costs ~10-300 ms. Screening runs here, or shared with forked children when there are more
+than SCREEN_PARALLEL_FILES files; the files that can matter are then checked here, or in a process pool
+when there are more than PARALLEL_THRESHOLD of them (or PARALLEL_BYTES). Every path gives the same
+reports, sorted by path.
 """
 
 from __future__ import annotations
@@ -19,61 +20,87 @@ from typing import Callable, Iterable, Iterator, Optional
 from . import api, files
 from .config import Settings
 from .setup.model import FileSetup
+from .setup.relevance import may_matter
 from .trl_api.eras import Target
 
 # A pool costs ~10 ms a worker to start; libcst parses and extract walks ~100 KB/s a core. Below
 # either bound the candidates are checked here.
 PARALLEL_THRESHOLD = 20
 PARALLEL_BYTES = 128 * 1024
+# Screening costs ~40 µs a file: below this many, forking workers costs more than it saves.
+SCREEN_PARALLEL_FILES = 1000
 
 _Work = tuple[int, str, bytes, Target]
+# What screening says of one file: None (its bytes cannot hold a setup), ("error", cause),
+# ("clean", decoded) (Python's parser rules it out) or ("check", decoded).
+_Screened = Optional[tuple]
 
 
 def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = None,
          progress: Optional[Callable[[int], Optional[Callable[[], None]]]] = None,
          jobs: Optional[int] = None) -> tuple[api.FileReport, ...]:
-    """Reports for every file under `paths`; `jobs` caps the worker processes (1: parse here)."""
+    """Reports for every file under `paths`; `jobs` caps the worker processes (1: all here)."""
     # Only another interpreter (--python) is asked in a subprocess worth overlapping with the scan;
     # our own interpreter's versions are read in-process at once.
     prefetch = _prefetch_target(settings) if target is None and settings.python else None
-    found = list(files.discover(list(paths), settings.is_excluded))
+    found = list(files.discover_names(list(paths), settings.is_excluded if settings.exclude else None))
     advance = (progress(len(found)) if progress is not None else None) or (lambda: None)
     targets = _Targets(settings, target, prefetch)
+    cpus = jobs or available_cpus()
     reports: list[Optional[api.FileReport]] = [None] * len(found)
-    candidates: list[tuple[int, str, bytes, files.SourceText]] = []
-    untargeted: list[tuple[int, str]] = []  # clean files: their target may wait on a subprocess
-    for index, (path, problem) in enumerate(found):
-        name = str(path)
+    candidates: list[tuple[int, str, files.SourceText]] = []
+    untargeted: list[tuple[int, str, Optional[files.SourceText]]] = []  # their target may wait on a subprocess
+    readable = []
+    for index, (name, problem) in enumerate(found):
         if problem is None:
-            try:
-                data = files.read_bytes(path)
-                # Only candidates are decoded: a file the prefilter rules out is never looked at
-                # again, so its encoding cannot matter (and decoding costs more than reading).
-                if files.may_hold_setup(data):
-                    candidates.append((index, name, data, files.decode(data)))
-                    continue
-            except files.SourceError as error:
-                problem = str(error)
-        if problem is not None:
-            reports[index] = api.FileReport(name, error=problem)
+            readable.append((index, name))
         else:
-            untargeted.append((index, name))  # its report is made last, with its target
+            reports[index] = api.FileReport(name, error=problem)
+            advance()
+    if cpus > 1 and len(readable) > SCREEN_PARALLEL_FILES and _can_fork():
+        targets.wait_for_prefetch()  # no thread may run while the process forks
+        screened = _screen_forked(readable, cpus)
+    else:
+        screened = ((index, name, _screen(name)) for index, name in readable)
+    for index, name, outcome in screened:
+        if outcome is not None and outcome[0] == "error":
+            reports[index] = api.FileReport(name, error=outcome[1])
+        elif outcome is not None and outcome[0] == "check":
+            candidates.append((index, name, outcome[1]))
+            continue
+        else:
+            untargeted.append((index, name, outcome and outcome[1]))  # its report is made last
         advance()
     if candidates:
         _import_parser()  # ~170 ms, while the target's subprocess runs
-    work = [(index, name, data, targets.of(name)) for index, name, data, _ in candidates]
-    workers = min(jobs or available_cpus(), len(work))
+    work = [(index, name, decoded.raw, targets.of(name)) for index, name, decoded in candidates]
+    workers = min(cpus, len(work))
     many = len(work) > PARALLEL_THRESHOLD or sum(len(item[2]) for item in work) > PARALLEL_BYTES
     results = _in_pool(work, settings, workers) if many and workers > 1 \
         else (_check_one(item, settings) for item in work)
-    sources = {index: decoded for index, _, _, decoded in candidates}
+    sources = {index: decoded for index, _, decoded in candidates}
     for index, report in results:
         # Workers send reports without the source (the bytes went the other way already).
         reports[index] = dataclasses.replace(report, source=sources[index])
         advance()
-    for index, name in untargeted:
-        reports[index] = api.FileReport(name, setup=FileSetup(name), target=targets.of(name))
+    for index, name, decoded in untargeted:
+        reports[index] = api.FileReport(name, setup=FileSetup(name), source=decoded, target=targets.of(name))
     return tuple(sorted(reports, key=lambda report: report.path))
+
+
+def _screen(name: str) -> _Screened:
+    try:
+        data = files.read_bytes(name)
+        # Only files that pass the prefilter are decoded: the others are never looked at again, so
+        # their encoding cannot matter (and decoding costs more than reading).
+        if not files.may_hold_setup(data):
+            return None
+        decoded = files.decode(data)
+    except files.SourceError as error:
+        return ("error", str(error))
+    # Python's parser rules out most of the rest, so that libcst is imported (and workers started)
+    # only for files that can matter.
+    return ("check", decoded) if may_matter(decoded.text) else ("clean", decoded)
 
 
 def _import_parser() -> None:
@@ -98,19 +125,40 @@ class _Targets:
     def __init__(self, settings: Settings, fixed: Optional[Target], prefetch) -> None:
         self.settings, self.fixed, self.prefetch = settings, fixed, prefetch
         self.by_directory: dict[str, Target] = {}
+        self.anywhere: object = _NOT_ASKED
+
+    def wait_for_prefetch(self) -> None:
+        if self.prefetch is not None:
+            self.prefetch.join()  # its answer is cached now; asking twice would run two subprocesses
+            self.prefetch = None
 
     def of(self, path: str) -> Target:
         if self.fixed is not None:
             return self.fixed
-        if self.prefetch is not None:
-            self.prefetch.join()  # its answer is cached now; asking twice would run two subprocesses
-            self.prefetch = None
+        self.wait_for_prefetch()
+        if self.anywhere is _NOT_ASKED:
+            self.anywhere = _location_free_target(self.settings)
+        if self.anywhere is not None:
+            return self.anywhere
         key = os.path.dirname(path)
         if key not in self.by_directory:
             from .trl_api.target import resolve_target
 
             self.by_directory[key] = resolve_target(self.settings, Path(path))
         return self.by_directory[key]
+
+
+_NOT_ASKED = object()
+
+
+def _location_free_target(settings: Settings) -> Optional[Target]:
+    """The target when no file's place can change it (it is named by an option or the config, or
+    TRL is installed), else None: only pins beside the files are read per directory."""
+    from .trl_api.target import installed_versions, resolve_target
+
+    if settings.trl_version or installed_versions(settings.python or sys.executable)["trl"]:
+        return resolve_target(settings, None)
+    return None
 
 
 def _prefetch_target(settings: Settings):
@@ -155,11 +203,80 @@ def _worker_check(item: _Work) -> tuple[int, api.FileReport]:
     return index, dataclasses.replace(report, source=None)
 
 
+def _can_fork() -> bool:
+    """Forked workers start in a millisecond with everything imported; spawned ones would import it
+    all again, which costs more than screening saves. Fork is used on Linux only."""
+    return sys.platform == "linux" and hasattr(os, "fork")
+
+
+def _screen_forked(readable: list[tuple[int, str]], workers: int) -> list[tuple[int, str, _Screened]]:
+    """Screen in `workers` processes: this one and forked children, each taking every workers-th
+    file, the children sending their answers back pickled through a pipe. (A multiprocessing pool
+    costs ~50 ms more here: its queues and threads are worth it for long tasks, not for 40 µs ones.)
+    A child that fails has its share screened here, so a failure surfaces as it would serially."""
+    import pickle
+
+    children: list[tuple[int, int, int]] = []  # (pid, read end, share)
+    # Children are born with SIGINT blocked, so none can die of a Ctrl-C before ignoring it.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for share in range(1, workers):
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: answer, write, and leave without running the parent's exit code
+                status = 1
+                try:
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                    for _pid, inherited, _share in children:
+                        os.close(inherited)
+                    os.close(read_end)
+                    answers = [(index, name, _screen(name)) for index, name in readable[share::workers]]
+                    with os.fdopen(write_end, "wb") as pipe:
+                        pickle.dump(answers, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                    status = 0
+                finally:
+                    os._exit(status)
+            os.close(write_end)
+            children.append((pid, read_end, share))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    try:
+        screened = [(index, name, _screen(name)) for index, name in readable[0::workers]]
+        while children:
+            pid, read_end, share = children[0]
+            try:
+                with os.fdopen(read_end, "rb") as pipe:
+                    answers = pickle.load(pipe)
+            except (EOFError, pickle.UnpicklingError):
+                answers = None
+            children.pop(0)
+            _pid, status = os.waitpid(pid, 0)
+            if answers is None or status != 0:
+                answers = [(index, name, _screen(name)) for index, name in readable[share::workers]]
+            screened.extend(answers)
+        return screened
+    except BaseException:  # Ctrl-C or an error here: no child may outlive the scan
+        for pid, read_end, _share in children:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            try:
+                os.close(read_end)
+            except OSError:
+                pass
+        raise
+
+
 def _in_pool(work: list[_Work], settings: Settings, workers: int) -> Iterator[tuple[int, api.FileReport]]:
     import multiprocessing
 
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods and sys.platform == "linux" else "spawn")
+    # Largest first, so that no big file starts last and leaves the other workers idle.
+    largest_first = sorted(work, key=lambda item: -len(item[2]))
+    yield from _pool_map(_worker_check, largest_first, settings, workers,
+                         multiprocessing.get_context("fork" if _can_fork() else "spawn"))
+
+
+def _pool_map(function, items: list, settings: Settings, workers: int, context) -> Iterator:
     # Workers are born with SIGINT blocked, so none can die of a Ctrl-C before _worker_start ignores it.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
     try:
@@ -168,9 +285,7 @@ def _in_pool(work: list[_Work], settings: Settings, workers: int) -> Iterator[tu
         if mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     try:
-        # Largest first, so that no big file starts last and leaves the other workers idle.
-        largest_first = sorted(work, key=lambda item: -len(item[2]))
-        yield from pool.imap_unordered(_worker_check, largest_first, chunksize=1)
+        yield from pool.imap_unordered(function, items, chunksize=1)
         pool.close()
     except BaseException:
         pool.terminate()  # Ctrl-C or an error: stop now, not after the queue drains

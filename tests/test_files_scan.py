@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,75 @@ def test_text_with_a_coding_cookie_is_not_decoded_twice():
     from_bytes = api.check_source(text.encode("latin-1"), "x.py", target=Target.of("1.12.0"))
     assert from_text.source.text == from_bytes.source.text == text
     assert from_text.diagnostics == from_bytes.diagnostics and len(from_text.diagnostics) == 2
+
+
+@pytest.mark.skipif(not scan._can_fork(), reason="screening is shared with forked children on Linux only")
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_forked_screening_gives_exactly_what_screening_here_gives(tmp_path, monkeypatch, jobs):
+    root = mixed_tree(tmp_path)
+    (root / "sft.py").write_text("from trl import SFTTrainer\ntrainer = SFTTrainer(model=m)\n")  # Python rules it out
+    (root / "latin.py").write_bytes(b"import trl\nname = '\xe9t\xe9'\n")  # invalid UTF-8
+    serial = api.check_paths([root], Settings(), jobs=1)
+    forks = []
+    real_fork = os.fork
+
+    def counting_fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(scan, "SCREEN_PARALLEL_FILES", 0)
+    monkeypatch.setattr(os, "fork", counting_fork)
+    shared = api.check_paths([root], Settings(), jobs=jobs, target=None)
+    assert len(forks) >= jobs - 1  # screening children (the check pool may fork more)
+    assert shared == serial
+    assert {Path(report.path).name for report in serial.errors} == {"broken_syntax.py", "nul.py", "latin.py"}
+    sft = next(report for report in serial.files if report.path.endswith("sft.py"))
+    assert sft.source is not None and sft.diagnostics == ()
+
+
+@pytest.mark.skipif(not scan._can_fork(), reason="screening is shared with forked children on Linux only")
+def test_a_child_that_fails_has_its_share_screened_here(tmp_path, monkeypatch):
+    root = mixed_tree(tmp_path)
+    readable = [(index, str(path)) for index, path in enumerate(sorted(root.rglob("*.py")))]
+    parent = os.getpid()
+    real_screen = scan._screen
+
+    def screen_failing_in_children(name):
+        if os.getpid() != parent:
+            raise RuntimeError("a bug in a child")
+        return real_screen(name)
+
+    monkeypatch.setattr(scan, "_screen", screen_failing_in_children)
+    screened = scan._screen_forked(readable, 3)
+    assert sorted(screened, key=lambda item: item[0]) == [(index, name, real_screen(name)) for index, name in readable]
+
+
+@pytest.mark.skipif(not scan._can_fork(), reason="screening is shared with forked children on Linux only")
+def test_an_interrupted_screening_leaves_no_child_running(tmp_path, monkeypatch):
+    root = mixed_tree(tmp_path)
+    readable = [(index, str(path)) for index, path in enumerate(sorted(root.rglob("*.py")))]
+    parent, children = os.getpid(), []
+    real_fork = os.fork
+
+    def counting_fork():
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    def screen(name):
+        if os.getpid() != parent:
+            time.sleep(60)  # a child that would outlive the scan if nobody stopped it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    monkeypatch.setattr(scan, "_screen", screen)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        scan._screen_forked(readable, 3)
+    assert time.monotonic() - started < 10 and len(children) == 2
+    for pid in children:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # already reaped: killed and waited for

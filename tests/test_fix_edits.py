@@ -53,3 +53,16 @@ def test_fixes_of_neighbouring_nodes_land_over_rounds():
     assert "value_model = AutoModelForSequenceClassification.from_pretrained(\n" \
            "    'rm', num_labels=1, dtype=torch.bfloat16\n)\n" in result.text
     assert not result.remaining
+
+
+def test_fixing_prints_none_of_the_scripts_own_compile_warnings():
+    import warnings
+
+    source = ('import re\nfrom trl import PPOConfig, PPOTrainer\npattern = re.compile("\\d+")\n"not callable"()\n'
+              "trainer = PPOTrainer(args=PPOConfig(), processing_class=tok, model=policy, ref_model=ref,\n"
+              "                     reward_model=rm, train_dataset=ds)\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fix_source(source, "t.py", Settings(), Target.of("1.12.0", transformers="5.24.0"))
+    assert result.text != source  # the fixes ran, with the compile checks between rounds
+    assert [str(warning.message) for warning in caught] == []

@@ -128,7 +128,7 @@ def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target
     """
     settings = settings or Settings()
     results = []
-    for path, problem in files.discover(list(paths), settings.is_excluded):
+    for path, problem in files.discover(list(paths), settings.is_excluded if settings.exclude else None):
         if problem is not None:
             results.append(FileFix(str(path), error=problem))
             continue

@@ -9,6 +9,7 @@ compile, if the old text did) or the offending fix is dropped.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -77,7 +78,9 @@ def _parses(text: str, must_compile: bool, filename: str) -> bool:
     try:
         cst.parse_module(text)
         if must_compile:
-            compile(text, filename, "exec", dont_inherit=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the script's own compile-time warnings are not ours to print
+                compile(text, filename, "exec", dont_inherit=True)
     except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError):
         return False
     return True

@@ -9,10 +9,11 @@ import libcst as cst
 
 from ..trl_api import eras
 from .model import Argument, FileSetup, ImportRecord, Keyword, Operation, Origin, PPOSetup, RoleBinding, Usage
+from .recent import remember
+from .relevance import TRAINER_NAMES
 from .resolve import Context, Resolver, dominates
 from .scopes import CallSite, ModuleFacts, ObjectAction, collect
 
-TRAINER_NAMES = ("PPOTrainer", "PPOv2Trainer")
 # Trainer attributes that only the old (<= 0.11) API has, read without a call.
 TRAINER_ATTRIBUTES = frozenset({"dataloader"})
 _OLD_KEYWORDS = frozenset({"tokenizer", "dataset", "num_shared_layers", "optimizer", "lr_scheduler"})
@@ -20,9 +21,14 @@ _NEW_ONLY_KEYWORDS = frozenset({"processing_class", "reward_model", "value_model
                                 "callbacks", "optimizers", "peft_config"})
 
 
-def extract(module: cst.Module, path: str = "<string>") -> FileSetup:
+def extract(module: cst.Module, path: str = "<string>", text: Optional[str] = None) -> FileSetup:
+    """`text`, when given, is the exact source `module` was parsed from (it keys the reuse below)."""
     facts = collect(module)
-    return _Extractor(facts, path).run()
+    file_setup = _Extractor(facts, path).run()
+    if file_setup.setups:
+        # A fix preview or the fix engine will want this tree again; see recent.py.
+        remember(facts, text)
+    return file_setup
 
 
 def _is_trl(qualname: str) -> bool:
