@@ -29,6 +29,8 @@ def _settings(paths: tuple[str, ...], config: Optional[str], **overrides):
 
 
 def _validate_codes(codes: tuple[str, ...], option: str) -> None:
+    if not codes:
+        return  # nothing to validate: the rule modules are loaded only if a file needs them
     from .rules import all_rules
 
     known = [rule.code for rule in all_rules()]

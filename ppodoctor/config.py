@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python < 3.11
-    import tomli as tomllib  # type: ignore[no-redef]
+from .records import Record, record
+
+
+def toml():
+    """tomllib (tomli before 3.11), imported only once a TOML file is read: most checks read none."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
+    return tomllib
 
 
 class ConfigError(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class Settings:
+@record
+class Settings(Record):
+    """The options in force: [tool.ppodoctor] with the command line's overrides."""
+
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -57,6 +64,7 @@ def find_pyproject(start: Path) -> Optional[Path]:
 
 
 def _read_toml(path: Path) -> dict:
+    tomllib = toml()
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:

@@ -12,11 +12,20 @@ Imports a fix needs are added once, in the file's style (imports.py). The runtim
 
 from __future__ import annotations
 
-from typing import Optional
-
-from .probe_hook import CONFIRMED, REFUTED, UNCHECKED, Confirmer, ProbeVerdict
+from typing import Any, Optional
 
 __all__ = ["CONFIRMED", "REFUTED", "UNCHECKED", "Confirmer", "ProbeVerdict", "preview_text"]
+_FROM_PROBE_HOOK = ("CONFIRMED", "REFUTED", "UNCHECKED", "Confirmer", "ProbeVerdict")
+
+
+def __getattr__(name: str) -> Any:
+    # The probe's contract is loaded when asked for: a report's fix preview imports this package
+    # for its builders alone, and `check` should not pay for the probe's types.
+    if name in _FROM_PROBE_HOOK:
+        from . import probe_hook
+
+        return getattr(probe_hook, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def preview_text(text: str, file_setup, diagnostic) -> Optional[str]:

@@ -11,9 +11,9 @@ import builtins
 from typing import Optional, Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 from ..setup.model import Span
+from ..setup.recent import recall
 from ..setup.resolve import Context, Resolver
 from ..setup.scopes import Scope, collect
 from .edits import Edit, LineIndex
@@ -21,6 +21,7 @@ from .edits import Edit, LineIndex
 _BUILTINS = frozenset(dir(builtins))
 _BLOCKS = (cst.Module, cst.IndentedBlock)
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.Module)
+_NODE = cst.CSTNode
 
 
 class Declined(Exception):
@@ -30,14 +31,29 @@ class Declined(Exception):
 class SourceMap:
     def __init__(self, text: str, newline: str) -> None:
         self.text, self.newline = text, newline
-        self.module = cst.parse_module(text)
-        self.facts = collect(self.module)
+        # The check has usually just parsed this very text; its tree and facts are read-only here.
+        self.facts = recall(text) or collect(cst.parse_module(text))
+        self.module = self.facts.module
         self.positions = self.facts.positions
-        self.parents = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(ParentNodeProvider)
         self.resolver = Resolver(self.facts)
         self.lines = LineIndex(text)
+        self._parents: Optional[dict] = None
         self._by_span: Optional[dict] = None
         self._names: Optional[frozenset] = None
+
+    @property
+    def parents(self) -> dict:
+        """Node → its parent, for every node (libcst's ParentNodeProvider costs ten times more)."""
+        if self._parents is None:
+            parents: dict = {}
+            pending: list = [self.module]
+            while pending:
+                node = pending.pop()
+                for child in _children(node):
+                    parents[child] = node
+                    pending.append(child)
+            self._parents = parents
+        return self._parents
 
     # --- positions ----------------------------------------------------------------------------
     def span(self, node: cst.CSTNode) -> Span:
@@ -160,9 +176,7 @@ class SourceMap:
     def free_name(self, candidates: Sequence[str]) -> str:
         """The first candidate no name in the file uses, else a numbered variant of the first."""
         if self._names is None:
-            collector = _NameCollector()
-            self.module.visit(collector)
-            self._names = frozenset(collector.names)
+            self._names = frozenset(node.value for node in _walk(self.module) if type(node) is cst.Name)
         for name in candidates:
             if name not in self._names:
                 return name
@@ -172,12 +186,28 @@ class SourceMap:
         return f"{candidates[0]}_{number}"
 
 
-class _NameCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
+def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    # A node's children are the nodes in its dataclass fields, alone or in sequences. Reading the
+    # fields directly skips libcst's visit, which rebuilds every node it passes.
+    # The test is on the MRO, not isinstance: CSTNode is an ABC, and a cold negative isinstance
+    # (a str, a sentinel) walks all of its hundreds of subclasses.
+    found = []
+    for name in type(node).__dataclass_fields__:
+        value = getattr(node, name)
+        if _NODE in type(value).__mro__:
+            found.append(value)
+        elif type(value) in (tuple, list):
+            found.extend(item for item in value if _NODE in type(item).__mro__)
+    return found
 
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
+
+def _walk(root: cst.CSTNode):
+    """Every node under `root`, `root` first (parents before their children)."""
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(_children(node))
 
 
 class _ReadNames(cst.CSTVisitor):

@@ -8,11 +8,10 @@ caller falls back to the fix's description.
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional
 
+from ..records import Record, record
 from ..rules.base import Diagnostic
 
 Edit = tuple[int, int, int, int, str]
@@ -82,12 +81,14 @@ def _engine_fixed_text(source, file_setup, diagnostic: Diagnostic) -> Optional[s
 
 def diff_lines(before: str, after: str, context: int = 1) -> list[str]:
     """Unified-diff hunks without the file header lines."""
+    import difflib  # only a report with a fix to show pays for it
+
     lines = difflib.unified_diff(before.splitlines(), after.splitlines(), n=context, lineterm="")
     return [line for line in lines if not line.startswith(("---", "+++"))]
 
 
-@dataclass(frozen=True)
-class LineReplacement:
+@record
+class LineReplacement(Record):
     """Whole lines [start, end) of the old text replaced by `text` (1-based; start == end inserts)."""
 
     start: int
@@ -96,6 +97,8 @@ class LineReplacement:
 
 
 def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
+    import difflib
+
     old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     return tuple(LineReplacement(i1 + 1, i2 + 1, "".join(new[j1:j2]))

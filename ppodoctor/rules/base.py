@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, ClassVar, Iterable, Iterator, Optional
 
+from ..records import Record, record
 from ..setup.model import FileSetup, PPOSetup, Span
 from ..trl_api.eras import Target
 
@@ -17,8 +18,8 @@ UNSAFE = "unsafe"  # the fix changes behaviour beyond the crash (e.g. replaces a
 DOCS_URL = "https://github.com/ppodoctor/ppodoctor/blob/main/docs/rules.md#{anchor}"
 
 
-@dataclass(frozen=True)
-class Fix:
+@record
+class Fix(Record):
     """An edit named in terms of the setup model; the fixes package turns it into code."""
 
     kind: str
@@ -30,8 +31,10 @@ class Fix:
         return dict(self.params).get(name, default)
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+@record
+class Diagnostic(Record):
+    """One finding: which rule, where, what it means, and the fix when there is one."""
+
     code: str
     name: str
     severity: str
@@ -53,16 +56,18 @@ class Diagnostic:
         return (self.filename, self.span.line, self.span.column, self.code)
 
 
-@dataclass(frozen=True)
-class Example:
+@record
+class Example(Record):
     """A snippet for the tests and `ppodoctor explain`: checked against `trl_version`."""
 
     code: str
     trl_version: str = "1.12.0"
 
 
-@dataclass(frozen=True)
-class RuleContext:
+@record
+class RuleContext(Record):
+    """What a rule sees besides the setup: the TRL version checked against and the whole file."""
+
     target: Target
     file: FileSetup
     transformers_version: Optional[str] = None

@@ -11,8 +11,10 @@ import dataclasses
 import json
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Optional, Union
+
+from ..records import Record, record
 
 UNKNOWN = "unknown"
 
@@ -30,8 +32,8 @@ DATA_COLLATOR = "data_collator"
 MODEL_ROLES = (POLICY, REFERENCE, REWARD, VALUE)
 
 
-@dataclass(frozen=True)
-class Span:
+@record
+class Span(Record):
     """A source range; lines and columns are 1-based, as ruff prints them."""
 
     line: int
@@ -40,8 +42,8 @@ class Span:
     end_column: int
 
 
-@dataclass(frozen=True)
-class Value:
+@record
+class Value(Record):
     """A value seen in the source.
 
     kind is "literal" (value holds the Python literal), "name" (value holds a dotted
@@ -60,15 +62,17 @@ class Value:
         return self.kind == "literal" and type(self.value) is type(expected) and self.value == expected
 
 
-@dataclass(frozen=True)
-class Keyword:
+@record
+class Keyword(Record):
+    """A keyword argument: its name, value and where it is written."""
+
     name: str
     value: Value
     span: Optional[Span] = None
 
 
-@dataclass(frozen=True)
-class Operation:
+@record
+class Operation(Record):
     """Something done to an object before the trainer is built.
 
     kind "call": a method call (`model.cuda()`, `tok.add_special_tokens({...})`);
@@ -86,8 +90,8 @@ class Operation:
     conditional: bool = False
 
 
-@dataclass(frozen=True)
-class Origin:
+@record
+class Origin(Record):
     """Where an object comes from.
 
     kind: "from_pretrained", "from_config", "constructor" (a class called directly), "copy"
@@ -127,8 +131,8 @@ class Origin:
         return inherited + self.operations
 
 
-@dataclass(frozen=True)
-class Argument:
+@record
+class Argument(Record):
     """One argument as written in the trainer call."""
 
     keyword: Optional[str]
@@ -139,8 +143,10 @@ class Argument:
     value_span: Span
 
 
-@dataclass(frozen=True)
-class RoleBinding:
+@record
+class RoleBinding(Record):
+    """Which trainer argument fills a role (policy, reward, ...), and the object it holds."""
+
     role: str
     via: str  # "keyword", "positional" or "mapping" (from a visible **dict)
     keyword: Optional[str]
@@ -151,8 +157,8 @@ class RoleBinding:
     origin: Origin
 
 
-@dataclass(frozen=True)
-class Usage:
+@record
+class Usage(Record):
     """A method call or attribute read on the trainer object (`trainer.step(...)`)."""
 
     name: str
@@ -160,8 +166,10 @@ class Usage:
     span: Span
 
 
-@dataclass(frozen=True)
-class PPOSetup:
+@record
+class PPOSetup(Record):
+    """One PPOTrainer construction: its arguments, the roles they bind and the calls on the trainer."""
+
     trainer: str  # "PPOTrainer" or "PPOv2Trainer"
     trainer_qualname: str
     subclass: str
@@ -188,8 +196,8 @@ class PPOSetup:
         return tuple(argument.keyword for argument in self.arguments if argument.keyword)
 
 
-@dataclass(frozen=True)
-class ImportRecord:
+@record
+class ImportRecord(Record):
     """A `from trl... import X` or `import trl...` statement, for era and import rules."""
 
     module: str
@@ -199,8 +207,10 @@ class ImportRecord:
     statement_span: Span
 
 
-@dataclass(frozen=True)
-class FileSetup:
+@record
+class FileSetup(Record):
+    """Every PPOTrainer construction in one file, and its TRL imports."""
+
     path: str
     setups: tuple[PPOSetup, ...] = ()
     imports: tuple[ImportRecord, ...] = ()

@@ -22,9 +22,13 @@ _FREEZES = re.compile(r"requires_grad\s*=\s*False|requires_grad_\(\s*False\s*\)"
 # when its path is a prefix of the use's path.
 BranchPath = tuple[tuple[int, str], ...]
 
+# The records below are the walk's working state, mutable and compared by identity: eq and repr
+# are left out, as each generated method costs a compile at import time.
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Binding:
+    """A name bound in a scope: how, where, on which branch, and to what value."""
+
     name: str
     kind: str  # assign, param, import, def, class, for, with, other
     position: Position
@@ -36,8 +40,10 @@ class Binding:
     klass: Optional["ClassInfo"] = None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Scope:
+    """A module, function or class body, with the bindings of each name in it."""
+
     kind: str  # module, function, class
     name: str
     parent: Optional["Scope"]
@@ -55,8 +61,10 @@ class Scope:
         return parent
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class FunctionInfo:
+    """A function defined in the file: its parameters and the values it returns."""
+
     name: str
     node: cst.FunctionDef
     scope: Scope
@@ -64,15 +72,17 @@ class FunctionInfo:
     returns: list[tuple[cst.BaseExpression, Position]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ClassInfo:
+    """A class defined in the file: its bases and the defaults of its annotated fields."""
+
     name: str
     bases: list[cst.BaseExpression]
     scope: Scope
     field_defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ObjectAction:
     """A statement acting on the object a name holds."""
 
@@ -85,16 +95,20 @@ class ObjectAction:
     path: BranchPath
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class CallSite:
+    """A call expression and the scope and branch it is evaluated in."""
+
     node: cst.Call
     scope: Scope
     position: Position
     path: BranchPath
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ImportInfo:
+    """One imported name (or `*`) and the statement importing it."""
+
     module: str
     name: str
     alias: str
@@ -102,8 +116,10 @@ class ImportInfo:
     statement: cst.CSTNode
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class ModuleFacts:
+    """Everything the walk recorded about one module, with its node positions."""
+
     module: cst.Module
     positions: dict
     root: Scope

@@ -6,8 +6,10 @@ The facts come from ../shared/trl-ppo-facts.md (measured on real TRL releases).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from functools import total_ordering
 from typing import Optional
+
+from ..records import Record, record
 
 NEWEST_WITH_PPO = "1.12.0"
 
@@ -62,11 +64,19 @@ KEYWORD_ROLES = {
 }
 
 
-@dataclass(frozen=True, order=True)
-class Version:
+@total_ordering
+@record
+class Version(Record):
+    """A release number, ordered as releases are."""
+
     major: int
     minor: int
     micro: int
+
+    def __lt__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.major, self.minor, self.micro) < (other.major, other.minor, other.micro)
 
     @classmethod
     def parse(cls, text: str) -> "Version":
@@ -105,8 +115,8 @@ ERA_RANGES = {
 }
 
 
-@dataclass(frozen=True)
-class Target:
+@record
+class Target(Record):
     """The TRL version a script will meet, how that was decided, and the transformers beside it."""
 
     version: Version

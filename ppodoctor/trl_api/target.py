@@ -1,17 +1,16 @@
 """Which TRL version a script will meet, and why we think so.
 
 Order: `--trl-version`; `trl-version` in [tool.ppodoctor]; the TRL installed in the interpreter named
-by `--python` (default: ours), read with importlib.metadata in a subprocess so that nothing heavy is
-imported here; a pin in the nearest requirements*.txt or pyproject.toml above the checked file; else
-the newest TRL with PPO, said to be assumed.
+by `--python` (default: ours, whose metadata directories are read here, see installed.py; another
+interpreter is asked with importlib.metadata in a subprocess, so that nothing heavy is imported
+here); a pin in the nearest requirements*.txt or pyproject.toml above the checked file; else the
+newest TRL with PPO, said to be assumed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -26,15 +25,6 @@ _PROBE = ("import importlib.metadata as m, json\n"
           "print(json.dumps({'trl': v('trl'), 'transformers': v('transformers')}))\n")
 
 
-def _own_version(name: str) -> Optional[str]:
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 @lru_cache(maxsize=16)
 def installed_versions(python: str) -> dict[str, Optional[str]]:
     """{'trl': ..., 'transformers': ...} installed in `python`; empty values when it cannot be asked.
@@ -44,7 +34,12 @@ def installed_versions(python: str) -> dict[str, Optional[str]]:
     """
     if os.path.abspath(python) == os.path.abspath(sys.executable):
         # Our own interpreter: its package metadata is readable here, without a process or an import.
-        return {name: _own_version(name) for name in ("trl", "transformers")}
+        from .installed import versions
+
+        return versions(("trl", "transformers"))
+    import json
+    import subprocess
+
     try:
         done = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True, timeout=20)
         found = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
@@ -161,8 +156,9 @@ def _pins_in(directory: Path) -> Optional[tuple[str, str]]:
                 return spec, f"`trl{spec}` in {path.name}"
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():
-        from ..config import tomllib
+        from ..config import toml
 
+        tomllib = toml()
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
