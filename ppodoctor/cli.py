@@ -129,7 +129,19 @@ def _make_probe_options(probe_python, online, trust_remote_code, model_paths, pr
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
+# A check builds a few hundred thousand short-lived objects (libcst's import and parse) and no
+# cycles worth collecting early: fewer collections save ~5 ms of a ~220 ms run. A library caller's
+# process is left as it is; only the command sets this.
+_GC_THRESHOLDS = (100_000, 50, 100)
+
+
 class _Group(click.Group):
+    def main(self, *args, **kwargs):
+        import gc
+
+        gc.set_threshold(*_GC_THRESHOLDS)
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx):
         # click turns Ctrl-C into "Aborted!" and exit 1; a linter stopped by the user exits 130
         # (scripts and editors can tell it from a finding) and prints no traceback. Cleanup still
