@@ -213,36 +213,54 @@ def _screen_forked(readable: list[tuple[int, str]], workers: int) -> list[tuple[
     """Screen in `workers` processes: this one and forked children, each taking every workers-th
     file, the children sending their answers back pickled through a pipe. (A multiprocessing pool
     costs ~50 ms more here: its queues and threads are worth it for long tasks, not for 40 µs ones.)
-    A child that fails has its share screened here, so a failure surfaces as it would serially."""
+    A share whose child could not be forked, or failed, is screened here, so that the result, or
+    the error, is what the serial path gives."""
     import pickle
 
     children: list[tuple[int, int, int]] = []  # (pid, read end, share)
-    # Children are born with SIGINT blocked, so none can die of a Ctrl-C before ignoring it.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    screened: list[tuple[int, str, _Screened]] = []
+    here = [0]  # the shares screened in this process
+
+    def screen_share(share: int) -> list[tuple[int, str, _Screened]]:
+        return [(index, name, _screen(name)) for index, name in readable[share::workers]]
+
     try:
-        for share in range(1, workers):
-            read_end, write_end = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child: answer, write, and leave without running the parent's exit code
-                status = 1
-                try:
-                    signal.signal(signal.SIGINT, signal.SIG_IGN)
-                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                    for _pid, inherited, _share in children:
-                        os.close(inherited)
-                    os.close(read_end)
-                    answers = [(index, name, _screen(name)) for index, name in readable[share::workers]]
-                    with os.fdopen(write_end, "wb") as pipe:
-                        pickle.dump(answers, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-                    status = 0
-                finally:
-                    os._exit(status)
-            os.close(write_end)
-            children.append((pid, read_end, share))
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    try:
-        screened = [(index, name, _screen(name)) for index, name in readable[0::workers]]
+        # Children are born with SIGINT blocked, so none can die of a Ctrl-C before ignoring it.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            for share in range(1, workers):
+                pid = None
+                try:  # out of processes or descriptors: this process takes the share
+                    read_end, write_end = os.pipe()
+                    try:
+                        pid = os.fork()
+                    finally:
+                        if pid is None:
+                            os.close(read_end)
+                            os.close(write_end)
+                except OSError:
+                    here.append(share)
+                    continue
+                if pid == 0:  # the child: answer, write, and leave without running the parent's exit code
+                    status = 1
+                    try:
+                        signal.signal(signal.SIGINT, signal.SIG_IGN)
+                        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                        for _pid, inherited, _share in children:
+                            os.close(inherited)
+                        os.close(read_end)
+                        answers = screen_share(share)
+                        with os.fdopen(write_end, "wb") as pipe:
+                            pickle.dump(answers, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                        status = 0
+                    finally:
+                        os._exit(status)
+                os.close(write_end)
+                children.append((pid, read_end, share))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for share in here:
+            screened.extend(screen_share(share))
         while children:
             pid, read_end, share = children[0]
             try:
@@ -252,9 +270,7 @@ def _screen_forked(readable: list[tuple[int, str]], workers: int) -> list[tuple[
                 answers = None
             children.pop(0)
             _pid, status = os.waitpid(pid, 0)
-            if answers is None or status != 0:
-                answers = [(index, name, _screen(name)) for index, name in readable[share::workers]]
-            screened.extend(answers)
+            screened.extend(screen_share(share) if answers is None or status != 0 else answers)
         return screened
     except BaseException:  # Ctrl-C or an error here: no child may outlive the scan
         for pid, read_end, _share in children:

@@ -127,6 +127,21 @@ def test_text_with_a_coding_cookie_is_not_decoded_twice():
     assert from_text.diagnostics == from_bytes.diagnostics and len(from_text.diagnostics) == 2
 
 
+def count_forks(monkeypatch) -> list[int]:
+    """The pids of the children os.fork makes from now on (it still forks for real)."""
+    children: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork():
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    return children
+
+
 @pytest.mark.skipif(not scan._can_fork(), reason="screening is shared with forked children on Linux only")
 @pytest.mark.parametrize("jobs", [2, 3])
 def test_forked_screening_gives_exactly_what_screening_here_gives(tmp_path, monkeypatch, jobs):
@@ -134,17 +149,8 @@ def test_forked_screening_gives_exactly_what_screening_here_gives(tmp_path, monk
     (root / "sft.py").write_text("from trl import SFTTrainer\ntrainer = SFTTrainer(model=m)\n")  # Python rules it out
     (root / "latin.py").write_bytes(b"import trl\nname = '\xe9t\xe9'\n")  # invalid UTF-8
     serial = api.check_paths([root], Settings(), jobs=1)
-    forks = []
-    real_fork = os.fork
-
-    def counting_fork():
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
+    forks = count_forks(monkeypatch)
     monkeypatch.setattr(scan, "SCREEN_PARALLEL_FILES", 0)
-    monkeypatch.setattr(os, "fork", counting_fork)
     shared = api.check_paths([root], Settings(), jobs=jobs, target=None)
     assert len(forks) >= jobs - 1  # screening children (the check pool may fork more)
     assert shared == serial
@@ -174,21 +180,13 @@ def test_a_child_that_fails_has_its_share_screened_here(tmp_path, monkeypatch):
 def test_an_interrupted_screening_leaves_no_child_running(tmp_path, monkeypatch):
     root = mixed_tree(tmp_path)
     readable = [(index, str(path)) for index, path in enumerate(sorted(root.rglob("*.py")))]
-    parent, children = os.getpid(), []
-    real_fork = os.fork
-
-    def counting_fork():
-        pid = real_fork()
-        if pid:
-            children.append(pid)
-        return pid
+    parent, children = os.getpid(), count_forks(monkeypatch)
 
     def screen(name):
         if os.getpid() != parent:
             time.sleep(60)  # a child that would outlive the scan if nobody stopped it
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(os, "fork", counting_fork)
     monkeypatch.setattr(scan, "_screen", screen)
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
@@ -197,3 +195,21 @@ def test_an_interrupted_screening_leaves_no_child_running(tmp_path, monkeypatch)
     for pid in children:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # already reaped: killed and waited for
+
+
+@pytest.mark.skipif(not scan._can_fork(), reason="screening is shared with forked children on Linux only")
+def test_a_share_that_cannot_be_forked_is_screened_here(tmp_path, monkeypatch):
+    root = mixed_tree(tmp_path)
+    readable = [(index, str(path)) for index, path in enumerate(sorted(root.rglob("*.py")))]
+    real_fork, forks = os.fork, []
+
+    def fork_once():
+        if forks:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        forks.append(real_fork())
+        return forks[-1]
+
+    monkeypatch.setattr(os, "fork", fork_once)
+    screened = scan._screen_forked(readable, 3)
+    assert len(forks) == 1  # one child, and one share taken back here
+    assert sorted(screened, key=lambda item: item[0]) == [(index, name, scan._screen(name)) for index, name in readable]
