@@ -28,6 +28,25 @@ def _settings(paths: tuple[str, ...], config: Optional[str], **overrides):
     return merge(settings, **overrides)
 
 
+def _command_settings(paths: tuple[str, ...], config: Optional[str], select: tuple[str, ...],
+                      ignore: tuple[str, ...], trl_version: Optional[str], exclude: tuple[str, ...],
+                      python: Optional[str]):
+    """The Settings `check` and `fix` share, with their options validated as usage errors."""
+    select, ignore = _split_codes(select), _split_codes(ignore)
+    _validate_codes(select, "--select")
+    _validate_codes(ignore, "--ignore")
+    settings = _settings(paths, config, select=select, ignore=ignore, trl_version=trl_version,
+                         exclude=tuple(exclude), python=python)
+    try:
+        from .trl_api.eras import Version
+
+        if settings.trl_version:
+            Version.parse(settings.trl_version)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--trl-version")
+    return settings
+
+
 def _validate_codes(codes: tuple[str, ...], option: str) -> None:
     if not codes:
         return  # nothing to validate: the rule modules are loaded only if a file needs them
@@ -181,18 +200,8 @@ def check(paths, select, ignore, trl_version, config, output_format, output_file
     from .report import render
 
     paths = paths or (".",)
-    select, ignore = _split_codes(select), _split_codes(ignore)
-    _validate_codes(select, "--select")
-    _validate_codes(ignore, "--ignore")
-    settings = _settings(paths, config, select=select, ignore=ignore, trl_version=trl_version,
-                         exclude=tuple(exclude), python=probe_settings.get("probe_python"))
-    try:
-        from .trl_api.eras import Version
-
-        if settings.trl_version:
-            Version.parse(settings.trl_version)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--trl-version")
+    settings = _command_settings(paths, config, select, ignore, trl_version, exclude,
+                                 probe_settings.get("probe_python"))
     reports = []
     file_paths = []
     for path in paths:
@@ -263,18 +272,8 @@ def fix(paths, select, ignore, trl_version, config, exclude, write, unsafe_fixes
     from .report.text import location
 
     paths = paths or (".",)
-    select, ignore = _split_codes(select), _split_codes(ignore)
-    _validate_codes(select, "--select")
-    _validate_codes(ignore, "--ignore")
-    settings = _settings(paths, config, select=select, ignore=ignore, trl_version=trl_version,
-                         exclude=tuple(exclude), python=probe_settings.get("probe_python"))
-    try:
-        from .trl_api.eras import Version
-
-        if settings.trl_version:
-            Version.parse(settings.trl_version)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--trl-version")
+    settings = _command_settings(paths, config, select, ignore, trl_version, exclude,
+                                 probe_settings.get("probe_python"))
     probe_options = _make_probe_options(**probe_settings) if write and use_probe else None
     report = fix_paths([Path(p) for p in paths], settings, unsafe=unsafe_fixes, write=write, probe=use_probe,
                        probe_options=probe_options)
