@@ -192,9 +192,11 @@ def main() -> None:
 @click.option("--stdin-filename", default=None, help="The name to report for source read from stdin (`-`).")
 @click.option("--probe", is_flag=True, help="Also build the models on the meta device in the scripts' "
               "interpreter: confirm each finding, add runtime findings (PPD501-504) and a memory plan.")
+@click.option("--hide-refuted", is_flag=True, help="With --probe: leave out the findings the probe refuted "
+              "(they are never counted as problems).")
 @_probe_options
 def check(paths, select, ignore, trl_version, config, output_format, output_file, exclude,
-          stdin_filename, probe=False, **probe_settings) -> None:
+          stdin_filename, probe=False, hide_refuted=False, **probe_settings) -> None:
     """Check PPO training scripts (files or directories) for broken PPOTrainer wiring."""
     from . import api
     from .report import render
@@ -215,7 +217,7 @@ def check(paths, select, ignore, trl_version, config, output_format, output_file
     text = render(report, output_format, color=colour)
     if probe:
         report = api.probe_report(report, _make_probe_options(**probe_settings), settings)
-        text = render(report, output_format, color=colour)
+        text = render(report, output_format, color=colour, hide_refuted=hide_refuted)
         if output_format == "text":
             from .probe.report import render_probe_text
 
@@ -260,16 +262,16 @@ def probe(script, trl_version, config, output_format, **probe_settings) -> None:
 @_config
 @click.option("--exclude", multiple=True, help="Glob patterns of paths to skip.")
 @click.option("--write", is_flag=True, help="Apply the fixes in place (default: print a diff, write nothing).")
-@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change behaviour beyond the crash "
-              "(e.g. replace a model).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also write fixes the probe could not check (with --no-probe: "
+              "the unsafe fixes, which the source alone cannot show to be harmless).")
 @click.option("--probe/--no-probe", "use_probe", default=True, show_default=True,
-              help="With --write: write only fixes the runtime probe confirms; --no-probe writes them unconfirmed.")
+              help="With --write: write the fixes the runtime probe confirms (the original fails as the rule "
+              "says, the fixed setup passes); --no-probe writes the safe fixes unconfirmed.")
 @_probe_options
 def fix(paths, select, ignore, trl_version, config, exclude, write, unsafe_fixes, use_probe,
         **probe_settings) -> None:
     """Fix PPO training scripts: print a diff of every fix, or apply them with --write."""
     from .fixes.api import fix_paths
-    from .report.text import location
 
     paths = paths or (".",)
     settings = _command_settings(paths, config, select, ignore, trl_version, exclude,
@@ -277,68 +279,41 @@ def fix(paths, select, ignore, trl_version, config, exclude, write, unsafe_fixes
     probe_options = _make_probe_options(**probe_settings) if write and use_probe else None
     report = fix_paths([Path(p) for p in paths], settings, unsafe=unsafe_fixes, write=write, probe=use_probe,
                        probe_options=probe_options)
-    status = EXIT_CLEAN
-    fixed = changed = unsafe_left = 0
     for result in report.files:
         if result.error:
             click.echo(f"{result.path}: error: {result.error}", err=True)
-            status = EXIT_ERROR
-            continue
-        if not write and result.changed:
+        elif not write and result.changed:
             click.echo(result.diff(), nl=False)
-        for skipped in result.skipped:
-            if skipped.reason.startswith("unsafe fix"):
-                unsafe_left += 1
-            else:
-                click.echo(f"{location(skipped.diagnostic)}: {skipped.diagnostic.code} not fixed: {skipped.reason}",
-                           err=True)
-        # The probe's word on each fix, when it gated the write.
-        for outcome in sorted(result.outcomes, key=lambda o: o.diagnostic.sort_key()):
-            click.echo(f"{location(outcome.diagnostic)}: {outcome.diagnostic.code} {outcome.text}", err=True)
-            if not outcome.fixed:
-                status = max(status, EXIT_FINDINGS)
-        if result.changed:
-            changed += 1
-            fixed += len(result.applied)
-            if write and not result.written:
-                click.echo(f"{result.path}: not written: {result.not_written}", err=True)
-                status = max(status, EXIT_FINDINGS)
-            elif not write or result.remaining:
-                status = max(status, EXIT_FINDINGS)
-        elif write and result.remaining:
-            status = max(status, EXIT_FINDINGS)
-    files_noun = "file" if changed == 1 else "files"
-    problems = "problem" if fixed == 1 else "problems"
-    if write:
-        written = sum(1 for r in report.files if r.written)
-        if not use_probe and written:
-            click.echo("The fixes were not confirmed by the runtime probe (--no-probe).", err=True)
-        click.echo(f"Fixed {sum(len(r.applied) for r in report.files if r.written)} {problems} "
-                   f"in {written} {'file' if written == 1 else 'files'}.", err=True)
-    elif changed:
-        click.echo(f"Would fix {fixed} {problems} in {changed} {files_noun}; run with --write to apply.", err=True)
-    else:
-        click.echo("Nothing to fix.", err=True)
-    if unsafe_left:
-        click.echo(f"{unsafe_left} more fix{'es' * (unsafe_left != 1)} available with --unsafe-fixes.", err=True)
-    sys.exit(status)
+    for line in report.finding_lines() + report.summary():
+        click.echo(line, err=True)
+    sys.exit(report.exit_code)
 
 
 @main.command()
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def rules(output_format) -> None:
-    """List the rules."""
+@click.option("--verbose", "-v", is_flag=True, help="Also show each rule's fix and probe check.")
+def rules(output_format, verbose) -> None:
+    """List the rules (with --verbose: rule -> fix -> probe check)."""
     import json
 
     from .rules import all_rules
 
+    def card(rule) -> dict:
+        return {"code": rule.code, "name": rule.name, "severity": rule.severity, "summary": rule.summary,
+                "fixable": rule.fixable, "fix": rule.fix_title or None, "probe_check": rule.probe_check or None,
+                "known_errors": [known.key for known in rule.known_errors]}
+
     if output_format == "json":
-        click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary,
-                                "fixable": r.fixable} for r in all_rules()], indent=2))
+        click.echo(json.dumps([card(rule) for rule in all_rules()], indent=2))
         return
     for rule in all_rules():
         fix = "[*]" if rule.fixable else "   "
         click.echo(f"{rule.code} {fix} {rule.name:<30} {rule.severity:<8} {rule.summary}")
+        if verbose:
+            click.echo(f"      fix:   {rule.fix_title or '-'}")
+            click.echo(f"      probe: {rule.probe_check or '-'}")
+            if rule.known_errors:
+                click.echo(f"      explains: {', '.join(known.error for known in rule.known_errors)}")
 
 
 @main.command()

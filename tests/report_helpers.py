@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ppodoctor import api, files
-from ppodoctor.rules.base import ERROR, SAFE, WARNING, Diagnostic, Fix
+from ppodoctor.rules.base import WARNING, Diagnostic
 from ppodoctor.setup.model import Span
+from ppodoctor.trl_api.eras import Target
 
 BROKEN = '''\
 from trl.experimental.ppo import PPOConfig, PPOTrainer
@@ -12,22 +13,21 @@ from trl.experimental.ppo import PPOConfig, PPOTrainer
 trainer = PPOTrainer(args=PPOConfig(output_dir="out"), processing_class=tokenizer, model=policy,
                      ref_model=policy, reward_model=reward_model, train_dataset=dataset)
 '''
-RENAME_SOURCE = 'config = PPOConfig(ppo_epochs=4, log_with="wandb")\n'
+RENAME_SOURCE = '''\
+from trl.experimental.ppo import PPOConfig, PPOTrainer
+config = PPOConfig(ppo_epochs=4, log_with="wandb")
+trainer = PPOTrainer(args=config, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                     value_model=critic, train_dataset=ds)
+'''
 
 
 def checked(source: str = BROKEN, filename: str = "train.py") -> api.CheckReport:
     return api.CheckReport((api.check_source(source, filename),))
 
 
-def rename_report(severity: str = ERROR) -> api.CheckReport:
-    """A finding whose fix is a plain text edit (the "replace" kind of the fix contract)."""
-    edits = ((1, 20, 1, 30, "num_ppo_epochs"), (1, 34, 1, 42, "report_to"))
-    diagnostic = Diagnostic(
-        "PPD205", "old-config-fields", severity, "old-era PPOConfig fields `ppo_epochs`, `log_with`",
-        Span(1, 20, 1, 30), filename="cfg.py",
-        fix=Fix("replace", "Rename to `num_ppo_epochs` and `report_to`", SAFE, (("edits", edits),)))
-    source = files.decode(RENAME_SOURCE.encode())
-    return api.CheckReport((api.FileReport("cfg.py", (diagnostic,), source=source),))
+def rename_report() -> api.CheckReport:
+    """Two real PPD205 findings whose fixes are keyword renames on one line (trl 1.12)."""
+    return api.CheckReport((api.check_source(RENAME_SOURCE, "cfg.py", target=Target.of("1.12.0")),))
 
 
 def warning_report() -> api.CheckReport:

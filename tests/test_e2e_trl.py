@@ -64,7 +64,8 @@ CASES_112 = {
     "PPD103": ("reward_model = AutoModelForSequenceClassification.from_pretrained(RM, num_labels=1)",
                "critic = AutoModelForCausalLM.from_pretrained(RM)", "ref_policy", ", value_model=critic",
                "object has no attribute 'score'"),
-    "PPD104": ("reward_model = AutoModelForCausalLM.from_pretrained(POLICY)",
+    # A reward checkpoint loaded with the wrong Auto class (a causal LM checkpoint is advice only).
+    "PPD104": ("reward_model = AutoModelForCausalLM.from_pretrained(RM)",
                "critic = AutoModelForSequenceClassification.from_pretrained(RM, num_labels=1)", "ref_policy",
                ", value_model=critic", "object has no attribute 'score'"),
     "PPD105": ("reward_model = AutoModelForSequenceClassification.from_pretrained(RM, num_labels=2, "

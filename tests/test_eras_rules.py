@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from eras_helpers import apply_edits, check, codes, fix_all
+from eras_helpers import check, codes, fix_all
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eras"
 OLD_SCRIPT = (FIXTURES / "old_era_script.py").read_text()
@@ -158,12 +158,25 @@ def test_ppd205_renames_and_flags():
     source = V013_SCRIPT.replace('PPOConfig(output_dir="out")',
                                  'PPOConfig(output_dir="out", ppo_epochs=4, init_kl_coef=0.1, log_with="wandb", '
                                  'adap_kl_ctrl=False)')
-    found = {d.message.split("`")[1]: d for d in check(source, "1.12.0", ("PPD205",))}
+    found = {d.subject: d for d in check(source, "1.12.0", ("PPD205",))}
     assert set(found) == {"ppo_epochs", "init_kl_coef", "log_with", "adap_kl_ctrl"}
-    assert found["adap_kl_ctrl"].fix is None
-    assert found["init_kl_coef"].fix.applicability == "unsafe"
-    fixed = apply_edits(source, [e for d in found.values() if d.fix for e in d.fix.param("edits")])
-    assert 'num_ppo_epochs=4, kl_coef=0.1, report_to="wandb", adap_kl_ctrl=False' in fixed
+    # With adap_kl_ctrl=False the old KL coefficient was fixed: kl_coef means the same; the flag goes.
+    assert found["init_kl_coef"].fix.applicability == "safe"
+    assert found["adap_kl_ctrl"].fix.title.startswith("Remove `adap_kl_ctrl=`")
+    fixed = fix_all(source, "1.12.0", "PPD205")
+    assert 'PPOConfig(output_dir="out", num_ppo_epochs=4, kl_coef=0.1, report_to="wandb")' in fixed
+    assert codes(fixed, "1.12.0", ("PPD205",)) == []
+
+
+def test_ppd205_adaptive_kl_is_the_users_decision():
+    source = V013_SCRIPT.replace('PPOConfig(output_dir="out")', 'PPOConfig(output_dir="out", init_kl_coef=0.1, '
+                                 'log_with=None, kl_penalty="abs")')
+    found = {d.subject: d for d in check(source, "1.12.0", ("PPD205",))}
+    assert found["init_kl_coef"].fix is None and "adapted" in found["init_kl_coef"].message
+    assert found["kl_penalty"].fix is None  # only "kl" has an equivalent estimator
+    assert found["log_with"].fix.title == "Rename `log_with=` to `report_to=` with `'none'`"
+    fixed = fix_all(source, "1.12.0", "PPD205")
+    assert 'report_to=\'none\'' in fixed and "init_kl_coef=0.1" in fixed
 
 
 def test_ppd205_exp_name_exists_until_0_28():
@@ -194,6 +207,6 @@ def test_ppd208_tokenizer_in_the_reference_slot():
               "policy = AutoModelForCausalLM.from_pretrained('a')\n"
               "tok = AutoTokenizer.from_pretrained('a')\ntrainer = PPOTrainer(cfg, policy, tok)\n")
     found = check(source, "0.20.0", ("PPD208",))
-    assert len(found) == 1 and "`policy` (meant as the policy) lands in `processing_class`" in found[0].message
+    assert len(found) == 1 and "`policy` (a causal LM, meant as the policy) lands in `processing_class`" in found[0].message
     fixed = fix_all(source, "0.20.0", "PPD208")
     assert "PPOTrainer(args=cfg, model=policy, processing_class=tok)" in fixed

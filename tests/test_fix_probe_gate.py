@@ -45,16 +45,19 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_only_the_confirmed_fix_is_written_byte_exact(tmp_path):
-    # tok-pad has a pad token as saved: PPD301 is refuted; the missing value model is confirmed.
+    # The tokenizer is a hub id that only --model-path maps to a directory: `check` cannot read its
+    # files, so PPD301 is reported; the probe reads them, finds a pad token and refutes it. The missing
+    # value model is confirmed and written.
     path = tmp_path / "train.py"
-    path.write_text(new_script(value=None))
-    result = _cli("fix", "--write", str(path), "--trl-version", "1.12.0")
+    path.write_text(new_script(value=None).replace(f'"{MODELS / "tok-pad"}"', '"acme/tokenizer"'))
+    result = _cli("fix", "--write", str(path), "--trl-version", "1.12.0",
+                  "--model-path", f"acme/tokenizer={MODELS / 'tok-pad'}")
     assert result.returncode == 1, result.stderr
     assert f"{path}:7:11: PPD101 fixed (confirmed)" in result.stderr
     assert (f"{path}:3:13: PPD301 not fixed: refuted: the finding does not reproduce: the tokenizer has pad "
             "token '[PAD]' as saved") in result.stderr
     assert "Fixed 1 problem in 1 file." in result.stderr
-    expected = new_script(value=None).replace(
+    expected = new_script(value=None).replace(f'"{MODELS / "tok-pad"}"', '"acme/tokenizer"').replace(
         "trainer = PPOTrainer(",
         f'value_model = AutoModelForSequenceClassification.from_pretrained(\n    "{MODELS / "llama-rm"}", '
         "num_labels=1\n)\ntrainer = PPOTrainer(").replace(
@@ -70,9 +73,10 @@ def test_no_probe_still_writes_every_fix_and_asks_nothing(tmp_path):
         raise AssertionError("--no-probe must not run the probe")
 
     result = fix_paths([path], Settings(), TRL_112, write=True, probe=False, confirm=never).files[0]
-    assert result.written and result.outcomes == () and result.verdicts == ()
-    assert sorted(d.code for d in result.applied) == ["PPD101", "PPD301"]
-    assert 'tokenizer.add_special_tokens({"pad_token": "[PAD]"})' in path.read_text()
+    assert result.written and result.verdicts == ()
+    assert [(o.diagnostic.code, o.verdict, o.text) for o in result.outcomes] == [
+        ("PPD101", None, "fixed (safe, not probed)")]
+    assert "value_model=value_model" in path.read_text()
 
 
 def test_a_refuted_rename_is_left_while_its_neighbours_are_written(tmp_path):
@@ -80,9 +84,9 @@ def test_a_refuted_rename_is_left_while_its_neighbours_are_written(tmp_path):
     path = tmp_path / "train.py"
     path.write_text(guide_script_012())
 
-    def refute_policy(before, after, diagnostics, options):
-        return {i: ProbeVerdict(REFUTED, "said no") if "`policy=`" in d.message else ProbeVerdict(CONFIRMED, "ok")
-                for i, d in enumerate(diagnostics)}
+    def refute_policy(sets, options):
+        return [{i: ProbeVerdict(REFUTED, "said no") if "`policy=`" in d.message else ProbeVerdict(CONFIRMED, "ok")
+                 for i, d in enumerate(diagnostics)} for _before, _after, diagnostics in sets]
 
     result = _fix(path, confirm=refute_policy)
     assert result.written
@@ -102,10 +106,10 @@ def test_a_012_script_gets_its_renames_written_for_a_112_interpreter(tmp_path):
     assert result.written
     assert outcomes[("PPD201", 69)] == "fixed (confirmed)"
     assert outcomes[("PPD202", 17)] == "fixed (confirmed)"
-    assert outcomes[("PPD301", 13)].startswith("not fixed: refuted:")
+    assert ("PPD301", 13) not in outcomes  # the saved tokenizer has a pad token: not even reported
     verdicts = {d.code + str(d.span.column): v.detail for d, v in zip(result.proposed, result.verdicts)}
-    assert verdicts["PPD20169"] == ("trl.experimental.ppo.PPOTrainer.__init__ (trl 1.12.0) rejects `policy=` "
-                                    "and accepts `model=`")
+    assert verdicts["PPD20169"] == ("reproduced `trl.experimental.ppo.PPOTrainer.__init__ (trl 1.12.0) rejects "
+                                    "`policy=``; the fixed setup passes")
     assert "ImportError: cannot import name 'PPOConfig' from 'trl'" in verdicts["PPD20217"]
     expected = guide_script_012().replace(
         "from trl import PPOConfig, PPOTrainer, create_reference_model\n",
@@ -157,8 +161,9 @@ def test_config_field_rename_is_confirmed_by_ppoconfig_fields(tmp_path):
     path = _era_script(tmp_path, CONFIG_RENAME)
     result = _fix(path)
     assert [o.text for o in result.outcomes] == ["fixed (confirmed)"]
-    assert result.verdicts[0].detail == ("trl.experimental.ppo.PPOConfig (trl 1.12.0) has no field `ppo_epochs` "
-                                         "and has `num_ppo_epochs`")
+    assert result.verdicts[0].detail == (
+        "reproduced `trl.experimental.ppo.PPOConfig (trl 1.12.0) has no field `ppo_epochs`: TypeError: "
+        "PPOConfig.__init__() got an unexpected keyword argument 'ppo_epochs'`; the fixed setup passes")
     assert path.read_text() == CONFIG_RENAME.replace("ppo_epochs=4", "num_ppo_epochs=4")
 
 
@@ -185,8 +190,8 @@ def test_positional_to_keyword_is_checked_against_the_trainer_signature(tmp_path
     path.write_text(POSITIONAL)
     result = _fix(path, TRL_020, ProbeOptions(python=python))
     by_code = {o.diagnostic.code: o.text for o in result.outcomes}
-    assert by_code["PPD208"] == ("not fixed: refuted: the fix does not cure it: trl.PPOTrainer.__init__ (trl 0.12.2) "
-                                 "rejects `args=`, `model=`, `ref_model=`")
+    assert by_code["PPD208"] == ("not fixed: refuted: the fix does not cure it: the keywords do not bind: "
+                                 "TypeError: PPOTrainer.__init__() got an unexpected keyword argument 'args'")
     assert "PPOTrainer(PPOConfig(), model, ref, tokenizer)" in path.read_text()
 
 
@@ -202,12 +207,12 @@ def test_an_interpreter_without_trl_leaves_era_fixes_unchecked(tmp_path):
 
 
 def test_a_rule_the_probe_has_no_check_for_stays_unchecked():
-    from ppodoctor.probe import ProbeResult, _fix_verdict
+    from ppodoctor.probe import FileFacts, fix_verdict
     from ppodoctor.rules.base import Diagnostic, Fix
-    from ppodoctor.setup.model import Span
+    from ppodoctor.setup.model import FileSetup, Span
 
     finding = Diagnostic("PPD403", "overwritten-config-fields", "warning", "m", Span(1, 1, 1, 2),
-                         fix=Fix("replace", "d", "safe", (("edits", ((1, 1, 1, 2, "y"),)),)), setup_index=0)
-    facts = ProbeResult(({"models": {}, "checks": {}},))
-    verdict = _fix_verdict(finding, facts, facts)
+                         fix=Fix("d"), setup_index=0)
+    facts = FileFacts(FileSetup("x.py"), ({"models": {}, "checks": {}},))
+    verdict = fix_verdict(finding, facts, facts, ())
     assert (verdict.status, verdict.detail) == ("unchecked", "the probe has no runtime check for PPD403")

@@ -30,8 +30,8 @@ def _leftovers(directory: Path) -> list[str]:
 
 
 def _always(status):
-    def confirm(before, after, diagnostics, options):
-        return {i: ProbeVerdict(status, "test confirmer") for i in range(len(diagnostics))}
+    def confirm(sets, options):
+        return [{i: ProbeVerdict(status, "test confirmer") for i in range(len(found))} for _b, _a, found in sets]
     return confirm
 
 
@@ -67,9 +67,9 @@ def test_file_changed_on_disk_mid_fix_is_not_overwritten(tmp_path):
     path = _copy(tmp_path, "crlf")
     edited = b"# edited by someone else while ppodoctor was thinking\n" + path.read_bytes()
 
-    def confirm_while_someone_edits(before, after, diagnostics, options):
+    def confirm_while_someone_edits(sets, options):
         path.write_bytes(edited)  # the probe runs between reading and writing: a real window
-        return {i: ProbeVerdict(CONFIRMED) for i in range(len(diagnostics))}
+        return [{i: ProbeVerdict(CONFIRMED) for i in range(len(found))} for _b, _a, found in sets]
 
     report = fix_paths([path], Settings(), TARGET, write=True, confirm=confirm_while_someone_edits)
     result = report.files[0]
@@ -109,13 +109,15 @@ def test_confirmed_fixes_are_written(tmp_path):
     path = _copy(tmp_path, "crlf")
     seen = {}
 
-    def confirm(before, after, diagnostics, options):
+    def confirm(sets, options):
+        ((before, after, diagnostics),) = sets  # one file: one set, from one probe run
         seen.update(before=before, after=after, codes=[d.code for d in diagnostics], options=options)
-        return {i: ProbeVerdict(CONFIRMED, "ok") for i in range(len(diagnostics))}
+        return [{i: ProbeVerdict(CONFIRMED, "ok") for i in range(len(diagnostics))}]
 
     settings = Settings()
     result = fix_paths([path], settings, TARGET, write=True, confirm=confirm).files[0]
     assert result.written
+    # The probe gate proposes the unsafe PPD301 fix too (the tokenizer's files are not on disk).
     assert sorted(seen["codes"]) == ["PPD101", "PPD301"]
     assert seen["options"] is settings
     assert seen["before"].setups[0].role("value") is None
@@ -123,7 +125,7 @@ def test_confirmed_fixes_are_written(tmp_path):
     assert [v.status for v in result.verdicts] == [CONFIRMED, CONFIRMED]
 
 
-@pytest.mark.parametrize("answer", [_always(REFUTED), _always("unchecked"), lambda *a: {}])
+@pytest.mark.parametrize("answer", [_always(REFUTED), _always("unchecked"), lambda *a: [{}]])
 def test_unconfirmed_fixes_are_not_written(tmp_path, answer):
     path = _copy(tmp_path, "crlf")
     before = path.read_bytes()
@@ -136,7 +138,7 @@ def test_unconfirmed_fixes_are_not_written(tmp_path, answer):
 def test_a_failing_probe_blocks_the_write_and_says_why(tmp_path):
     path = _copy(tmp_path, "crlf")
 
-    def broken(before, after, diagnostics, options):
+    def broken(sets, options):
         raise RuntimeError("worker died")
 
     result = fix_paths([path], Settings(), TARGET, write=True, confirm=broken).files[0]

@@ -159,14 +159,15 @@ def origin_spans(origin):
 
 
 def allowed_lines(fixed) -> set[int]:
-    """The lines the applied findings point at: their spans, the text edits of "replace" fixes, and
+    """The lines the applied findings point at: their spans, the ranges of replacement fixes, and
     for structural fixes the trainer call they belong to, where its roles' objects are made or bound,
     and the import statements (a fix that adds a value model also imports its class)."""
     lines: set[int] = set()
     setups = fixed.before.setups if fixed.before is not None else ()
     for diagnostic in fixed.applied:
         lines.update(range(diagnostic.span.line, diagnostic.span.end_line + 1))
-        if diagnostic.fix is not None and diagnostic.fix.kind != "replace":
+        replacements = diagnostic.fix.param("replacements") if diagnostic.fix is not None else None
+        if diagnostic.fix is not None and replacements is None:
             lines |= import_lines(fixed.original.text)
             if diagnostic.setup_index is not None and diagnostic.setup_index < len(setups):
                 setup = setups[diagnostic.setup_index]
@@ -174,10 +175,9 @@ def allowed_lines(fixed) -> set[int]:
                 for span in spans:
                     lines.update(range(span.line, span.end_line + 1))
                 lines |= assignment_lines(fixed.original.text, {role.text for role in setup.roles})
-        for key, value in diagnostic.fix.params if diagnostic.fix is not None else ():
-            if key == "edits":
-                for line, _column, end_line, _end_column, _text in value:
-                    lines.update(range(line, end_line + 1))
+        for item in replacements or ():
+            span = item[0]
+            lines.update(range(span.line, span.end_line + 1))
     return lines
 
 

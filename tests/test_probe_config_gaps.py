@@ -85,7 +85,7 @@ def _era_verdicts(tmp_path: Path, python: str) -> dict:
 def test_check_probe_reads_era_findings_from_the_interpreter(tmp_path):
     verdicts = _era_verdicts(tmp_path, sys.executable)
     assert verdicts[("PPD201", 69)] == ("confirmed", "reproduced: trl.experimental.ppo.PPOTrainer.__init__ (trl 1.12.0) "
-                                                     "rejects `policy=` and accepts `model=`")
+                                                     "rejects `policy=`")
     assert verdicts[("PPD202", 28)] == ("confirmed", "reproduced: `from trl import PPOTrainer` gives ImportError: "
                                                      "cannot import name 'PPOTrainer' from 'trl' in trl 1.12.0")
 

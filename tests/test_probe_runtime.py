@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from ppodoctor.api import check_source, probe_report, CheckReport
-from ppodoctor.probe import CONFIRMED, REFUTED, UNCHECKED, ProbeOptions, annotate, probe_file_setups, runtime_findings
+from ppodoctor.probe import CONFIRMED, REFUTED, UNCHECKED, ProbeOptions, annotate, probe_files, runtime_findings
 from ppodoctor.probe.memory import memory_plan
 from ppodoctor.rules import all_rules
 from probe_helpers import MODELS, guide_script_012, new_script, trl012_python
@@ -45,7 +45,7 @@ def _report(name: str, text: str):
 @pytest.fixture(scope="module")
 def probed(tmp_path_factory):
     reports = {name: _report(name, text) for name, text in SCRIPTS.items()}
-    results = probe_file_setups([reports[name].setup for name in SCRIPTS], ProbeOptions(cwd=str(
+    results = probe_files([reports[name].setup for name in SCRIPTS], ProbeOptions(cwd=str(
         tmp_path_factory.mktemp("cwd"))))
     return {name: (reports[name], result) for name, result in zip(SCRIPTS, results)}
 
@@ -55,7 +55,17 @@ def _verdicts(probed, name):
     assert result.ok, result.reason
     diagnostics = annotate(report.diagnostics, result)
     diagnostics += runtime_findings(report.setup, result, diagnostics, all_rules())
-    return {d.code: d for d in diagnostics}, result.facts(0)
+    return {d.code: d for d in diagnostics}, result.setup_facts(0)
+
+
+def _reproduces(code: str, result) -> object:
+    """What the rule's own probe check says of the first setup, as a finding of it would ask."""
+    from ppodoctor.rules import find_rule
+    from ppodoctor.rules.base import Diagnostic
+    from ppodoctor.setup.model import Span
+
+    finding = Diagnostic(code, "", "error", "", Span(1, 1, 1, 1), setup_index=0)
+    return find_rule(code).reproduce(finding, result.facts)[0]
 
 
 def test_healthy_setup_passes_every_trl_check(probed):
@@ -112,10 +122,8 @@ def test_two_label_reward_head_is_seen_from_its_config(probed):
     found, facts = _verdicts(probed, "two_labels")
     assert facts["models"]["reward"]["head_width"] == 2
     assert found["PPD105"].probe == CONFIRMED if "PPD105" in found else True
-    from ppodoctor.probe.findings import reproduces
-
-    assert reproduces("PPD105", facts)[0] is True
-    assert reproduces("PPD105", _verdicts(probed, "healthy")[1])[0] is False
+    assert _reproduces("PPD105", probed["two_labels"][1]) is True
+    assert _reproduces("PPD105", probed["healthy"][1]) is False
 
 
 def test_bf16_default_without_a_bf16_gpu_is_ppd504(probed):
@@ -148,10 +156,10 @@ def test_unresolvable_models_are_unchecked_with_the_reason_never_passed(probed):
 
 def test_a_worker_that_cannot_start_or_times_out_leaves_everything_unchecked(tmp_path):
     report = _report("value_is_policy", SCRIPTS["value_is_policy"])
-    (result,) = probe_file_setups([report.setup], ProbeOptions(python=str(tmp_path / "no-python")))
+    (result,) = probe_files([report.setup], ProbeOptions(python=str(tmp_path / "no-python")))
     assert not result.ok and "cannot start" in result.reason
     assert {d.probe for d in annotate(report.diagnostics, result)} == {UNCHECKED}
-    (result,) = probe_file_setups([report.setup], ProbeOptions(timeout_s=0.5))
+    (result,) = probe_files([report.setup], ProbeOptions(timeout_s=0.5))
     assert "did not finish within 0.5 s" in result.reason
     checked = probe_report(CheckReport((report,)), ProbeOptions(python=str(tmp_path / "no-python")))
     assert all(d.probe == UNCHECKED for d in checked.diagnostics)
@@ -162,7 +170,7 @@ def test_crash_in_the_worker_is_unchecked(tmp_path):
     fake.write_text("#!/bin/sh\necho 'Segmentation fault' >&2\nkill -SEGV $$\n")
     fake.chmod(0o755)
     report = _report("healthy", SCRIPTS["healthy"])
-    (result,) = probe_file_setups([report.setup], ProbeOptions(python=str(fake)))
+    (result,) = probe_files([report.setup], ProbeOptions(python=str(fake)))
     assert not result.ok and "crashed" in result.reason
 
 
@@ -175,7 +183,7 @@ def probed_012(tmp_path_factory):
 
     settings = Settings(trl_version="0.12.2")
     reports = [check_source(guide_script_012(value=value), f"guide{value}.py", settings) for value in (False, True)]
-    return python, reports, probe_file_setups([r.setup for r in reports], ProbeOptions(python=python))
+    return python, reports, probe_files([r.setup for r in reports], ProbeOptions(python=python))
 
 
 def test_guide_script_on_trl_012_reproduces_the_nonetype_modules_error(probed_012):
@@ -185,9 +193,7 @@ def test_guide_script_on_trl_012_reproduces_the_nonetype_modules_error(probed_01
     assert found["PPD101"].probe == CONFIRMED
     assert "'NoneType' object has no attribute 'modules'" in found["PPD101"].probe_detail
     assert "PPD101" not in {d.code for d in fixed.diagnostics}
-    from ppodoctor.probe.findings import reproduces
-
-    assert reproduces("PPD101", fixed_result.facts(0))[0] is False
+    assert _reproduces("PPD101", fixed_result) is False
 
 
 def test_confirm_fixes_confirms_a_cure_and_refutes_a_non_cure(probed_012):

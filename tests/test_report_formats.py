@@ -12,7 +12,7 @@ from report_helpers import BROKEN, RENAME_SOURCE, checked, error_report, rename_
 from ppodoctor import api
 from ppodoctor.cli import main
 from ppodoctor.report import FORMATS, render
-from ppodoctor.report.fixdiff import apply_edits, line_replacements
+from ppodoctor.report.fixdiff import fix_regions
 from ppodoctor.report.terminal import PROGRESS_MIN_FILES, color_enabled, progress_for
 
 ANSI = "\x1b["
@@ -36,8 +36,9 @@ def test_text_keeps_the_ruff_headline_and_shows_a_code_frame():
 
 def test_text_shows_a_text_edit_fix_as_a_small_diff():
     text = render(rename_report(), "text")
-    assert '-config = PPOConfig(ppo_epochs=4, log_with="wandb")' in text
-    assert '+config = PPOConfig(num_ppo_epochs=4, report_to="wandb")' in text
+    assert text.count('-config = PPOConfig(ppo_epochs=4, log_with="wandb")') == 2
+    assert '+config = PPOConfig(num_ppo_epochs=4, log_with="wandb")' in text  # each finding's own fix
+    assert '+config = PPOConfig(ppo_epochs=4, report_to="wandb")' in text
 
 
 def test_colour_marks_codes_and_diff_lines():
@@ -165,14 +166,12 @@ def test_check_paths_reports_progress_per_file(tmp_path):
     assert len(report.diagnostics) == 4
 
 
-def test_apply_edits_and_line_replacements():
-    edits = ((1, 20, 1, 30, "num_ppo_epochs"), (1, 34, 1, 42, "report_to"))
-    after = apply_edits(RENAME_SOURCE, edits)
-    assert after == 'config = PPOConfig(num_ppo_epochs=4, report_to="wandb")\n'
-    inserted = apply_edits("a\nb\n", ((2, 1, 2, 1, "x = 0\n"),))
-    assert inserted == "a\nx = 0\nb\n"
-    changes = line_replacements("a\nb\nc\n", "a\nB\nc\nd\n")
-    assert [(c.start, c.end, c.text) for c in changes] == [(2, 3, "B\n"), (4, 4, "d\n")]
+def test_fix_regions_are_the_rules_own_edits_in_line_and_column():
+    report = rename_report()
+    file_report = report.files[0]
+    regions = [fix_regions(file_report, d) for d in file_report.diagnostics]
+    assert [(r.line, r.column, r.end_line, r.end_column, r.text) for (r,) in regions] == [
+        (2, 20, 2, 30, "num_ppo_epochs"), (2, 34, 2, 42, "report_to")]
 
 
 def test_no_format_imports_torch_transformers_or_trl(tmp_path):
@@ -200,9 +199,9 @@ def test_structural_fix_previews_come_from_the_fix_engine():
     added = [line.strip()[1:] for line in frame.splitlines() if line.strip().startswith("+")]
     assert any("ref_model=policy" in line for line in removed), frame
     assert added and not any("ref_model=policy," in line for line in added), frame
-    # The same edit reaches SARIF as whole-line replacements.
+    # The same edits reach SARIF as exact regions: `policy` becomes `create_reference_model(policy)`.
     log = json.loads(render(report, "sarif"))
     result = next(r for r in log["runs"][0]["results"] if r["ruleId"] == "PPD106")
     replacements = result["fixes"][0]["artifactChanges"][0]["replacements"]
-    assert all(item["deletedRegion"]["startColumn"] == 1 for item in replacements)
-    assert any("ref_model=" in item["insertedContent"]["text"] for item in replacements)
+    assert {"deletedRegion": {"startLine": 4, "startColumn": 32, "endLine": 4, "endColumn": 38},
+            "insertedContent": {"text": "create_reference_model(policy)"}} in replacements

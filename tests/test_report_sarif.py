@@ -62,16 +62,14 @@ def test_rules_carry_their_documentation_and_examples():
 
 def test_text_edit_fixes_become_replacements():
     log = sarif(rename_report())
-    result = log["runs"][0]["results"][0]
-    fix = result["fixes"][0]
-    assert fix["description"]["text"] == "Rename to `num_ppo_epochs` and `report_to`"
-    replacements = fix["artifactChanges"][0]["replacements"]
-    assert replacements == [
-        {"deletedRegion": {"startLine": 1, "startColumn": 20, "endLine": 1, "endColumn": 30},
-         "insertedContent": {"text": "num_ppo_epochs"}},
-        {"deletedRegion": {"startLine": 1, "startColumn": 34, "endLine": 1, "endColumn": 42},
-         "insertedContent": {"text": "report_to"}},
-    ]
+    first, second = log["runs"][0]["results"]
+    assert first["fixes"][0]["description"]["text"] == "Rename `ppo_epochs=` to `num_ppo_epochs=`"
+    assert first["fixes"][0]["artifactChanges"][0]["replacements"] == [
+        {"deletedRegion": {"startLine": 2, "startColumn": 20, "endLine": 2, "endColumn": 30},
+         "insertedContent": {"text": "num_ppo_epochs"}}]
+    assert second["fixes"][0]["artifactChanges"][0]["replacements"] == [
+        {"deletedRegion": {"startLine": 2, "startColumn": 34, "endLine": 2, "endColumn": 42},
+         "insertedContent": {"text": "report_to"}}]
 
 
 def test_structural_fixes_without_a_preview_keep_their_description():

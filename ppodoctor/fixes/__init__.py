@@ -1,7 +1,8 @@
 """`ppodoctor fix`: formatting-preserving fixes computed from the setup model.
 
-    rules → Diagnostic.fix (kind + params) → builders.py (setup model + libcst source map → text
-    edits) → engine.py (apply what does not collide, re-parse, re-check, repeat ≤ 10 rounds)
+    rules → Diagnostic.fix (title, applicability) → the rule's own fix() (setup model + libcst
+    source map → Edits, with the building blocks in builders.py, value_model.py, calls.py,
+    imports.py) → engine.py (apply what does not collide, re-parse, re-check, repeat ≤ 10 rounds)
     → api.py (diff, or probe-gated atomic write via files.write_atomic)
 
 A fix is a set of text edits located with libcst metadata, so every byte a fix does not mean to
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-__all__ = ["CONFIRMED", "REFUTED", "UNCHECKED", "Confirmer", "ProbeVerdict", "preview_text"]
+__all__ = ["CONFIRMED", "REFUTED", "UNCHECKED", "Confirmer", "ProbeVerdict", "preview_edits", "preview_text"]
 _FROM_PROBE_HOOK = ("CONFIRMED", "REFUTED", "UNCHECKED", "Confirmer", "ProbeVerdict")
 
 
@@ -28,11 +29,23 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def preview_text(text: str, file_setup, diagnostic) -> Optional[str]:
+def preview_edits(text: str, file_setup, diagnostic, target=None, source=None):
+    """The Edits of this one finding's fix (for SARIF's replacements), or None if it declines.
+
+    `source` may be a fixes.source.SourceMap of `text`, shared by several previews."""
+    from ..trl_api.eras import Target
+    from .engine import preview_edits as edits_of
+
+    return edits_of(text, file_setup, diagnostic, target or Target.default(), source)
+
+
+def preview_text(text: str, file_setup, diagnostic, target=None) -> Optional[str]:
     """The whole text after this one finding's fix alone (for report previews), or None if it declines.
 
-    `file_setup` must be the setup model of `text` (the one the diagnostic was found in).
+    `file_setup` must be the setup model of `text` (the one the diagnostic was found in); `target` the
+    TRL it was checked against (default: the newest with PPO).
     """
+    from ..trl_api.eras import Target
     from .engine import preview
 
-    return preview(text, file_setup, diagnostic)
+    return preview(text, file_setup, diagnostic, target or Target.default())

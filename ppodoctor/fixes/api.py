@@ -1,7 +1,9 @@
 """fix_source / fix_paths: what `ppodoctor fix` and other tools call.
 
 Nothing is written unless asked (`write=True`), and then only: fixes the runtime probe confirmed
-(or every fix, when the caller opted out with `probe=False`), in a text that parsed again and
+(both halves: the original fails as the rule says, the fixed setup passes; unchecked ones too with
+`unsafe`), or, when the caller opted out with `probe=False`, the safe fixes (and the unsafe ones
+with `unsafe`); in a text that parsed again and
 encodes in the file's own encoding (BOM and line endings kept), onto a file that still holds the
 bytes that were read. When the probe confirms some fixes and not others, the file is fixed again
 with only the confirmed findings allowed, and that text is written. The write is atomic
@@ -10,6 +12,7 @@ with only the confirmed findings allowed, and that text is written. The write is
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,27 +24,33 @@ from ..rules.base import Diagnostic
 from ..setup.model import FileSetup
 from ..trl_api.eras import Target
 from ..trl_api.target import resolve_target
-from .engine import FixOutcome, Skipped, finding_key, fix_text
-from .probe_hook import CONFIRMED, Confirmer, ProbeVerdict, confirm_with_probe
+from .engine import FixOutcome, Skipped, finding_key, fix_text, parses
+from .probe_hook import CONFIRMED, REFUTED, UNCHECKED, Confirmer, ProbeVerdict, confirm_with_probe
 
 
 @dataclass(frozen=True)
 class FindingOutcome:
-    """What `fix --write` did with one fixable finding once the probe had looked."""
+    """What `fix --write` did with one fixable finding, and why."""
 
     diagnostic: Diagnostic
-    verdict: ProbeVerdict
+    verdict: Optional[ProbeVerdict]  # None when the probe did not look (--no-probe)
     fixed: bool
-    detail: str = ""  # why a confirmed fix was still left out
+    detail: str = ""  # why a fix the gate allowed was still left out
 
     @property
     def text(self) -> str:
+        verdict = self.verdict
+        if verdict is None:
+            return f"fixed ({self.diagnostic.fix.applicability}, not probed)" if self.fixed else \
+                f"not fixed: {self.detail}"
         if self.fixed:
-            return "fixed (confirmed)"
-        if self.verdict.status == CONFIRMED:
-            return f"not fixed: confirmed, but {self.detail}"
-        why = f": {self.verdict.detail}" if self.verdict.detail else ""
-        return f"not fixed: {self.verdict.status}{why}"
+            return "fixed (confirmed)" if verdict.status == CONFIRMED else \
+                f"fixed (unconfirmed, --unsafe-fixes): {verdict.detail}"
+        if self.detail:
+            return f"not fixed: {verdict.status}, but {self.detail}"
+        why = f": {verdict.detail}" if verdict.detail else ""
+        hint = " (--unsafe-fixes writes it unconfirmed)" if verdict.status == UNCHECKED else ""
+        return f"not fixed: {verdict.status}{why}{hint}"
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,10 @@ class FileFix:
     outcomes: tuple[FindingOutcome, ...] = ()  # one per proposed fix: written or not, and why
 
     @property
+    def remaining_problems(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.remaining if not d.refuted)
+
+    @property
     def changed(self) -> bool:
         return self.original is not None and self.text is not None and self.text != self.original.text
 
@@ -80,7 +93,11 @@ class FileFix:
 
 @dataclass(frozen=True)
 class FixReport:
+    """Every file's fix, with the run's summary and exit status (ruff's: 1 while a finding is left)."""
+
     files: tuple[FileFix, ...]
+    write: bool = False
+    probe: bool = True
 
     @property
     def applied(self) -> tuple[Diagnostic, ...]:
@@ -89,6 +106,67 @@ class FixReport:
     @property
     def errors(self) -> tuple[FileFix, ...]:
         return tuple(f for f in self.files if f.error)
+
+    @property
+    def fixed(self) -> tuple[Diagnostic, ...]:
+        """What was written (with `write`), or would be (without)."""
+        if not self.write:
+            return self.applied
+        return tuple(d for f in self.files if f.written for d in f.applied)
+
+    @property
+    def exit_code(self) -> int:
+        """2 for a file that could not be read or written; else 1 when a diff has changes to show, or
+        when a write leaves a finding (a fix held back, or one no fix can touch), else 0."""
+        if self.errors:
+            return 2
+        if not self.write:
+            return 1 if any(result.changed for result in self.files) else 0
+        for result in self.files:
+            if any(not outcome.fixed for outcome in result.outcomes) or result.remaining_problems:
+                return 1
+            if result.changed and not result.written:
+                return 1
+        return 0
+
+    def finding_lines(self) -> list[str]:
+        """One line per finding whose fix was held back or gated: `path:line:col: CODE what happened`."""
+        lines = []
+        for result in self.files:
+            held = [s for s in result.skipped if not s.reason.startswith("unsafe fix")]
+            gated = sorted(result.outcomes, key=lambda o: o.diagnostic.sort_key())
+            gated_keys = {finding_key(o.diagnostic) for o in gated}
+            for skipped in held:
+                if finding_key(skipped.diagnostic) not in gated_keys:
+                    lines.append(f"{_where(skipped.diagnostic)}: {skipped.diagnostic.code} not fixed: {skipped.reason}")
+            lines.extend(f"{_where(o.diagnostic)}: {o.diagnostic.code} {o.text}" for o in gated)
+            if self.write and result.changed and not result.written and result.not_written:
+                lines.append(f"{result.path}: not written: {result.not_written}")
+        return lines
+
+    def summary(self) -> list[str]:
+        fixed, lines = self.fixed, []
+        problems = "problem" if len(fixed) == 1 else "problems"
+        if self.write:
+            written = sum(1 for r in self.files if r.written)
+            if not self.probe and written:
+                lines.append("The fixes were not confirmed by the runtime probe (--no-probe).")
+            lines.append(f"Fixed {len(fixed)} {problems} in {written} {'file' if written == 1 else 'files'}.")
+        else:
+            changed = sum(1 for r in self.files if r.changed)
+            if changed:
+                lines.append(f"Would fix {len(fixed)} {problems} in {changed} {'file' if changed == 1 else 'files'}; "
+                             "run with --write to apply.")
+            else:
+                lines.append("Nothing to fix.")
+        unsafe = sum(1 for r in self.files for s in r.skipped if s.reason.startswith("unsafe fix"))
+        if unsafe:
+            lines.append(f"{unsafe} more fix{'es' * (unsafe != 1)} available with --unsafe-fixes.")
+        return lines
+
+
+def _where(diagnostic: Diagnostic) -> str:
+    return f"{diagnostic.filename}:{diagnostic.span.line}:{diagnostic.span.column}"
 
 
 def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
@@ -121,13 +199,20 @@ def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: O
 def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target: Optional[Target] = None,
               unsafe: bool = False, write: bool = False, probe: bool = True,
               confirm: Optional[Confirmer] = None, probe_options: Any = None) -> FixReport:
-    """Fix files; with `write`, replace each changed one atomically once the probe confirms its fixes.
+    """Fix files; with `write`, replace each changed one atomically (see the module docstring).
 
-    `confirm` replaces the default confirmer (ppodoctor.probe.confirm_fixes) when given;
-    `probe_options` (a probe.ProbeOptions) is handed to it, `settings` when None.
+    With `write` and `probe` (the default) every fix the rules can make is proposed and the probe
+    decides: the confirmed ones are written, and with `unsafe` the unchecked ones too, never a refuted
+    one. Without `probe`, safe fixes are written, and unsafe ones with `unsafe`. The probe runs once
+    for all files: `confirm` replaces its default (ppodoctor.probe.confirm_fix_sets); `probe_options`
+    (a probe.ProbeOptions) is handed to it, `settings` when None.
     """
     settings = settings or Settings()
-    results = []
+    # A diff (no `write`) shows what may be written without the probe's word: safe fixes (unsafe with
+    # `unsafe`). A probe-gated write proposes every fix and lets the probe decide.
+    propose_unsafe = unsafe or (probe and write)
+    results: list[FileFix] = []
+    refixes: dict[int, tuple[Path, Callable]] = {}
     for path, problem in files.discover(list(paths), settings.is_excluded if settings.exclude else None):
         if problem is not None:
             results.append(FileFix(str(path), error=problem))
@@ -137,64 +222,107 @@ def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target
         except files.SourceError as error:
             results.append(FileFix(str(path), error=str(error)))
             continue
-        fixed = fix_source(data, str(path), settings, target, unsafe)
+        fixed = fix_source(data, str(path), settings, target, propose_unsafe)
         if write and fixed.changed and not fixed.error:
-            fixed = _write(path, fixed, probe_options or settings, probe, confirm,
-                           lambda allow: fix_source(data, str(path), settings, target, unsafe, allow))
+            refixes[len(results)] = (path, lambda allow, data=data, path=path:
+                                     fix_source(data, str(path), settings, target, propose_unsafe, allow))
         results.append(fixed)
-    return FixReport(tuple(results))
+    if write and refixes:
+        if probe:
+            written = _gated_writes({i: (refixes[i][0], refixes[i][1], results[i]) for i in refixes},
+                                    probe_options or settings, confirm, unsafe)
+        else:
+            written = {i: _replace_file(refixes[i][0], dataclasses.replace(
+                results[i], outcomes=tuple(FindingOutcome(d, None, True) for d in results[i].applied)))
+                for i in refixes}
+        for position, result in written.items():
+            results[position] = result
+    return FixReport(tuple(results), write, probe)
 
 
-def _write(path: Path, fixed: FileFix, options: Any, probe: bool, confirm: Optional[Confirmer],
-           refix: Callable[[Callable[[Diagnostic], bool]], FileFix]) -> FileFix:
-    import dataclasses
-
-    if not probe:
-        return _replace_file(path, fixed)
-    verdicts = confirm_with_probe(fixed.before, fixed.after, fixed.applied, options, confirm)
-    gated = dataclasses.replace(fixed, verdicts=verdicts, proposed=fixed.applied)
-    if all(v.status == CONFIRMED for v in verdicts):
-        outcomes = tuple(FindingOutcome(d, v, True) for d, v in zip(fixed.applied, verdicts))
-        return _replace_file(path, dataclasses.replace(gated, outcomes=outcomes))
-    doubtful = {finding_key(d) for d, v in zip(fixed.applied, verdicts) if v.status != CONFIRMED}
-    # A key shared by a confirmed and a doubtful finding stays out: the gate errs towards not writing.
-    allowed = {finding_key(d) for d, v in zip(fixed.applied, verdicts) if v.status == CONFIRMED} - doubtful
-    partial, left_out = _confirmed_only(refix, allowed) if allowed else (None, "no fix was confirmed")
-    written_keys = {finding_key(d) for d in partial.applied} if partial is not None else set()
-    outcomes = tuple(FindingOutcome(d, v, finding_key(d) in written_keys,
-                                    "" if finding_key(d) in written_keys else left_out or
-                                    "it could not be applied without the fixes the probe did not confirm")
-                     for d, v in zip(fixed.applied, verdicts))
-    count = sum(1 for v in verdicts if v.status != CONFIRMED)
-    summary = "; ".join(sorted({f"{v.status}: {v.detail}" if v.detail else v.status
-                                for v in verdicts if v.status != CONFIRMED}))
-    why = (f"{count} of {len(verdicts)} fixes not confirmed by the runtime probe ({summary}); "
-           "rerun with --no-probe to write them unconfirmed")
-    if partial is None or not partial.changed:
-        return dataclasses.replace(gated, outcomes=outcomes, not_written=why)
-    partial = dataclasses.replace(
-        partial, verdicts=verdicts, proposed=fixed.applied, outcomes=outcomes,
-        skipped=tuple(s for s in partial.skipped if finding_key(s.diagnostic) not in doubtful))
-    return _replace_file(path, partial, expected=fixed.original.raw)
+# A fix the probe refutes in one text may be cured in a text without the fixes that were held back
+# (another fix's edit broke what it needs): the gate proposes the smaller text again, a bounded
+# number of times, and writes only a text whose every fix the probe confirmed in that very text.
+MAX_GATE_ROUNDS = 3
 
 
-def _confirmed_only(refix, allowed: set) -> tuple[Optional[FileFix], str]:
-    """The file fixed again with only the confirmed findings allowed; (None, why) when that fails."""
-    from .engine import _parses  # the engine's own test: libcst parses it
+def _gated_writes(pending: dict[int, tuple[Path, Callable, FileFix]], options: Any, confirm: Optional[Confirmer],
+                  unsafe: bool) -> dict[int, FileFix]:
+    def allowed(verdict: ProbeVerdict) -> bool:
+        return verdict.status == CONFIRMED or (unsafe and verdict.status == UNCHECKED)
 
+    proposed = {i: fixed for i, (_path, _refix, fixed) in pending.items()}
+    current = dict(proposed)
+    verdicts: dict[int, dict] = {i: {} for i in pending}  # finding key -> its latest verdict
+    retried: dict[int, set] = {i: set() for i in pending}
+    done: dict[int, FileFix] = {}
+    why_not: dict[int, str] = {}
+    for _round in range(MAX_GATE_ROUNDS):
+        todo = [i for i in pending if i not in done]
+        if not todo:
+            break
+        answers = confirm_with_probe([(current[i].before, current[i].after, current[i].applied) for i in todo],
+                                     options, confirm)
+        for i, answer in zip(todo, answers):
+            fix = current[i]
+            verdicts[i].update({finding_key(d): v for d, v in zip(fix.applied, answer)})
+            keys = {finding_key(d) for d in fix.applied}
+            ok = {k for k in keys if allowed(verdicts[i][k])}
+            again = {k for k in keys - ok if verdicts[i][k].status == REFUTED and verdicts[i][k].reproduced
+                     and k not in retried[i]}
+            if ok == keys:
+                done[i] = fix
+                continue
+            keep = ok | again
+            retried[i] |= again
+            if not keep:
+                done[i] = None
+                continue
+            smaller, problem = _allowed_only(pending[i][1], keep)
+            if smaller is None or not smaller.changed:
+                done[i], why_not[i] = None, problem
+                continue
+            current[i] = smaller
+    results = {}
+    for i, (path, _refix, fixed) in pending.items():
+        final = done.get(i)
+        written_keys = {finding_key(d) for d in final.applied} if final is not None else set()
+        outcomes = tuple(FindingOutcome(d, verdicts[i].get(finding_key(d), ProbeVerdict(UNCHECKED, "not probed")),
+                                        finding_key(d) in written_keys,
+                                        why_not.get(i, "") if allowed(verdicts[i].get(finding_key(d),
+                                                                                      ProbeVerdict(UNCHECKED)))
+                                        and finding_key(d) not in written_keys else "")
+                         for d in fixed.applied)
+        all_verdicts = tuple(verdicts[i].get(finding_key(d), ProbeVerdict(UNCHECKED, "not probed"))
+                             for d in fixed.applied)
+        if final is None:
+            doubtful = sorted({f"{v.status}: {v.detail}" if v.detail else str(v.status)
+                               for v in all_verdicts if not allowed(v)})
+            why = why_not.get(i) or (f"{len(doubtful)} of {len(all_verdicts)} fixes not confirmed by the runtime "
+                                     f"probe ({'; '.join(doubtful)}); --no-probe writes the safe ones unconfirmed")
+            results[i] = dataclasses.replace(fixed, outcomes=outcomes, verdicts=all_verdicts, proposed=fixed.applied,
+                                             applied=(), not_written=why)
+            continue
+        held = {finding_key(d) for d in fixed.applied} - written_keys
+        final = dataclasses.replace(final, verdicts=all_verdicts, proposed=fixed.applied, outcomes=outcomes,
+                                    skipped=tuple(s for s in final.skipped if finding_key(s.diagnostic) not in held))
+        results[i] = _replace_file(path, final, expected=fixed.original.raw)
+    return results
+
+
+def _allowed_only(refix, allowed: set) -> tuple[Optional[FileFix], str]:
+    """The file fixed again with only the allowed findings; (None, why) when that fails."""
     partial = refix(lambda diagnostic: finding_key(diagnostic) in allowed)
     if partial.error or partial.text is None:
         return None, f"fixing only the confirmed findings failed: {partial.error or 'no text'}"
     if any(finding_key(d) not in allowed for d in partial.applied):
         return None, "fixing only the confirmed findings also changed others"
-    if partial.changed and not _parses(partial.text, False, partial.path):
+    if partial.changed and not parses(partial.text, False, partial.path):
         return None, "the text with only the confirmed fixes does not parse"
     return partial, ""
 
 
 def _replace_file(path: Path, fixed: FileFix, expected: Optional[bytes] = None) -> FileFix:
-    import dataclasses
-
     try:
         files.write_atomic(path, fixed.new_bytes, expected=expected if expected is not None else fixed.original.raw)
     except files.SourceError as error:

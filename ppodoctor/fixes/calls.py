@@ -52,3 +52,16 @@ def keyword_argument(call: cst.Call, name: str):
         if arg.keyword is not None and arg.keyword.value == name:
             return arg
     return None
+
+
+def remove_argument(source: SourceMap, call: cst.Call, arg: cst.Arg) -> tuple[Edit, ...]:
+    """Delete one argument with its comma, leaving the call's layout as it was around it."""
+    args = list(call.args)
+    index = next(i for i, item in enumerate(args) if item is arg)
+    if index + 1 < len(args):
+        return (Edit(source.start(arg), source.start(args[index + 1]), ""),)
+    end = source.end(arg)
+    if isinstance(arg.comma, cst.Comma):
+        end += len(source.module.code_for_node(arg.comma.whitespace_before)) + 1
+    start = source.end(args[index - 1]) if index else source.start(arg)
+    return (Edit(start, end, ""),)

@@ -14,6 +14,10 @@ from typing import Iterable, Sequence
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
+class Declined(Exception):
+    """A fix that cannot be made safely here; str() says why."""
+
+
 @dataclass(frozen=True, order=True)
 class Edit:
     """Replace text[start:end] with `text`; start == end inserts."""
@@ -74,6 +78,11 @@ class LineIndex:
         if not 1 <= line <= len(self.starts):
             raise ValueError(f"line {line} is outside the file")
         return min(self.starts[line - 1] + column - 1, len(self.text))
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """The 1-based (line, column) of an offset, as Span counts them."""
+        index = bisect.bisect_right(self.starts, offset) - 1
+        return index + 1, offset - self.starts[index] + 1
 
     def line_start(self, offset: int) -> int:
         return self.starts[bisect.bisect_right(self.starts, offset) - 1]

@@ -16,12 +16,14 @@ from typing import Callable, Optional
 import libcst as cst
 
 from ..config import Settings
-from ..rules.base import SAFE, Diagnostic
+from ..core import parse_setup, run_rules
+from ..rules import find_rule
+from ..rules.base import Applicability, Diagnostic, FixContext, setup_of
 from ..setup.model import FileSetup
 from ..trl_api.eras import Target
 from . import edits as edit_ops
-from .builders import BUILDERS
-from .source import Declined, SourceMap
+from .edits import Declined
+from .source import SourceMap
 
 MAX_ROUNDS = 10
 UNSAFE_REASON = "unsafe fix: apply it with --unsafe-fixes"
@@ -66,15 +68,13 @@ def finding_key(diagnostic: Diagnostic) -> tuple:
 NOT_ALLOWED_REASON = "left out: the caller did not allow this fix"
 
 
-def _group_key(diagnostic: Diagnostic) -> tuple:
-    fix = diagnostic.fix
-    if fix.kind == "replace":
-        return ("replace", diagnostic.code, diagnostic.span, fix.params)
-    # Two rules asking for the same structural fix of one trainer get it once.
-    return (fix.kind, diagnostic.setup_index, fix.params)
+def applies(diagnostic: Diagnostic, unsafe: bool) -> bool:
+    """Whether a finding's fix may be applied at all: safe ones always, unsafe ones when asked."""
+    applicability = diagnostic.fix.applicability
+    return applicability == Applicability.SAFE or (unsafe and applicability == Applicability.UNSAFE)
 
 
-def _parses(text: str, must_compile: bool, filename: str) -> bool:
+def parses(text: str, must_compile: bool, filename: str) -> bool:
     try:
         cst.parse_module(text)
         if must_compile:
@@ -90,12 +90,11 @@ def fix_text(text: str, filename: str, target: Target, settings: Settings, newli
              unsafe: bool = False, allow: Optional[Callable[[Diagnostic], bool]] = None) -> FixOutcome:
     """Fix `text` to a fixed point; raises files.SourceError when the text cannot be parsed.
 
-    With `allow`, only findings it accepts are fixed, in every round (the probe gate: only confirmed
-    fixes are written); the others are skipped with NOT_ALLOWED_REASON.
+    Safe fixes are applied, and unsafe ones with `unsafe`. With `allow`, only findings it accepts are
+    fixed, in every round (the probe gate: only confirmed fixes are written); the others are skipped
+    with NOT_ALLOWED_REASON.
     """
-    from ..api import parse_setup, run_rules
-
-    must_compile = _parses(text, True, filename)
+    must_compile = parses(text, True, filename)
     before = setup = parse_setup(text, filename)
     applied: list[Diagnostic] = []
     applied_keys: set = set()
@@ -114,20 +113,20 @@ def fix_text(text: str, filename: str, target: Target, settings: Settings, newli
             if _key(diagnostic, lines) in applied_keys:
                 reasons[_reason_key(diagnostic)] = "the fix was applied but the finding remains"
                 continue
-            groups.setdefault(_group_key(diagnostic), []).append(diagnostic)
-        groups = {key: group for key, group in groups.items()
-                  if unsafe or any(d.fix.applicability == SAFE for d in group)}
+            if applies(diagnostic, unsafe):
+                # One group per finding: two findings may share a message (duplicate imports), never a span.
+                groups.setdefault(_reason_key(diagnostic) + (diagnostic.span,), []).append(diagnostic)
         if not groups:
             break
         rounds += 1
-        plans = _plan(list(groups.values()), setup, SourceMap(text, newline), reasons)
+        plans = _plan(list(groups.values()), setup, SourceMap(text, newline), target, reasons)
         chosen = edit_ops.select([plan_edits for _group, plan_edits in plans])
         new_text = edit_ops.apply(text, [e for i in chosen for e in plans[i][1]])
-        if not _parses(new_text, must_compile, filename):
+        if not parses(new_text, must_compile, filename):
             kept: list[int] = []
             for index in chosen:
                 trial = edit_ops.apply(text, [e for i in kept + [index] for e in plans[i][1]])
-                if _parses(trial, must_compile, filename):
+                if parses(trial, must_compile, filename):
                     kept.append(index)
                 else:
                     for diagnostic in plans[index][0]:
@@ -147,28 +146,28 @@ def fix_text(text: str, filename: str, target: Target, settings: Settings, newli
     return FixOutcome(text, tuple(applied), skipped, remaining, before, setup, rounds)
 
 
-def _plan(groups: list[list[Diagnostic]], setup: FileSetup, source: SourceMap, reasons: dict):
+def _plan(groups: list[list[Diagnostic]], setup: FileSetup, source: SourceMap, target: Target, reasons: dict):
+    """Each group's edits, from its rule's own `fix()`; a rule that declines says why."""
     plans = []
     for group in groups:
         first = group[0]
-        builder = BUILDERS.get(first.fix.kind)
+        rule = find_rule(first.code)
         try:
-            if builder is None:
-                raise Declined(f"no fix engine for kind {first.fix.kind!r}")
-            index = first.setup_index
-            trainer = setup.setups[index] if index is not None and index < len(setup.setups) else None
-            if trainer is None and first.fix.kind != "replace":
-                raise Declined("the finding is not tied to a trainer call")
-            plan_edits = builder(first, trainer, source)
+            if rule is None:
+                raise Declined(f"no rule {first.code}")
+            context = FixContext(file=setup, setup=setup_of(setup, first), source=source, target=target)
+            plan_edits = tuple(rule.fix(first, context))
+            if not plan_edits:
+                raise Declined("the fix has no edits")
         except (Declined, ValueError) as error:
             for diagnostic in group:
                 reasons[_reason_key(diagnostic)] = f"cannot fix here: {error}"
             continue
         except Exception as error:  # noqa: BLE001 - one broken fix must not stop the others
             for diagnostic in group:
-                reasons[_reason_key(diagnostic)] = f"internal error in the {first.fix.kind} fix: {type(error).__name__}: {error}"
+                reasons[_reason_key(diagnostic)] = f"internal error in the {first.code} fix: {type(error).__name__}: {error}"
             continue
-        plans.append((group, tuple(plan_edits)))
+        plans.append((group, plan_edits))
     return plans
 
 
@@ -176,20 +175,29 @@ def _why(diagnostic: Diagnostic, unsafe: bool, reasons: dict, rounds: int) -> st
     reason: Optional[str] = reasons.get(_reason_key(diagnostic))
     if reason:
         return reason
-    if diagnostic.fix.applicability != SAFE and not unsafe:
+    if diagnostic.fix.applicability == Applicability.DISPLAY_ONLY:
+        return "advice only: the fix needs your decision"
+    if not applies(diagnostic, unsafe):
         return UNSAFE_REASON
     if rounds >= MAX_ROUNDS:
         return f"still unfixed after {MAX_ROUNDS} rounds"
     return "its edits collided with another fix's"
 
 
-def preview(text: str, setup: FileSetup, diagnostic: Diagnostic) -> Optional[str]:
+def preview_edits(text: str, setup: FileSetup, diagnostic: Diagnostic, target: Target,
+                  source: Optional[SourceMap] = None) -> Optional[tuple[edit_ops.Edit, ...]]:
+    """The edits of this one finding's fix, on their own, when they make text that parses. `source`,
+    when given, is the SourceMap of `text` (a report's previews share one)."""
     if diagnostic.fix is None or setup is None:
         return None
     newline = "\r\n" if "\r\n" in text else "\n"
     reasons: dict = {}
-    plans = _plan([[diagnostic]], setup, SourceMap(text, newline), reasons)
+    plans = _plan([[diagnostic]], setup, source or SourceMap(text, newline), target, reasons)
     if not plans:
         return None
-    fixed = edit_ops.apply(text, plans[0][1])
-    return fixed if _parses(fixed, False, "<preview>") else None
+    return plans[0][1] if parses(edit_ops.apply(text, plans[0][1]), False, "<preview>") else None
+
+
+def preview(text: str, setup: FileSetup, diagnostic: Diagnostic, target: Target) -> Optional[str]:
+    found = preview_edits(text, setup, diagnostic, target)
+    return None if found is None else edit_ops.apply(text, found)

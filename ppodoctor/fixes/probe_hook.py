@@ -1,18 +1,17 @@
 """The single point where the runtime probe gates `fix --write`.
 
-Contract with ppodoctor/probe (kept tiny on purpose):
+Contract with ppodoctor/probe (kept small on purpose):
 
-    ppodoctor.probe.confirm_fixes(before: FileSetup, after: FileSetup,
-                                  diagnostics: Sequence[Diagnostic], options) -> dict[int, verdict]
+    ppodoctor.probe.confirm_fix_sets(sets: Sequence[(before, after, diagnostics)], options)
+        -> list[Mapping[int, verdict]]
 
-`before`/`after` are the file's setup model before and after fixing; `diagnostics` are the findings
-whose fixes were applied (as first reported); `options` is the run's config.Settings (its `python`
-names the interpreter that will run the scripts). The result maps an index into `diagnostics` to an
-object with `.status` ("confirmed": the probe ran the fixed setup and the failure is gone;
-"refuted": it still fails; "unchecked": the probe could not tell) and `.detail` (one line). A
-missing index counts as "unchecked". When ppodoctor.probe or confirm_fixes does not exist, or it
-raises, every fix is "unchecked" -- and `fix --write` writes only confirmed fixes unless told
-`--no-probe`.
+one entry per set: `before`/`after` are a file's setup model before and after fixing, `diagnostics`
+the findings whose fixes were applied (as first reported); each mapping goes from an index into
+`diagnostics` to an object with `.status` (a Verdict: "confirmed" when the failure reproduces and
+the fixed setup passes; "refuted" when either half fails; "unchecked" when the probe could not tell)
+and `.detail` (one line). A missing index counts as unchecked. One call covers every file of a run,
+so the worker (which imports torch, transformers and trl) starts once. When the probe is not
+installed, or raises, every fix is unchecked.
 """
 
 from __future__ import annotations
@@ -20,48 +19,58 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Protocol, Sequence
 
-from ..rules.base import Diagnostic
+from ..rules.base import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, Verdict
 from ..setup.model import FileSetup
 
-CONFIRMED, REFUTED, UNCHECKED = "confirmed", "refuted", "unchecked"
+__all__ = ["CONFIRMED", "REFUTED", "UNCHECKED", "Confirmer", "ProbeVerdict", "confirm_with_probe"]
+
+FixSet = tuple[FileSetup, FileSetup, Sequence[Diagnostic]]
 
 
 @dataclass(frozen=True)
 class ProbeVerdict:
-    status: str
+    status: Verdict
     detail: str = ""
+    # True when the original's failure was reproduced, whatever became of the fix: a refuted cure may be
+    # owed to another fix in the same text, so the gate tries it again without the doubtful ones.
+    reproduced: Optional[bool] = None
 
 
 class Confirmer(Protocol):
-    def __call__(self, before: FileSetup, after: FileSetup, diagnostics: Sequence[Diagnostic],
-                 options: Any) -> Mapping[int, Any]: ...
+    def __call__(self, sets: Sequence[FixSet], options: Any) -> Sequence[Mapping[int, Any]]: ...
 
 
 def default_confirmer() -> Optional[Confirmer]:
     try:
-        from ..probe import confirm_fixes  # type: ignore[attr-defined]
+        from ..probe import confirm_fix_sets
     except ImportError:
         return None
-    return confirm_fixes
+    return confirm_fix_sets
 
 
-def confirm_with_probe(before: FileSetup, after: FileSetup, diagnostics: Sequence[Diagnostic], options: Any,
-                       confirm: Optional[Confirmer] = None) -> tuple[ProbeVerdict, ...]:
-    """One verdict per diagnostic, in order; never raises."""
+def confirm_with_probe(sets: Sequence[FixSet], options: Any,
+                       confirm: Optional[Confirmer] = None) -> list[tuple[ProbeVerdict, ...]]:
+    """One verdict per fixed finding, per set, in order; never raises."""
     confirm = confirm or default_confirmer()
     if confirm is None:
-        return tuple(ProbeVerdict(UNCHECKED, "the runtime probe is not available") for _ in diagnostics)
+        return [tuple(ProbeVerdict(UNCHECKED, "the runtime probe is not available") for _ in found)
+                for _b, _a, found in sets]
     try:
-        answers = confirm(before, after, tuple(diagnostics), options)
+        answers = list(confirm(sets, options))
     except Exception as error:  # noqa: BLE001 - a failing probe must not lose the fixes or crash the run
-        return tuple(ProbeVerdict(UNCHECKED, f"the probe failed: {type(error).__name__}: {error}")
-                     for _ in diagnostics)
-    verdicts = []
-    for index in range(len(diagnostics)):
-        answer = (answers or {}).get(index)
-        status = getattr(answer, "status", None)
-        if status not in (CONFIRMED, REFUTED, UNCHECKED):
-            verdicts.append(ProbeVerdict(UNCHECKED, "the probe gave no verdict"))
-        else:
-            verdicts.append(ProbeVerdict(status, str(getattr(answer, "detail", "") or "")))
-    return tuple(verdicts)
+        return [tuple(ProbeVerdict(UNCHECKED, f"the probe failed: {type(error).__name__}: {error}") for _ in found)
+                for _b, _a, found in sets]
+    results = []
+    for position, (_before, _after, found) in enumerate(sets):
+        mapping = answers[position] if position < len(answers) else {}
+        verdicts = []
+        for index in range(len(found)):
+            answer = (mapping or {}).get(index)
+            status = getattr(answer, "status", None)
+            if status not in (CONFIRMED, REFUTED, UNCHECKED):
+                verdicts.append(ProbeVerdict(UNCHECKED, "the probe gave no verdict"))
+            else:
+                verdicts.append(ProbeVerdict(Verdict(status), str(getattr(answer, "detail", "") or ""),
+                                             getattr(answer, "reproduced", None)))
+        results.append(tuple(verdicts))
+    return results

@@ -16,16 +16,12 @@ from ..setup.model import Span
 from ..setup.recent import recall
 from ..setup.resolve import Context, Resolver
 from ..setup.scopes import Scope, collect
-from .edits import Edit, LineIndex
+from .edits import Declined, Edit, LineIndex, with_newline
 
 _BUILTINS = frozenset(dir(builtins))
 _BLOCKS = (cst.Module, cst.IndentedBlock)
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.Module)
 _NODE = cst.CSTNode
-
-
-class Declined(Exception):
-    """A fix that cannot be made safely here; str() says why."""
 
 
 class SourceMap:
@@ -69,6 +65,20 @@ class SourceMap:
 
     def replace(self, node: cst.CSTNode, text: str) -> Edit:
         return Edit(self.start(node), self.end(node), text)
+
+    def replace_span(self, span: Span, text: str, end_column: Optional[int] = None) -> Edit:
+        """Replace the text a setup-model Span covers (or its first line up to `end_column`); "\\n" in
+        `text` becomes the file's line ending."""
+        start = self.lines.offset(span.line, span.column)
+        end = self.lines.offset(span.line, end_column) if end_column is not None else \
+            self.lines.offset(span.end_line, span.end_column)
+        if end < start:
+            raise Declined("an edit ends before it starts")
+        return Edit(start, end, with_newline(text, self.newline))
+
+    def insert_at(self, line: int, column: int, text: str) -> Edit:
+        offset = self.lines.offset(line, column)
+        return Edit(offset, offset, with_newline(text, self.newline))
 
     def node_at(self, span: Optional[Span], kind: type) -> cst.CSTNode:
         if span is None:

@@ -16,12 +16,11 @@ from typing import Optional
 
 import libcst as cst
 
-from ..rules.base import Diagnostic
 from ..setup.model import POLICY, REWARD, VALUE, Origin, PPOSetup
 from .calls import LINE_LIMIT, append_argument
-from .edits import Edit
+from .edits import Declined, Edit
 from .imports import spell
-from .source import Declined, SourceMap
+from .source import SourceMap
 
 COPIED_KEYWORDS = ("torch_dtype", "dtype", "trust_remote_code")
 NAMES = ("value_model", "critic_model")
@@ -37,18 +36,23 @@ def _usable(origin: Optional[Origin]) -> bool:
     return origin is not None and origin.kind == "from_pretrained" and bool(origin.path.text) and origin.span is not None
 
 
-def _anchor(source: SourceMap, origin: Origin, trainer_blocks: list) -> Optional[cst.SimpleStatementLine]:
-    """The statement building `origin`, when it sits in a block around the trainer call, same function."""
+def _anchor(source: SourceMap, origin: Origin, trainer_blocks: list,
+            trainer_statement: cst.CSTNode) -> Optional[cst.SimpleStatementLine]:
+    """The statement building `origin`, when it sits in a block around the trainer call, same function,
+    before the trainer's own statement (a model built inline in the call has none: the new one goes
+    before the call)."""
     try:
         statement = source.statement(source.node_at(origin.span, cst.Call))
     except Declined:
         return None
     parent = source.parent(statement)
+    if statement is trainer_statement or source.end(statement) > source.start(trainer_statement):
+        return None
     return statement if any(parent is block for block in trainer_blocks) else None
 
 
-def value_model(diagnostic: Diagnostic, setup: PPOSetup, source: SourceMap) -> tuple[Edit, ...]:
-    mode = diagnostic.fix.param("mode", "add")
+def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Edit, ...]:
+    """`mode` "add": pass a new value model; "replace": put it in place of the one passed."""
     call = source.node_at(setup.span, cst.Call)
     trainer_statement = source.statement(call)
     blocks = source.enclosing_blocks(trainer_statement)
@@ -60,7 +64,8 @@ def value_model(diagnostic: Diagnostic, setup: PPOSetup, source: SourceMap) -> t
         raise Declined("neither the reward model's nor the policy's path can be seen")
     copied = [k for k in (policy.keywords if _usable(policy) else ()) if k.name in COPIED_KEYWORDS and k.value.text]
 
-    anchors = [_anchor(source, model, blocks)] + ([_anchor(source, policy, blocks)] if copied else [])
+    anchors = [_anchor(source, model, blocks, trainer_statement)] + \
+        ([_anchor(source, policy, blocks, trainer_statement)] if copied else [])
     if all(anchor is not None for anchor in anchors):
         after = max(anchors, key=source.end)
         position, use_offset = source.position_after(after), source.end(after)

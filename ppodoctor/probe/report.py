@@ -7,26 +7,30 @@ import dataclasses
 from .. import noqa
 from ..rules import select_rules
 from ..rules.base import Diagnostic
-from . import annotate, api_checks, probe_file_setups, runtime_findings
+from . import annotate, probe_files, runtime_findings
 from .memory import render_plan
 from .runner import coerce_options
 
 
 def probe_check_report(report, options, settings):
-    from ..api import CheckReport
+    """`report` with each finding's verdict, the runtime findings and each file's probe result:
+    one worker run for every file that has something to probe."""
+    from ..core import CheckReport
 
     options = coerce_options(options if options is not None else settings)
     rules = select_rules(settings.select, settings.ignore)
+    probed = [file_report for file_report in report.files
+              if not file_report.error and file_report.setup is not None
+              and (file_report.setup.setups or file_report.setup.imports)]
+    results = dict(zip((id(f) for f in probed), probe_files([f.setup for f in probed], options)))
     files = []
     for file_report in report.files:
-        setup = file_report.setup
-        if file_report.error or setup is None or not setup.setups:
+        result = results.get(id(file_report))
+        if result is None:
             files.append(file_report)
             continue
-        imports = api_checks.import_questions(setup, file_report.diagnostics)
-        result = probe_file_setups([setup], options, imports)[0]
-        diagnostics = annotate(file_report.diagnostics, result, setup)
-        extra = runtime_findings(setup, result, diagnostics, rules)
+        diagnostics = annotate(file_report.diagnostics, result)
+        extra = runtime_findings(file_report.setup, result, diagnostics, rules)
         if file_report.source is not None:
             table = noqa.noqa_lines(file_report.source.text)
             extra = tuple(d for d in extra if not noqa.is_silenced(d.code, d.noqa_lines, table))
@@ -43,6 +47,8 @@ def render_probe_text(report) -> str:
         if result is None:
             continue
         if not result.ok:
+            if not file_report.setup.setups:
+                continue  # a file with imports alone: its probe answered import questions only
             out.append(f"{file_report.path}: probe unchecked: {result.reason}")
             continue
         versions = dict(result.versions)
@@ -51,7 +57,7 @@ def render_probe_text(report) -> str:
         out.append(f"{file_report.path}: probed with {stack} on {result.accelerator or 'cpu'} "
                    f"({result.wall_s:.1f} s, peak {result.peak_rss_bytes / 2**20:.0f} MiB)")
         for index, setup in enumerate(file_report.setup.setups):
-            facts = result.facts(index) or {}
+            facts = result.setup_facts(index) or {}
             out.append(f"  {setup.trainer} at line {setup.span.line}:")
             for role, model in (facts.get("models") or {}).items():
                 if model["status"] == "built":

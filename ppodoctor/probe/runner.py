@@ -85,20 +85,24 @@ def _no_core_dumps() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def run_worker(file_setups: Sequence[FileSetup], script_dir: str, options: ProbeOptions,
-               imports: Sequence[tuple[str, Sequence[str]]] = ()) -> ProbeAnswer:
-    """`imports`: (module, names) pairs whose `from module import names` the worker tries."""
+def script_dir(file_setup: FileSetup) -> str:
+    """Where the script's relative model paths start: its own directory (else the working one)."""
+    path = Path(file_setup.path)
+    return str(path.resolve().parent) if file_setup.path and path.exists() else str(Path.cwd())
+
+
+def run_worker(file_setups: Sequence[FileSetup], options: ProbeOptions) -> ProbeAnswer:
+    """One worker run for all of `file_setups` (several files, or versions of one, share its imports)."""
     import time
 
     request = {
         "files": [to_json_dict(setup) for setup in file_setups],
-        "script_dir": script_dir,
+        "script_dirs": [script_dir(setup) for setup in file_setups],
         "cwd": options.cwd or os.getcwd(),
         "model_paths": {name: str(Path(directory).expanduser().resolve()) for name, directory in options.model_paths},
         "online": options.online,
         "trust_remote_code": options.trust_remote_code,
         "memory_bytes": options.memory_bytes,
-        "imports": [[module, list(names)] for module, names in imports],
     }
     started = time.monotonic()
     try:

@@ -20,10 +20,6 @@ if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
     sys.path.pop(0)  # the probe package's own files must not shadow the user's modules
 sys.path.append(_HERE)
 
-# Keyword names whose literal values PPOConfig's device and precision checks depend on.
-_PRECISION_KEYWORDS = ("bf16", "fp16", "use_cpu", "no_cuda", "bf16_full_eval", "fp16_full_eval")
-
-
 def error_text(error: BaseException) -> str:
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
@@ -75,37 +71,51 @@ def keyword_map(origin: dict) -> dict:
 
 
 def check_ppo_config(setup: dict) -> dict:
-    """Builds the script's PPOConfig with its literal precision keywords, as TRL will at `PPOConfig(...)`."""
+    """Builds the script's PPOConfig as TRL will at `PPOConfig(...)`: every literal keyword it passes.
+
+    A keyword PPOConfig does not have raises the real TypeError. Keywords whose values the source does
+    not show are left out (and named in `unseen`), and a config fed from a hidden `**mapping` is
+    `partial`: a failure that such a value could change is not the script's own (see the rules that
+    read it). `output_dir` always points at a throwaway directory: the probe never writes the user's.
+    """
     binding = next((b for b in setup["roles"] if b["role"] == "config"), None)
     if binding is None:
         return check_result("unchecked", reason="no config argument")
     origin = binding["origin"]
     if origin["kind"] != "constructor" or not origin["class_name"].endswith("PPOConfig"):
         return check_result("unchecked", reason=f"the config is not a visible PPOConfig(...) call ({origin['kind']})")
-    if origin.get("partial"):
-        return check_result("unchecked", reason="PPOConfig gets keywords from a mapping the probe cannot see")
-    keywords = keyword_map(origin)
-    given = {}
-    for name in _PRECISION_KEYWORDS:
-        if name in keywords:
-            if keywords[name]["kind"] != "literal":
-                return check_result("unchecked", reason=f"`{name}=` is not a literal")
-            given[name] = keywords[name]["value"]
     config_class = ppo_config_class()
     if config_class is None:
         return check_result("unchecked", reason="this interpreter's TRL has no PPOConfig")
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(config_class) if f.init} if dataclasses.is_dataclass(config_class) \
+        else set()
+    given, unseen, unexpected = {}, [], []
+    for name, value in keyword_map(origin).items():
+        if fields and name not in fields:
+            unexpected.append(name)
+        elif value["kind"] == "literal":
+            given[name] = value["value"]
+        else:
+            unseen.append(name)
+    facts = {"given": given, "unseen": unseen, "unexpected": unexpected, "partial": bool(origin.get("partial"))}
     with tempfile.TemporaryDirectory() as out:
+        arguments = dict(given, output_dir=out)
+        arguments.setdefault("report_to", "none")
+        arguments.update({name: None for name in unexpected})  # so that the real TypeError is raised
         try:
-            config = config_class(output_dir=out, report_to="none", **given)
-        except TypeError as error:
-            return check_result("unchecked", reason=error_text(error))
+            config = config_class(**arguments)
         except Exception as error:
-            result = check_result("fail", error=error_text(error))
-            result["given"] = given
-            return result
-    result = check_result("pass")
-    result.update(given=given, bf16=bool(getattr(config, "bf16", False)), use_cpu=bool(getattr(config, "use_cpu", False)))
+            return dict(check_result("fail", error=error_text(error)), **facts)
+    result = dict(check_result("pass"), **facts)
+    result.update({name: getattr(config, name, None) for name in _CONFIG_READBACK})
     return result
+
+
+# Read back from a built config: the precision checks and TRL's batch arithmetic depend on them.
+_CONFIG_READBACK = ("bf16", "fp16", "use_cpu", "per_device_train_batch_size", "gradient_accumulation_steps",
+                    "num_mini_batches", "total_episodes", "whiten_rewards", "batch_size", "mini_batch_size")
 
 
 def cap_memory(budget: int) -> dict:
@@ -135,7 +145,7 @@ def main() -> int:
         import worker_api
 
         # First: its import checks must see the modules they name imported fresh (warnings fire once).
-        answer["api"] = worker_api.api_facts(request.get("imports") or [])
+        answer["api"] = worker_api.api_facts(worker_api.import_questions(request["files"]))
         answer["versions"] = versions()
         answer["accelerator"] = accelerator()
         files = request["files"]
@@ -143,11 +153,12 @@ def main() -> int:
         answer["memory_cap"] = cap_memory(int(request.get("memory_bytes", 8 << 30)))
         import worker_models
 
-        resolver = worker_models.Resolver(request)
+        directories = request.get("script_dirs") or [""] * len(files)
+        resolvers = {directory: worker_models.Resolver(request, directory) for directory in set(directories)}
         answer["files"] = [
-            [dict(worker_models.probe_setup(setup, resolver, answer["versions"]), config=config)
+            [worker_models.probe_setup(setup, resolvers[directory], answer["versions"], config)
              for setup, config in zip(file["setups"], file_configs)]
-            for file, file_configs in zip(files, configs)]
+            for file, file_configs, directory in zip(files, configs, directories)]
         answer["ok"] = True
     except MemoryError:
         answer["error"] = "the probe ran out of its memory cap"

@@ -32,7 +32,7 @@ def check_import(module: str, names: list) -> dict:
         warnings.simplefilter("always")
         try:
             imported = importlib.import_module(module)
-            missing = [name for name in names if not hasattr(imported, name)]
+            missing = [name for name in names if not _importable(imported, module, name)]
             if missing:
                 raise ImportError(f"cannot import name {missing[0]!r} from {module!r}")
         except Exception as error:  # the script would die here too: that is the fact
@@ -46,6 +46,17 @@ def check_import(module: str, names: list) -> dict:
     else:
         found.update(status="ok", detail="")
     return found
+
+
+def _importable(imported, module: str, name: str) -> bool:
+    """`from module import name` also imports a submodule of that name."""
+    if hasattr(imported, name):
+        return True
+    try:
+        importlib.import_module(f"{module}.{name}")
+    except ImportError:
+        return False
+    return True
 
 
 def _ppo_class(name: str) -> tuple:
@@ -79,6 +90,19 @@ def config_facts() -> dict:
     if not dataclasses.is_dataclass(config):
         return {"error": f"{module}.PPOConfig is not a dataclass"}
     return {"module": module, "fields": [field.name for field in dataclasses.fields(config) if field.init]}
+
+
+def import_questions(files: list) -> list:
+    """Every `from module import name` (and `import module`) of trl the files make, once each."""
+    questions = []
+    for file in files:
+        for record in file.get("imports") or ():
+            if record["name"] == "*":
+                continue
+            question = [record["module"], [record["name"]] if record["name"] else []]
+            if question not in questions:
+                questions.append(question)
+    return questions
 
 
 def api_facts(imports: list) -> dict:

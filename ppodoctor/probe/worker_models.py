@@ -24,8 +24,8 @@ class Unresolved(Exception):
 class Resolver:
     """Finds the small files (config, tokenizer, generation config) of a model source, offline by default."""
 
-    def __init__(self, request: dict) -> None:
-        self.script_dir = request.get("script_dir") or os.getcwd()
+    def __init__(self, request: dict, script_dir: str = "") -> None:
+        self.script_dir = script_dir or os.getcwd()
         self.cwd = request.get("cwd") or os.getcwd()
         self.model_paths = dict(request.get("model_paths") or {})
         self.online = bool(request.get("online"))
@@ -177,6 +177,7 @@ def model_facts(model, source: str) -> dict:
     facts["vocab"] = getattr(embeddings, "num_embeddings", None)
     config = getattr(model, "config", None)
     facts["num_labels"] = getattr(config, "num_labels", None)
+    facts["architectures"] = list(getattr(config, "architectures", None) or [])
     facts["has_score"] = hasattr(model, "score")
     generation = getattr(model, "generation_config", None)
     facts["generation_config"] = None if generation is None else {
@@ -188,7 +189,7 @@ from worker_tokenizer import build_tokenizer  # noqa: E402  (after the helpers i
 from worker_trl import run_checks  # noqa: E402
 
 
-def probe_setup(setup: dict, resolver: Resolver, versions: dict) -> dict:
+def probe_setup(setup: dict, resolver: Resolver, versions: dict, config: dict) -> dict:
     models, built, by_key = {}, {}, {}
     for binding in setup["roles"]:
         role, origin = binding["role"], binding["origin"]
@@ -220,4 +221,4 @@ def probe_setup(setup: dict, resolver: Resolver, versions: dict) -> dict:
         models.setdefault(role, {"status": "absent"})
     tokenizer, tokenizer_facts = build_tokenizer(setup, resolver)
     return {"models": models, "tokenizer": tokenizer_facts,
-            "checks": run_checks(setup, built, models, tokenizer, versions)}
+            "config": config, "checks": run_checks(setup, built, models, tokenizer, versions, config)}

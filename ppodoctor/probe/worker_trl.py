@@ -109,22 +109,61 @@ def attempt(action, scored=None) -> dict:
     return check_result("pass")
 
 
+def call_keywords(setup: dict):
+    """The keyword names the call passes (visible `**mappings` included), or None if some are hidden."""
+    if setup.get("unresolved_star"):
+        return None
+    names = []
+    for argument in setup["arguments"]:
+        if argument.get("star") == "**":
+            expanded = argument.get("expanded")
+            if expanded is None:
+                return None
+            names.extend(expanded)
+        elif argument.get("star"):
+            return None
+        elif argument.get("keyword"):
+            names.append(argument["keyword"])
+    return names
+
+
 def signature_check(setup: dict, trainer) -> dict:
-    """Binds the call's argument names to this TRL's PPOTrainer.__init__, as Python will."""
+    """Calls a stand-in with PPOTrainer.__init__'s exact signature the way the script calls the real
+    one, so a wrong call raises Python's own TypeError, word for word; and says what is wrong."""
     if trainer is None:
         return check_result("unchecked", reason="this interpreter's TRL has no PPOTrainer")
-    if setup.get("unresolved_star") or any(a.get("star") for a in setup.get("arguments", ())):
+    keywords = call_keywords(setup)
+    if keywords is None:
         return check_result("unchecked", reason="the call unpacks arguments the probe cannot see")
-    positional = [a for a in setup["arguments"] if a.get("keyword") is None]
-    keywords = {a["keyword"]: None for a in setup["arguments"] if a.get("keyword")}
+    positional = sum(1 for a in setup["arguments"] if a.get("keyword") is None and not a.get("star"))
     try:
         signature = inspect.signature(trainer.__init__)
-        signature.bind(None, *([None] * len(positional)), **keywords)
-    except TypeError as error:
-        return check_result("fail", error=f"TypeError: PPOTrainer.__init__(): {error}")
-    except ValueError as error:
+    except (TypeError, ValueError) as error:
         return check_result("unchecked", reason=error_text(error))
-    return check_result("pass")
+    parameters = list(signature.parameters.values())
+    plain = [p.replace(annotation=inspect.Parameter.empty,
+                       default=None if p.default is not inspect.Parameter.empty else inspect.Parameter.empty)
+             for p in parameters]
+    namespace: dict = {}
+    exec(f"def __init__{signature.replace(parameters=plain, return_annotation=inspect.Signature.empty)}: pass",
+         namespace)
+    stand_in = namespace["__init__"]
+    stand_in.__qualname__ = f"{type(trainer).__name__ if not isinstance(trainer, type) else trainer.__name__}.__init__"
+    result = check_result("pass")
+    try:
+        stand_in(None, *([None] * positional), **{name: None for name in keywords})
+    except TypeError as error:
+        result = check_result("fail", error=f"TypeError: {error}")
+    by_name = {p.name: p for p in parameters[1:]}
+    ordered = [p.name for p in parameters[1:] if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    var_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    filled = set(ordered[:positional]) | set(keywords)
+    result["unexpected"] = [name for name in keywords if name not in by_name and not var_keyword]
+    result["multiple"] = [name for name in keywords if name in ordered[:positional]]
+    result["missing"] = [p.name for p in parameters[1:] if p.default is inspect.Parameter.empty
+                         and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in filled]
+    result["positional_names"] = ordered[:positional]
+    return result
 
 
 def needs(models: dict, *roles: str):
@@ -134,13 +173,36 @@ def needs(models: dict, *roles: str):
     return None
 
 
-def run_checks(setup: dict, built: dict, models: dict, tokenizer, versions: dict) -> dict:
+def batch_check(config: dict) -> dict:
+    """TRL's batch arithmetic in __init__ (one process): the batch must split into num_mini_batches."""
+    if config.get("status") != "pass":
+        return check_result("unchecked", reason="the config was not built")
+    if config.get("num_mini_batches") is None:
+        return check_result("unchecked", reason="this PPOConfig has no num_mini_batches")
+    hidden = [name for name in ("per_device_train_batch_size", "gradient_accumulation_steps", "num_mini_batches")
+              if name in config.get("unseen", ())]
+    if hidden or config.get("partial"):
+        return check_result("unchecked", reason="the batch sizes are not all visible: " + ", ".join(hidden or ["**"]))
+    local = config["per_device_train_batch_size"] * config["gradient_accumulation_steps"]
+    minis = config["num_mini_batches"]
+    if minis <= 0 or local % minis:
+        ratio = local / minis if minis else float("inf")
+        return check_result("fail", error=f"ValueError: `batch_size` must be a multiple of `num_mini_batches`, "
+                                          f"inexact division: {local} / {minis} = {ratio}")
+    if config.get("whiten_rewards") and local // minis < 8:
+        return check_result("fail", error=f"AssertionError: Per-rank minibatch size {local // minis} is insufficient "
+                                          "for whitening")
+    return check_result("pass")
+
+
+def run_checks(setup: dict, built: dict, models: dict, tokenizer, versions: dict, config: dict) -> dict:
     import torch
 
     allow_meta_autocast()
     parts = trl_parts()
     trl_version = versions.get("trl") or "0"
-    checks = {"trl_module": parts["module"], "signature": signature_check(setup, parts["PPOTrainer"])}
+    checks = {"trl_module": parts["module"], "signature": signature_check(setup, parts["PPOTrainer"]),
+              "config": config, "batch": batch_check(config)}
     policy, reference = built.get("policy"), built.get("reference")
     value, reward = built.get("value"), built.get("reward")
     if "policy" in built and "reference" in built and policy is not None:

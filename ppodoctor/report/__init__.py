@@ -5,8 +5,15 @@ from __future__ import annotations
 FORMATS = ("text", "concise", "json", "json-lines", "sarif", "github")
 
 
-def render(report, output_format: str, show_fixes: bool = True, color: bool = False) -> str:
-    """`color` only affects the human formats; machine formats never carry escape codes."""
+def render(report, output_format: str, show_fixes: bool = True, color: bool = False,
+           hide_refuted: bool = False) -> str:
+    """`color` only affects the human formats; machine formats never carry escape codes. Findings the
+    probe refuted are shown as refuted (and not counted), or left out with `hide_refuted`."""
+    if hide_refuted:
+        import dataclasses
+
+        report = dataclasses.replace(report, files=tuple(
+            dataclasses.replace(f, diagnostics=tuple(d for d in f.diagnostics if not d.refuted)) for f in report.files))
     if output_format == "json":
         from .json_format import render_json
 

@@ -25,7 +25,7 @@ def annotation(diagnostic: Diagnostic) -> str:
     joined = ",".join(f"{key}={_escape_property(str(value))}" for key, value in properties)
     message = diagnostic.message
     if diagnostic.fix is not None:
-        message += f"\nFix: {diagnostic.fix.description}"
+        message += f"\nFix: {diagnostic.fix.title}"
     return f"::{level} {joined}::{_escape_data(message)}"
 
 

@@ -16,8 +16,7 @@ def diagnostic_dict(diagnostic: Diagnostic) -> dict:
         "filename": diagnostic.filename,
         "location": {"row": span.line, "column": span.column},
         "end_location": {"row": span.end_line, "column": span.end_column},
-        "fix": None if fix is None else {"applicability": fix.applicability, "message": fix.description,
-                                         "kind": fix.kind},
+        "fix": None if fix is None else {"applicability": fix.applicability, "message": fix.title},
         "url": diagnostic.url,
         "probe": diagnostic.probe,
         # Why the probe said so ("reproduced: ...", "does not reproduce: ...", or why it could not tell).

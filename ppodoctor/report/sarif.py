@@ -11,7 +11,7 @@ from urllib.parse import quote
 from .. import __version__
 from ..rules import all_rules
 from ..rules.base import DOCS_URL, ERROR, Diagnostic, Rule, first_line
-from .fixdiff import fixed_text, line_replacements, replace_edits
+from .fixdiff import fix_regions
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/ppodoctor/ppodoctor"
@@ -60,19 +60,12 @@ def sarif_fix(file_report, diagnostic: Diagnostic) -> dict | None:
     """A SARIF fix needs concrete replacements; a fix whose edit is not known here has none."""
     fix = diagnostic.fix
     location = {"uri": artifact_uri(diagnostic.filename)}
-    edits = replace_edits(diagnostic)
-    if edits:
-        replacements = [{"deletedRegion": _region(*edit[:4]), "insertedContent": {"text": edit[4]}}
-                        for edit in edits]
-    else:
-        after = fixed_text(file_report, diagnostic)
-        if after is None or after == file_report.source.text:
-            return None
-        # Whole-line regions: from column 1 of the first line to column 1 of the line after the last.
-        replacements = [{"deletedRegion": _region(item.start, 1, item.end, 1),
-                         "insertedContent": {"text": item.text}}
-                        for item in line_replacements(file_report.source.text, after)]
-    return {"description": {"text": fix.description},
+    regions = fix_regions(file_report, diagnostic)
+    if not regions:
+        return None
+    replacements = [{"deletedRegion": _region(r.line, r.column, r.end_line, r.end_column),
+                     "insertedContent": {"text": r.text}} for r in regions]
+    return {"description": {"text": fix.title},
             "artifactChanges": [{"artifactLocation": location, "replacements": replacements}]}
 
 
@@ -91,7 +84,7 @@ def sarif_result(file_report, diagnostic: Diagnostic, rule_index: dict[str, int]
     if diagnostic.code in rule_index:
         result["ruleIndex"] = rule_index[diagnostic.code]
     if diagnostic.fix is not None:
-        result["properties"]["fix"] = {"description": diagnostic.fix.description,
+        result["properties"]["fix"] = {"description": diagnostic.fix.title,
                                        "applicability": diagnostic.fix.applicability}
         fix = sarif_fix(file_report, diagnostic)
         if fix is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..rules.base import ERROR, SAFE, Diagnostic
+from ..rules.base import DISPLAY_ONLY, ERROR, SAFE, Diagnostic
 from .fixdiff import diff_lines, fixed_text
 from .terminal import Styler, plain
 
@@ -50,16 +50,20 @@ def code_frame(diagnostic: Diagnostic, lines: list[str], style: Styler = plain,
     frame = [gutter, f"{style(f'{span.line} |', fg='blue', bold=True)} {line}",
              f"{gutter} {' ' * (span.column - 1)}{carets}"]
     if diagnostic.fix is not None:
-        note = "safe" if diagnostic.fix.applicability == SAFE else "unsafe, needs --unsafe-fixes"
-        frame.append(f"{pad} {style('= fix', fg='cyan', bold=True)} ({note}): {diagnostic.fix.description}")
+        frame.append(f"{pad} {style('= fix', fg='cyan', bold=True)} ({FIX_NOTES[diagnostic.fix.applicability]}): "
+                     f"{diagnostic.fix.title}")
         frame.extend(f"{pad}   {row}" for row in fix_preview(diagnostic, file_report, style))
     if diagnostic.probe:
         frame.append(f"{pad} = probe: {diagnostic.probe}{': ' + diagnostic.probe_detail if diagnostic.probe_detail else ''}")
     return frame
 
 
+FIX_NOTES = {SAFE: "safe", DISPLAY_ONLY: "advice only",
+             "unsafe": "unsafe: written once the probe confirms it, or with --unsafe-fixes"}
+
+
 def summary(report, style: Styler = plain) -> list[str]:
-    diagnostics = report.diagnostics
+    diagnostics = report.problems
     lines = []
     for file_report in report.errors:
         lines.append(f"{style(file_report.path, bold=True)}: {style('error', fg='red', bold=True)}: "
@@ -68,29 +72,35 @@ def summary(report, style: Styler = plain) -> list[str]:
         errors = sum(1 for d in diagnostics if d.severity == ERROR)
         warnings = len(diagnostics) - errors
         fixable = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability == SAFE)
-        unsafe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability != SAFE)
+        unsafe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability == "unsafe")
         noun = "problem" if len(diagnostics) == 1 else "problems"
         text = f"Found {len(diagnostics)} {noun} ({errors} error{'s' * (errors != 1)}, " \
                f"{warnings} warning{'s' * (warnings != 1)})."
         if fixable:
             text += f"\n[*] {fixable} fixable with `ppodoctor fix --write`."
         if unsafe:
-            text += f"\n({unsafe} more fix{'es' * (unsafe != 1)} available with `--unsafe-fixes`.)"
+            text += (f"\n({unsafe} more fix{'es' * (unsafe != 1)} written by `ppodoctor fix --write` once the "
+                     "probe confirms them, or with `--unsafe-fixes`.)")
         lines.append(text)
     elif not report.errors:
         lines.append(style("All checks passed!", fg="green", bold=True))
+    refuted = report.refuted
+    if refuted:
+        lines.append(f"{len(refuted)} finding{'s' * (len(refuted) != 1)} refuted by the probe (the failure does "
+                     "not happen here; not counted).")
     for target in report.targets:
         lines.append(f"Checked against {target.describe()}.")
     return lines
 
 
-def render_text(report, concise: bool = False, style: Styler = plain) -> str:
+def render_text(report, concise: bool = False, style: Styler = plain, hide_refuted: bool = False) -> str:
     out: list[str] = []
     for file_report in report.files:
-        if not file_report.diagnostics:
+        shown = [d for d in file_report.diagnostics if not (hide_refuted and d.refuted)]
+        if not shown:
             continue
         lines = file_report.source.text.splitlines() if file_report.source is not None else []
-        for diagnostic in file_report.diagnostics:
+        for diagnostic in shown:
             out.append(headline(diagnostic, style))
             if not concise:
                 out.extend(code_frame(diagnostic, lines, style, file_report))

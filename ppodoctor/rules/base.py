@@ -1,30 +1,89 @@
-"""What a rule is, and what it produces."""
+"""What a rule is, what it owns, and what it produces.
+
+A rule module holds everything about its code (as Fixit's LintRule and ruff's violations do):
+detection (`check_setup`, reading the setup model only), its fix (`fix`, edits of the one
+`fixes.edits.Edit` type, with an `Applicability`), the probe check that reproduces the failure
+(`reproduce`) and validates the fixed setup (`validate_fix`), the TRL errors it explains
+(`known_errors`), its documentation and its examples. `fixes/` and `probe/` are libraries the
+rules call; nothing elsewhere maps a code to a rule's behaviour.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from dataclasses import field
-from typing import Any, ClassVar, Iterable, Iterator, Optional
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Optional
 
+from ..fixes.edits import Declined
 from ..records import Record, record
 from ..setup.model import FileSetup, PPOSetup, Span
 from ..trl_api.eras import Target
 
-ERROR = "error"  # TRL will crash
-WARNING = "warning"  # it runs, but not as intended
-SAFE = "safe"  # the fix only repairs the crash
-UNSAFE = "unsafe"  # the fix changes behaviour beyond the crash (e.g. replaces a model)
+if TYPE_CHECKING:  # only for annotations: a rule imports the fix and probe libraries when it uses them
+    from ..fixes.edits import Edit
+    from ..fixes.source import SourceMap
+    from ..probe.facts import FileFacts
+    from ..saved import SavedFiles
+
+
+class StrEnum(str, Enum):
+    """An enum whose members are their string values in JSON, f-strings and comparisons."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # TRL will crash
+    WARNING = "warning"  # it runs, but not as intended
+
+
+class Applicability(StrEnum):
+    """When a fix may be written (ruff's fix safety, with the probe as the judge).
+
+    With the probe (`fix --write`), any fix is written once the probe confirms that the original setup
+    fails the way the rule says and that the fixed setup passes. Without it (`--no-probe`), only SAFE
+    fixes are written; UNSAFE ones need `--unsafe-fixes`.
+    """
+
+    SAFE = "safe"  # the original cannot run (certain from the source alone): the fix cannot change a working script
+    UNSAFE = "unsafe"  # the source alone cannot tell whether the original runs, or the fix changes meaning
+    DISPLAY_ONLY = "display-only"  # shown as advice, never applied: it needs the user's decision
+
+
+class Verdict(StrEnum):
+    CONFIRMED = "confirmed"  # the probe reproduced the failure (and, for a fix, the fixed setup passes)
+    REFUTED = "refuted"  # the probe ran the check and the failure is not there (or the fix does not cure it)
+    UNCHECKED = "unchecked"  # the probe could not tell; the detail says why
+
+
+# Kept as module names: rules and formatters compare against them.
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+SAFE, UNSAFE, DISPLAY_ONLY = Applicability.SAFE, Applicability.UNSAFE, Applicability.DISPLAY_ONLY
+CONFIRMED, REFUTED, UNCHECKED = Verdict.CONFIRMED, Verdict.REFUTED, Verdict.UNCHECKED
+
 DOCS_URL = "https://github.com/ppodoctor/ppodoctor/blob/main/docs/rules.md#{anchor}"
+
+# What a probe check answers: True (the failure is there), False (it is not), None (cannot tell), and why.
+Evidence = tuple[Optional[bool], str]
 
 
 @record
 class Fix(Record):
-    """An edit named in terms of the setup model; the fixes package turns it into code."""
+    """A fix as a finding carries it: its title (ruff's fix title) and when it may be applied.
 
-    kind: str
-    description: str
-    applicability: str = SAFE
+    The edits themselves come from the rule's `fix()` when the engine asks; `params` carries what the
+    rule decided at detection time (e.g. which role to replace) for its own `fix()` to read.
+    """
+
+    title: str
+    applicability: Applicability = Applicability.SAFE
     params: tuple[tuple[str, Any], ...] = ()
 
     def param(self, name: str, default: Any = None) -> Any:
@@ -37,7 +96,7 @@ class Diagnostic(Record):
 
     code: str
     name: str
-    severity: str
+    severity: Severity
     message: str
     span: Span
     filename: str = ""
@@ -45,15 +104,38 @@ class Diagnostic(Record):
     # Lines where a `# noqa` silences this finding: its own line and its trainer call's first line.
     noqa_lines: tuple[int, ...] = ()
     setup_index: Optional[int] = None
-    probe: Optional[str] = None  # "confirmed", "refuted" or "unchecked" once the probe has looked
+    probe: Optional[Verdict] = None  # set once the probe has looked
     probe_detail: str = ""
+    # What the finding is about, for the rule's own fix and probe check: a role, a keyword, a field.
+    subject: str = ""
 
     @property
     def url(self) -> str:
         return DOCS_URL.format(anchor=f"{self.code.lower()}-{self.name}")
 
+    @property
+    def refuted(self) -> bool:
+        return self.probe == Verdict.REFUTED
+
     def sort_key(self) -> tuple:
         return (self.filename, self.span.line, self.span.column, self.code)
+
+
+@record
+class KnownError(Record):
+    """A failure TRL raises, as `ppodoctor explain` recognises it in a message or traceback."""
+
+    key: str  # a stable id for tests and JSON
+    pattern: str  # a regular expression searched in the message (case-insensitive)
+    error: str  # the message as TRL raises it
+    trl_versions: str
+    when: str  # the moment it strikes: "PPOTrainer(...)", "train()", ...
+    cause: str
+    fix: str
+    also: tuple[str, ...] = ()  # other rules that catch it, after the one that declares it
+
+    def search(self, text: str) -> Optional[re.Match]:
+        return re.search(self.pattern, text, re.IGNORECASE)
 
 
 @record
@@ -66,12 +148,23 @@ class Example(Record):
 
 @record
 class RuleContext(Record):
-    """What a rule sees besides the setup: the TRL version checked against and the whole file."""
+    """What a rule sees besides the setup: the TRL checked against, the whole file, the saved files."""
 
     target: Target
     file: FileSetup
     transformers_version: Optional[str] = None
     extra: tuple[tuple[str, Any], ...] = field(default=())
+    saved: Optional["SavedFiles"] = field(default=None, compare=False)  # models/tokenizers on disk (saved.py)
+
+
+@record
+class FixContext(Record):
+    """What a rule's `fix()` gets: the file's setup model, the trainer call's setup, the source."""
+
+    file: FileSetup
+    setup: Optional[PPOSetup]
+    source: "SourceMap"
+    target: Target
 
 
 class Rule:
@@ -79,12 +172,16 @@ class Rule:
 
     code: ClassVar[str]
     name: ClassVar[str]
-    severity: ClassVar[str]
+    severity: ClassVar[Severity]
     summary: ClassVar[str]
-    fixable: ClassVar[bool] = False
     invalid: ClassVar[tuple[Any, ...]] = ()
     valid: ClassVar[tuple[Any, ...]] = ()
+    known_errors: ClassVar[tuple[KnownError, ...]] = ()
+    runtime_only: ClassVar[bool] = False  # found by the probe alone (`from_probe`)
+    fix_title: ClassVar[str] = ""  # what `rules --verbose` shows for the fix
+    probe_check: ClassVar[str] = ""  # what `rules --verbose` shows for `reproduce`/`validate_fix`
 
+    # --- detection ----------------------------------------------------------------------------
     def check(self, context: RuleContext) -> Iterator[Diagnostic]:
         for index, setup in enumerate(context.file.setups):
             for diagnostic in self.check_setup(setup, context):
@@ -94,13 +191,37 @@ class Rule:
         return ()
 
     def report(self, message: str, span: Span, setup: Optional[PPOSetup] = None, fix: Optional[Fix] = None,
-               severity: Optional[str] = None) -> Diagnostic:
+               severity: Optional[Severity] = None, subject: str = "") -> Diagnostic:
         lines = {span.line}
         if setup is not None:
             lines.add(setup.span.line)
         return Diagnostic(self.code, self.name, severity or self.severity, message, span, fix=fix,
-                          noqa_lines=tuple(sorted(lines)))
+                          noqa_lines=tuple(sorted(lines)), subject=subject)
 
+    # --- the fix --------------------------------------------------------------------------------
+    @property
+    def fixable(self) -> bool:
+        return type(self).fix is not Rule.fix
+
+    def fix(self, diagnostic: Diagnostic, context: FixContext) -> tuple["Edit", ...]:
+        """The text edits that repair `diagnostic`; raise Declined (with the reason) when it cannot."""
+        raise Declined(f"{self.code} has no fix")
+
+    # --- the probe --------------------------------------------------------------------------------
+    def reproduce(self, diagnostic: Diagnostic, facts: "FileFacts") -> Evidence:
+        """Does the failure happen in the setup as the probe built it?"""
+        return None, f"the probe has no runtime check for {self.code}"
+
+    def validate_fix(self, diagnostic: Diagnostic, before: "FileFacts", after: "FileFacts") -> Evidence:
+        """Does the fixed setup (`after`) pass? True when it does. By default: the failure is gone."""
+        found, detail = self.reproduce(diagnostic, after)
+        return (None if found is None else not found), detail
+
+    def from_probe(self, setup: PPOSetup, facts: dict, already: set) -> Iterable[tuple[Diagnostic, str]]:
+        """Findings only the probe's facts show (the runtime rules), with the evidence for each."""
+        return ()
+
+    # --- documentation ----------------------------------------------------------------------------
     @classmethod
     def documentation(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")
@@ -114,3 +235,10 @@ class Rule:
 
 def first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def setup_of(file_setup: FileSetup, diagnostic: Diagnostic) -> Optional[PPOSetup]:
+    index = diagnostic.setup_index
+    if index is None or not 0 <= index < len(file_setup.setups):
+        return None
+    return file_setup.setups[index]

@@ -7,7 +7,7 @@ from typing import Optional
 from ..setup import kinds
 from ..setup.model import POLICY, PPOSetup, RoleBinding
 from ..trl_api import eras
-from .base import RuleContext
+from .base import Applicability, Declined, Diagnostic, Evidence, Fix, FixContext, RuleContext
 
 
 def new_api_applies(setup: PPOSetup, context: RuleContext) -> bool:
@@ -53,7 +53,54 @@ def is_old_era_script(setup: PPOSetup, context: RuleContext) -> bool:
     return wrapper or bool(old_loop_usages(setup))
 
 
-def replace_fix(description: str, edits, applicability: str = "safe"):
-    from .base import Fix
+def replace_fix(title: str, replacements, applicability: Applicability = Applicability.SAFE) -> Fix:
+    """A fix that replaces source ranges decided at detection time: (Span, new text) pairs, where a
+    Span may end on its first line at `end_column` when given as (Span, end_column, text)."""
+    return Fix(title, applicability, (("replacements", tuple(replacements)),))
 
-    return Fix("replace", description, applicability, (("edits", tuple(edits)),))
+
+class ReplacementFix:
+    """For rules whose fix is the `replace_fix` replacements they computed while checking."""
+
+    def fix(self, diagnostic: Diagnostic, context: FixContext):
+        edits = []
+        for item in diagnostic.fix.param("replacements", ()):
+            span, end_column, text = item if len(item) == 3 else (item[0], None, item[1])
+            edits.append(context.source.replace_span(span, text, end_column))
+        if not edits:
+            raise Declined("the fix has no edits")
+        return tuple(edits)
+
+
+def rename_keyword(title: str, span, old: str, new: str,
+                   applicability: Applicability = Applicability.SAFE) -> Fix:
+    """Rename the keyword `old=` whose argument starts at `span` to `new=`."""
+    return replace_fix(title, [(span, span.column + len(old), new)], applicability)
+
+
+# --- the value model, which five rules replace or add -------------------------------------------------
+VALUE_READY_CHECKS = ("signature", "dropout", "wrapper", "value_get_reward")
+
+
+def value_model_fix(context: FixContext, mode: str):
+    from ..fixes.value_model import value_model_edits
+
+    if context.setup is None:
+        raise Declined("the finding is not tied to a trainer call")
+    return value_model_edits(context.setup, context.source, mode)
+
+
+def value_model_works(diagnostic: Diagnostic, after) -> Evidence:
+    """The fixed setup's value model passes TRL's checks: the call binds, dropout is disabled, the
+    policy-and-value wrapper runs its forward pass and `get_reward` reads the value head."""
+    from ..probe.facts import failed
+
+    broken, detail = failed(after, diagnostic.setup_index, VALUE_READY_CHECKS)
+    return (None if broken is None else not broken), detail
+
+
+def scorer_failure(facts, diagnostic: Diagnostic, checks: tuple[str, ...]) -> Evidence:
+    """A scorer (reward or value model) without the `score` head TRL calls."""
+    from ..probe.facts import error_contains, failed
+
+    return failed(facts, diagnostic.setup_index, checks, error_contains("score"))

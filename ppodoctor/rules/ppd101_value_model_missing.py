@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from ..setup.model import VALUE
 from ..trl_api import eras
-from .base import ERROR, SAFE, Fix, Rule
-from .common import new_api_applies, versions
+from .base import ERROR, SAFE, Fix, KnownError, Rule
+from .common import new_api_applies, value_model_fix, value_model_works, versions
+
+# In __init__'s order: Python's own TypeError (0.18 on), the dropout walk (0.12), the wrapper (0.13 - 0.17).
+_FAILURES = ("signature", "dropout", "wrapper")
 
 
 class ValueModelMissing(Rule):
@@ -19,14 +22,30 @@ class ValueModelMissing(Rule):
     Fix: build the value model the way TRL's own example does, as a single-logit sequence
     classifier from the reward model's path (or the policy's), and pass it as `value_model=`:
     `AutoModelForSequenceClassification.from_pretrained(reward_path, num_labels=1)`.
-    Fix safety: safe; it adds the missing argument and changes nothing else.
+    Fix safety: safe; a trainer without a value model never runs, and the fix only adds one.
+    Probe: reproduces the error this TRL raises first (the signature's TypeError, or the dropout walk
+    or the wrapper on None); the fix passes when the call binds and the new value model goes through
+    the dropout walk, PolicyAndValueWrapper's forward pass and `get_reward`.
     """
 
     code = "PPD101"
     name = "value-model-missing"
     severity = ERROR
     summary = "PPOTrainer is built without a value model"
-    fixable = True
+    fix_title = "add `value_model=`: a single-logit classifier from the reward model's path"
+    probe_check = "signature / dropout walk / PolicyAndValueWrapper on None; fixed: all pass with the new model"
+    known_errors = (
+        KnownError("value-model-required", r"missing 1 required positional argument: '?value_model'?",
+                   "TypeError: PPOTrainer.__init__() missing 1 required positional argument: 'value_model'",
+                   "0.18 - 1.12", "PPOTrainer(...)", "the trainer is built without a value model",
+                   "pass a single-logit sequence classifier as `value_model=`, e.g. "
+                   "`AutoModelForSequenceClassification.from_pretrained(reward_path, num_labels=1)`"),
+        KnownError("value-model-none-modules", r"'NoneType' object has no attribute 'modules'",
+                   "AttributeError: 'NoneType' object has no attribute 'modules'", "0.12",
+                   "PPOTrainer(...) (disabling dropout)",
+                   "`value_model` is left out or None; TRL 0.12 defaults it to None",
+                   "pass a single-logit sequence classifier as `value_model=`", ("PPD102",)),
+    )
     invalid = ('''
         from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
         from trl.experimental.ppo import PPOConfig, PPOTrainer
@@ -65,6 +84,22 @@ class ValueModelMissing(Rule):
             f"{setup.trainer} is built without `value_model`: TRL fails with `{error}` after loading every "
             f"model ({versions(context)}); pass a single-logit sequence classifier as `value_model=`",
             setup.callee_span, setup,
-            Fix("value_model", "Add `value_model=`: a single-logit AutoModelForSequenceClassification "
-                "loaded from the reward model's path", SAFE, (("mode", "add"),)),
+            Fix("Add `value_model=`: a single-logit AutoModelForSequenceClassification loaded from the reward "
+                "model's path", SAFE),
         )
+
+    def fix(self, diagnostic, context):
+        return value_model_fix(context, "add")
+
+    def reproduce(self, diagnostic, facts):
+        from ..probe.facts import error_contains, first_failure
+
+        def missing(check):
+            return "value_model" in check.get("missing", ())
+
+        none = error_contains("NoneType")
+        return first_failure(facts, diagnostic.setup_index, (("signature", missing), ("dropout", none),
+                                                             ("wrapper", none)))
+
+    def validate_fix(self, diagnostic, before, after):
+        return value_model_works(diagnostic, after)

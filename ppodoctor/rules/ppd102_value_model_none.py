@@ -3,8 +3,8 @@ from __future__ import annotations
 from ..setup import kinds
 from ..setup.model import VALUE
 from ..trl_api import eras
-from .base import ERROR, SAFE, Fix, Rule
-from .common import new_api_applies, versions
+from .base import ERROR, SAFE, Fix, KnownError, Rule
+from .common import new_api_applies, value_model_fix, value_model_works, versions
 
 
 class ValueModelNone(Rule):
@@ -17,14 +17,23 @@ class ValueModelNone(Rule):
 
     Fix: pass a single-logit sequence classifier, as TRL's example does:
     `AutoModelForSequenceClassification.from_pretrained(reward_path, num_labels=1)`.
-    Fix safety: safe; it only replaces the `None`.
+    Fix safety: safe; a trainer whose value model is None never runs, and the fix only replaces the None.
+    Probe: reproduces the dropout walk (0.12) or PolicyAndValueWrapper (0.13 on) failing on None; the fix
+    passes when the new value model goes through both and through `get_reward`.
     """
 
     code = "PPD102"
     name = "value-model-none"
     severity = ERROR
     summary = "`value_model=None` is passed to PPOTrainer"
-    fixable = True
+    fix_title = "replace None with a single-logit classifier from the reward model's path"
+    probe_check = "dropout walk / PolicyAndValueWrapper on None; fixed: all pass with the new model"
+    known_errors = (
+        KnownError("value-model-none-prefix", r"'NoneType' object has no attribute 'base_model_prefix'",
+                   "AttributeError: 'NoneType' object has no attribute 'base_model_prefix'", "0.13 - 1.12",
+                   "PPOTrainer(...) (PolicyAndValueWrapper)", "`value_model=None` (or left out before 0.18)",
+                   "pass a single-logit sequence classifier as `value_model=`", ("PPD101",)),
+    )
     invalid = ('''
         from trl import PPOConfig, PPOTrainer
         trainer = PPOTrainer(config=PPOConfig(), processing_class=tok, policy=policy, ref_policy=ref,
@@ -54,6 +63,18 @@ class ValueModelNone(Rule):
         yield self.report(
             f"`value_model` is None: TRL fails with `{error}` in PPOTrainer.__init__ ({versions(context)}); "
             "pass a single-logit sequence classifier", binding.value_span, setup,
-            Fix("value_model", "Replace None with a single-logit AutoModelForSequenceClassification loaded "
-                "from the reward model's path", SAFE, (("mode", "replace"),)),
+            Fix("Replace None with a single-logit AutoModelForSequenceClassification loaded from the reward "
+                "model's path", SAFE),
         )
+
+    def fix(self, diagnostic, context):
+        return value_model_fix(context, "replace")
+
+    def reproduce(self, diagnostic, facts):
+        from ..probe.facts import error_contains, first_failure
+
+        none = error_contains("NoneType")
+        return first_failure(facts, diagnostic.setup_index, (("dropout", none), ("wrapper", none)))
+
+    def validate_fix(self, diagnostic, before, after):
+        return value_model_works(diagnostic, after)

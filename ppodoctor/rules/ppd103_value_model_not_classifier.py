@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from ..setup import kinds
 from ..setup.model import VALUE
-from .base import ERROR, UNSAFE, Fix, Rule
-from .common import describe, is_policy_object, new_api_applies, versions
+from .base import ERROR, SAFE, Fix, KnownError, Rule
+from .common import describe, is_policy_object, new_api_applies, scorer_failure, value_model_fix, value_model_works, \
+    versions
 
 
 class ValueModelNotClassifier(Rule):
@@ -17,14 +18,27 @@ class ValueModelNotClassifier(Rule):
 
     Fix: load the value model as `AutoModelForSequenceClassification.from_pretrained(path,
     num_labels=1)`, from the reward model's path as TRL's example does.
-    Fix safety: unsafe; it replaces the model object passed as the value model.
+    Fix safety: safe; a transformers model without a `score` head never gets past the first rollout, so
+    replacing it cannot change a script that runs.
+    Probe: reproduces the missing `score` in PolicyAndValueWrapper's forward pass or in `get_reward`; the fix
+    passes when the new value model goes through both.
     """
 
     code = "PPD103"
     name = "value-model-not-classifier"
     severity = ERROR
     summary = "the value model is not a single-logit sequence classifier"
-    fixable = True
+    fix_title = "replace it with a single-logit classifier from the reward model's path"
+    probe_check = "PolicyAndValueWrapper forward / get_reward on the value model; fixed: both pass"
+    known_errors = (
+        KnownError("no-score-head", r"object has no attribute 'score'",
+                   "AttributeError: 'LlamaForCausalLM' object has no attribute 'score'", "0.12 - 1.12",
+                   "train() (first rollout)", "the value or reward model is a causal LM (often the policy object "
+                   "itself) or an encoder whose head is named `classifier`",
+                   "load reward and value models with `AutoModelForSequenceClassification.from_pretrained("
+                   "reward_path, num_labels=1)` from a decoder checkpoint whose head is `score`",
+                   ("PPD104", "PPD109", "PPD501")),
+    )
     invalid = ('''
         from transformers import AutoModelForCausalLM
         from trl.experimental.ppo import PPOTrainer
@@ -71,6 +85,15 @@ class ValueModelNotClassifier(Rule):
             f"rollout of train() fails with `AttributeError: ... object has no attribute 'score'` "
             f"({versions(context)}); use AutoModelForSequenceClassification with num_labels=1",
             binding.value_span, setup,
-            Fix("value_model", "Replace the value model with a single-logit AutoModelForSequenceClassification "
-                "loaded from the reward model's path", UNSAFE, (("mode", "replace"),)),
+            Fix("Replace the value model with a single-logit AutoModelForSequenceClassification loaded from the "
+                "reward model's path", SAFE),
         )
+
+    def fix(self, diagnostic, context):
+        return value_model_fix(context, "replace")
+
+    def reproduce(self, diagnostic, facts):
+        return scorer_failure(facts, diagnostic, ("wrapper", "value_get_reward"))
+
+    def validate_fix(self, diagnostic, before, after):
+        return value_model_works(diagnostic, after)

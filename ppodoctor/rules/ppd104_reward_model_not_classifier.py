@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import REWARD
-from .base import ERROR, UNSAFE, Fix, Rule
-from .common import describe, is_policy_object, new_api_applies, versions
+from ..setup.model import POLICY, REFERENCE, REWARD, VALUE
+from .base import DISPLAY_ONLY, ERROR, UNSAFE, Declined, Fix, Rule
+from .common import describe, is_policy_object, new_api_applies, scorer_failure, versions
 
 
 class RewardModelNotClassifier(Rule):
@@ -16,14 +16,19 @@ class RewardModelNotClassifier(Rule):
 
     Fix: load the reward model with `AutoModelForSequenceClassification.from_pretrained(path,
     num_labels=1)` from a checkpoint trained as a reward model.
-    Fix safety: unsafe; it changes which class the reward checkpoint is loaded as.
+    Fix safety: unsafe: loading a checkpoint as a classifier cures the crash, but only a checkpoint
+    trained as a reward model gives meaningful rewards. Where the saved config shows a causal LM, the
+    fix is advice only (a random `score` head would train on noise).
+    Probe: reproduces the missing `score` in `get_reward`; the fix passes when the new reward model's
+    `get_reward` runs and its checkpoint was saved as a sequence classifier.
     """
 
     code = "PPD104"
     name = "reward-model-not-classifier"
     severity = ERROR
     summary = "the reward model is not a sequence classifier"
-    fixable = True
+    fix_title = "load the reward checkpoint as a single-logit AutoModelForSequenceClassification"
+    probe_check = "get_reward on the reward model; fixed: passes, and the checkpoint is a saved classifier"
     invalid = ('''
         from transformers import AutoModelForCausalLM
         from trl.experimental.ppo import PPOTrainer
@@ -56,6 +61,47 @@ class RewardModelNotClassifier(Rule):
             f"`AttributeError: ... object has no attribute 'score'` ({versions(context)}); load it with "
             "AutoModelForSequenceClassification and num_labels=1",
             binding.value_span, setup,
-            Fix("reward_classifier", "Load the reward model as a single-logit AutoModelForSequenceClassification",
-                UNSAFE),
+            Fix("Load the reward model as a single-logit AutoModelForSequenceClassification",
+                DISPLAY_ONLY if _saved_causal_lm(binding.origin, context) else UNSAFE),
         )
+
+    def fix(self, diagnostic, context):
+        from ..fixes.builders import base_origin, from_pretrained_call, shared_with, swap_class
+        from ..fixes.calls import append_argument, keyword_argument
+
+        origin = base_origin(context.setup.origin(REWARD))
+        call = from_pretrained_call(origin, context.source, "reward model")
+        shared = shared_with(context.setup, origin, (POLICY, REFERENCE, VALUE))
+        if shared:
+            raise Declined(f"the reward model is built by the same call as the {shared} model")
+        edits = swap_class(context.source, call, "transformers", "AutoModelForSequenceClassification")
+        if keyword_argument(call, "num_labels") is None:
+            edits += append_argument(context.source, call, "num_labels=1")
+        return edits
+
+    def reproduce(self, diagnostic, facts):
+        return scorer_failure(facts, diagnostic, ("reward_get_reward",))
+
+    def validate_fix(self, diagnostic, before, after):
+        from ..probe.facts import model
+
+        broken, detail = scorer_failure(after, diagnostic, ("reward_get_reward",))
+        if broken is not False:
+            return (None if broken is None else False), detail
+        built = model(after.setup(diagnostic.setup_index), "reward")
+        saved = built.get("architectures") or []
+        if not any(name.endswith("ForSequenceClassification") for name in saved):
+            shown = ", ".join(saved) or "no known architecture"
+            return False, (f"the reward checkpoint `{built.get('source')}` was saved as {shown}, not a sequence "
+                           "classifier: its `score` head would be random")
+        return True, detail
+
+
+def _saved_causal_lm(origin, context) -> bool:
+    """The checkpoint's saved config names causal-LM architectures only (no trained scorer in it)."""
+    from ..fixes.builders import base_origin
+
+    base = base_origin(origin)
+    saved = context.saved.config(base.path) if context.saved is not None and base is not None else None
+    return saved is not None and bool(saved.architectures) and not any(
+        name.endswith("ForSequenceClassification") for name in saved.architectures)

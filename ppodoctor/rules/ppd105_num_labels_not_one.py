@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..setup import kinds
 from ..setup.model import REWARD, VALUE
-from .base import ERROR, SAFE, Fix, Rule
+from .base import ERROR, SAFE, Declined, Fix, KnownError, Rule
 from .common import new_api_applies, versions
 
 
@@ -18,14 +18,23 @@ class NumLabelsNotOne(Rule):
     reports the same finding, saying it came from the config.
 
     Fix: pass `num_labels=1`.
-    Fix safety: safe; a multi-logit head cannot work with TRL's PPO at all.
+    Fix safety: safe; a multi-logit head cannot work with TRL's PPO at all. The fix edits the literal
+    where it is written: the call's `num_labels=` or the dict a `**kwargs` unpacks.
+    Probe: reads the width of each scorer's head as built from its config; the fix passes when both
+    heads have one output.
     """
 
     code = "PPD105"
     name = "num-labels-not-one"
     severity = ERROR
     summary = "the reward or value model has `num_labels` other than 1"
-    fixable = True
+    fix_title = "set num_labels=1 where it is written"
+    probe_check = "width of the reward and value heads built on the meta device; fixed: 1"
+    known_errors = (
+        KnownError("num-labels-shape", r"doesn't match the broadcast shape|output with shape \[\d+\]",
+                   "RuntimeError: output with shape [2] doesn't match the broadcast shape [2, 2]", "0.12 - 1.12",
+                   "train()", "the reward or value model has `num_labels` other than 1", "load it with `num_labels=1`"),
+    )
     invalid = ('''
         from transformers import AutoModelForSequenceClassification
         from trl.experimental.ppo import PPOTrainer
@@ -65,8 +74,22 @@ class NumLabelsNotOne(Rule):
                 f"fails with `RuntimeError: output with shape [...] doesn't match the broadcast shape` "
                 f"({versions(context)}); use num_labels=1",
                 keyword.span or binding.value_span, setup,
-                Fix("num_labels", "Set num_labels=1", SAFE, (("role", role),)),
+                Fix("Set num_labels=1", SAFE, (("role", role),)),
             )
+
+    def fix(self, diagnostic, context):
+        from ..fixes.builders import base_origin
+
+        origin = base_origin(context.setup.origin(diagnostic.fix.param("role", REWARD)))
+        keyword = origin.keyword("num_labels") if origin is not None else None
+        if keyword is None or keyword.value_span is None:
+            raise Declined("no literal `num_labels` to change")
+        return (context.source.replace_span(keyword.value_span, "1"),)
+
+    def reproduce(self, diagnostic, facts):
+        from ..probe.facts import head_widths
+
+        return head_widths(facts, diagnostic.setup_index)
 
     def from_probe(self, setup, facts, already):
         """Scorers loaded without `num_labels` whose saved config gives the head more than one output."""

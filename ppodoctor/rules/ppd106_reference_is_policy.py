@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import POLICY, REFERENCE
-from .base import ERROR, SAFE, Fix, Rule
+from ..setup.model import PEFT_CONFIG, POLICY, REFERENCE
+from .base import ERROR, SAFE, Declined, Fix, KnownError, Rule
 from .common import new_api_applies, versions
 
 
@@ -16,13 +16,22 @@ class ReferenceIsPolicy(Rule):
     Fix: give the reference its own copy: `create_reference_model(model)` or a second
     `from_pretrained` of the same path; with a `peft_config`, pass `None` instead.
     Fix safety: safe; the reference was meant to be a frozen copy all along.
+    Probe: reproduces TRL's same-object test on the objects as built; the fix passes when the reference
+    is a separate object.
     """
 
     code = "PPD106"
     name = "reference-is-policy"
     severity = ERROR
     summary = "the reference model is the policy object"
-    fixable = True
+    fix_title = "pass `create_reference_model(policy)` (or None with a peft_config)"
+    probe_check = "TRL's `ref_model is model` test; fixed: separate objects"
+    known_errors = (
+        KnownError("reference-same-object", r"cannot be the same object",
+                   "ValueError: model and ref_model cannot be the same object", "0.12 - 1.12", "PPOTrainer(...)",
+                   "the reference model is the policy object",
+                   "load a separate copy for `ref_model=` (or pass `ref_model=None` with a `peft_config`)"),
+    )
     invalid = ('''
         from transformers import AutoModelForCausalLM
         from trl.experimental.ppo import PPOTrainer
@@ -58,5 +67,28 @@ class ReferenceIsPolicy(Rule):
             f"the reference model `{reference.text}` is the policy object: PPOTrainer.__init__ raises "
             f"`ValueError: model and ref_model cannot be the same object` ({versions(context)}); "
             "give the reference its own copy", reference.value_span, setup,
-            Fix("reference_copy", "Give the reference model its own copy of the policy", SAFE),
+            Fix("Give the reference model its own copy of the policy", SAFE),
         )
+
+    def fix(self, diagnostic, context):
+        import libcst as cst
+
+        from ..fixes.builders import alias_value, spell_at
+
+        setup, source = context.setup, context.source
+        binding = setup.role(REFERENCE)
+        if binding is None or binding.via == "mapping":
+            raise Declined("the reference model is not passed directly")
+        value = source.node_at(binding.value_span, cst.BaseExpression)
+        if setup.role(PEFT_CONFIG) is not None:
+            # With PEFT, TRL builds the reference itself by disabling the adapter.
+            return (source.replace(value, "None"),)
+        target = alias_value(source, value) or value
+        spelling = spell_at(source, target, "trl", "create_reference_model")
+        text = source.module.code_for_node(target)
+        return (source.replace(target, f"{spelling.text}({text})"),) + spelling.edits
+
+    def reproduce(self, diagnostic, facts):
+        from ..probe.facts import failed
+
+        return failed(facts, diagnostic.setup_index, ("same_object",))

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from ..setup import kinds
 from ..setup.model import POLICY, REFERENCE, REWARD, VALUE
-from .base import ERROR, UNSAFE, Fix, Rule
-from .common import new_api_applies, versions
+from .base import ERROR, SAFE, Declined, Fix, KnownError, Rule
+from .common import new_api_applies, value_model_fix, value_model_works, versions
 
 _ERRORS = {
     POLICY: "AttributeError: ... object has no attribute 'generation_config'",
@@ -25,14 +25,29 @@ class ValueHeadWrapper(Rule):
     Fix: load the policy with `AutoModelForCausalLM` from the same path and arguments, and pass a
     separate single-logit `AutoModelForSequenceClassification` as the value model. If the whole
     script is written for TRL <= 0.11 (a `.step()` loop), pin `trl<=0.11.4` instead.
-    Fix safety: unsafe; the model class changes.
+    Fix safety: safe: a wrapper never gets through the new trainer's __init__, so loading the same
+    checkpoint as the class that trainer needs cannot change a script that runs.
+    Probe: reproduces the missing `generation_config` (policy) or the wrapper failing (value model); the
+    fix passes when the policy has a generation config and the value model passes TRL's checks.
     """
 
     code = "PPD107"
     name = "value-head-wrapper"
     severity = ERROR
     summary = "a value-head wrapper is given to the new-era PPOTrainer"
-    fixable = True
+    fix_title = "policy: load it with AutoModelForCausalLM; value model: a single-logit classifier"
+    probe_check = "generation_config on the policy / PolicyAndValueWrapper and get_reward on the value model"
+    known_errors = (
+        KnownError("value-head-wrapper-prefix", r"'(?!NoneType')[\w.]*' object has no attribute 'base_model_prefix'",
+                   "AttributeError: 'AutoModelForCausalLMWithValueHead' object has no attribute 'base_model_prefix'",
+                   "0.12 - 1.12", "PPOTrainer(...)", "the value model is a value-head wrapper (the ≤ 0.11 API)",
+                   "use `AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)` as the value model; "
+                   "the new trainer adds no value head of its own"),
+        KnownError("value-head-wrapper-generation-config", r"object has no attribute 'generation_config'",
+                   "AttributeError: 'AutoModelForCausalLMWithValueHead' object has no attribute 'generation_config'",
+                   "0.12 - 1.12", "PPOTrainer(...)", "the policy is `AutoModelForCausalLMWithValueHead` (the ≤ 0.11 "
+                   "API)", "load the policy with `AutoModelForCausalLM.from_pretrained(...)`"),
+    )
     invalid = ('''
         from trl.experimental.ppo import AutoModelForCausalLMWithValueHead, PPOTrainer
         policy = AutoModelForCausalLMWithValueHead.from_pretrained("sft")
@@ -56,13 +71,39 @@ class ValueHeadWrapper(Rule):
                 continue
             fix = None
             if role == POLICY:
-                fix = Fix("policy_causal_lm", "Load the policy with AutoModelForCausalLM", UNSAFE)
+                fix = Fix("Load the policy with AutoModelForCausalLM", SAFE)
             elif role == VALUE:
-                fix = Fix("value_model", "Replace the value model with a single-logit "
-                          "AutoModelForSequenceClassification", UNSAFE, (("mode", "replace"),))
+                fix = Fix("Replace the value model with a single-logit AutoModelForSequenceClassification", SAFE)
             yield self.report(
                 f"{role} model `{binding.text}` is a value-head wrapper, which the new-era PPOTrainer cannot use: "
                 f"`{_ERRORS[role]}` in __init__ ({versions(context)}); pass a plain transformers model "
                 "(AutoModelForCausalLM for the policy, a single-logit sequence classifier for the value model)",
-                binding.value_span, setup, fix,
+                binding.value_span, setup, fix, subject=role,
             )
+
+    def fix(self, diagnostic, context):
+        if diagnostic.subject == VALUE:
+            return value_model_fix(context, "replace")
+        from ..fixes.builders import base_origin, from_pretrained_call, shared_with, swap_class
+
+        origin = base_origin(context.setup.origin(POLICY))
+        call = from_pretrained_call(origin, context.source, "policy")
+        shared = shared_with(context.setup, origin, (REWARD, VALUE))
+        if shared:
+            raise Declined(f"the policy is built by the same call as the {shared} model")
+        return swap_class(context.source, call, "transformers", "AutoModelForCausalLM")
+
+    def reproduce(self, diagnostic, facts):
+        from ..probe.facts import failed
+
+        checks = {POLICY: ("generation_config",), VALUE: ("wrapper", "value_get_reward"),
+                  REWARD: ("reward_get_reward",)}.get(diagnostic.subject)
+        if checks is None:
+            return None, f"the probe does not run the {diagnostic.subject} model through TRL's checks"
+        return failed(facts, diagnostic.setup_index, checks)
+
+    def validate_fix(self, diagnostic, before, after):
+        if diagnostic.subject == VALUE:
+            return value_model_works(diagnostic, after)
+        found, detail = self.reproduce(diagnostic, after)
+        return (None if found is None else not found), detail

@@ -17,12 +17,14 @@ class RequiredArgumentMissing(Rule):
     model has been loaded. (`ref_model=None` is allowed; leaving it out is not.)
 
     Fix: pass the argument; the message names the keyword the target TRL expects.
+    Probe: binds the call to this interpreter's PPOTrainer.__init__ and reads Python's own TypeError.
     """
 
     code = "PPD108"
     name = "required-argument-missing"
     severity = ERROR
     summary = "a required PPOTrainer argument is missing"
+    probe_check = "the call bound to PPOTrainer.__init__'s real signature"
     invalid = ('''
         from trl.experimental.ppo import PPOTrainer
         trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, value_model=critic,
@@ -51,5 +53,13 @@ class RequiredArgumentMissing(Rule):
             yield self.report(
                 f"{setup.trainer} is built without `{keyword}`: the call raises `TypeError: PPOTrainer.__init__() "
                 f"missing 1 required positional argument: '{keyword}'` ({versions(context)})",
-                setup.callee_span, setup,
+                setup.callee_span, setup, subject=keyword,
             )
+
+    def reproduce(self, diagnostic, facts):
+        from ..probe.facts import first_failure
+
+        def missing(check):
+            return diagnostic.subject in check.get("missing", ())
+
+        return first_failure(facts, diagnostic.setup_index, (("signature", missing),))

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from ..setup.model import VALUE
-from .base import ERROR, UNSAFE, Fix, Rule
-from .common import is_policy_object, new_api_applies, versions
+from ..setup import kinds
+from ..setup.model import POLICY, VALUE
+from .base import ERROR, SAFE, UNSAFE, Fix, Rule
+from .common import is_policy_object, new_api_applies, scorer_failure, value_model_fix, value_model_works, versions
 
 
 class ValueIsPolicy(Rule):
@@ -16,14 +17,18 @@ class ValueIsPolicy(Rule):
 
     Fix: a separate single-logit `AutoModelForSequenceClassification`, loaded from the reward
     model's path as TRL's example does.
-    Fix safety: unsafe; it replaces the object passed as the value model.
+    Fix safety: safe when the policy is a transformers causal LM (it has no `score` head, so the script
+    never gets past the first rollout); unsafe when its class cannot be seen.
+    Probe: reproduces the missing `score` in PolicyAndValueWrapper's forward pass or in `get_reward`; the fix
+    passes when the new value model goes through both.
     """
 
     code = "PPD109"
     name = "value-is-policy"
     severity = ERROR
     summary = "the value model is the policy object"
-    fixable = True
+    fix_title = "replace it with a separate single-logit classifier from the reward model's path"
+    probe_check = "PolicyAndValueWrapper forward / get_reward on the value model; fixed: both pass"
     invalid = ('''
         from transformers import AutoModelForCausalLM
         from trl.experimental.ppo import PPOTrainer
@@ -49,6 +54,15 @@ class ValueIsPolicy(Rule):
             f"fails at the first rollout with `AttributeError: ... object has no attribute 'score'` "
             f"({versions(context)}); pass a separate single-logit sequence classifier",
             binding.value_span, setup,
-            Fix("value_model", "Replace the value model with a separate single-logit "
-                "AutoModelForSequenceClassification", UNSAFE, (("mode", "replace"),)),
+            Fix("Replace the value model with a separate single-logit AutoModelForSequenceClassification",
+                SAFE if kinds.model_kind(setup.origin(POLICY)) == kinds.CAUSAL_LM else UNSAFE),
         )
+
+    def fix(self, diagnostic, context):
+        return value_model_fix(context, "replace")
+
+    def reproduce(self, diagnostic, facts):
+        return scorer_failure(facts, diagnostic, ("wrapper", "value_get_reward"))
+
+    def validate_fix(self, diagnostic, before, after):
+        return value_model_works(diagnostic, after)

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
-from .base import ERROR, WARNING, Example, Rule
-from .common import is_old_era_script, replace_fix, target_has_ppo, versions
+from .base import ERROR, WARNING, Example, KnownError, Rule
+from .common import ReplacementFix, is_old_era_script, rename_keyword, target_has_ppo, versions
+
+# The keywords that changed names between the constructor eras (≤ 0.12 vs ≥ 0.13).
+_ERA_KEYWORDS = "args|model|ref_model|processing_class|config|policy|ref_policy|tokenizer|reward_model|" \
+                "value_model|train_dataset|peft_config"
 
 _TRAINER_CALL = ("from trl import PPOConfig, PPOTrainer\n"
                  "trainer = PPOTrainer({kw}, processing_class=tok, {model}, {ref}, reward_model=rm,\n"
@@ -11,7 +15,7 @@ _V012 = _TRAINER_CALL.format(kw="config=cfg", model="policy=policy", ref="ref_po
 _V013 = _TRAINER_CALL.format(kw="args=cfg", model="model=policy", ref="ref_model=ref")
 
 
-class KeywordFromOtherEra(Rule):
+class KeywordFromOtherEra(ReplacementFix, Rule):
     """A PPOTrainer keyword that the target TRL spells differently.
 
     Why it breaks: TRL renamed the trainer's parameters twice. 0.12 took `config=`, `policy=`,
@@ -22,13 +26,24 @@ class KeywordFromOtherEra(Rule):
 
     Fix: rename the keyword to the target era's name for the same role.
     Fix safety: safe; only the keyword changes.
+    Probe: reads this interpreter's PPOTrainer.__init__ signature: the old keyword must be rejected and
+    the new one accepted.
     """
 
     code = "PPD201"
     name = "keyword-from-other-era"
     severity = ERROR
     summary = "a PPOTrainer keyword from another TRL era"
-    fixable = True
+    fix_title = "rename the keyword to the target era's name for the same role"
+    probe_check = "PPOTrainer.__init__'s real parameters: rejects the old keyword, accepts the new one"
+    known_errors = (
+        KnownError("other-era-keyword", rf"unexpected keyword argument '({_ERA_KEYWORDS})'",
+                   "TypeError: PPOTrainer.__init__() got an unexpected keyword argument 'args'",
+                   "≤ 0.12 (new names) and 0.15 - 1.12 (0.12 names)", "PPOTrainer(...)",
+                   "the keywords belong to another TRL era than the installed one",
+                   "use the installed era's names (`args`/`model`/`ref_model`/`processing_class` from 0.13 on, "
+                   "`config`/`policy`/`ref_policy`/`tokenizer` in 0.12) or pin the TRL the script was written for"),
+    )
     invalid = (Example(_V012, "0.15.2"), Example(_V013, "0.12.2"), Example(_V012, "0.14.0"))
     valid = (Example(_V012, "0.12.2"), Example(_V013, "0.15.2"), Example(_V013, "1.12.0"))
 
@@ -55,9 +70,29 @@ class KeywordFromOtherEra(Rule):
             fix = None
             if new in accepted and new not in used:
                 problem += f"; the same role is `{new}=` ({versions(context)})"
-                span = argument.span
-                fix = replace_fix(f"Rename `{name}=` to `{new}=`",
-                                  [(span.line, span.column, span.line, span.column + len(name), new)])
+                fix = rename_keyword(f"Rename `{name}=` to `{new}=`", argument.span, name, new)
             else:
                 problem += f" ({versions(context)}); this trl has no parameter for it"
-            yield self.report(problem, argument.span, setup, fix, severity)
+            yield self.report(problem, argument.span, setup, fix, severity, subject=name)
+
+    def reproduce(self, diagnostic, facts):
+        from ..probe.facts import accepts, trainer_parameters, trainer_where
+
+        parameters, why = trainer_parameters(facts)
+        if parameters is None:
+            return None, why
+        old = diagnostic.subject
+        if accepts(parameters, old):
+            return False, f"{trainer_where(facts)} accepts `{old}=`"
+        return True, f"{trainer_where(facts)} rejects `{old}=`"
+
+    def validate_fix(self, diagnostic, before, after):
+        from ..probe.facts import accepts, trainer_parameters, trainer_where
+
+        parameters, why = trainer_parameters(after)
+        if parameters is None:
+            return None, why
+        new = diagnostic.fix.param("replacements")[0][-1]
+        if not accepts(parameters, new):
+            return False, f"{trainer_where(after)} rejects `{new}=` too"
+        return True, f"{trainer_where(after)} accepts `{new}=`"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
-from .base import ERROR, Example, Rule
+from .base import ERROR, Example, KnownError, Rule
 
 _SCRIPT = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
            "trainer = PPOTrainer(args=PPOConfig(), processing_class=tok, model=policy, ref_model=ref,\n"
@@ -22,6 +22,14 @@ class PPORemoved(Rule):
     name = "ppo-removed"
     severity = ERROR
     summary = "the target TRL has no PPO (removed in 1.13)"
+    probe_check = "the PPO imports tried in this interpreter"
+    known_errors = (
+        KnownError("ppo-removed", r"No module named '?trl\.experimental\.ppo'?",
+                   "ModuleNotFoundError: No module named 'trl.experimental.ppo'",
+                   "≥ 1.13 (PPO removed) and ≤ 0.25 (not moved yet)", "import",
+                   "the installed TRL has no PPO at that path",
+                   "pin `trl>=0.29,<1.13` for `trl.experimental.ppo`, or import from `trl` on ≤ 0.28", ("PPD202",)),
+    )
     invalid = (Example(_SCRIPT, "1.13.0"), Example("from trl import PPOTrainer\n", "1.13.0"))
     valid = (Example(_SCRIPT, "1.12.0"), Example("from trl import SFTTrainer\n", "1.13.0"))
 
@@ -39,3 +47,14 @@ class PPORemoved(Rule):
         yield self.report(f"PPO was removed from TRL in 1.13 and this script meets trl {context.target.version} "
                           f"({context.target.source}): every PPO import fails; pin `trl=={eras.NEWEST_WITH_PPO}` "
                           "(the last release with PPOTrainer) or port to another trainer", span)
+
+    def reproduce(self, diagnostic, facts):
+        tracked = [r for r in facts.file.imports if r.module.split(".")[0] == "trl" and r.name not in ("", "*")]
+        attempts = [(r, facts.import_attempt(r)) for r in tracked]
+        failing = [(r, a) for r, a in attempts if a is not None and a["status"] == "error"]
+        if failing:
+            record, attempt = failing[0]
+            return True, f"`from {record.module} import {record.name}` gives {attempt['detail']} in trl {facts.trl}"
+        if any(a is None for _r, a in attempts) or not attempts:
+            return None, facts.reason or "the probe did not try the PPO imports"
+        return False, f"the PPO imports work in trl {facts.trl}"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..trl_api import eras
-from .base import ERROR, Example, Rule
+from .base import ERROR, Example, KnownError, Rule
 from .common import is_old_era_script, old_loop_usages
 
 _HALF_PORTED = """
@@ -26,6 +26,13 @@ class OldLoopOnNewTrainer(Rule):
     (`response_length`, `temperature`, `stop_token`).
     """
 
+    known_errors = (
+        KnownError("old-loop-on-new-trainer", r"'PPOTrainer' object has no attribute '(step|generate|log_stats)'",
+                   "AttributeError: 'PPOTrainer' object has no attribute 'step'",
+                   "0.12 - 1.12 (the class has only `train()`)", "the training loop",
+                   "the ≤ 0.11 `generate` / `step` loop runs on the new trainer",
+                   "replace the hand-written loop with `trainer.train()`; rewards come from `reward_model`"),
+    )
     code = "PPD204"
     name = "old-loop-on-new-trainer"
     severity = ERROR

@@ -2,16 +2,21 @@ from __future__ import annotations
 
 from ..setup.model import CONFIG
 from ..trl_api import eras, table
-from .base import ERROR, SAFE, UNSAFE, Example, Rule
-from .common import is_old_era_script, replace_fix
+from ..trl_api import config_moves
+from .base import ERROR, SAFE, Declined, Example, Fix, KnownError, Rule
+from .common import is_old_era_script
 from .ppd401_batch_arithmetic import is_ppo_config
 
 _CALL = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
          "config = PPOConfig({fields})\n"
          "trainer = PPOTrainer(args=config, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,\n"
          "                     value_model=critic, train_dataset=ds)\n")
-# The old adaptive KL controller started at init_kl_coef; the new trainer keeps kl_coef fixed.
-_UNSAFE_RENAMES = frozenset({"init_kl_coef"})
+# Old-era PPOConfig fields that the new PPOConfig rejects (for `explain`).
+_OLD_CONFIG_FIELDS = "model_name|query_dataset|log_with|init_kl_coef|kl_penalty|adap_kl_ctrl|ppo_epochs|" \
+                     "target|horizon|forward_batch_size|tracker_project_name|tracker_kwargs|" \
+                     "accelerator_kwargs|optimize_cuda_cache|optimize_device_cache|early_stopping|" \
+                     "target_kl|use_score_scaling|use_score_norm|score_clip|whiten_rewards|steps|" \
+                     "is_encoder_decoder|is_peft_model|ratio_threshold|compare_steps|gradient_checkpointing"
 
 
 class ConfigFieldFromOtherEra(Rule):
@@ -22,16 +27,30 @@ class ConfigFieldFromOtherEra(Rule):
     argument` before anything is loaded. Some fields were renamed (`ppo_epochs` → `num_ppo_epochs`,
     `init_kl_coef` → `kl_coef`, `log_with` → `report_to`); the others have no equivalent.
 
-    Fix: rename where an equivalent exists; remove (or re-think) the rest.
-    Fix safety: safe for `ppo_epochs` and `log_with`; unsafe for `init_kl_coef` (the old coefficient
-    adapted during training, the new one is fixed).
+    Fix: every old field has a move (ppodoctor/trl_api/old_config_fields.json): a rename where the new
+    config has the same knob (`ppo_epochs` → `num_ppo_epochs`, `log_with` → `report_to`, with `None`
+    respelt `"none"`), a removal where the new trainer has no use for it (run labels, tracker and
+    accelerator options, computed sizes), and a finding without a fix where dropping it would change
+    training (the adaptive KL controller, reward scaling, early stopping). `init_kl_coef` becomes
+    `kl_coef` only with `adap_kl_ctrl=False`: otherwise the old coefficient adapted during training.
+    Fix safety: safe; the original dies at `PPOConfig(...)` and each move keeps what the field meant.
+    Probe: builds the script's PPOConfig in this interpreter: the field must be rejected, and the
+    fixed keywords accepted.
     """
 
     code = "PPD205"
     name = "config-field-from-other-era"
     severity = ERROR
     summary = "a PPOConfig field from another TRL era"
-    fixable = True
+    fix_title = "rename, or remove what the new trainer has no use for"
+    probe_check = "PPOConfig(...) built in this interpreter; fixed: it takes the keywords"
+    known_errors = (
+        KnownError("old-config-field", rf"unexpected keyword argument '({_OLD_CONFIG_FIELDS})'",
+                   "TypeError: PPOConfig.__init__() got an unexpected keyword argument 'ppo_epochs'", "0.12 - 1.12",
+                   "PPOConfig(...)", "an old-era (≤ 0.11) PPOConfig field",
+                   "rename (`ppo_epochs`→`num_ppo_epochs`, `init_kl_coef`→`kl_coef`, `log_with`→`report_to`) "
+                   "or drop the field; `ppodoctor fix` does the renames"),
+    )
     invalid = (Example(_CALL.format(fields="ppo_epochs=4, log_with=\"wandb\""), "1.12.0"),
                Example(_CALL.format(fields="adap_kl_ctrl=False"), "1.12.0"))
     valid = (Example(_CALL.format(fields="num_ppo_epochs=4, report_to=\"wandb\""), "1.12.0"),)
@@ -44,23 +63,85 @@ class ConfigFieldFromOtherEra(Rule):
         version = context.target.version
         accepted = table.config_fields(version)
         known = table.every_config_field()
-        renames = table.config_renames()
-        renames.update({new: old for old, new in list(renames.items())})
-        used = {keyword.name for keyword in binding.origin.keywords}
-        for keyword in binding.origin.keywords:
+        origin = binding.origin
+        used = {keyword.name for keyword in origin.keywords}
+        fixed_kl = any(k.name == "adap_kl_ctrl" and k.value.is_literal(False) for k in origin.keywords)
+        new_target = eras.new_trainer_api(context.target.era)
+        for keyword in origin.keywords:
             name = keyword.name
             if name in accepted or name not in known or keyword.span is None:
                 continue
             message = (f"PPOConfig has no field `{name}` in trl {version}: `TypeError: PPOConfig.__init__() got an "
-                       "unexpected keyword argument`")
-            new = renames.get(name)
-            fix = None
-            if new in accepted and new not in used:
-                message += f"; the equivalent is `{new}=`"
-                span = keyword.span
-                fix = replace_fix(f"Rename `{name}=` to `{new}=`",
-                                  [(span.line, span.column, span.line, span.column + len(name), new)],
-                                  UNSAFE if name in _UNSAFE_RENAMES else SAFE)
-            else:
+                       f"unexpected keyword argument '{name}'`")
+            move = config_moves.move_of(name, fixed_kl) if new_target else None
+            fix, plan = None, None
+            if move is not None and move.action == config_moves.RENAME and move.to in accepted \
+                    and move.to not in used:
+                respell, value = move.new_value(keyword.value.value) if keyword.value.kind == "literal" \
+                    else (False, keyword.value.value)
+                if keyword.value.kind == "literal" and value is None and not respell:
+                    move = config_moves.FieldMove(config_moves.DECIDE, why=move.why)
+                else:
+                    message += f"; the equivalent is `{move.to}=`"
+                    plan = (("action", "rename"), ("to", move.to),
+                            ("value", repr(value) if respell else None))
+                    fix = Fix(f"Rename `{name}=` to `{move.to}=`" + (f" with `{value!r}`" if respell else ""),
+                              SAFE, plan)
+            if move is not None and move.action == config_moves.DROP:
+                message += f"; drop it: {move.why}"
+                fix = Fix(f"Remove `{name}=` ({move.why})", SAFE, (("action", "drop"),))
+            elif move is not None and move.action == config_moves.DECIDE:
+                message += f"; no equivalent: {move.why} (remove it once you have decided)"
+            elif fix is None and move is None:
                 message += "; it has no equivalent there: remove it"
-            yield self.report(message, keyword.span, setup, fix)
+            yield self.report(message, keyword.span, setup, fix, subject=name)
+
+    def fix(self, diagnostic, context):
+        import libcst as cst
+
+        from ..fixes.calls import remove_argument
+
+        binding = context.setup.role(CONFIG)
+        keyword = next((k for k in binding.origin.keywords if k.name == diagnostic.subject), None)
+        if keyword is None or keyword.span is None:
+            raise Declined(f"`{diagnostic.subject}=` is not in the config call as parsed")
+        source = context.source
+        arg = source.node_at(keyword.span, cst.Arg)
+        if arg.keyword is None or arg.keyword.value != diagnostic.subject:
+            raise Declined(f"`{diagnostic.subject}` comes from a `**mapping`")
+        if diagnostic.fix.param("action") == "drop":
+            call = source.parent(arg)
+            return remove_argument(source, call, arg)
+        edits = (source.replace(arg.keyword, diagnostic.fix.param("to")),)
+        if diagnostic.fix.param("value") is not None:
+            edits += (source.replace(arg.value, diagnostic.fix.param("value")),)
+        return edits
+
+    def reproduce(self, diagnostic, facts):
+        from ..probe.facts import check, config_where, no_facts
+
+        empty = no_facts(facts, diagnostic.setup_index)
+        if empty is not None:
+            return empty
+        config = check(facts.setup(diagnostic.setup_index), "config")
+        if "unexpected" not in config:
+            return None, config.get("reason") or "the config was not built"
+        if diagnostic.subject in config["unexpected"]:
+            return True, f"{config_where(facts)} has no field `{diagnostic.subject}`: {config.get('error', '')}"
+        return False, f"{config_where(facts)} has a field `{diagnostic.subject}`"
+
+    def validate_fix(self, diagnostic, before, after):
+        from ..probe.facts import check, config_where, no_facts
+
+        empty = no_facts(after, diagnostic.setup_index)
+        if empty is not None:
+            return empty
+        config = check(after.setup(diagnostic.setup_index), "config")
+        if "unexpected" not in config:
+            return None, config.get("reason") or "the fixed config was not built"
+        new = diagnostic.fix.param("to")
+        if diagnostic.subject in config["unexpected"] or (new and new in config["unexpected"]):
+            return False, f"{config_where(after)} still rejects the call: {config.get('error', '')}"
+        if config.get("status") == "fail" and "unexpected keyword" in config.get("error", ""):
+            return False, f"{config_where(after)}: {config['error']}"
+        return True, f"{config_where(after)} takes the fixed keywords"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..trl_api import eras
-from .base import ERROR, Example, Rule
+from .base import ERROR, Example, KnownError, Rule
 from .common import is_old_era_script
 
 _OLD_SCRIPT = """
@@ -25,6 +25,13 @@ class OldEraScript(Rule):
     (TRL's examples/scripts/ppo/ppo.py shows the shape). Other rules stay silent on such a setup.
     """
 
+    known_errors = (
+        KnownError("needs-value-head-wrapper", r"model must be a PreTrainedModelWrapper",
+                   "ValueError: model must be a PreTrainedModelWrapper, got <class '...LlamaForCausalLM'>",
+                   "≤ 0.11", "PPOTrainer(...)", "a new-era script (plain causal LM policy) runs on the ≤ 0.11 "
+                   "PPOTrainer", "install trl ≥ 0.12 for the new API, or on ≤ 0.11 wrap the policy in "
+                   "`AutoModelForCausalLMWithValueHead`", ("PPD201",)),
+    )
     code = "PPD206"
     name = "old-era-script"
     severity = ERROR

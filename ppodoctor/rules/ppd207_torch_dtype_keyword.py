@@ -4,7 +4,7 @@ from ..setup.model import MODEL_ROLES
 from ..trl_api import eras
 from ..trl_api.target import default_transformers
 from .base import WARNING, Example, Rule
-from .common import is_old_era_script, replace_fix
+from .common import ReplacementFix, is_old_era_script, rename_keyword
 
 _SCRIPT = ("import torch\nfrom transformers import AutoModelForCausalLM\nfrom trl.experimental.ppo import PPOTrainer\n"
            "policy = AutoModelForCausalLM.from_pretrained(\"sft\", {kw}=torch.bfloat16)\n"
@@ -12,7 +12,7 @@ _SCRIPT = ("import torch\nfrom transformers import AutoModelForCausalLM\nfrom tr
            "                     value_model=critic, train_dataset=ds)\n")
 
 
-class TorchDtypeKeyword(Rule):
+class TorchDtypeKeyword(ReplacementFix, Rule):
     """`torch_dtype=` passed to a model where transformers 5 or later is installed.
 
     Why it is wrong: transformers 5 renamed the argument `dtype=`; `torch_dtype=` still works but logs
@@ -22,13 +22,15 @@ class TorchDtypeKeyword(Rule):
 
     Fix: rename it `dtype=`.
     Fix safety: safe; transformers 5 treats both alike.
+    Probe: reads the transformers version of the interpreter that will run the script.
     """
 
     code = "PPD207"
     name = "torch-dtype-keyword"
     severity = WARNING
     summary = "`torch_dtype=` where transformers >= 5 is installed"
-    fixable = True
+    fix_title = "rename `torch_dtype=` to `dtype=`"
+    probe_check = "the interpreter's transformers version (5 and later deprecate `torch_dtype=`)"
     invalid = (Example(_SCRIPT.format(kw="torch_dtype"), "1.12.0"),)
     valid = (Example(_SCRIPT.format(kw="dtype"), "1.12.0"),)
 
@@ -51,6 +53,20 @@ class TorchDtypeKeyword(Rule):
                     yield self.report(
                         f"`torch_dtype=` is deprecated in transformers {transformers} "
                         f"({source}); use `dtype=`", span, setup,
-                        replace_fix("Rename `torch_dtype=` to `dtype=`",
-                                    [(span.line, span.column, span.line, span.column + len("torch_dtype"), "dtype")]))
+                        rename_keyword("Rename `torch_dtype=` to `dtype=`", span, "torch_dtype", "dtype"))
                 origin = origin.base
+
+    def reproduce(self, diagnostic, facts):
+        version = str(facts.api.get("transformers") or facts.versions.get("transformers") or "")
+        if not version:
+            return None, f"this interpreter cannot import transformers: {facts.api.get('transformers_error') or '?'}"
+        major = version.split(".")[0]
+        if not major.isdigit():
+            return None, f"cannot read transformers' version {version!r}"
+        if int(major) < 5:
+            return False, f"transformers {version} takes `torch_dtype=`"
+        return True, f"transformers {version} deprecates `torch_dtype=` for `dtype=`"
+
+    def validate_fix(self, diagnostic, before, after):
+        found, detail = self.reproduce(diagnostic, after)
+        return found, detail.replace("deprecates `torch_dtype=` for", "takes")

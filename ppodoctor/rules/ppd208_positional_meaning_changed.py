@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import PROCESSING_CLASS
+from ..setup.model import CONFIG, POLICY, PROCESSING_CLASS, REFERENCE, REWARD, VALUE, Span
 from ..trl_api import eras, table
-from .base import ERROR, Example, Rule
-from .common import is_old_era_script, replace_fix
+from .base import ERROR, Example, Rule, setup_of
+from .common import ReplacementFix, is_old_era_script, replace_fix
 
 _OLD_POSITIONAL = ("from transformers import AutoModelForCausalLM, AutoTokenizer\nfrom trl import PPOConfig, PPOTrainer\n"
                    "model = AutoModelForCausalLM.from_pretrained(\"sft\")\nref = AutoModelForCausalLM.from_pretrained(\"sft\")\n"
@@ -12,7 +12,7 @@ _OLD_POSITIONAL = ("from transformers import AutoModelForCausalLM, AutoTokenizer
                    "trainer = PPOTrainer(PPOConfig(), model, ref, tokenizer)\n")
 
 
-class PositionalMeaningChanged(Rule):
+class PositionalMeaningChanged(ReplacementFix, Rule):
     """Positional PPOTrainer arguments whose slot means something else in the target TRL.
 
     Why it breaks: up to 0.11 the order was `config, model, ref_model, tokenizer, dataset`; from 0.12
@@ -23,14 +23,20 @@ class PositionalMeaningChanged(Rule):
     processing class's is the same mistake.
 
     Fix: spell the arguments as keywords of the target era, keeping what each argument was meant to be.
-    Fix safety: safe where every argument has a keyword in the target TRL; otherwise no fix.
+    Only an argument whose kind the source shows (a tokenizer, a PPOConfig, a causal LM, a sequence
+    classifier) is judged: one that cannot be resolved is never given a meaning from another era's order.
+
+    Fix safety: safe where every argument's role is known and has a keyword in the target TRL; otherwise
+    no fix.
+    Probe: lines the arguments up with this interpreter's PPOTrainer.__init__; the fixed call must bind.
     """
 
     code = "PPD208"
     name = "positional-meaning-changed"
     severity = ERROR
     summary = "positional PPOTrainer arguments whose meaning changed across eras"
-    fixable = True
+    fix_title = "pass the arguments as keywords of the target TRL"
+    probe_check = "the positional arguments against PPOTrainer.__init__'s real order; fixed: the keywords bind"
     invalid = (Example(_OLD_POSITIONAL, "0.20.0"),)
     valid = (Example(_OLD_POSITIONAL, "0.11.4"),
              Example("from trl import PPOTrainer\ntrainer = PPOTrainer(cfg, tok, policy, ref, rm, ds, critic)\n",
@@ -45,26 +51,86 @@ class PositionalMeaningChanged(Rule):
         positional = [b for b in setup.roles if b.via == "positional"]
         mismatched = []
         for binding in positional:
-            meant = PROCESSING_CLASS if kinds.is_tokenizer(binding.origin) else binding.role
+            meanings = meanings_of(binding.origin)
             slot = target_order[binding.position] if binding.position < len(target_order) else None
-            if eras.KEYWORD_ROLES.get(slot or "") != meant:
-                mismatched.append((binding, meant, slot))
+            if meanings and eras.KEYWORD_ROLES.get(slot or "") not in meanings:
+                mismatched.append((binding, meanings, slot))
         if not mismatched:
             return
-        edits, keywords = [], set(setup.keywords())
-        for binding in positional:
-            meant = PROCESSING_CLASS if kinds.is_tokenizer(binding.origin) else binding.role
-            keyword = eras.role_keyword(meant, era)
-            if keyword not in target_order or keyword in keywords:
-                edits = None
+        replacements, keywords = [], set(setup.keywords())
+        for binding in sorted(positional, key=lambda b: b.position):
+            role = _role_for(binding, setup)
+            keyword = eras.role_keyword(role, era) if role else None
+            if keyword is None or keyword not in target_order or keyword in keywords:
+                replacements = None
                 break
             keywords.add(keyword)
-            edits.append((binding.value_span.line, binding.value_span.column, binding.value_span.line,
-                          binding.value_span.column, f"{keyword}="))
-        first, meant, slot = mismatched[0]
+            start = binding.value_span
+            replacements.append((Span(start.line, start.column, start.line, start.column), f"{keyword}="))
+        first, meanings, slot = mismatched[0]
         where = f"`{slot}`" if slot else "no parameter"
-        fix = replace_fix("Pass the arguments as keywords of the target TRL", edits) if edits else None
+        role = _role_for(first, setup)
+        meant = role.replace("_", " ") if role else " or the ".join(sorted(m.replace("_", " ") for m in meanings))
+        fix = replace_fix("Pass the arguments as keywords of the target TRL", replacements) if replacements else None
         yield self.report(
-            f"positional argument `{first.text}` (meant as the {meant.replace('_', ' ')}) lands in {where} in trl "
+            f"positional argument `{first.text}` ({_KINDS[meanings]}, meant as the {meant}) lands in {where} in trl "
             f"{context.target.version}, whose order is ({', '.join(target_order[:7])}, ...): "
-            "pass the arguments by keyword", first.span, setup, fix)
+            "pass the arguments by keyword", first.span, setup, fix, subject=str(first.position))
+
+    def reproduce(self, diagnostic, facts):
+        from ..probe.facts import positional_names, trainer_parameters, trainer_where
+
+        parameters, why = trainer_parameters(facts)
+        setup = setup_of(facts.file, diagnostic)
+        if parameters is None or setup is None:
+            return None, why or "the finding is not tied to a trainer call"
+        names = positional_names(parameters)
+        for binding in (b for b in setup.roles if b.via == "positional"):
+            meanings = meanings_of(binding.origin)
+            slot = names[binding.position] if binding.position < len(names) else None
+            if meanings and eras.KEYWORD_ROLES.get(slot or "") not in meanings:
+                lands = f"`{slot}`" if slot else "past the last parameter"
+                return True, f"in {trainer_where(facts)} `{binding.text}` lands in {lands}"
+        return False, f"in {trainer_where(facts)} every positional argument lands where it is meant"
+
+    def validate_fix(self, diagnostic, before, after):
+        from ..probe.facts import check, no_facts
+
+        empty = no_facts(after, diagnostic.setup_index)
+        if empty is not None:
+            return empty
+        signature = check(after.setup(diagnostic.setup_index), "signature")
+        if signature["status"] == "unchecked":
+            return None, signature.get("reason", "")
+        wrong = list(signature.get("unexpected", ())) + list(signature.get("multiple", ()))
+        if wrong:
+            return False, f"the keywords do not bind: {signature.get('error', '')}"
+        return True, "the call binds by keyword to PPOTrainer.__init__'s real parameters"
+
+
+_KINDS = {frozenset({PROCESSING_CLASS}): "a tokenizer", frozenset({CONFIG}): "a PPOConfig",
+          frozenset({POLICY, REFERENCE}): "a causal LM", frozenset({REWARD, VALUE}): "a sequence classifier"}
+
+
+def meanings_of(origin) -> frozenset[str]:
+    """The roles an argument can fill by what it is (its class), whatever slot it sits in."""
+    if kinds.is_tokenizer(origin):
+        return frozenset({PROCESSING_CLASS})
+    if origin.kind in ("constructor", "parsed_args") and origin.class_name.rsplit(".", 1)[-1] == "PPOConfig":
+        return frozenset({CONFIG})
+    kind = kinds.model_kind(origin)
+    if kind in (kinds.CAUSAL_LM, kinds.VALUE_HEAD):
+        return frozenset({POLICY, REFERENCE})
+    if kind == kinds.SEQUENCE_CLASSIFIER:
+        return frozenset({REWARD, VALUE})
+    return frozenset()
+
+
+def _role_for(binding, setup) -> str:
+    """The role to name: what the argument is, else the slot it had in the era the code was written for."""
+    meanings = meanings_of(binding.origin)
+    if len(meanings) == 1:
+        return next(iter(meanings))
+    if setup.code_era == "unknown":
+        return ""
+    return binding.role if not meanings or binding.role in meanings else ""

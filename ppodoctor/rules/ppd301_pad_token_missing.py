@@ -4,7 +4,7 @@ import re
 
 from ..setup import kinds
 from ..setup.model import PROCESSING_CLASS
-from .base import WARNING, SAFE, Fix, Rule
+from .base import ERROR, SAFE, UNSAFE, WARNING, Declined, Fix, KnownError, Rule
 from .common import new_api_applies
 
 # Callees that may give a tokenizer its pad token when it is passed to them.
@@ -37,14 +37,31 @@ class PadTokenMissing(Rule):
     Fix: add a dedicated pad token right after the tokenizer is created, as TRL's example does:
     `tokenizer.add_special_tokens({"pad_token": "[PAD]"})`. Setting `pad_token = eos_token` also
     runs, but then TRL masks real end-of-sequence tokens (PPD302).
-    Fix safety: safe; it only adds a token the collator needs.
+    When the tokenizer's files are on disk (next to the script, in the working directory or in the
+    Hugging Face cache), `check` reads them without importing anything: a saved pad token silences
+    the rule; a saved `"pad_token": null` makes the crash certain (an error). Otherwise it stays a
+    warning, and the probe (`--probe`, `fix --write`) loads the tokenizer to settle it.
+
+    Fix: `tokenizer.add_special_tokens({"pad_token": "[PAD]"})` right after the tokenizer is bound.
+    Fix safety: safe when the saved files show no pad token (the script cannot run without one);
+    unsafe when they cannot be read (adding a token to a tokenizer that has one would change it).
+    Probe: loads the saved tokenizer and replays what the script does to it; the fix passes when the
+    replayed tokenizer has a pad token.
     """
 
     code = "PPD301"
     name = "pad-token-missing"
     severity = WARNING
     summary = "the tokenizer is never given a pad token"
-    fixable = True
+    fix_title = "add a [PAD] token right after the tokenizer is created"
+    probe_check = "the saved tokenizer loaded and the script's edits replayed; fixed: it has a pad token"
+    known_errors = (
+        KnownError("pad-token-missing", r"Asking to pad but the tokenizer does not have a padding token",
+                   "ValueError: Asking to pad but the tokenizer does not have a padding token", "0.12 - 1.12",
+                   "first batch (even with equal-length prompts)", "the tokenizer has no pad token",
+                   "add one before building the models: `tokenizer.add_special_tokens({\"pad_token\": \"[PAD]\"})` "
+                   "and resize the embeddings, or save the tokenizer with its pad token", ("PPD503",)),
+    )
     invalid = ('''
         from transformers import AutoTokenizer
         from trl.experimental.ppo import PPOTrainer
@@ -83,10 +100,47 @@ class PadTokenMissing(Rule):
         if pad_token_given(binding.origin):
             return
         origin = binding.origin
-        yield self.report(
-            f"tokenizer `{origin.variable or binding.text}` is never given a pad token: if the saved tokenizer has "
-            "none, the first batch raises `ValueError: Asking to pad but the tokenizer does not have a padding "
-            "token` (trl 0.12-1.12); add one with `add_special_tokens({\"pad_token\": \"[PAD]\"})`",
-            origin.span or binding.value_span, setup,
-            Fix("pad_token", "Add a [PAD] token right after the tokenizer is created", SAFE),
-        )
+        saved = context.saved.tokenizer(origin.path) if context.saved is not None else None
+        if saved is not None and saved.has_pad:
+            return
+        name = f"`{origin.variable or binding.text}`"
+        if saved is not None:
+            message = (f"tokenizer {name} has no pad token: its saved files (`{saved.directory}`) set none and the "
+                       "script adds none, so the first batch raises `ValueError: Asking to pad but the tokenizer "
+                       "does not have a padding token` (trl 0.12-1.12); add one")
+            fix = Fix("Add a [PAD] token right after the tokenizer is created", SAFE)
+        else:
+            message = (f"tokenizer {name} is never given a pad token: if the saved tokenizer has none, the first "
+                       "batch raises `ValueError: Asking to pad but the tokenizer does not have a padding token` "
+                       "(trl 0.12-1.12); add one with `add_special_tokens({\"pad_token\": \"[PAD]\"})`")
+            fix = Fix("Add a [PAD] token right after the tokenizer is created", UNSAFE)
+        yield self.report(message, origin.span or binding.value_span, setup, fix,
+                          severity=ERROR if saved is not None else WARNING)
+
+    def fix(self, diagnostic, context):
+        """Right after the tokenizer is bound: where the trainer's scope binds it, else where it is made."""
+        import libcst as cst
+
+        from ..fixes.builders import assignment_of
+
+        setup, source = context.setup, context.source
+        binding = setup.role(PROCESSING_CLASS)
+        if binding is None:
+            raise Declined("the trainer is given no tokenizer")
+        line = '.add_special_tokens({"pad_token": "[PAD]"})'
+        call = source.node_at(setup.span, cst.Call)
+        local = assignment_of(source, binding.text, call) if binding.text.isidentifier() else None
+        if local is not None:
+            return (source.insert_after(local, binding.text + line),)
+        origin = binding.origin
+        if not origin.variable or origin.span is None:
+            raise Declined("the tokenizer is not assigned to a name")
+        made = assignment_of(source, origin.variable, source.node_at(origin.span, cst.Call), made_here=True)
+        if made is None:
+            raise Declined(f"the tokenizer is not created by a plain `{origin.variable} = ...` statement")
+        return (source.insert_after(made, origin.variable + line),)
+
+    def reproduce(self, diagnostic, facts):
+        from ..probe.facts import pad_token_evidence
+
+        return pad_token_evidence(facts, diagnostic.setup_index)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ..setup.model import CONFIG, Origin
-from .base import ERROR, Rule
+from .base import ERROR, KnownError, Rule
 from .common import new_api_applies, versions
 
 # TrainingArguments / PPOConfig defaults (trl 0.12-1.12).
@@ -49,6 +49,13 @@ class BatchArithmetic(Rule):
     name = "batch-arithmetic"
     severity = ERROR
     summary = "PPOConfig batch sizes that TRL rejects"
+    probe_check = "the script's PPOConfig built in this interpreter and TRL's batch arithmetic applied to it"
+    known_errors = (
+        KnownError("mini-batches", r"must be a multiple of num_mini_batches",
+                   "ValueError: batch_size must be a multiple of num_mini_batches", "0.12 - 1.12", "PPOTrainer(...)",
+                   "per_device_train_batch_size × gradient_accumulation_steps × world size is not divisible by "
+                   "`num_mini_batches`", "choose batch sizes whose product is a multiple of `num_mini_batches`"),
+    )
     invalid = ('''
         from trl.experimental.ppo import PPOConfig, PPOTrainer
         config = PPOConfig(per_device_train_batch_size=4, gradient_accumulation_steps=1, num_mini_batches=3)
@@ -99,3 +106,8 @@ class BatchArithmetic(Rule):
                 f"fails `AssertionError: Per-rank minibatch size {local_batch // mini_batches} is insufficient for "
                 f"whitening` ({versions(context)})", where, setup,
             )
+
+    def reproduce(self, diagnostic, facts):
+        from ..probe.facts import failed
+
+        return failed(facts, diagnostic.setup_index, ("batch",))

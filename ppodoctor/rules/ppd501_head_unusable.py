@@ -25,9 +25,10 @@ class HeadUnusable(Rule):
     severity = ERROR
     summary = "a reward or value model's head is not the `score` head TRL calls (runtime, --probe)"
     runtime_only = True
+    probe_check = "get_reward on the meta-device scorer built from its config"
 
     def from_probe(self, setup, facts, already):
-        from ..probe.findings import unusable_heads
+        from ..probe.facts import unusable_heads
 
         for role, model, error in unusable_heads(facts):
             if already & ({"PPD104"} if role == "reward" else {"PPD103", "PPD109"}):

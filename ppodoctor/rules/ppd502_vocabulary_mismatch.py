@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from .base import ERROR, Rule
+from .base import ERROR, KnownError, Rule
 
 
 class VocabularyMismatch(Rule):
@@ -24,9 +24,16 @@ class VocabularyMismatch(Rule):
     severity = ERROR
     summary = "a model's vocabulary is smaller than the ids it is fed (runtime, --probe)"
     runtime_only = True
+    probe_check = "embedding sizes of the models built on the meta device against the tokenizer's ids"
+    known_errors = (
+        KnownError("vocab-mismatch", r"index out of range in self", "IndexError: index out of range in self",
+                   "0.12 - 1.12", "train()", "the reward or value model's vocabulary is smaller than the tokenizer's",
+                   "load reward and value models from a checkpoint that shares the policy's tokenizer, or "
+                   "`model.resize_token_embeddings(len(tokenizer))`"),
+    )
 
     def from_probe(self, setup, facts, already):
-        from ..probe.findings import vocabulary_mismatches
+        from ..probe.facts import vocabulary_mismatches
 
         for role, vocab, wanted in vocabulary_mismatches(facts):
             binding = setup.role(role)

@@ -23,6 +23,7 @@ class SavedPadTokenMissing(Rule):
     severity = WARNING
     summary = "the saved tokenizer has no pad token (runtime, --probe)"
     runtime_only = True
+    probe_check = "the saved tokenizer loaded, the script's edits replayed"
 
     def from_probe(self, setup, facts, already):
         tokenizer = facts.get("tokenizer") or {}

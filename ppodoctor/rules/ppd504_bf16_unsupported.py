@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 from ..setup.model import CONFIG
-from .base import ERROR, Rule
+from .base import ERROR, KnownError, Rule
+
+
+# The PPOConfig fields that decide whether bf16 on a machine without a bf16 GPU is an error.
+PRECISION_FIELDS = ("bf16", "fp16", "use_cpu", "no_cuda", "bf16_full_eval", "fp16_full_eval")
 
 
 class Bf16Unsupported(Rule):
@@ -22,12 +26,21 @@ class Bf16Unsupported(Rule):
     severity = ERROR
     summary = "PPOConfig defaults to bf16 and this interpreter has no bf16 GPU (runtime, --probe)"
     runtime_only = True
+    probe_check = "the script's PPOConfig built in this interpreter, on this machine"
+    known_errors = (
+        KnownError("bf16-no-gpu", r"Your setup doesn't support bf16/gpu|doesn't support bf16",
+                   "ValueError: Your setup doesn't support bf16/gpu.", "0.12 - 1.12", "PPOConfig(...)",
+                   "`PPOConfig` defaults to `bf16=True` and the machine has no GPU",
+                   "pass `bf16=False` (and `use_cpu=True` on CPU) to `PPOConfig`"),
+    )
 
     def from_probe(self, setup, facts, already):
         config = facts.get("config") or {}
         binding = setup.role(CONFIG)
         if binding is None or config.get("status") != "fail" or "bf16" not in config.get("error", ""):
             return
+        if config.get("partial") or set(config.get("unseen") or ()) & set(PRECISION_FIELDS):
+            return  # a value the source does not show may turn bf16 off: not the script's failure to claim
         yield self.report(
             f"`{binding.text}` fails on this interpreter: `{config['error']}`; pass `use_cpu=True` to train on "
             "the CPU or `bf16=False`", binding.origin.span or binding.value_span, setup), config["error"]

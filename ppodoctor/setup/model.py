@@ -8,6 +8,7 @@ value everywhere: a rule that meets it stays silent rather than guess.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import types
 import typing
@@ -64,11 +65,16 @@ class Value(Record):
 
 @record
 class Keyword(Record):
-    """A keyword argument: its name, value and where it is written."""
+    """A keyword argument: its name, value and where it is written.
+
+    span covers the argument (`num_labels=2`, or the `**kwargs` that supplies it); value_span the
+    value's own text wherever it is written (`2`, also inside the dict literal a `**` unpacks).
+    """
 
     name: str
     value: Value
     span: Optional[Span] = None
+    value_span: Optional[Span] = None
 
 
 @record
@@ -243,6 +249,8 @@ def from_json_dict(cls: Any, data: Any) -> Any:
         return cls(**{name: from_json_dict(hints[name], value) for name, value in data.items() if name in hints})
     if cls is Any:
         return _literal_from_json(data)
+    if isinstance(cls, type) and issubclass(cls, enum.Enum):
+        return cls(data)
     return data
 
 

@@ -187,14 +187,16 @@ class Resolver:
         partial = False
         for arg in call.args:
             if arg.keyword is not None:
-                keywords.append(Keyword(arg.keyword.value, self.value(arg.value, ctx, depth + 1), self.span(arg)))
+                keywords.append(Keyword(arg.keyword.value, self.value(arg.value, ctx, depth + 1), self.span(arg),
+                                        self.span(arg.value)))
             elif arg.star == "**":
                 expanded = self.expand_mapping(arg.value, ctx, depth + 1)
                 if expanded is None:
                     partial = True
                     continue
                 for name, value_node, value_ctx in expanded:
-                    keywords.append(Keyword(name, self.value(value_node, value_ctx, depth + 1), self.span(arg)))
+                    keywords.append(Keyword(name, self.value(value_node, value_ctx, depth + 1), self.span(arg),
+                                            self.span(value_node)))
         return tuple(keywords), partial
 
     def expand_mapping(self, node: cst.BaseExpression, ctx: Context, depth: int = 0):

@@ -1,0 +1,153 @@
+"""The core every entry point shares: source text → setup model → rules → a file's report.
+
+`scan` (many files), `fixes` (the fixed-point engine) and `probe` import this; `api` is the facade
+that tools call. A report owns its summary: its exit status and what counts as a problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Optional, Union
+
+from . import files, noqa
+from .config import Settings
+from .records import Record, record
+from .rules import select_rules
+from .rules.base import Diagnostic, RuleContext
+from .saved import SavedFiles
+from .setup.model import FileSetup
+from .trl_api.eras import Target
+from .trl_api.target import resolve_target
+
+@record
+class FileReport(Record):
+    """One file's findings, or the one-line reason it could not be checked."""
+
+    path: str
+    diagnostics: tuple[Diagnostic, ...] = ()
+    error: Optional[str] = None  # one-line cause when the file could not be checked
+    setup: Optional[FileSetup] = None
+    source: Optional[files.SourceText] = None
+    target: Optional[Target] = None
+    probe: Optional[object] = None  # a probe.ProbeResult when the runtime probe looked (--probe)
+
+
+@record
+class CheckReport(Record):
+    """Every file's report, sorted by path."""
+
+    files: tuple[FileReport, ...]
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for report in self.files for d in report.diagnostics)
+
+    @property
+    def errors(self) -> tuple[FileReport, ...]:
+        return tuple(report for report in self.files if report.error)
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        seen = []
+        for report in self.files:
+            if report.target is not None and report.target not in seen:
+                seen.append(report.target)
+        return tuple(seen)
+
+    @property
+    def problems(self) -> tuple[Diagnostic, ...]:
+        """The findings that count: all but those the probe refuted (ran the check, no failure)."""
+        return tuple(d for d in self.diagnostics if not d.refuted)
+
+    @property
+    def refuted(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.refuted)
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        return 1 if self.problems else 0
+
+
+def parse_setup(text: str, filename: str) -> FileSetup:
+    """Source text → setup model; raises files.SourceError for text libcst cannot parse.
+
+    Text that cannot matter to any rule (setup.relevance) gets an empty model without libcst."""
+    from .setup.relevance import may_matter
+
+    if not may_matter(text):
+        return FileSetup(filename)
+    import libcst
+
+    from .setup.extract import extract
+
+    try:
+        module = libcst.parse_module(text)
+    except libcst.ParserSyntaxError as error:
+        raise files.SourceError(_syntax_error(text, error)) from None
+    except RecursionError:
+        raise files.SourceError("too deeply nested to parse") from None
+    try:
+        return extract(module, filename, text=text)
+    except RecursionError:
+        raise files.SourceError("too deeply nested to analyse") from None
+
+
+def _syntax_error(text: str, error) -> str:
+    """Python's own account of a syntax error (libcst's positions and wording are its parser's);
+    libcst's when Python accepts the text (syntax newer than libcst knows)."""
+    import ast
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except SyntaxError as python:
+        return f"syntax error at {python.lineno}:{python.offset or 1}: {python.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return f"cannot parse at {error.raw_line}:{error.raw_column + 1}: {error.message.splitlines()[0]}"
+
+
+def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -> tuple[Diagnostic, ...]:
+    context = RuleContext(target=target, file=setup, saved=SavedFiles.near(setup.path))
+    table = noqa.noqa_lines(text)
+    found = []
+    for rule in select_rules(settings.select, settings.ignore):
+        for diagnostic in rule.check(context):
+            if not noqa.is_silenced(diagnostic.code, diagnostic.noqa_lines, table):
+                found.append(dataclasses.replace(diagnostic, filename=setup.path))
+    return tuple(sorted(found, key=Diagnostic.sort_key))
+
+
+def check_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
+                 target: Optional[Target] = None) -> FileReport:
+    """One file's report. A file whose bytes cannot hold a PPO setup (files.may_hold_setup) is not
+    even decoded: nothing in it could be reported, its encoding included."""
+    settings = settings or Settings()
+    raw = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
+    if not files.may_hold_setup(raw):
+        target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
+        return FileReport(filename, setup=FileSetup(filename), target=target)
+    try:
+        decoded = files.decode(source) if isinstance(source, bytes) else files.from_text(source)
+    except files.SourceError as error:
+        return FileReport(filename, error=str(error))
+    target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
+    try:
+        setup = parse_setup(decoded.text, filename)
+    except files.SourceError as error:
+        return FileReport(filename, error=str(error), source=decoded, target=target)
+    return FileReport(filename, run_rules(setup, decoded.text, target, settings), setup=setup, source=decoded,
+                      target=target)
+
+
+def check_file(path: Path, settings: Optional[Settings] = None, target: Optional[Target] = None) -> FileReport:
+    try:
+        data = files.read_bytes(path)
+    except files.SourceError as error:
+        return FileReport(str(path), error=str(error))
+    return check_source(data, str(path), settings, target)

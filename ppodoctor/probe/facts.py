@@ -1,0 +1,251 @@
+"""What the probe found, and the readers rules use to turn it into evidence.
+
+The worker (worker*.py, in the user's interpreter) answers with plain JSON: per setup the models it
+built on the meta device, the tokenizer, and the outcome of each of TRL's own checks; per file the
+import attempts; for the interpreter its TRL API (PPOTrainer's parameters, PPOConfig's fields). A
+rule's `reproduce`/`validate_fix` reads a `FileFacts` with the helpers here; nothing in this module
+knows a rule code. Everything is plain Python: no torch.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Optional
+
+from ..setup.model import FileSetup, ImportRecord
+
+Evidence = tuple[Optional[bool], str]
+SCORERS = ("reward", "value")
+
+# The order in which PPOTrainer.__init__ (trl 0.12 - 1.12) meets what the checks test: a call that
+# fails two of them raises the first. `generation_config` is read for the stop token before the
+# dropout walk; the value model's `base_model_prefix` is read by PolicyAndValueWrapper after it.
+INIT_ORDER = ("signature", "same_object", "generation_config", "config", "batch", "dropout", "wrapper")
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """The probe's facts about one version of one file (before or after a fix)."""
+
+    file: FileSetup
+    setups: tuple[Optional[dict], ...] = ()
+    imports: tuple[dict, ...] = ()  # one attempt per import statement name (worker_api.check_import)
+    api: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=dict)
+    reason: str = ""  # why there are no facts at all (the probe did not run, crashed, timed out)
+
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+    def setup(self, index: Optional[int]) -> Optional[dict]:
+        if index is None or not 0 <= index < len(self.setups):
+            return None
+        return self.setups[index]
+
+    def import_attempt(self, record: ImportRecord) -> Optional[dict]:
+        for attempt in self.imports:
+            if attempt.get("module") == record.module and attempt.get("names") == ([record.name] if record.name else []):
+                return attempt
+        return None
+
+    @property
+    def trl(self) -> str:
+        return str(self.api.get("trl") or self.versions.get("trl") or "")
+
+    def trl_at_least(self, major: int, minor: int) -> Optional[bool]:
+        match = re.match(r"(\d+)\.(\d+)", self.trl)
+        return None if match is None else (int(match.group(1)), int(match.group(2))) >= (major, minor)
+
+
+def no_facts(facts: FileFacts, index: Optional[int]) -> Optional[Evidence]:
+    """The evidence to give when there is nothing to read, else None."""
+    if not facts.ok:
+        return None, facts.reason
+    if facts.setup(index) is None:
+        return None, "the probe has no facts for this setup"
+    return None
+
+
+def check(setup_facts: dict, name: str) -> dict:
+    return (setup_facts.get("checks") or {}).get(name) or {"status": "unchecked", "reason": f"no {name} check ran"}
+
+
+def model(setup_facts: dict, role: str) -> dict:
+    return (setup_facts.get("models") or {}).get(role) or {"status": "absent"}
+
+
+def any_error(_check: dict) -> bool:
+    return True
+
+
+def error_contains(*words: str) -> Callable[[dict], bool]:
+    def match(result: dict) -> bool:
+        return any(word in result.get("error", "") for word in words)
+
+    return match
+
+
+def failed(facts: FileFacts, index: Optional[int], names: Iterable[str],
+           match: Callable[[dict], bool] = any_error) -> Evidence:
+    """True if one of the named checks fails in a way `match` accepts; False if none could; else None."""
+    empty = no_facts(facts, index)
+    if empty is not None:
+        return empty
+    setup_facts = facts.setup(index)
+    unchecked = ""
+    names = tuple(names)
+    for name in names:
+        result = check(setup_facts, name)
+        if result["status"] == "fail" and match(result):
+            return True, result["error"]
+        if result["status"] == "unchecked" and not unchecked:
+            unchecked = result.get("reason", "")
+    if unchecked:
+        return None, unchecked
+    return False, "TRL's checks pass on the meta-device models (" + ", ".join(names) + ")"
+
+
+def first_failure(facts: FileFacts, index: Optional[int],
+                  steps: Iterable[tuple[str, Callable[[dict], bool]]]) -> Evidence:
+    """The failure TRL raises among `steps` (check name, does its failure mean this rule's?), in
+    __init__'s order: True at the first check whose failure matches; None when a check before it
+    could not be run (TRL might raise there first, or not); False when none matches."""
+    empty = no_facts(facts, index)
+    if empty is not None:
+        return empty
+    setup_facts = facts.setup(index)
+    for name, match in steps:
+        result = check(setup_facts, name)
+        if result["status"] == "unchecked":
+            return None, result.get("reason", "") or f"the {name} check could not run"
+        if result["status"] == "fail" and match(result):
+            return True, result["error"]
+    return False, "TRL's checks pass on the meta-device models (" + ", ".join(name for name, _m in steps) + ")"
+
+
+def checks_passing(setup_facts: Optional[dict]) -> set[str]:
+    return {name for name, result in ((setup_facts or {}).get("checks") or {}).items()
+            if isinstance(result, dict) and result.get("status") == "pass"}
+
+
+def regressions(before: FileFacts, after: FileFacts) -> list[str]:
+    """What passed before and fails after the fix: checks per setup, and import attempts."""
+    found = []
+    for index in range(min(len(before.setups), len(after.setups))):
+        passed = checks_passing(before.setup(index))
+        for name, result in ((after.setup(index) or {}).get("checks") or {}).items():
+            if name in passed and isinstance(result, dict) and result.get("status") == "fail":
+                found.append(f"the {name} check now fails: {result.get('error', '')}")
+    failing = {(a["module"], tuple(a["names"])) for a in before.imports if a.get("status") == "error"}
+    for attempt in after.imports:
+        key = (attempt["module"], tuple(attempt["names"]))
+        if attempt.get("status") == "error" and key not in failing:
+            spelled = f"`from {key[0]} import {', '.join(key[1])}`" if key[1] else f"`import {key[0]}`"
+            found.append(f"{spelled} fails: {attempt.get('detail', '')}")
+    return found
+
+
+# --- the interpreter's API -----------------------------------------------------------------------
+def trainer_parameters(facts: FileFacts) -> tuple[Optional[list], str]:
+    """PPOTrainer.__init__'s (name, kind) pairs in this interpreter, or (None, why)."""
+    trainer = facts.api.get("trainer") or {}
+    if facts.api.get("trl_error"):
+        return None, f"this interpreter cannot import trl: {facts.api['trl_error']}"
+    if trainer.get("error") or "parameters" not in trainer:
+        return None, trainer.get("error") or "the trainer's signature was not read"
+    return trainer["parameters"], ""
+
+
+def trainer_where(facts: FileFacts) -> str:
+    return f"{(facts.api.get('trainer') or {}).get('module', 'trl')}.PPOTrainer.__init__ (trl {facts.trl})"
+
+
+def accepts(parameters: list, name: str) -> bool:
+    kinds = dict(parameters)
+    return kinds.get(name) in ("POSITIONAL_OR_KEYWORD", "KEYWORD_ONLY") or "VAR_KEYWORD" in kinds.values()
+
+
+def positional_names(parameters: list) -> list[str]:
+    return [name for name, kind in parameters if kind in ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")]
+
+
+def config_fields(facts: FileFacts) -> tuple[Optional[set], str]:
+    config = facts.api.get("config") or {}
+    if config.get("error") or "fields" not in config:
+        return None, config.get("error") or "PPOConfig's fields were not read"
+    return set(config["fields"]), ""
+
+
+def config_where(facts: FileFacts) -> str:
+    return f"{(facts.api.get('config') or {}).get('module', 'trl')}.PPOConfig (trl {facts.trl})"
+
+
+# --- models and tokenizers ---------------------------------------------------------------------
+def unusable_heads(setup_facts: dict) -> list[tuple[str, dict, str]]:
+    """Sequence classifiers whose head TRL's `get_reward` cannot use (BERT's `classifier`)."""
+    found = []
+    for role in SCORERS:
+        built, result = model(setup_facts, role), check(setup_facts, f"{role}_get_reward")
+        if built["status"] == "built" and built.get("class", "").endswith("ForSequenceClassification") \
+                and result.get("status") == "fail" and "score" in result.get("error", ""):
+            found.append((role, built, result["error"]))
+    return found
+
+
+def vocabulary_mismatches(setup_facts: dict) -> list[tuple[str, int, int]]:
+    """(role, model vocabulary, ids it may be fed) for each model whose embeddings are too few."""
+    tokenizer = setup_facts.get("tokenizer") or {}
+    if tokenizer.get("status") != "built":
+        return []
+    needed = tokenizer.get("needed_vocab") or 0
+    policy = model(setup_facts, "policy")
+    found = []
+    for role in ("policy", "reference", "reward", "value"):
+        built = model(setup_facts, role)
+        if built["status"] != "built" or not built.get("vocab"):
+            continue
+        wanted = needed
+        if role in SCORERS and policy["status"] == "built" and policy.get("head_width"):
+            wanted = max(wanted, policy["head_width"])  # they score whatever the policy generates
+        if built["vocab"] < wanted:
+            found.append((role, built["vocab"], wanted))
+    return found
+
+
+def pad_token_evidence(facts: FileFacts, index: Optional[int]) -> Evidence:
+    """True when the tokenizer, as saved and as the script changes it, has no pad token."""
+    empty = no_facts(facts, index)
+    if empty is not None:
+        return empty
+    tokenizer = facts.setup(index).get("tokenizer") or {}
+    if tokenizer.get("status") != "built":
+        return None, f"the tokenizer: {tokenizer.get('reason') or 'not built'}"
+    if tokenizer.get("pad_token") is not None:
+        source = "as saved" if tokenizer["saved"]["pad_token"] is not None else "once the script's edits are replayed"
+        return False, f"the tokenizer has pad token {tokenizer['pad_token']!r} {source}"
+    if tokenizer.get("opaque"):
+        return None, "the saved tokenizer has no pad token; the script passes it to " + \
+            ", ".join(f"`{name}`" for name in tokenizer["opaque"]) + ", which may add one"
+    return True, "ValueError: Asking to pad but the tokenizer does not have a padding token"
+
+
+def head_widths(facts: FileFacts, index: Optional[int], roles: Iterable[str] = SCORERS) -> Evidence:
+    """True when a scorer's head has more than one output (num_labels != 1)."""
+    empty = no_facts(facts, index)
+    if empty is not None:
+        return empty
+    setup_facts = facts.setup(index)
+    seen = []
+    for role in roles:
+        built = model(setup_facts, role)
+        if built["status"] == "unchecked":
+            return None, f"the {role} model: {built['reason']}"
+        if built["status"] == "built" and built.get("head_width") is not None:
+            if built["head_width"] != 1:
+                return True, f"the {role} model's `{built['head']}` head has {built['head_width']} outputs, not 1"
+            seen.append(role)
+    if not seen:
+        return None, "no reward or value model was built"
+    return False, f"the {' and '.join(seen)} model heads have one output"
