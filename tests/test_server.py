@@ -191,6 +191,9 @@ def test_unsafe_quick_fix_with_unsafe_fixes_on(workspace):
         [change] = action.edit.document_changes  # a versioned edit: the client refuses it on a newer text
         assert change.text_document.version == 7
         fixed = apply_text_edits(VALUE_IS_POLICY, change.edits)
+        anywhere = types.Range(types.Position(0, 0), types.Position(0, 0))
+        [fix_all] = session.code_actions(uri, anywhere, ["source.fixAll.ppodoctor"])  # unsafe ones included
+        assert apply_text_edits(VALUE_IS_POLICY, fix_all.edit.document_changes[0].edits) == fixed
         assert session.change(uri, fixed, 8) == []
     finally:
         assert session.close_session() == 0
@@ -223,6 +226,12 @@ def test_settings_from_initialization_options_and_configuration_changes(workspac
         assert any("trlVersion" in message for message in session.shown)
         assert any("PPD999" in message for message in session.shown)
         assert codes(session.diagnostics_after(uri, mark)) == ["PPD109"]  # the bad values are left out
+
+        broken = write(workspace, "settings_syntax.py", SYNTAX_ERROR)
+        assert len(session.open(broken, SYNTAX_ERROR)) == 1
+        mark = session.mark(broken)
+        session.configure({"showSyntaxErrors": False})
+        assert session.diagnostics_after(broken, mark) == []
     finally:
         assert session.close_session() == 0
 
@@ -250,11 +259,11 @@ def test_target_from_the_workspace_pyproject_and_requirements(tmp_path):
 
 
 def test_target_from_the_python_setting(workspace):
-    python = ROOT / ".venv-trl012" / "bin" / "python"
-    if not python.exists():
+    if not (ROOT / ".venv-trl012" / "bin" / "python").exists():
         pytest.skip("no .venv-trl012 (PPODOCTOR_SKIP_TRL012)")
     uri = write(workspace, "interpreter.py", BROKEN)
-    session = Session(initialization_options={"interpreter": [str(python)]}, root=workspace)
+    # VS Code's list form, and a path relative to the workspace root (here the repository's).
+    session = Session(initialization_options={"interpreter": [".venv-trl012/bin/python"]}, root=ROOT)
     try:
         found = session.open(uri, BROKEN)
         assert "PPD202" in codes(found)

@@ -122,8 +122,20 @@ def file_context(path: Optional[Path], options: ServerOptions, root: Optional[Pa
         settings, problem = Settings(), str(error)
     settings = merge(settings, select=options.select, ignore=options.ignore, trl_version=options.trl_version,
                      trl_version_source="the trlVersion setting" if options.trl_version else None,
-                     python=options.python)
+                     python=_interpreter(options.python, root))
     return FileContext(settings, resolve_target(settings, path), problem)
+
+
+def _interpreter(python: Optional[str], root: Optional[Path]) -> Optional[str]:
+    """`python` as a path: `~` expanded, a relative path with a directory (`.venv/bin/python`) taken
+    from the workspace root, since editors do not agree on the server's working directory; a bare
+    name (`python3`) is left for the PATH."""
+    if not python:
+        return None
+    expanded = Path(python).expanduser()
+    if not expanded.is_absolute() and len(expanded.parts) > 1 and root is not None:
+        expanded = root / expanded
+    return str(expanded)
 
 
 def forget_environment() -> None:
