@@ -227,6 +227,11 @@ def test_settings_from_initialization_options_and_configuration_changes(workspac
         assert any("PPD999" in message for message in session.shown)
         assert codes(session.diagnostics_after(uri, mark)) == ["PPD109"]  # the bad values are left out
 
+        mark, shown = session.mark(uri), len(session.shown)  # other tools' settings pushed: not ours
+        session.configure({"trlVersion": "1.12.0", "ignore": ["PPD103"]}, push={"python": {"analysis": {}}})
+        assert codes(session.diagnostics_after(uri, mark)) == ["PPD109"]
+        assert len(session.shown) == shown
+
         broken = write(workspace, "settings_syntax.py", SYNTAX_ERROR)
         assert len(session.open(broken, SYNTAX_ERROR)) == 1
         mark = session.mark(broken)
@@ -252,7 +257,7 @@ def test_target_from_the_workspace_pyproject_and_requirements(tmp_path):
         assert "PPD202" in codes(session.open(configured, BROKEN))  # trl 0.12 has no trl.experimental.ppo
         assert codes(session.open(pinned, BROKEN)) == ["PPD101"]  # our interpreter's trl 1.12 wins over pins
         mark = session.mark(pinned)
-        session.configure(None, push={"python": str(bare)})
+        session.configure(None, push={"ppodoctor": {"python": str(bare)}})
         assert "PPD202" in codes(session.diagnostics_after(pinned, mark))
     finally:
         assert session.close_session() == 0
@@ -301,7 +306,7 @@ def test_probe_command_and_probe_on_save(tmp_path):
         session.save(uri)
         session.settle(0.5)
         assert all(d.data["probe"] is None for d in session.published[uri][-1].diagnostics)
-        session.configure(None, push={"probeOnSave": True, "python": str(bare)})
+        session.configure(None, push={"ppodoctor": {"probeOnSave": True, "python": str(bare)}})
         session.settle(0.5)
         mark = session.save(uri)
         session.wait(lambda: any(d.data["probe"] for p in session.published[uri][mark:] for d in p.diagnostics),

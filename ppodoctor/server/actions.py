@@ -12,6 +12,8 @@ from typing import Optional, Sequence
 
 from lsprotocol import types
 
+from ..fixes import preview_text
+from ..fixes.api import fix_source
 from .changes import Change, changes
 from .lint import SOURCE, Finding, Linted, fix_title, is_safe
 from .options import ServerOptions
@@ -58,8 +60,6 @@ def _overlaps(found: types.Range, request: types.Range) -> bool:
 
 
 def _quick_fix(linted: Linted, finding: Finding, lines: Lines, versioned: bool) -> Optional[types.CodeAction]:
-    from ..fixes import preview_text
-
     if linted.report.setup is None:
         return None
     fixed = preview_text(linted.body, linted.report.setup, finding.diagnostic)
@@ -81,8 +81,6 @@ def fix_all(linted: Linted, options: ServerOptions, lines: Lines, versioned: boo
         return None
     key = ("fix-all", options.unsafe_fixes)
     if key not in linted.cache:
-        from ..fixes.api import fix_source
-
         linted.cache[key] = fix_source(linted.text, linted.report.path, linted.context.settings,
                                        linted.context.target, unsafe=options.unsafe_fixes)
     result = linted.cache[key]

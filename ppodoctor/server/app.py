@@ -24,7 +24,7 @@ from pygls.uris import to_fs_path
 from .. import __version__, api
 from . import actions
 from .lint import Linted, lint
-from .options import FileContext, ServerOptions, file_context, forget_environment, parse_options
+from .options import FileContext, ServerOptions, file_context, forget_environment, forget_pins, parse_options
 
 PROBE_COMMAND = "ppodoctor.probe"
 # Long enough that a burst of keystrokes gives one check, short enough not to be noticed.
@@ -249,9 +249,7 @@ def build() -> PPODoctorServer:
     async def did_save(ls: PPODoctorServer, params: types.DidSaveTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.cancel(uri)
-        from ..trl_api import target
-
-        target.pinned_target.cache_clear()  # a save is when requirement pins may have changed too
+        forget_pins()  # a save is when requirement pins may have changed too
         ls.check(uri, fresh_context=True)
         if ls.options.probe_on_save:
             await ls.probe(uri)
@@ -266,7 +264,9 @@ def build() -> PPODoctorServer:
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: PPODoctorServer, params: types.DidChangeConfigurationParams) -> None:
-        if isinstance(params.settings, dict) and params.settings:
+        # The push model (Neovim, Helix): our section in the notification. Some clients send every
+        # tool's settings there, so a payload without a `ppodoctor` table is left to the pull.
+        if isinstance(params.settings, dict) and isinstance(params.settings.get("ppodoctor"), dict):
             ls.apply_settings(params.settings)
         await ls.refresh_configuration()
         forget_environment()

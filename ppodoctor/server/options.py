@@ -13,8 +13,8 @@ from typing import Any, Optional
 
 from ..config import ConfigError, Settings, load_settings, merge
 from ..records import Record, record
+from ..trl_api import target as trl_target
 from ..trl_api.eras import Target, Version
-from ..trl_api.target import resolve_target
 
 
 @record
@@ -123,7 +123,7 @@ def file_context(path: Optional[Path], options: ServerOptions, root: Optional[Pa
     settings = merge(settings, select=options.select, ignore=options.ignore, trl_version=options.trl_version,
                      trl_version_source="the trlVersion setting" if options.trl_version else None,
                      python=_interpreter(options.python, root))
-    return FileContext(settings, resolve_target(settings, path), problem)
+    return FileContext(settings, trl_target.resolve_target(settings, path), problem)
 
 
 def _interpreter(python: Optional[str], root: Optional[Path]) -> Optional[str]:
@@ -138,10 +138,12 @@ def _interpreter(python: Optional[str], root: Optional[Path]) -> Optional[str]:
     return str(expanded)
 
 
-def forget_environment() -> None:
-    """Forget the interpreters' installed versions and the pins read so far (configuration changed,
-    or the editor says files changed): the next check reads them again."""
-    from ..trl_api import target
+def forget_pins() -> None:
+    """Forget the requirement pins read so far (a file was saved): the next check reads them again."""
+    trl_target.pinned_target.cache_clear()
 
-    target.installed_versions.cache_clear()
-    target.pinned_target.cache_clear()
+
+def forget_environment() -> None:
+    """Forget the interpreters' installed versions too (the configuration changed)."""
+    trl_target.installed_versions.cache_clear()
+    forget_pins()
