@@ -37,9 +37,8 @@ tag = "\U0001F917 ppo"; trainer = PPOTrainer(
     train_dataset=dataset,
 )
 '''
-FIXED_BY_HAND = BROKEN.replace(
-    '    train_dataset=dataset,\n',
-    '    train_dataset=dataset,\n    value_model=AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1),\n')
+VALUE_MODEL = '    value_model=AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1),\n'
+FIXED_BY_HAND = BROKEN.replace('    train_dataset=dataset,\n', '    train_dataset=dataset,\n' + VALUE_MODEL)
 # The value model is the policy: PPD103 and PPD109, whose fixes are unsafe (they replace a model).
 VALUE_IS_POLICY = BROKEN.replace('    train_dataset=dataset,\n', '    value_model=model,\n    train_dataset=dataset,\n')
 SYNTAX_ERROR = BROKEN.replace("    model=model,\n", "    model=model,,\n")

@@ -30,7 +30,6 @@ PROBE_COMMAND = "ppodoctor.probe"
 # Long enough that a burst of keystrokes gives one check, short enough not to be noticed.
 DEBOUNCE_S = 0.1
 _PYTHON_SUFFIXES = (".py", ".pyi")
-logger = logging.getLogger("ppodoctor.server")
 
 
 class PPODoctorServer(LanguageServer):
@@ -163,6 +162,10 @@ class PPODoctorServer(LanguageServer):
         self.probing.add(uri)
         try:
             probed = await asyncio.to_thread(_run_probe, linted, self.root)
+        except Exception:  # noqa: BLE001 - the probe's own failures are verdicts; this is a bug of ours
+            failure = f"ppodoctor probe failed on {uri}:\n{traceback.format_exc()}"
+            self.window_log_message(types.LogMessageParams(types.MessageType.Error, failure))
+            return {"uri": uri, "probed": False, "reason": "the probe failed; see the server's log"}
         finally:
             self.probing.discard(uri)
         self.probed[uri] = probed
