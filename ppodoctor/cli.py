@@ -361,6 +361,15 @@ def env(python, as_json, no_torch) -> None:
         click.echo(render_env(report), nl=False)
 
 
+@main.command()
+@click.option("--stdio", is_flag=True, help="Talk over stdin/stdout (the default and only transport).")
+def server(stdio) -> None:
+    """Run the language server (LSP over stdio) for editors: diagnostics as you type, quick fixes."""
+    from .server import serve
+
+    sys.exit(serve())
+
+
 def _explain_error(text: str, as_json: bool) -> None:
     import json
 
