@@ -107,7 +107,12 @@ def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -
         for diagnostic in rule.check(context):
             if not noqa.is_silenced(diagnostic.code, diagnostic.noqa_lines, table):
                 found.append(dataclasses.replace(diagnostic, filename=setup.path))
-    return tuple(sorted(found, key=Diagnostic.sort_key))
+    found.sort(key=Diagnostic.sort_key)
+    if files.is_notebook(setup.path):
+        from .notebook import place_in_cells
+
+        return place_in_cells(text, found)
+    return tuple(found)
 
 
 def check_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
@@ -116,11 +121,11 @@ def check_source(source: Union[str, bytes], filename: str = "<stdin>", settings:
     even decoded: nothing in it could be reported, its encoding included."""
     settings = settings or Settings()
     raw = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
-    if not files.may_hold_setup(raw):
+    if not files.may_hold_setup_named(raw, filename):
         target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
         return FileReport(filename, setup=FileSetup(filename), target=target)
     try:
-        decoded = files.decode(source) if isinstance(source, bytes) else files.from_text(source)
+        decoded = files.decode_source(source, filename)
     except files.SourceError as error:
         return FileReport(filename, error=str(error))
     target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)

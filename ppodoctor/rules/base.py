@@ -47,6 +47,10 @@ class Diagnostic(Record):
     setup_index: Optional[int] = None
     probe: Optional[str] = None  # "confirmed", "refuted" or "unchecked" once the probe has looked
     probe_detail: str = ""
+    # In a notebook (notebook.place_in_cells): the cell holding `span` (1-based, counting every cell)
+    # and the span within that cell. `span` itself stays in the program text's lines, as fixes need.
+    cell: Optional[int] = None
+    cell_span: Optional[Span] = None
 
     @property
     def url(self) -> str:
