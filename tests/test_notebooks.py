@@ -361,3 +361,12 @@ def test_text_handed_over_as_str_is_read_as_the_notebooks_json():
     report = api.check_source(notebook(IMPORTS, MODELS, REFERENCE_IS_POLICY).decode(), "nb.ipynb")
     assert [(d.code, d.cell, d.cell_span.line) for d in report.diagnostics] == [("PPD106", 3, 2)]
     assert files.decode_source(b"x = 1\n", "x.py").text == "x = 1\n"
+
+
+def test_checking_python_files_does_not_import_the_notebook_modules(tmp_path):
+    from test_files_scan import imported_by
+
+    script = tmp_path / "train.py"
+    script.write_text(IMPORTS + MODELS + REFERENCE_IS_POLICY)
+    assert not {"ppodoctor.notebook", "ppodoctor.magics"} & imported_by(str(script))
+    assert {"ppodoctor.notebook", "ppodoctor.magics"} <= imported_by(str(TUTORIAL))
