@@ -73,7 +73,7 @@ def parse_setup(text: str, filename: str) -> FileSetup:
     try:
         module = libcst.parse_module(text)
     except libcst.ParserSyntaxError as error:
-        raise files.SourceError(_syntax_error(text, error)) from None
+        raise files.SourceError(_syntax_error(text, error, filename)) from None
     except RecursionError:
         raise files.SourceError("too deeply nested to parse") from None
     try:
@@ -82,21 +82,29 @@ def parse_setup(text: str, filename: str) -> FileSetup:
         raise files.SourceError("too deeply nested to analyse") from None
 
 
-def _syntax_error(text: str, error) -> str:
+def _syntax_error(text: str, error, filename: str = "") -> str:
     """Python's own account of a syntax error (libcst's positions and wording are its parser's);
-    libcst's when Python accepts the text (syntax newer than libcst knows)."""
+    libcst's when Python accepts the text (syntax newer than libcst knows). In a notebook the
+    position names the cell (`cell 3:2:5`)."""
     import ast
     import warnings
+
+    def where(line: int, column: int) -> str:
+        if files.is_notebook(filename):
+            from .notebook import describe_position
+
+            return describe_position(text, line, column)
+        return f"{line}:{column}"
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ast.parse(text)
     except SyntaxError as python:
-        return f"syntax error at {python.lineno}:{python.offset or 1}: {python.msg}"
+        return f"syntax error at {where(python.lineno or 1, python.offset or 1)}: {python.msg}"
     except (ValueError, RecursionError, MemoryError):
         pass
-    return f"cannot parse at {error.raw_line}:{error.raw_column + 1}: {error.message.splitlines()[0]}"
+    return f"cannot parse at {where(error.raw_line, error.raw_column + 1)}: {error.message.splitlines()[0]}"
 
 
 def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -> tuple[Diagnostic, ...]:

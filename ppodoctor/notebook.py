@@ -294,6 +294,12 @@ def describe_line(text: str, line: int) -> str:
     return f"cell {found[0]}, line {found[1]}" if found else f"line {line}"
 
 
+def describe_position(text: str, line: int, column: int) -> str:
+    """`cell 3:5:9` for a program-text position, as locations are printed (`5:9` outside any cell)."""
+    found = cell_map(text).locate(line, column)
+    return f"cell {found[0]}:{found[1]}:{found[2]}" if found else f"{line}:{column}"
+
+
 def _changed_cells(before: str, after: str) -> Optional[list[tuple[int, list[str], list[str]]]]:
     """Per changed cell, its lines before and after, unmasked; None when the layouts differ."""
     old, new = cell_map(before), cell_map(after)

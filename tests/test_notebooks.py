@@ -370,3 +370,45 @@ def test_checking_python_files_does_not_import_the_notebook_modules(tmp_path):
     script.write_text(IMPORTS + MODELS + REFERENCE_IS_POLICY)
     assert not {"ppodoctor.notebook", "ppodoctor.magics"} & imported_by(str(script))
     assert {"ppodoctor.notebook", "ppodoctor.magics"} <= imported_by(str(TUTORIAL))
+
+
+def test_a_syntax_error_names_its_cell(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    path.write_bytes(notebook("%pip install trl\n", IMPORTS, "x = 1\ndef broken(:\n    pass\n"))
+    done = ppodoctor("check", path)
+    assert done.returncode == 2
+    assert f"{path}: error: syntax error at cell 3:2:12: invalid syntax" in done.stdout + done.stderr
+
+
+def test_cells_whose_code_contains_the_marker_words_keep_their_own_lines(tmp_path):
+    tricky = "# ppodoctor:cell 1\n # ppodoctor:cell 2\nnote = 'pass  # ppodoctor:magic x'\n"
+    data = notebook(tricky, IMPORTS, MODELS, REFERENCE_IS_POLICY)
+    source = decode_notebook(data)
+    assert source.tag == "ppodoctor_"
+    fixed = api.fix_source(data, "nb.ipynb")
+    after = sources(fixed.new_bytes)
+    assert after[0] == tricky and after[2] == MODELS and "create_reference_model(policy)" in after[3]
+    assert [(d.cell, d.cell_span.line) for d in api.check_source(data, "nb.ipynb").diagnostics] == [(4, 2)]
+
+
+def test_crlf_json_with_list_sources_keeps_its_layout():
+    data = notebook(IMPORTS, MODELS, REFERENCE_IS_POLICY).replace(b"\n", b"\r\n")
+    assert b"\r\n" in data and b"\\r\\n" not in data  # the file's lines end in CRLF, the code's in \n
+    fixed = api.fix_source(data, "nb.ipynb")
+    new = json.loads(fixed.new_bytes)
+    assert fixed.new_bytes == nbformat_bytes(new).replace(b"\n", b"\r\n")
+    assert sources(fixed.new_bytes)[0].endswith("from trl import create_reference_model\n")
+
+
+def test_a_bom_is_kept():
+    data = b"\xef\xbb\xbf" + notebook(IMPORTS, MODELS, REFERENCE_IS_POLICY)
+    fixed = api.fix_source(data, "nb.ipynb")
+    assert fixed.new_bytes.startswith(b"\xef\xbb\xbf") and fixed.new_bytes[3:] == nbformat_bytes(
+        json.loads(fixed.new_bytes[3:]))
+
+
+def test_stdin_with_a_notebook_filename(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ppodoctor", "check", "--output-format", "concise",
+                           "--stdin-filename", "nb.ipynb", "-"], input=TUTORIAL.read_text(encoding="utf-8"),
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "nb.ipynb:cell 11:1:11: PPD101" in done.stdout, done.stdout + done.stderr
