@@ -16,8 +16,9 @@ notebook's own JSON style (list of lines or one string, indentation, line ending
 unchanged lines keep their original JSON strings. Everything else (metadata, outputs, execution
 counts, key order, the trailing newline) stays byte for byte.
 
-Imported only for .ipynb files (files.decode_named); it imports no other part of ppodoctor but the
-setup model's Span and the masking rules.
+Imported only for .ipynb files (files.decode_named, and where a report meets a notebook); besides
+its two helpers (magics.py: IPython lines; notebook_json.py: positions in the JSON) it imports only
+the setup model's Span from ppodoctor.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from functools import lru_cache
 from typing import ClassVar, Iterable, Optional
 
 from .magics import lines_of, mask_cell, unmask
+from .notebook_json import char_offsets, line_starts, source_values
 from .setup.model import Span
 
 _MARKER = re.compile(r" # (ppodoctor_*):cell (\d+)(?:\r\n|\r|\n)?\Z")
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NON_ASCII_ESCAPE = re.compile(r"\\u(?!00[0-7][0-9a-fA-F])[0-9a-fA-F]{4}")
 _BOM = b"\xef\xbb\xbf"
 _PYTHON_LANGUAGES = ("python", "python3", "ipython", "ipython3")
@@ -110,12 +111,12 @@ class NotebookSource:
         offset = min(starts[row] + found[2] - 1, len(cell.source))
         index = cell.tokens[-1][1] - 1 if cell.tokens else cell.value[0]  # past the end: the closing quote
         for start, end in cell.tokens:
-            offsets = _char_offsets(self.json_text, start, end)
+            offsets = char_offsets(self.json_text, start, end)
             if offset < len(offsets):
                 index = offsets[offset]
                 break
             offset -= len(offsets)
-        line_starts = _line_starts(self.json_text)
+        line_starts = line_starts(self.json_text)
         row = bisect.bisect_right(line_starts, index)
         return (row, index - line_starts[row - 1] + 1)
 
@@ -169,7 +170,7 @@ def decode_notebook(data: bytes) -> NotebookSource:
     except RecursionError:
         raise NotebookError("invalid notebook JSON: nested too deeply")
     cells = _checked_cells(document)
-    values = _source_values(json_text)
+    values = source_values(json_text)
     code = []
     for number, (cell, (value, tokens)) in enumerate(zip(cells, values), start=1):
         if cell["cell_type"] != "code":
@@ -336,85 +337,3 @@ def preview_lines(before: str, after: str, context: int = 1) -> list[str]:
                 continue
             out.append(f"{line} cell {number}" if line.startswith("@@") else line)
     return out
-
-
-# --- where things are in the JSON text ------------------------------------------------------------
-def _source_values(text: str) -> list[tuple[tuple[int, int], tuple[tuple[int, int], ...]]]:
-    """For each cell, in order: the span of its `source` value and of the JSON strings in it.
-    The document is valid JSON (json.loads read it): only the path to the cells is walked, and
-    the other values are skipped with the json module's own decoder (the last of duplicate keys
-    counts, as in json.loads)."""
-    import json
-    from json.decoder import scanstring
-
-    skip_value = json.JSONDecoder().raw_decode
-
-    def skip(index: int) -> int:
-        return _WHITESPACE.match(text, index).end()
-
-    def walk(index: int, close: str, visit) -> int:
-        """The object or array at `index`, `visit(key or None, value_index) -> value_end` for each item."""
-        index = skip(index + 1)
-        while text[index] != close:
-            key = None
-            if close == "}":
-                key, index = scanstring(text, index + 1)
-                index = skip(skip(index) + 1)
-            index = skip(visit(key, index))
-            if text[index] == ",":
-                index = skip(index + 1)
-        return index + 1
-
-    def string_end(index: int) -> int:
-        return scanstring(text, index + 1)[1]
-
-    found: list = []
-
-    def source(key, index, holder) -> int:
-        if key != "source":
-            return skip_value(text, index)[1]
-        tokens: list[tuple[int, int]] = []
-        if text[index] == '"':
-            end = string_end(index)
-            tokens.append((index, end))
-        else:
-            end = walk(index, "]", lambda _key, at: tokens.append((at, string_end(at))) or tokens[-1][1])
-        holder[0] = ((index, end), tuple(tokens))
-        return end
-
-    def cell(_key, index) -> int:
-        holder = [((index, index), ())]
-        end = walk(index, "}", lambda key, at: source(key, at, holder))
-        found.append(holder[0])
-        return end
-
-    def top(key, index) -> int:
-        if key == "cells":
-            found.clear()
-            return walk(index, "]", cell)
-        return skip_value(text, index)[1]
-
-    walk(skip(0), "}", top)
-    return found
-
-
-def _char_offsets(text: str, start: int, end: int) -> list[int]:
-    """The index in `text` of each character the JSON string text[start:end] decodes to."""
-    offsets, index, last = [], start + 1, end - 1
-    while index < last:
-        offsets.append(index)
-        if text[index] != "\\":
-            index += 1
-        elif text[index + 1] != "u":
-            index += 2
-        elif 0xD800 <= int(text[index + 2:index + 6], 16) < 0xDC00 and text.startswith("\\u", index + 6) \
-                and 0xDC00 <= int(text[index + 8:index + 12], 16) < 0xE000:
-            index += 12  # a surrogate pair: one character
-        else:
-            index += 6
-    return offsets
-
-
-@lru_cache(maxsize=4)
-def _line_starts(text: str) -> list[int]:
-    return [0] + [match.end() for match in re.finditer(r"\r\n|\r|\n", text)]
