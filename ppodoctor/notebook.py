@@ -116,9 +116,9 @@ class NotebookSource:
                 index = offsets[offset]
                 break
             offset -= len(offsets)
-        line_starts = line_starts(self.json_text)
-        row = bisect.bisect_right(line_starts, index)
-        return (row, index - line_starts[row - 1] + 1)
+        starts = line_starts(self.json_text)
+        row = bisect.bisect_right(starts, index)
+        return (row, index - starts[row - 1] + 1)
 
     def _serialised(self, cell: CodeCell, source: str) -> str:
         import json
