@@ -104,11 +104,11 @@ class NotebookSource:
         cell = next((c for c in self.cells if found and c.number == found[0]), None)
         if cell is None:
             return (1, 1)
-        starts = [0]
+        cell_starts = [0]
         for piece in lines_of(cell.source):
-            starts.append(starts[-1] + len(piece))
-        row = min(found[1], len(starts)) - 1
-        offset = min(starts[row] + found[2] - 1, len(cell.source))
+            cell_starts.append(cell_starts[-1] + len(piece))
+        row = min(found[1], len(cell_starts)) - 1
+        offset = min(cell_starts[row] + found[2] - 1, len(cell.source))
         index = cell.tokens[-1][1] - 1 if cell.tokens else cell.value[0]  # past the end: the closing quote
         for start, end in cell.tokens:
             offsets = char_offsets(self.json_text, start, end)
