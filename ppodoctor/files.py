@@ -225,10 +225,10 @@ def discover(paths: Iterable[Path], excluded: Optional[Callable[[Path], bool]] =
     """Files to check under `paths`, each with an error when the path itself is unusable.
 
     Paths named explicitly are always checked (as ruff does), whatever their suffix or ignore rules;
-    directories are walked for Python files and notebooks, skipping virtual environments, caches, what `excluded`
-    rejects and, as git does, what .gitignore files say (the walk root's, those above it up to the
-    repository's top, .git/info/exclude, and nested ones, the deepest match winning). Symlinked
-    directories are not followed (no loops); a symlinked file is read through its link.
+    directories are walked for Python files and notebooks, skipping virtual environments, caches,
+    what `excluded` rejects and, as git does, what .gitignore files say (the walk root's, those above
+    it up to the repository's top, .git/info/exclude, and nested ones, the deepest match winning).
+    Symlinked directories are not followed (no loops); a symlinked file is read through its link.
     """
     for name, problem in discover_names(paths, excluded, respect_gitignore):
         yield Path(name), problem
