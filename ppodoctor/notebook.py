@@ -285,7 +285,8 @@ def place_in_cells(text: str, diagnostics: Iterable) -> tuple:
         end = layout.locate(span.end_line, span.end_column)
         if end is None or end[0] != start[0]:
             end = start
-        placed.append(dataclasses.replace(diagnostic, cell=start[0], cell_span=Span(start[1], start[2], end[1], end[2])))
+        cell_span = Span(start[1], start[2], end[1], end[2])
+        placed.append(dataclasses.replace(diagnostic, cell=start[0], cell_span=cell_span))
     return tuple(placed)
 
 
