@@ -86,7 +86,7 @@ def parse_setup(text: str, filename: str) -> FileSetup:
     try:
         module = libcst.parse_module(text)
     except libcst.ParserSyntaxError as error:
-        raise files.SourceError(_syntax_error(text, error)) from None
+        raise files.SourceError(_syntax_error(text, error, filename)) from None
     except RecursionError:
         raise files.SourceError("too deeply nested to parse") from None
     try:
@@ -95,21 +95,29 @@ def parse_setup(text: str, filename: str) -> FileSetup:
         raise files.SourceError("too deeply nested to analyse") from None
 
 
-def _syntax_error(text: str, error) -> str:
+def _syntax_error(text: str, error, filename: str = "") -> str:
     """Python's own account of a syntax error (libcst's positions and wording are its parser's);
-    libcst's when Python accepts the text (syntax newer than libcst knows)."""
+    libcst's when Python accepts the text (syntax newer than libcst knows). In a notebook the
+    position names the cell (`cell 3:2:5`)."""
     import ast
     import warnings
+
+    def where(line: int, column: int) -> str:
+        if files.is_notebook(filename):
+            from .notebook import describe_position
+
+            return describe_position(text, line, column)
+        return f"{line}:{column}"
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ast.parse(text)
     except SyntaxError as python:
-        return f"syntax error at {python.lineno}:{python.offset or 1}: {python.msg}"
+        return f"syntax error at {where(python.lineno or 1, python.offset or 1)}: {python.msg}"
     except (ValueError, RecursionError, MemoryError):
         pass
-    return f"cannot parse at {error.raw_line}:{error.raw_column + 1}: {error.message.splitlines()[0]}"
+    return f"cannot parse at {where(error.raw_line, error.raw_column + 1)}: {error.message.splitlines()[0]}"
 
 
 def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -> tuple[Diagnostic, ...]:
@@ -120,7 +128,12 @@ def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -
         for diagnostic in rule.check(context):
             if not noqa.is_silenced(diagnostic.code, diagnostic.noqa_lines, table):
                 found.append(dataclasses.replace(diagnostic, filename=setup.path))
-    return tuple(sorted(found, key=Diagnostic.sort_key))
+    found.sort(key=Diagnostic.sort_key)
+    if files.is_notebook(setup.path):
+        from .notebook import place_in_cells
+
+        return place_in_cells(text, found)
+    return tuple(found)
 
 
 def check_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
@@ -129,11 +142,11 @@ def check_source(source: Union[str, bytes], filename: str = "<stdin>", settings:
     even decoded: nothing in it could be reported, its encoding included."""
     settings = settings or Settings()
     raw = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
-    if not files.may_hold_setup(raw):
+    if not files.may_hold_setup_named(raw, filename):
         target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
         return FileReport(filename, setup=FileSetup(filename), target=target)
     try:
-        decoded = files.decode(source) if isinstance(source, bytes) else files.from_text(source)
+        decoded = files.decode_source(source, filename)
     except files.SourceError as error:
         return FileReport(filename, error=str(error))
     target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)

@@ -12,7 +12,7 @@ import tokenize
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, ClassVar, Iterable, Iterator, Optional, Union
 
 # A file can hold a PPO setup only if its bytes name the trainer (PPOTrainer, PPOv2Trainer, or a
 # subclass's base) or import the trl package: setup.extract finds nothing else, so every other file
@@ -32,11 +32,13 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 _MB = 1024 * 1024
 _READ_CHUNK = 64 * 1024
 _PYTHON_SUFFIXES = (".py", ".pyi")
+NOTEBOOK_SUFFIX = ".ipynb"
+_CHECKED_SUFFIXES = _PYTHON_SUFFIXES + (NOTEBOOK_SUFFIX,)
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _O_BINARY = getattr(os, "O_BINARY", 0)
 _SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox",
                                   ".mypy_cache", ".ruff_cache", ".pytest_cache", "node_modules", "build", "dist",
-                                  "site-packages", ".eggs"})
+                                  "site-packages", ".eggs", ".ipynb_checkpoints"})
 
 
 class SourceError(Exception):
@@ -50,6 +52,12 @@ class SourceText:
     bom: bool
     newline: str  # the file's dominant line ending
     raw: bytes
+    # notebook.NotebookSource has these five attributes too; its `text` is the notebook's program.
+    is_notebook: ClassVar[bool] = False
+
+    def encode_text(self, text: str) -> bytes:
+        """The file's bytes holding `text`, in its own encoding and BOM."""
+        return (codecs.BOM_UTF8 if self.bom else b"") + text.encode(self.encoding)
 
 
 def may_hold_setup(data: bytes) -> bool:
@@ -121,7 +129,41 @@ def _newline(text: str) -> str:
 
 
 def encode(source: SourceText, text: str) -> bytes:
-    return (codecs.BOM_UTF8 if source.bom else b"") + text.encode(source.encoding)
+    """Raises UnicodeEncodeError (a text the encoding cannot hold) or, for a notebook, ValueError."""
+    return source.encode_text(text)
+
+
+def is_notebook(name: "str | os.PathLike[str]") -> bool:
+    return os.fspath(name).endswith(NOTEBOOK_SUFFIX)
+
+
+def may_hold_setup_named(data: bytes, name: str) -> bool:
+    """may_hold_setup for a file named `name`. A notebook's code sits in JSON strings, where an
+    import does not start a line, so any `trl` or trainer name lets it through to be decoded."""
+    if is_notebook(name):
+        return b"trl" in data or b"PPOTrainer" in data or b"PPOv2Trainer" in data
+    return may_hold_setup(data)
+
+
+def decode_named(data: bytes, name: str) -> SourceText:
+    """decode(), or for a notebook its program text (notebook.py, imported only then)."""
+    if not is_notebook(name):
+        return decode(data)
+    from .notebook import NotebookError, decode_notebook
+
+    try:
+        return decode_notebook(data)
+    except NotebookError as error:
+        raise SourceError(str(error)) from None
+
+
+def decode_source(source: Union[str, bytes], name: str) -> SourceText:
+    """Bytes as decode_named reads them; text as from_text does (a notebook's text is its JSON)."""
+    if isinstance(source, bytes):
+        return decode_named(source, name)
+    if is_notebook(name):
+        return decode_named(source.encode("utf-8", "surrogatepass"), name)
+    return from_text(source)
 
 
 def read_source(path: Path) -> SourceText:
@@ -183,10 +225,10 @@ def discover(paths: Iterable[Path], excluded: Optional[Callable[[Path], bool]] =
     """Files to check under `paths`, each with an error when the path itself is unusable.
 
     Paths named explicitly are always checked (as ruff does), whatever their suffix or ignore rules;
-    directories are walked for Python files, skipping virtual environments, caches, what `excluded`
-    rejects and, as git does, what .gitignore files say (the walk root's, those above it up to the
-    repository's top, .git/info/exclude, and nested ones, the deepest match winning). Symlinked
-    directories are not followed (no loops); a symlinked file is read through its link.
+    directories are walked for Python files and notebooks, skipping virtual environments, caches,
+    what `excluded` rejects and, as git does, what .gitignore files say (the walk root's, those above
+    it up to the repository's top, .git/info/exclude, and nested ones, the deepest match winning).
+    Symlinked directories are not followed (no loops); a symlinked file is read through its link.
     """
     for name, problem in discover_names(paths, excluded, respect_gitignore):
         yield Path(name), problem
@@ -247,7 +289,7 @@ def _walk(root: Path, excluded, seen: set[str], ignores, respect_gitignore: bool
                 if (ignores is not None and ignores.ignored(relative, True)) or (excluded and excluded(Path(path))):
                     continue
                 subdirectories.append((path, relative, ignores))
-            elif name.endswith(_PYTHON_SUFFIXES):
+            elif name.endswith(_CHECKED_SUFFIXES):
                 path = os.path.join(directory, name)
                 if (ignores is not None and ignores.ignored(relative, False)) or (excluded and excluded(Path(path))):
                     continue

@@ -93,9 +93,9 @@ def _screen(name: str) -> _Screened:
         data = files.read_bytes(name)
         # Only files that pass the prefilter are decoded: the others are never looked at again, so
         # their encoding cannot matter (and decoding costs more than reading).
-        if not files.may_hold_setup(data):
+        if not files.may_hold_setup_named(data, name):
             return None
-        decoded = files.decode(data)
+        decoded = files.decode_named(data, name)
     except files.SourceError as error:
         return ("error", str(error))
     # Python's parser rules out most of the rest, so that libcst is imported (and workers started)

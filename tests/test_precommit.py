@@ -163,3 +163,42 @@ def test_fix_hook_rewrites_the_staged_script(tmp_path, hooks_repo):
     assert done.returncode != 0, output
     assert (project / "train.py").read_text() != BROKEN
     assert _commits(project, env) == 0
+
+
+def test_every_hook_takes_notebooks():
+    text = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert text.count("types_or: [python, jupyter]\n") == 3 and "types: [python]" not in text
+
+
+def _notebook(*cells: str) -> str:
+    from notebook_helpers import notebook
+
+    return notebook(*cells).decode("utf-8")
+
+
+def test_broken_notebook_fails_the_commit_with_the_cell_named(tmp_path, hooks_repo):
+    from notebook_helpers import IMPORTS, MODELS, REFERENCE_IS_POLICY
+
+    project, env = _project(tmp_path, hooks_repo)
+    done = _commit(project, env, {"tutorial.ipynb": _notebook("%pip install trl\n", IMPORTS, MODELS,
+                                                              REFERENCE_IS_POLICY)})
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "tutorial.ipynb:cell 4:2:32: PPD106" in output
+    assert _commits(project, env) == 0
+
+
+def test_fix_hook_rewrites_only_the_staged_notebooks_fixed_cells(tmp_path, hooks_repo):
+    import json
+
+    from notebook_helpers import IMPORTS, MODELS, REFERENCE_IS_POLICY, sources
+
+    project, env = _project(tmp_path, hooks_repo, ("ppodoctor-fix",))
+    text = _notebook("!nvidia-smi\n", IMPORTS, MODELS, REFERENCE_IS_POLICY)
+    done = _commit(project, env, {"tutorial.ipynb": text})
+    assert done.returncode != 0, done.stdout + done.stderr
+    after = (project / "tutorial.ipynb").read_bytes()
+    assert sources(after)[0] == "!nvidia-smi\n" and sources(after)[2] == MODELS
+    assert "ref_model=create_reference_model(policy)," in sources(after)[3]
+    assert json.loads(after)["metadata"] == json.loads(text)["metadata"]
+    assert _commits(project, env) == 0

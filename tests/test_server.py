@@ -39,8 +39,12 @@ tag = "\U0001F917 ppo"; trainer = PPOTrainer(
 '''
 VALUE_MODEL = '    value_model=AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1),\n'
 FIXED_BY_HAND = BROKEN.replace('    train_dataset=dataset,\n', '    train_dataset=dataset,\n' + VALUE_MODEL)
-# The value model is the policy: PPD103 and PPD109, whose fixes are unsafe (they replace a model).
+# The reward model is loaded as a causal LM from a checkpoint whose files are not on disk: PPD104,
+# whose fix is unsafe (only a checkpoint trained as a reward model gives meaningful rewards).
 VALUE_IS_POLICY = BROKEN.replace('    train_dataset=dataset,\n', '    value_model=model,\n    train_dataset=dataset,\n')
+REWARD_IS_CAUSAL = FIXED_BY_HAND.replace(
+    'reward_model = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)',
+    'reward_model = AutoModelForCausalLM.from_pretrained("rm")')
 SYNTAX_ERROR = BROKEN.replace("    model=model,\n", "    model=model,,\n")
 PPD101_RANGE = types.Range(types.Position(9, 26), types.Position(9, 36))  # `PPOTrainer`, UTF-16 columns
 
@@ -156,21 +160,24 @@ def test_fix_all_applies_every_safe_fix(session, workspace):
 
     text = BROKEN.replace("trainer = PPOTrainer(", "trainer = PPOTrainer(  # two findings, two fixes")
     text = text.replace('tokenizer.add_special_tokens({"pad_token": "[PAD]"})\n', "")
-    uri = write(workspace, "fixall.py", text)
+    # The tokenizer's saved files say it has no pad token: adding one is a safe fix.
+    (workspace / "padless" / "sft").mkdir(parents=True)
+    (workspace / "padless" / "sft" / "tokenizer_config.json").write_text('{"pad_token": null}')
+    uri = write(workspace / "padless", "fixall.py", text)
     assert codes(session.open(uri, text)) == ["PPD101", "PPD301"]
     anywhere = types.Range(types.Position(0, 0), types.Position(0, 0))
     [action] = session.code_actions(uri, anywhere, ["source.fixAll"])
     assert action.kind == "source.fixAll.ppodoctor"
     fixed = apply_text_edits(text, edits_of(action.edit, uri))
-    assert fixed == fix_source(text, str(workspace / "fixall.py")).text
+    assert fixed == fix_source(text, str(workspace / "padless" / "fixall.py")).text
     assert "# two findings, two fixes" in fixed
     assert session.change(uri, fixed, 2) == []
     assert session.code_actions(uri, anywhere, ["source.fixAll"]) == []
 
 
 def test_unsafe_fixes_are_offered_only_with_the_setting(session, workspace):
-    uri = write(workspace, "unsafe.py", VALUE_IS_POLICY)
-    diagnostics = session.open(uri, VALUE_IS_POLICY)
+    uri = write(workspace, "unsafe.py", REWARD_IS_CAUSAL)
+    diagnostics = session.open(uri, REWARD_IS_CAUSAL)
     assert {d.data["fix"]["applicability"] for d in diagnostics} == {"unsafe"}
     where = diagnostics[0].range
     assert session.code_actions(uri, where) == []  # no quick fix, and fix-all has nothing safe to do
@@ -180,19 +187,19 @@ def test_unsafe_quick_fix_with_unsafe_fixes_on(workspace):
     session = Session(initialization_options={"settings": {"unsafeFixes": True}}, root=workspace,
                       document_changes=True)
     try:
-        uri = write(workspace, "unsafe_on.py", VALUE_IS_POLICY)
-        diagnostics = session.open(uri, VALUE_IS_POLICY, version=7)
-        ppd109 = next(d for d in diagnostics if d.code == "PPD109")
-        actions = session.code_actions(uri, ppd109.range, ["quickfix"])
-        assert sorted(a.title.split(":")[0] for a in actions) == ["ppodoctor (PPD103)", "ppodoctor (PPD109)"]
-        action = next(a for a in actions if "PPD109" in a.title)
+        uri = write(workspace, "unsafe_on.py", REWARD_IS_CAUSAL)
+        diagnostics = session.open(uri, REWARD_IS_CAUSAL, version=7)
+        ppd104 = next(d for d in diagnostics if d.code == "PPD104")
+        actions = session.code_actions(uri, ppd104.range, ["quickfix"])
+        assert [a.title.split(":")[0] for a in actions] == ["ppodoctor (PPD104)"]
+        action = actions[0]
         assert action.title.endswith("(unsafe)") and not action.is_preferred
         [change] = action.edit.document_changes  # a versioned edit: the client refuses it on a newer text
         assert change.text_document.version == 7
-        fixed = apply_text_edits(VALUE_IS_POLICY, change.edits)
+        fixed = apply_text_edits(REWARD_IS_CAUSAL, change.edits)
         anywhere = types.Range(types.Position(0, 0), types.Position(0, 0))
         [fix_all] = session.code_actions(uri, anywhere, ["source.fixAll.ppodoctor"])  # unsafe ones included
-        assert apply_text_edits(VALUE_IS_POLICY, fix_all.edit.document_changes[0].edits) == fixed
+        assert apply_text_edits(REWARD_IS_CAUSAL, fix_all.edit.document_changes[0].edits) == fixed
         assert session.change(uri, fixed, 8) == []
     finally:
         assert session.close_session() == 0
@@ -277,17 +284,18 @@ def test_target_from_the_python_setting(workspace):
 
 
 def test_probe_command_and_probe_on_save(tmp_path):
-    # Fixture models on disk, no value model (PPD101, which the probe reproduces) and a tokenizer
-    # never given a pad token in the script (PPD301), whose saved files have one (refuted).
+    # Fixture models on disk and no value model (PPD101, which the probe reproduces); the editor says
+    # the script meets trl 0.25.1, which has no trl.experimental (PPD202), but the interpreter the
+    # probe runs in has trl 1.12, where the import works (refuted).
     script = new_script(value=None)
     uri = write(tmp_path, "probed.py", script)
     bare = tmp_path / "no-torch-python"
     bare.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
     bare.chmod(0o755)
-    session = Session(root=tmp_path)
+    session = Session(root=tmp_path, initialization_options={"trlVersion": "0.25.1"})
     try:
         static = session.open(uri, script)
-        assert codes(static) == ["PPD101", "PPD301"]
+        assert codes(static) == ["PPD101", "PPD202", "PPD202"]  # PPOConfig and PPOTrainer
         assert all("[probe:" not in d.message and d.data["probe"] is None for d in static)
         mark = session.mark(uri)
         result = session.execute("ppodoctor.probe", uri)
@@ -295,12 +303,12 @@ def test_probe_command_and_probe_on_save(tmp_path):
         probed = {d.code: d for d in verdicts}
         assert probed["PPD101"].data["probe"] == "confirmed" and "[probe: confirmed" in probed["PPD101"].message
         assert probed["PPD101"].severity == types.DiagnosticSeverity.Error
-        assert probed["PPD301"].data["probe"] == "refuted" and "[probe: refuted" in probed["PPD301"].message
-        assert probed["PPD301"].severity == types.DiagnosticSeverity.Information
-        assert result["probed"] and result["verdicts"] == {"confirmed": 1, "refuted": 1}, result
+        assert probed["PPD202"].data["probe"] == "refuted" and "[probe: refuted" in probed["PPD202"].message
+        assert probed["PPD202"].severity == types.DiagnosticSeverity.Information
+        assert result["probed"] and result["verdicts"] == {"confirmed": 1, "refuted": 2}, result
         # A keystroke gives a new text: the verdicts were about the old one and are dropped.
         typed = session.change(uri, script + "\n", 2)
-        assert [d.data["probe"] for d in typed] == [None, None]
+        assert [d.data["probe"] for d in typed] == [None, None, None]
         # Saving probes only with probeOnSave; here in an interpreter without torch: unchecked.
         session.save(uri)
         session.settle(0.5)
@@ -315,7 +323,7 @@ def test_probe_command_and_probe_on_save(tmp_path):
         assert all("[probe: unchecked" in d.message for d in saved)
         # Without an argument (Helix's :lsp-workspace-command): every open document.
         [everything] = session.execute("ppodoctor.probe")
-        assert everything["uri"] == uri and everything["verdicts"] == {"unchecked": 2}, everything
+        assert everything["uri"] == uri and everything["verdicts"] == {"unchecked": 3}, everything
         assert "error" in session.execute("ppodoctor.probe", 42)
     finally:
         assert session.close_session() == 0

@@ -86,6 +86,10 @@ class FileFix:
     def diff(self) -> str:
         if not self.changed:
             return ""
+        if self.original.is_notebook:
+            from ..notebook import cell_diff
+
+            return cell_diff(self.path, self.original.text, self.text)
         old = [line.rstrip("\r\n") + "\n" for line in self.original.text.splitlines(True)]
         new = [line.rstrip("\r\n") + "\n" for line in self.text.splitlines(True)]
         return "".join(difflib.unified_diff(old, new, self.path, self.path))
@@ -138,8 +142,8 @@ class FixReport:
             gated_keys = {finding_key(o.diagnostic) for o in gated}
             for skipped in held:
                 if finding_key(skipped.diagnostic) not in gated_keys:
-                    lines.append(f"{_where(skipped.diagnostic)}: {skipped.diagnostic.code} not fixed: {skipped.reason}")
-            lines.extend(f"{_where(o.diagnostic)}: {o.diagnostic.code} {o.text}" for o in gated)
+                    lines.append(f"{skipped.diagnostic.location}: {skipped.diagnostic.code} not fixed: {skipped.reason}")
+            lines.extend(f"{o.diagnostic.location}: {o.diagnostic.code} {o.text}" for o in gated)
             if self.write and result.changed and not result.written and result.not_written:
                 lines.append(f"{result.path}: not written: {result.not_written}")
         return lines
@@ -165,21 +169,17 @@ class FixReport:
         return lines
 
 
-def _where(diagnostic: Diagnostic) -> str:
-    return f"{diagnostic.filename}:{diagnostic.span.line}:{diagnostic.span.column}"
-
-
 def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
                target: Optional[Target] = None, unsafe: bool = False,
                allow: Optional[Callable[[Diagnostic], bool]] = None) -> FileFix:
     """Fix one source text in memory; nothing is written. `allow` limits which findings are fixed."""
     settings = settings or Settings()
     try:
-        decoded = files.decode(source) if isinstance(source, bytes) else files.from_text(source)
+        decoded = files.decode_source(source, filename)
     except files.SourceError as error:
         return FileFix(filename, error=str(error))
     target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
-    if not files.may_hold_setup(decoded.raw):
+    if not files.may_hold_setup_named(decoded.raw, filename):
         return FileFix(filename, decoded, decoded.text)
     try:
         outcome: FixOutcome = fix_text(decoded.text, filename, target, settings, decoded.newline, unsafe, allow)
@@ -193,6 +193,8 @@ def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: O
         except UnicodeEncodeError as error:
             return FileFix(filename, decoded, error=f"the fixed text cannot be written as {decoded.encoding}: "
                                                     f"{error.reason}")
+        except ValueError as error:  # a notebook whose fixed program cannot be put back into its cells
+            return FileFix(filename, decoded, error=str(error))
     return fixed
 
 

@@ -35,6 +35,10 @@ def probe_check_report(report, options, settings):
             table = noqa.noqa_lines(file_report.source.text)
             extra = tuple(d for d in extra if not noqa.is_silenced(d.code, d.noqa_lines, table))
         diagnostics = tuple(sorted(diagnostics + extra, key=Diagnostic.sort_key))
+        if file_report.source is not None and file_report.source.is_notebook:
+            from ..notebook import place_in_cells
+
+            diagnostics = place_in_cells(file_report.source.text, diagnostics)
         files.append(dataclasses.replace(file_report, diagnostics=diagnostics, probe=result))
     return CheckReport(tuple(files))
 
@@ -58,7 +62,12 @@ def render_probe_text(report) -> str:
                    f"({result.wall_s:.1f} s, peak {result.peak_rss_bytes / 2**20:.0f} MiB)")
         for index, setup in enumerate(file_report.setup.setups):
             facts = result.setup_facts(index) or {}
-            out.append(f"  {setup.trainer} at line {setup.span.line}:")
+            where = f"line {setup.span.line}"
+            if file_report.source is not None and file_report.source.is_notebook:
+                from ..notebook import describe_line
+
+                where = describe_line(file_report.source.text, setup.span.line)
+            out.append(f"  {setup.trainer} at {where}:")
             for role, model in (facts.get("models") or {}).items():
                 if model["status"] == "built":
                     out.append(f"    {role:<10} {model['class']} from {model['source']} "

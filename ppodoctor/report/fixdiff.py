@@ -74,3 +74,22 @@ def diff_lines(before: str, after: str, context: int = 1) -> list[str]:
 
     lines = difflib.unified_diff(before.splitlines(), after.splitlines(), n=context, lineterm="")
     return [line for line in lines if not line.startswith(("---", "+++"))]
+
+
+@record
+class LineReplacement(Record):
+    """Whole lines [start, end) of the old text replaced by `text` (1-based; start == end inserts)."""
+
+    start: int
+    end: int
+    text: str
+
+
+def line_replacements(before: str, after: str) -> tuple[LineReplacement, ...]:
+    """The change between two texts as whole-line replacements (a notebook's JSON lines, for SARIF)."""
+    import difflib
+
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    return tuple(LineReplacement(i1 + 1, i2 + 1, "".join(new[j1:j2]))
+                 for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")

@@ -1,6 +1,8 @@
 """GitHub Actions workflow commands: each finding becomes an annotation on the pull request.
 
 `::error file=…,line=…,col=…,endLine=…,endColumn=…,title=…::message`; warnings become `::warning`.
+A notebook's finding is placed on the .ipynb file's JSON line holding the code, with the cell
+location (`at cell 3:8:9`) in the title.
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(diagnostic: Diagnostic) -> str:
+def annotation(diagnostic: Diagnostic, source=None) -> str:
     span = diagnostic.span
+    title = f"{diagnostic.code} {diagnostic.name}"
+    if getattr(source, "is_notebook", False):
+        # An annotation is placed on the file's own lines: the JSON line holding the code.
+        span = source.file_span(span)
+        if diagnostic.cell is not None:
+            title += f" at cell {diagnostic.cell}:{diagnostic.cell_span.line}:{diagnostic.cell_span.column}"
     level = "warning" if diagnostic.severity == WARNING else "error"
     properties = [("file", diagnostic.filename), ("line", span.line), ("col", span.column),
-                  ("endLine", span.end_line), ("endColumn", span.end_column),
-                  ("title", f"{diagnostic.code} {diagnostic.name}")]
+                  ("endLine", span.end_line), ("endColumn", span.end_column), ("title", title)]
     joined = ",".join(f"{key}={_escape_property(str(value))}" for key, value in properties)
     message = diagnostic.message
     if diagnostic.fix is not None:
@@ -32,5 +39,6 @@ def annotation(diagnostic: Diagnostic) -> str:
 def render_github(report) -> str:
     lines = [f"::error file={_escape_property(item.path)},title=ppodoctor::{_escape_data(item.error)}"
              for item in report.errors]
-    lines.extend(annotation(diagnostic) for diagnostic in report.diagnostics)
+    lines.extend(annotation(diagnostic, file_report.source)
+                 for file_report in report.files for diagnostic in file_report.diagnostics)
     return "".join(line + "\n" for line in lines)

@@ -6,7 +6,8 @@ from ..rules.base import Diagnostic
 
 
 def diagnostic_dict(diagnostic: Diagnostic) -> dict:
-    span = diagnostic.span
+    # In a notebook, as ruff does: the cell, and the row and column within it.
+    span = diagnostic.cell_span or diagnostic.span
     fix = diagnostic.fix
     return {
         "code": diagnostic.code,
@@ -14,6 +15,7 @@ def diagnostic_dict(diagnostic: Diagnostic) -> dict:
         "severity": diagnostic.severity,
         "message": diagnostic.message,
         "filename": diagnostic.filename,
+        "cell": diagnostic.cell,
         "location": {"row": span.line, "column": span.column},
         "end_location": {"row": span.end_line, "column": span.end_column},
         "fix": None if fix is None else {"applicability": fix.applicability, "message": fix.title},

@@ -1,6 +1,10 @@
 """SARIF 2.1.0: every rule with its documentation, every finding with its location and, where the
 edit is known, its fix as artifact replacements; files that could not be checked become tool
-execution notifications."""
+execution notifications.
+
+SARIF has no notion of notebook cells, so a notebook's regions and fix replacements are in the
+.ipynb file's own lines (the JSON string holding the code), which editors and code scanning open;
+the cell and the region within it are in the result's `properties` (`cell`, `cellRegion`)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from urllib.parse import quote
 from .. import __version__
 from ..rules import all_rules
 from ..rules.base import DOCS_URL, ERROR, Diagnostic, Rule, first_line
-from .fixdiff import fix_regions
+from .fixdiff import fix_regions, fixed_text, line_replacements
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/ppodoctor/ppodoctor"
@@ -56,21 +60,44 @@ def _region(line: int, column: int, end_line: int, end_column: int) -> dict:
     return {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}
 
 
+def _notebook_replacements(file_report, diagnostic: Diagnostic) -> list[dict] | None:
+    """A notebook's fix as whole-line replacements in the .ipynb file's own JSON lines."""
+    source = file_report.source
+    after = fixed_text(file_report, diagnostic)
+    if after is None or after == source.text:
+        return None
+    try:
+        fixed = source.encode_text(after)
+    except ValueError:
+        return None
+    fixed_json = fixed[3:].decode("utf-8") if source.bom else fixed.decode("utf-8")
+    return [{"deletedRegion": _region(item.start, 1, item.end, 1), "insertedContent": {"text": item.text}}
+            for item in line_replacements(source.json_text, fixed_json)]
+
+
 def sarif_fix(file_report, diagnostic: Diagnostic) -> dict | None:
     """A SARIF fix needs concrete replacements; a fix whose edit is not known here has none."""
     fix = diagnostic.fix
     location = {"uri": artifact_uri(diagnostic.filename)}
-    regions = fix_regions(file_report, diagnostic)
-    if not regions:
-        return None
-    replacements = [{"deletedRegion": _region(r.line, r.column, r.end_line, r.end_column),
-                     "insertedContent": {"text": r.text}} for r in regions]
+    if getattr(file_report.source, "is_notebook", False):
+        replacements = _notebook_replacements(file_report, diagnostic)
+        if replacements is None:
+            return None
+    else:
+        regions = fix_regions(file_report, diagnostic)
+        if not regions:
+            return None
+        replacements = [{"deletedRegion": _region(r.line, r.column, r.end_line, r.end_column),
+                         "insertedContent": {"text": r.text}} for r in regions]
     return {"description": {"text": fix.title},
             "artifactChanges": [{"artifactLocation": location, "replacements": replacements}]}
 
 
 def sarif_result(file_report, diagnostic: Diagnostic, rule_index: dict[str, int]) -> dict:
     span = diagnostic.span
+    notebook = getattr(file_report.source, "is_notebook", False)
+    if notebook:  # SARIF has no cells: the region is the code's place in the .ipynb file's JSON
+        span = file_report.source.file_span(span)
     result = {
         "ruleId": diagnostic.code,
         "level": _level(diagnostic.severity),
@@ -81,6 +108,10 @@ def sarif_result(file_report, diagnostic: Diagnostic, rule_index: dict[str, int]
         }}],
         "properties": {"name": diagnostic.name},
     }
+    if notebook and diagnostic.cell is not None:
+        cell = diagnostic.cell_span
+        result["properties"]["cell"] = diagnostic.cell
+        result["properties"]["cellRegion"] = _region(cell.line, cell.column, cell.end_line, cell.end_column)
     if diagnostic.code in rule_index:
         result["ruleIndex"] = rule_index[diagnostic.code]
     if diagnostic.fix is not None:

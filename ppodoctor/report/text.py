@@ -13,7 +13,7 @@ MAX_DIFF_LINES = 12
 
 
 def location(diagnostic: Diagnostic) -> str:
-    return f"{diagnostic.filename}:{diagnostic.span.line}:{diagnostic.span.column}"
+    return diagnostic.location
 
 
 def headline(diagnostic: Diagnostic, style: Styler = plain) -> str:
@@ -28,7 +28,12 @@ def fix_preview(diagnostic: Diagnostic, file_report, style: Styler = plain) -> l
     after = fixed_text(file_report, diagnostic) if file_report is not None else None
     if after is None or file_report.source is None or after == file_report.source.text:
         return []
-    lines = diff_lines(file_report.source.text, after)
+    if file_report.source.is_notebook:
+        from ..notebook import preview_lines
+
+        lines = preview_lines(file_report.source.text, after)
+    else:
+        lines = diff_lines(file_report.source.text, after)
     if len(lines) > MAX_DIFF_LINES:
         lines = lines[:MAX_DIFF_LINES] + ["..."]
     colours = {"-": "red", "+": "green", "@": "cyan"}
@@ -41,13 +46,14 @@ def code_frame(diagnostic: Diagnostic, lines: list[str], style: Styler = plain,
     if not 1 <= span.line <= len(lines):
         return []
     line = lines[span.line - 1].rstrip("\r\n").expandtabs(1)
-    width = len(str(span.line))
+    number = diagnostic.cell_span.line if diagnostic.cell_span is not None else span.line  # a notebook: the cell's
+    width = len(str(number))
     pad = " " * width
     gutter = style(f"{pad} |", fg="blue", bold=True)
     end = span.end_column if span.end_line == span.line else len(line) + 1
     colour = "red" if diagnostic.severity == ERROR else "yellow"
     carets = style("^" * max(1, end - span.column) + " " + diagnostic.code, fg=colour, bold=True)
-    frame = [gutter, f"{style(f'{span.line} |', fg='blue', bold=True)} {line}",
+    frame = [gutter, f"{style(f'{number} |', fg='blue', bold=True)} {line}",
              f"{gutter} {' ' * (span.column - 1)}{carets}"]
     if diagnostic.fix is not None:
         frame.append(f"{pad} {style('= fix', fg='cyan', bold=True)} ({FIX_NOTES[diagnostic.fix.applicability]}): "

@@ -108,10 +108,21 @@ class Diagnostic(Record):
     probe_detail: str = ""
     # What the finding is about, for the rule's own fix and probe check: a role, a keyword, a field.
     subject: str = ""
+    # In a notebook (notebook.place_in_cells): the cell holding `span` (1-based, counting every cell)
+    # and the span within that cell. `span` itself stays in the program text's lines, as fixes need.
+    cell: Optional[int] = None
+    cell_span: Optional[Span] = None
 
     @property
     def url(self) -> str:
         return DOCS_URL.format(anchor=f"{self.code.lower()}-{self.name}")
+
+    @property
+    def location(self) -> str:
+        """Where ruff would say: `path:line:col`, or in a notebook `nb.ipynb:cell 3:8:9`."""
+        if self.cell is not None:
+            return f"{self.filename}:cell {self.cell}:{self.cell_span.line}:{self.cell_span.column}"
+        return f"{self.filename}:{self.span.line}:{self.span.column}"
 
     @property
     def refuted(self) -> bool:

@@ -14,6 +14,7 @@ from lsprotocol import types
 
 from ..fixes import preview_text
 from ..fixes.api import fix_source
+from ..rules.base import Applicability
 from .changes import Change, changes
 from .lint import SOURCE, Finding, Linted, fix_title, is_safe
 from .options import ServerOptions
@@ -62,7 +63,9 @@ def _overlaps(found: types.Range, request: types.Range) -> bool:
 def _quick_fix(linted: Linted, finding: Finding, lines: Lines, versioned: bool) -> Optional[types.CodeAction]:
     if linted.report.setup is None:
         return None
-    fixed = preview_text(linted.body, linted.report.setup, finding.diagnostic)
+    if finding.diagnostic.fix.applicability == Applicability.DISPLAY_ONLY:
+        return None  # advice: the message says what to decide; nothing to apply
+    fixed = preview_text(linted.body, linted.report.setup, finding.diagnostic, linted.report.target)
     if fixed is None or fixed == linted.body:
         return None  # the fix declines here (`check` shows no preview either)
     safe = is_safe(finding.diagnostic)

@@ -25,13 +25,12 @@ _AT = re.compile(r"\bat (\d+):(\d+)\b")
 
 
 def text_of(value: Any) -> str:
-    """An enum member's value or a plain string: fields other branches are turning into enums."""
+    """An enum member's value (severity, applicability, verdict) as the string LSP clients get."""
     return str(getattr(value, "value", value))
 
 
 def fix_title(diagnostic: Diagnostic) -> str:
-    fix = diagnostic.fix
-    return getattr(fix, "title", None) or fix.description
+    return diagnostic.fix.title
 
 
 def is_safe(diagnostic: Diagnostic) -> bool:
