@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator, Optional
 from . import api, files
 from .config import Settings
 from .setup.model import FileSetup
-from .setup.relevance import may_matter
+from .setup.relevance import may_matter, tree_may_matter
 from .trl_api.eras import Target
 
 # A pool costs ~10 ms a worker to start; libcst parses and extract walks ~100 KB/s a core. Below
@@ -31,7 +31,7 @@ PARALLEL_BYTES = 128 * 1024
 SCREEN_PARALLEL_FILES = 1000
 
 _Work = tuple[int, str, bytes, Target]
-# What screening says of one file: None (its bytes cannot hold a setup), ("error", cause),
+# What screening says of one file: None (its bytes cannot hold a setup), ("error", cause, position),
 # ("clean", decoded) (Python's parser rules it out) or ("check", decoded).
 _Screened = Optional[tuple]
 
@@ -43,7 +43,9 @@ def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = N
     # Only another interpreter (--python) is asked in a subprocess worth overlapping with the scan;
     # our own interpreter's versions are read in-process at once.
     prefetch = _prefetch_target(settings) if target is None and settings.python else None
-    found = list(files.discover_names(list(paths), settings.is_excluded if settings.exclude else None))
+    paths = list(paths)
+    named = files.named_files(paths)
+    found = list(files.discover_names(paths, settings.is_excluded if settings.exclude else None))
     advance = (progress(len(found)) if progress is not None else None) or (lambda: None)
     targets = _Targets(settings, target, prefetch)
     cpus = jobs or available_cpus()
@@ -59,12 +61,12 @@ def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = N
             advance()
     if cpus > 1 and len(readable) > SCREEN_PARALLEL_FILES and _can_fork():
         targets.wait_for_prefetch()  # no thread may run while the process forks
-        screened = _screen_forked(readable, cpus)
+        screened = _screen_forked(readable, cpus, named)
     else:
-        screened = ((index, name, _screen(name)) for index, name in readable)
+        screened = ((index, name, _screen(name, name in named)) for index, name in readable)
     for index, name, outcome in screened:
         if outcome is not None and outcome[0] == "error":
-            reports[index] = api.FileReport(name, error=outcome[1])
+            reports[index] = api.FileReport(name, error=outcome[1], error_position=outcome[2])
         elif outcome is not None and outcome[0] == "check":
             candidates.append((index, name, outcome[1]))
             continue
@@ -88,19 +90,31 @@ def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = N
     return tuple(sorted(reports, key=lambda report: report.path))
 
 
-def _screen(name: str) -> _Screened:
+def _screen(name: str, named: bool = False) -> _Screened:
+    """A walked file is screened out unread past its bytes when they cannot hold a setup; a file
+    the user named is always decoded and compiled (Python's refusal is its error), as ruff does."""
     try:
         data = files.read_bytes(name)
+        if named and not name.endswith(_NOT_PYTHON):
+            decoded = files.decode(data)
+            tree = files.compile_source(decoded.text, name)
+            if not files.may_hold_setup(data):
+                return ("clean", decoded)
+            return ("check", decoded) if tree_may_matter(tree) else ("clean", decoded)
         # Only files that pass the prefilter are decoded: the others are never looked at again, so
         # their encoding cannot matter (and decoding costs more than reading).
         if not files.may_hold_setup(data):
             return None
         decoded = files.decode(data)
     except files.SourceError as error:
-        return ("error", str(error))
+        return ("error", str(error), error.position)
     # Python's parser rules out most of the rest, so that libcst is imported (and workers started)
     # only for files that can matter.
     return ("check", decoded) if may_matter(decoded.text) else ("clean", decoded)
+
+
+# Named files that are not Python source: notebooks are JSON, for their own reader to judge.
+_NOT_PYTHON = (".ipynb",)
 
 
 def _import_parser() -> None:
@@ -209,7 +223,8 @@ def _can_fork() -> bool:
     return sys.platform == "linux" and hasattr(os, "fork")
 
 
-def _screen_forked(readable: list[tuple[int, str]], workers: int) -> list[tuple[int, str, _Screened]]:
+def _screen_forked(readable: list[tuple[int, str]], workers: int,
+                   named: frozenset[str] = frozenset()) -> list[tuple[int, str, _Screened]]:
     """Screen in `workers` processes: this one and forked children, each taking every workers-th
     file, the children sending their answers back pickled through a pipe. (A multiprocessing pool
     costs ~50 ms more here: its queues and threads are worth it for long tasks, not for 40 µs ones.)
@@ -222,7 +237,7 @@ def _screen_forked(readable: list[tuple[int, str]], workers: int) -> list[tuple[
     here = [0]  # the shares screened in this process
 
     def screen_share(share: int) -> list[tuple[int, str, _Screened]]:
-        return [(index, name, _screen(name)) for index, name in readable[share::workers]]
+        return [(index, name, _screen(name, name in named)) for index, name in readable[share::workers]]
 
     try:
         # Children are born with SIGINT blocked, so none can die of a Ctrl-C before ignoring it.

@@ -93,11 +93,14 @@ class FixReport:
 
 def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
                target: Optional[Target] = None, unsafe: bool = False,
-               allow: Optional[Callable[[Diagnostic], bool]] = None) -> FileFix:
-    """Fix one source text in memory; nothing is written. `allow` limits which findings are fixed."""
+               allow: Optional[Callable[[Diagnostic], bool]] = None, strict: bool = False) -> FileFix:
+    """Fix one source text in memory; nothing is written. `allow` limits which findings are fixed;
+    `strict` (a file the user named) has Python compile it first, its refusal being the error."""
     settings = settings or Settings()
     try:
         decoded = files.decode(source) if isinstance(source, bytes) else files.from_text(source)
+        if strict:
+            files.compile_source(decoded.text, filename)
     except files.SourceError as error:
         return FileFix(filename, error=str(error))
     target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
@@ -128,7 +131,9 @@ def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target
     """
     settings = settings or Settings()
     results = []
-    for path, problem in files.discover(list(paths), settings.is_excluded if settings.exclude else None):
+    paths = list(paths)
+    named = files.named_files(paths)
+    for path, problem in files.discover(paths, settings.is_excluded if settings.exclude else None):
         if problem is not None:
             results.append(FileFix(str(path), error=problem))
             continue
@@ -137,7 +142,8 @@ def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target
         except files.SourceError as error:
             results.append(FileFix(str(path), error=str(error)))
             continue
-        fixed = fix_source(data, str(path), settings, target, unsafe)
+        fixed = fix_source(data, str(path), settings, target, unsafe,
+                           strict=str(path) in named and path.suffix != ".ipynb")
         if write and fixed.changed and not fixed.error:
             fixed = _write(path, fixed, probe_options or settings, probe, confirm,
                            lambda allow: fix_source(data, str(path), settings, target, unsafe, allow))

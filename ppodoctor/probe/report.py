@@ -16,13 +16,13 @@ def probe_check_report(report, options, settings):
     from ..api import CheckReport
 
     options = coerce_options(options if options is not None else settings)
-    rules = select_rules(settings.select, settings.ignore)
     files = []
     for file_report in report.files:
         setup = file_report.setup
         if file_report.error or setup is None or not setup.setups:
             files.append(file_report)
             continue
+        rules = select_rules(*settings.rule_codes(file_report.path))
         imports = api_checks.import_questions(setup, file_report.diagnostics)
         result = probe_file_setups([setup], options, imports)[0]
         diagnostics = annotate(file_report.diagnostics, result, setup)

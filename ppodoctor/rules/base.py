@@ -15,7 +15,6 @@ ERROR = "error"  # TRL will crash
 WARNING = "warning"  # it runs, but not as intended
 SAFE = "safe"  # the fix only repairs the crash
 UNSAFE = "unsafe"  # the fix changes behaviour beyond the crash (e.g. replaces a model)
-DOCS_URL = "https://github.com/ppodoctor/ppodoctor/blob/main/docs/rules.md#{anchor}"
 
 
 @record
@@ -47,10 +46,6 @@ class Diagnostic(Record):
     setup_index: Optional[int] = None
     probe: Optional[str] = None  # "confirmed", "refuted" or "unchecked" once the probe has looked
     probe_detail: str = ""
-
-    @property
-    def url(self) -> str:
-        return DOCS_URL.format(anchor=f"{self.code.lower()}-{self.name}")
 
     def sort_key(self) -> tuple:
         return (self.filename, self.span.line, self.span.column, self.code)
