@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from .config import Settings
-from .core import CheckReport, FileReport, check_file, check_source, parse_setup, run_rules
+from .core import CheckReport, FileReport, check_file, check_source, failed, parse_setup, run_rules
 from .trl_api.eras import Target
 
-__all__ = ["CheckReport", "FileReport", "check_file", "check_paths", "check_source", "parse_setup", "probe_report",
+__all__ = ["CheckReport", "FileReport", "check_file", "check_paths", "check_source", "failed", "parse_setup",
+           "probe_report",
            "run_rules", "fix_source", "fix_paths", "FileFix", "FixReport"]
 
 

@@ -4,145 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import click
 
 from . import __version__
+from .cli_common import (EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, OUTPUT_FORMATS, command_settings, config_option,
+                         load_settings, make_probe_options, probe_options, rule_options, trl_option)
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-
-
-def _split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(code.strip().upper() for value in values for code in value.split(",") if code.strip())
-
-
-def _settings(paths: tuple[str, ...], config: Optional[str], **overrides):
-    from .config import ConfigError, load_settings, merge
-
-    start = Path(paths[0]) if paths and paths[0] != "-" else Path.cwd()
-    try:
-        settings = load_settings(start if start.exists() else Path.cwd(), Path(config) if config else None)
-    except ConfigError as error:
-        raise click.UsageError(str(error))
-    return merge(settings, **overrides)
-
-
-def _command_settings(paths: tuple[str, ...], config: Optional[str], select: tuple[str, ...],
-                      ignore: tuple[str, ...], trl_version: Optional[str], exclude: tuple[str, ...],
-                      python: Optional[str]):
-    """The Settings `check` and `fix` share, with their options validated as usage errors."""
-    select, ignore = _split_codes(select), _split_codes(ignore)
-    _validate_codes(select, "--select")
-    _validate_codes(ignore, "--ignore")
-    settings = _settings(paths, config, select=select, ignore=ignore, trl_version=trl_version,
-                         exclude=tuple(exclude), python=python)
-    try:
-        from .trl_api.eras import Version
-
-        if settings.trl_version:
-            Version.parse(settings.trl_version)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--trl-version")
-    return settings
-
-
-def _validate_codes(codes: tuple[str, ...], option: str) -> None:
-    if not codes:
-        return  # nothing to validate: the rule modules are loaded only if a file needs them
-    from .rules import all_rules
-
-    known = [rule.code for rule in all_rules()]
-    for code in codes:
-        if code != "ALL" and not any(k.startswith(code) for k in known):
-            raise click.BadParameter(f"no rule matches {code!r}", param_hint=option)
-
-
-_select = click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
-_ignore = click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable (comma-separated).")
-_trl = click.option("--trl-version", default=None, help="The TRL version the scripts will run with.")
-_config = click.option("--config", default=None, type=click.Path(dir_okay=False),
-                       help="A pyproject.toml to read [tool.ppodoctor] from.")
-
-
-OUTPUT_FORMATS = ("text", "concise", "json", "json-lines", "sarif", "github")
 _output_format = click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="text",
                               show_default=True, help="text: code frames and fix previews; concise: one line "
-                              "each; json/json-lines; sarif (2.1.0); github (Actions annotations).")
+                              "each; json/json-lines; sarif (2.1.0); github (Actions annotations); gitlab "
+                              "(code quality); junit (XML).")
 _output_file = click.option("--output-file", "-o", default=None, type=click.Path(dir_okay=False),
                             help="Write the report to this file instead of stdout.")
-
-
-def _stdout_colour() -> bool:
-    from .report.terminal import color_enabled
-
-    return color_enabled(sys.stdout)
-
-
-def _emit(text: str, output_file: Optional[str], colour: bool = False) -> None:
-    if output_file is None:
-        # click strips escape codes from non-terminals unless told: FORCE_COLOR must survive a pipe.
-        click.echo(text, nl=False, color=colour)
-        return
-    try:
-        Path(output_file).write_text(text, encoding="utf-8")
-    except OSError as error:
-        click.echo(f"ppodoctor: cannot write {output_file}: {error.strerror or error}", err=True)
-        sys.exit(EXIT_ERROR)
-
-
-def _check_with_progress(api, file_paths, settings):
-    from .report.terminal import progress_for
-
-    bars = []
-
-    def start(total):
-        bar = progress_for(total)
-        if bar is None:
-            return None
-        bars.append(bar)
-        return bar.advance
-
-    try:
-        return api.check_paths(file_paths, settings, progress=start)
-    finally:
-        for bar in bars:
-            bar.close()
-
-
-def _probe_options(command):
-    """The runtime probe's options, shared by `check --probe`, `probe` and `fix`."""
-    options = [
-        click.option("--python", "probe_python", default=None, type=click.Path(dir_okay=False),
-                     help="The interpreter that will run the scripts: its installed TRL is the target "
-                     "and the probe runs in it "
-                     "(default: this one)."),
-        click.option("--online", is_flag=True, help="Let the probe fetch config and tokenizer files (never "
-                     "weights) from the Hugging Face hub; offline by default."),
-        click.option("--trust-remote-code", is_flag=True, help="Let the probe run a model's own code when the "
-                     "script asks for trust_remote_code=True."),
-        click.option("--model-path", "model_paths", multiple=True, metavar="NAME=DIR",
-                     help="Read the model NAME (a hub id or the path expression as written) from DIR."),
-        click.option("--probe-timeout", default=180.0, show_default=True, type=click.FloatRange(1),
-                     help="Seconds before the probe is stopped (its findings then stay unchecked)."),
-        click.option("--probe-memory", default=8.0, show_default=True, type=click.FloatRange(0.5),
-                     help="GiB of address space the probe may grow by."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _make_probe_options(probe_python, online, trust_remote_code, model_paths, probe_timeout, probe_memory):
-    from .probe.runner import ProbeOptions, parse_model_path
-
-    try:
-        paths = tuple(parse_model_path(text) for text in model_paths)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--model-path")
-    return ProbeOptions(python=probe_python or sys.executable, timeout_s=probe_timeout,
-                        memory_bytes=int(probe_memory * 2**30), online=online,
-                        trust_remote_code=trust_remote_code, model_paths=paths)
 
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -182,56 +56,57 @@ def main() -> None:
 # readable=False: an unreadable file is reported on its own line while the rest are checked,
 # not refused by click as a usage error that stops the whole run.
 @click.argument("paths", nargs=-1, type=click.Path(readable=False))
-@_select
-@_ignore
-@_trl
-@_config
+@rule_options
 @_output_format
 @_output_file
-@click.option("--exclude", multiple=True, help="Glob patterns of paths to skip.")
 @click.option("--stdin-filename", default=None, help="The name to report for source read from stdin (`-`).")
-@click.option("--probe", is_flag=True, help="Also build the models on the meta device in the scripts' "
-              "interpreter: confirm each finding, add runtime findings (PPD501-504) and a memory plan.")
+@click.option("--fix", is_flag=True, help="Apply the fixes, as `fix --write` does (each confirmed by the "
+              "runtime probe first, unless --no-probe), then report what is left.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply fixes that change "
+              "behaviour beyond the crash; without, count them as fixable.")
+@click.option("--diff", is_flag=True, help="Print the diff of every fix and write nothing; exit 1 when "
+              "there is something to fix.")
+@click.option("--show-fixes/--no-show-fixes", default=None, help="With --fix, list what was fixed; "
+              "--no-show-fixes drops the fix previews from the text output.")
+@click.option("--statistics", is_flag=True, help="Count the findings per code instead of listing them "
+              "(JSON with --output-format json).")
+@click.option("--exit-zero", "-e", is_flag=True, help="Exit 0 even when there are findings (files that could "
+              "not be checked still exit 2).")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="With --fix, exit 1 when anything was fixed, even "
+              "if nothing is left.")
+@click.option("--quiet", "-q", is_flag=True, help="Print the findings (and errors) only: no summary, no "
+              "progress.")
+@click.option("--silent", "-s", is_flag=True, help="Print nothing; the exit code says it all "
+              "(--output-file is still written).")
+@click.option("--probe/--no-probe", default=None, help="--probe: also build the models on the meta device in "
+              "the scripts' interpreter: confirm each finding, add runtime findings (PPD501-504) and a memory "
+              "plan. --no-probe: with --fix, write the fixes unconfirmed.")
 @click.option("--hide-refuted", is_flag=True, help="With --probe: leave out the findings the probe refuted "
               "(they are never counted as problems).")
-@_probe_options
-def check(paths, select, ignore, trl_version, config, output_format, output_file, exclude,
-          stdin_filename, probe=False, hide_refuted=False, **probe_settings) -> None:
+@probe_options
+def check(paths, select, extend_select, ignore, per_file_ignores, extend_per_file_ignores, trl_version, config,
+          exclude, output_format, output_file, stdin_filename, fix, unsafe_fixes, diff, show_fixes, statistics,
+          exit_zero, exit_non_zero_on_fix, quiet, silent, probe, hide_refuted, **probe_settings) -> None:
     """Check PPO training scripts (files or directories) for broken PPOTrainer wiring."""
-    from . import api
-    from .report import render
+    from .cli_check import CheckOptions, run_check
 
     paths = paths or (".",)
-    settings = _command_settings(paths, config, select, ignore, trl_version, exclude,
-                                 probe_settings.get("probe_python"))
-    reports = []
-    file_paths = []
-    for path in paths:
-        if path == "-":
-            reports.append(api.check_source(sys.stdin.buffer.read(), stdin_filename or "<stdin>", settings))
-        else:
-            file_paths.append(Path(path))
-    report = _check_with_progress(api, file_paths, settings)
-    report = api.CheckReport(tuple(reports) + report.files)
-    colour = output_file is None and _stdout_colour()
-    text = render(report, output_format, color=colour)
-    if probe:
-        report = api.probe_report(report, _make_probe_options(**probe_settings), settings)
-        text = render(report, output_format, color=colour, hide_refuted=hide_refuted)
-        if output_format == "text":
-            from .probe.report import render_probe_text
-
-            text += "\n" + render_probe_text(report)
-    _emit(text, output_file, colour)
-    sys.exit(report.exit_code)
+    settings = command_settings(paths, config, select, extend_select, ignore, per_file_ignores,
+                                extend_per_file_ignores, trl_version, exclude, probe_settings.get("probe_python"))
+    options = CheckOptions(output_format=output_format, output_file=output_file, stdin_filename=stdin_filename,
+                           fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, statistics=statistics,
+                           exit_zero=exit_zero, exit_non_zero_on_fix=exit_non_zero_on_fix, quiet=quiet or silent,
+                           silent=silent, show_fixes=show_fixes, probe=probe, hide_refuted=hide_refuted,
+                           probe_settings=tuple(probe_settings.items()))
+    sys.exit(run_check(paths, settings, options))
 
 
 @main.command()
 @click.argument("script", type=click.Path())
-@_trl
-@_config
+@trl_option
+@config_option
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@_probe_options
+@probe_options
 def probe(script, trl_version, config, output_format, **probe_settings) -> None:
     """Build SCRIPT's models on the meta device (no weights) and check them against TRL; print a memory plan."""
     import json
@@ -240,53 +115,52 @@ def probe(script, trl_version, config, output_format, **probe_settings) -> None:
     from .probe.report import probe_json, render_probe_text
     from .report import render
 
-    settings = _settings((script,), config, trl_version=trl_version)
-    report = api.check_paths([Path(script)], settings)
-    report = api.probe_report(report, _make_probe_options(**probe_settings), settings)
-    if output_format == "json":
-        from .report.json_format import diagnostic_dict
+    from .report.summary import error_lines, exit_status
 
-        click.echo(json.dumps({"diagnostics": [dict(diagnostic_dict(d), probe_detail=d.probe_detail)
-                                               for d in report.diagnostics],
+    settings = load_settings((script,), config, trl_version=trl_version)
+    report = api.check_paths([Path(script)], settings)
+    report = api.probe_report(report, make_probe_options(**probe_settings), settings)
+    click.echo("\n".join(error_lines(report)), err=True, nl=bool(report.errors))
+    if output_format == "json":
+        from .report.json_format import entries
+
+        click.echo(json.dumps({"diagnostics": entries(report, settings.docs_url),
                                "probe": probe_json(report)}, indent=2))
     else:
         click.echo(render(report, "text") + "\n" + render_probe_text(report), nl=False)
-    sys.exit(report.exit_code)
+    sys.exit(exit_status(report))
 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@_select
-@_ignore
-@_trl
-@_config
-@click.option("--exclude", multiple=True, help="Glob patterns of paths to skip.")
+@rule_options
 @click.option("--write", is_flag=True, help="Apply the fixes in place (default: print a diff, write nothing).")
 @click.option("--unsafe-fixes", is_flag=True, help="Also write fixes the probe could not check (with --no-probe: "
               "the unsafe fixes, which the source alone cannot show to be harmless).")
 @click.option("--probe/--no-probe", "use_probe", default=True, show_default=True,
               help="With --write: write the fixes the runtime probe confirms (the original fails as the rule "
               "says, the fixed setup passes); --no-probe writes the safe fixes unconfirmed.")
-@_probe_options
-def fix(paths, select, ignore, trl_version, config, exclude, write, unsafe_fixes, use_probe,
-        **probe_settings) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="Print the diff and errors only.")
+@probe_options
+def fix(paths, select, extend_select, ignore, per_file_ignores, extend_per_file_ignores, trl_version, config,
+        exclude, write, unsafe_fixes, use_probe, quiet, **probe_settings) -> None:
     """Fix PPO training scripts: print a diff of every fix, or apply them with --write."""
     from .fixes.api import fix_paths
+    from .report.summary import FixSummary, error_line
 
     paths = paths or (".",)
-    settings = _command_settings(paths, config, select, ignore, trl_version, exclude,
-                                 probe_settings.get("probe_python"))
-    probe_options = _make_probe_options(**probe_settings) if write and use_probe else None
+    settings = command_settings(paths, config, select, extend_select, ignore, per_file_ignores,
+                                extend_per_file_ignores, trl_version, exclude, probe_settings.get("probe_python"))
+    gate_options = make_probe_options(**probe_settings) if write and use_probe else None
     report = fix_paths([Path(p) for p in paths], settings, unsafe=unsafe_fixes, write=write, probe=use_probe,
-                       probe_options=probe_options)
-    for result in report.files:
-        if result.error:
-            click.echo(f"{result.path}: error: {result.error}", err=True)
-        elif not write and result.changed:
-            click.echo(result.diff(), nl=False)
-    for line in report.finding_lines() + report.summary():
+                       probe_options=gate_options)
+    summary = FixSummary(report, write, use_probe, apply_hint="; run with --write to apply")
+    for path, cause in summary.errors:
+        click.echo(error_line(path, cause), err=True)
+    click.echo(summary.diff, nl=False)
+    for line in summary.messages + (() if quiet else summary.closing):
         click.echo(line, err=True)
-    sys.exit(report.exit_code)
+    sys.exit(summary.status)
 
 
 @main.command()

@@ -27,6 +27,7 @@ class FileReport(Record):
     path: str
     diagnostics: tuple[Diagnostic, ...] = ()
     error: Optional[str] = None  # one-line cause when the file could not be checked
+    error_position: Optional[tuple[int, int]] = None  # (line, column) the error points at, where known
     setup: Optional[FileSetup] = None
     source: Optional[files.SourceText] = None
     target: Optional[Target] = None
@@ -86,7 +87,7 @@ def parse_setup(text: str, filename: str) -> FileSetup:
     try:
         module = libcst.parse_module(text)
     except libcst.ParserSyntaxError as error:
-        raise files.SourceError(_syntax_error(text, error, filename)) from None
+        raise _syntax_error(text, error, filename) from None
     except RecursionError:
         raise files.SourceError("too deeply nested to parse") from None
     try:
@@ -95,36 +96,44 @@ def parse_setup(text: str, filename: str) -> FileSetup:
         raise files.SourceError("too deeply nested to analyse") from None
 
 
-def _syntax_error(text: str, error, filename: str = "") -> str:
+def _syntax_error(text: str, error, filename: str = "") -> files.SourceError:
     """Python's own account of a syntax error (libcst's positions and wording are its parser's);
     libcst's when Python accepts the text (syntax newer than libcst knows). In a notebook the
-    position names the cell (`cell 3:2:5`)."""
+    position names the cell (`cell 3:2:5`) and no file position is given (the program's lines are
+    not the .ipynb file's)."""
     import ast
     import warnings
 
-    def where(line: int, column: int) -> str:
-        if files.is_notebook(filename):
+    notebook = files.is_notebook(filename)
+
+    def failure(kind: str, line: int, column: int, message: str) -> files.SourceError:
+        if notebook:
             from .notebook import describe_position
 
-            return describe_position(text, line, column)
-        return f"{line}:{column}"
+            return files.SourceError(f"{kind} at {describe_position(text, line, column)}: {message}")
+        return files.SourceError(f"{kind} at {line}:{column}: {message}", (line, column))
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ast.parse(text)
     except SyntaxError as python:
-        return f"syntax error at {where(python.lineno or 1, python.offset or 1)}: {python.msg}"
+        return failure("syntax error", python.lineno or 1, python.offset or 1, python.msg)
     except (ValueError, RecursionError, MemoryError):
         pass
-    return f"cannot parse at {where(error.raw_line, error.raw_column + 1)}: {error.message.splitlines()[0]}"
+    return failure("cannot parse", error.raw_line, error.raw_column + 1, error.message.splitlines()[0])
+
+
+def failed(filename: str, error: files.SourceError, **fields) -> FileReport:
+    """The report of a file that could not be checked, with the error's cause and position."""
+    return FileReport(filename, error=str(error), error_position=error.position, **fields)
 
 
 def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -> tuple[Diagnostic, ...]:
     context = RuleContext(target=target, file=setup, saved=SavedFiles.near(setup.path))
     table = noqa.noqa_lines(text)
     found = []
-    for rule in select_rules(settings.select, settings.ignore):
+    for rule in select_rules(*settings.rule_codes(setup.path)):
         for diagnostic in rule.check(context):
             if not noqa.is_silenced(diagnostic.code, diagnostic.noqa_lines, table):
                 found.append(dataclasses.replace(diagnostic, filename=setup.path))
@@ -137,30 +146,38 @@ def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -
 
 
 def check_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
-                 target: Optional[Target] = None) -> FileReport:
+                 target: Optional[Target] = None, strict: bool = False) -> FileReport:
     """One file's report. A file whose bytes cannot hold a PPO setup (files.may_hold_setup) is not
-    even decoded: nothing in it could be reported, its encoding included."""
+    even decoded: nothing in it could be reported, its encoding included; unless `strict` (a file
+    the user named): then it is decoded and compiled, and Python's refusal is the report's error.
+    (A notebook's program is judged by its own reader, cell by cell.)"""
     settings = settings or Settings()
     raw = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
-    if not files.may_hold_setup_named(raw, filename):
+    strict = strict and not files.is_notebook(filename)
+    if not strict and not files.may_hold_setup_named(raw, filename):
         target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
         return FileReport(filename, setup=FileSetup(filename), target=target)
     try:
         decoded = files.decode_source(source, filename)
+        if strict:
+            files.compile_source(decoded.text, filename)
     except files.SourceError as error:
-        return FileReport(filename, error=str(error))
+        return failed(filename, error)
     target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
+    if not files.may_hold_setup_named(raw, filename):
+        return FileReport(filename, setup=FileSetup(filename), source=decoded, target=target)
     try:
         setup = parse_setup(decoded.text, filename)
     except files.SourceError as error:
-        return FileReport(filename, error=str(error), source=decoded, target=target)
+        return failed(filename, error, source=decoded, target=target)
     return FileReport(filename, run_rules(setup, decoded.text, target, settings), setup=setup, source=decoded,
                       target=target)
 
 
-def check_file(path: Path, settings: Optional[Settings] = None, target: Optional[Target] = None) -> FileReport:
+def check_file(path: Path, settings: Optional[Settings] = None, target: Optional[Target] = None,
+               strict: bool = False) -> FileReport:
     try:
         data = files.read_bytes(path)
     except files.SourceError as error:
-        return FileReport(str(path), error=str(error))
-    return check_source(data, str(path), settings, target)
+        return failed(str(path), error)
+    return check_source(data, str(path), settings, target, strict)

@@ -42,7 +42,45 @@ _SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv",
 
 
 class SourceError(Exception):
-    """A file that cannot be checked; str() is the one-line cause."""
+    """A file that cannot be checked; str() is the one-line cause, `position` the (line, column)
+    it points at, where there is one (a syntax error)."""
+
+    def __init__(self, cause: str, position: Optional[tuple[int, int]] = None) -> None:
+        super().__init__(cause)
+        self.position = position
+
+
+def syntax_error(error: SyntaxError) -> SourceError:
+    """Python's account of a syntax error, as one line with its position."""
+    line, column = error.lineno or 1, error.offset or 1
+    return SourceError(f"syntax error at {line}:{column}: {error.msg}", (line, column))
+
+
+def compile_source(text: str, filename: str):
+    """Python's own verdict on a decoded source, as the interpreter would give it when running the
+    file: its AST, or SourceError with the reason Python refuses it (parser and compiler alike:
+    `'return' outside function`, `too many nested parentheses`, nesting beyond its limits)."""
+    import ast
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes and the like: the script's business
+            tree = compile(text, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            compile(tree, filename, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        raise syntax_error(error) from None
+    except (RecursionError, MemoryError):
+        raise SourceError("too deeply nested for Python to compile") from None
+    except ValueError as error:
+        raise SourceError(f"Python cannot compile it: {error}") from None
+    return tree
+
+
+def named_files(paths: Iterable["str | os.PathLike[str]"]) -> frozenset[str]:
+    """The names discover() gives the paths named as files (not directories): those are always read,
+    decoded and compiled, where files found by walking a directory may be screened out unread."""
+    return frozenset(str(Path(path)) for path in paths if str(path) != "-" and not os.path.isdir(path))
 
 
 @dataclass(frozen=True)
@@ -94,7 +132,7 @@ def decode(data: bytes) -> SourceText:
     try:
         encoding, _lines = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise SourceError(f"cannot determine the encoding: {error.msg if hasattr(error, 'msg') else error}")
+        raise _undetected_encoding(data, error) from None
     bom = data.startswith(codecs.BOM_UTF8)
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     body = data[len(codecs.BOM_UTF8):] if bom else data
@@ -105,6 +143,17 @@ def decode(data: bytes) -> SourceText:
     except LookupError:
         raise SourceError(f"unknown encoding {encoding!r}")
     return SourceText(text, codec, bom, _newline(text), data)
+
+
+def _undetected_encoding(data: bytes, error: SyntaxError) -> SourceError:
+    """tokenize gives up on bytes that are not UTF-8 in the first two lines, before any cookie:
+    say where, as for the bytes further down."""
+    try:
+        data[len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0:].decode("utf-8")
+    except UnicodeDecodeError as bad:
+        offset = bad.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)
+        return SourceError(f"invalid utf-8 at byte {offset}: {bad.reason} (and no encoding is declared)")
+    return SourceError(f"cannot determine the encoding: {error.msg if hasattr(error, 'msg') else error}")
 
 
 def from_text(text: str) -> SourceText:

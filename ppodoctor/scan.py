@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
-from . import api, files
+from . import core, files
 from .config import Settings
 from .setup.model import FileSetup
-from .setup.relevance import may_matter
+from .setup.relevance import may_matter, tree_may_matter
 from .trl_api.eras import Target
 
 # A pool costs ~10 ms a worker to start; libcst parses and extract walks ~100 KB/s a core. Below
@@ -31,23 +31,25 @@ PARALLEL_BYTES = 128 * 1024
 SCREEN_PARALLEL_FILES = 1000
 
 _Work = tuple[int, str, bytes, Target]
-# What screening says of one file: None (its bytes cannot hold a setup), ("error", cause),
+# What screening says of one file: None (its bytes cannot hold a setup), ("error", cause, position),
 # ("clean", decoded) (Python's parser rules it out) or ("check", decoded).
 _Screened = Optional[tuple]
 
 
 def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = None,
          progress: Optional[Callable[[int], Optional[Callable[[], None]]]] = None,
-         jobs: Optional[int] = None) -> tuple[api.FileReport, ...]:
+         jobs: Optional[int] = None) -> tuple[core.FileReport, ...]:
     """Reports for every file under `paths`; `jobs` caps the worker processes (1: all here)."""
     # Only another interpreter (--python) is asked in a subprocess worth overlapping with the scan;
     # our own interpreter's versions are read in-process at once.
     prefetch = _prefetch_target(settings) if target is None and settings.python else None
-    found = list(files.discover_names(list(paths), settings.is_excluded if settings.exclude else None))
+    paths = list(paths)
+    named = files.named_files(paths)
+    found = list(files.discover_names(paths, settings.is_excluded if settings.exclude else None))
     advance = (progress(len(found)) if progress is not None else None) or (lambda: None)
     targets = _Targets(settings, target, prefetch)
     cpus = jobs or available_cpus()
-    reports: list[Optional[api.FileReport]] = [None] * len(found)
+    reports: list[Optional[core.FileReport]] = [None] * len(found)
     candidates: list[tuple[int, str, files.SourceText]] = []
     untargeted: list[tuple[int, str, Optional[files.SourceText]]] = []  # their target may wait on a subprocess
     readable = []
@@ -55,16 +57,16 @@ def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = N
         if problem is None:
             readable.append((index, name))
         else:
-            reports[index] = api.FileReport(name, error=problem)
+            reports[index] = core.FileReport(name, error=problem)
             advance()
     if cpus > 1 and len(readable) > SCREEN_PARALLEL_FILES and _can_fork():
         targets.wait_for_prefetch()  # no thread may run while the process forks
-        screened = _screen_forked(readable, cpus)
+        screened = _screen_forked(readable, cpus, named)
     else:
-        screened = ((index, name, _screen(name)) for index, name in readable)
+        screened = ((index, name, _screen(name, name in named)) for index, name in readable)
     for index, name, outcome in screened:
         if outcome is not None and outcome[0] == "error":
-            reports[index] = api.FileReport(name, error=outcome[1])
+            reports[index] = core.FileReport(name, error=outcome[1], error_position=outcome[2])
         elif outcome is not None and outcome[0] == "check":
             candidates.append((index, name, outcome[1]))
             continue
@@ -84,23 +86,35 @@ def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = N
         reports[index] = dataclasses.replace(report, source=sources[index])
         advance()
     for index, name, decoded in untargeted:
-        reports[index] = api.FileReport(name, setup=FileSetup(name), source=decoded, target=targets.of(name))
+        reports[index] = core.FileReport(name, setup=FileSetup(name), source=decoded, target=targets.of(name))
     return tuple(sorted(reports, key=lambda report: report.path))
 
 
-def _screen(name: str) -> _Screened:
+def _screen(name: str, named: bool = False) -> _Screened:
+    """A walked file is screened out unread past its bytes when they cannot hold a setup; a file
+    the user named is always decoded and compiled (Python's refusal is its error), as ruff does."""
     try:
         data = files.read_bytes(name)
+        if named and not name.endswith(_NOT_PYTHON):
+            decoded = files.decode(data)
+            tree = files.compile_source(decoded.text, name)
+            if not files.may_hold_setup(data):
+                return ("clean", decoded)
+            return ("check", decoded) if tree_may_matter(tree) else ("clean", decoded)
         # Only files that pass the prefilter are decoded: the others are never looked at again, so
         # their encoding cannot matter (and decoding costs more than reading).
         if not files.may_hold_setup_named(data, name):
             return None
         decoded = files.decode_named(data, name)
     except files.SourceError as error:
-        return ("error", str(error))
+        return ("error", str(error), error.position)
     # Python's parser rules out most of the rest, so that libcst is imported (and workers started)
     # only for files that can matter.
     return ("check", decoded) if may_matter(decoded.text) else ("clean", decoded)
+
+
+# Named files that are not Python source: notebooks are JSON, for their own reader to judge.
+_NOT_PYTHON = (".ipynb",)
 
 
 def _import_parser() -> None:
@@ -179,9 +193,9 @@ def _prefetch_target(settings: Settings):
     return thread
 
 
-def _check_one(item: _Work, settings: Settings) -> tuple[int, api.FileReport]:
+def _check_one(item: _Work, settings: Settings) -> tuple[int, core.FileReport]:
     index, name, data, target = item
-    return index, api.check_source(data, name, settings, target)
+    return index, core.check_source(data, name, settings, target)
 
 
 # --- the pool -------------------------------------------------------------------------------------
@@ -198,7 +212,7 @@ def _worker_start(settings: Settings) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _worker_check(item: _Work) -> tuple[int, api.FileReport]:
+def _worker_check(item: _Work) -> tuple[int, core.FileReport]:
     index, report = _check_one(item, _worker_settings)
     return index, dataclasses.replace(report, source=None)
 
@@ -209,7 +223,8 @@ def _can_fork() -> bool:
     return sys.platform == "linux" and hasattr(os, "fork")
 
 
-def _screen_forked(readable: list[tuple[int, str]], workers: int) -> list[tuple[int, str, _Screened]]:
+def _screen_forked(readable: list[tuple[int, str]], workers: int,
+                   named: frozenset[str] = frozenset()) -> list[tuple[int, str, _Screened]]:
     """Screen in `workers` processes: this one and forked children, each taking every workers-th
     file, the children sending their answers back pickled through a pipe. (A multiprocessing pool
     costs ~50 ms more here: its queues and threads are worth it for long tasks, not for 40 µs ones.)
@@ -222,7 +237,7 @@ def _screen_forked(readable: list[tuple[int, str]], workers: int) -> list[tuple[
     here = [0]  # the shares screened in this process
 
     def screen_share(share: int) -> list[tuple[int, str, _Screened]]:
-        return [(index, name, _screen(name)) for index, name in readable[share::workers]]
+        return [(index, name, _screen(name, name in named)) for index, name in readable[share::workers]]
 
     try:
         # Children are born with SIGINT blocked, so none can die of a Ctrl-C before ignoring it.
@@ -283,7 +298,7 @@ def _screen_forked(readable: list[tuple[int, str]], workers: int) -> list[tuple[
         raise
 
 
-def _in_pool(work: list[_Work], settings: Settings, workers: int) -> Iterator[tuple[int, api.FileReport]]:
+def _in_pool(work: list[_Work], settings: Settings, workers: int) -> Iterator[tuple[int, core.FileReport]]:
     import multiprocessing
 
     # Largest first, so that no big file starts last and leaves the other workers idle.

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ppodoctor.rules import all_rules  # noqa: E402
+from ppodoctor.report.links import doc_anchor  # noqa: E402
 from ppodoctor.rules.base import Rule  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "rules.md"
@@ -30,8 +31,9 @@ Each rule names a way a TRL `PPOTrainer` setup breaks. `[*]` marks rules with an
 
 
 def anchor(rule: Rule) -> str:
-    # Matches Diagnostic.url: GitHub makes "## PPD101 value-model-missing" into #ppd101-value-model-missing.
-    return f"{rule.code.lower()}-{rule.name}"
+    # GitHub makes "## PPD101 value-model-missing" into #ppd101-value-model-missing: the {anchor}
+    # a `docs-url` template gets (report/links.py).
+    return doc_anchor(rule.code, rule.name)
 
 
 def rule_section(rule: Rule) -> str:

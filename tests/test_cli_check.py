@@ -68,7 +68,24 @@ def test_json_output(broken):
     assert first["location"] == {"row": 5, "column": 11}
     assert first["end_location"] == {"row": 5, "column": 21}
     assert first["fix"]["applicability"] == "safe" and first["severity"] == "error"
-    assert first["name"] == "value-model-missing" and first["url"].endswith("#ppd101-value-model-missing")
+    # No documentation site exists unless the configuration names one (docs-url): no link at all.
+    assert first["name"] == "value-model-missing" and first["url"] is None
+
+
+def test_docs_url_from_the_configuration_fills_json_urls(tmp_path, broken):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.ppodoctor]\ndocs-url = "https://docs.example.org/ppodoctor/rules.html#{anchor}"\n')
+    items = json.loads(run("check", "--output-format", "json", str(broken)).stdout)
+    assert [item["url"] for item in items] == [
+        "https://docs.example.org/ppodoctor/rules.html#ppd101-value-model-missing",
+        "https://docs.example.org/ppodoctor/rules.html#ppd106-reference-is-policy"]
+    (tmp_path / "pyproject.toml").write_text('[tool.ppodoctor]\ndocs-url = "https://x.org/{code}/{name}.html"\n')
+    assert json.loads(run("check", "--output-format", "json", str(broken)).stdout)[0]["url"] == \
+        "https://x.org/PPD101/value-model-missing.html"
+    for bad in ('"https://x.org/{rule}"', '"rules.md#{code}"', "3"):
+        (tmp_path / "pyproject.toml").write_text(f"[tool.ppodoctor]\ndocs-url = {bad}\n")
+        result = run("check", str(broken))
+        assert result.exit_code == 2 and "docs-url" in result.stderr, (bad, result.output)
 
 
 def test_select_and_ignore_take_codes_and_prefixes(broken):
@@ -106,9 +123,12 @@ def test_directories_and_unreadable_files_still_check_the_rest(tmp_path, broken)
     (tmp_path / "ok.py").write_text("import trl\n")
     result = run("check", "--output-format", "concise", str(tmp_path), str(tmp_path / "missing.py"))
     assert result.exit_code == 2
-    assert f"{tmp_path / 'bad.py'}: error: syntax error" in result.output
-    assert f"{tmp_path / 'missing.py'}: error: no such file or directory" in result.output
-    assert "PPD101" in result.output, "the broken script is still checked"
+    # Errors go to stderr, the findings to stdout.
+    assert f"{tmp_path / 'bad.py'}: error: syntax error" in result.stderr
+    assert f"{tmp_path / 'missing.py'}: error: no such file or directory" in result.stderr
+    assert ": error: " not in result.stdout
+    assert "PPD101" in result.stdout, "the broken script is still checked"
+    assert "2 files could not be checked" in result.stdout
 
 
 def test_rules_and_explain():

@@ -94,23 +94,23 @@ def test_table_matches_trl_012_in_its_own_interpreter():
 
 def test_entries_cover_every_era_boundary():
     # A patch release reads like its measured sibling, a later one like the newest before it.
-    assert table.facts(Version(0, 12, 0)) is table.facts(Version(0, 12, 2))
-    assert table.trainer_parameters(Version(0, 20, 0)) == table.trainer_parameters(Version(0, 18, 0))
-    assert not table.has_ppo(Version(1, 13, 0)) and not table.has_ppo(Version(2, 0, 0))
-    assert table.has_ppo(Version(1, 12, 0))
-    assert table.required_parameters(Version(0, 17, 0)).count("value_model") == 0
-    assert "value_model" in table.required_parameters(Version(0, 18, 0))
-    assert table.deprecated_keywords(Version(0, 13, 0)) == {"config": "args", "tokenizer": "processing_class",
+    assert table.facts(Version("0.12.0")) is table.facts(Version("0.12.2"))
+    assert table.trainer_parameters(Version("0.20.0")) == table.trainer_parameters(Version("0.18.0"))
+    assert not table.has_ppo(Version("1.13.0")) and not table.has_ppo(Version("2.0.0"))
+    assert table.has_ppo(Version("1.12.0"))
+    assert table.required_parameters(Version("0.17.0")).count("value_model") == 0
+    assert "value_model" in table.required_parameters(Version("0.18.0"))
+    assert table.deprecated_keywords(Version("0.13.0")) == {"config": "args", "tokenizer": "processing_class",
                                                             "policy": "model", "ref_policy": "ref_model"}
-    assert table.deprecated_keywords(Version(0, 15, 2)) == {}
-    assert eras.OLD_ORDER == table.trainer_parameters(Version(0, 11, 4))[: len(eras.OLD_ORDER)]
+    assert table.deprecated_keywords(Version("0.15.2")) == {}
+    assert eras.OLD_ORDER == table.trainer_parameters(Version("0.11.4"))[: len(eras.OLD_ORDER)]
 
 
 def test_missing_value_model_messages_follow_the_era():
-    assert "'modules'" in eras.missing_value_model_error(eras.era_of(Version(0, 12, 2)))
-    assert "base_model_prefix" in eras.missing_value_model_error(eras.era_of(Version(0, 17, 0)))
-    assert "TypeError" in eras.missing_value_model_error(eras.era_of(Version(0, 18, 0)))
-    assert eras.missing_value_model_error(eras.era_of(Version(1, 13, 0))) is None
+    assert "'modules'" in eras.missing_value_model_error(eras.era_of(Version("0.12.2")))
+    assert "base_model_prefix" in eras.missing_value_model_error(eras.era_of(Version("0.17.0")))
+    assert "TypeError" in eras.missing_value_model_error(eras.era_of(Version("0.18.0")))
+    assert eras.missing_value_model_error(eras.era_of(Version("1.13.0"))) is None
 
 
 @pytest.mark.network

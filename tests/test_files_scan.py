@@ -166,10 +166,10 @@ def test_a_child_that_fails_has_its_share_screened_here(tmp_path, monkeypatch):
     parent = os.getpid()
     real_screen = scan._screen
 
-    def screen_failing_in_children(name):
+    def screen_failing_in_children(name, named=False):
         if os.getpid() != parent:
             raise RuntimeError("a bug in a child")
-        return real_screen(name)
+        return real_screen(name, named)
 
     monkeypatch.setattr(scan, "_screen", screen_failing_in_children)
     screened = scan._screen_forked(readable, 3)
@@ -182,7 +182,7 @@ def test_an_interrupted_screening_leaves_no_child_running(tmp_path, monkeypatch)
     readable = [(index, str(path)) for index, path in enumerate(sorted(root.rglob("*.py")))]
     parent, children = os.getpid(), count_forks(monkeypatch)
 
-    def screen(name):
+    def screen(name, named=False):
         if os.getpid() != parent:
             time.sleep(60)  # a child that would outlive the scan if nobody stopped it
         raise KeyboardInterrupt

@@ -219,7 +219,10 @@ def test_bad_notebooks_are_one_line_errors_and_the_rest_is_checked(tmp_path):
         done = ppodoctor("check", "--output-format", output_format, tmp_path)
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         if output_format == "json":
-            assert {d["cell"] for d in json.loads(done.stdout)} == {7, 11}
+            entries = json.loads(done.stdout)
+            assert {d["cell"] for d in entries if d["code"]} == {7, 11}
+            assert sorted(d["filename"] for d in entries if d["code"] is None) == sorted(
+                str(tmp_path / name) for name in bad)  # a file that could not be checked: a null code
             continue
         errors = [line for line in (done.stdout + done.stderr).splitlines() if ": error: " in line]
         assert sorted(errors) == sorted(f"{tmp_path / name}: error: {cause}" for name, cause in bad.items()), errors

@@ -77,6 +77,9 @@ def test_github_warnings_and_escaping():
 def test_github_reports_unreadable_files():
     first = render(error_report(), "github").splitlines()[0]
     assert first == "::error file=bad.py,title=ppodoctor::syntax error at 1:5: unexpected token"
+    report = api.CheckReport((api.check_source(b"import trl\ndef broken(:\n", "bad.py"),))
+    assert render(report, "github") == "::error file=bad.py,line=2,col=12,title=ppodoctor::" \
+                                       "syntax error at 2:12: invalid syntax\n"
 
 
 def test_every_format_renders():
@@ -144,12 +147,39 @@ def test_progress_bar_only_for_many_files_on_a_terminal():
     assert progress_for(PROGRESS_MIN_FILES - 1, Terminal()) is None
     assert progress_for(500, io.StringIO()) is None
     stream = Terminal()
-    bar = progress_for(PROGRESS_MIN_FILES, stream)
-    for _ in range(PROGRESS_MIN_FILES):
-        bar.advance()
+    with progress_for(PROGRESS_MIN_FILES, stream) as bar:
+        for _ in range(PROGRESS_MIN_FILES):
+            bar.update(1)
     assert f"{PROGRESS_MIN_FILES}/{PROGRESS_MIN_FILES} files" in stream.getvalue()
-    bar.close()
-    assert stream.getvalue().endswith("\r")
+    assert stream.getvalue().endswith("\n")  # click finishes the bar on its own line
+
+
+def test_progress_bar_redraws_a_bounded_number_of_times():
+    """A redraw costs more than screening a file: 10,000 files redraw about a hundred times."""
+    stream = Terminal()
+    with progress_for(10_000, stream) as bar:
+        for _ in range(10_000):
+            bar.update(1)
+    assert "10000/10000 files" in stream.getvalue()
+    assert 50 < stream.getvalue().count("\r") < 150
+
+
+def test_the_check_command_drives_the_bar_per_file(tmp_path, monkeypatch):
+    from ppodoctor import cli_check
+    from ppodoctor.config import Settings
+    from ppodoctor.report import terminal
+
+    for index in range(PROGRESS_MIN_FILES + 5):
+        (tmp_path / f"s{index}.py").write_text("x = 1\n")
+    stream, real = Terminal(), terminal.progress_for
+    monkeypatch.setattr(terminal, "progress_for", lambda total: real(total, stream))
+    report = cli_check._check_with_progress(api, [tmp_path], Settings(), quiet=False)
+    total = PROGRESS_MIN_FILES + 5
+    assert len(report.files) == total and f"{total}/{total} files" in stream.getvalue()
+    quiet = Terminal()
+    monkeypatch.setattr(terminal, "progress_for", lambda total: real(total, quiet))
+    cli_check._check_with_progress(api, [tmp_path], Settings(), quiet=True)
+    assert quiet.getvalue() == ""
 
 
 def test_check_paths_reports_progress_per_file(tmp_path):

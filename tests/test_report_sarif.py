@@ -19,8 +19,8 @@ SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-2.1.0-rtm.5.schema.
 VALIDATOR = Draft4Validator(SCHEMA)
 
 
-def sarif(report) -> dict:
-    log = json.loads(render(report, "sarif"))
+def sarif(report, docs_url=None) -> dict:
+    log = json.loads(render(report, "sarif", docs_url=docs_url))
     errors = sorted(VALIDATOR.iter_errors(log), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
     return log
@@ -56,8 +56,19 @@ def test_rules_carry_their_documentation_and_examples():
     assert "value model" in descriptor["fullDescription"]["text"]
     assert "Why it breaks" in descriptor["help"]["text"]
     assert "```python" in descriptor["help"]["markdown"]
-    assert descriptor["helpUri"].endswith("#ppd101-value-model-missing")
     assert descriptor["properties"]["fixable"] is True
+
+
+def test_no_help_uri_unless_a_docs_url_names_a_real_page():
+    """ppodoctor has no documentation site: by default no rule links anywhere."""
+    log = sarif(checked())
+    driver = log["runs"][0]["tool"]["driver"]
+    assert not any("helpUri" in rule for rule in driver["rules"]) and "informationUri" not in driver
+    assert "://" not in json.dumps({key: value for key, value in log.items() if key != "$schema"})
+    linked = sarif(checked(), docs_url="https://wiki.example.org/ppodoctor/rules.md#{anchor}")
+    uris = {rule["id"]: rule["helpUri"] for rule in linked["runs"][0]["tool"]["driver"]["rules"]}
+    assert uris["PPD101"] == "https://wiki.example.org/ppodoctor/rules.md#ppd101-value-model-missing"
+    assert len(uris) == len(all_rules())
 
 
 def test_text_edit_fixes_become_replacements():
@@ -94,7 +105,25 @@ def test_unreadable_files_become_notifications():
     assert invocation["executionSuccessful"] is False
     notification = invocation["toolExecutionNotifications"][0]
     assert notification["message"]["text"].startswith("syntax error")
+    assert notification["descriptor"] == {"id": "file-error"} and notification["level"] == "error"
     assert len(log["runs"][0]["results"]) == 2
+
+
+def test_a_syntax_error_notification_points_at_its_region(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_bytes(b"import trl\ndef broken(:\n")
+    result = CliRunner().invoke(main, ["check", "--output-format", "sarif", str(bad), str(tmp_path / "gone.py")])
+    assert result.exit_code == 2
+    log = json.loads(result.stdout)
+    assert not list(VALIDATOR.iter_errors(log))
+    notifications = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    locations = [n["locations"][0]["physicalLocation"] for n in notifications]
+    assert locations[0]["region"] == {"startLine": 2, "startColumn": 12} and "region" not in locations[1]
+    assert [n["message"]["text"] for n in notifications] == ["syntax error at 2:12: invalid syntax",
+                                                             "no such file or directory"]
+    # ...and each is also its one line on stderr.
+    assert result.stderr.splitlines() == [f"{bad}: error: syntax error at 2:12: invalid syntax",
+                                          f"{tmp_path / 'gone.py'}: error: no such file or directory"]
 
 
 def test_empty_report_is_valid():

@@ -42,14 +42,17 @@ def test_every_rule_has_a_section_and_examples():
         assert ("Fires on (trl" in body) == bool(rule.examples("invalid")), rule.code
 
 
-def test_table_links_match_diagnostic_urls():
+def test_table_links_match_the_docs_url_anchor():
+    """The {anchor} a `docs-url` template gets is the heading's anchor on the generated page."""
+    from ppodoctor.report.links import rule_url
+
     text = _generator().render(all_rules())
     anchors = re.findall(r"\]\(#([a-z0-9-]+)\)", text)
     headings = {f"{r.code.lower()}-{r.name}" for r in all_rules()}
     assert set(anchors) == headings
-    from ppodoctor.rules.base import DOCS_URL
-
-    assert all(DOCS_URL.format(anchor=a).endswith("docs/rules.md#" + a) for a in anchors)
+    template = "https://example.org/docs/rules.md#{anchor}"
+    assert {rule_url(template, r.code, r.name) for r in all_rules()} == {template.format(anchor=a) for a in anchors}
+    assert rule_url(None, "PPD101", "value-model-missing") is None
 
 
 def test_check_mode_detects_a_stale_file(tmp_path):

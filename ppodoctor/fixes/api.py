@@ -133,49 +133,17 @@ class FixReport:
                 return 1
         return 0
 
-    def finding_lines(self) -> list[str]:
-        """One line per finding whose fix was held back or gated: `path:line:col: CODE what happened`."""
-        lines = []
-        for result in self.files:
-            held = [s for s in result.skipped if not s.reason.startswith("unsafe fix")]
-            gated = sorted(result.outcomes, key=lambda o: o.diagnostic.sort_key())
-            gated_keys = {finding_key(o.diagnostic) for o in gated}
-            for skipped in held:
-                if finding_key(skipped.diagnostic) not in gated_keys:
-                    lines.append(f"{skipped.diagnostic.location}: {skipped.diagnostic.code} not fixed: {skipped.reason}")
-            lines.extend(f"{o.diagnostic.location}: {o.diagnostic.code} {o.text}" for o in gated)
-            if self.write and result.changed and not result.written and result.not_written:
-                lines.append(f"{result.path}: not written: {result.not_written}")
-        return lines
-
-    def summary(self) -> list[str]:
-        fixed, lines = self.fixed, []
-        problems = "problem" if len(fixed) == 1 else "problems"
-        if self.write:
-            written = sum(1 for r in self.files if r.written)
-            if not self.probe and written:
-                lines.append("The fixes were not confirmed by the runtime probe (--no-probe).")
-            lines.append(f"Fixed {len(fixed)} {problems} in {written} {'file' if written == 1 else 'files'}.")
-        else:
-            changed = sum(1 for r in self.files if r.changed)
-            if changed:
-                lines.append(f"Would fix {len(fixed)} {problems} in {changed} {'file' if changed == 1 else 'files'}; "
-                             "run with --write to apply.")
-            else:
-                lines.append("Nothing to fix.")
-        unsafe = sum(1 for r in self.files for s in r.skipped if s.reason.startswith("unsafe fix"))
-        if unsafe:
-            lines.append(f"{unsafe} more fix{'es' * (unsafe != 1)} available with --unsafe-fixes.")
-        return lines
-
 
 def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
                target: Optional[Target] = None, unsafe: bool = False,
-               allow: Optional[Callable[[Diagnostic], bool]] = None) -> FileFix:
-    """Fix one source text in memory; nothing is written. `allow` limits which findings are fixed."""
+               allow: Optional[Callable[[Diagnostic], bool]] = None, strict: bool = False) -> FileFix:
+    """Fix one source text in memory; nothing is written. `allow` limits which findings are fixed;
+    `strict` (a file the user named) has Python compile it first, its refusal being the error."""
     settings = settings or Settings()
     try:
         decoded = files.decode_source(source, filename)
+        if strict and not decoded.is_notebook:
+            files.compile_source(decoded.text, filename)
     except files.SourceError as error:
         return FileFix(filename, error=str(error))
     target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
@@ -215,7 +183,9 @@ def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target
     propose_unsafe = unsafe or (probe and write)
     results: list[FileFix] = []
     refixes: dict[int, tuple[Path, Callable]] = {}
-    for path, problem in files.discover(list(paths), settings.is_excluded if settings.exclude else None):
+    paths = list(paths)
+    named = files.named_files(paths)
+    for path, problem in files.discover(paths, settings.is_excluded if settings.exclude else None):
         if problem is not None:
             results.append(FileFix(str(path), error=problem))
             continue
@@ -224,7 +194,7 @@ def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target
         except files.SourceError as error:
             results.append(FileFix(str(path), error=str(error)))
             continue
-        fixed = fix_source(data, str(path), settings, target, propose_unsafe)
+        fixed = fix_source(data, str(path), settings, target, propose_unsafe, strict=str(path) in named)
         if write and fixed.changed and not fixed.error:
             refixes[len(results)] = (path, lambda allow, data=data, path=path:
                                      fix_source(data, str(path), settings, target, propose_unsafe, allow))

@@ -18,7 +18,6 @@ def probe_check_report(report, options, settings):
     from ..core import CheckReport
 
     options = coerce_options(options if options is not None else settings)
-    rules = select_rules(settings.select, settings.ignore)
     probed = [file_report for file_report in report.files
               if not file_report.error and file_report.setup is not None
               and (file_report.setup.setups or file_report.setup.imports)]
@@ -29,6 +28,7 @@ def probe_check_report(report, options, settings):
         if result is None:
             files.append(file_report)
             continue
+        rules = select_rules(*settings.rule_codes(file_report.path))
         diagnostics = annotate(file_report.diagnostics, result)
         extra = runtime_findings(file_report.setup, result, diagnostics, rules)
         if file_report.source is not None:

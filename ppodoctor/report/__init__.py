@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-FORMATS = ("text", "concise", "json", "json-lines", "sarif", "github")
+from typing import Optional
+
+FORMATS = ("text", "concise", "json", "json-lines", "sarif", "github", "gitlab", "junit")
+# What the machine formats call a file that could not be checked (JSON gives it a null code).
+FILE_ERROR = "file-error"
 
 
 def render(report, output_format: str, show_fixes: bool = True, color: bool = False,
-           hide_refuted: bool = False) -> str:
-    """`color` only affects the human formats; machine formats never carry escape codes. Findings the
-    probe refuted are shown as refuted (and not counted), or left out with `hide_refuted`."""
+           docs_url: Optional[str] = None, summary: Optional[list[str]] = None, hide_refuted: bool = False) -> str:
+    """`color` only affects the human formats; machine formats never carry escape codes.
+
+    `summary`: the lines that close the human formats (report/summary.py; None: the default
+    summary, [] none at all, as with --quiet). `docs_url`: the rule documentation link template.
+    Findings the probe refuted are shown as refuted (and not counted), or left out with `hide_refuted`.
+    """
     if hide_refuted:
         import dataclasses
 
@@ -17,22 +25,31 @@ def render(report, output_format: str, show_fixes: bool = True, color: bool = Fa
     if output_format == "json":
         from .json_format import render_json
 
-        return render_json(report)
+        return render_json(report, docs_url)
     if output_format == "json-lines":
         from .json_format import render_json_lines
 
-        return render_json_lines(report)
+        return render_json_lines(report, docs_url)
     if output_format == "sarif":
         from .sarif import render_sarif
 
-        return render_sarif(report)
+        return render_sarif(report, docs_url)
     if output_format == "github":
         from .github import render_github
 
         return render_github(report)
+    if output_format == "gitlab":
+        from .gitlab import render_gitlab
+
+        return render_gitlab(report)
+    if output_format == "junit":
+        from .junit import render_junit
+
+        return render_junit(report)
     if output_format not in ("text", "concise"):
         raise ValueError(f"unknown output format {output_format!r}; known: {', '.join(FORMATS)}")
     from .terminal import styler
     from .text import render_text
 
-    return render_text(report, concise=output_format == "concise", style=styler(color))
+    return render_text(report, concise=output_format == "concise", style=styler(color), show_fixes=show_fixes,
+                       summary=summary)

@@ -36,9 +36,18 @@ def annotation(diagnostic: Diagnostic, source=None) -> str:
     return f"::{level} {joined}::{_escape_data(message)}"
 
 
+def error_annotation(file_report) -> str:
+    """A file that could not be checked, at the error's position where it has one."""
+    properties = [("file", file_report.path)]
+    if file_report.error_position is not None:
+        properties += [("line", file_report.error_position[0]), ("col", file_report.error_position[1])]
+    properties.append(("title", "ppodoctor"))
+    joined = ",".join(f"{key}={_escape_property(str(value))}" for key, value in properties)
+    return f"::error {joined}::{_escape_data(file_report.error)}"
+
+
 def render_github(report) -> str:
-    lines = [f"::error file={_escape_property(item.path)},title=ppodoctor::{_escape_data(item.error)}"
-             for item in report.errors]
+    lines = [error_annotation(item) for item in report.errors]
     lines.extend(annotation(diagnostic, file_report.source)
                  for file_report in report.files for diagnostic in file_report.diagnostics)
     return "".join(line + "\n" for line in lines)

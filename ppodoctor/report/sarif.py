@@ -1,6 +1,7 @@
 """SARIF 2.1.0: every rule with its documentation, every finding with its location and, where the
 edit is known, its fix as artifact replacements; files that could not be checked become tool
-execution notifications.
+execution notifications (with the error's region where it has one). Rules carry a `helpUri` only
+when `docs-url` names where their documentation is published (report/links.py).
 
 SARIF has no notion of notebook cells, so a notebook's regions and fix replacements are in the
 .ipynb file's own lines (the JSON string holding the code), which editors and code scanning open;
@@ -10,15 +11,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path, PurePath
+from typing import Optional
 from urllib.parse import quote
 
 from .. import __version__
 from ..rules import all_rules
-from ..rules.base import DOCS_URL, ERROR, Diagnostic, Rule, first_line
+from ..rules.base import ERROR, Diagnostic, Rule, first_line
+from . import FILE_ERROR
 from .fixdiff import fix_regions, fixed_text, line_replacements
+from .links import rule_url
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/ppodoctor/ppodoctor"
 
 
 def artifact_uri(path: str) -> str:
@@ -41,19 +44,22 @@ def _rule_markdown(rule: Rule) -> str:
     return "\n\n".join(parts)
 
 
-def rule_descriptor(rule: Rule) -> dict:
+def rule_descriptor(rule: Rule, docs_url: Optional[str] = None) -> dict:
     documentation = rule.documentation()
     paragraphs = [part for part in documentation.split("\n\n") if part.strip()]
-    return {
+    descriptor = {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": " ".join(paragraphs[0].split()) if paragraphs else rule.summary},
         "help": {"text": documentation or rule.summary, "markdown": _rule_markdown(rule)},
-        "helpUri": DOCS_URL.format(anchor=f"{rule.code.lower()}-{rule.name}"),
         "defaultConfiguration": {"level": _level(rule.severity)},
         "properties": {"fixable": rule.fixable, "tags": [rule.severity]},
     }
+    url = rule_url(docs_url, rule.code, rule.name)
+    if url is not None:
+        descriptor["helpUri"] = url
+    return descriptor
 
 
 def _region(line: int, column: int, end_line: int, end_column: int) -> dict:
@@ -125,23 +131,32 @@ def sarif_result(file_report, diagnostic: Diagnostic, rule_index: dict[str, int]
     return result
 
 
-def sarif_log(report) -> dict:
+def notification(file_report) -> dict:
+    """A file that could not be checked, as a tool execution notification."""
+    location = {"artifactLocation": {"uri": artifact_uri(file_report.path)}}
+    if file_report.error_position is not None:
+        line, column = file_report.error_position
+        location["region"] = {"startLine": line, "startColumn": column}
+    return {
+        "level": "error",
+        "message": {"text": first_line(file_report.error) or "could not be checked"},
+        "descriptor": {"id": FILE_ERROR},
+        "locations": [{"physicalLocation": location}],
+    }
+
+
+def sarif_log(report, docs_url: Optional[str] = None) -> dict:
     rules = all_rules()
     rule_index = {rule.code: index for index, rule in enumerate(rules)}
     results = [sarif_result(file_report, diagnostic, rule_index)
                for file_report in report.files for diagnostic in file_report.diagnostics]
-    notifications = [{
-        "level": "error",
-        "message": {"text": first_line(item.error) or "could not be checked"},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(item.path)}}}],
-    } for item in report.errors]
+    notifications = [notification(item) for item in report.errors]
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "ppodoctor", "version": __version__, "semanticVersion": __version__,
-                                "informationUri": INFORMATION_URI,
-                                "rules": [rule_descriptor(rule) for rule in rules]}},
+                                "rules": [rule_descriptor(rule, docs_url) for rule in rules]}},
             "invocations": [{"executionSuccessful": not report.errors,
                              "toolExecutionNotifications": notifications}],
             "results": results,
@@ -149,5 +164,5 @@ def sarif_log(report) -> dict:
     }
 
 
-def render_sarif(report) -> str:
-    return json.dumps(sarif_log(report), indent=2) + "\n"
+def render_sarif(report, docs_url: Optional[str] = None) -> str:
+    return json.dumps(sarif_log(report, docs_url), indent=2) + "\n"

@@ -1,14 +1,14 @@
 """Terminal niceties: when to colour, how to colour, and a progress bar for long scans.
 
-Colour uses click.style, which is already imported by the CLI, so the check path gains no start-up
-cost. Everything here writes to stderr or returns strings; nothing is printed into piped output.
+Colour and the bar are click's (click.style, click.progressbar), which the CLI imports anyway, so
+the check path gains no start-up cost. Everything here writes to stderr or returns strings; nothing
+is printed into piped output.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import time
 from typing import Callable, Optional, TextIO
 
 import click
@@ -48,32 +48,13 @@ def styler(color: bool) -> Styler:
     return click.style if color else plain
 
 
-class Progress:
-    """A one-line bar on stderr: `[#####-----] 120/340 files`, redrawn at most ten times a second."""
+def progress_for(total: int, stream: Optional[TextIO] = None):
+    """click's progress bar for a scan of `total` files, on stderr, or None: a bar only for many
+    files and only when the stream is a terminal, so that logs and pipes stay clean.
 
-    def __init__(self, total: int, stream: TextIO, width: int = 30):
-        self.total, self.stream, self.width = total, stream, width
-        self.done = 0
-        self._drawn_at = 0.0
-
-    def advance(self, count: int = 1) -> None:
-        self.done += count
-        now = time.monotonic()
-        if now - self._drawn_at >= 0.1 or self.done >= self.total:
-            self._drawn_at = now
-            filled = self.width * self.done // max(1, self.total)
-            bar = "#" * filled + "-" * (self.width - filled)
-            self.stream.write(f"\r[{bar}] {self.done}/{self.total} files")
-            self.stream.flush()
-
-    def close(self) -> None:
-        # Erase the bar so the report starts on a clean line.
-        self.stream.write("\r" + " " * (self.width + 30) + "\r")
-        self.stream.flush()
-
-
-def progress_for(total: int, stream: Optional[TextIO] = None) -> Optional[Progress]:
-    """A bar only for many files and only when stderr is a terminal: logs and pipes stay clean."""
+    The caller enters it (`with bar:`) and calls `bar.update(1)` per file. It redraws at most about
+    a hundred times however many files there are: a redraw costs more than screening a file.
+    """
     stream = stream if stream is not None else sys.stderr
     try:
         interactive = stream.isatty()
@@ -81,4 +62,6 @@ def progress_for(total: int, stream: Optional[TextIO] = None) -> Optional[Progre
         interactive = False
     if total < PROGRESS_MIN_FILES or not interactive:
         return None
-    return Progress(total, stream)
+    return click.progressbar(length=total, file=stream, label="Checking", show_pos=True, show_percent=False,
+                             show_eta=False, update_min_steps=max(1, total // 100), width=30,
+                             bar_template="%(label)s [%(bar)s] %(info)s files")

@@ -41,7 +41,7 @@ def fix_preview(diagnostic: Diagnostic, file_report, style: Styler = plain) -> l
 
 
 def code_frame(diagnostic: Diagnostic, lines: list[str], style: Styler = plain,
-               file_report: Optional[object] = None) -> list[str]:
+               file_report: Optional[object] = None, show_fixes: bool = True) -> list[str]:
     span = diagnostic.span
     if not 1 <= span.line <= len(lines):
         return []
@@ -58,7 +58,8 @@ def code_frame(diagnostic: Diagnostic, lines: list[str], style: Styler = plain,
     if diagnostic.fix is not None:
         frame.append(f"{pad} {style('= fix', fg='cyan', bold=True)} ({FIX_NOTES[diagnostic.fix.applicability]}): "
                      f"{diagnostic.fix.title}")
-        frame.extend(f"{pad}   {row}" for row in fix_preview(diagnostic, file_report, style))
+        if show_fixes:
+            frame.extend(f"{pad}   {row}" for row in fix_preview(diagnostic, file_report, style))
     if diagnostic.probe:
         frame.append(f"{pad} = probe: {diagnostic.probe}{': ' + diagnostic.probe_detail if diagnostic.probe_detail else ''}")
     return frame
@@ -68,48 +69,23 @@ FIX_NOTES = {SAFE: "safe", DISPLAY_ONLY: "advice only",
              "unsafe": "unsafe: written once the probe confirms it, or with --unsafe-fixes"}
 
 
-def summary(report, style: Styler = plain) -> list[str]:
-    diagnostics = report.problems
-    lines = []
-    for file_report in report.errors:
-        lines.append(f"{style(file_report.path, bold=True)}: {style('error', fg='red', bold=True)}: "
-                     f"{file_report.error}")
-    if diagnostics:
-        errors = sum(1 for d in diagnostics if d.severity == ERROR)
-        warnings = len(diagnostics) - errors
-        fixable = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability == SAFE)
-        unsafe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability == "unsafe")
-        noun = "problem" if len(diagnostics) == 1 else "problems"
-        text = f"Found {len(diagnostics)} {noun} ({errors} error{'s' * (errors != 1)}, " \
-               f"{warnings} warning{'s' * (warnings != 1)})."
-        if fixable:
-            text += f"\n[*] {fixable} fixable with `ppodoctor fix --write`."
-        if unsafe:
-            text += (f"\n({unsafe} more fix{'es' * (unsafe != 1)} written by `ppodoctor fix --write` once the "
-                     "probe confirms them, or with `--unsafe-fixes`.)")
-        lines.append(text)
-    elif not report.errors:
-        lines.append(style("All checks passed!", fg="green", bold=True))
-    refuted = report.refuted
-    if refuted:
-        lines.append(f"{len(refuted)} finding{'s' * (len(refuted) != 1)} refuted by the probe (the failure does "
-                     "not happen here; not counted).")
-    for target in report.targets:
-        lines.append(f"Checked against {target.describe()}.")
-    return lines
-
-
-def render_text(report, concise: bool = False, style: Styler = plain, hide_refuted: bool = False) -> str:
+def render_text(report, concise: bool = False, style: Styler = plain, show_fixes: bool = True,
+                summary: Optional[list[str]] = None) -> str:
+    """Findings only: files that could not be checked are the caller's to print on stderr
+    (summary.error_lines). `summary` closes the text (None: summary.summary_lines' default)."""
     out: list[str] = []
     for file_report in report.files:
-        shown = [d for d in file_report.diagnostics if not (hide_refuted and d.refuted)]
-        if not shown:
+        if not file_report.diagnostics:
             continue
         lines = file_report.source.text.splitlines() if file_report.source is not None else []
-        for diagnostic in shown:
+        for diagnostic in file_report.diagnostics:
             out.append(headline(diagnostic, style))
             if not concise:
-                out.extend(code_frame(diagnostic, lines, style, file_report))
+                out.extend(code_frame(diagnostic, lines, style, file_report, show_fixes))
                 out.append("")
-    out.extend(summary(report, style))
-    return "\n".join(out) + "\n"
+    if summary is None:
+        from .summary import summary_lines
+
+        summary = summary_lines(report, style)
+    out.extend(summary)
+    return "\n".join(out) + "\n" if out else ""

@@ -68,7 +68,6 @@ ERROR, WARNING = Severity.ERROR, Severity.WARNING
 SAFE, UNSAFE, DISPLAY_ONLY = Applicability.SAFE, Applicability.UNSAFE, Applicability.DISPLAY_ONLY
 CONFIRMED, REFUTED, UNCHECKED = Verdict.CONFIRMED, Verdict.REFUTED, Verdict.UNCHECKED
 
-DOCS_URL = "https://github.com/ppodoctor/ppodoctor/blob/main/docs/rules.md#{anchor}"
 
 # What a probe check answers: True (the failure is there), False (it is not), None (cannot tell), and why.
 Evidence = tuple[Optional[bool], str]
@@ -112,10 +111,6 @@ class Diagnostic(Record):
     # and the span within that cell. `span` itself stays in the program text's lines, as fixes need.
     cell: Optional[int] = None
     cell_span: Optional[Span] = None
-
-    @property
-    def url(self) -> str:
-        return DOCS_URL.format(anchor=f"{self.code.lower()}-{self.name}")
 
     @property
     def location(self) -> str:

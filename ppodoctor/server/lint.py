@@ -16,6 +16,7 @@ from typing import Any, Optional
 from lsprotocol import types
 
 from .. import api
+from ..report.links import rule_url
 from ..rules.base import Diagnostic
 from .options import FileContext, ServerOptions
 from .positions import Lines, span_offsets
@@ -81,8 +82,9 @@ def lint(uri: str, version: Optional[int], text: str, path: Optional[Path], cont
     for diagnostic in report.diagnostics:
         start, end = span_offsets(linted.body, diagnostic.span.line, diagnostic.span.column,
                                   diagnostic.span.end_line, diagnostic.span.end_column)
+        url = rule_url(context.settings.docs_url, diagnostic.code, diagnostic.name)
         linted.findings.append(Finding(diagnostic, _lsp_diagnostic(diagnostic, lines, start + linted.shift,
-                                                                   end + linted.shift)))
+                                                                   end + linted.shift, url)))
     if report.error and options.show_syntax_errors:
         linted.error = _error_diagnostic(report.error, text, lines)
     return linted
@@ -96,7 +98,8 @@ def _range(lines: Lines, start: int, end: int) -> types.Range:
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning}
 
 
-def _lsp_diagnostic(diagnostic: Diagnostic, lines: Lines, start: int, end: int) -> types.Diagnostic:
+def _lsp_diagnostic(diagnostic: Diagnostic, lines: Lines, start: int, end: int,
+                    url: Optional[str] = None) -> types.Diagnostic:
     severity = _SEVERITY.get(text_of(diagnostic.severity), types.DiagnosticSeverity.Information)
     message = diagnostic.message
     verdict = text_of(diagnostic.probe) if diagnostic.probe is not None else None
@@ -105,7 +108,6 @@ def _lsp_diagnostic(diagnostic: Diagnostic, lines: Lines, start: int, end: int) 
         message += f" [probe: {verdict}{detail}]"
         if verdict == "refuted":
             severity = types.DiagnosticSeverity.Information  # the runtime showed it does not happen
-    url = getattr(diagnostic, "url", None)
     data: dict[str, Any] = {"name": diagnostic.name, "probe": verdict, "probeDetail": diagnostic.probe_detail or None}
     if diagnostic.fix is not None:
         data["fix"] = {"title": fix_title(diagnostic), "applicability": text_of(diagnostic.fix.applicability)}

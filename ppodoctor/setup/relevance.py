@@ -33,6 +33,11 @@ def may_matter(text: str) -> bool:
             tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return True
+    return tree_may_matter(tree)
+
+
+def tree_may_matter(tree: ast.AST) -> bool:
+    """may_matter() for a module Python has parsed already."""
     for node in ast.walk(tree):
         kind = type(node)
         if kind is ast.Name:

@@ -5,9 +5,9 @@ The facts come from ../shared/trl-ppo-facts.md (measured on real TRL releases).
 
 from __future__ import annotations
 
-import re
-from functools import total_ordering
 from typing import Optional
+
+import packaging.version
 
 from ..records import Record, record
 
@@ -24,14 +24,14 @@ V029 = "0.29"  # trl.PPOTrainer is an ImportError
 REMOVED = "1.13"  # PPO removed
 
 _ERA_STARTS = (
-    ((0, 0, 0), OLD),
-    ((0, 12, 0), V012),
-    ((0, 13, 0), V013),
-    ((0, 15, 0), V015),
-    ((0, 18, 0), V018),
-    ((0, 26, 0), V026),
-    ((0, 29, 0), V029),
-    ((1, 13, 0), REMOVED),
+    ("0.0.0", OLD),
+    ("0.12.0", V012),
+    ("0.13.0", V013),
+    ("0.15.0", V015),
+    ("0.18.0", V018),
+    ("0.26.0", V026),
+    ("0.29.0", V029),
+    ("1.13.0", REMOVED),
 )
 
 # Constructor parameters in order (what a positional argument means).
@@ -64,36 +64,61 @@ KEYWORD_ROLES = {
 }
 
 
-@total_ordering
-@record
-class Version(Record):
-    """A release number, ordered as releases are."""
+class InvalidVersion(ValueError):
+    """Text that is not a PEP 440 version; str() says which text and what a version looks like."""
 
-    major: int
-    minor: int
-    micro: int
 
-    def __lt__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.major, self.minor, self.micro) < (other.major, other.minor, other.micro)
+class Version(packaging.version.Version):
+    """A PEP 440 release number (packaging's), printed with at least three release parts.
+
+    Ordering is PEP 440's: 0.13.0.dev0 < 0.13.0rc1 < 0.13.0 < 0.13.0.post1. `major`, `minor` and
+    `micro` are the release's first three parts (0 where absent). Eras and table entries are judged
+    by `base` (the release without pre/post/dev parts): a pre-release or dev build of 0.13.0
+    already has the 0.13 API, since TRL makes its API changes on main before the release.
+    """
+
+    __slots__ = ()
 
     @classmethod
     def parse(cls, text: str) -> "Version":
-        match = re.match(r"\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", text)
-        if not match:
-            raise ValueError(f"not a version: {text!r}")
-        major, minor, micro = (int(part) if part else 0 for part in match.groups())
-        return cls(major, minor, micro)
+        try:
+            return cls(text)
+        except packaging.version.InvalidVersion:
+            raise InvalidVersion(f"{text!r} is not a version (PEP 440, e.g. 0.12.2 or 1.13.0rc1)") from None
+
+    @property
+    def base(self) -> "Version":
+        """The release itself: 0.13.0 for 0.13.0rc1, 0.13.0.dev0 and 0.13.0.post1."""
+        if self.is_prerelease or self.is_postrelease or self.local is not None:
+            return Version(self.base_version)
+        return self
 
     def __str__(self) -> str:
-        return f"{self.major}.{self.minor}.{self.micro}"
+        # packaging's normal form, with the release padded to three parts (0.12 -> 0.12.0) as TRL
+        # numbers its releases, so that messages read "trl 0.12.0" whatever was typed.
+        release = (*self.release, 0, 0)[:max(3, len(self.release))]
+        text = f"{self.epoch}!" if self.epoch else ""
+        text += ".".join(map(str, release))
+        if self.pre is not None:
+            text += "".join(map(str, self.pre))
+        if self.post is not None:
+            text += f".post{self.post}"
+        if self.dev is not None:
+            text += f".dev{self.dev}"
+        if self.local is not None:
+            text += f"+{self.local}"
+        return text
+
+
+_ERA_VERSIONS = tuple((Version(start), name) for start, name in _ERA_STARTS)
 
 
 def era_of(version: Version) -> str:
+    """The era a version belongs to, judged by its base release (see Version)."""
+    base = version.base
     era = OLD
-    for start, name in _ERA_STARTS:
-        if (version.major, version.minor, version.micro) >= start:
+    for start, name in _ERA_VERSIONS:
+        if base >= start:
             era = name
     return era
 

@@ -26,9 +26,10 @@ def known_versions() -> tuple[Version, ...]:
 
 @lru_cache(maxsize=64)
 def _entry_key(version: Version) -> str:
+    base = version.base
     chosen = known_versions()[0]
     for known in known_versions():
-        if known <= version or (known.major, known.minor) == (version.major, version.minor):
+        if known <= base or (known.major, known.minor) == (base.major, base.minor):
             chosen = known
     return str(chosen)
 
@@ -37,7 +38,7 @@ def facts(version: Version) -> dict:
     """The table entry describing `version`: the newest measured release at or below it.
 
     A patch release reads like its minor release (0.12.0 like 0.12.2): TRL changed PPO's API only
-    in minor releases.
+    in minor releases. A pre-release reads like its release (0.13.0rc1 like 0.13.0), as eras do.
     """
     return load()["versions"][_entry_key(version)]
 

@@ -10,13 +10,12 @@ newest TRL with PPO, said to be assumed.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from .eras import Target, Version
+from .eras import InvalidVersion, Target, Version
 
 _PROBE = ("import importlib.metadata as m, json\n"
           "def v(name):\n"
@@ -49,81 +48,59 @@ def installed_versions(python: str) -> dict[str, Optional[str]]:
 
 
 # --- pins -------------------------------------------------------------------------------------------
-_REQUIREMENT = re.compile(r"^trl(?:\s*\[[^\]]*\])?\s*(?P<spec>[<>=!~][^;]*?)?\s*(?:;.*)?$", re.IGNORECASE)
-_CLAUSE = re.compile(r"^(~=|===|==|!=|<=|>=|<|>)\s*([0-9][0-9a-zA-Z.*+!-]*)$")
-
-
-def _satisfies(version: Version, operator: str, text: str) -> bool:
-    if text.endswith(".*"):
-        prefix = [int(part) for part in text[:-2].split(".")]
-        head = [version.major, version.minor, version.micro][: len(prefix)]
-        return (head == prefix) == (operator == "==")
-    bound = Version.parse(text)
-    if operator in ("==", "==="):
-        return version == bound
-    if operator == "!=":
-        return version != bound
-    if operator == ">=":
-        return version >= bound
-    if operator == "<=":
-        return version <= bound
-    if operator == ">":
-        return version > bound
-    if operator == "<":
-        return version < bound
-    # ~=X.Y.Z: >= X.Y.Z and == X.Y.*; ~=X.Y: >= X.Y and == X.*
-    parts = text.split(".")
-    upper = Version.parse(".".join(parts[:-1])) if len(parts) > 1 else None
-    if version < bound:
-        return False
-    if upper is None:
-        return True
-    if len(parts) == 2:
-        return version.major == upper.major
-    return (version.major, version.minor) == (upper.major, upper.minor)
-
-
-def _poetry_to_pep440(spec: str) -> str:
+def _poetry_to_pep440(spec: str) -> Optional[str]:
+    """Poetry's `^` and `~` constraints as PEP 440 specifiers (None when the version is not one)."""
     spec = spec.strip()
-    if spec.startswith("^"):
-        low = Version.parse(spec[1:])
-        high = Version(low.major + 1, 0, 0) if low.major else Version(0, low.minor + 1, 0)
-        return f">={low},<{high}"
-    if spec.startswith("~") and not spec.startswith("~="):
-        low = Version.parse(spec[1:])
-        return f">={low},<{Version(low.major, low.minor + 1, 0)}"
-    if spec and spec[0].isdigit():
-        return f"=={spec}"
+    try:
+        if spec.startswith("^"):
+            low = Version.parse(spec[1:])
+            if low.major:
+                high = f"{low.major + 1}.0.0"
+            elif low.minor:
+                high = f"0.{low.minor + 1}.0"
+            else:
+                high = f"0.0.{low.micro + 1}"
+            return f">={low},<{high}"
+        if spec.startswith("~") and not spec.startswith("~="):
+            low = Version.parse(spec[1:])
+            return f">={low},<{low.major}.{low.minor + 1}.0"
+        if spec and spec[0].isdigit():
+            return f"=={Version.parse(spec)}"
+    except InvalidVersion:
+        return None
     return spec
 
 
 def version_for(spec: str) -> Optional[Version]:
-    """A concrete version for a specifier: the highest known release that satisfies it.
+    """A concrete version for a PEP 440 specifier: the highest known release that satisfies it.
 
-    Known releases are those the era table measured plus the facts' named versions; where none fits
-    (a pin to a release the table never saw), the exact pin or the lower bound is used.
+    Known releases are those the era table measured plus the facts' named versions (all final
+    releases, so PEP 440's rule applies: a pre-release satisfies only a specifier that names one);
+    where none fits (a pin to a release the table never saw, a pre-release), the exact pin or the
+    highest lower bound is used. None for text that is not a specifier.
     """
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     from . import table
 
-    clauses = []
-    for part in spec.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        match = _CLAUSE.match(part)
-        if match is None:
-            return None
-        clauses.append((match.group(1), match.group(2)))
-    if not clauses:
+    try:
+        specifiers = SpecifierSet(spec)
+    except InvalidSpecifier:
+        return None
+    if not len(specifiers):
         return None
     candidates = sorted(set(table.known_versions()) | set(_extra_releases()), reverse=True)
     for candidate in candidates:
-        if all(_satisfies(candidate, op, text) for op, text in clauses):
+        if specifiers.contains(candidate):
             return candidate
-    for op, text in clauses:
-        if op in ("==", "===", ">=", "~=") and not text.endswith("*"):
-            return Version.parse(text)
-    return None
+    bounds = []
+    for clause in specifiers:
+        if clause.operator in ("==", "===", ">=", "~=") and not clause.version.endswith("*"):
+            try:
+                bounds.append((clause.operator in ("==", "==="), Version.parse(clause.version)))
+            except InvalidVersion:  # `===` takes any text
+                continue
+    return max(bounds)[1] if bounds else None
 
 
 def _extra_releases() -> tuple[Version, ...]:
@@ -135,12 +112,33 @@ def _extra_releases() -> tuple[Version, ...]:
     return tuple(Version.parse(name) for name in names)
 
 
-def _requirement_spec(line: str) -> Optional[str]:
-    """The version specifier of a `trl` requirement line ("" for an unpinned one, None for others)."""
-    match = _REQUIREMENT.match(line.split("#", 1)[0].strip())
-    if match is None:
+def trl_requirement(line: str):
+    """The `trl` requirement on a requirements line (a packaging Requirement), or None.
+
+    pip's own options (`--hash=...`) and comments are dropped; markers are kept but not evaluated
+    (the interpreter that will run the script is not known here)."""
+    text = line.split("#", 1)[0].split(" --", 1)[0].strip()
+    # Most lines name other packages: only one that starts like `trl` pays for packaging's
+    # requirement parser (~30 ms to import).
+    if text[:3].lower() != "trl":
         return None
-    return (match.group("spec") or "").replace(" ", "")
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:
+        return None
+    return requirement if canonicalize_name(requirement.name) == "trl" else None
+
+
+def _pin(line: str, where: str) -> Optional[tuple[str, str]]:
+    """(specifier, description) for a pinned `trl` requirement line, as written (marker dropped)."""
+    requirement = trl_requirement(line) if isinstance(line, str) else None
+    if requirement is None or not requirement.specifier:
+        return None
+    written = " ".join(line.split("#", 1)[0].split(";", 1)[0].split(" --", 1)[0].split())
+    return str(requirement.specifier), f"`{written}` in {where}"
 
 
 def _pins_in(directory: Path) -> Optional[tuple[str, str]]:
@@ -151,9 +149,9 @@ def _pins_in(directory: Path) -> Optional[tuple[str, str]]:
         except OSError:
             continue
         for line in lines:
-            spec = _requirement_spec(line)
-            if spec:
-                return spec, f"`trl{spec}` in {path.name}"
+            pin = _pin(line, path.name)
+            if pin:
+                return pin
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():
         from ..config import toml
@@ -168,14 +166,16 @@ def _pins_in(directory: Path) -> Optional[tuple[str, str]]:
         for extra in project.get("optional-dependencies", {}).values():
             lines.extend(extra)
         for line in lines:
-            spec = _requirement_spec(line) if isinstance(line, str) else None
-            if spec:
-                return spec, f"`trl{spec}` in {pyproject.name}"
+            pin = _pin(line, pyproject.name)
+            if pin:
+                return pin
         poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {}).get("trl")
         if isinstance(poetry, dict):
             poetry = poetry.get("version")
         if isinstance(poetry, str) and poetry.strip() not in ("", "*"):
-            return _poetry_to_pep440(poetry), f"`trl = \"{poetry}\"` in {pyproject.name}"
+            spec = _poetry_to_pep440(poetry)
+            if spec:
+                return spec, f"`trl = \"{poetry}\"` in {pyproject.name}"
     return None
 
 
@@ -199,12 +199,13 @@ def resolve_target(settings, path: Optional[Path] = None) -> Target:
     else:
         installed = installed_versions(python)
     where = "--python" if getattr(settings, "python", None) else "the interpreter running ppodoctor"
-    transformers = Version.parse(installed["transformers"]) if installed["transformers"] else None
+    transformers = _installed_version(installed["transformers"])
     transformers_source = f"installed in {where}" if transformers else ""
+    installed_trl = _installed_version(installed["trl"])
     if settings.trl_version:
         target = Target.of(settings.trl_version, settings.trl_version_source or "--trl-version")
-    elif installed["trl"]:
-        target = Target(Version.parse(installed["trl"]), f"trl installed in {where}, {python}")
+    elif installed_trl is not None:
+        target = Target(installed_trl, f"trl installed in {where}, {python}")
     else:
         pinned = pinned_target(path.resolve().parent) if path is not None else None
         target = pinned or Target.default()
@@ -216,11 +217,22 @@ def resolve_target(settings, path: Optional[Path] = None) -> Target:
     return Target(target.version, target.source, transformers, transformers_source)
 
 
+def _installed_version(text: Optional[str]) -> Optional[Version]:
+    """An installed distribution's version; None for none, or for a header that is not PEP 440
+    (a hand-built package): then it is as good as unknown."""
+    if not text:
+        return None
+    try:
+        return Version.parse(text)
+    except InvalidVersion:
+        return None
+
+
 def default_transformers(trl: Version) -> tuple[Optional[Version], str]:
     """The transformers a fresh install beside this TRL gets, where it is known to be 5.
 
     TRL 1.x accepts transformers 5 and pip picks the newest; older releases cap or predate it.
     """
-    if trl >= Version(1, 0, 0):
-        return Version(5, 0, 0), "assumed: the newest transformers beside trl 1.x"
+    if trl.base >= Version("1.0.0"):
+        return Version("5.0.0"), "assumed: the newest transformers beside trl 1.x"
     return None, ""
