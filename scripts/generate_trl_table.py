@@ -141,7 +141,7 @@ def transformers_requirement(release: Release) -> str:
     for line in release.metadata().splitlines():
         match = re.match(r"Requires-Dist: transformers\s*([^;]*)$", line.strip())
         if match:
-            return match.group(1).strip()
+            return match.group(1).strip().strip("()")  # old metadata spells it `transformers (>=4.31.0)`
     return ""
 
 

@@ -9,7 +9,8 @@ found in another module of another release can be told to be the same object or 
 Across releases (`encode`): masks, bit i for the i-th release in `versions`, as hex strings; one
 string per module so that ppodoctor decodes only the modules a script imports from:
   modules:     {module: mask}                      where the module exists
-  names:       {module: "a b c|x:mask y:mask"}     names present wherever the module is, then the rest
+  names:       {module: "a b c|x:mask y:mask"}     names present wherever the module is, then the rest;
+                                                   a module without a row is not covered
   conditional: {module: "x:mask ..."}              bound only on some paths (optional dependencies)
   deprecated:  {module: "x:mask ..."}              importable, warns when used
   star:        {module: "x:mask ..."}              listed in the module's literal `__all__`
@@ -59,7 +60,8 @@ class ReleaseImports:
     exported: set[tuple[str, str]] = field(default_factory=set)  # names a module offers, not just uses
 
     def view(self) -> dict:
-        return {"modules": sorted(self.modules), "names": self.names, "star": self.star}
+        return {"modules": sorted(self.modules), "names": {m: row for m, row in self.names.items() if row},
+                "star": self.star}
 
 
 def describe(release: Release) -> ReleaseImports:
@@ -89,8 +91,7 @@ def describe(release: Release) -> ReleaseImports:
                 fingerprints[(module, name)] = definition[0][0].replace("e", "x") + digest
             if entry.kind != "import" or release.is_package(module) or (listed and name in listed):
                 exported.add((module, name))
-        if entries:
-            names[module] = dict(sorted(entries.items()))
+        names[module] = dict(sorted(entries.items()))  # an empty row still says "covered"
     return ReleaseImports(modules, names, star, fingerprints, exported)
 
 
@@ -124,7 +125,8 @@ def encode(versions: list[str], releases: list[ReleaseImports]) -> dict:
             for name in listed:
                 row[name] = row.get(name, 0) | bit
     encoded_names = {}
-    for module, row in sorted(names.items()):
+    for module in sorted({m for release in releases for m in release.names}):
+        row = names.get(module, {})
         everywhere = " ".join(sorted(n for n, mask in row.items() if mask == modules[module]))
         encoded_names[module] = everywhere + "|" + _pairs({n: m for n, m in row.items() if m != modules[module]})
     moves = _moves(versions, releases, names)

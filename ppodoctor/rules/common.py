@@ -48,12 +48,52 @@ def is_old_era_script(setup: PPOSetup, context: RuleContext) -> bool:
     """A script written whole for TRL <= 0.11 (value-head wrapper or `.step()` loop) on a newer TRL."""
     if setup.code_era != eras.OLD or not eras.new_trainer_api(context.target.era):
         return False
-    wrapper = context.file.mentions_value_head or any(
+    wrapper = _imports_value_head(context) or any(
         kinds.model_kind(binding.origin) == kinds.VALUE_HEAD for binding in setup.roles)
     return wrapper or bool(old_loop_usages(setup))
+
+
+def _imports_value_head(context: RuleContext) -> bool:
+    """Whether an import that runs on the target brings in a value-head wrapper (a version branch
+    not taken says nothing about the era the code is written for)."""
+    if not context.file.mentions_value_head:
+        return False
+    from .fallbacks import live
+
+    return any("ValueHead" in record.name or "PreTrainedModelWrapper" in record.name
+               for record in live(context.file.imports, context.target.version))
 
 
 def replace_fix(description: str, edits, applicability: str = "safe"):
     from .base import Fix
 
     return Fix("replace", description, applicability, (("edits", tuple(edits)),))
+
+
+def import_rewrite_fix(statement, plans):
+    """Rewrite one `from M import a, b` statement so that each moving name is imported from its home.
+
+    `plans`: (record, problem, home) for every name of the statement; problem is None for a name that
+    stays, else a tuple whose third item is the name to import (a rename keeps the local name through
+    `as`). No fix when a moving name has no home or the statement is `import M` / `import *`.
+    """
+    moving = [(record, problem, home) for record, problem, home in plans if problem is not None]
+    if not moving or any(home is None for _r, _p, home in moving) or any(r.name in ("", "*") for r, _p, _h in plans):
+        return None
+    staying = [record for record, problem, _home in plans if problem is None]
+    lines = []
+    if staying:
+        lines.append(f"from {staying[0].module} import " + ", ".join(_spell(r.name, r.alias) for r in staying))
+    homes: dict = {}
+    for record, problem, home in moving:
+        local = record.alias or record.name
+        homes.setdefault(home, []).append(_spell(problem[2], local if local != problem[2] else ""))
+    lines.extend(f"from {home} import {', '.join(names)}" for home, names in homes.items())
+    indent = " " * (statement.column - 1)
+    moved = ", ".join(sorted({home for _r, _p, home in moving}))
+    return replace_fix(f"Import from `{moved}`", [(statement.line, statement.column, statement.end_line,
+                                                   statement.end_column, ("\n" + indent).join(lines))])
+
+
+def _spell(name: str, alias: str) -> str:
+    return f"{name} as {alias}" if alias and alias != name else name

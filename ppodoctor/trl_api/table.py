@@ -33,6 +33,11 @@ def _entry_key(version: Version) -> str:
     return str(chosen)
 
 
+def measured(version: Version) -> Version:
+    """The measured release whose entry describes `version`."""
+    return Version.parse(_entry_key(version))
+
+
 def facts(version: Version) -> dict:
     """The table entry describing `version`: the newest measured release at or below it.
 
@@ -107,9 +112,21 @@ def name_status(module: str, name: str, version: Version) -> Optional[str]:
     return imports().status(module, name, _entry_key(version))
 
 
+def covered(module: str) -> bool:
+    """Whether the table records `module`'s names (it lists every module, but not every one's names)."""
+    return imports().covered(module)
+
+
 def name_known(module: str, name: str) -> bool:
     """Whether any measured release has `name` in `module` (as a name or a submodule)."""
     return imports().known(module, name)
+
+
+def is_ppo_module(module: str) -> bool:
+    """A module of PPO's own (trainer, config, value-head wrappers, the old `trl.core` helpers)."""
+    last = module.rsplit(".", 1)[-1]
+    return module.startswith("trl.experimental.ppo") or module == "trl.core" or last.startswith("ppo") \
+        or last == "modeling_value_head"
 
 
 def home_of(name: str, version: Version) -> Optional[str]:
@@ -192,6 +209,9 @@ class ImportTable:
 
     def conditional(self, module: str, name: str, version: str) -> bool:
         return self._has("conditional", module, name, version)
+
+    def covered(self, module: str) -> bool:
+        return module in self.section["names"]
 
     def known(self, module: str, name: str) -> bool:
         return name in self._row("names", module) or f"{module}.{name}" in self.section["modules"]
