@@ -162,6 +162,13 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
         "the import path belongs to another TRL era", ("PPD202", "PPD203"),
         "import from `trl.experimental.ppo` on 0.26 - 1.12, from `trl` before that; `ppodoctor fix` rewrites "
         "the import"),
+    KnownError(
+        "trl-import-missing", r"cannot import name '\w+' from 'trl[\w.]*'|No module named '?trl\.[\w.]+",
+        "ImportError: cannot import name 'SIMPLE_CHAT_TEMPLATE' from 'trl.trainer.utils'",
+        "any (names move and go: `SIMPLE_CHAT_TEMPLATE` left `trl.trainer.utils` in 0.27, `trl.core` is gone "
+        "from 0.25)", "import", "the installed TRL does not have this name or module", ("PPD209",),
+        "import it from where the installed TRL keeps it (`ppodoctor check` names the module), or pin a TRL "
+        "that has it"),
 )
 
 

@@ -53,8 +53,10 @@ class TrlImportMissing(Rule):
     def check(self, context):
         imports = context.file.imports
         tracked = table.tracked_names()
-        if not context.file.setups and not any(r.name in tracked or table.is_ppo_module(r.module) for r in imports):
-            return  # not a PPO script: the doctor reads only those
+        # A PPO script, by what setup/relevance.py lets through: a trainer call, a PPO name, PPO's module.
+        if not context.file.setups and not any(r.name in tracked or r.module.startswith("trl.experimental.ppo")
+                                               for r in imports):
+            return
         version = context.target.version
         verdicts = fallbacks.verdicts(imports, version)
         shimmed = dict(zip(imports, fallbacks.in_shims(imports, version)))
