@@ -2,11 +2,14 @@
 """Regenerate ppodoctor/trl_api/table.json from real TRL releases.
 
 Each release is fetched with `pip download --no-deps trl==X` into a cache directory and read with
-`ast`; nothing from TRL is imported, so any release can be read from any interpreter.
+`ast`; nothing from TRL is imported, so any release can be read from any interpreter. Per release:
+PPOTrainer's signature and PPOConfig's fields (here), and what every module lets a script import
+(trl_import_names.py reads a module, trl_import_table.py writes the table's "imports" section).
 
     python scripts/generate_trl_table.py                   # rewrite the table (all versions)
     python scripts/generate_trl_table.py --check 0.12.2 1.12.0
                                                            # regenerate two versions, compare, exit 1 on drift
+                                                           # (their facts and import sets; `moves` need all)
 """
 
 from __future__ import annotations
