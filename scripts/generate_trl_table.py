@@ -32,10 +32,11 @@ TABLE = ROOT / "ppodoctor" / "trl_api" / "table.json"
 DEFAULT_CACHE = Path.home() / ".cache" / "ppodoctor" / "trl-wheels"
 
 # One release per behaviour change (and the edges around each), oldest first: the last 0.7 to 0.10
-# (the old API, PPOv2Trainer from 0.9.4), every PPO era boundary, and the newest release.
+# (the old API, PPOv2Trainer from 0.9.4), every PPO era boundary, 1.7/1.8 (`trl.get_kbit_device_map`,
+# which TRL's own PPO example imports, is gone from 1.8), and the newest release.
 VERSIONS = ("0.7.11", "0.8.6", "0.9.6", "0.10.1", "0.11.4", "0.12.2", "0.13.0", "0.14.0", "0.15.2", "0.17.0",
-            "0.18.0", "0.20.0", "0.24.0", "0.25.1", "0.26.2", "0.27.0", "0.28.0", "0.29.1", "1.0.0", "1.12.0",
-            "1.13.0", "1.16.0")
+            "0.18.0", "0.20.0", "0.24.0", "0.25.1", "0.26.2", "0.27.0", "0.28.0", "0.29.1", "1.0.0", "1.7.0",
+            "1.8.0", "1.12.0", "1.13.0", "1.16.0")
 
 # Names whose import path the PPO rules (PPD202/PPD203) check; the imports section covers every name.
 TRACKED_NAMES = ("PPOTrainer", "PPOConfig", "PPOv2Trainer", "PPOv2Config", "AutoModelForCausalLMWithValueHead",
