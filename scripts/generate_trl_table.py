@@ -2,11 +2,14 @@
 """Regenerate ppodoctor/trl_api/table.json from real TRL releases.
 
 Each release is fetched with `pip download --no-deps trl==X` into a cache directory and read with
-`ast`; nothing from TRL is imported, so any release can be read from any interpreter.
+`ast`; nothing from TRL is imported, so any release can be read from any interpreter. Per release:
+PPOTrainer's signature and PPOConfig's fields (here), and what every module lets a script import
+(trl_import_names.py reads a module, trl_import_table.py writes the table's "imports" section).
 
     python scripts/generate_trl_table.py                   # rewrite the table (all versions)
     python scripts/generate_trl_table.py --check 0.12.2 1.12.0
                                                            # regenerate two versions, compare, exit 1 on drift
+                                                           # (their facts and import sets; `moves` need all)
 """
 
 from __future__ import annotations
@@ -17,25 +20,28 @@ import json
 import re
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 from typing import Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from trl_import_names import Release  # noqa: E402
+import trl_import_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "ppodoctor" / "trl_api" / "table.json"
 DEFAULT_CACHE = Path.home() / ".cache" / "ppodoctor" / "trl-wheels"
 
-# One release per behaviour change (and the edges around each), oldest first.
-VERSIONS = ("0.11.4", "0.12.2", "0.13.0", "0.14.0", "0.15.2", "0.17.0", "0.18.0", "0.24.0", "0.25.1",
-            "0.26.2", "0.27.0", "0.28.0", "0.29.1", "1.12.0", "1.13.0")
+# One release per behaviour change (and the edges around each), oldest first: the last 0.7 to 0.10
+# (the old API, PPOv2Trainer from 0.9.4), every PPO era boundary, 1.7/1.8 (`trl.get_kbit_device_map`,
+# which TRL's own PPO example imports, is gone from 1.8), and the newest release.
+VERSIONS = ("0.7.11", "0.8.6", "0.9.6", "0.10.1", "0.11.4", "0.12.2", "0.13.0", "0.14.0", "0.15.2", "0.17.0",
+            "0.18.0", "0.20.0", "0.24.0", "0.25.1", "0.26.2", "0.27.0", "0.28.0", "0.29.1", "1.0.0", "1.7.0",
+            "1.8.0", "1.12.0", "1.13.0", "1.16.0")
 
-# Names whose import path the rules check; everything else TRL exports is left alone.
+# Names whose import path the PPO rules (PPD202/PPD203) check; the imports section covers every name.
 TRACKED_NAMES = ("PPOTrainer", "PPOConfig", "PPOv2Trainer", "PPOv2Config", "AutoModelForCausalLMWithValueHead",
                  "AutoModelForSeq2SeqLMWithValueHead", "PreTrainedModelWrapper", "create_reference_model",
                  "respond_to_batch", "LengthSampler")
-TRACKED_MODULES = ("trl", "trl.trainer", "trl.models", "trl.core", "trl.experimental.ppo",
-                   "trl.trainer.ppo_trainer", "trl.trainer.ppo_config", "trl.trainer.ppov2_trainer",
-                   "trl.experimental.ppo.ppo_trainer", "trl.experimental.ppo.ppo_config")
 
 # Meaning, not syntax: which old-era PPOConfig field the new PPOConfig spells differently. Checked by
 # tests against the installed TRL; fields not listed here have no equivalent.
@@ -59,116 +65,6 @@ def fetch(version: str, cache: Path) -> Path:
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
                         f"trl=={version}", "-d", str(cache)], check=True)
     return wheel
-
-
-class Release:
-    """The source files of one wheel, read without extracting or importing anything."""
-
-    def __init__(self, wheel: Path) -> None:
-        self.zip = zipfile.ZipFile(wheel)
-        self.names = set(self.zip.namelist())
-
-    def module_path(self, module: str) -> Optional[str]:
-        base = module.replace(".", "/")
-        for candidate in (f"{base}.py", f"{base}/__init__.py"):
-            if candidate in self.names:
-                return candidate
-        return None
-
-    def tree(self, module: str) -> Optional[ast.Module]:
-        path = self.module_path(module)
-        return ast.parse(self.zip.read(path).decode("utf-8")) if path else None
-
-    def metadata(self) -> str:
-        for name in self.names:
-            if name.endswith(".dist-info/METADATA"):
-                return self.zip.read(name).decode("utf-8")
-        return ""
-
-
-def exported_names(tree: ast.Module) -> dict[str, str]:
-    """Name → the submodule it comes from, from `_import_structure` and `from .x import` alike."""
-    found: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            for alias in node.names:
-                found.setdefault(alias.asname or alias.name, node.module or "")
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if not any(isinstance(t, ast.Name) and t.id == "_import_structure" for t in targets):
-                continue
-            for module_node, names_node in zip(node.value.keys, node.value.values):
-                if isinstance(module_node, ast.Constant) and isinstance(names_node, (ast.List, ast.Tuple)):
-                    for item in names_node.elts:
-                        if isinstance(item, ast.Constant) and isinstance(item.value, str):
-                            found.setdefault(item.value, module_node.value)
-    return found
-
-
-def top_level_definitions(tree: ast.Module) -> set[str]:
-    names = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.With):  # `with suppress_experimental_warning(): from ... import X`
-            for inner in node.body:
-                if isinstance(inner, ast.ImportFrom):
-                    names.update(alias.asname or alias.name for alias in inner.names)
-    return names
-
-
-def warns_on_use(release: Release, module: str, name: str) -> bool:
-    """True when the class named `name` in `module` is a shim whose __init__ calls warnings.warn."""
-    tree = release.tree(module)
-    if tree is None:
-        return False
-    for node in tree.body:
-        if not (isinstance(node, ast.ClassDef) and node.name == name):
-            continue
-        for init in node.body:
-            # A shim takes *args and warns unconditionally; a real class that warns about one
-            # argument under an `if` is not a deprecated import path.
-            if isinstance(init, ast.FunctionDef) and (init.name == "__post_init__" or init.args.vararg is not None):
-                return any(isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
-                           and isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "warn"
-                           and any(isinstance(a, ast.Name) and a.id in ("FutureWarning", "DeprecationWarning")
-                                   for a in stmt.value.args)
-                           for stmt in init.body)
-    return False
-
-
-def resolve_export(release: Release, package: str, name: str, submodule: str) -> Optional[str]:
-    """The module that defines an exported name, following one level of re-export."""
-    module = f"{package}.{submodule}" if submodule else package
-    tree = release.tree(module)
-    if tree is None:
-        return None
-    inner = exported_names(tree)
-    if name in inner and inner[name]:
-        deeper = f"{module}.{inner[name]}"
-        return deeper if release.module_path(deeper) else module
-    return module
-
-
-def names_in(release: Release, module: str) -> dict[str, str]:
-    """Tracked names importable from `module`: "ok", or "deprecated" where using them warns."""
-    tree = release.tree(module)
-    if tree is None:
-        return {}
-    exports = exported_names(tree)
-    defined = top_level_definitions(tree)
-    result = {}
-    for name in TRACKED_NAMES:
-        if name in exports:
-            source = resolve_export(release, module, name, exports[name])
-            if source is None:
-                continue  # listed for lazy import, but the submodule is not in the wheel: an ImportError
-            result[name] = "deprecated" if warns_on_use(release, source, name) else "ok"
-        elif name in defined:
-            result[name] = "deprecated" if warns_on_use(release, module, name) else "ok"
-    return result
 
 
 def find_class(release: Release, module: str, name: str) -> Optional[ast.ClassDef]:
@@ -249,12 +145,11 @@ def transformers_requirement(release: Release) -> str:
     for line in release.metadata().splitlines():
         match = re.match(r"Requires-Dist: transformers\s*([^;]*)$", line.strip())
         if match:
-            return match.group(1).strip()
+            return match.group(1).strip().strip("()")  # old metadata spells it `transformers (>=4.31.0)`
     return ""
 
 
-def describe_release(version: str, wheel: Path) -> dict:
-    release = Release(wheel)
+def describe_release(release: Release) -> dict:
     trainer = trainer_facts(release)
     config_module = trainer["module"].replace("ppo_trainer", "ppo_config") if trainer else ""
     fields, inherits = config_fields(release, config_module) if trainer else ([], False)
@@ -265,20 +160,41 @@ def describe_release(version: str, wheel: Path) -> dict:
         "deprecated_keywords": trainer.get("deprecated_keywords", {}),
         "config_fields": fields,
         "config_inherits_training_arguments": inherits,
-        "modules": [m for m in TRACKED_MODULES if release.module_path(m)],
-        "names": {m: names_in(release, m) for m in TRACKED_MODULES if names_in(release, m)},
         "requires_transformers": transformers_requirement(release),
     }
 
 
+def read_releases(versions: tuple[str, ...], cache: Path) -> tuple[dict, list]:
+    """Per-version facts and import descriptions, one wheel in memory at a time."""
+    facts, imports = {}, []
+    for version in sorted(versions, key=key):
+        release = Release(fetch(version, cache))
+        facts[version] = describe_release(release)
+        imports.append(trl_import_table.describe(release))
+    return facts, imports
+
+
 def generate(versions: tuple[str, ...], cache: Path) -> dict:
+    facts, imports = read_releases(versions, cache)
     return {
         "_comment": "Generated by scripts/generate_trl_table.py from real TRL releases; do not edit by hand.",
         "tracked_names": list(TRACKED_NAMES),
         "config_renames": CONFIG_RENAMES,
         "training_arguments_overlap": list(TRAINING_ARGUMENTS_OVERLAP),
-        "versions": {v: describe_release(v, fetch(v, cache)) for v in sorted(versions, key=key)},
+        "versions": facts,
+        "imports": trl_import_table.encode(list(facts), imports),
     }
+
+
+def drift(versions: tuple[str, ...], cache: Path, checked_in: dict) -> list[str]:
+    """The versions whose regenerated facts or import sets differ from the checked-in table."""
+    sys.path.insert(0, str(ROOT))
+    from ppodoctor.trl_api.table import ImportTable
+
+    table = ImportTable(checked_in["imports"])
+    facts, imports = read_releases(versions, cache)
+    return [v for v, fresh in zip(facts, imports)
+            if facts[v] != checked_in["versions"].get(v) or v not in table.versions or fresh.view() != table.view(v)]
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -291,14 +207,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     if options.check is not None:
         checked_in = json.loads(options.output.read_text(encoding="utf-8"))
         versions = tuple(options.check) or tuple(checked_in["versions"])
-        fresh = generate(versions, options.cache)
-        drift = [v for v in versions if fresh["versions"][v] != checked_in["versions"].get(v)]
-        for v in drift:
+        stale = drift(versions, options.cache, checked_in)
+        for v in stale:
             print(f"table.json is out of date for trl {v}: run scripts/generate_trl_table.py", file=sys.stderr)
-        return 1 if drift else 0
+        return 1 if stale else 0
     table = generate(VERSIONS, options.cache)
+    # indent=1: the imports section has one line per module, so a new release reads as a diff.
     options.output.write_text(json.dumps(table, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    print(f"wrote {options.output} ({len(table['versions'])} versions)")
+    print(f"wrote {options.output} ({len(table['versions'])} versions, {options.output.stat().st_size} bytes)")
     return 0
 
 

@@ -49,6 +49,9 @@ FACTS = [
     ("ImportError: cannot import name 'PPOTrainer' from 'trl' (/x/trl/__init__.py)", "import-path", "PPD202"),
     ("AttributeError: 'PPOTrainer' object has no attribute 'step'", "old-loop-on-new-trainer", "PPD204"),
     ("ModuleNotFoundError: No module named 'trl.experimental.ppo'", "ppo-removed", "PPD203"),
+    ("ImportError: cannot import name 'SIMPLE_CHAT_TEMPLATE' from 'trl.trainer.utils' (/x/trl/trainer/utils.py)",
+     "trl-import-missing", "PPD209"),
+    ("ModuleNotFoundError: No module named 'trl.commands'", "trl-import-missing", "PPD209"),
 ]
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from report_helpers import BROKEN, RENAME_SOURCE, checked, error_report, rename_report, warning_report
+from report_helpers import BROKEN, checked, error_report, rename_report, warning_report
 
 from ppodoctor import api
 from ppodoctor.cli import main

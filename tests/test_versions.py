@@ -91,9 +91,13 @@ def test_versions_cross_process_boundaries():
 @pytest.mark.parametrize("spec, expected", [
     (">=0.12,<0.13,!=0.12.2", "0.12.1"), ("==0.13.0rc1", "0.13.0rc1"), (">=0.13.0rc1,<0.14", "0.13.0"),
     (">=2.0", "2.0.0"), ("===0.12.2", "0.12.2"), ("~=0.12.0", "0.12.2"), ("<=0.12.0", "0.12.0"),
-    ("==1.12", "1.12.0"), ("!=1.12.0", "1.13.0"),
+    ("==1.12", "1.12.0"), ("!=1.12.0", "newest"),
 ])
 def test_specifiers_follow_pep440(spec, expected):
+    from ppodoctor.trl_api import table
+
+    # An open-ended pin meets the newest release the era table has measured.
+    expected = str(table.known_versions()[-1]) if expected == "newest" else expected
     assert str(version_for(spec)) == expected
 
 

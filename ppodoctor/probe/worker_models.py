@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import os
 
-from worker import check_result, error_text, keyword_map
+from worker import error_text, keyword_map
 
 MODEL_ROLES = ("policy", "reference", "reward", "value")
 _CONFIG_KEYWORDS = ("num_labels", "pad_token_id", "problem_type", "tie_word_embeddings")

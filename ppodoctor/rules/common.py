@@ -48,7 +48,7 @@ def is_old_era_script(setup: PPOSetup, context: RuleContext) -> bool:
     """A script written whole for TRL <= 0.11 (value-head wrapper or `.step()` loop) on a newer TRL."""
     if setup.code_era != eras.OLD or not eras.new_trainer_api(context.target.era):
         return False
-    wrapper = context.file.mentions_value_head or any(
+    wrapper = _imports_value_head(context) or any(
         kinds.model_kind(binding.origin) == kinds.VALUE_HEAD for binding in setup.roles)
     return wrapper or bool(old_loop_usages(setup))
 
@@ -104,3 +104,78 @@ def scorer_failure(facts, diagnostic: Diagnostic, checks: tuple[str, ...]) -> Ev
     from ..probe.facts import error_contains, failed
 
     return failed(facts, diagnostic.setup_index, checks, error_contains("score"))
+
+
+def _imports_value_head(context: RuleContext) -> bool:
+    """Whether an import that runs on the target brings in a value-head wrapper (a version branch
+    not taken says nothing about the era the code is written for)."""
+    if not context.file.mentions_value_head:
+        return False
+    from .fallbacks import live
+
+    return any("ValueHead" in record.name or "PreTrainedModelWrapper" in record.name
+               for record in live(context.file.imports, context.target.version))
+
+
+def import_rewrite_fix(statement, plans) -> Optional[Fix]:
+    """Rewrite one `from M import a, b` statement so that each moving name is imported from its home.
+
+    `plans`: (record, problem, home) for every name of the statement; problem is None for a name that
+    stays, else a tuple whose third item is the name to import (a rename keeps the local name through
+    `as`). No fix when a moving name has no home or the statement is `import M` / `import *`.
+    """
+    moving = [(record, problem, home) for record, problem, home in plans if problem is not None]
+    if not moving or any(home is None for _r, _p, home in moving) or any(r.name in ("", "*") for r, _p, _h in plans):
+        return None
+    staying = [record for record, problem, _home in plans if problem is None]
+    lines = []
+    if staying:
+        lines.append(f"from {staying[0].module} import " + ", ".join(_spell(r.name, r.alias) for r in staying))
+    homes: dict = {}
+    for record, problem, home in moving:
+        local = record.alias or record.name
+        homes.setdefault(home, []).append(_spell(problem[2], local if local != problem[2] else ""))
+    lines.extend(f"from {home} import {', '.join(names)}" for home, names in homes.items())
+    indent = " " * (statement.column - 1)
+    moved = ", ".join(sorted({home for _r, _p, home in moving}))
+    return replace_fix(f"Import from `{moved}`", [(statement, ("\n" + indent).join(lines))])
+
+
+def _spell(name: str, alias: str) -> str:
+    return f"{name} as {alias}" if alias and alias != name else name
+
+
+class ImportAttemptCheck:
+    """The probe check of the import rules: the worker tries every trl import of the file in the target
+    interpreter; the finding's import must fail there, and the fixed file's imports must all work."""
+
+    def reproduce(self, diagnostic: Diagnostic, facts) -> Evidence:
+        record = _record_at(facts.file, diagnostic.span)
+        attempt = facts.import_attempt(record) if record is not None else None
+        if attempt is None:
+            return None, facts.reason or "the probe did not try this import"
+        spelled = _spelled_import(record.module, [record.name])
+        if attempt["status"] == "ok":
+            return False, f"{spelled} imports cleanly in trl {facts.trl}"
+        return True, f"{spelled} gives {attempt['detail']} in trl {facts.trl}"
+
+    def validate_fix(self, diagnostic: Diagnostic, before, after) -> Evidence:
+        record = _record_at(before.file, diagnostic.span)
+        failing = {(a["module"], tuple(a["names"])) for a in before.imports if a.get("status") != "ok"}
+        if record is None:
+            return None, "the import statement could not be read"
+        if after.import_attempt(record) is not None and (record.module, (record.name,)) in failing:
+            return False, f"{_spelled_import(record.module, [record.name])} is still there"
+        broken = [a for a in after.imports if a.get("status") != "ok"
+                  and (a["module"], tuple(a["names"])) not in failing]
+        if broken:
+            return False, f"{_spelled_import(broken[0]['module'], broken[0]['names'])} gives {broken[0]['detail']}"
+        return True, "the fixed imports are clean"
+
+
+def _record_at(file_setup, span):
+    return next((r for r in file_setup.imports if r.span == span and r.name not in ("", "*")), None)
+
+
+def _spelled_import(module: str, names) -> str:
+    return f"`from {module} import {', '.join(names)}`" if names else f"`import {module}`"

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
+from . import fallbacks
 from .base import ERROR, WARNING, Example, KnownError, Rule
-from .common import ReplacementFix, is_old_era_script, replace_fix
+from .common import ImportAttemptCheck, ReplacementFix, import_rewrite_fix, is_old_era_script
+from .fallbacks import ImportFate
 
 _OLD_IMPORT = "from trl import PPOConfig, PPOTrainer\n"
 _NEW_IMPORT = "from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
 
 
-class ImportPathForEra(ReplacementFix, Rule):
+class ImportPathForEra(ImportAttemptCheck, ReplacementFix, Rule):
     """A TRL import that the target TRL does not have (or only with a FutureWarning).
 
     Why it breaks: PPO moved. `PPOv2Trainer` was renamed `PPOTrainer` in 0.12 and gone in 0.13;
@@ -17,8 +19,13 @@ class ImportPathForEra(ReplacementFix, Rule):
     and the value-head wrapper followed in 0.27; from 0.29 `from trl import PPOTrainer` is an
     ImportError. Before 0.26 there is no `trl.experimental.ppo`.
 
+    An import shim (`try: from trl.experimental.ppo import ...` / `except ImportError: from trl
+    import ...`) or a branch on the TRL version (`if version.parse(trl.__version__) >= ...`) is
+    judged by the branch that runs on the target: no finding when it works; one when none does.
+
     Fix: import the name from where the target TRL keeps it (a renamed class keeps its local name
-    through `as`). Names with no home in the target TRL are reported without a fix.
+    through `as`). Names with no home in the target TRL, and imports inside a shim or a version
+    branch, are reported without a fix.
     Fix safety: safe; only the import statement changes.
     Probe: tries the script's imports in this interpreter: the old one must fail (or warn) and every
     import of the fixed statement must work.
@@ -42,9 +49,17 @@ class ImportPathForEra(ReplacementFix, Rule):
     )
     invalid = (Example(_OLD_IMPORT, "1.12.0"), Example(_OLD_IMPORT, "0.27.0"), Example(_NEW_IMPORT, "0.20.0"),
                Example("from trl import PPOv2Trainer\n", "0.14.0"),
-               Example("from trl.core import respond_to_batch\n", "0.14.0"))
+               Example("from trl.core import respond_to_batch\n", "0.14.0"),
+               Example("from trl.trainer.ppov2_trainer import PPOv2Config\n", "0.12.2"),
+               Example("try:\n    " + _NEW_IMPORT + "except ImportError:\n"
+                       "    from trl.trainer.ppov2_trainer import PPOv2Trainer as PPOTrainer\n", "0.20.0"))
     valid = (Example(_OLD_IMPORT, "0.20.0"), Example(_NEW_IMPORT, "0.27.0"), Example(_NEW_IMPORT, "1.12.0"),
-             Example("from trl import SFTTrainer, PPOv2Trainer\n", "0.11.4"))
+             Example("from trl import SFTTrainer, PPOv2Trainer\n", "0.11.4"),
+             Example("from trl.trainer.ppov2_trainer import PPOv2Config, PPOv2Trainer\n", "0.11.4"),
+             Example("try:\n    " + _NEW_IMPORT + "except ImportError:\n    " + _OLD_IMPORT, "0.20.0"),
+             Example("import trl\nfrom packaging import version\n\n"
+                     "if version.parse(trl.__version__) >= version.parse('0.26'):\n    " + _NEW_IMPORT
+                     + "else:\n    " + _OLD_IMPORT, "1.12.0"))
 
     def check(self, context):
         if not eras.has_ppo(context.target.era) or context.file.setups and all(
@@ -52,50 +67,33 @@ class ImportPathForEra(ReplacementFix, Rule):
             return  # PPD203 / PPD206 speak for the whole file
         version = context.target.version
         tracked = table.tracked_names()
+        outcome = dict(zip(context.file.imports, fallbacks.fates(context.file.imports, version)))
+        shimmed = dict(zip(context.file.imports, fallbacks.in_shims(context.file.imports, version)))
         statements: dict = {}
         for record in context.file.imports:
             statements.setdefault(record.statement_span, []).append(record)
         for statement, records in statements.items():
             plans = []
             for record in records:
-                if record.name in ("", "*"):
-                    if record.module.startswith("trl.") and not table.module_exists(record.module, version):
+                verdict = outcome[record]
+                if verdict in (ImportFate.DEAD, ImportFate.SILENCED):
+                    plans.append((record, None, None))  # never runs, or a fallback takes over
+                elif record.name in ("", "*"):
+                    if table.is_ppo_module(record.module) and verdict is ImportFate.FAILS:
                         yield self.report(f"`import {record.module}` is an ImportError in trl {version}: the module "
                                           "does not exist", record.span)
                     plans.append((record, None, None))
-                    continue
-                plans.append((record, *self._plan(record, version)) if record.name in tracked
-                             else (record, None, None))
-            fix = self._fix(statement, plans)
+                else:
+                    plans.append((record, *self._plan(record, version)) if record.name in tracked
+                                 else (record, None, None))
+            # A shim's branches are the author's choice: report, but never rewrite one of them.
+            fix = None if any(shimmed[record] for record in records) else import_rewrite_fix(statement, plans)
             for record, problem, home in plans:
                 if problem is None:
                     continue
                 message, severity, _new_name = problem
                 yield self.report(message, record.span, fix=fix, severity=severity)
                 fix = None  # one edit per statement
-
-    def reproduce(self, diagnostic, facts):
-        record = _record_at(facts.file, diagnostic.span)
-        attempt = facts.import_attempt(record) if record is not None else None
-        if attempt is None:
-            return None, facts.reason or "the probe did not try this import"
-        spelled = _spelled(record.module, [record.name])
-        if attempt["status"] == "ok":
-            return False, f"{spelled} imports cleanly in trl {facts.trl}"
-        return True, f"{spelled} gives {attempt['detail']} in trl {facts.trl}"
-
-    def validate_fix(self, diagnostic, before, after):
-        record = _record_at(before.file, diagnostic.span)
-        failing = {(a["module"], tuple(a["names"])) for a in before.imports if a.get("status") != "ok"}
-        if record is None:
-            return None, "the import statement could not be read"
-        if after.import_attempt(record) is not None and (record.module, (record.name,)) in failing:
-            return False, f"{_spelled(record.module, [record.name])} is still there"
-        broken = [a for a in after.imports if a.get("status") != "ok"
-                  and (a["module"], tuple(a["names"])) not in failing]
-        if broken:
-            return False, f"{_spelled(broken[0]['module'], broken[0]['names'])} gives {broken[0]['detail']}"
-        return True, "the fixed imports are clean"
 
     def _plan(self, record, version):
         """((message, severity, new_name), home) for a name to move; (None, None) for one that is fine."""
@@ -123,32 +121,3 @@ class ImportPathForEra(ReplacementFix, Rule):
             message += "; no module of this trl provides it"
         return (message, severity, new_name), home
 
-    @staticmethod
-    def _fix(statement, plans):
-        moving = [(record, problem, home) for record, problem, home in plans if problem is not None]
-        if not moving or any(home is None for _r, _p, home in moving) or any(r.name in ("", "*") for r, _p, _h in plans):
-            return None
-        staying = [record for record, problem, _home in plans if problem is None]
-        lines = []
-        if staying:
-            lines.append(f"from {staying[0].module} import " + ", ".join(_spell(r.name, r.alias) for r in staying))
-        homes: dict = {}
-        for record, problem, home in moving:
-            local = record.alias or record.name
-            homes.setdefault(home, []).append(_spell(problem[2], local if local != problem[2] else ""))
-        lines.extend(f"from {home} import {', '.join(names)}" for home, names in homes.items())
-        indent = " " * (statement.column - 1)
-        moved = ", ".join(sorted({home for _r, _p, home in moving}))
-        return replace_fix(f"Import from `{moved}`", [(statement, ("\n" + indent).join(lines))])
-
-
-def _spell(name: str, alias: str) -> str:
-    return f"{name} as {alias}" if alias and alias != name else name
-
-
-def _record_at(file_setup, span):
-    return next((r for r in file_setup.imports if r.span == span and r.name not in ("", "*")), None)
-
-
-def _spelled(module: str, names) -> str:
-    return f"`from {module} import {', '.join(names)}`" if names else f"`import {module}`"

@@ -1,18 +1,26 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
+from . import fallbacks
 from .base import ERROR, Example, KnownError, Rule
+from .fallbacks import ImportFate
 
 _SCRIPT = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
            "trainer = PPOTrainer(args=PPOConfig(), processing_class=tok, model=policy, ref_model=ref,\n"
            "                     reward_model=rm, value_model=critic, train_dataset=ds)\n")
 
 
+_SHIM = ("try:\n    from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
+         "except ImportError:\n    from trl import PPOConfig, PPOTrainer\n")
+
+
 class PPORemoved(Rule):
     """The target TRL has no PPO at all (1.13 and later).
 
     Why it breaks: TRL 1.13 removed PPOTrainer, PPOConfig and the value-head wrappers; every PPO
-    import is an ImportError. One finding per file says so, instead of one per import.
+    import is an ImportError. One finding per file says so, instead of one per import. An import
+    shim whose every branch fails counts once; one whose fallback works (or a TRL-version branch
+    not taken on the target) does not count.
 
     Fix: pin `trl==1.12.0`, the last release with PPO (`trl.experimental.ppo`), or move to another
     online RL trainer (GRPO, RLOO).
@@ -30,16 +38,20 @@ class PPORemoved(Rule):
                    "the installed TRL has no PPO at that path",
                    "pin `trl>=0.29,<1.13` for `trl.experimental.ppo`, or import from `trl` on ≤ 0.28", ("PPD202",)),
     )
-    invalid = (Example(_SCRIPT, "1.13.0"), Example("from trl import PPOTrainer\n", "1.13.0"))
-    valid = (Example(_SCRIPT, "1.12.0"), Example("from trl import SFTTrainer\n", "1.13.0"))
+    invalid = (Example(_SCRIPT, "1.13.0"), Example("from trl import PPOTrainer\n", "1.13.0"),
+               Example(_SHIM, "1.13.0"))
+    valid = (Example(_SCRIPT, "1.12.0"), Example("from trl import SFTTrainer\n", "1.13.0"),
+             Example(_SHIM.replace("from trl import PPOConfig, PPOTrainer", "PPOTrainer = PPOConfig = None"), "1.13.0"))
 
     def check(self, context):
         if eras.has_ppo(context.target.era):
             return
         tracked = table.tracked_names()
-        spans = [record.span for record in context.file.imports
-                 if record.name in tracked and record.name != "create_reference_model"
-                 or record.module.startswith("trl.experimental.ppo")]
+        imports = context.file.imports
+        # An import a shim or a version branch keeps from running (or from failing) says nothing.
+        spans = [record.span for record, verdict in zip(imports, fallbacks.fates(imports, context.target.version))
+                 if verdict is ImportFate.FAILS and (record.name in tracked and record.name != "create_reference_model"
+                                                  or record.module.startswith("trl.experimental.ppo"))]
         spans += [setup.callee_span for setup in context.file.setups]
         if not spans:
             return

@@ -8,6 +8,7 @@ from typing import Optional
 import libcst as cst
 
 from ..trl_api import eras
+from .guards import import_guards
 from .model import Argument, FileSetup, ImportRecord, Keyword, Operation, Origin, PPOSetup, RoleBinding, Usage
 from .recent import remember
 from .relevance import TRAINER_NAMES
@@ -53,7 +54,8 @@ class _Extractor:
             if trainer is not None:
                 setups.append(self._setup(site, ctx, callee, *trainer))
         imports = tuple(
-            ImportRecord(i.module, i.name, i.alias, self.resolver.span(i.node), self.resolver.span(i.statement))
+            ImportRecord(i.module, i.name, i.alias, self.resolver.span(i.node), self.resolver.span(i.statement),
+                         import_guards(self.facts, i, self.resolver))
             for i in self.facts.imports if _is_trl(i.module)
         )
         mentions_value_head = any("ValueHead" in (i.name or "") or "PreTrainedModelWrapper" in (i.name or "")

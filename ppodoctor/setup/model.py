@@ -203,6 +203,30 @@ class PPOSetup(Record):
 
 
 @record
+class ImportGuard(Record):
+    """A `try` or `if` statement around an import, and which of its branches the import is in.
+
+    kind "try": branch "try" (the body) or "exceptN" (the N-th handler). `catches` is what catches
+    an import failure there: "ImportError" (ImportError, Exception, BaseException or a bare
+    `except:`), "ModuleNotFoundError" (only that subclass: a missing name still raises), or "" (the
+    handlers catch nothing an import raises). For the body it is the strongest of its handlers.
+    kind "if": branch "body" or "else" (an `elif` is an `if` in the `else` branch). Where the test
+    compares the installed TRL's version with a literal release, `compare` is the operator (as if
+    the TRL version were on the left), `release` the literal ("0.26" or "0.26.0") and `form`
+    "release" (packaging.version objects) or "tuple" (a tuple of ints from the version string);
+    otherwise `compare` is "" and which branch runs is unknown.
+    """
+
+    kind: str
+    statement: Span
+    branch: str
+    catches: str = ""
+    compare: str = ""
+    release: str = ""
+    form: str = ""
+
+
+@record
 class ImportRecord(Record):
     """A `from trl... import X` or `import trl...` statement, for era and import rules."""
 
@@ -211,6 +235,7 @@ class ImportRecord(Record):
     alias: str
     span: Span
     statement_span: Span
+    guards: tuple[ImportGuard, ...] = ()  # the enclosing try/if statements, outermost first
 
 
 @record

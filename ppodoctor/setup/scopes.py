@@ -114,6 +114,8 @@ class ImportInfo:
     alias: str
     node: cst.CSTNode
     statement: cst.CSTNode
+    scope: Optional[Scope] = None
+    path: BranchPath = ()
 
 
 @dataclass(eq=False, repr=False)
@@ -130,6 +132,7 @@ class ModuleFacts:
     argparse_defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
     functions: dict[int, FunctionInfo] = field(default_factory=dict)
     classes: list[ClassInfo] = field(default_factory=list)
+    branch_statements: dict[int, cst.CSTNode] = field(default_factory=dict)  # branch id → its If/Try
 
     def range(self, node: cst.CSTNode) -> CodeRange:
         return self.positions[node]
@@ -276,18 +279,18 @@ class _Walker:
                     local = module.split(".")[0]
                     qualname = local
                 scope.add(Binding(local, "import", position, path, qualname=qualname))
-                self.facts.imports.append(ImportInfo(module, "", local, alias, stmt))
+                self.facts.imports.append(ImportInfo(module, "", local, alias, stmt, scope, path))
             return
         module = _module_name(stmt.module, len(stmt.relative))
         if isinstance(stmt.names, cst.ImportStar):
             self.facts.star_modules.append(module)
-            self.facts.imports.append(ImportInfo(module, "*", "*", stmt, stmt))
+            self.facts.imports.append(ImportInfo(module, "*", "*", stmt, stmt, scope, path))
             return
         for alias in stmt.names:
             name = dotted_name(alias.name)
             local = alias.asname.name.value if alias.asname is not None else name
             scope.add(Binding(local, "import", position, path, qualname=f"{module}.{name}"))
-            self.facts.imports.append(ImportInfo(module, name, local, alias, stmt))
+            self.facts.imports.append(ImportInfo(module, name, local, alias, stmt, scope, path))
 
     def _function_of(self, scope: Scope) -> Optional[FunctionInfo]:
         return getattr(scope, "function_info", None)
@@ -308,6 +311,7 @@ class _Walker:
             self.if_statement(stmt, scope, path)
         elif isinstance(stmt, cst.Try):
             branch = self._branch()
+            self.facts.branch_statements[branch] = stmt
             self.block(stmt.body, scope, path + ((branch, "try"),))
             for i, handler in enumerate(stmt.handlers):
                 if handler.name is not None:
@@ -337,6 +341,7 @@ class _Walker:
 
     def if_statement(self, stmt: cst.If, scope: Scope, path: BranchPath) -> None:
         branch = self._branch()
+        self.facts.branch_statements[branch] = stmt
         self.scan(stmt.test, scope, path)
         self.block(stmt.body, scope, path + ((branch, "body"),))
         orelse = stmt.orelse

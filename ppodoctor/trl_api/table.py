@@ -34,6 +34,11 @@ def _entry_key(version: Version) -> str:
     return str(chosen)
 
 
+def measured(version: Version) -> Version:
+    """The measured release whose entry describes `version`."""
+    return Version.parse(_entry_key(version))
+
+
 def facts(version: Version) -> dict:
     """The table entry describing `version`: the newest measured release at or below it.
 
@@ -84,13 +89,45 @@ def tracked_names() -> frozenset[str]:
     return frozenset(load()["tracked_names"])
 
 
+# --- imports: what each trl module lets a script import, release by release ----------------------
+@lru_cache(maxsize=1)
+def imports() -> "ImportTable":
+    return ImportTable(load()["imports"])
+
+
+def module_state(module: str, version: Version) -> Optional[bool]:
+    """True: `module` exists in `version`; False: it does not; None: no measured release has it."""
+    return imports().module_state(module, _entry_key(version))
+
+
 def module_exists(module: str, version: Version) -> bool:
-    return module in facts(version)["modules"]
+    return module_state(module, version) is True
 
 
 def name_status(module: str, name: str, version: Version) -> Optional[str]:
-    """"ok", "deprecated" (importable, warns when used) or None (ImportError)."""
-    return facts(version)["names"].get(module, {}).get(name)
+    """"ok", "deprecated" (importable, warns when used) or None (ImportError).
+
+    "ok" includes names bound only where an optional dependency is installed, and submodules
+    (`from trl.trainer import utils`).
+    """
+    return imports().status(module, name, _entry_key(version))
+
+
+def covered(module: str) -> bool:
+    """Whether the table records `module`'s names (it lists every module, but not every one's names)."""
+    return imports().covered(module)
+
+
+def name_known(module: str, name: str) -> bool:
+    """Whether any measured release has `name` in `module` (as a name or a submodule)."""
+    return imports().known(module, name)
+
+
+def is_ppo_module(module: str) -> bool:
+    """A module of PPO's own (trainer, config, value-head wrappers, the old `trl.core` helpers)."""
+    last = module.rsplit(".", 1)[-1]
+    return module.startswith("trl.experimental.ppo") or module == "trl.core" or last.startswith("ppo") \
+        or last == "modeling_value_head"
 
 
 def home_of(name: str, version: Version) -> Optional[str]:
@@ -101,14 +138,118 @@ def home_of(name: str, version: Version) -> Optional[str]:
     return None
 
 
+def moved_to(module: str, name: str, version: Version) -> Optional[tuple[str, bool]]:
+    """Where `version` keeps a `name` that `module` lacks there, and whether it is the same object."""
+    return imports().moved_to(module, name, _entry_key(version))
+
+
+def history(module: str, name: str = "") -> tuple[tuple[Version, bool], ...]:
+    """(release, present) for every measured release: the module's, or one name's in it."""
+    table = imports()
+    return tuple((Version.parse(v), table.present(module, name, v)) for v in table.versions)
+
+
 def first_version_without(module: str) -> Optional[Version]:
     seen = False
-    for known in known_versions():
-        present = module in load()["versions"][str(known)]["modules"]
+    for known, present in history(module):
         seen = seen or present
         if seen and not present:
             return known
     return None
+
+
+def star_names(module: str, version: Version) -> frozenset[str]:
+    """What `from module import *` binds: its `__all__`, or its public names."""
+    return imports().star_names(module, _entry_key(version))
+
+
+class ImportTable:
+    """table.json's "imports" section (written by scripts/trl_import_table.py), decoded per module.
+
+    Masks are hex strings, bit i for the i-th release of `versions`; a module's row is decoded the
+    first time a script imports from it.
+    """
+
+    def __init__(self, section: dict) -> None:
+        self.section = section
+        self.versions: list[str] = section["versions"]
+        self._bits = {v: i for i, v in enumerate(self.versions)}
+        self._rows: dict[tuple[str, str], dict] = {}
+
+    def _row(self, kind: str, module: str) -> dict[str, int]:
+        cached = self._rows.get((kind, module))
+        if cached is None:
+            text = self.section[kind].get(module, "")
+            cached = {}
+            if kind == "names":
+                everywhere, _bar, text = text.partition("|")
+                every = int(self.section["modules"].get(module, "0"), 16)
+                cached = dict.fromkeys(everywhere.split(), every)
+            for pair in text.split():
+                name, _colon, mask = pair.partition(":")
+                cached[name] = int(mask, 16)
+            self._rows[(kind, module)] = cached
+        return cached
+
+    def _has(self, kind: str, module: str, name: str, version: str) -> bool:
+        return bool(self._row(kind, module).get(name, 0) >> self._bits[version] & 1)
+
+    def module_state(self, module: str, version: str) -> Optional[bool]:
+        mask = self.section["modules"].get(module)
+        return None if mask is None else bool(int(mask, 16) >> self._bits[version] & 1)
+
+    def present(self, module: str, name: str, version: str) -> bool:
+        if not name:
+            return bool(self.module_state(module, version))
+        return self._has("names", module, name, version) or bool(self.module_state(f"{module}.{name}", version))
+
+    def status(self, module: str, name: str, version: str) -> Optional[str]:
+        if not self.present(module, name, version):
+            return None
+        return "deprecated" if self._has("deprecated", module, name, version) else "ok"
+
+    def conditional(self, module: str, name: str, version: str) -> bool:
+        return self._has("conditional", module, name, version)
+
+    def covered(self, module: str) -> bool:
+        return module in self.section["names"]
+
+    def known(self, module: str, name: str) -> bool:
+        return name in self._row("names", module) or f"{module}.{name}" in self.section["modules"]
+
+    def star_names(self, module: str, version: str) -> frozenset[str]:
+        if self._has("names", module, "__all__", version):
+            return frozenset(n for n, mask in self._row("star", module).items() if mask >> self._bits[version] & 1)
+        return frozenset(n for n, mask in self._row("names", module).items()
+                         if not n.startswith("_") and mask >> self._bits[version] & 1)
+
+    def moved_to(self, module: str, name: str, version: str) -> Optional[tuple[str, bool]]:
+        bit = self._bits[version]
+        for entry in self.section["moves"].get(module, "").split():
+            moved, mask, home, same = entry.split(":")
+            if moved == name and int(mask, 16) >> bit & 1:
+                return home, same == "1"
+        return None
+
+    def view(self, version: str) -> dict:
+        """One release as the generator describes it (scripts/trl_import_table.py: ReleaseImports.view)."""
+        bit = self._bits[version]
+        modules = sorted(m for m, mask in self.section["modules"].items() if int(mask, 16) >> bit & 1)
+        names: dict[str, dict[str, str]] = {}
+        for module in self.section["names"]:
+            row = {}
+            for name, mask in sorted(self._row("names", module).items()):
+                if mask >> bit & 1:
+                    row[name] = ("deprecated" if self._has("deprecated", module, name, version)
+                                 else "maybe" if self.conditional(module, name, version) else "ok")
+            if row:
+                names[module] = row
+        star = {}
+        for module in self.section["star"]:
+            listed = sorted(n for n, mask in self._row("star", module).items() if mask >> bit & 1)
+            if listed or self._has("names", module, "__all__", version):
+                star[module] = listed
+        return {"modules": modules, "names": names, "star": star}
 
 
 def requires_transformers(version: Version) -> str:
