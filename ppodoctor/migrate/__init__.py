@@ -1,0 +1,8 @@
+"""`ppodoctor migrate --to rloo|grpo`: a PPO script ported to RLOOTrainer or GRPOTrainer.
+
+    setup model (setup/) → plan.py (each PPOConfig field's fate, from mapping.py and the era table's
+    successors.json) → rewrite.py + code.py + arglist.py (text edits, fixes/edits.py) → api.py (diff,
+    or a write gated by probe.py: the new calls checked in the target interpreter) → report.py
+
+Nothing here is imported by `check`.
+"""

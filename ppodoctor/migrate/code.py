@@ -1,0 +1,339 @@
+"""The parts of a port that live outside the two calls: the ≤ 0.11 loop, the dataset, dead model
+loading code and the imports. Each function returns text edits, or raises Declined with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Optional
+
+import libcst as cst
+
+from ..fixes.edits import Edit
+from ..fixes.source import Declined, SourceMap
+from ..setup import kinds
+from ..setup.model import PPOSetup, Usage
+from ..setup.resolve import Context
+
+LOOP_METHODS = ("step", "generate", "log_stats")
+# trl names a ported script must not import any more (PPO's, and what left with it).
+PPO_NAMES = frozenset({"PPOTrainer", "PPOConfig", "PPOv2Trainer", "PPOv2Config", "AutoModelForCausalLMWithValueHead",
+                       "AutoModelForSeq2SeqLMWithValueHead", "PreTrainedModelWrapper", "create_reference_model",
+                       "respond_to_batch", "LengthSampler"})
+# ... of which the newest TRL still has these (`from trl import create_reference_model` works in 1.16).
+STILL_IN_TRL = frozenset({"create_reference_model"})
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+# --- the hand-written loop (≤ 0.11) ------------------------------------------------------------
+def loop_statement(source: SourceMap, usages: Iterable[Usage]) -> Optional[cst.CSTNode]:
+    """The outermost `for`/`while` holding a `trainer.step/generate/dataloader` use, in its function."""
+    found = None
+    for usage in usages:
+        if usage.name not in LOOP_METHODS and usage.name != "dataloader":
+            continue
+        node = _node_at(source, usage.span)
+        outermost = None
+        current = source.parent(node)
+        while current is not None and not isinstance(current, (cst.FunctionDef, cst.Module)):
+            if isinstance(current, (cst.For, cst.While)):
+                outermost = current
+            current = source.parent(current)
+        if outermost is None:
+            raise Declined(f"`trainer.{usage.name}` is used outside a loop")
+        if found is not None and outermost is not found:
+            raise Declined("the ≤ 0.11 API is used in more than one loop")
+        found = outermost
+    return found
+
+
+def _node_at(source: SourceMap, span) -> cst.CSTNode:
+    return source.node_at(span, cst.CSTNode)
+
+
+def replace_loop(source: SourceMap, loop: cst.CSTNode, trainer_variable: str) -> tuple[int, int, str]:
+    if not trainer_variable:
+        raise Declined("the trainer is not assigned to a name, so its loop cannot become `trainer.train()`")
+    indent = source.indentation(loop)
+    start = source.lines.line_start(source.start(loop))
+    end = source.lines.line_end(source.end(loop) - 1)
+    return start, end, f"{indent}{trainer_variable}.train(){source.newline}"
+
+
+def reward_in_loop(source: SourceMap, loop: cst.CSTNode) -> str:
+    """The one sequence classifier the loop scores with: its name, for `reward_funcs=`."""
+    scope = source.scope_of(loop)
+    found: dict[str, str] = {}
+    for node in _names(loop):
+        origin = source.resolver.origin(node, Context(scope, source.position_before(node)))
+        if kinds.model_kind(origin) == kinds.SEQUENCE_CLASSIFIER and origin.key:
+            found.setdefault(origin.key, node.value)
+    if len(found) != 1:
+        what = "no" if not found else "more than one"
+        raise Declined(f"the ≤ 0.11 loop scores completions with {what} sequence-classifier reward model; "
+                       "the port needs exactly one to pass as `reward_funcs=` (a reward written as code must "
+                       "become a reward function by hand)")
+    return next(iter(found.values()))
+
+
+def _names(root: cst.CSTNode) -> list[cst.Name]:
+    found = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            found.append(node)
+
+    root.visit(Visitor())
+    return found
+
+
+# --- the dataset -------------------------------------------------------------------------------
+def dataset_edits(source: SourceMap, setup: PPOSetup, trainer_statement: cst.CSTNode,
+                  tokenizer: str) -> tuple[tuple[Edit, ...], str, list]:
+    """PPO's `input_ids` dataset → the `prompt` column: the text where the script had it, else decoded."""
+    binding = setup.role("train_dataset")
+    if binding is None:
+        raise Declined("the trainer is given no train_dataset")
+    if binding.text.isidentifier():
+        undone = _undo_tokenization(source, binding.text, trainer_statement, tokenizer)
+        if undone is not None:
+            return undone
+    if not tokenizer.isidentifier():
+        raise Declined("the tokenizer is not a plain name, so the token ids cannot be decoded back to text")
+    convert = (f'.map(lambda row: {{"prompt": {tokenizer}.decode(row["input_ids"], skip_special_tokens=True)}}, '
+               f'remove_columns=["input_ids"])')
+    if binding.text.isidentifier() and binding.via != "mapping":
+        statement = f"{binding.text} = {binding.text}{convert}  # the new trainers read prompts as text"
+        return (source.insert_before(trainer_statement, statement),), \
+            "the token ids are decoded back to a `prompt` column", []
+    if binding.via == "mapping":
+        raise Declined("the dataset comes from a `**mapping`")
+    value = source.node_at(binding.value_span, cst.BaseExpression)
+    return (source.replace(value, f"({binding.text}){convert}"),), \
+        "the token ids are decoded back to a `prompt` column", []
+
+
+def _undo_tokenization(source: SourceMap, name: str, trainer_statement: cst.CSTNode, tokenizer: str):
+    """`ds = ds.map(tokenize, ...)` where tokenize turns `row["col"]` into input_ids: keep the text."""
+    scope = source.scope_of(trainer_statement)
+    binding, _scope, ambiguous = source.resolver.lookup(name, Context(scope, source.position_before(trainer_statement)))
+    if binding is None or ambiguous or binding.kind != "assign" or binding.index:
+        return None
+    call = binding.value
+    if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "map"
+            and call.args and call.args[0].keyword is None):
+        return None
+    function = call.args[0].value
+    body, dead = function, []
+    if isinstance(function, cst.Name):
+        found, _s, amb = source.resolver.lookup(function.value, Context(scope, source.position_before(call)))
+        if found is None or amb or found.kind != "def":
+            return None
+        body = found.function.node
+        dead.append((function.value, body))
+    column = _tokenized_column(source, body, tokenizer)
+    if column is None:
+        return None
+    try:
+        statement = source.statement(call)
+    except Declined:
+        return None
+    small = statement.body[0]
+    if len(statement.body) != 1 or not isinstance(small, cst.Assign) or len(small.targets) != 1:
+        return None
+    receiver = source.module.code_for_node(call.func.value)
+    start = source.lines.line_start(source.start(statement))
+    end = source.lines.line_end(source.end(statement) - 1)
+    indent = source.indentation(statement)
+    if column == "prompt":
+        text = "" if receiver == name else f"{indent}{name} = {receiver}{source.newline}"
+        how = "the tokenizing `map` is removed: the new trainers tokenize the dataset's `prompt` text themselves"
+    else:
+        text = (f'{indent}{name} = {receiver}.rename_column("{column}", "prompt")  # the new trainers tokenize '
+                f"prompts themselves{source.newline}")
+        how = f"the tokenizing `map` is undone: the `{column}` text becomes the `prompt` column"
+    if not text:
+        return (Edit(*remove_statement(source, statement)),), how, dead
+    return (Edit(start, end, text),), how, dead
+
+
+def _tokenized_column(source: SourceMap, body: cst.CSTNode, tokenizer: str) -> Optional[str]:
+    """The `row["col"]` a tokenize function feeds the tokenizer, when it makes `input_ids`."""
+    code = source.module.code_for_node(body)
+    if "input_ids" not in code:
+        return None
+    columns: set[str] = set()
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            callee = source.module.code_for_node(node.func)
+            if callee in (tokenizer, f"{tokenizer}.encode", f"{tokenizer}.__call__") and node.args:
+                inner = node.args[0].value
+                if isinstance(inner, cst.Subscript) and len(inner.slice) == 1:
+                    index = inner.slice[0].slice
+                    if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+                        columns.add(index.value.evaluated_value)
+
+    body.visit(Visitor())
+    return columns.pop() if len(columns) == 1 else None
+
+
+# --- code nothing uses any more ---------------------------------------------------------------
+def _names_in_module(source: SourceMap, name: str) -> list[cst.Name]:
+    """Reads of `name` (not keyword names, attribute names, definitions or import aliases)."""
+    found = []
+    for node, parent in source.parents.items():
+        if type(node) is not cst.Name or node.value != name:
+            continue
+        if isinstance(parent, cst.Arg) and parent.keyword is node:
+            continue
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            continue
+        if isinstance(parent, (cst.ImportAlias, cst.AsName, cst.FunctionDef, cst.ClassDef, cst.Param)):
+            continue
+        if isinstance(parent, cst.AssignTarget) and parent.target is node:
+            continue
+        found.append(node)
+    return found
+
+
+def used_after(source: SourceMap, name: str, edits: Iterable[Edit]) -> bool:
+    """Whether `name` is still read once `edits` are applied (conservatively: new text counts as a read)."""
+    edits = list(edits)
+    for node in _names_in_module(source, name):
+        start, end = source.start(node), source.end(node)
+        if any(e.start <= start and end <= e.end and not e.is_insertion for e in edits):
+            continue
+        return True
+    return any(name in _IDENTIFIER.findall(line.split("#", 1)[0]) for e in edits for line in e.text.splitlines())
+
+
+def assignment_of(source: SourceMap, span) -> Optional[tuple[str, cst.SimpleStatementLine]]:
+    """`X = <call at span>` as a whole statement line: (X, statement), else None."""
+    try:
+        statement = source.statement(source.node_at(span, cst.Call))
+    except Declined:
+        return None
+    small = statement.body[0]
+    if len(statement.body) != 1 or not isinstance(small, cst.Assign) or len(small.targets) != 1 \
+            or not isinstance(small.targets[0].target, cst.Name):
+        return None
+    return small.targets[0].target.value, statement
+
+
+def remove_statement(source: SourceMap, statement: cst.CSTNode) -> tuple[int, int, str]:
+    """The statement's lines; after a blank line it takes the blank lines that follow it too, so that
+    removing it leaves no more empty lines in a row than there were."""
+    start, end = source.lines.line_start(source.start(statement)), source.lines.line_end(source.end(statement) - 1)
+    before = source.text[source.lines.line_start(start - 1):start] if start else "x"
+    if not before.strip():
+        while end < len(source.text):
+            following = source.lines.line_end(end)
+            if source.text[end:following].strip():
+                break
+            end = following
+    return start, end, ""
+
+
+def tracked_assignments(source: SourceMap) -> list[tuple[str, cst.SimpleStatementLine]]:
+    """`X = <a PPO-era trl name>(...)` statements (LengthSampler, create_reference_model, value heads)."""
+    found = []
+    for site in source.facts.calls:
+        callee = source.resolver.qualname(site.node.func, Context(site.scope, site.position, site.path))
+        head = callee.split(".")
+        if head[0] != "trl" or not (set(head) & PPO_NAMES):
+            continue
+        assigned = assignment_of(source, source.span(site.node))
+        if assigned is not None and assigned[1].body[0].value is site.node:
+            found.append(assigned)
+    return found
+
+
+# --- imports -----------------------------------------------------------------------------------
+def import_edits(source: SourceMap, new_names: tuple[str, ...], edits: list[Edit]) -> tuple[Edit, ...]:
+    """PPO's trl imports rewritten: names nothing uses any more go, `from trl import RLOO...` comes in."""
+    statements = []
+    for statement in source.module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            module = _import_module(small)
+            if module.split(".")[0] == "trl":
+                statements.append(statement)
+                break
+    for name in new_names:
+        binding = source.facts.root.bindings.get(name)
+        if binding:
+            raise Declined(f"`{name}` already means something in this file")
+    out: list[Edit] = []
+    placed = False
+    for statement in statements:
+        lines = []
+        for small in statement.body:
+            lines.append(_kept_import(source, small, edits))
+        kept = [line for line in lines if line]
+        if not placed and any(_touches_ppo(source, small) for small in statement.body):
+            kept.insert(0, f"from trl import {', '.join(new_names)}")
+            placed = True
+        original = [source.module.code_for_node(small) for small in statement.body]
+        if kept == original:
+            continue
+        indent = source.indentation(statement)
+        start, end = source.lines.line_start(source.start(statement)), source.lines.line_end(source.end(statement))
+        out.append(Edit(start, end, "".join(f"{indent}{line}{source.newline}" for line in kept)))
+    if not placed:
+        raise Declined("no trl import to put `from trl import ...` in place of")
+    return tuple(out)
+
+
+def _import_module(small: cst.CSTNode) -> str:
+    from ..setup.scopes import dotted_name
+
+    if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
+        return dotted_name(small.module)
+    if isinstance(small, cst.Import):
+        return dotted_name(small.names[0].name)
+    return ""
+
+
+def _touches_ppo(source: SourceMap, small: cst.CSTNode) -> bool:
+    if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+        return any(alias.evaluated_name in PPO_NAMES for alias in small.names)
+    module = _import_module(small)
+    return module.startswith("trl.experimental.ppo") or module in ("trl.trainer.ppo_trainer", "trl.trainer.ppo_config")
+
+
+def _kept_import(source: SourceMap, small: cst.CSTNode, edits: list[Edit]) -> str:
+    """The import statement with only the names still used, as text ("" when none is)."""
+    code = source.module.code_for_node(small)
+    if isinstance(small, cst.ImportFrom):
+        if isinstance(small.names, cst.ImportStar) or not _touches_ppo(source, small):
+            return code
+        kept = []
+        for alias in small.names:
+            bound = alias.evaluated_alias or alias.evaluated_name
+            if alias.evaluated_name in PPO_NAMES and not used_after(source, bound, edits):
+                continue
+            if alias.evaluated_name in PPO_NAMES - STILL_IN_TRL:
+                raise Declined(f"`{bound}` is still used after the port (the new TRL has no "
+                               f"`{alias.evaluated_name}`)")
+            kept.append(source.module.code_for_node(alias.name) +
+                        (f" as {alias.evaluated_alias}" if alias.asname else ""))
+        if not kept:
+            return ""
+        return f"from {_import_module(small)} import {', '.join(kept)}"
+    if isinstance(small, cst.Import) and _touches_ppo(source, small):
+        alias = small.names[0]
+        bound = alias.evaluated_alias or alias.evaluated_name.split(".")[0]
+        if len(small.names) == 1 and not used_after(source, bound, edits):
+            return ""
+        raise Declined(f"`{bound}` (PPO's module) is still used after the port")
+    return code
