@@ -12,6 +12,7 @@ from typing import Optional, Union
 
 import libcst as cst
 
+from ..fixes.calls import LINE_LIMIT
 from ..fixes.edits import Edit
 from ..fixes.source import Declined, SourceMap
 from ..setup.resolve import Context
@@ -124,7 +125,45 @@ class ListEdits:
         for index, text in self.values.items():
             if index not in self.removed:
                 edits.append(source.replace(items[index].value, text))
-        return _fold(tuple(self._removals(items)) + tuple(self._additions(items)) + tuple(edits))
+        result = _fold(tuple(self._removals(items)) + tuple(self._additions(items)) + tuple(edits))
+        return self._reflowed(items) if self._too_long(result) else result
+
+    def _too_long(self, edits: tuple[Edit, ...]) -> bool:
+        """A one-line call that the edits would push past the line limit."""
+        source = self.source
+        start, end = source.start(self.container), source.end(self.container)
+        if not isinstance(self.container, cst.Call) or any(c in source.text[start:end] for c in "\r\n"):
+            return False
+        line_start, line_end = source.lines.line_start(start), source.lines.line_end(end)
+        from ..fixes.edits import apply
+
+        line = apply(source.text[line_start:line_end],
+                     [Edit(e.start - line_start, e.end - line_start, e.text) for e in edits])
+        return max(len(text) for text in line.splitlines() or [""]) > LINE_LIMIT
+
+    def _reflowed(self, items: list) -> tuple[Edit, ...]:
+        """The call's arguments again, one a line (as black lays out a call too long for one line)."""
+        source, code = self.source, self.source.module.code_for_node
+        parts = []
+        for i, item in enumerate(items):
+            if i in self.removed:
+                continue
+            value = self.values.get(i, code(item.value))
+            if item.star:
+                parts.append(item.star + code(item.value))
+            elif item.keyword is None:
+                parts.append(f"{self.renames[i]}={value}" if i in self.renames else value)
+            else:
+                parts.append(f"{self.renames.get(i, item.keyword.value)}={value}")
+        parts.extend(f"{name}={value}" for name, value in self.added)
+        start = source.start(self.container)
+        line_start = source.lines.line_start(start)
+        line = source.text[line_start:start]
+        indent, newline = line[:len(line) - len(line.lstrip())], source.newline
+        inner = indent + source.module.default_indent
+        opening = source.end(self.container.func) + len(code(self.container.whitespace_after_func)) + 1
+        body = newline + "".join(inner + part + "," + newline for part in parts) + indent
+        return (Edit(opening, source.end(self.container) - 1, body),)
 
     def _own_line(self, item) -> bool:
         source = self.source
@@ -184,6 +223,8 @@ class ListEdits:
         last = kept[-1]
         end = source.end(last)
         comma = isinstance(getattr(last, "comma", None), cst.Comma)
+        if last is not items[-1] and not all(self._own_line(items[i]) for i in self.removed):
+            comma = False  # the inline removal of the entries after it takes its comma
         own_line = self._own_line(last)
         indent = source.text[source.lines.line_start(source.start(last)):source.start(last)] if own_line else ""
         closing = source.end(self.container) - 1
@@ -197,7 +238,14 @@ class ListEdits:
             offset = source.lines.line_end(end)
             return [Edit(end, end, ","),
                     Edit(offset, offset, ("," + newline).join(indent + text for text in texts) + newline)]
-        return [Edit(end, end, "".join(", " + text for text in texts))]
+        line_start = source.lines.line_start(end)
+        line = source.text[line_start:source.lines.line_end(end)].rstrip("\r\n")
+        added = "".join(", " + text for text in texts)
+        if line_start > source.start(self.container) and len(line) + len(added) > LINE_LIMIT:
+            # A wrapped call whose last line would grow too long: the new entries go on a line of their own.
+            indent = line[:len(line) - len(line.lstrip())]
+            return [Edit(end, end, "," + newline + indent + ", ".join(texts))]
+        return [Edit(end, end, added)]
 
 
 def _fold(edits: tuple[Edit, ...]) -> tuple[Edit, ...]:

@@ -9,6 +9,7 @@ from typing import Iterable, Optional
 
 import libcst as cst
 
+from ..fixes.calls import LINE_LIMIT
 from ..fixes.edits import Edit
 from ..fixes.source import Declined, SourceMap
 from ..setup import kinds
@@ -60,6 +61,52 @@ def replace_loop(source: SourceMap, loop: cst.CSTNode, trainer_variable: str) ->
     return start, end, f"{indent}{trainer_variable}.train(){source.newline}"
 
 
+def loop_settings(source: SourceMap, loop: cst.CSTNode, trainer_variable: str) -> tuple[dict, list[str]]:
+    """What the loop says that the new config must: epochs and generation settings; and what it cannot say.
+
+    Returns ({new field: (value text, why)}, [notes]).
+    """
+    from .mapping import LOOP_GENERATION
+
+    given, notes = {}, []
+    iterated = source.module.code_for_node(loop.iter) if isinstance(loop, cst.For) else ""
+    if iterated == f"{trainer_variable}.dataloader":
+        given["num_train_epochs"] = ("1", "the ≤ 0.11 loop made one pass over the dataloader")
+    elif isinstance(loop, cst.For) and isinstance(loop.iter, cst.Call) and \
+            source.module.code_for_node(loop.iter.func) == "range" and len(loop.iter.args) == 1:
+        epochs = source.module.code_for_node(loop.iter.args[0].value)
+        given["num_train_epochs"] = (epochs, "the ≤ 0.11 loop's epochs over the dataloader")
+    else:
+        notes.append("the ≤ 0.11 loop's length is not a plain pass over the dataloader: set num_train_epochs "
+                     "or max_steps")
+    scope = source.scope_of(loop)
+    for node in _calls(loop):
+        if not (isinstance(node.func, cst.Attribute) and node.func.attr.value == "generate"
+                and source.module.code_for_node(node.func.value) == trainer_variable):
+            continue
+        keywords, hidden = source.resolver.keywords(node, Context(scope, source.position_before(node)))
+        if hidden:
+            notes.append("`generate(**...)` hides some generation settings: check max_completion_length, "
+                         "temperature, top_k and top_p")
+        for keyword in keywords:
+            new = LOOP_GENERATION.get(keyword.name)
+            if new and keyword.value.kind == "literal":
+                given[new] = (keyword.value.text if keyword.value.text and "=" not in keyword.value.text
+                              else repr(keyword.value.value), f"the ≤ 0.11 loop's generate({keyword.name}=...)")
+    return given, notes
+
+
+def _calls(root: cst.CSTNode) -> list[cst.Call]:
+    found = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            found.append(node)
+
+    root.visit(Visitor())
+    return found
+
+
 def reward_in_loop(source: SourceMap, loop: cst.CSTNode) -> str:
     """The one sequence classifier the loop scores with: its name, for `reward_funcs=`."""
     scope = source.scope_of(loop)
@@ -96,29 +143,43 @@ def _names(root: cst.CSTNode) -> list[cst.Name]:
 
 
 # --- the dataset -------------------------------------------------------------------------------
-def dataset_edits(source: SourceMap, setup: PPOSetup, trainer_statement: cst.CSTNode,
+def dataset_edits(source: SourceMap, setup: PPOSetup, trainer_call: cst.Call, trainer_statement: cst.CSTNode,
                   tokenizer: str) -> tuple[tuple[Edit, ...], str, list]:
-    """PPO's `input_ids` dataset → the `prompt` column: the text where the script had it, else decoded."""
+    """PPO's `input_ids` dataset → the `prompt` column: the text where the script had it, else decoded.
+
+    Returns (edits, what was done, [(name, statement)] that may now be unused).
+    """
+    from .arglist import mapping_entries
+
     binding = setup.role("train_dataset")
     if binding is None:
         raise Declined("the trainer is given no train_dataset")
-    if binding.text.isidentifier():
-        undone = _undo_tokenization(source, binding.text, trainer_statement, tokenizer)
+    if binding.via == "mapping":
+        entry = next((e for e in mapping_entries(source, trainer_call) if e.name == binding.keyword), None)
+        if entry is None:
+            raise Declined("the dataset's `**mapping` entry cannot be located")
+        value, anchor = entry.value, source.statement(entry.node)
+    else:
+        value, anchor = source.node_at(binding.value_span, cst.BaseExpression), trainer_statement
+    text = source.module.code_for_node(value)
+    if isinstance(value, cst.Name):
+        undone = _undo_tokenization(source, text, anchor, tokenizer)
         if undone is not None:
             return undone
     if not tokenizer.isidentifier():
         raise Declined("the tokenizer is not a plain name, so the token ids cannot be decoded back to text")
-    convert = (f'.map(lambda row: {{"prompt": {tokenizer}.decode(row["input_ids"], skip_special_tokens=True)}}, '
-               f'remove_columns=["input_ids"])')
-    if binding.text.isidentifier() and binding.via != "mapping":
-        statement = f"{binding.text} = {binding.text}{convert}  # the new trainers read prompts as text"
-        return (source.insert_before(trainer_statement, statement),), \
-            "the token ids are decoded back to a `prompt` column", []
-    if binding.via == "mapping":
-        raise Declined("the dataset comes from a `**mapping`")
-    value = source.node_at(binding.value_span, cst.BaseExpression)
-    return (source.replace(value, f"({binding.text}){convert}"),), \
-        "the token ids are decoded back to a `prompt` column", []
+    arguments = (f'lambda row: {{"prompt": {tokenizer}.decode(row["input_ids"], skip_special_tokens=True)}}, '
+                 f'remove_columns=["input_ids"]')
+    how = "the token ids are decoded back to a `prompt` column"
+    if isinstance(value, cst.Name):
+        indent, newline = source.indentation(anchor), source.newline
+        why = "  # the new trainers read prompts as text, not token ids"
+        statement = f"{text} = {text}.map({arguments}){why}"
+        if len(indent + statement) > LINE_LIMIT:
+            inner = indent + source.module.default_indent
+            statement = f"{text} = {text}.map({why}{newline}{inner}{arguments}{newline}{indent})"
+        return (source.insert_before(anchor, statement),), how, []
+    return (source.replace(value, f"({text}).map({arguments})"),), how, []
 
 
 def _undo_tokenization(source: SourceMap, name: str, trainer_statement: cst.CSTNode, tokenizer: str):
@@ -249,8 +310,8 @@ def tracked_assignments(source: SourceMap) -> list[tuple[str, cst.SimpleStatemen
     for site in source.facts.calls:
         callee = source.resolver.qualname(site.node.func, Context(site.scope, site.position, site.path))
         head = callee.split(".")
-        if head[0] != "trl" or not (set(head) & PPO_NAMES):
-            continue
+        if head[0] != "trl" or not (set(head) & (PPO_NAMES - {"PPOTrainer", "PPOConfig"})):
+            continue  # (the trainer and config calls are ported, not removed)
         assigned = assignment_of(source, source.span(site.node))
         if assigned is not None and assigned[1].body[0].value is site.node:
             found.append(assigned)

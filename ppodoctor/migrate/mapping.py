@@ -71,6 +71,7 @@ NEW_RULES: tuple[FieldRule, ...] = (
     FieldRule("temperature", Action.KEEP, carry_default=_BOTH),
     FieldRule("learning_rate", Action.KEEP, carry_default=_BOTH),
     FieldRule("bf16", Action.KEEP, carry_default=_BOTH),
+    FieldRule("gradient_checkpointing", Action.KEEP, carry_default=_BOTH),
     FieldRule("num_mini_batches", Action.COMPUTE, "steps_per_generation", special=Special.MINI_BATCHES),
     FieldRule("total_episodes", Action.COMPUTE, "max_steps", special=Special.TOTAL_EPISODES),
     FieldRule("missing_eos_penalty", Action.COMPUTE, special=Special.EOS_PENALTY,
@@ -116,6 +117,7 @@ OLD_RULES: tuple[FieldRule, ...] = (
     FieldRule("gradient_accumulation_steps", Action.KEEP),
     FieldRule("max_grad_norm", Action.KEEP),
     FieldRule("gradient_checkpointing", Action.KEEP, carry_default=_BOTH),
+    FieldRule("bf16", Action.KEEP, carry_default=_BOTH),  # no such field: ≤ 0.11 trained in fp32
     FieldRule("remove_unused_columns", Action.KEEP),
     FieldRule("batch_size", Action.COMPUTE, "steps_per_generation", special=Special.OLD_BATCH),
     FieldRule("mini_batch_size", Action.COMPUTE, "per_device_train_batch_size", special=Special.OLD_BATCH),
@@ -187,6 +189,9 @@ TRAINER_KEYWORDS = {
     "eval_dataset": "eval_dataset", "callbacks": "callbacks", "optimizers": "optimizers",
     "peft_config": "peft_config", "reward": "reward_funcs",
 }
+# What the ≤ 0.11 loop passes to `trainer.generate(...)` → the new config's field.
+LOOP_GENERATION = {"max_new_tokens": "max_completion_length", "temperature": "temperature", "top_k": "top_k",
+                   "top_p": "top_p", "min_p": "min_p", "repetition_penalty": "repetition_penalty"}
 DROPPED_TRAINER_KEYWORDS = {
     "reference": "{trainer} builds its reference model itself from `model` (none when beta is 0 or with PEFT)",
     "value": "{trainer} has no value model",

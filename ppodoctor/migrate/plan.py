@@ -79,7 +79,8 @@ def _effective(name: str, value: Any) -> Any:
 
 
 class _Planner:
-    def __init__(self, setup: PPOSetup, target: str, version: Version, ppo_versions: Sequence[Version]) -> None:
+    def __init__(self, setup: PPOSetup, target: str, version: Version, ppo_versions: Sequence[Version],
+                 given: Optional[dict] = None) -> None:
         self.setup, self.target, self.version = setup, target, version
         self.trainer, self.config_class = mapping.TRAINERS[target]
         self.ppo_versions = tuple(ppo_versions)
@@ -91,6 +92,7 @@ class _Planner:
         self.notes: list[Note] = []
         self.eos_penalty: Optional[str] = None
         self.written: dict[str, str] = {}  # new field → its value's source text, once decided
+        self.given = dict(given or {})  # new field → (value text, why): what the script says elsewhere
 
     # --- helpers ------------------------------------------------------------------------------
     def reason(self, text: str) -> str:
@@ -142,6 +144,9 @@ class _Planner:
         for special in (Special.MINI_BATCHES, Special.OLD_BATCH):
             if special not in handled_specials and self.applies(special):
                 getattr(self, "special_" + special.value)("")
+        for new, (value, why) in self.given.items():
+            self.written[new] = value
+            self.changes.append(FieldChange(ChangeKind.ADD, "", new, value, comment=f"{new}={value}: {why}"))
         if self.family == mapping.OLD_FAMILY and "adap_kl_ctrl" not in self.keywords:
             self.note("PPO ≤ 0.11 adapted its KL coefficient by default (adap_kl_ctrl=True); "
                       f"{self.trainer}'s beta stays fixed")
@@ -360,8 +365,10 @@ def _int_text(text: str) -> Optional[int]:
         return None
 
 
-def plan_config(setup: PPOSetup, target: str, version: Version, ppo_versions: Sequence[Version]) -> ConfigPlan:
-    return _Planner(setup, target, version, ppo_versions).run()
+def plan_config(setup: PPOSetup, target: str, version: Version, ppo_versions: Sequence[Version],
+                given: Optional[dict] = None) -> ConfigPlan:
+    """`given`: new field → (value text, why) the script sets elsewhere (the ≤ 0.11 loop's generate)."""
+    return _Planner(setup, target, version, ppo_versions, given).run()
 
 
 def ppo_versions_for(setup: PPOSetup, imports: Sequence, pinned: Optional[Version] = None) -> tuple[Version, ...]:

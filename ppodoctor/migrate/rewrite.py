@@ -9,6 +9,7 @@ imports), judged on the text as the first pass leaves it.
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from typing import Optional
 
 import libcst as cst
@@ -25,6 +26,19 @@ from .model import ChangeKind, ConfigPlan, Note, NoteKind, SetupPort
 from .plan import plan_config, ppo_versions_for
 
 _DROPPED_ROLES = ("reference", "value", "data_collator")
+_COMMENT_WIDTH = 99
+
+
+def _unbound_name(source: SourceMap, statement: cst.CSTNode, candidates: tuple[str, ...]) -> str:
+    """The first candidate no scope of the file binds (keyword names and attributes do not count)."""
+    from ..setup.resolve import Context
+
+    scope = source.scope_of(statement)
+    for name in candidates:
+        binding, _scope, _amb = source.resolver.lookup(name, Context(scope, None))
+        if binding is None and name not in source.facts.root.bindings:
+            return name
+    return source.free_name(candidates)
 
 
 class _SetupRewrite:
@@ -51,14 +65,19 @@ class _SetupRewrite:
         if setup.unresolved_star:
             raise Declined("the trainer gets arguments from a `*`/`**` the port cannot see")
         versions = ppo_versions_for(setup, self.file_setup.imports, self.pinned)
-        plan = plan_config(setup, self.target, self.version, versions) if setup.role("config") else None
         tokenizer = self.tokenizer_text()
         loop = code.loop_statement(self.source, setup.usages) if setup.code_era in ("old", "ppov2") else None
+        given: dict = {}
+        if loop is not None:
+            given, left = code.loop_settings(self.source, loop, setup.variable)
+            for text in left:
+                self.note(text, NoteKind.UNPORTED)
+        plan = plan_config(setup, self.target, self.version, versions, given) if setup.role("config") else None
         reward = self.reward_text(loop)
         if plan is not None:
             self.config_edits(plan)
         penalty = self.eos_function(plan, tokenizer) if plan is not None and plan.eos_penalty else None
-        dataset_edits, how, dead = code.dataset_edits(self.source, setup, self.statement, tokenizer)
+        dataset_edits, how, dead = code.dataset_edits(self.source, setup, self.call, self.statement, tokenizer)
         self.edits.extend(dataset_edits)
         self.removable.extend(dead)
         self.note(f"dataset: {how}")
@@ -134,11 +153,15 @@ class _SetupRewrite:
             self.edits.extend(edits.edits())
         self.edits.append(self.source.replace(call.func, self.config_name))
         if comments:
-            statement = self.source.statement(call)
-            block = f"ppodoctor migrate: PPOConfig → {self.config_name}"
-            text = f"# {block}{self.source.newline}" + "".join(
-                f"{self.source.indentation(statement)}#   {line}{self.source.newline}" for line in comments)
-            self.edits.append(self.source.insert_before(statement, text.rstrip("\r\n")))
+            # Above the statement that holds the fields: the `**mapping`'s, when they are there.
+            holders = [e.container for e in entries.values() if e.container is not call]
+            statement = self.source.statement(holders[0] if holders else call)
+            indent, newline = self.source.indentation(statement), self.source.newline
+            lines = [f"# ppodoctor migrate: PPOConfig → {self.config_name}"]
+            for comment in comments:
+                lines.extend(textwrap.wrap(comment, width=_COMMENT_WIDTH - len(indent), initial_indent="#   ",
+                                           subsequent_indent="#     ", break_on_hyphens=False))
+            self.edits.append(self.source.insert_before(statement, (newline + indent).join(lines)))
 
     def config_attributes(self, plan: Optional[ConfigPlan]) -> None:
         """`config.model_name` and the like, for fields the new config renames or lacks."""
@@ -228,14 +251,14 @@ class _SetupRewrite:
         self.edits.append(self.source.replace(call.func, self.trainer_name))
 
     def eos_function(self, plan: ConfigPlan, tokenizer: str) -> str:
-        name = self.source.free_name(["missing_eos_penalty"])
+        name = _unbound_name(self.source, self.statement, ("missing_eos_penalty", "eos_penalty_reward"))
         indent, newline = self.source.indentation(self.statement), self.source.newline
+        gap = newline * (2 if not indent else 1)
         body = [f"def {name}(completion_ids, **kwargs):",
                 f'    """PPO\'s missing_eos_penalty={plan.eos_penalty}: subtracted from completions without EOS."""',
-                f"    return [0.0 if {tokenizer}.eos_token_id in ids else -({plan.eos_penalty}) for ids in completion_ids]",
-                ""]
+                f"    return [0.0 if {tokenizer}.eos_token_id in ids else -({plan.eos_penalty}) for ids in completion_ids]"]
         text = (newline + indent).join(body)
-        self.edits.append(self.source.insert_before(self.statement, text.rstrip()))
+        self.edits.append(self.source.insert_before(self.statement, gap.join(("", text, "")).strip("\r\n") + gap))
         self.note(f"missing_eos_penalty={plan.eos_penalty}: a reward function `{name}` beside the reward model "
                   "subtracts it from completions without EOS, as PPO did with the score")
         return name
