@@ -37,6 +37,7 @@ class KnownError:
     cause: str
     codes: tuple[str, ...]  # the rules that catch it before it runs, most specific first
     fix: str
+    caught_by: str = ""  # what catches it when no rule does (e.g. `ppodoctor migrate`'s probe)
 
     def search(self, text: str) -> Optional[re.Match]:
         return re.search(self.pattern, text, re.IGNORECASE)
@@ -153,7 +154,8 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
         "ModuleNotFoundError: No module named 'trl.experimental.ppo'",
         "≥ 1.13 (PPO removed) and ≤ 0.25 (not moved yet)", "import",
         "the installed TRL has no PPO at that path", ("PPD203", "PPD202"),
-        "pin `trl>=0.29,<1.13` for `trl.experimental.ppo`, or import from `trl` on ≤ 0.28"),
+        "pin `trl>=0.29,<1.13` for `trl.experimental.ppo`, or import from `trl` on ≤ 0.28; on ≥ 1.13 port the "
+        "script: `ppodoctor migrate --to rloo|grpo`"),
     KnownError(
         "import-path", r"cannot import name '(PPOTrainer|PPOConfig|AutoModelForCausalLMWithValueHead|PPOv2Trainer|"
                        r"PPOv2Config|respond_to_batch)'|No module named '?trl\.(experimental|core|trainer\.ppov2)",
@@ -162,6 +164,81 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
         "the import path belongs to another TRL era", ("PPD202", "PPD203"),
         "import from `trl.experimental.ppo` on 0.26 - 1.12, from `trl` before that; `ppodoctor fix` rewrites "
         "the import"),
+)
+
+
+_MIGRATE = "`ppodoctor migrate --to rloo|grpo` (its probe builds the new config and checks the call before writing)"
+_NEW_TRAINER = r"(?<=(?:RLOO|GRPO)Trainer\.__init__\(\) got an )"
+_NEW_CONFIG = r"(?<=(?:RLOO|GRPO)Config\.__init__\(\) got an )"
+
+# What RLOOTrainer / GRPOTrainer (PPO's successors) raise, measured with trl 1.16.0 on CPU.
+SUCCESSOR_ERRORS: tuple[KnownError, ...] = (
+    KnownError(
+        "generations-divide", r"generation_batch_size \(\d+\) must be divisible by num_generations",
+        "ValueError: generation_batch_size (2) must be divisible by num_generations (8).",
+        "RLOO/GRPO ≥ 0.22", "RLOOConfig(...) / GRPOConfig(...)",
+        "the generation batch (per_device_train_batch_size × processes × steps_per_generation) does not hold "
+        "whole groups of num_generations completions; GRPOConfig defaults num_generations to 8", (),
+        "set num_generations to a divisor (≥ 2) of the generation batch, or raise steps_per_generation",
+        _MIGRATE),
+    KnownError(
+        "generations-at-least-two", r"requires at least 2 generations per prompt",
+        "ValueError: RLOO requires at least 2 generations per prompt to calculate the advantages. You provided 1, "
+        "which is less than the minimum required.", "RLOO/GRPO ≥ 0.22", "RLOOConfig(...) / GRPOConfig(...)",
+        "num_generations < 2: the advantages compare a prompt's completions with each other", (),
+        "set num_generations ≥ 2 (PPO's one completion per prompt has no counterpart)", _MIGRATE),
+    KnownError(
+        "generation-batch-global", r"generation_batch_size \(\d+\) must be divisible by the global batch size",
+        "ValueError: generation_batch_size (3) must be divisible by the global batch size (2).",
+        "RLOO/GRPO ≥ 0.22", "RLOOConfig(...) / GRPOConfig(...)",
+        "generation_batch_size is not a multiple of per_device_train_batch_size × processes", (),
+        "set steps_per_generation instead (generation batch = per-device batch × processes × steps)", _MIGRATE),
+    KnownError(
+        "generation-batch-and-steps", r"'generation_batch_size' and 'steps_per_generation' can not be both",
+        "ValueError: 'generation_batch_size' and 'steps_per_generation' can not be both configured at the same time",
+        "RLOO/GRPO ≥ 0.22", "RLOOConfig(...) / GRPOConfig(...)", "both ways of sizing the generation batch are set",
+        (), "keep one of the two", _MIGRATE),
+    KnownError(
+        "ppo-keyword-on-successor", _NEW_TRAINER + r"unexpected keyword argument "
+        r"'(value_model|ref_model|ref_policy|reward_model|policy|config|tokenizer|dataset|data_collator)'",
+        "TypeError: RLOOTrainer.__init__() got an unexpected keyword argument 'value_model'",
+        "RLOO/GRPO ≥ 0.22", "RLOOTrainer(...) / GRPOTrainer(...)",
+        "a PPOTrainer keyword on PPO's successor: there is no value model, the reference is built from `model`, "
+        "the reward model is `reward_funcs=`, the config `args=`", (),
+        "drop value_model/ref_model; rename reward_model→reward_funcs, policy→model, config→args, "
+        "tokenizer→processing_class", _MIGRATE),
+    KnownError(
+        "ppo-field-on-successor-config", _NEW_CONFIG + r"unexpected keyword argument '(\w+)'",
+        "TypeError: RLOOConfig.__init__() got an unexpected keyword argument 'kl_coef'",
+        "RLOO/GRPO ≥ 0.22", "RLOOConfig(...) / GRPOConfig(...)",
+        "a PPOConfig field the new config does not have", (),
+        "kl_coef→beta, cliprange→epsilon, num_ppo_epochs→num_iterations, response_length→max_completion_length, "
+        "num_mini_batches→steps_per_generation, total_episodes→max_steps; the critic's fields go", _MIGRATE),
+    KnownError(
+        "reward-funcs-missing", r"missing 1 required positional argument: '?reward_funcs'?|No reward source provided",
+        "TypeError: RLOOTrainer.__init__() missing 1 required positional argument: 'reward_funcs'",
+        "RLOO/GRPO ≥ 0.22", "RLOOTrainer(...) / GRPOTrainer(...)", "no `reward_funcs=`", (),
+        "pass the reward model (a one-label sequence classifier, or its path) or a reward function as "
+        "`reward_funcs=`", _MIGRATE),
+    KnownError(
+        "reward-processing-classes-count", r"number of reward processing classes \(\d+\) must match",
+        "ValueError: The number of reward processing classes (2) must match the number of reward functions (1).",
+        "RLOO/GRPO ≥ 0.22", "RLOOTrainer(...) / GRPOTrainer(...)",
+        "reward_processing_classes and reward_funcs have different lengths", (),
+        "one entry per reward function (None for a function)", _MIGRATE),
+    KnownError(
+        "prompt-column-missing", r"KeyError: '?prompt'?",
+        "KeyError: 'prompt'", "RLOO/GRPO ≥ 0.22", "train() (first batch)",
+        "the dataset has no `prompt` text column (PPO's tokenized `input_ids` are not read)", (),
+        "give the dataset a `prompt` column of text (decode PPO's token ids: "
+        "`ds.map(lambda r: {\"prompt\": tok.decode(r[\"input_ids\"], skip_special_tokens=True)})`)", _MIGRATE),
+    KnownError(
+        "reward-not-classifier", r"expand\(torch\.\w+\{\[\d+, \d+\]\}, size=\[\d+\]\)",
+        "RuntimeError: expand(torch.FloatTensor{[2, 64]}, size=[2]): the number of sizes provided (1) must be "
+        "greater or equal to the number of dimensions in the tensor (2)", "RLOO/GRPO ≥ 0.22", "train() (scoring)",
+        "the reward model is a causal LM: its logits are per token, the trainer reads `logits[:, 0]` per completion",
+        (), "load the reward model with `AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)`",
+        _MIGRATE),
 )
 
 
@@ -175,7 +252,7 @@ class Match:
 def match_errors(text: str) -> tuple[Match, ...]:
     """Every known error in the text; the last one raised (the bottom of a traceback) first."""
     found = []
-    for known in KNOWN_ERRORS:
+    for known in SUCCESSOR_ERRORS + KNOWN_ERRORS:
         hit = known.search(text)
         if hit is not None:
             found.append(Match(known, hit.group(0), hit.start()))
@@ -198,6 +275,8 @@ def describe(match: Match) -> list[str]:
     if known.codes:
         lines.append("  caught by: " + rule_label(known.codes[0]))
         lines.extend("             " + rule_label(code) for code in known.codes[1:])
+    elif known.caught_by:
+        lines.append(f"  caught by: {known.caught_by}")
     else:
         lines.append("  caught by: no static rule (run the probe: it checks the data at run time)")
     lines.append(f"  fix:       {known.fix}")
@@ -211,4 +290,5 @@ def match_dict(match: Match) -> dict:
     known = match.known
     return {"key": known.key, "matched": match.excerpt, "error": known.error, "trl_versions": known.trl_versions,
             "when": known.when, "cause": known.cause, "fix": known.fix,
-            "rules": [{"code": code, "registered": find_rule(code) is not None} for code in known.codes]}
+            "rules": [{"code": code, "registered": find_rule(code) is not None} for code in known.codes],
+            "caught_by": known.caught_by or None}

@@ -157,7 +157,7 @@ class _SetupRewrite:
             holders = [e.container for e in entries.values() if e.container is not call]
             statement = self.source.statement(holders[0] if holders else call)
             indent, newline = self.source.indentation(statement), self.source.newline
-            lines = [f"# ppodoctor migrate: PPOConfig → {self.config_name}"]
+            lines = [f"# ppodoctor migrate: the PPO config → {self.config_name}"]
             for comment in comments:
                 lines.extend(textwrap.wrap(comment, width=_COMMENT_WIDTH - len(indent), initial_indent="#   ",
                                            subsequent_indent="#     ", break_on_hyphens=False))
@@ -253,12 +253,13 @@ class _SetupRewrite:
     def eos_function(self, plan: ConfigPlan, tokenizer: str) -> str:
         name = _unbound_name(self.source, self.statement, ("missing_eos_penalty", "eos_penalty_reward"))
         indent, newline = self.source.indentation(self.statement), self.source.newline
-        gap = newline * (2 if not indent else 1)
         body = [f"def {name}(completion_ids, **kwargs):",
                 f'    """PPO\'s missing_eos_penalty={plan.eos_penalty}: subtracted from completions without EOS."""',
                 f"    return [0.0 if {tokenizer}.eos_token_id in ids else -({plan.eos_penalty}) for ids in completion_ids]"]
         text = (newline + indent).join(body)
-        self.edits.append(self.source.insert_before(self.statement, gap.join(("", text, "")).strip("\r\n") + gap))
+        if not indent:  # a top-level def: two blank lines on each side, as PEP 8 has it
+            text = newline * 2 + text + newline * 2
+        self.edits.append(self.source.insert_before(self.statement, text))
         self.note(f"missing_eos_penalty={plan.eos_penalty}: a reward function `{name}` beside the reward model "
                   "subtracts it from completions without EOS, as PPO did with the score")
         return name
@@ -301,6 +302,16 @@ class _SetupRewrite:
                 if self.target == mapping.RLOO else "group-normalised (mean and std of the prompt's completions)"
             self.note(f"no critic: the value model is gone; advantages are {advantages}, one per completion, "
                       "not per token (no GAE)")
+        if self.target == mapping.GRPO:
+            from ..trl_api import table
+
+            fields = table.successor_config_fields(self.trainer_name, self.version)
+            loss = fields.get("loss_type", {}).get("default")
+            scale = fields.get("scale_rewards", {}).get("default")
+            if loss is not None or scale is not None:
+                self.note(f"loss: GRPOConfig's defaults loss_type={loss!r} (the token losses summed over the "
+                          f"batch's tokens) and scale_rewards={scale!r} (advantages divided by the std of the "
+                          "prompt's rewards), where PPO clipped per-token losses on whitened GAE advantages")
         if self.setup.role("reference") is not None:
             self.note(f"reference: {self.trainer_name} loads its own copy of the policy from its path when beta ≠ 0 "
                       "(none with PEFT); the script's reference model is not passed")
