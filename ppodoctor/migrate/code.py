@@ -147,7 +147,8 @@ def dataset_edits(source: SourceMap, setup: PPOSetup, trainer_call: cst.Call, tr
                   tokenizer: str) -> tuple[tuple[Edit, ...], str, list]:
     """PPO's `input_ids` dataset → the `prompt` column: the text where the script had it, else decoded.
 
-    Returns (edits, what was done, [(name, statement)] that may now be unused).
+    Returns (edits, what was done, [(name, statement)] that may now be unused, the argument's new value
+    text or None): a dataset given as an expression is converted in place, in the trainer call's edits.
     """
     from .arglist import mapping_entries
 
@@ -165,7 +166,7 @@ def dataset_edits(source: SourceMap, setup: PPOSetup, trainer_call: cst.Call, tr
     if isinstance(value, cst.Name):
         undone = _undo_tokenization(source, text, anchor, tokenizer)
         if undone is not None:
-            return undone
+            return undone + (None,)
     if not tokenizer.isidentifier():
         raise Declined("the tokenizer is not a plain name, so the token ids cannot be decoded back to text")
     arguments = (f'lambda row: {{"prompt": {tokenizer}.decode(row["input_ids"], skip_special_tokens=True)}}, '
@@ -178,8 +179,8 @@ def dataset_edits(source: SourceMap, setup: PPOSetup, trainer_call: cst.Call, tr
         if len(indent + statement) > LINE_LIMIT:
             inner = indent + source.module.default_indent
             statement = f"{text} = {text}.map({why}{newline}{inner}{arguments}{newline}{indent})"
-        return (source.insert_before(anchor, statement),), how, []
-    return (source.replace(value, f"({text}).map({arguments})"),), how, []
+        return (source.insert_before(anchor, statement),), how, [], None
+    return (), how, [], f"({text}).map({arguments})"
 
 
 def _undo_tokenization(source: SourceMap, name: str, trainer_statement: cst.CSTNode, tokenizer: str):

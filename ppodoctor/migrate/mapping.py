@@ -77,6 +77,13 @@ NEW_RULES: tuple[FieldRule, ...] = (
     FieldRule("missing_eos_penalty", Action.COMPUTE, special=Special.EOS_PENALTY,
               reason="the new trainers have no such field: a reward function subtracts it instead"),
     FieldRule("exp_name", Action.COMPUTE, "run_name", special=Special.EXP_NAME),
+    FieldRule("run_name", Action.KEEP),  # PPO 0.12's own field; TrainingArguments' in the new configs
+    FieldRule("push_to_hub", Action.KEEP),
+    FieldRule("ds3_gather_for_generation", Action.KEEP),
+    FieldRule("logging_steps", Action.KEEP),
+    FieldRule("lr_scheduler_kwargs", Action.KEEP),
+    FieldRule("use_liger_kernel", Action.KEEP),
+    FieldRule("torch_empty_cache_steps", Action.KEEP),
     FieldRule("vf_coef", Action.DROP, reason=_CRITIC),
     FieldRule("cliprange_value", Action.DROP, reason=_CRITIC),
     FieldRule("gamma", Action.DROP, reason=_CRITIC + " (no discounting, one reward per completion)"),

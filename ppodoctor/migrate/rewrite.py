@@ -77,11 +77,12 @@ class _SetupRewrite:
         if plan is not None:
             self.config_edits(plan)
         penalty = self.eos_function(plan, tokenizer) if plan is not None and plan.eos_penalty else None
-        dataset_edits, how, dead = code.dataset_edits(self.source, setup, self.call, self.statement, tokenizer)
+        dataset_edits, how, dead, dataset_value = code.dataset_edits(self.source, setup, self.call, self.statement,
+                                                                     tokenizer)
         self.edits.extend(dataset_edits)
         self.removable.extend(dead)
         self.note(f"dataset: {how}")
-        self.trainer_edits(reward, tokenizer, penalty)
+        self.trainer_edits(reward, tokenizer, penalty, dataset_value)
         if loop is not None:
             self.edits.append(Block(*code.replace_loop(self.source, loop, setup.variable)))
             self.note("the hand-written generate/step loop is replaced by `trainer.train()`: generation, "
@@ -189,7 +190,7 @@ class _SetupRewrite:
                                           f"`{change.old}`"))
 
     # --- the trainer call -----------------------------------------------------------------------
-    def trainer_edits(self, reward: str, tokenizer: str, penalty: Optional[str]) -> None:
+    def trainer_edits(self, reward: str, tokenizer: str, penalty: Optional[str], dataset: Optional[str]) -> None:
         setup, call = self.setup, self.call
         lists: dict[int, ListEdits] = {}
 
@@ -216,6 +217,8 @@ class _SetupRewrite:
                 target.renames[index] = mapping.TRAINER_KEYWORDS[binding.role]
                 if binding.role == "reward" and penalty:
                     target.values[index] = reward_value
+                if binding.role == "train_dataset" and dataset:
+                    target.values[index] = dataset
                 seen_keywords.add(mapping.TRAINER_KEYWORDS[binding.role])
                 continue
             entry = entries.get(binding.keyword)
@@ -228,6 +231,8 @@ class _SetupRewrite:
             list_for(entry.container).rename(entry, new)
             if binding.role == "reward" and penalty:
                 list_for(entry.container).set_value(entry, reward_value)
+            if binding.role == "train_dataset" and dataset:
+                list_for(entry.container).set_value(entry, dataset)
             seen_keywords.add(new)
         bound = {b.keyword for b in setup.roles if b.keyword}
         for name, entry in entries.items():

@@ -134,20 +134,24 @@ def model_checks(call: dict, resolver, tokenizer_facts: dict) -> list:
             checks.append((label, check_result("fail", error=error_text(error))))
             continue
         labels = getattr(getattr(model, "config", None), "num_labels", None)
-        try:
-            with torch.device("meta"):
-                logits = model(input_ids=torch.zeros((2, 3), dtype=torch.long)).logits
-            shape = tuple(logits.shape)
-        except Exception as error:
-            checks.append((label, check_result("fail", error=f"{error_text(error)} (the trainer reads "
-                                                             "`reward_model(**inputs).logits[:, 0]`)")))
+        if not type(model).__name__.endswith("ForSequenceClassification"):
+            checks.append((label, check_result("fail", error=f"{type(model).__name__} is not a sequence classifier: "
+                                                             "its logits are per token, the trainer reads "
+                                                             "`logits[:, 0]` per completion")))
             continue
-        if len(shape) != 2:
-            checks.append((label, check_result("fail", error=f"logits of shape {list(shape)}: not a sequence "
-                                                             "classifier (the trainer reads `logits[:, 0]`)")))
-        elif labels != 1:
+        if labels != 1:
             checks.append((label, check_result("fail", error=f"num_labels={labels}: the trainer reads only the "
                                                              "first of its logits as the reward")))
+            continue
+        try:
+            with torch.device("meta"):
+                shape = tuple(model(input_ids=torch.zeros((2, 3), dtype=torch.long)).logits.shape)
+        except Exception as error:  # the meta device runs less than real tensors do: not a verdict
+            checks.append((label, check_result("unchecked", reason=f"the meta device cannot run its forward pass "
+                                                                   f"({error_text(error)})")))
+            continue
+        if shape != (2, 1):
+            checks.append((label, check_result("fail", error=f"logits of shape {list(shape)}, not [batch, 1]")))
         else:
             checks.append((label, _vocabulary(model, needed, label)))
     return checks
