@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-from ..setup.model import Keyword, Origin, PPOSetup
+from ..setup.model import Keyword, PPOSetup
 from ..trl_api import eras, table
 from ..trl_api.eras import Version
 from . import mapping
@@ -390,7 +390,3 @@ def ppo_versions_for(setup: PPOSetup, imports: Sequence, pinned: Optional[Versio
     elif modules and all(module in ("trl", "trl.trainer") for module in modules):
         releases = [v for v in releases if v < Version(0, 29, 0)]
     return tuple(releases)
-
-
-def config_origin(setup: PPOSetup) -> Optional[Origin]:
-    return setup.origin("config")

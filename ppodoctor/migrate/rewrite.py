@@ -8,7 +8,6 @@ imports), judged on the text as the first pass leaves it.
 
 from __future__ import annotations
 
-import dataclasses
 import textwrap
 from typing import Optional
 
@@ -21,6 +20,8 @@ from ..setup import kinds
 from ..setup.model import FileSetup, PPOSetup
 from ..trl_api.eras import Version
 from . import code, mapping
+from .edit_kinds import Block, Pending, fold_edges, inside_block, with_dead_code_removed
+from .imports import import_edits
 from .arglist import ListEdits, call_entries, mapping_entries
 from .model import ChangeKind, ConfigPlan, Note, NoteKind, SetupPort
 from .plan import plan_config, ppo_versions_for
@@ -322,18 +323,6 @@ class _SetupRewrite:
                       "(none with PEFT); the script's reference model is not passed")
 
 
-@dataclasses.dataclass(frozen=True)
-class Pending(Edit):
-    """A place the port must change but cannot: fails the file unless something removes it first."""
-
-    reason: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class Block(Edit):
-    """A replacement that swallows its range (a loop, a statement): edits inside it are dropped."""
-
-
 def _successor_parameters(trainer: str, version: Version) -> tuple[str, ...]:
     from ..trl_api import table
 
@@ -360,62 +349,17 @@ def rewrite_file(text: str, newline: str, file_setup: FileSetup, target: str, ve
     if not any(not p.declined for p in ports):
         return [], tuple(ports)
     removable.extend(code.tracked_assignments(source))
-    edits = [e for e in edits if not _inside_block(e, edits)]
-    edits = _with_dead_code_removed(source, edits, removable)
+    edits = [e for e in edits if not inside_block(e, edits)]
+    edits = with_dead_code_removed(source, edits, removable)
     pending = [e for e in edits if isinstance(e, Pending)]
     if pending:
         raise Declined(pending[0].reason)
     names = mapping.TRAINERS[target][::-1]
-    edits.extend(code.import_edits(source, names, edits))
-    edits = _fold_edges(edits)
+    edits.extend(import_edits(source, names, edits))
+    edits = fold_edges(edits)
     for i, a in enumerate(edits):
         for b in edits[i + 1:]:
             if conflicts(a, b):
                 raise Declined(f"internal: two edits of the port overlap at offset {a.start}-{a.end} and "
                                f"{b.start}-{b.end}")
     return edits, tuple(ports)
-
-
-def _with_dead_code_removed(source: SourceMap, edits: list[Edit], candidates) -> list[Edit]:
-    """Statements building objects nothing reads any more (to a fixed point: one removal frees another)."""
-    removed: set[int] = set()
-    changed = True
-    while changed:
-        changed = False
-        for variable, statement in candidates:
-            if id(statement) in removed:
-                continue
-            own = Block(*code.remove_statement(source, statement))
-            inside = [e for e in edits if own.start <= e.start and e.end <= own.end and not
-                      (e.is_insertion and e.start in (own.start, own.end))]
-            others = [e for e in edits if e not in inside]
-            if any(conflicts(own, e) and not e.is_insertion for e in others):
-                continue
-            if code.used_after(source, variable, others + [own]):
-                continue
-            edits = others + [own]
-            removed.add(id(statement))
-            changed = True
-    return edits
-
-
-def _inside_block(edit: Edit, edits: list[Edit]) -> bool:
-    return any(isinstance(other, Block) and other is not edit and other.start <= edit.start and edit.end <= other.end
-               for other in edits)
-
-
-def _fold_edges(edits: list[Edit]) -> list[Edit]:
-    """An insertion at the edge of a replacement joins it (the two would otherwise collide)."""
-    hosts = [e for e in edits if not e.is_insertion]
-    loose = []
-    for edit in edits:
-        if not edit.is_insertion:
-            continue
-        host = next((h for h in hosts if h.end == edit.start), None) or \
-            next((h for h in hosts if h.start == edit.start), None)
-        if host is None:
-            loose.append(edit)
-            continue
-        text = host.text + edit.text if host.end == edit.start else edit.text + host.text
-        hosts[hosts.index(host)] = type(host)(host.start, host.end, text)
-    return hosts + loose
