@@ -126,3 +126,14 @@ def test_nothing_to_port_and_unparsable_files():
 def test_a_release_without_the_successor_is_an_error():
     migration = migrate_source(config_script("PPOConfig(output_dir='o')"), "t.py", "rloo", version=Version(0, 20, 0))
     assert "has no RLOOTrainer" in migration.error
+
+
+def test_ppov2_trainer_scripts_port_like_012_ones():
+    source = config_script("PPOv2Config(output_dir='o', kl_coef=0.1)",
+                           imports="from trl import PPOv2Config, PPOv2Trainer",
+                           trainer="trainer = PPOv2Trainer(config=config, tokenizer=tok, policy=policy, ref_policy=ref, "
+                                   "reward_model=rm, value_model=critic, train_dataset=ds)\n")
+    text = ported(source)
+    assert "from trl import RLOOConfig, RLOOTrainer" in text and "PPOv2" not in text
+    assert "beta=0.1" in text and "max_completion_length=53" in text  # PPOv2Config's defaults were 0.12's
+    assert re.search(r"RLOOTrainer\(\s*args=config,\s*processing_class=tok,\s*model=policy,\s*reward_funcs=rm,", text)

@@ -6,3 +6,16 @@
 
 Nothing here is imported by `check`.
 """
+
+from typing import Any
+
+__all__ = ["migrate_paths", "migrate_source"]
+
+
+def __getattr__(name: str) -> Any:
+    # The package's API, loaded when asked for (libcst and the tables come with it).
+    if name in __all__:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

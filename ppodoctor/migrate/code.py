@@ -311,7 +311,7 @@ def tracked_assignments(source: SourceMap) -> list[tuple[str, cst.SimpleStatemen
     for site in source.facts.calls:
         callee = source.resolver.qualname(site.node.func, Context(site.scope, site.position, site.path))
         head = callee.split(".")
-        if head[0] != "trl" or not (set(head) & (PPO_NAMES - {"PPOTrainer", "PPOConfig"})):
+        if head[0] != "trl" or not (set(head) & (PPO_NAMES - {"PPOTrainer", "PPOConfig", "PPOv2Trainer", "PPOv2Config"})):
             continue  # (the trainer and config calls are ported, not removed)
         assigned = assignment_of(source, source.span(site.node))
         if assigned is not None and assigned[1].body[0].value is site.node:

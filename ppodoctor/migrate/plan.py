@@ -33,7 +33,8 @@ _ARITHMETIC_DEFAULTS = {"per_device_train_batch_size": 8, "gradient_accumulation
 
 
 def family_of(setup: PPOSetup) -> str:
-    return mapping.OLD_FAMILY if setup.code_era in (eras.OLD, "ppov2") else mapping.NEW_FAMILY
+    # PPOv2Trainer (0.9 - 0.11) already had the TrainingArguments-based config that 0.12's PPOConfig became.
+    return mapping.OLD_FAMILY if setup.code_era == eras.OLD else mapping.NEW_FAMILY
 
 
 def _literal(keyword: Optional[Keyword]) -> Any:
@@ -377,9 +378,9 @@ def ppo_versions_for(setup: PPOSetup, imports: Sequence, pinned: Optional[Versio
         return (Version.parse(table._entry_key(pinned)),)
     releases = [v for v in table.known_versions() if table.has_ppo(v)]
     era = setup.code_era
-    if era in (eras.OLD, "ppov2"):
+    if era == eras.OLD:
         releases = [v for v in releases if v < Version(0, 12, 0)]
-    elif era == eras.V012:
+    elif era in (eras.V012, "ppov2"):  # PPOv2Config's defaults are 0.12's PPOConfig's (it was renamed)
         releases = [v for v in releases if (v.major, v.minor) == (0, 12)]
     elif era == eras.V013:
         releases = [v for v in releases if v >= Version(0, 13, 0)]

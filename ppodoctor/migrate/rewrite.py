@@ -67,7 +67,7 @@ class _SetupRewrite:
             raise Declined("the trainer gets arguments from a `*`/`**` the port cannot see")
         versions = ppo_versions_for(setup, self.file_setup.imports, self.pinned)
         tokenizer = self.tokenizer_text()
-        loop = code.loop_statement(self.source, setup.usages) if setup.code_era in ("old", "ppov2") else None
+        loop = code.loop_statement(self.source, setup.usages) if setup.code_era == "old" else None
         given: dict = {}
         if loop is not None:
             given, left = code.loop_settings(self.source, loop, setup.variable)
@@ -123,7 +123,7 @@ class _SetupRewrite:
     # --- the config -----------------------------------------------------------------------------
     def config_edits(self, plan: ConfigPlan) -> None:
         origin = self.setup.origin("config")
-        if origin.kind != "constructor" or not origin.class_name.endswith("PPOConfig"):
+        if origin.kind != "constructor" or not origin.class_name.endswith(("PPOConfig", "PPOv2Config")):
             raise Declined(f"the config is not a visible `PPOConfig(...)` call ({origin.reason or origin.kind})")
         call = self.source.node_at(origin.span, cst.Call)
         entries = {e.name: e for e in call_entries(call)}
