@@ -150,3 +150,11 @@ def test_unported_things_are_notes_of_their_kind():
     migration = migrate_source("size = int(input())\n" + source, "t.py", "rloo")
     unported = [n.text for n in migration.notes if n.kind is NoteKind.UNPORTED]
     assert any("num_generations=2" in n and "not literals" in n for n in unported)
+
+
+def test_a_stop_token_id_is_reported_not_guessed():
+    source = config_script("PPOConfig(output_dir='o', stop_token_id=7)")
+    assert "stop_token_id" not in new_config(ported(source))
+    migration = migrate_source(source, "t.py", "rloo")
+    unported = [n.text for n in migration.notes if n.kind is NoteKind.UNPORTED]
+    assert any(n.startswith("stop_token_id=7 is not carried over") for n in unported), unported

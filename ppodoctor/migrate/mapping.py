@@ -55,6 +55,7 @@ class FieldRule:
     carry_default: tuple[str, ...] = ()
     only: tuple[str, ...] = (RLOO, GRPO)  # the targets this rule holds for (others: see `otherwise`)
     otherwise: str = ""  # the drop reason for the other targets
+    report: str = ""  # said to the user too when the script sets it: what the port could not carry over
 
 
 _BOTH = (RLOO, GRPO)
@@ -93,7 +94,10 @@ NEW_RULES: tuple[FieldRule, ...] = (
     FieldRule("stop_token", Action.DROP, reason="{trainer} ends every completion at the tokenizer's and the "
               "model's EOS tokens already"),
     FieldRule("stop_token_id", Action.DROP, reason="removed in {trainer}: completions end at "
-              "processing_class.eos_token_id and the model's generation_config EOS ids"),
+              "processing_class.eos_token_id and the model's generation_config EOS ids",
+              report="stop_token_id={value} is not carried over: {trainer} ends completions at the tokenizer's "
+                     "eos_token_id and the model's generation_config EOS ids; make {value} one of those (e.g. "
+                     "model.generation_config.eos_token_id) if it is not already"),
     FieldRule("dataset_num_proc", Action.DROP, reason="unused by PPOTrainer and not in {trainer}"),
     FieldRule("local_rollout_forward_batch_size", Action.DROP,
               reason="{trainer} uses per_device_train_batch_size for its forward passes"),

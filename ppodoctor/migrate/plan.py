@@ -139,6 +139,8 @@ class _Planner:
                 self.changes.append(FieldChange(ChangeKind.RENAME, name, rule.new))
             elif rule.action is Action.DROP:
                 self.drop(name, rule.reason)
+                if rule.report:
+                    self.note(self.reason(rule.report.replace("{value}", keyword.value.text)), NoteKind.UNPORTED)
             elif rule.special not in handled_specials:
                 handled_specials.add(rule.special)
                 getattr(self, "special_" + rule.special.value)(name)
