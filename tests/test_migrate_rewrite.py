@@ -137,3 +137,21 @@ def test_ppov2_trainer_scripts_port_like_012_ones():
     assert "from trl import RLOOConfig, RLOOTrainer" in text and "PPOv2" not in text
     assert "beta=0.1" in text and "max_completion_length=53" in text  # PPOv2Config's defaults were 0.12's
     assert re.search(r"RLOOTrainer\(\s*args=config,\s*processing_class=tok,\s*model=policy,\s*reward_funcs=rm,", text)
+
+
+def test_a_long_one_line_call_is_laid_out_with_the_changes_inside_it():
+    source = config_script("None", imports="from trl import PPOConfig, PPOTrainer",
+                           trainer="trainer = PPOTrainer(PPOConfig(output_dir='out', kl_coef=0.1), tok, policy, ref, rm, "
+                                   "ds, critic)\n").replace("config = None\n", "")
+    text = ported(source)
+    assert "    args=RLOOConfig(\n        output_dir='out',\n        beta=0.1,\n" in text, text
+    assert "\n    reward_processing_classes=tok,\n)\n" in text
+    assert max(len(line) for line in text.splitlines()) <= 99
+
+
+def test_a_latin1_file_gets_ascii_comments():
+    source = config_script("PPOConfig(output_dir='caf\xe9', total_episodes=8)").encode("latin-1")
+    migration = migrate_source(b"# -*- coding: latin-1 -*-\n" + source, "t.py", "rloo")
+    assert migration.changed and not migration.error
+    assert "output_dir='caf\xe9'" in migration.text
+    assert "#   max_steps=" in migration.text and "\u00d7" not in migration.text

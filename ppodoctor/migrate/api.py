@@ -49,6 +49,7 @@ def migrate_source(source: Union[str, bytes], filename: str = "<stdin>", target:
     the PPO release the script was written for, when known (its defaults are then carried exactly).
     """
     from ..api import parse_setup
+    from .layout import relayout
     from .rewrite import rewrite_file
 
     version = version or default_version()
@@ -78,6 +79,8 @@ def migrate_source(source: Union[str, bytes], filename: str = "<stdin>", target:
         return FileMigration(filename, decoded, decoded.text, ports,
                              declined="; ".join(f"trainer call {port.index + 1}: {port.declined}" for port in declined))
     text = apply(decoded.text, edits)
+    if _parses(text):
+        text = relayout(text, decoded.newline)
     if not _parses(text):
         return FileMigration(filename, decoded, decoded.text, ports, error="internal: the ported code does not parse")
     try:

@@ -125,45 +125,7 @@ class ListEdits:
         for index, text in self.values.items():
             if index not in self.removed:
                 edits.append(source.replace(items[index].value, text))
-        result = _fold(tuple(self._removals(items)) + tuple(self._additions(items)) + tuple(edits))
-        return self._reflowed(items) if self._too_long(result) else result
-
-    def _too_long(self, edits: tuple[Edit, ...]) -> bool:
-        """A one-line call that the edits would push past the line limit."""
-        source = self.source
-        start, end = source.start(self.container), source.end(self.container)
-        if not isinstance(self.container, cst.Call) or any(c in source.text[start:end] for c in "\r\n"):
-            return False
-        line_start, line_end = source.lines.line_start(start), source.lines.line_end(end)
-        from ..fixes.edits import apply
-
-        line = apply(source.text[line_start:line_end],
-                     [Edit(e.start - line_start, e.end - line_start, e.text) for e in edits])
-        return max(len(text) for text in line.splitlines() or [""]) > LINE_LIMIT
-
-    def _reflowed(self, items: list) -> tuple[Edit, ...]:
-        """The call's arguments again, one a line (as black lays out a call too long for one line)."""
-        source, code = self.source, self.source.module.code_for_node
-        parts = []
-        for i, item in enumerate(items):
-            if i in self.removed:
-                continue
-            value = self.values.get(i, code(item.value))
-            if item.star:
-                parts.append(item.star + code(item.value))
-            elif item.keyword is None:
-                parts.append(f"{self.renames[i]}={value}" if i in self.renames else value)
-            else:
-                parts.append(f"{self.renames.get(i, item.keyword.value)}={value}")
-        parts.extend(f"{name}={value}" for name, value in self.added)
-        start = source.start(self.container)
-        line_start = source.lines.line_start(start)
-        line = source.text[line_start:start]
-        indent, newline = line[:len(line) - len(line.lstrip())], source.newline
-        inner = indent + source.module.default_indent
-        opening = source.end(self.container.func) + len(code(self.container.whitespace_after_func)) + 1
-        body = newline + "".join(inner + part + "," + newline for part in parts) + indent
-        return (Edit(opening, source.end(self.container) - 1, body),)
+        return _fold(tuple(self._removals(items)) + tuple(self._additions(items)) + tuple(edits))
 
     def _own_line(self, item) -> bool:
         source = self.source
@@ -202,12 +164,39 @@ class ListEdits:
         for run in runs:
             first, last = run[0], run[-1]
             if last + 1 < len(items):
-                edits.append(Edit(source.start(items[first]), source.start(items[last + 1]), ""))
+                edits.extend(self._keeping_line_breaks(source.start(items[first]), source.start(items[last + 1])))
             elif first > 0:
                 edits.append(Edit(source.end(items[first - 1]), source.end(items[last]), ""))
             else:
                 edits.append(Edit(source.start(items[first]), self._end_with_comma(items[last]), ""))
         return edits
+
+    def _keeping_line_breaks(self, start: int, end: int) -> list[Edit]:
+        """Removes text[start:end] but keeps its line breaks and the next lines' indentation, so that
+        entries removed from a wrapped call do not pull the following line up; lines left empty go."""
+        text, lines = self.source.text, self.source.lines
+        if not any(c in text[start:end] for c in "\r\n"):
+            return [Edit(start, end, "")]
+        edits = []
+        position = start
+        while True:
+            line_start = lines.line_start(position)
+            line_end = lines.line_end(position)
+            content_end = len(text[:line_end].rstrip("\r\n"))
+            if line_end > end:  # the last line: up to the next kept entry
+                edits.append(Edit(position, end, ""))
+                return edits
+            whole = not text[line_start:position].strip()
+            if whole:
+                edits.append(Edit(line_start, line_end, ""))
+            else:
+                cut = position
+                while cut > line_start and text[cut - 1] in " \t":
+                    cut -= 1
+                edits.append(Edit(cut, content_end, ""))
+            position = line_end
+            while position < end and text[position] in " \t":
+                position += 1
 
     def _additions(self, items: list) -> list[Edit]:
         if not self.added:

@@ -169,8 +169,8 @@ def dataset_edits(source: SourceMap, setup: PPOSetup, trainer_call: cst.Call, tr
             return undone + (None,)
     if not tokenizer.isidentifier():
         raise Declined("the tokenizer is not a plain name, so the token ids cannot be decoded back to text")
-    arguments = (f'lambda row: {{"prompt": {tokenizer}.decode(row["input_ids"], skip_special_tokens=True)}}, '
-                 f'remove_columns=["input_ids"]')
+    function = f'lambda row: {{"prompt": {tokenizer}.decode(row["input_ids"], skip_special_tokens=True)}}'
+    arguments = f'{function}, remove_columns=["input_ids"]'
     how = "the token ids are decoded back to a `prompt` column"
     if isinstance(value, cst.Name):
         indent, newline = source.indentation(anchor), source.newline
@@ -178,7 +178,8 @@ def dataset_edits(source: SourceMap, setup: PPOSetup, trainer_call: cst.Call, tr
         statement = f"{text} = {text}.map({arguments}){why}"
         if len(indent + statement) > LINE_LIMIT:
             inner = indent + source.module.default_indent
-            statement = f"{text} = {text}.map({why}{newline}{inner}{arguments}{newline}{indent})"
+            statement = (f"{text} = {text}.map({why}{newline}{inner}{function},{newline}"
+                         f'{inner}remove_columns=["input_ids"],{newline}{indent})')
         return (source.insert_before(anchor, statement),), how, [], None
     return (), how, [], f"({text}).map({arguments})"
 

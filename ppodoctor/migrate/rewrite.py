@@ -28,6 +28,8 @@ from .plan import plan_config, ppo_versions_for
 
 _DROPPED_ROLES = ("reference", "value", "data_collator")
 _COMMENT_WIDTH = 99
+# Comments written into the script stay ASCII: the file's own encoding may be latin-1.
+_ASCII = str.maketrans({"→": "->", "×": "x", "≤": "<=", "≥": ">=", "≠": "!=", "±": "+/-", "⌈": "ceil(", "⌉": ")"})
 
 
 def _unbound_name(source: SourceMap, statement: cst.CSTNode, candidates: tuple[str, ...]) -> str:
@@ -75,14 +77,16 @@ class _SetupRewrite:
                 self.note(text, NoteKind.UNPORTED)
         plan = plan_config(setup, self.target, self.version, versions, given) if setup.role("config") else None
         reward = self.reward_text(loop)
-        if plan is not None:
-            self.config_edits(plan)
-        penalty = self.eos_function(plan, tokenizer) if plan is not None and plan.eos_penalty else None
+        # Statements inserted before the trainer come in this order: the dataset's conversion, the EOS
+        # reward function, then (when the config is written inside the trainer call) the config's comments.
         dataset_edits, how, dead, dataset_value = code.dataset_edits(self.source, setup, self.call, self.statement,
                                                                      tokenizer)
         self.edits.extend(dataset_edits)
         self.removable.extend(dead)
         self.note(f"dataset: {how}")
+        penalty = self.eos_function(plan, tokenizer) if plan is not None and plan.eos_penalty else None
+        if plan is not None:
+            self.config_edits(plan)
         self.trainer_edits(reward, tokenizer, penalty, dataset_value)
         if loop is not None:
             self.edits.append(Block(*code.replace_loop(self.source, loop, setup.variable)))
@@ -159,9 +163,10 @@ class _SetupRewrite:
             holders = [e.container for e in entries.values() if e.container is not call]
             statement = self.source.statement(holders[0] if holders else call)
             indent, newline = self.source.indentation(statement), self.source.newline
-            lines = [f"# ppodoctor migrate: the PPO config → {self.config_name}"]
+            lines = [f"# ppodoctor migrate: the PPO config -> {self.config_name}"]
             for comment in comments:
-                lines.extend(textwrap.wrap(comment, width=_COMMENT_WIDTH - len(indent), initial_indent="#   ",
+                lines.extend(textwrap.wrap(comment.translate(_ASCII), width=_COMMENT_WIDTH - len(indent),
+                                           initial_indent="#   ",
                                            subsequent_indent="#     ", break_on_hyphens=False))
             self.edits.append(self.source.insert_before(statement, (newline + indent).join(lines)))
 
