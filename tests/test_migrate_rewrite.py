@@ -155,3 +155,11 @@ def test_a_latin1_file_gets_ascii_comments():
     assert migration.changed and not migration.error
     assert "output_dir='caf\xe9'" in migration.text
     assert "#   max_steps=" in migration.text and "\u00d7" not in migration.text
+
+
+def test_a_port_that_would_not_parse_is_declined_whole():
+    source = config_script("PPOConfig(output_dir='o')").replace(
+        'critic = AutoModelForSequenceClassification.from_pretrained("models/rm", num_labels=1)',
+        'if True:\n    critic = AutoModelForSequenceClassification.from_pretrained("models/rm", num_labels=1)')
+    migration = migrate_source(source, "t.py", "rloo")
+    assert "would not parse" in migration.declined and not migration.changed and not migration.error

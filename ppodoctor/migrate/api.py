@@ -82,7 +82,8 @@ def migrate_source(source: Union[str, bytes], filename: str = "<stdin>", target:
     if _parses(text):
         text = relayout(text, decoded.newline)
     if not _parses(text):
-        return FileMigration(filename, decoded, decoded.text, ports, error="internal: the ported code does not parse")
+        return FileMigration(filename, decoded, decoded.text, ports,
+                             declined="the ported code would not parse (e.g. a block left empty); nothing is changed")
     try:
         files.encode(decoded, text)
     except UnicodeEncodeError as error:
