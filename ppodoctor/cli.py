@@ -164,6 +164,27 @@ def fix(paths, select, extend_select, ignore, per_file_ignores, extend_per_file_
 
 
 @main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--to", "target", type=click.Choice(["rloo", "grpo"]), required=True,
+              help="The trainer to port to: RLOOTrainer (closest to PPO) or GRPOTrainer.")
+@click.option("--write", is_flag=True, help="Apply the port in place (default: print a diff, write nothing).")
+@click.option("--probe/--no-probe", "use_probe", default=True, show_default=True,
+              help="With --write: write only ports the runtime probe confirms; --no-probe writes them unconfirmed.")
+@click.option("--trl-version", default=None, help="The TRL the ported scripts will run with (default: the one "
+              "installed in --python when it has the trainer, else 1.16.0).")
+@click.option("--from-trl-version", default=None, help="The TRL the PPO scripts were written for: its PPOConfig "
+              "defaults are kept where the script relies on them (default: told from the script).")
+@click.option("--exclude", multiple=True, help="Glob patterns of paths to skip.")
+@probe_options
+def migrate(paths, target, write, use_probe, trl_version, from_trl_version, exclude, **probe_settings) -> None:
+    """Port PPO training scripts to RLOOTrainer or GRPOTrainer: print a diff, or apply it with --write."""
+    from .migrate.cli_support import run_migrate
+
+    sys.exit(run_migrate(paths or (".",), target, write, use_probe, trl_version, from_trl_version, exclude,
+                         make_probe_options(**probe_settings)))
+
+
+@main.command()
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Also show each rule's fix and probe check.")
 def rules(output_format, verbose) -> None:

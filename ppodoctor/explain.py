@@ -44,8 +44,13 @@ UNCOVERED: tuple[KnownError, ...] = (
 
 @lru_cache(maxsize=1)
 def known_errors() -> tuple[Known, ...]:
-    """Every rule's known errors (each rule declares those it explains), then the uncovered ones."""
-    found = [Known(known, (rule.code,) + known.also) for rule in all_rules() for known in rule.known_errors]
+    """What PPO's successors raise (`ppodoctor migrate` owns those), every rule's known errors (each
+    rule declares those it explains), then the uncovered ones. On a tie the earlier one wins: the
+    successors' patterns are the more specific (`RLOOTrainer.__init__() got an ...`)."""
+    from .migrate.errors import SUCCESSOR_ERRORS
+
+    found = [Known(known, known.also) for known in SUCCESSOR_ERRORS]
+    found += [Known(known, (rule.code,) + known.also) for rule in all_rules() for known in rule.known_errors]
     found += [Known(known, known.also) for known in UNCOVERED]
     return tuple(found)
 
@@ -89,6 +94,8 @@ def describe(match: Match) -> list[str]:
     if known.codes:
         lines.append("  caught by: " + rule_label(known.codes[0]))
         lines.extend("             " + rule_label(code) for code in known.codes[1:])
+    elif known.caught_by:
+        lines.append(f"  caught by: {known.caught_by}")
     else:
         lines.append("  caught by: no static rule (run the probe: it checks the data at run time)")
     lines.append(f"  fix:       {known.fix}")
@@ -102,4 +109,5 @@ def match_dict(match: Match) -> dict:
     known = match.known
     return {"key": known.key, "matched": match.excerpt, "error": known.error, "trl_versions": known.trl_versions,
             "when": known.when, "cause": known.cause, "fix": known.fix,
-            "rules": [{"code": code, "registered": find_rule(code) is not None} for code in known.codes]}
+            "rules": [{"code": code, "registered": find_rule(code) is not None} for code in known.codes],
+            "caught_by": known.caught_by or None}

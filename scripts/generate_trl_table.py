@@ -29,6 +29,7 @@ import trl_import_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "ppodoctor" / "trl_api" / "table.json"
+SUCCESSORS_TABLE = ROOT / "ppodoctor" / "trl_api" / "successors.json"
 DEFAULT_CACHE = Path.home() / ".cache" / "ppodoctor" / "trl-wheels"
 
 # One release per behaviour change (and the edges around each), oldest first: the last 0.7 to 0.10
@@ -141,6 +142,122 @@ def _imported_from(release: Release, module: str, name: str) -> Optional[str]:
     return None
 
 
+# --- the successor trainers (what `ppodoctor migrate` ports PPO scripts to) ---------------------------
+# RLOOTrainer and GRPOTrainer in the form PPO scripts are ported to: `reward_funcs=`, a TrainingArguments-
+# based config. RLOOTrainer before 0.22 was an on-policy sibling of PPO (`reward_model=`, `rloo_k`); a
+# release whose trainer takes no `reward_funcs` gets no entry for it. They go to their own file,
+# successors.json, with PPOConfig's defaults per release: only `migrate` reads them, so `check` does not
+# pay for parsing them, and the PPO table above stays as it was.
+SUCCESSOR_VERSIONS = VERSIONS + ("1.16.0",)
+SUCCESSORS = (("RLOOTrainer", "RLOOConfig", "trl.trainer.rloo_trainer", "trl.trainer.rloo_config"),
+              ("GRPOTrainer", "GRPOConfig", "trl.trainer.grpo_trainer", "trl.trainer.grpo_config"))
+
+
+def _field_default(node: ast.AnnAssign) -> dict:
+    """{"default": literal}, {"expr": source} for a computed default, or {} when the field has none."""
+    value = node.value
+    if isinstance(value, ast.Call) and getattr(value.func, "id", "") == "field":
+        given = {k.arg: k.value for k in value.keywords}
+        if "default" in given:
+            value = given["default"]
+        elif "default_factory" in given:
+            return {"expr": ast.unparse(given["default_factory"]) + "()"}
+        else:
+            return {}
+    if value is None:
+        return {}
+    try:
+        return {"default": ast.literal_eval(value)}
+    except (ValueError, SyntaxError, TypeError):
+        return {"expr": ast.unparse(value)}
+
+
+def class_fields(release: Release, module: str, name: str) -> dict[str, dict]:
+    """A dataclass's annotated fields with their defaults, its TRL base classes' included (nearest wins)."""
+    fields: dict[str, dict] = {}
+    seen = set()
+    while name and (module, name) not in seen:
+        seen.add((module, name))
+        klass = find_class(release, module, name)
+        if klass is None:
+            break
+        for node in klass.body:
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id not in fields:
+                fields[node.target.id] = _field_default(node)
+        name = ""
+        for base in (ast.unparse(b) for b in klass.bases):
+            imported = _imported_from(release, module, base)
+            if imported:
+                module, name = imported, base
+                break
+    return fields
+
+
+def ppo_config_defaults(release: Release, config_module: str) -> dict:
+    """PPOConfig's literal defaults (its TRL bases' included): what a script that sets nothing trained with."""
+    return {name: info["default"] for name, info in class_fields(release, config_module, "PPOConfig").items()
+            if "default" in info}
+
+
+def successor_facts(release: Release) -> dict:
+    found = {}
+    exported = release.bound("trl")  # what `from trl import X` finds, the lazy structure included
+    for trainer_name, config_name, trainer_module, config_module in SUCCESSORS:
+        klass = find_class(release, trainer_module, trainer_name)
+        init = next((n for n in (klass.body if klass else ()) if isinstance(n, ast.FunctionDef)
+                     and n.name == "__init__"), None)
+        if init is None or "reward_funcs" not in [a.arg for a in init.args.args]:
+            continue
+        args = init.args.args[1:]
+        first_default = len(args) - len(init.args.defaults)
+        config = find_class(release, config_module, config_name)
+        found[trainer_name] = {
+            "module": trainer_module,
+            "exported_from_trl": trainer_name in exported and config_name in exported,
+            "params": [{"name": a.arg, "required": i < first_default} for i, a in enumerate(args)],
+            "config": config_name,
+            "config_module": config_module,
+            "config_inherits_training_arguments": config is not None and _inherits_training_arguments(
+                release, config_module, config_name),
+            "config_fields": class_fields(release, config_module, config_name),
+        }
+    return found
+
+
+def _inherits_training_arguments(release: Release, module: str, name: str) -> bool:
+    seen = set()
+    while name and (module, name) not in seen:
+        seen.add((module, name))
+        klass = find_class(release, module, name)
+        if klass is None:
+            return False
+        bases = [ast.unparse(b) for b in klass.bases]
+        if "TrainingArguments" in bases:
+            return True
+        name = ""
+        for base in bases:
+            imported = _imported_from(release, module, base)
+            if imported:
+                module, name = imported, base
+                break
+    return False
+
+
+def describe_successors(version: str, wheel: Path) -> dict:
+    release = Release(wheel)
+    trainer = trainer_facts(release)
+    config_module = trainer["module"].replace("ppo_trainer", "ppo_config") if trainer else ""
+    return {"successors": successor_facts(release),
+            "ppo_config_defaults": ppo_config_defaults(release, config_module) if trainer else {}}
+
+
+def generate_successors(versions: tuple[str, ...], cache: Path) -> dict:
+    return {
+        "_comment": "Generated by scripts/generate_trl_table.py from real TRL releases; do not edit by hand.",
+        "versions": {v: describe_successors(v, fetch(v, cache)) for v in sorted(versions, key=key)},
+    }
+
+
 def transformers_requirement(release: Release) -> str:
     for line in release.metadata().splitlines():
         match = re.match(r"Requires-Dist: transformers\s*([^;]*)$", line.strip())
@@ -203,18 +320,29 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--check", nargs="*", metavar="VERSION",
                         help="regenerate these versions (default: all) and compare with the checked-in table")
     parser.add_argument("--output", type=Path, default=TABLE)
+    parser.add_argument("--successors-output", type=Path, default=SUCCESSORS_TABLE)
     options = parser.parse_args(argv)
     if options.check is not None:
         checked_in = json.loads(options.output.read_text(encoding="utf-8"))
-        versions = tuple(options.check) or tuple(checked_in["versions"])
+        asked = tuple(options.check) or tuple(checked_in["versions"])
+        versions = tuple(v for v in asked if v in VERSIONS or v in checked_in["versions"])
         stale = drift(versions, options.cache, checked_in)
         for v in stale:
             print(f"table.json is out of date for trl {v}: run scripts/generate_trl_table.py", file=sys.stderr)
-        return 1 if stale else 0
+        successors = json.loads(options.successors_output.read_text(encoding="utf-8"))
+        wanted = tuple(v for v in asked if v in SUCCESSOR_VERSIONS or v in successors["versions"])
+        fresh_successors = generate_successors(wanted, options.cache)
+        stale_successors = [v for v in wanted if fresh_successors["versions"][v] != successors["versions"].get(v)]
+        for v in stale_successors:
+            print(f"successors.json is out of date for trl {v}: run scripts/generate_trl_table.py", file=sys.stderr)
+        return 1 if stale or stale_successors else 0
     table = generate(VERSIONS, options.cache)
     # indent=1: the imports section has one line per module, so a new release reads as a diff.
     options.output.write_text(json.dumps(table, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     print(f"wrote {options.output} ({len(table['versions'])} versions, {options.output.stat().st_size} bytes)")
+    successors = generate_successors(SUCCESSOR_VERSIONS, options.cache)
+    options.successors_output.write_text(json.dumps(successors, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    print(f"wrote {options.successors_output} ({len(successors['versions'])} versions)")
     return 0
 
 

@@ -91,20 +91,22 @@ def script_dir(file_setup: FileSetup) -> str:
     return str(path.resolve().parent) if file_setup.path and path.exists() else str(Path.cwd())
 
 
-def run_worker(file_setups: Sequence[FileSetup], options: ProbeOptions) -> ProbeAnswer:
-    """One worker run for all of `file_setups` (several files, or versions of one, share its imports)."""
-    import time
-
-    request = {
-        "files": [to_json_dict(setup) for setup in file_setups],
-        "script_dirs": [script_dir(setup) for setup in file_setups],
+def base_request(options: ProbeOptions) -> dict:
+    """What every worker task is told: where to look for models, what it may fetch, its memory cap."""
+    return {
         "cwd": options.cwd or os.getcwd(),
         "model_paths": {name: str(Path(directory).expanduser().resolve()) for name, directory in options.model_paths},
         "online": options.online,
         "trust_remote_code": options.trust_remote_code,
         "memory_bytes": options.memory_bytes,
     }
-    started = time.monotonic()
+
+
+def ask_worker(request: dict, options: ProbeOptions) -> dict:
+    """Runs the worker on one JSON request, bounded in time; its answer, or ProbeFailed with the reason.
+
+    Every task goes through here (the PPO probe, `migrate`'s checks of a ported script): one place
+    starts the interpreter, kills it at the deadline and reads its last JSON line."""
     try:
         process = subprocess.Popen([options.python, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, env=worker_environment(options), text=True,
@@ -117,13 +119,24 @@ def run_worker(file_setups: Sequence[FileSetup], options: ProbeOptions) -> Probe
         os.killpg(process.pid, signal.SIGKILL)  # the worker's own session: nothing else is in it
         process.communicate()
         raise ProbeFailed(f"the probe did not finish within {options.timeout_s:g} s")
-    wall = time.monotonic() - started
     answer = _last_json_line(stdout)
     if answer is None:
         tail = (stderr.strip().splitlines() or ["no output"])[-1]
         if process.returncode and process.returncode < 0:
             tail = f"killed by signal {-process.returncode} ({tail})"
         raise ProbeFailed(f"the probe crashed in {options.python}: {tail}")
+    return answer
+
+
+def run_worker(file_setups: Sequence[FileSetup], options: ProbeOptions) -> ProbeAnswer:
+    """One worker run for all of `file_setups` (several files, or versions of one, share its imports)."""
+    import time
+
+    request = dict(base_request(options), files=[to_json_dict(setup) for setup in file_setups],
+                   script_dirs=[script_dir(setup) for setup in file_setups])
+    started = time.monotonic()
+    answer = ask_worker(request, options)
+    wall = time.monotonic() - started
     if not answer.get("ok"):
         raise ProbeFailed(f"the probe failed: {answer.get('error') or 'no reason given'}")
     files = tuple(tuple(setups) for setups in answer["files"])

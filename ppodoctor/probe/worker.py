@@ -140,6 +140,10 @@ def cap_memory(budget: int) -> dict:
 
 def main() -> int:
     request = json.loads(sys.stdin.read())
+    if request.get("task") == "successor":  # `ppodoctor migrate`'s checks of a ported script
+        import worker_successor
+
+        return worker_successor.main(request)
     answer: dict = {"ok": False}
     try:
         import worker_api

@@ -139,6 +139,7 @@ class KnownError(Record):
     cause: str
     fix: str
     also: tuple[str, ...] = ()  # other rules that catch it, after the one that declares it
+    caught_by: str = ""  # what catches it when no rule does (e.g. `ppodoctor migrate`'s probe)
 
     def search(self, text: str) -> Optional[re.Match]:
         return re.search(self.pattern, text, re.IGNORECASE)

@@ -22,8 +22,9 @@ class PPORemoved(Rule):
     shim whose every branch fails counts once; one whose fallback works (or a TRL-version branch
     not taken on the target) does not count.
 
-    Fix: pin `trl==1.12.0`, the last release with PPO (`trl.experimental.ppo`), or move to another
-    online RL trainer (GRPO, RLOO).
+    Fix: pin `trl==1.12.0`, the last release with PPO (`trl.experimental.ppo`), or port the script to
+    RLOOTrainer or GRPOTrainer with `ppodoctor migrate --to rloo|grpo` (a diff, or `--write` once the
+    runtime probe confirms the new call).
     """
 
     code = "PPD203"
@@ -58,7 +59,7 @@ class PPORemoved(Rule):
         span = min(spans, key=lambda s: (s.line, s.column))
         yield self.report(f"PPO was removed from TRL in 1.13 and this script meets trl {context.target.version} "
                           f"({context.target.source}): every PPO import fails; pin `trl=={eras.NEWEST_WITH_PPO}` "
-                          "(the last release with PPOTrainer) or port to another trainer", span)
+                          "(the last release with PPOTrainer) or port it: `ppodoctor migrate --to rloo|grpo`", span)
 
     def reproduce(self, diagnostic, facts):
         tracked = [r for r in facts.file.imports if r.module.split(".")[0] == "trl" and r.name not in ("", "*")]

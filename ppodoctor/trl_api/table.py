@@ -254,3 +254,59 @@ class ImportTable:
 
 def requires_transformers(version: Version) -> str:
     return facts(version)["requires_transformers"]
+
+
+# --- successors.json: the trainers PPO scripts are ported to, and PPOConfig's defaults --------------
+# A separate file, read only by `ppodoctor migrate`: `check` never parses it.
+SUCCESSORS_PATH = Path(__file__).with_name("successors.json")
+
+
+@lru_cache(maxsize=1)
+def _successor_table() -> dict:
+    return json.loads(SUCCESSORS_PATH.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def successor_versions() -> tuple[Version, ...]:
+    return tuple(sorted(Version.parse(v) for v in _successor_table()["versions"]))
+
+
+def _successor_entry(version: Version) -> dict:
+    chosen = successor_versions()[0]
+    for known in successor_versions():
+        if known <= version or (known.major, known.minor) == (version.major, version.minor):
+            chosen = known
+    return _successor_table()["versions"][str(chosen)]
+
+
+def successor(trainer: str, version: Version) -> Optional[dict]:
+    """RLOOTrainer / GRPOTrainer in `version` (its parameters, config and config fields), or None."""
+    return _successor_entry(version)["successors"].get(trainer)
+
+
+def successor_parameters(trainer: str, version: Version) -> tuple[str, ...]:
+    entry = successor(trainer, version)
+    return tuple(p["name"] for p in entry["params"]) if entry else ()
+
+
+def successor_required(trainer: str, version: Version) -> tuple[str, ...]:
+    entry = successor(trainer, version)
+    return tuple(p["name"] for p in entry["params"] if p["required"]) if entry else ()
+
+
+def successor_config_fields(trainer: str, version: Version) -> dict[str, dict]:
+    """The new config's own fields (TRL's, not TrainingArguments'): name → {"default": v} or {"expr": text}."""
+    entry = successor(trainer, version)
+    return dict(entry["config_fields"]) if entry else {}
+
+
+def first_successor_version(trainer: str) -> Optional[Version]:
+    for known in successor_versions():
+        if trainer in _successor_table()["versions"][str(known)]["successors"]:
+            return known
+    return None
+
+
+def ppo_config_defaults(version: Version) -> dict:
+    """PPOConfig's literal defaults in `version` (TRL's own fields; TrainingArguments' are not listed)."""
+    return dict(_successor_entry(version)["ppo_config_defaults"])

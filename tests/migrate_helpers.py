@@ -1,0 +1,47 @@
+"""Shared by the migrate tests: the fixture scripts, the trl 1.16 interpreter, small script builders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ppodoctor.migrate.api import migrate_source
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "fixtures" / "migrate"
+EXPECTED = SCRIPTS / "expected"
+STYLES = sorted(path.stem for path in SCRIPTS.glob("*.py"))
+TARGETS = ("rloo", "grpo")
+
+
+def trl116_python() -> str | None:
+    for candidate in (os.environ.get("PPODOCTOR_TRL116_PYTHON"), ROOT / ".venv-trl116" / "bin" / "python"):
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    return None
+
+
+def ported(source: str, target: str = "rloo", **kwargs) -> str:
+    migration = migrate_source(source, "train.py", target, **kwargs)
+    assert not migration.error and not migration.declined, (migration.error, migration.declined)
+    return migration.text
+
+
+def config_script(config: str, imports: str = "from trl.experimental.ppo import PPOConfig, PPOTrainer",
+                  trainer: str = "") -> str:
+    """A trl 1.12-style PPO script around `config` (the PPOConfig(...) call's source)."""
+    return (
+        "from datasets import Dataset\n"
+        "from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer\n"
+        f"{imports}\n"
+        'tok = AutoTokenizer.from_pretrained("models/policy")\n'
+        'policy = AutoModelForCausalLM.from_pretrained("models/policy")\n'
+        'ref = AutoModelForCausalLM.from_pretrained("models/policy")\n'
+        'rm = AutoModelForSequenceClassification.from_pretrained("models/rm", num_labels=1)\n'
+        'critic = AutoModelForSequenceClassification.from_pretrained("models/rm", num_labels=1)\n'
+        'ds = Dataset.from_dict({"input_ids": [[5, 6, 7]]})\n'
+        f"config = {config}\n"
+        + (trainer or "trainer = PPOTrainer(args=config, processing_class=tok, model=policy, ref_model=ref, "
+                      "reward_model=rm, value_model=critic, train_dataset=ds)\n")
+        + "trainer.train()\n"
+    )

@@ -1,0 +1,115 @@
+"""End to end on the CPU: five correct PPO scripts of different eras and styles are ported to RLOO and to
+GRPO by `ppodoctor migrate --write` (probe-gated, in trl 1.16.0's interpreter), and then train to the end
+there; `check --trl-version 1.16.0` finds no error in the result and no PPOTrainer/PPOConfig is left.
+
+The originals are shown to be correct PPO scripts first: they train in their own era's interpreter
+(trl 1.12 for the 1.12-style scripts, trl 0.12.2 for the 0.12 one, and, where one is given, trl 0.11.4
+for the loop script: PPODOCTOR_TRL011_PYTHON or .venv-trl011, e.g. `pip install torch==2.13.0 trl==0.11.4
+transformers==4.45.2 rich`; scripts/setup does not build it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from migrate_helpers import SCRIPTS, STYLES, TARGETS, trl116_python
+from probe_helpers import trl012_python
+from test_e2e_trl import make_models, run
+
+ROOT = Path(__file__).resolve().parent.parent
+ERA_OF_STYLE = {"ppo_112_experimental": "1.12", "guide_fixed": "1.12", "ppo_kwargs_config": "1.12",
+                "ppo_012_config_policy": "0.12", "ppo_011_value_head_loop": "0.11"}
+TIMINGS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def python116() -> str:
+    python = trl116_python()
+    if python is None:
+        pytest.skip("no trl 1.16 interpreter (.venv-trl116; scripts/setup makes it)")
+    return python
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, python116) -> Path:
+    """The tiny models, saved by transformers 5.24 (the one beside trl 1.12 and trl 1.16 alike)."""
+    out = tmp_path_factory.mktemp("models") / "models"
+    make_models(python116, out)
+    return out
+
+
+def trl011_python() -> str | None:
+    for candidate in (os.environ.get("PPODOCTOR_TRL011_PYTHON"), ROOT / ".venv-trl011" / "bin" / "python"):
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    return None
+
+
+def ppodoctor(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ppodoctor", *args], capture_output=True, text=True, cwd=cwd,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=600)
+
+
+def workspace(root: Path, models: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "models").symlink_to(models, target_is_directory=True)
+    for style in STYLES:
+        shutil.copy(SCRIPTS / f"{style}.py", root / f"{style}.py")
+    return root
+
+
+def trained(python: str, script: Path, marker: str = "") -> None:
+    """The script runs to its end; `marker`: a line the run must print (Trainer's final metrics)."""
+    started = time.monotonic()
+    done = run(python, script)
+    TIMINGS[f"{script.parent.name}/{script.name}"] = time.monotonic() - started
+    assert done.returncode == 0, f"{script.name} failed:\n{script.read_text()}\n{done.stderr[-3000:]}"
+    assert marker in done.stdout + done.stderr, done.stdout[-1000:]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_the_originals_are_correct_ppo_scripts(style, models, tmp_path):
+    era = ERA_OF_STYLE[style]
+    python = {"1.12": sys.executable, "0.12": trl012_python(), "0.11": trl011_python()}[era]
+    if python is None:
+        pytest.skip(f"no trl {era} interpreter (see the module's docstring)")
+    if era != "1.12":
+        make_models(python, tmp_path / "models")  # transformers 4.x saves and reads its own format
+    else:
+        (tmp_path / "models").symlink_to(models, target_is_directory=True)
+    shutil.copy(SCRIPTS / f"{style}.py", tmp_path / f"{style}.py")
+    trained(python, tmp_path / f"{style}.py", marker="" if era == "0.11" else "===training policy===")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_ported_scripts_train_on_trl_116(target, models, python116, tmp_path):
+    root = workspace(tmp_path / target, models)
+    names = [f"{style}.py" for style in STYLES]
+    started = time.monotonic()
+    done = ppodoctor("migrate", "--to", target, "--write", "--python", python116, *names, cwd=root)
+    TIMINGS[f"{target}: migrate --write (probe) of {len(names)} files"] = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert f"Ported {len(names)} of {len(names)} files" in done.stderr
+    assert done.stderr.count("probe confirmed") == len(names)
+    for name in names:
+        text = (root / name).read_text()
+        assert "PPOTrainer" not in text and "PPOConfig" not in text, name
+    checked = ppodoctor("check", "--trl-version", "1.16.0", "--output-format", "concise", *names, cwd=root)
+    assert checked.returncode == 0, checked.stdout
+    for name in names:
+        trained(python116, root / name, marker="'train_runtime'")
+
+
+def test_report_timings():
+    """Prints the figures of the runs above (pytest -s shows them); fails only when none ran."""
+    if not TIMINGS:
+        pytest.skip("no end-to-end run happened")
+    for what, seconds in sorted(TIMINGS.items()):
+        print(f"{seconds:6.1f} s  {what}")
