@@ -50,7 +50,7 @@ class Resolver:
                     code_range.end.column + 1)
 
     def text(self, node: cst.CSTNode) -> str:
-        return self.facts.code(node).strip()
+        return self.facts.text(node)
 
     # --- bindings -------------------------------------------------------------------------
     def lookup(self, name: str, ctx: Context) -> tuple[Optional[Binding], Optional[Scope], bool]:

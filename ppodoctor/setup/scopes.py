@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Optional, Union
 
 import libcst as cst
-from libcst.metadata import CodeRange
+from libcst._position import CodeRange
+
+from .positions import Positions
 
 Position = tuple[int, int]
 _FREEZES = re.compile(r"requires_grad\s*=\s*False|requires_grad_\(\s*False\s*\)")
@@ -121,7 +123,7 @@ class ModuleFacts:
     """Everything the walk recorded about one module, with its node positions."""
 
     module: cst.Module
-    positions: dict
+    positions: Positions
     root: Scope
     calls: list[CallSite] = field(default_factory=list)
     actions: list[ObjectAction] = field(default_factory=list)
@@ -135,11 +137,14 @@ class ModuleFacts:
         return self.positions[node]
 
     def position(self, node: cst.CSTNode) -> Position:
-        start = self.positions[node].start
-        return (start.line, start.column)
+        return self.positions.start(node)
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    def text(self, node: cst.CSTNode) -> str:
+        """The node's code, stripped."""
+        return self.positions.text(node, self.module)
 
 
 def dotted_name(node: cst.BaseExpression) -> str:
@@ -169,16 +174,56 @@ def _target_names(target: cst.BaseExpression, prefix: tuple[int, ...] = ()) -> l
     return []
 
 
-class _ExpressionScanner(cst.CSTVisitor):
-    """Collects calls and object actions inside one statement (not inside nested defs)."""
+# Fields that hold only whitespace and punctuation: no call or attribute can sit in them.
+_PUNCTUATION_FIELDS = frozenset({
+    "lpar", "rpar", "comma", "colon", "dot", "equal", "semicolon", "operator", "star", "lbrace", "rbrace",
+    "lbracket", "rbracket", "leading_lines", "lines_after_decorators", "trailing_whitespace", "header", "footer",
+    "first_colon", "second_colon", "asynchronous", "newline", "separator", "empty_lines", "comment", "indent",
+    "trailing_comma", "default_indent", "default_newline", "encoding", "has_trailing_newline", "relative",
+    "posonly_ind", "conversion"})
+# Where the declaration order is not the source order, libcst visits in source order.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {cst.IfExp: ("body", "test", "orelse")}
+_NODE = cst.CSTNode
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    names = _CHILD_FIELDS.get(kind)
+    if names is None:
+        names = tuple(name for name in kind.__dataclass_fields__
+                      if name not in _PUNCTUATION_FIELDS and not name.startswith("whitespace"))
+        _CHILD_FIELDS[kind] = names
+    return names
+
+
+class _ExpressionScanner:
+    """Collects calls and object actions inside one statement (not inside lambdas or nested defs).
+
+    It reads the nodes' dataclass fields directly, in libcst's visiting order (parents first, fields
+    in declaration order): libcst's own visitor rebuilds every node it passes and costs several times
+    more.
+    """
 
     def __init__(self, walker: "_Walker", scope: Scope, path: BranchPath) -> None:
         self.walker, self.scope, self.path = walker, scope, path
 
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
+    def scan(self, node: cst.CSTNode) -> None:
+        kind = type(node)
+        if kind is cst.Call:
+            self.call(node)
+        elif kind is cst.Attribute:
+            self.attribute(node)
+        elif kind is cst.Lambda or kind is cst.Name or kind is cst.SimpleString or kind is cst.Integer:
+            return
+        for name in _child_fields(kind):
+            value = getattr(node, name)
+            if _NODE in type(value).__mro__:
+                self.scan(value)
+            elif type(value) in (tuple, list):
+                for item in value:
+                    if _NODE in type(item).__mro__:
+                        self.scan(item)
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def call(self, node: cst.Call) -> None:
         facts = self.walker.facts
         position = facts.position(node)
         facts.calls.append(CallSite(node, self.scope, position, self.path))
@@ -194,7 +239,7 @@ class _ExpressionScanner(cst.CSTVisitor):
         if isinstance(func, cst.Attribute) and func.attr.value == "add_argument":
             self.walker.record_argparse(node)
 
-    def visit_Attribute(self, node: cst.Attribute) -> None:
+    def attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Name):
             facts = self.walker.facts
             facts.actions.append(ObjectAction(node.value.value, "attribute", node.attr.value, node, self.scope,
@@ -226,7 +271,7 @@ class _Walker:
             self.facts.argparse_defaults[dest] = keywords["default"]
 
     def scan(self, node: cst.CSTNode, scope: Scope, path: BranchPath) -> None:
-        node.visit(_ExpressionScanner(self, scope, path))
+        _ExpressionScanner(self, scope, path).scan(node)
 
     def bind_target(self, target: cst.BaseExpression, value: Optional[cst.BaseExpression], scope: Scope,
                     path: BranchPath, kind: str = "assign") -> None:
@@ -403,8 +448,6 @@ class _Walker:
 
 
 def collect(module: cst.Module) -> ModuleFacts:
-    wrapper = cst.metadata.MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(cst.metadata.PositionProvider)
-    facts = ModuleFacts(module=module, positions=positions, root=Scope("module", "<module>", None))
+    facts = ModuleFacts(module=module, positions=Positions(module), root=Scope("module", "<module>", None))
     _Walker(facts).block(module.body, facts.root, ())
     return facts
