@@ -61,8 +61,16 @@ def subscript_key(node: cst.Subscript) -> Any:
     return key if isinstance(key, (str, int)) and not isinstance(key, bool) else NOT_LITERAL
 
 
-def subscript_index(node: cst.Subscript):
-    """The index expression of `x[expr]` (one plain index), else None."""
-    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index) or node.slice[0].slice.star:
+def subscript_slice_start(node: cst.Subscript):
+    """s in `x[s:e]` (0 for `x[:e]`) for literal non-negative bounds and no step, else None."""
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Slice):
         return None
-    return node.slice[0].slice.value
+    part = node.slice[0].slice
+    if part.step is not None:
+        return None
+    bounds = [literal(b) if b is not None else 0 for b in (part.lower, part.upper)]
+    if any(type(b) is not int or b < 0 for b in bounds):
+        return None
+    return bounds[0]
+
+

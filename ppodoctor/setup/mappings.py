@@ -17,7 +17,7 @@ import libcst as cst
 
 from .context import VARIES, Bound, Context, dominates
 from .literals import NOT_LITERAL, literal
-from .model import Origin
+from .model import Origin, Value
 from .scanner import child_fields
 
 _DEPTH = 24
@@ -322,6 +322,15 @@ class MappingResolution:
         text = self.text(node)
         view = self.mapping_view(node, ctx, depth + 1) if isinstance(key, str) else None
         entry = view.items.get(key) if view is not None else None
+        if entry is None and view is None and isinstance(key, str):
+            # `load_dataset(...)["train"]`, `split["test"]`: an item of an object that is not a visible
+            # mapping. The same key of the same object is the same object.
+            base = self.origin(node, ctx, (), depth + 1)
+            if base.kind in ("call", "method", "constructor", "from_pretrained"):
+                item = Origin("method", key=f"{base.key}[{key!r}]" if base.key else "", callee="__getitem__",
+                              class_name="", base=base, args=(Value("literal", key, repr(key)),),
+                              text=f"{text}[{key!r}]")
+                return self.origin_rest(item, index[1:], text)
         if entry is None:
             reason = f"`{text}` has no key {key!r}" if view is not None and view.complete else \
                 f"the contents of `{text}` are not visible"
@@ -329,6 +338,11 @@ class MappingResolution:
         if not entry.certain:
             return Origin(reason=f"`{text}[{key!r}]` is set only on some paths", text=f"{text}[{key!r}]")
         return self.origin(entry.node, entry.ctx, index[1:], depth + 1)
+
+    def origin_rest(self, origin: Origin, rest: tuple, text: str) -> Origin:
+        if rest:
+            return Origin(reason=f"element of `{text}` cannot be followed", text=text)
+        return origin
 
     def element_node(self, node: cst.BaseExpression, ctx: Context, key: Any, depth: int):
         """(expression, context) of `node[key]` for a literal key, when visible."""

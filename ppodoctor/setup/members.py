@@ -55,8 +55,10 @@ class MemberResolution:
             bound = self.param(node.value, ctx) if scope is ctx.scope else None
             return self.instance_class(bound.node, bound.ctx, depth + 1) if isinstance(bound, Bound) \
                 and not bound.index else None
-        if binding.kind == "assign" and binding.value is not None and not binding.index:
-            return self.instance_class(binding.value, self.context_for(binding, scope, ctx), depth + 1)
+        if binding.kind == "assign" and binding.value is not None:
+            value = self.follow_index(binding.value, binding.index) if binding.index else binding.value
+            if value is not None:
+                return self.instance_class(value, self.context_for(binding, scope, ctx), depth + 1)
         return None
 
     def find_method(self, klass: ClassInfo, name: str, depth: int = 0) -> Optional[FunctionInfo]:
@@ -210,8 +212,9 @@ class MemberResolution:
                         is function:
                     found.append((site.node, site.scope, site.position, site.path))
             elif function.name == "__init__":
-                if isinstance(func, (cst.Name, cst.Attribute)) and self.local_class(self.qualname(func, ctx), ctx) \
-                        is klass:
+                made = self.local_class(self.qualname(func, ctx), ctx) if isinstance(func, (cst.Name, cst.Attribute)) \
+                    else None
+                if made is not None and (made is klass or self.find_method(made, "__init__") is function):
                     found.append((site.node, site.scope, site.position, site.path))
                 elif isinstance(func, cst.Attribute) and func.attr.value == "__init__":
                     return None  # a subclass's `super().__init__(...)`: its arguments are not followed

@@ -94,6 +94,8 @@ class Operation(Record):
     and what the function that creates and returns an object does to it, are that object's own
     operations, with their spans inside the helper; "passed" is left for callees not followed.
     conditional: it may not run before the trainer is built (a branch, or a helper's branch).
+    Dataset methods that return a new dataset (`ds.map(...)`) are not operations on the receiver:
+    their results are Origins of kind "method".
     """
 
     kind: str

@@ -16,7 +16,7 @@ import libcst as cst
 from .context import Context, dominates
 from .facts import CallSite, ModuleFacts, ObjectAction
 from .model import Keyword, Operation, Origin, Usage
-from .resolve import Resolver
+from .resolve import DATASET_METHODS, Resolver
 from .scanner import TRAINER_ATTRIBUTES
 _OPERATION_KINDS = frozenset({"call", "set", "freeze", "passed"})
 _MAX_HELPERS = 8
@@ -44,9 +44,10 @@ class Operations:
             return ""
         resolver = self.resolver
         ctx = Context(action.scope, action.position, action.path)
-        binding, _scope, ambiguous = resolver.lookup(action.receiver, ctx)
-        if ambiguous or (binding is not None and binding.kind in ("import", "def", "class")):
-            return ""  # modules, functions and classes are not the objects a trainer is given
+        if action.receiver:
+            binding, _scope, ambiguous = resolver.lookup(action.receiver, ctx)
+            if ambiguous or (binding is not None and binding.kind in ("import", "def", "class")):
+                return ""  # modules, functions and classes are not the objects a trainer is given
         return resolver.origin_key(subject, ctx)
 
     def acting_on(self, key: str) -> list[tuple[int, ObjectAction]]:
@@ -75,8 +76,8 @@ class Operations:
         found: list[Operation] = []
         actions = sorted({id(a): (o, a) for key in keys for o, a in self.acting_on(key)}.values(), key=_order)
         for _order_, action in actions:
-            if action.kind not in _OPERATION_KINDS:
-                continue
+            if action.kind not in _OPERATION_KINDS or (action.kind == "call" and action.name in DATASET_METHODS):
+                continue  # `ds.map(...)` makes a new dataset: the receiver is left as it was
             same_scope = action.scope is site.scope
             if same_scope and action.position >= site.position:
                 continue
@@ -87,22 +88,24 @@ class Operations:
                     found.append(operation)
         return Origin(**{**origin.__dict__, "base": base, "operations": origin.operations + tuple(found)})
 
-    def _operations(self, action: ObjectAction, conditional: bool, helpers: set, site: CallSite) -> list[Operation]:
+    def _operations(self, action: ObjectAction, conditional: bool, helpers: set, site: CallSite,
+                    ctx: Optional[Context] = None) -> list[Operation]:
+        """ctx: where the action is evaluated, when it sits in a helper followed from its call."""
+        ctx = ctx or Context(action.scope, action.position, action.path)
         if action.kind == "passed":
-            inlined = self._helper_operations(action, conditional, helpers, site)
+            inlined = self._helper_operations(action, conditional, helpers, site, ctx)
             if inlined is not None:
                 return inlined
-        operation = self._operation(action, conditional)
+        operation = self._operation(action, conditional, ctx)
         return [operation] if operation is not None else []
 
-    def _helper_operations(self, action: ObjectAction, conditional: bool, helpers: set,
-                           site: CallSite) -> Optional[list[Operation]]:
+    def _helper_operations(self, action: ObjectAction, conditional: bool, helpers: set, site: CallSite,
+                           ctx: Context) -> Optional[list[Operation]]:
         """What a local function does to the parameter `action` hands the object to; None when the
         callee is not a function of this file."""
         call = action.node
         resolver = self.resolver
-        function = resolver.local_function(call.func, Context(action.scope, action.position, action.path)) \
-            if isinstance(call, cst.Call) else None
+        function = resolver.local_function(call.func, ctx) if isinstance(call, cst.Call) else None
         if function is None or id(function) in helpers or len(helpers) >= _MAX_HELPERS:
             return None
         node = function.node.params
@@ -115,6 +118,7 @@ class Operations:
         if parameter is None:
             return None
         key = resolver.param_key(function.scope, parameter)
+        inner_ctx = resolver.call_context(function, call, ctx)
         found: list[Operation] = []
         for _order_, inner in self.acting_on(key):
             if inner.kind not in _OPERATION_KINDS:
@@ -122,12 +126,12 @@ class Operations:
             if inner.scope is site.scope and inner.position >= site.position:
                 continue  # the helper is where the trainer is built: only what it does before counts
             inner_conditional = conditional or bool(inner.path)
-            found.extend(self._operations(inner, inner_conditional, helpers | {id(function)}, site))
+            where = inner_ctx.at(inner.position, inner.path) if inner.scope is function.scope else None
+            found.extend(self._operations(inner, inner_conditional, helpers | {id(function)}, site, where))
         return found
 
-    def _operation(self, action: ObjectAction, conditional: bool) -> Optional[Operation]:
+    def _operation(self, action: ObjectAction, conditional: bool, ctx: Context) -> Optional[Operation]:
         resolver = self.resolver
-        ctx = Context(action.scope, action.position, action.path)
         span = resolver.span(action.node)
         if action.kind == "set":
             value = resolver.value(action.node, ctx) if isinstance(action.node, cst.BaseExpression) else None

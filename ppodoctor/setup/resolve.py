@@ -16,7 +16,7 @@ import libcst as cst
 
 from .context import VARIES, Bound, Context, dominates
 from .facts import Binding, BranchPath, FunctionInfo, ModuleFacts, Position, Scope, dotted_name
-from .literals import NOT_LITERAL, literal, subscript_key
+from .literals import NOT_LITERAL, literal, subscript_key, subscript_slice_start
 from .mappings import MappingResolution
 from .members import MemberResolution
 from .model import UNKNOWN, Keyword, Operation, Origin, Span, Value
@@ -223,6 +223,10 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution):
             key = subscript_key(node)
             if key is not NOT_LITERAL:
                 return self.origin(node.value, ctx, (key,) + index, depth + 1)
+            start = subscript_slice_start(node)
+            if start is not None and index and isinstance(index[0], int) and index[0] >= 0:
+                # `a, b = parse_args_into_dataclasses(...)[:2]`: element i of x[s:] is x[s + i].
+                return self.origin(node.value, ctx, (start + index[0],) + index[1:], depth + 1)
             text = self.text(node)
             return Origin(reason=f"`{text}` is indexed by a value that cannot be followed", text=text)
         if kind is cst.Attribute:
@@ -293,7 +297,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution):
         common = dict(key=self.key(call, ctx), callee=callee, keywords=keywords, span=self.span(call), text=text,
                       partial=partial, args=args)
         if index:
-            if callee == "dict" and isinstance(index[0], str):
+            if isinstance(index[0], str):
                 return self.mapping_item_origin(call, ctx, index, depth)
             return Origin(reason=f"element of the result of `{callee or text}` cannot be followed", text=text)
         if method in ("from_pretrained", "from_config", "_from_config"):
@@ -338,7 +342,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution):
         return Value()
 
     def _parsed_args(self, parser: cst.BaseExpression, ctx: Context, index: Any, text: str, depth: int) -> Origin:
-        parser_node = None
+        parser_node = (parser, ctx) if isinstance(parser, cst.Call) else None
         if isinstance(parser, cst.Name):
             binding, scope, ambiguous = self.lookup(parser.value, ctx)
             if binding is not None and not ambiguous and binding.kind == "assign":

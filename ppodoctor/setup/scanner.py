@@ -47,6 +47,11 @@ def child_fields(kind: type) -> tuple[str, ...]:
     return names
 
 
+def _builds_object(call: cst.Call) -> bool:
+    name = dotted_name(call.func).rsplit(".", 1)[-1]
+    return name in ("from_pretrained", "from_config") or name[:1].isupper()
+
+
 def subject_root(node: cst.BaseExpression) -> Optional[str]:
     """The name an acted-on expression starts from: `x`, `x.attr`, `x["key"]`, `x.attr["key"]`.
 
@@ -103,8 +108,14 @@ class ExpressionScanner:
         if callee not in _READ_ONLY_CALLEES and not (isinstance(func, cst.Attribute)
                                                      and func.attr.value in _LOGGING_METHODS):
             for arg in node.args:
-                if not arg.star and isinstance(arg.value, (cst.Name, cst.Attribute, cst.Subscript)):
+                if arg.star:
+                    continue
+                if isinstance(arg.value, (cst.Name, cst.Attribute, cst.Subscript)):
                     self.action(arg.value, "passed", callee, node, position)
+                elif isinstance(arg.value, cst.Call) and _builds_object(arg.value):
+                    # `prepare(AutoTokenizer.from_pretrained(path))`: the new object is handed over.
+                    self.facts.actions.append(ObjectAction("", "passed", callee, node, self.scope, position,
+                                                           self.path, arg.value, None, self.loop))
         if isinstance(func, cst.Attribute) and func.attr.value == "add_argument":
             self.on_argument(node)
 
