@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Optional
 
 import libcst as cst
@@ -13,16 +12,20 @@ from .facts import BranchPath, Position, Scope
 VARIES = "varies"
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: resolution builds them by the thousand, and a frozen dataclass
+# pays a compile per method at import and an object.__setattr__ per field at construction.
+# Neither is ever changed after it is made.
+
+
 class Bound:
     """What a parameter or loop variable stands for: `node` in `ctx`, or the element `index` of it."""
 
-    node: cst.BaseExpression
-    ctx: "Context"
-    index: tuple = ()
+    __slots__ = ("node", "ctx", "index")
+
+    def __init__(self, node: cst.BaseExpression, ctx: "Context", index: tuple = ()) -> None:
+        self.node, self.ctx, self.index = node, ctx, index
 
 
-@dataclass(frozen=True)
 class Context:
     """Where an expression is evaluated.
 
@@ -32,12 +35,18 @@ class Context:
     call_path names the chain of calls that led here, so that two calls of one helper make two objects.
     """
 
-    scope: Scope
-    position: Optional[Position]
-    path: BranchPath = ()
-    params: Optional[tuple[tuple[str, Any], ...]] = None
-    call_path: str = ""
-    loop_vars: tuple[tuple[str, Bound], ...] = ()
+    __slots__ = ("scope", "position", "path", "params", "call_path", "loop_vars")
+
+    def __init__(self, scope: Scope, position: Optional[Position], path: BranchPath = (),
+                 params: Optional[tuple[tuple[str, Any], ...]] = None, call_path: str = "",
+                 loop_vars: tuple[tuple[str, Bound], ...] = ()) -> None:
+        self.scope, self.position, self.path = scope, position, path
+        self.params, self.call_path, self.loop_vars = params, call_path, loop_vars
+
+    def replace(self, **changes: Any) -> "Context":
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        fields.update(changes)
+        return Context(**fields)
 
     def at(self, position: Optional[Position], path: BranchPath) -> "Context":
         """The same context at another point of its scope (dataclasses.replace costs ten times more)."""

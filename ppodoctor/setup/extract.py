@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Optional
 
 import libcst as cst
@@ -166,7 +165,7 @@ class _Extractor:
                  certain: bool = True) -> RoleBinding:
         if certain:
             origin = self.resolver.origin(node, ctx)
-            unbound = self.resolver.origin(node, dataclasses.replace(ctx, params=None)) \
+            unbound = self.resolver.origin(node, ctx.replace(params=None)) \
                 if ctx.params is not None else None
             origin = self.operations.with_operations(origin, site, unbound)
         else:

@@ -9,8 +9,6 @@ filtered comprehension, `**vars(args)`, a key computed at run time): `complete` 
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import libcst as cst
@@ -24,22 +22,24 @@ _DEPTH = 24
 _MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "popitem"})
 
 
-@dataclass(eq=False)
 class Entry:
     """One key of a visible mapping: the expression it holds, and whether every path sets it."""
 
-    node: cst.BaseExpression
-    ctx: Context
-    certain: bool = True
-    key_node: Optional[cst.BaseExpression] = None
+    __slots__ = ("node", "ctx", "certain", "key_node")
+
+    def __init__(self, node: cst.BaseExpression, ctx: Context, certain: bool = True,
+                 key_node: Optional[cst.BaseExpression] = None) -> None:
+        self.node, self.ctx, self.certain, self.key_node = node, ctx, certain, key_node
 
 
-@dataclass(eq=False)
 class View:
     """What a mapping holds where it is read. complete: no key can be there that `items` lacks."""
 
-    items: dict[str, Entry] = field(default_factory=dict)
-    complete: bool = True
+    __slots__ = ("items", "complete")
+
+    def __init__(self) -> None:
+        self.items: dict[str, Entry] = {}
+        self.complete = True
 
     def hide(self) -> None:
         """Something unseen may add or override any key."""
@@ -197,7 +197,7 @@ class MappingResolution:
         line, column = self.facts.position(action.loop)
         for loop_key, loop_vars in items:
             # Each pass of the loop makes its own objects: the key names the pass.
-            entry_ctx = dataclasses.replace(ctx, loop_vars=loop_vars + ctx.loop_vars,
+            entry_ctx = ctx.replace(loop_vars=loop_vars + ctx.loop_vars,
                                             call_path=f"{ctx.call_path}/for{line}:{column}[{loop_key}]")
             view.items[loop_key] = Entry(action.node, entry_ctx, certain)
 
@@ -311,7 +311,7 @@ class MappingResolution:
         line, column = self.facts.position(node)
         view = View()
         for key, loop_vars in passes:
-            entry_ctx = dataclasses.replace(ctx, loop_vars=loop_vars + ctx.loop_vars,
+            entry_ctx = ctx.replace(loop_vars=loop_vars + ctx.loop_vars,
                                             call_path=f"{ctx.call_path}/for{line}:{column}[{key}]")
             view.items[key] = Entry(node.value, entry_ctx)
         return view

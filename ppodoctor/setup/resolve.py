@@ -271,8 +271,10 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution):
         return Origin(reason=f"`{name}` is bound by a {binding.kind} statement", text=name)
 
     def _call_origin(self, call: cst.Call, ctx: Context, index: tuple, depth: int) -> Origin:
-        func, text = call.func, self.text(call)
+        func = call.func
         method = func.attr.value if isinstance(func, cst.Attribute) else ""
+        # Only a parsed-arguments key is made of the text; other keys need none.
+        text = "" if self._keys_only and not (method in PARSER_METHODS and index) else self.text(call)
         if method in SELF_RETURNING and not index:
             base = self.origin(func.value, ctx, (), depth + 1)
             if self._keys_only:
