@@ -113,6 +113,8 @@ class MemberResolution:
                     return f"`{text}` is assigned differently in different branches"
                 return self._site_value(last, klass, call, call_ctx, text)
         others = [s for s in sites if s.function is not reader]
+        if not others and name in klass.fields and "__init__" not in klass.methods:
+            return self._field_node(klass, name, call, call_ctx, text)
         if not others:
             return self._class_attribute(klass, name, text)
         methods = list(dict.fromkeys(s.function.name for s in others))
@@ -142,6 +144,29 @@ class MemberResolution:
         else:
             ctx = Context(function.scope, site.position, site.path, self.entry_params(function))
         return site.value, ctx, site.index
+
+    def _field_node(self, klass: ClassInfo, name: str, call: Optional[cst.Call], call_ctx: Optional[Context],
+                    text: str) -> Found:
+        """A dataclass field: what the instantiation passes for it, else its default."""
+        calls = [(call, call_ctx)] if call is not None else [
+            (node, Context(scope, position, path)) for node, scope, position, path in self._instantiations(klass)]
+        passed = [found for found in (_field_argument(klass, name, node, ctx) for node, ctx in calls) if found]
+        if len(calls) == 1 and passed:
+            return passed[0] if isinstance(passed[0], tuple) else f"`{text}` is passed through a mapping"
+        if passed:
+            return f"`{text}` is passed differently by the instantiations of `{klass.name}`"
+        if name in klass.field_defaults:
+            return klass.field_defaults[name], Context(klass.scope, None), ()
+        return f"`{text}` has no default in the source"
+
+    def _instantiations(self, klass: ClassInfo) -> list:
+        found = []
+        for site in self.facts.calls:
+            if isinstance(site.node.func, (cst.Name, cst.Attribute)):
+                ctx = Context(site.scope, site.position, site.path)
+                if self.local_class(self.qualname(site.node.func, ctx), ctx) is klass:
+                    found.append((site.node, site.scope, site.position, site.path))
+        return found
 
     def _class_attribute(self, klass: ClassInfo, name: str, text: str) -> Found:
         bindings = klass.scope.bindings.get(name, [])
@@ -228,6 +253,19 @@ class MemberResolution:
                         is function:
                     return None  # handed to another function (`fire.Fire(main)`): called with unseen arguments
         return found
+
+
+def _field_argument(klass: ClassInfo, name: str, call: cst.Call, ctx: Context):
+    """(value, ctx, ()) of the argument `call` passes for a dataclass field; "mapping" when a
+    `*`/`**` argument may hold it; None when it is not passed."""
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value, ctx, ()
+    position = klass.fields.index(name)
+    if position < len(positional):
+        return positional[position].value, ctx, ()
+    return "mapping" if any(arg.star for arg in call.args) else None
 
 
 def _site_position(site: AttributeSite):
