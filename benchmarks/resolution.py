@@ -39,7 +39,7 @@ for root in sys.argv[1:]:
         for name in sorted(names):
             if name.endswith(".py"):
                 with open(os.path.join(directory, name), "rb") as handle:
-                    libcst.parse_module(handle.read().decode("utf-8"))
+                    libcst.parse_module(handle.read())  # bytes: libcst honours the coding cookie
                 count += 1
 print(count)
 """

@@ -61,9 +61,8 @@ class _OffsetState(CodegenState):
         self.stack.append(self.offset)
 
     def after_codegen(self, node) -> None:
-        start = self.stack.pop()
-        if node not in self.computed:
-            self.computed[node] = (start, self.offset)
+        # A syntactic range recorded inside the node's own codegen stays: setdefault keeps it.
+        self.computed.setdefault(node, (self.stack.pop(), self.offset))
 
     def record_syntactic_position(self, node, *, start_node=None, end_node=None) -> _Syntactic:
         return _Syntactic(self, node, start_node, end_node)

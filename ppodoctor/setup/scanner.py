@@ -120,5 +120,5 @@ class ExpressionScanner:
             self.on_argument(node)
 
     def attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value in TRAINER_ATTRIBUTES and isinstance(node.value, cst.Name):
+        if node.attr.value in TRAINER_ATTRIBUTES:
             self.action(node.value, "attribute", node.attr.value, node, self.facts.position(node))
