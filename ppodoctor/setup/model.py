@@ -115,9 +115,11 @@ class Origin(Record):
     (create_reference_model, deepcopy), "peft" (get_peft_model, PeftModel.from_pretrained),
     "parsed_args" (an instance filled by an argument parser), "method" (a dataset method that
     returns a new dataset: callee is the method, e.g. "map", "select", "remove_columns", and base
-    the receiver's origin), "none", "literal", "call" (any other call, e.g. `load_dataset(...)`,
-    `Dataset.from_dict(...)`: callee is its qualified name) or "unknown". key identifies the
-    run-time object: two roles with the same non-empty key are the same Python object.
+    the receiver's origin; callee "__getitem__" is `ds["train"]` on an object that is not a visible
+    mapping, with the key in args), "none", "literal", "call" (any other call, e.g.
+    `load_dataset(...)`, `Dataset.from_dict(...)`: callee is its qualified name) or "unknown". key
+    identifies the run-time object: two roles with the same non-empty key are the same Python object.
+    A model built in a loop over a registry is one object per entry.
     args and keywords are the call's positional and keyword arguments (keywords include those of
     a visible `**mapping`; partial says some came from a mapping that cannot be seen).
     """
