@@ -113,6 +113,8 @@ class MemberResolution:
                     return f"`{text}` is assigned differently in different branches"
                 return self._site_value(last, klass, call, call_ctx, text)
         others = [s for s in sites if s.function is not reader]
+        if not others and sites:
+            return f"`{text}` is read before it is assigned"
         if not others and name in klass.fields and "__init__" not in klass.methods:
             return self._field_node(klass, name, call, call_ctx, text)
         if not others:
