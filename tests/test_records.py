@@ -68,3 +68,26 @@ def test_only_records_can_be_made():
         @record
         class NotARecord:
             x: int
+
+
+def test_construction_checks_arguments_as_the_generated_init_does():
+    assert Point(1, 2) == Point(x=1, y=2) == Point(1, y=2)
+    assert Point(1).tags == () and Point(1).inner is None
+    for bad in (lambda: Point(), lambda: Point(1, 2, "l", (), None, 6), lambda: Point(1, z=3),
+                lambda: Point(1, x=2)):
+        with pytest.raises(TypeError):
+            bad()
+
+
+@record
+class WithFactory(Record):
+    """A record whose default is made afresh for each instance."""
+
+    items: tuple = ()
+    made: list = field(default_factory=list)
+
+
+def test_default_factories_make_a_value_per_instance():
+    a, b = WithFactory(), WithFactory()
+    assert a.made == [] and a.made is not b.made
+    assert WithFactory(made=[1]).made == [1]

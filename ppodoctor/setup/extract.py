@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Optional
 
 import libcst as cst
 
 from ..trl_api import eras
+from .context import Context
 from .guards import import_guards
-from .model import Argument, FileSetup, ImportRecord, Keyword, Operation, Origin, PPOSetup, RoleBinding, Usage
+from .model import Argument, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
+from .operations import Operations
 from .recent import remember
 from .relevance import TRAINER_NAMES
-from .resolve import Context, Resolver, dominates
-from .scopes import CallSite, ModuleFacts, ObjectAction, collect
+from .resolve import Resolver
+from .scanner import TRAINER_ATTRIBUTES
+from .scopes import CallSite, ModuleFacts, collect
 
-# Trainer attributes that only the old (<= 0.11) API has, read without a call.
-TRAINER_ATTRIBUTES = frozenset({"dataloader"})
 _OLD_KEYWORDS = frozenset({"tokenizer", "dataset", "num_shared_layers", "optimizer", "lr_scheduler"})
 _NEW_ONLY_KEYWORDS = frozenset({"processing_class", "reward_model", "value_model", "train_dataset", "eval_dataset",
                                 "callbacks", "optimizers", "peft_config"})
@@ -40,7 +40,7 @@ class _Extractor:
     def __init__(self, facts: ModuleFacts, path: str) -> None:
         self.facts, self.path = facts, path
         self.resolver = Resolver(facts)
-        self._action_keys: dict[int, str] = {}
+        self.operations = Operations(facts, self.resolver)
         # Local trainer subclasses with their own __init__: their signature is not TRL's.
         self._own_init: set[str] = set()
 
@@ -52,6 +52,8 @@ class _Extractor:
             callee = self.resolver.qualname(site.node.func, ctx)
             trainer = self._trainer_of(callee, subclasses)
             if trainer is not None:
+                # Inside a function its calls in the file bind the parameters (`main(parse())`).
+                ctx = self.resolver.entry_context(site.scope, site.position, site.path)
                 setups.append(self._setup(site, ctx, callee, *trainer))
         imports = tuple(
             ImportRecord(i.module, i.name, i.alias, self.resolver.span(i.node), self.resolver.span(i.statement),
@@ -97,15 +99,20 @@ class _Extractor:
         resolver = self.resolver
         arguments = []
         position = 0
+        views = {}
         for arg in call.args:
             keyword = arg.keyword.value if arg.keyword is not None else None
             index = position if keyword is None and not arg.star else None
             if index is not None:
                 position += 1
             text = f"{keyword}={resolver.text(arg.value)}" if keyword else f"{arg.star}{resolver.text(arg.value)}"
+            expanded = None
+            if arg.star == "**":
+                views[id(arg)] = view = resolver.mapping_view(arg.value, ctx)
+                expanded = tuple(view.items) if view is not None and view.exact else None
             arguments.append(Argument(keyword, index, str(arg.star), text, resolver.span(arg),
-                                      resolver.span(arg.value)))
-        usages = self._usages(call, ctx)
+                                      resolver.span(arg.value), expanded))
+        usages = self.operations.usages(call, ctx)
         code_era = self._code_era(trainer, callee, call, ctx, usages)
         own_signature = subclass in self._own_init
         order = () if own_signature else eras.positional_order(trainer, code_era)
@@ -132,14 +139,16 @@ class _Extractor:
                 if role and role not in roles:
                     roles[role] = self._binding(role, "keyword", arg.keyword.value, None, arg.value, arg, ctx, site)
             elif arg.star == "**":
-                expanded = resolver.expand_mapping(arg.value, ctx)
-                if expanded is None:
+                view = views[id(arg)]
+                if view is None or not view.exact:
                     unresolved_star = True
-                    continue
-                for name, node, node_ctx in expanded:
+                    if view is None:
+                        continue
+                for name, entry in view.items.items():
                     role = eras.KEYWORD_ROLES.get(name)
                     if role and role not in roles:
-                        roles[role] = self._binding(role, "mapping", name, None, node, arg, node_ctx, site)
+                        roles[role] = self._binding(role, "mapping", name, None, entry.node, arg, entry.ctx, site,
+                                                    entry.certain)
         return PPOSetup(
             trainer=trainer,
             trainer_qualname=callee,
@@ -155,8 +164,15 @@ class _Extractor:
         )
 
     def _binding(self, role: str, via: str, keyword: Optional[str], position: Optional[int],
-                 node: cst.BaseExpression, arg: cst.Arg, ctx: Context, site: CallSite) -> RoleBinding:
-        origin = self._with_operations(self.resolver.origin(node, ctx), site)
+                 node: cst.BaseExpression, arg: cst.Arg, ctx: Context, site: CallSite,
+                 certain: bool = True) -> RoleBinding:
+        if certain:
+            origin = self.resolver.origin(node, ctx)
+            unbound = self.resolver.origin(node, ctx.replace(params=None)) \
+                if ctx.params is not None else None
+            origin = self.operations.with_operations(origin, site, unbound)
+        else:
+            origin = Origin(reason=f"`{keyword}` is set only on some paths", text=self.resolver.text(node))
         value_span = self.resolver.span(node) if via != "mapping" else self.resolver.span(arg)
         return RoleBinding(role, via, keyword, position, self.resolver.text(node), self.resolver.span(arg),
                            value_span, origin)
@@ -178,80 +194,6 @@ class _Extractor:
                 if binding.value is site.node and binding.kind == "assign" and not binding.index:
                     return binding.name
         return ""
-
-    # --- what is done to each object ------------------------------------------------------
-    def _action_key(self, action: ObjectAction) -> str:
-        cached = self._action_keys.get(id(action))
-        if cached is None:
-            ctx = Context(action.scope, action.position, action.path)
-            cached = self._receiver_key(action, ctx)
-            self._action_keys[id(action)] = cached
-        return cached
-
-    def _receiver_key(self, action: ObjectAction, ctx: Context) -> str:
-        binding, scope, ambiguous = self.resolver.lookup(action.receiver, ctx)
-        if binding is None or ambiguous:
-            return ""
-        if binding.kind == "param":
-            return f"param:{scope.name}:{action.receiver}"
-        if binding.kind != "assign" or binding.value is None:
-            return ""
-        inner = Context(scope, binding.position, binding.path)
-        return self.resolver.origin(binding.value, inner, binding.index).key
-
-    def _with_operations(self, origin: Origin, site: CallSite) -> Origin:
-        base = self._with_operations(origin.base, site) if origin.base is not None else None
-        if not origin.key:
-            return dataclasses.replace(origin, base=base)
-        seen = {(op.name, op.span) for op in origin.operations}
-        found = []
-        for action in self.facts.actions:
-            if action.kind not in ("call", "set", "freeze", "passed"):
-                continue
-            same_scope = action.scope is site.scope
-            if same_scope and action.position >= site.position:
-                continue
-            if self._action_key(action) != origin.key:
-                continue
-            operation = self._operation(action, site, same_scope)
-            if operation is not None and (operation.name, operation.span) not in seen:
-                seen.add((operation.name, operation.span))
-                found.append(operation)
-        return dataclasses.replace(origin, base=base, operations=origin.operations + tuple(found))
-
-    def _operation(self, action: ObjectAction, site: CallSite, same_scope: bool) -> Optional[Operation]:
-        resolver = self.resolver
-        ctx = Context(action.scope, action.position, action.path)
-        conditional = not dominates(action.path, site.path) if same_scope else bool(action.path)
-        span = resolver.span(action.node)
-        if action.kind == "set":
-            value = resolver.value(action.node, ctx) if isinstance(action.node, cst.BaseExpression) else None
-            return Operation("set", action.name, value=value, span=span, conditional=conditional)
-        if action.kind in ("freeze", "passed"):
-            return Operation(action.kind, action.name, span=span, conditional=conditional)
-        call = action.node
-        if not isinstance(call, cst.Call):
-            return None
-        args = tuple(resolver.value(a.value, ctx) for a in call.args if a.keyword is None and not a.star)
-        keywords = tuple(Keyword(a.keyword.value, resolver.value(a.value, ctx), resolver.span(a))
-                         for a in call.args if a.keyword is not None)
-        return Operation("call", action.name, args, keywords, None, span, conditional)
-
-    def _usages(self, call: cst.Call, ctx: Context) -> tuple[Usage, ...]:
-        key = self.resolver._key(call, ctx)
-        found: dict[tuple, Usage] = {}
-        for action in self.facts.actions:
-            if action.kind not in ("call", "attribute"):
-                continue
-            if action.kind == "attribute" and action.name not in TRAINER_ATTRIBUTES:
-                continue
-            if self._action_key(action) != key:
-                continue
-            span = self.resolver.span(action.node)
-            slot = (action.name, span.line, span.column)
-            if slot not in found or action.kind == "call":
-                found[slot] = Usage(action.name, action.kind, span)
-        return tuple(sorted(found.values(), key=lambda u: (u.span.line, u.span.column)))
 
     # --- which era the code was written for -----------------------------------------------
     def _code_era(self, trainer: str, callee: str, call: cst.Call, ctx: Context, usages: tuple[Usage, ...]) -> str:
@@ -280,3 +222,4 @@ class _Extractor:
         if callee.startswith("trl.experimental"):
             return eras.V013
         return "unknown"
+

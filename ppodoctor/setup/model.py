@@ -12,7 +12,6 @@ import enum
 import json
 import types
 import typing
-from dataclasses import field
 from typing import Any, Optional, Union
 
 from ..records import Record, record
@@ -47,13 +46,22 @@ class Span(Record):
 class Value(Record):
     """A value seen in the source.
 
-    kind is "literal" (value holds the Python literal), "name" (value holds a dotted
-    qualified name such as "torch.bfloat16") or "unknown". text is always the source text.
+    kind is one of
+      - "literal": value holds the Python literal (tuples for lists and tuples, dicts with str keys);
+      - "name": value holds a dotted qualified name such as "torch.bfloat16";
+      - "range": `range(...)` of literal ints; value holds (start, stop, step);
+      - "function": a function defined in the file or a lambda (e.g. the one a dataset is mapped with);
+        value holds the str keys of the dict every one of its returns builds (a mapped function's
+        new columns), or None when its returns are not all dict displays;
+      - "unknown": reason says why (a parameter no call binds, a config read from a file, argv...).
+    A model's path read off another model (`reward.config._name_or_path`) is that model's path,
+    with this text. text is always the source text.
     """
 
     kind: str = UNKNOWN
     value: Any = None
     text: str = ""
+    reason: str = ""
 
     @property
     def known(self) -> bool:
@@ -61,6 +69,9 @@ class Value(Record):
 
     def is_literal(self, expected: Any) -> bool:
         return self.kind == "literal" and type(self.value) is type(expected) and self.value == expected
+
+
+_NO_VALUE = Value()  # records are immutable: one shared default will do
 
 
 @record
@@ -85,6 +96,12 @@ class Operation(Record):
     kind "set": an attribute assignment (`tok.pad_token = tok.eos_token`);
     kind "freeze": its parameters' requires_grad set to False in a loop;
     kind "passed": given as an argument to a call (name holds the callee), which may change it.
+    What a local helper does to an object passed to it (`def prep(tok): tok.pad_token = ...`),
+    and what the function that creates and returns an object does to it, are that object's own
+    operations, with their spans inside the helper; "passed" is left for callees not followed.
+    conditional: it may not run before the trainer is built (a branch, or a helper's branch).
+    Dataset methods that return a new dataset (`ds.map(...)`) are not operations on the receiver:
+    their results are Origins of kind "method".
     """
 
     kind: str
@@ -102,16 +119,22 @@ class Origin(Record):
 
     kind: "from_pretrained", "from_config", "constructor" (a class called directly), "copy"
     (create_reference_model, deepcopy), "peft" (get_peft_model, PeftModel.from_pretrained),
-    "parsed_args" (an instance filled by an argument parser), "none", "literal", "call" (any
-    other call) or "unknown". key identifies the run-time object: two roles with the same
-    non-empty key are the same Python object.
+    "parsed_args" (an instance filled by an argument parser), "method" (a dataset method that
+    returns a new dataset: callee is the method, e.g. "map", "select", "remove_columns", and base
+    the receiver's origin; callee "__getitem__" is `ds["train"]` on an object that is not a visible
+    mapping, with the key in args), "none", "literal", "call" (any other call, e.g.
+    `load_dataset(...)`, `Dataset.from_dict(...)`: callee is its qualified name) or "unknown". key
+    identifies the run-time object: two roles with the same non-empty key are the same Python object.
+    A model built in a loop over a registry is one object per entry.
+    args and keywords are the call's positional and keyword arguments (keywords include those of
+    a visible `**mapping`; partial says some came from a mapping that cannot be seen).
     """
 
     kind: str = UNKNOWN
     key: str = ""
     callee: str = ""
     class_name: str = ""
-    path: Value = field(default_factory=Value)
+    path: Value = _NO_VALUE
     keywords: tuple[Keyword, ...] = ()
     base: Optional["Origin"] = None
     operations: tuple[Operation, ...] = ()
@@ -120,6 +143,7 @@ class Origin(Record):
     text: str = ""
     reason: str = ""
     partial: bool = False  # some keyword arguments came from a **mapping we could not see
+    args: tuple[Value, ...] = ()
 
     @property
     def known(self) -> bool:
@@ -139,7 +163,11 @@ class Origin(Record):
 
 @record
 class Argument(Record):
-    """One argument as written in the trainer call."""
+    """One argument as written in the trainer call.
+
+    expanded: for a `**mapping` whose every key is visible and set on every path, the keyword
+    names it supplies (what the call really passes); None when they cannot all be told.
+    """
 
     keyword: Optional[str]
     position: Optional[int]
@@ -147,6 +175,7 @@ class Argument(Record):
     text: str
     span: Span
     value_span: Span
+    expanded: Optional[tuple[str, ...]] = None
 
 
 @record

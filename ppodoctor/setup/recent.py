@@ -3,7 +3,7 @@
 `extract` leaves the module and its collected facts here for files that hold a trainer (only those
 get fixes); `fixes.source.SourceMap` asks for the exact text it is given and parses afresh on a miss.
 The bound keeps a scan of many files from holding every tree. Entries whose text was not handed in
-are matched by regenerating the module's code, which libcst makes byte-exact.
+are matched by the module's code as the positions' codegen produced it (libcst makes it byte-exact).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def recall(text: str) -> Optional[ModuleFacts]:
     """The facts of a module parsed from exactly `text`, when one is still held."""
     for entry in reversed(_RECENT):
         if entry[1] is None:
-            entry[1] = entry[0].module.code
+            entry[1] = entry[0].positions.code  # the module's code, regenerated when positions were
         if entry[1] == text:
             return entry[0]
     return None

@@ -9,100 +9,21 @@ with their bases and field defaults; argparse defaults; and the statements that 
 from __future__ import annotations
 
 import re
-
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Union
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
-Position = tuple[int, int]
+from .facts import (AttributeSite, Binding, BranchPath, CallSite, ClassInfo, FunctionInfo, ModuleFacts,
+                    ObjectAction, Position, Scope, dotted_name)
+from .positions import Positions
+from .scanner import ExpressionScanner, subject_root
+
+__all__ = ["Binding", "BranchPath", "CallSite", "ClassInfo", "FunctionInfo", "ModuleFacts", "ObjectAction",
+           "Position", "Scope", "collect", "dotted_name"]
+
 _FREEZES = re.compile(r"requires_grad\s*=\s*False|requires_grad_\(\s*False\s*\)")
-# A branch path: the (statement id, branch) pairs enclosing a node. A binding dominates a use
-# when its path is a prefix of the use's path.
-BranchPath = tuple[tuple[int, str], ...]
-
-# The records below are the walk's working state, mutable and compared by identity: eq and repr
-# are left out, as each generated method costs a compile at import time.
-
-@dataclass(eq=False, repr=False)
-class Binding:
-    """A name bound in a scope: how, where, on which branch, and to what value."""
-
-    name: str
-    kind: str  # assign, param, import, def, class, for, with, other
-    position: Position
-    path: BranchPath
-    value: Optional[cst.BaseExpression] = None
-    index: tuple[int, ...] = ()  # element of a tuple-unpacking target
-    qualname: str = ""  # for imports
-    function: Optional["FunctionInfo"] = None
-    klass: Optional["ClassInfo"] = None
-
-
-@dataclass(eq=False, repr=False)
-class Scope:
-    """A module, function or class body, with the bindings of each name in it."""
-
-    kind: str  # module, function, class
-    name: str
-    parent: Optional["Scope"]
-    bindings: dict[str, list[Binding]] = field(default_factory=dict)
-
-    def add(self, binding: Binding) -> None:
-        self.bindings.setdefault(binding.name, []).append(binding)
-
-    @property
-    def lookup_parent(self) -> Optional["Scope"]:
-        # Python skips class bodies when a method looks a name up.
-        parent = self.parent
-        while parent is not None and parent.kind == "class":
-            parent = parent.parent
-        return parent
-
-
-@dataclass(eq=False, repr=False)
-class FunctionInfo:
-    """A function defined in the file: its parameters and the values it returns."""
-
-    name: str
-    node: cst.FunctionDef
-    scope: Scope
-    params: list[tuple[str, Optional[cst.BaseExpression]]]
-    returns: list[tuple[cst.BaseExpression, Position]] = field(default_factory=list)
-
-
-@dataclass(eq=False, repr=False)
-class ClassInfo:
-    """A class defined in the file: its bases and the defaults of its annotated fields."""
-
-    name: str
-    bases: list[cst.BaseExpression]
-    scope: Scope
-    field_defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
-
-
-@dataclass(eq=False, repr=False)
-class ObjectAction:
-    """A statement acting on the object a name holds."""
-
-    receiver: str
-    kind: str  # call, set, freeze, attribute, passed (given as an argument to a call)
-    name: str
-    node: cst.CSTNode
-    scope: Scope
-    position: Position
-    path: BranchPath
-
-
-@dataclass(eq=False, repr=False)
-class CallSite:
-    """A call expression and the scope and branch it is evaluated in."""
-
-    node: cst.Call
-    scope: Scope
-    position: Position
-    path: BranchPath
+_NOT_INSTANCE_METHODS = frozenset({"staticmethod", "classmethod"})
 
 
 @dataclass(eq=False, repr=False)
@@ -118,96 +39,38 @@ class ImportInfo:
     path: BranchPath = ()
 
 
-@dataclass(eq=False, repr=False)
-class ModuleFacts:
-    """Everything the walk recorded about one module, with its node positions."""
-
-    module: cst.Module
-    positions: dict
-    root: Scope
-    calls: list[CallSite] = field(default_factory=list)
-    actions: list[ObjectAction] = field(default_factory=list)
-    imports: list[ImportInfo] = field(default_factory=list)
-    star_modules: list[str] = field(default_factory=list)
-    argparse_defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
-    functions: dict[int, FunctionInfo] = field(default_factory=dict)
-    classes: list[ClassInfo] = field(default_factory=list)
-    branch_statements: dict[int, cst.CSTNode] = field(default_factory=dict)  # branch id → its If/Try
-
-    def range(self, node: cst.CSTNode) -> CodeRange:
-        return self.positions[node]
-
-    def position(self, node: cst.CSTNode) -> Position:
-        start = self.positions[node].start
-        return (start.line, start.column)
-
-    def code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
-
-
-def dotted_name(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        inner = dotted_name(node.value)
-        return f"{inner}.{node.attr.value}" if inner else ""
-    return ""
-
-
 def _module_name(node: Union[cst.Attribute, cst.Name, None], relative: int = 0) -> str:
     return "." * relative + (dotted_name(node) if node is not None else "")
 
 
-def _target_names(target: cst.BaseExpression, prefix: tuple[int, ...] = ()) -> list[tuple[str, tuple[int, ...]]]:
-    if isinstance(target, cst.Name):
-        return [(target.value, prefix)]
+def _targets(target: cst.BaseExpression, prefix: tuple[int, ...] = ()) -> list[tuple[cst.BaseExpression, tuple]]:
+    """The names, attributes and subscripts a target assigns, with their place in a tuple unpacking
+    (`(-1,)` for a starred element)."""
     if isinstance(target, (cst.Tuple, cst.List)):
-        names = []
+        found = []
         for i, element in enumerate(target.elements):
             if isinstance(element, cst.StarredElement):
-                names.extend((name, (-1,)) for name, _ in _target_names(element.value))
+                found.extend((node, (-1,)) for node, _ in _targets(element.value))
             else:
-                names.extend(_target_names(element.value, prefix + (i,)))
-        return names
-    return []
+                found.extend(_targets(element.value, prefix + (i,)))
+        return found
+    return [(target, prefix)]
 
 
-class _ExpressionScanner(cst.CSTVisitor):
-    """Collects calls and object actions inside one statement (not inside nested defs)."""
-
-    def __init__(self, walker: "_Walker", scope: Scope, path: BranchPath) -> None:
-        self.walker, self.scope, self.path = walker, scope, path
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_Call(self, node: cst.Call) -> None:
-        facts = self.walker.facts
-        position = facts.position(node)
-        facts.calls.append(CallSite(node, self.scope, position, self.path))
-        func = node.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            facts.actions.append(ObjectAction(func.value.value, "call", func.attr.value, node, self.scope,
-                                              position, self.path))
-        callee = dotted_name(func)
-        for arg in node.args:
-            if isinstance(arg.value, cst.Name) and not arg.star:
-                facts.actions.append(ObjectAction(arg.value.value, "passed", callee, node, self.scope, position,
-                                                  self.path))
-        if isinstance(func, cst.Attribute) and func.attr.value == "add_argument":
-            self.walker.record_argparse(node)
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if isinstance(node.value, cst.Name):
-            facts = self.walker.facts
-            facts.actions.append(ObjectAction(node.value.value, "attribute", node.attr.value, node, self.scope,
-                                              facts.position(node), self.path))
+def _method_of(scope: Scope) -> Optional[FunctionInfo]:
+    """The method whose `self` a name in `scope` can see (the scope's own, or an enclosing one)."""
+    function = scope.function_info
+    while function is not None and not function.self_name:
+        parent = function.scope.parent
+        function = parent.function_info if parent is not None else None
+    return function
 
 
 class _Walker:
     def __init__(self, facts: ModuleFacts) -> None:
         self.facts = facts
         self._ids = 0
+        self._loop: Optional[cst.For] = None  # the innermost `for` of the scope being walked
 
     def _branch(self) -> int:
         self._ids += 1
@@ -229,18 +92,45 @@ class _Walker:
             self.facts.argparse_defaults[dest] = keywords["default"]
 
     def scan(self, node: cst.CSTNode, scope: Scope, path: BranchPath) -> None:
-        node.visit(_ExpressionScanner(self, scope, path))
+        ExpressionScanner(self.facts, scope, path, self._loop, self.record_argparse).scan(node)
+
+    def _act(self, subject: cst.BaseExpression, kind: str, name: str, node: cst.CSTNode, scope: Scope,
+             position: Position, path: BranchPath, key=None) -> None:
+        root = subject_root(subject)
+        if root is not None:
+            self.facts.actions.append(ObjectAction(root, kind, name, node, scope, position, path, subject, key,
+                                                   self._loop))
 
     def bind_target(self, target: cst.BaseExpression, value: Optional[cst.BaseExpression], scope: Scope,
                     path: BranchPath, kind: str = "assign") -> None:
-        position = self.facts.position(target)
-        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
-            self.facts.actions.append(ObjectAction(target.value.value, "set", target.attr.value, value or target,
-                                                   scope, position, path))
+        for node, index in _targets(target):
+            position = self.facts.position(node)
+            starred = index == (-1,)
+            if isinstance(node, cst.Name):
+                scope.add(Binding(node.value, "other" if starred else kind, position, path, value,
+                                  () if starred else index, loop=self._loop if kind == "for" else None))
+            elif isinstance(node, cst.Attribute):
+                if not index:
+                    self._act(node.value, "set", node.attr.value, value or node, scope, position, path)
+                self._attribute_site(node, value, () if starred else index, scope, position, path, starred)
+            elif isinstance(node, cst.Subscript) and len(node.slice) == 1 and not index:
+                slice_ = node.slice[0].slice
+                key = slice_.value if isinstance(slice_, cst.Index) else None
+                self._act(node.value, "item", "__setitem__", value or node, scope, position, path, key)
+
+    def _attribute_site(self, node: cst.Attribute, value: Optional[cst.BaseExpression], index: tuple,
+                        scope: Scope, position: Position, path: BranchPath, starred: bool) -> None:
+        """`self.x = ...` in a method (or a function nested in one) records an instance attribute."""
+        function = _method_of(scope)
+        if function is None or not isinstance(node.value, cst.Name) or node.value.value != function.self_name:
             return
-        for name, index in _target_names(target):
-            bound_kind = kind if index != (-1,) else "other"
-            scope.add(Binding(name, bound_kind, position, path, value, index if index != (-1,) else ()))
+        inner = scope.function_info
+        site_value = value if value is not None and not starred else None
+        # A site in a nested function, or an augmented assignment, is a value nobody can read off.
+        if inner is not function or site_value is None:
+            site_value = node
+        sites = function.klass.attributes.setdefault(node.attr.value, [])
+        sites.append(AttributeSite(node.attr.value, site_value, index, function, position, path))
 
     def small_statement(self, stmt: cst.BaseSmallStatement, scope: Scope, path: BranchPath) -> None:
         self.scan(stmt, scope, path)
@@ -254,14 +144,24 @@ class _Walker:
                 default = stmt.value
                 if isinstance(default, cst.Call) and dotted_name(default.func).endswith("field"):
                     default = next((a.value for a in default.args if a.keyword and a.keyword.value == "default"), None)
-                if default is not None:
-                    klass = self._class_of(scope)
-                    if klass is not None:
+                klass = scope.class_info
+                if klass is not None:
+                    klass.fields.append(stmt.target.value)
+                    if default is not None:
                         klass.field_defaults[stmt.target.value] = default
+            elif scope.kind == "class" and isinstance(stmt.target, cst.Name) and scope.class_info is not None:
+                scope.class_info.fields.append(stmt.target.value)
         elif isinstance(stmt, cst.AugAssign):
             self.bind_target(stmt.target, None, scope, path, kind="other")
+        elif isinstance(stmt, cst.Del):
+            for element in _targets(stmt.target):
+                node = element[0]
+                if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice,
+                                                                                         cst.Index):
+                    self._act(node.value, "delitem", "__delitem__", node, scope, self.facts.position(node), path,
+                              node.slice[0].slice.value)
         elif isinstance(stmt, cst.Return) and stmt.value is not None:
-            function = self._function_of(scope)
+            function = scope.function_info
             if function is not None:
                 function.returns.append((stmt.value, self.facts.position(stmt)))
         elif isinstance(stmt, (cst.Import, cst.ImportFrom)):
@@ -291,12 +191,6 @@ class _Walker:
             local = alias.asname.name.value if alias.asname is not None else name
             scope.add(Binding(local, "import", position, path, qualname=f"{module}.{name}"))
             self.facts.imports.append(ImportInfo(module, name, local, alias, stmt, scope, path))
-
-    def _function_of(self, scope: Scope) -> Optional[FunctionInfo]:
-        return getattr(scope, "function_info", None)
-
-    def _class_of(self, scope: Scope) -> Optional[ClassInfo]:
-        return getattr(scope, "class_info", None)
 
     def block(self, body: Union[cst.BaseSuite, list], scope: Scope, path: BranchPath) -> None:
         statements = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) else body
@@ -351,14 +245,17 @@ class _Walker:
             self.block(orelse.body, scope, path + ((branch, "else"),))
 
     def loop(self, stmt: Union[cst.For, cst.While], scope: Scope, path: BranchPath) -> None:
+        outer = self._loop
         if isinstance(stmt, cst.For):
             self.scan(stmt.iter, scope, path)
+            self._loop = stmt
             self.bind_target(stmt.target, None, scope, path, "for")
             self._record_freeze_loop(stmt, scope, path)
         else:
             self.scan(stmt.test, scope, path)
         # Loop bodies are taken to run: setup code in a loop is rare and usually runs.
         self.block(stmt.body, scope, path)
+        self._loop = outer
         if stmt.orelse is not None:
             self.block(stmt.orelse.body, scope, path + ((self._branch(), "else"),))
 
@@ -373,9 +270,13 @@ class _Walker:
         if not isinstance(root, cst.Name):
             return
         if _FREEZES.search(self.facts.code(stmt.body)):
-            whole = dotted_name(iterated.func.value) == root.value
+            subject = iterated.func.value
+            method = _method_of(scope)
+            whole = isinstance(subject, cst.Name) or (isinstance(subject, cst.Attribute) and method is not None
+                                                      and dotted_name(subject.value) == method.self_name)
+            subject = subject if whole else root
             self.facts.actions.append(ObjectAction(root.value, "freeze", "parameters" if whole else "some_parameters",
-                                                   stmt, scope, self.facts.position(stmt), path))
+                                                   stmt, scope, self.facts.position(stmt), path, subject))
 
     def function(self, node: cst.FunctionDef, scope: Scope, path: BranchPath) -> None:
         for decorator in node.decorators:
@@ -391,25 +292,52 @@ class _Walker:
             if isinstance(star, cst.Param):
                 params.append((star.name.value, None))
         info = FunctionInfo(node.name.value, node, inner, params)
-        inner.function_info = info  # type: ignore[attr-defined]
+        klass = scope.class_info
+        if klass is not None:
+            klass.methods[node.name.value] = info
+            info.klass = klass
+            decorators = {dotted_name(d.decorator) for d in node.decorators}
+            if params and not decorators & _NOT_INSTANCE_METHODS and all_params and not node.params.posonly_params:
+                info.self_name = params[0][0]
+        inner.function_info = info
         for name, default in params:
             inner.add(Binding(name, "param", self.facts.position(node), (), default))
         scope.add(Binding(node.name.value, "def", self.facts.position(node), path, function=info))
         self.facts.functions[id(node)] = info
+        outer, self._loop = self._loop, None
         self.block(node.body, inner, ())
+        self._loop = outer
 
     def klass(self, node: cst.ClassDef, scope: Scope, path: BranchPath) -> None:
         inner = Scope("class", node.name.value, scope)
-        info = ClassInfo(node.name.value, [arg.value for arg in node.bases], inner)
-        inner.class_info = info  # type: ignore[attr-defined]
+        info = ClassInfo(node.name.value, [arg.value for arg in node.bases if arg.keyword is None], inner)
+        inner.class_info = info
         self.facts.classes.append(info)
         scope.add(Binding(node.name.value, "class", self.facts.position(node), path, klass=info))
+        outer, self._loop = self._loop, None
         self.block(node.body, inner, ())
+        self._loop = outer
 
 
 def collect(module: cst.Module) -> ModuleFacts:
-    wrapper = cst.metadata.MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(cst.metadata.PositionProvider)
-    facts = ModuleFacts(module=module, positions=positions, root=Scope("module", "<module>", None))
+    facts = ModuleFacts(module=module, positions=Positions(module), root=Scope("module", "<module>", None))
     _Walker(facts).block(module.body, facts.root, ())
+    _in_source_order(facts.root, set())
     return facts
+
+
+def _in_source_order(scope: Scope, seen: set) -> None:
+    """Sort each name's bindings by position: lookups take the last one before a use."""
+    for bindings in scope.bindings.values():
+        if len(bindings) > 1:
+            bindings.sort(key=_position_of)
+        for binding in bindings:
+            inner = binding.function.scope if binding.function is not None else \
+                binding.klass.scope if binding.klass is not None else None
+            if inner is not None and id(inner) not in seen:
+                seen.add(id(inner))
+                _in_source_order(inner, seen)
+
+
+def _position_of(binding: Binding) -> Position:
+    return binding.position

@@ -1,0 +1,57 @@
+"""Where an expression is evaluated: the scope, the point in it, and what its names are bound to."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import libcst as cst
+
+from .facts import BranchPath, Position, Scope
+
+# A parameter the calls of its function pass differently: unknown, with that reason.
+VARIES = "varies"
+
+
+# Plain classes, not dataclasses: resolution builds them by the thousand, and a frozen dataclass
+# pays a compile per method at import and an object.__setattr__ per field at construction.
+# Neither is ever changed after it is made.
+
+
+class Bound:
+    """What a parameter or loop variable stands for: `node` in `ctx`, or the element `index` of it."""
+
+    __slots__ = ("node", "ctx", "index")
+
+    def __init__(self, node: cst.BaseExpression, ctx: "Context", index: tuple = ()) -> None:
+        self.node, self.ctx, self.index = node, ctx, index
+
+
+class Context:
+    """Where an expression is evaluated.
+
+    params is None outside a followed call; inside one (or in a function whose calls in the file
+    bind its parameters) it maps parameter names to Bound or VARIES, and a parameter it leaves out
+    takes its default. loop_vars binds the names of a followed `for` loop or comprehension.
+    call_path names the chain of calls that led here, so that two calls of one helper make two objects.
+    """
+
+    __slots__ = ("scope", "position", "path", "params", "call_path", "loop_vars")
+
+    def __init__(self, scope: Scope, position: Optional[Position], path: BranchPath = (),
+                 params: Optional[tuple[tuple[str, Any], ...]] = None, call_path: str = "",
+                 loop_vars: tuple[tuple[str, Bound], ...] = ()) -> None:
+        self.scope, self.position, self.path = scope, position, path
+        self.params, self.call_path, self.loop_vars = params, call_path, loop_vars
+
+    def replace(self, **changes: Any) -> "Context":
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        fields.update(changes)
+        return Context(**fields)
+
+    def at(self, position: Optional[Position], path: BranchPath) -> "Context":
+        """The same context at another point of its scope (dataclasses.replace costs ten times more)."""
+        return Context(self.scope, position, path, self.params, self.call_path, self.loop_vars)
+
+
+def dominates(binding_path: BranchPath, use_path: BranchPath) -> bool:
+    return use_path[: len(binding_path)] == binding_path

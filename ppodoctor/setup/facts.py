@@ -1,0 +1,172 @@
+"""What the walk over a module records (scopes.py fills these in; resolve.py reads them).
+
+These are the walk's working state, mutable and compared by identity: eq and repr are left out, as
+each generated method costs a compile at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import libcst as cst
+from libcst._position import CodeRange
+
+from .positions import Positions
+
+Position = tuple[int, int]
+# A branch path: the (statement id, branch) pairs enclosing a node. A binding dominates a use
+# when its path is a prefix of the use's path.
+BranchPath = tuple[tuple[int, str], ...]
+
+
+@dataclass(eq=False, repr=False)
+class Binding:
+    """A name bound in a scope: how, where, on which branch, and to what value."""
+
+    name: str
+    kind: str  # assign, param, import, def, class, for, with, other
+    position: Position
+    path: BranchPath
+    value: Optional[cst.BaseExpression] = None
+    index: tuple[int, ...] = ()  # element of a tuple-unpacking target
+    qualname: str = ""  # for imports
+    function: Optional["FunctionInfo"] = None
+    klass: Optional["ClassInfo"] = None
+    loop: Optional[cst.CSTNode] = None  # for a `for` target: the For statement
+
+
+@dataclass(eq=False, repr=False)
+class Scope:
+    """A module, function or class body, with the bindings of each name in it."""
+
+    kind: str  # module, function, class
+    name: str
+    parent: Optional["Scope"]
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    function_info: Optional["FunctionInfo"] = None
+    class_info: Optional["ClassInfo"] = None
+
+    def add(self, binding: Binding) -> None:
+        self.bindings.setdefault(binding.name, []).append(binding)
+
+    @property
+    def lookup_parent(self) -> Optional["Scope"]:
+        # Python skips class bodies when a method looks a name up.
+        parent = self.parent
+        while parent is not None and parent.kind == "class":
+            parent = parent.parent
+        return parent
+
+
+@dataclass(eq=False, repr=False)
+class FunctionInfo:
+    """A function defined in the file: its parameters and the values it returns.
+
+    For a method, klass is its class and self_name its first parameter (empty for static and class
+    methods, whose first parameter is not the instance).
+    """
+
+    name: str
+    node: cst.FunctionDef
+    scope: Scope
+    params: list[tuple[str, Optional[cst.BaseExpression]]]
+    returns: list[tuple[cst.BaseExpression, Position]] = field(default_factory=list)
+    klass: Optional["ClassInfo"] = None
+    self_name: str = ""
+
+
+@dataclass(eq=False, repr=False)
+class AttributeSite:
+    """`self.name = value` in a method: an instance attribute's assignment."""
+
+    name: str
+    value: cst.BaseExpression
+    index: tuple[int, ...]  # element of a tuple-unpacking target
+    function: FunctionInfo
+    position: Position
+    path: BranchPath
+
+
+@dataclass(eq=False, repr=False)
+class ClassInfo:
+    """A class defined in the file: its bases, methods, instance attributes and field defaults."""
+
+    name: str
+    bases: list[cst.BaseExpression]
+    scope: Scope
+    field_defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    fields: list[str] = field(default_factory=list)  # annotated fields, in order (a dataclass's __init__)
+    methods: dict[str, FunctionInfo] = field(default_factory=dict)
+    attributes: dict[str, list[AttributeSite]] = field(default_factory=dict)
+
+
+@dataclass(eq=False, repr=False)
+class ObjectAction:
+    """A statement acting on the object an expression holds.
+
+    subject is that expression (a name, `self.x`, `x["key"]`) and receiver the name it starts from.
+    kind: call (`x.m(...)`), set (`x.attr = v`), freeze (a loop freezing its parameters), attribute
+    (`x.attr` read), passed (given as an argument to a call, name is the callee), item (`x[key] = v`,
+    key holds the key node) and delitem (`del x[key]`). loop: the innermost `for` around it in its scope.
+    """
+
+    receiver: str
+    kind: str
+    name: str
+    node: cst.CSTNode
+    scope: Scope
+    position: Position
+    path: BranchPath
+    subject: Optional[cst.BaseExpression] = None
+    key: Any = None
+    loop: Optional[cst.For] = None
+
+
+@dataclass(eq=False, repr=False)
+class CallSite:
+    """A call expression and the scope and branch it is evaluated in."""
+
+    node: cst.Call
+    scope: Scope
+    position: Position
+    path: BranchPath
+
+
+@dataclass(eq=False, repr=False)
+class ModuleFacts:
+    """Everything the walk recorded about one module, with its node positions."""
+
+    module: cst.Module
+    positions: Positions
+    root: Scope
+    calls: list[CallSite] = field(default_factory=list)
+    actions: list[ObjectAction] = field(default_factory=list)
+    imports: list = field(default_factory=list)  # scopes.ImportInfo
+    star_modules: list[str] = field(default_factory=list)
+    argparse_defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    functions: dict[int, FunctionInfo] = field(default_factory=dict)
+    classes: list[ClassInfo] = field(default_factory=list)
+    branch_statements: dict[int, cst.CSTNode] = field(default_factory=dict)  # branch id → its If/Try (guards)
+
+    def range(self, node: cst.CSTNode) -> CodeRange:
+        return self.positions[node]
+
+    def position(self, node: cst.CSTNode) -> Position:
+        return self.positions.start(node)
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def text(self, node: cst.CSTNode) -> str:
+        """The node's code, stripped."""
+        return self.positions.text(node, self.module)
+
+
+def dotted_name(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        inner = dotted_name(node.value)
+        return f"{inner}.{node.attr.value}" if inner else ""
+    return ""

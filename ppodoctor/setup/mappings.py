@@ -1,0 +1,413 @@
+"""Mappings whose contents the source shows: dict displays, `dict(...)`, and a dict built step by step
+(`kw = {}; kw["model"] = policy; kw.update(value_model=v)`), up to the point where it is read.
+
+A mixin of resolve.Resolver. A key written in a loop is visible when the loop's effect is: the loop
+walks a visible registry (`for role, (cls, path, kw) in MODELS.items(): built[role] = ...`) without
+`break` or `continue`, and the key is the loop's own variable. Anything else hides the mapping (a
+filtered comprehension, `**vars(args)`, a key computed at run time): `complete` turns False.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import libcst as cst
+
+from .context import VARIES, Bound, Context, dominates
+from .literals import NOT_LITERAL, literal
+from .model import Origin, Value
+from .scanner import child_fields
+
+_DEPTH = 24
+_MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "popitem"})
+
+
+class Entry:
+    """One key of a visible mapping: the expression it holds, and whether every path sets it."""
+
+    __slots__ = ("node", "ctx", "certain", "key_node")
+
+    def __init__(self, node: cst.BaseExpression, ctx: Context, certain: bool = True,
+                 key_node: Optional[cst.BaseExpression] = None) -> None:
+        self.node, self.ctx, self.certain, self.key_node = node, ctx, certain, key_node
+
+
+class View:
+    """What a mapping holds where it is read. complete: no key can be there that `items` lacks."""
+
+    __slots__ = ("items", "complete")
+
+    def __init__(self) -> None:
+        self.items: dict[str, Entry] = {}
+        self.complete = True
+
+    def hide(self) -> None:
+        """Something unseen may add or override any key."""
+        self.complete = False
+        for entry in self.items.values():
+            entry.certain = False
+
+    def merge(self, other: Optional["View"]) -> None:
+        if other is None:
+            self.hide()
+            return
+        if not other.complete:
+            self.hide()
+        self.items.update(other.items)
+
+    @property
+    def exact(self) -> bool:
+        """Every key is known and set on every path: the keyword names a `**` of it supplies are known."""
+        return self.complete and all(entry.certain for entry in self.items.values())
+
+
+class MappingResolution:
+    def expand_mapping(self, node: cst.BaseExpression, ctx: Context, depth: int = 0):
+        """The (key, value node, context) items of a `**mapping` whose every key and value is seen on
+        every path (`migrate` rewrites them in place), else None."""
+        view = self.mapping_view(node, ctx, depth)
+        if view is None or not view.exact:
+            return None
+        return [(key, entry.node, entry.ctx) for key, entry in view.items.items()]
+
+    def mapping_view(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> Optional[View]:
+        """The mapping `node` holds, or None when nothing of it can be seen."""
+        if depth > _DEPTH:
+            return None
+        if isinstance(node, cst.Dict):
+            view = View()
+            for item in node.elements:
+                if isinstance(item, cst.DictElement):
+                    key = literal(item.key)
+                    if isinstance(key, str):
+                        view.items[key] = Entry(item.value, ctx, key_node=item.key)
+                    else:
+                        view.hide()
+                else:
+                    view.merge(self.mapping_view(item.value, ctx, depth + 1))
+            return view
+        if isinstance(node, cst.Call):
+            return self._call_view(node, ctx, depth)
+        if isinstance(node, cst.Name):
+            return self._name_view(node, ctx, depth)
+        if isinstance(node, cst.DictComp):
+            return self._comprehension_view(node, ctx, depth)
+        if isinstance(node, cst.Attribute):
+            found = self.attribute_value_node(node, ctx, depth)
+            if isinstance(found, tuple) and not found[2]:
+                return self.mapping_view(found[0], found[1], depth + 1)
+        return None
+
+    def _call_view(self, call: cst.Call, ctx: Context, depth: int) -> Optional[View]:
+        callee = self.qualname(call.func, ctx)
+        if callee == "dict":
+            return self._arguments_view(call.args, ctx, depth)
+        if callee in ("copy.copy", "copy.deepcopy") and len(call.args) == 1 and not call.args[0].keyword:
+            return self.mapping_view(call.args[0].value, ctx, depth + 1)
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "copy" and not call.args \
+                and not self.is_import_rooted(call.func.value, ctx):
+            return self.mapping_view(call.func.value, ctx, depth + 1)
+        function = self.local_function(call.func, ctx)
+        if function is not None and len(function.returns) == 1:
+            returned, position = function.returns[0]
+            inner = self.call_context(function, call, ctx).at(position, ())
+            return self.mapping_view(returned, inner, depth + 1)
+        return None
+
+    def _arguments_view(self, args, ctx: Context, depth: int) -> Optional[View]:
+        """What `dict(...)` (or `.update(...)`) with these arguments holds."""
+        positional = [a for a in args if a.keyword is None and not a.star]
+        if len(positional) > 1:
+            return None
+        view = View()
+        if positional:
+            view.merge(self.mapping_view(positional[0].value, ctx, depth + 1))
+        for arg in args:
+            if arg.keyword is not None:
+                view.items[arg.keyword.value] = Entry(arg.value, ctx)
+            elif arg.star == "**":
+                view.merge(self.mapping_view(arg.value, ctx, depth + 1))
+            elif arg.star:
+                view.hide()
+        return view
+
+    def _name_view(self, node: cst.Name, ctx: Context, depth: int) -> Optional[View]:
+        from_loop = self.loop_var(node.value, ctx) if ctx.loop_vars else None
+        if from_loop is not None:
+            target = self.follow_index(from_loop.node, from_loop.index)
+            return self.mapping_view(target, from_loop.ctx, depth + 1) if target is not None else None
+        binding, scope, ambiguous = self.lookup(node.value, ctx)
+        if binding is None or ambiguous:
+            return None
+        if binding.kind == "param":
+            bound = self.param(node.value, ctx) if scope is ctx.scope else None
+            if isinstance(bound, Bound):
+                target = self.follow_index(bound.node, bound.index)
+                return self.mapping_view(target, bound.ctx, depth + 1) if target is not None else None
+            if bound is None and ctx.params is not None and binding.value is not None and scope is ctx.scope:
+                return self.mapping_view(binding.value, Context(scope.lookup_parent or scope, None), depth + 1)
+            return None
+        if binding.kind != "assign" or binding.value is None:
+            return None
+        inner = self.context_for(binding, scope, ctx)
+        value = self.follow_index(binding.value, binding.index) if binding.index else binding.value
+        view = self.mapping_view(value, inner, depth + 1) if value is not None else None
+        if view is None:
+            return None
+        self._apply_writes(view, node.value, binding, scope, inner, ctx, depth)
+        return view
+
+    def _apply_writes(self, view: View, name: str, binding, scope, binding_ctx: Context, use: Context,
+                      depth: int) -> None:
+        """The item writes and mutating calls on `name` between its binding and the read, in order."""
+        same = scope is use.scope
+        until, use_path = (use.position, use.path) if same else (None, ())
+        for action in self.actions_on(name, scope):
+            if action.position <= binding.position or (until is not None and action.position >= until):
+                continue
+            if action.kind not in ("item", "delitem") and not (action.kind == "call" and action.name in _MUTATORS):
+                continue
+            seen, _scope, ambiguous = self.lookup(name, Context(scope, action.position, action.path))
+            if seen is not binding:
+                continue
+            certain = dominates(action.path, use_path) and not ambiguous
+            ctx = self._context_for(action.position, action.path, scope, binding_ctx)
+            if action.kind == "item":
+                self._write_item(view, action, ctx, certain, depth)
+            elif action.kind == "delitem":
+                key = literal(action.key) if action.key is not None else NOT_LITERAL
+                if not isinstance(key, str):
+                    view.hide()
+                elif certain:
+                    view.items.pop(key, None)
+                elif key in view.items:
+                    view.items[key].certain = False
+            else:
+                self._mutating_call(view, action.node, action.name, ctx, certain, depth)
+
+    def _write_item(self, view: View, action, ctx: Context, certain: bool, depth: int) -> None:
+        key = literal(action.key) if action.key is not None else NOT_LITERAL
+        if action.node is action.subject or (isinstance(action.node, cst.Subscript)
+                                             and action.node.value is action.subject):
+            # `kw["x"] += 1`: changed in place, to a value not written here.
+            if isinstance(key, str) and key in view.items:
+                view.items[key].certain = False
+            else:
+                view.hide()
+            return
+        if isinstance(key, str):
+            view.items[key] = Entry(action.node, ctx, certain)
+            return
+        items = self._loop_items(action, ctx, depth) if action.loop is not None else None
+        if items is None:
+            view.hide()
+            return
+        line, column = self.facts.position(action.loop)
+        for loop_key, loop_vars in items:
+            # Each pass of the loop makes its own objects: the key names the pass.
+            entry_ctx = ctx.replace(loop_vars=loop_vars + ctx.loop_vars,
+                                            call_path=f"{ctx.call_path}/for{line}:{column}[{loop_key}]")
+            view.items[loop_key] = Entry(action.node, entry_ctx, certain)
+
+    def _mutating_call(self, view: View, call: cst.Call, method: str, ctx: Context, certain: bool,
+                       depth: int) -> None:
+        if method in ("clear", "popitem"):
+            if method == "clear" and certain:
+                view.items.clear()
+            else:
+                view.hide()
+            return
+        if method == "update":
+            update = self._arguments_view(call.args, ctx, depth + 1)
+            if update is None:
+                view.hide()
+                return
+            for key, entry in update.items.items():
+                entry.certain = entry.certain and certain
+                view.items[key] = entry
+            if not update.complete:
+                view.hide()
+            return
+        args = [a for a in call.args if a.keyword is None and not a.star]
+        key = literal(args[0].value) if args else NOT_LITERAL
+        if not isinstance(key, str):
+            view.hide()
+        elif method == "pop":
+            if certain:
+                view.items.pop(key, None)
+            elif key in view.items:
+                view.items[key].certain = False
+        elif key not in view.items and len(args) == 2:  # setdefault
+            view.items[key] = Entry(args[1].value, ctx, certain)
+
+    # --- loops whose effect the source shows ------------------------------------------------
+    def _loop_items(self, action, ctx: Context, depth: int) -> Optional[list[tuple[str, tuple]]]:
+        loop: cst.For = action.loop
+        targets = [b for bindings in action.scope.bindings.values() for b in bindings if b.loop is loop]
+        if not targets or not isinstance(action.key, cst.Name) or _jumps(loop.body):
+            return None
+        if any(b.path != action.path for b in targets):
+            return None  # the write sits under a condition inside the loop
+        names = {b.name: b.index for b in targets}
+        if action.key.value not in names:
+            return None
+        loop_ctx = self._context_for(targets[0].position, targets[0].path, action.scope, ctx)
+        return self._iterated(loop.iter, names, action.key.value, loop_ctx, depth)
+
+    def _iterated(self, iterable: cst.BaseExpression, names: dict[str, tuple], key_name: str, ctx: Context,
+                  depth: int) -> Optional[list[tuple[str, tuple]]]:
+        """(key, loop variables) for each pass of `for <names> in <iterable>`, when all are visible."""
+        method = iterable.func.attr.value if isinstance(iterable, cst.Call) and isinstance(iterable.func,
+                                                                                              cst.Attribute) else ""
+        if method in ("items", "keys") and not iterable.args:
+            view = self.mapping_view(iterable.func.value, ctx, depth + 1)
+            if view is None or not view.exact:
+                return None
+            passes = []
+            for key, entry in view.items.items():
+                key_part = Bound(entry.key_node, entry.ctx) if entry.key_node is not None else None
+                bound = []
+                for name, index in names.items():
+                    if method == "keys":
+                        part = key_part if not index else None
+                    elif index[:1] == (0,) and len(index) == 1:
+                        part = key_part
+                    elif index[:1] == (1,):
+                        part = Bound(entry.node, entry.ctx, index[1:])
+                    else:
+                        return None  # the whole (key, value) pair in one name is not followed
+                    if part is None and (name != key_name or index != names[key_name]):
+                        return None
+                    if part is not None:
+                        bound.append((name, part))
+                passes.append((key, tuple(bound)))
+            return passes
+        if isinstance(iterable, cst.Name):
+            binding, scope, ambiguous = self.lookup(iterable.value, ctx)
+            if binding is None or ambiguous or binding.kind != "assign" or binding.index or binding.value is None:
+                return None
+            inner = self.context_for(binding, scope, ctx)
+            if isinstance(binding.value, (cst.Tuple, cst.List)) and not self.actions_on(iterable.value, scope):
+                return self._iterated(binding.value, names, key_name, inner, depth + 1)
+            keys = cst.Call(cst.Attribute(iterable, cst.Name("keys")))
+            return self._iterated(keys, names, key_name, ctx, depth + 1) if self.mapping_view(
+                iterable, ctx, depth + 1) is not None else None
+        if isinstance(iterable, (cst.Tuple, cst.List)):
+            passes = []
+            for item in iterable.elements:
+                if isinstance(item, cst.StarredElement):
+                    return None
+                key_node = self.follow_index(item.value, names[key_name])
+                key = literal(key_node) if key_node is not None else NOT_LITERAL
+                if not isinstance(key, str):
+                    return None
+                passes.append((key, tuple((name, Bound(item.value, ctx, index)) for name, index in names.items())))
+            return passes
+        return None
+
+    def _comprehension_view(self, node: cst.DictComp, ctx: Context, depth: int) -> Optional[View]:
+        clause = node.for_in
+        if clause.ifs or clause.inner_for_in is not None or clause.asynchronous is not None \
+                or not isinstance(node.key, cst.Name):
+            return None  # a filtered or nested comprehension: its keys are not visible
+        names = dict(_target_names(clause.target))
+        if node.key.value not in names:
+            return None
+        passes = self._iterated(clause.iter, names, node.key.value, ctx, depth)
+        if passes is None:
+            return None
+        line, column = self.facts.position(node)
+        view = View()
+        for key, loop_vars in passes:
+            entry_ctx = ctx.replace(loop_vars=loop_vars + ctx.loop_vars,
+                                            call_path=f"{ctx.call_path}/for{line}:{column}[{key}]")
+            view.items[key] = Entry(node.value, entry_ctx)
+        return view
+
+    # --- reading one key --------------------------------------------------------------------
+    def mapping_item_origin(self, node: cst.BaseExpression, ctx: Context, index: tuple, depth: int) -> Origin:
+        key = index[0]
+        text = self.text(node)
+        view = self.mapping_view(node, ctx, depth + 1) if isinstance(key, str) else None
+        entry = view.items.get(key) if view is not None else None
+        if entry is None and view is None and isinstance(key, str):
+            # `load_dataset(...)["train"]`, `split["test"]`: an item of an object that is not a visible
+            # mapping. The same key of the same object is the same object.
+            base = self.origin(node, ctx, (), depth + 1)
+            if base.kind in ("call", "method", "constructor", "from_pretrained"):
+                item = Origin("method", key=f"{base.key}[{key!r}]" if base.key else "", callee="__getitem__",
+                              class_name="", base=base, args=(Value("literal", key, repr(key)),),
+                              text=f"{text}[{key!r}]")
+                return self.origin_rest(item, index[1:], text)
+        if entry is None:
+            reason = f"`{text}` has no key {key!r}" if view is not None and view.complete else \
+                f"the contents of `{text}` are not visible"
+            return Origin(reason=reason, text=f"{text}[{key!r}]")
+        if not entry.certain:
+            return Origin(reason=f"`{text}[{key!r}]` is set only on some paths", text=f"{text}[{key!r}]")
+        return self.origin(entry.node, entry.ctx, index[1:], depth + 1)
+
+    def origin_rest(self, origin: Origin, rest: tuple, text: str) -> Origin:
+        if rest:
+            return Origin(reason=f"element of `{text}` cannot be followed", text=text)
+        return origin
+
+    def element_node(self, node: cst.BaseExpression, ctx: Context, key: Any, depth: int):
+        """(expression, context) of `node[key]` for a literal key, when visible."""
+        if isinstance(key, str):
+            view = self.mapping_view(node, ctx, depth + 1)
+            entry = view.items.get(key) if view is not None else None
+            return (entry.node, entry.ctx) if entry is not None and entry.certain else None
+        if isinstance(node, cst.Name):
+            binding, scope, ambiguous = self.lookup(node.value, ctx)
+            if binding is None or ambiguous or binding.kind != "assign" or binding.value is None:
+                return None
+            inner = self.follow_index(binding.value, binding.index + (key,))
+            return (inner, self.context_for(binding, scope, ctx)) if inner is not None else None
+        inner = self.follow_index(node, (key,))
+        return (inner, ctx) if inner is not None else None
+
+    def actions_on(self, name: str, scope) -> list:
+        """The recorded actions whose subject is exactly the name `name` in `scope`."""
+        index = self._actions_by_name
+        if index is None:
+            index = self._actions_by_name = {}
+            for action in self.facts.actions:
+                if type(action.subject) is cst.Name:
+                    index.setdefault((action.receiver, id(action.scope)), []).append(action)
+        return index.get((name, id(scope)), [])
+
+
+def _target_names(target: cst.BaseExpression, prefix: tuple = ()) -> list[tuple[str, tuple]]:
+    if isinstance(target, cst.Name):
+        return [(target.value, prefix)]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        found = []
+        for i, item in enumerate(target.elements):
+            if isinstance(item, cst.StarredElement):
+                return []
+            found.extend(_target_names(item.value, prefix + (i,)))
+        return found
+    return []
+
+
+def _jumps(body: cst.CSTNode) -> bool:
+    """Whether a loop body holds a `break` or `continue` (its passes may then not all write)."""
+    pending = [body]
+    while pending:
+        node = pending.pop()
+        kind = type(node)
+        if kind is cst.Break or kind is cst.Continue:
+            return True
+        if kind in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
+            continue
+        for name in child_fields(kind):
+            value = getattr(node, name)
+            if isinstance(value, (tuple, list)):
+                pending.extend(item for item in value if isinstance(item, cst.CSTNode))
+            elif isinstance(value, cst.CSTNode):
+                pending.append(value)
+    return False
+
+
+__all__ = ["Entry", "MappingResolution", "VARIES", "View"]

@@ -1,0 +1,163 @@
+"""What is done to each object before the trainer is built, and what is called on the trainer.
+
+Every recorded action (`x.m(...)`, `x.attr = v`, a freezing loop, `f(x)`) is keyed by the origin
+of the object it acts on, once per file. An object's operations are the actions whose key is its
+key, or a tail of it: `load()` making the tokenizer at @5:10 gives it the key `/20:4@5:10` seen
+from the caller, while `tok.add_special_tokens(...)` inside `load` is keyed `@5:10`. Handing the
+object to a local helper (`prep(tok)`) adds what the helper does to that parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from .context import Context, dominates
+from .facts import CallSite, ModuleFacts, ObjectAction
+from .model import Keyword, Operation, Origin, Usage
+from .resolve import DATASET_METHODS, Resolver
+
+_OPERATION_KINDS = frozenset({"call", "set", "freeze", "passed"})
+_MAX_HELPERS = 8
+
+
+class Operations:
+    def __init__(self, facts: ModuleFacts, resolver: Resolver) -> None:
+        self.facts, self.resolver = facts, resolver
+        self._by_key: Optional[dict[str, list[tuple[int, ObjectAction]]]] = None
+
+    # --- keys -----------------------------------------------------------------------------
+    def _index(self) -> dict[str, list[tuple[int, ObjectAction]]]:
+        if self._by_key is None:
+            self._by_key = {}
+            for order, action in enumerate(self.facts.actions):
+                if action.kind in _OPERATION_KINDS or action.kind == "attribute":
+                    key = self._key_of(action)
+                    if key:
+                        self._by_key.setdefault(key, []).append((order, action))
+        return self._by_key
+
+    def _key_of(self, action: ObjectAction) -> str:
+        subject = action.subject
+        if subject is None:
+            return ""
+        resolver = self.resolver
+        ctx = Context(action.scope, action.position, action.path)
+        if action.receiver:
+            binding, _scope, ambiguous = resolver.lookup(action.receiver, ctx)
+            if ambiguous or (binding is not None and binding.kind in ("import", "def", "class")):
+                return ""  # modules, functions and classes are not the objects a trainer is given
+        return resolver.origin_key(subject, ctx)
+
+    def acting_on(self, key: str) -> list[tuple[int, ObjectAction]]:
+        """The actions on the object keyed `key`, in source order (see the module docstring)."""
+        index = self._index()
+        found = list(index.get(key, ()))
+        if key.startswith(("/", "@")):
+            for position, char in enumerate(key):
+                if position and char in "/@":
+                    found.extend(index.get(key[position:], ()))
+        return sorted(found, key=_order)
+
+    # --- operations -----------------------------------------------------------------------
+    def with_operations(self, origin: Origin, site: CallSite, unbound: Optional[Origin] = None) -> Origin:
+        """`origin` (and the origins it wraps) with the operations done to it before `site`.
+
+        unbound: the same object resolved without the site function's parameters bound from its
+        callers, whose key is how the function's own statements name it.
+        """
+        unbound_base = unbound.base if unbound is not None else None
+        base = self.with_operations(origin.base, site, unbound_base) if origin.base is not None else None
+        keys = [key for key in {origin.key, unbound.key if unbound is not None else ""} if key]
+        if not keys:
+            return origin if base is origin.base else Origin(**{**origin.__dict__, "base": base})
+        seen = {(op.name, op.span) for op in origin.operations}
+        found: list[Operation] = []
+        actions = sorted({id(a): (o, a) for key in keys for o, a in self.acting_on(key)}.values(), key=_order)
+        for _order_, action in actions:
+            if action.kind not in _OPERATION_KINDS or (action.kind == "call" and action.name in DATASET_METHODS):
+                continue  # `ds.map(...)` makes a new dataset: the receiver is left as it was
+            same_scope = action.scope is site.scope
+            if same_scope and action.position >= site.position:
+                continue
+            conditional = not dominates(action.path, site.path) if same_scope else bool(action.path)
+            for operation in self._operations(action, conditional, set(), site):
+                if (operation.name, operation.span) not in seen:
+                    seen.add((operation.name, operation.span))
+                    found.append(operation)
+        return Origin(**{**origin.__dict__, "base": base, "operations": origin.operations + tuple(found)})
+
+    def _operations(self, action: ObjectAction, conditional: bool, helpers: set, site: CallSite,
+                    ctx: Optional[Context] = None) -> list[Operation]:
+        """ctx: where the action is evaluated, when it sits in a helper followed from its call."""
+        ctx = ctx or Context(action.scope, action.position, action.path)
+        if action.kind == "passed":
+            inlined = self._helper_operations(action, conditional, helpers, site, ctx)
+            if inlined is not None:
+                return inlined
+        operation = self._operation(action, conditional, ctx)
+        return [operation] if operation is not None else []
+
+    def _helper_operations(self, action: ObjectAction, conditional: bool, helpers: set, site: CallSite,
+                           ctx: Context) -> Optional[list[Operation]]:
+        """What a local function does to the parameter `action` hands the object to; None when the
+        callee is not a function of this file."""
+        call = action.node
+        resolver = self.resolver
+        function = resolver.local_function(call.func, ctx) if isinstance(call, cst.Call) else None
+        if function is None or id(function) in helpers or len(helpers) >= _MAX_HELPERS:
+            return None
+        node = function.node.params
+        names = [p.name.value for p in list(node.posonly_params) + list(node.params)]
+        if function.self_name:
+            names = names[1:]
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        parameter = next((name for name, arg in zip(names, positional) if arg.value is action.subject), None) or \
+            next((a.keyword.value for a in call.args if a.keyword is not None and a.value is action.subject), None)
+        if parameter is None:
+            return None
+        key = resolver.param_key(function.scope, parameter)
+        inner_ctx = resolver.call_context(function, call, ctx)
+        found: list[Operation] = []
+        for _order_, inner in self.acting_on(key):
+            if inner.kind not in _OPERATION_KINDS:
+                continue
+            if inner.scope is site.scope and inner.position >= site.position:
+                continue  # the helper is where the trainer is built: only what it does before counts
+            inner_conditional = conditional or bool(inner.path)
+            where = inner_ctx.at(inner.position, inner.path) if inner.scope is function.scope else None
+            found.extend(self._operations(inner, inner_conditional, helpers | {id(function)}, site, where))
+        return found
+
+    def _operation(self, action: ObjectAction, conditional: bool, ctx: Context) -> Optional[Operation]:
+        resolver = self.resolver
+        span = resolver.span(action.node)
+        if action.kind == "set":
+            value = resolver.value(action.node, ctx) if isinstance(action.node, cst.BaseExpression) else None
+            return Operation("set", action.name, value=value, span=span, conditional=conditional)
+        if action.kind in ("freeze", "passed"):
+            return Operation(action.kind, action.name, span=span, conditional=conditional)
+        call = action.node
+        if not isinstance(call, cst.Call):
+            return None
+        args = tuple(resolver.value(a.value, ctx) for a in call.args if a.keyword is None and not a.star)
+        keywords = tuple(Keyword(a.keyword.value, resolver.value(a.value, ctx), resolver.span(a))
+                         for a in call.args if a.keyword is not None)
+        return Operation("call", action.name, args, keywords, None, span, conditional)
+
+    # --- the trainer ----------------------------------------------------------------------
+    def usages(self, call: cst.Call, ctx: Context) -> tuple[Usage, ...]:
+        found: dict[tuple, Usage] = {}
+        for _order_, action in self.acting_on(self.resolver.key(call, ctx)):
+            if action.kind not in ("call", "attribute"):
+                continue
+            span = self.resolver.span(action.node)
+            slot = (action.name, span.line, span.column)
+            if slot not in found or action.kind == "call":
+                found[slot] = Usage(action.name, action.kind, span)
+        return tuple(sorted(found.values(), key=lambda u: (u.span.line, u.span.column)))
+
+
+def _order(item: tuple[int, ObjectAction]) -> int:
+    return item[0]

@@ -1,0 +1,206 @@
+"""Expressions → Values: literals, dotted names, and what a name, a parameter, a parsed argument, a
+dataclass field or another model's path (`reward.config._name_or_path`) visibly holds.
+
+A mixin of resolve.Resolver. A value the source does not show is "unknown" with the reason, never
+a default the source does not write (argparse and dataclass defaults are written: they count).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from .context import VARIES, Context
+from .literals import NOT_LITERAL, literal, subscript_key
+from .model import UNKNOWN, Keyword, Origin, Value
+
+_DEPTH = 24
+
+
+def _with_text(value: Value, text: str) -> Value:
+    return Value(value.kind, value.value, text, value.reason)
+
+
+def _unknown(text: str, reason: str) -> Value:
+    return Value(UNKNOWN, None, text, reason)
+
+
+class ValueResolution:
+    def value(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> Value:
+        found = literal(node)
+        if found is not NOT_LITERAL:
+            return Value("literal", found, self.text(node))
+        text = self.text(node)
+        if depth > _DEPTH:
+            return _unknown(text, "too deeply nested to follow")
+        if isinstance(node, cst.Name):
+            return _with_text(self._name_value(node, ctx, depth), text)
+        if isinstance(node, cst.Attribute):
+            return self._attribute_value(node, ctx, text, depth)
+        if isinstance(node, cst.Subscript):
+            key = subscript_key(node)
+            if key is not NOT_LITERAL:
+                target = self.element_node(node.value, ctx, key, depth)
+                if target is not None:
+                    return _with_text(self.value(target[0], target[1], depth + 1), text)
+            return _unknown(text, f"`{text}` cannot be read off the source")
+        if isinstance(node, cst.Call):
+            return self._call_value(node, ctx, text, depth)
+        if isinstance(node, cst.Lambda):
+            return Value("function", _returned_keys([node.body]), text)
+        return _unknown(text, f"`{text}` is computed at run time")
+
+    def _name_value(self, node: cst.Name, ctx: Context, depth: int) -> Value:
+        from_loop = self.loop_var(node.value, ctx) if ctx.loop_vars else None
+        if from_loop is not None:
+            target = self.follow_index(from_loop.node, from_loop.index)
+            if target is None:
+                return _unknown("", "an element of the loop's items that cannot be told")
+            return self.value(target, from_loop.ctx, depth + 1)
+        binding, scope, ambiguous = self.lookup(node.value, ctx)
+        if binding is None:
+            return _unknown("", f"`{node.value}` is not assigned in this file")
+        if ambiguous:
+            return _unknown("", f"`{node.value}` is assigned differently in different branches")
+        if binding.kind == "param":
+            bound = self.param(node.value, ctx) if scope is ctx.scope else None
+            if bound is not None and bound != VARIES:
+                target = self.follow_index(bound.node, bound.index)
+                if target is not None:
+                    return self.value(target, bound.ctx, depth + 1)
+            if bound == VARIES:
+                return _unknown("", f"`{node.value}` is passed differently by the calls of `{scope.name}`")
+            if ctx.params is not None and binding.value is not None and scope is ctx.scope:
+                # Inside a followed call that did not pass it: the default applies.
+                return self.value(binding.value, Context(scope.lookup_parent or scope, None), depth + 1)
+            return _unknown("", f"`{node.value}` is a parameter of `{scope.name}`")
+        if binding.kind == "import":
+            return Value("name", binding.qualname, "")
+        if binding.kind == "def" and binding.function is not None:
+            return Value("function", _returned_keys([n for n, _ in binding.function.returns]), "")
+        if binding.kind == "assign" and binding.value is not None:
+            inner = self.context_for(binding, scope, ctx)
+            if binding.index:
+                target = self.follow_index(binding.value, binding.index)
+                if target is None:
+                    return _unknown("", f"`{node.value}` is an element of a value that cannot be followed")
+                return self.value(target, inner, depth + 1)
+            return self.value(binding.value, inner, depth + 1)
+        return _unknown("", f"`{node.value}` is bound by a {binding.kind} statement")
+
+    def _attribute_value(self, node: cst.Attribute, ctx: Context, text: str, depth: int) -> Value:
+        qualname = self.qualname(node, ctx)
+        if qualname and self.is_import_rooted(node, ctx):
+            return Value("name", qualname, text)
+        derived = self._derived_path(node, ctx, text, depth)
+        if derived is not None:
+            return derived
+        attr = node.attr.value
+        site = self.attribute_value_node(node, ctx, depth)
+        if site is not None:
+            if isinstance(site, str):
+                return _unknown(text, site)
+            return _with_text(self.value(site[0], site[1], depth + 1), text)
+        receiver = self.origin(node.value, ctx, depth=depth + 1)
+        klass = self.local_class(receiver.class_name, ctx) if receiver.kind in ("parsed_args", "constructor") \
+            else None
+        if klass is not None and attr in klass.fields:
+            return _with_text(self._field_value(receiver, klass, attr, depth), text)
+        parsed = receiver.kind == "call" and receiver.callee.split(".")[-1] in ("parse_args", "parse_known_args")
+        if parsed and attr in self.facts.argparse_defaults:
+            inner = self.value(self.facts.argparse_defaults[attr], Context(self.facts.root, None), depth + 1)
+            return _with_text(inner, text)
+        if receiver.kind == "parsed_args" or parsed:
+            return _unknown(text, f"`{attr}` has no default in the source: the command line fills it")
+        return _unknown(text, receiver.reason or f"`{text}` cannot be read off the source")
+
+    def _field_value(self, receiver: Origin, klass, attr: str, depth: int) -> Value:
+        """A dataclass field: the keyword the constructor call passes, else its written default."""
+        if receiver.kind == "constructor":
+            keyword = receiver.keyword(attr)
+            if keyword is not None:
+                return keyword.value
+            position = klass.fields.index(attr)
+            if position < len(receiver.args):
+                return receiver.args[position]
+            if receiver.partial:
+                return _unknown("", "the constructor call passes a mapping that cannot be seen")
+        if attr in klass.field_defaults:
+            return self.value(klass.field_defaults[attr], Context(klass.scope, None), depth + 1)
+        return _unknown("", f"`{attr}` has no default in the source")
+
+    def _derived_path(self, node: cst.Attribute, ctx: Context, text: str, depth: int) -> Optional[Value]:
+        """`model.config._name_or_path` and the like: the path the model was loaded from."""
+        if node.attr.value not in ("_name_or_path", "name_or_path"):
+            return None
+        receiver = node.value
+        if isinstance(receiver, cst.Attribute) and receiver.attr.value == "config":
+            receiver = receiver.value
+        if self.is_import_rooted(receiver, ctx):
+            return None
+        origin = self.origin(receiver, ctx, depth=depth + 1)
+        while origin.kind in ("copy", "peft", "method") and origin.base is not None:
+            origin = origin.base
+        if origin.kind in ("from_pretrained", "from_config") and origin.path.known:
+            return _with_text(origin.path, text)
+        return _unknown(text, origin.reason or f"the path `{text}` names is not visible")
+
+    def _call_value(self, node: cst.Call, ctx: Context, text: str, depth: int) -> Value:
+        callee = self.qualname(node.func, ctx) or ""
+        if callee == "dict" and not any(a.star for a in node.args):
+            items = {a.keyword.value: self.value(a.value, ctx, depth + 1) for a in node.args if a.keyword}
+            if all(v.kind == "literal" for v in items.values()) and len(items) == len(node.args):
+                return Value("literal", {k: v.value for k, v in items.items()}, text)
+        if callee == "range" and 1 <= len(node.args) <= 3 and not any(a.keyword or a.star for a in node.args):
+            bounds = [self.value(a.value, ctx, depth + 1) for a in node.args]
+            if all(b.kind == "literal" and type(b.value) is int for b in bounds):
+                start, stop, step = ([0] if len(bounds) == 1 else []) + [b.value for b in bounds] + \
+                    ([1] if len(bounds) < 3 else [])
+                return Value("range", (start, stop, step), text)
+        if callee == "len" and len(node.args) == 1 and not node.args[0].keyword:
+            inner = self.value(node.args[0].value, ctx, depth + 1)
+            if inner.kind == "literal" and isinstance(inner.value, (tuple, dict, str)):
+                return Value("literal", len(inner.value), text)
+        return _unknown(text, f"the result of `{callee or self.text(node.func)}(...)` is computed at run time")
+
+    # --- arguments of a call ----------------------------------------------------------------
+    def positional_values(self, call: cst.Call, ctx: Context, depth: int = 0) -> tuple[Value, ...]:
+        return tuple(self.value(a.value, ctx, depth + 1) for a in call.args if a.keyword is None and not a.star)
+
+    def keywords(self, call: cst.Call, ctx: Context, depth: int = 0) -> tuple[tuple[Keyword, ...], bool]:
+        """A call's keyword arguments, including visible `**mapping`s; and whether some were hidden."""
+        keywords: list[Keyword] = []
+        partial = False
+        for arg in call.args:
+            if arg.keyword is not None:
+                keywords.append(Keyword(arg.keyword.value, self.value(arg.value, ctx, depth + 1), self.span(arg),
+                                        self.span(arg.value)))
+            elif arg.star == "**":
+                view = self.mapping_view(arg.value, ctx, depth + 1)
+                if view is None:
+                    partial = True
+                    continue
+                partial = partial or not view.complete
+                span = self.span(arg)
+                for name, entry in view.items.items():
+                    value = self.value(entry.node, entry.ctx, depth + 1) if entry.certain else \
+                        _unknown(self.text(entry.node), f"`{name}` is set only on some paths")
+                    # The value's own span, when it is written in this file (a dict literal's entry).
+                    keywords.append(Keyword(name, value, span, self.span(entry.node) if entry.certain else None))
+        return tuple(keywords), partial
+
+
+def _returned_keys(returns: list) -> Optional[tuple[str, ...]]:
+    """The string keys every returned dict display builds (a mapped function's new columns), if all do."""
+    keys: list[str] = []
+    for node in returns:
+        if not isinstance(node, cst.Dict) or not node.elements:
+            return None
+        for item in node.elements:
+            key = literal(item.key) if isinstance(item, cst.DictElement) else NOT_LITERAL
+            if not isinstance(key, str):
+                return None
+            if key not in keys:
+                keys.append(key)
+    return tuple(keys) if returns else None
