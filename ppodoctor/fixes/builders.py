@@ -13,6 +13,7 @@ import libcst as cst
 
 from ..setup.model import Origin, PPOSetup
 from ..setup.resolve import Context
+from ..setup.scopes import dotted_name
 from .edits import Declined, Edit
 from .imports import Spelling, spell
 from .source import SourceMap
@@ -94,7 +95,8 @@ def assignment_of(source: SourceMap, name: str, node: cst.CSTNode,
 
 
 def made_by_statement(source: SourceMap, origin: Origin) -> Optional[tuple[str, cst.SimpleStatementLine]]:
-    """(name, statement) for an object built by a plain `name = Cls.from_pretrained(...)` line."""
+    """(target, statement) for an object built by a plain `target = Cls.from_pretrained(...)` line,
+    the target a name or an attribute (`self.tokenizer`)."""
     if origin.span is None:
         return None
     try:
@@ -104,6 +106,7 @@ def made_by_statement(source: SourceMap, origin: Origin) -> Optional[tuple[str, 
         return None
     small = statement.body[0]
     if len(statement.body) != 1 or not isinstance(small, cst.Assign) or len(small.targets) != 1 \
-            or not isinstance(small.targets[0].target, cst.Name) or small.value is not call:
+            or small.value is not call:
         return None
-    return small.targets[0].target.value, statement
+    target = dotted_name(small.targets[0].target)
+    return (target, statement) if target else None

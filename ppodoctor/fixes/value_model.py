@@ -114,7 +114,10 @@ def _path_text(source: SourceMap, setup: PPOSetup, model: Origin, scope, positio
         return model.path.text
     role = REWARD if model is _base(setup.origin(REWARD)) else POLICY
     binding = setup.role(role)
-    if binding is not None and binding.text.isidentifier() and source.visible(binding.text, scope, position):
+    # The model object's own record of its path (`reward.config._name_or_path`, `self.reward...`): the
+    # setup model follows it back to the path, so the probe can build what this writes.
+    dotted = binding is not None and all(part.isidentifier() for part in binding.text.split("."))
+    if dotted and source.visible(binding.text, scope, position):
         return f"{binding.text}.config._name_or_path"
     if model.path.kind == "literal" and isinstance(model.path.value, str):
         return json.dumps(model.path.value, ensure_ascii=False)

@@ -126,11 +126,25 @@ def meanings_of(origin) -> frozenset[str]:
     return frozenset()
 
 
+# Every era's order puts the policy before the reference and the reward model before the value model.
+_ORDERED_PAIRS = {frozenset({POLICY, REFERENCE}): (POLICY, REFERENCE), frozenset({REWARD, VALUE}): (REWARD, VALUE)}
+
+
 def _role_for(binding, setup) -> str:
-    """The role to name: what the argument is, else the slot it had in the era the code was written for."""
+    """The role to name: what the argument is; for two of a kind (two causal LMs, two classifiers)
+    the order every era shares; else the slot it had in the era the code was written for."""
     meanings = meanings_of(binding.origin)
     if len(meanings) == 1:
         return next(iter(meanings))
+    if meanings in _ORDERED_PAIRS:
+        alike = [b for b in sorted(setup.roles, key=lambda b: b.position if b.position is not None else -1)
+                 if b.via == "positional" and meanings_of(b.origin) == meanings]
+        first, second = _ORDERED_PAIRS[meanings]
+        if len(alike) == 2:
+            return first if alike[0] is binding else second
+        keywords = {eras.KEYWORD_ROLES.get(k) for k in setup.keywords()}
+        if len(alike) == 1 and (first in keywords) != (second in keywords):
+            return second if first in keywords else first
     if setup.code_era == "unknown":
         return ""
     return binding.role if not meanings or binding.role in meanings else ""

@@ -8,7 +8,14 @@ from .base import ERROR, SAFE, UNSAFE, WARNING, Declined, Fix, KnownError, Rule
 from .common import new_api_applies
 
 # Callees that may give a tokenizer its pad token when it is passed to them.
-_MAY_SET_PAD = re.compile(r"token|pad|special|chat_format|^<local>", re.IGNORECASE)
+# (a local helper's own operations are already the tokenizer's: the setup model follows them)
+_MAY_SET_PAD = re.compile(r"token|pad|special|chat_format", re.IGNORECASE)
+
+
+def _names_pad(value) -> bool:
+    """`{"pad_token": ...}` written out, or a constant holding such a dict."""
+    literal = value.value if value.kind == "literal" else None
+    return "pad" in value.text or isinstance(literal, dict) and any("pad" in str(key) for key in literal)
 
 
 def pad_token_given(origin) -> bool:
@@ -18,7 +25,7 @@ def pad_token_given(origin) -> bool:
         if operation.kind == "set" and operation.name in ("pad_token", "pad_token_id"):
             return True
         if operation.kind == "call" and operation.name in ("add_special_tokens", "add_tokens") and any(
-                "pad" in value.text for value in operation.args + tuple(k.value for k in operation.keywords)):
+                _names_pad(value) for value in operation.args + tuple(k.value for k in operation.keywords)):
             return True
         if operation.kind == "passed" and _MAY_SET_PAD.search(operation.name):
             return True
@@ -121,7 +128,7 @@ class PadTokenMissing(Rule):
         """Right after the tokenizer is bound: where the trainer's scope binds it, else where it is made."""
         import libcst as cst
 
-        from ..fixes.builders import assignment_of
+        from ..fixes.builders import assignment_of, made_by_statement
 
         setup, source = context.setup, context.source
         binding = setup.role(PROCESSING_CLASS)
@@ -133,12 +140,13 @@ class PadTokenMissing(Rule):
         if local is not None:
             return (source.insert_after(local, binding.text + line),)
         origin = binding.origin
-        if not origin.variable or origin.span is None:
-            raise Declined("the tokenizer is not assigned to a name")
-        made = assignment_of(source, origin.variable, source.node_at(origin.span, cst.Call), made_here=True)
-        if made is None:
-            raise Declined(f"the tokenizer is not created by a plain `{origin.variable} = ...` statement")
-        return (source.insert_after(made, origin.variable + line),)
+        if origin.span is None:
+            raise Declined("the tokenizer's creation cannot be located")
+        found = made_by_statement(source, origin)  # `tok = ...` or `self.tokenizer = ...`
+        if found is None:
+            raise Declined("the tokenizer is not created by a plain `name = ...` statement")
+        target, statement = found
+        return (source.insert_after(statement, target + line),)
 
     def reproduce(self, diagnostic, facts):
         from ..probe.facts import pad_token_evidence

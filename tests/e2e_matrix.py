@@ -1,0 +1,267 @@
+"""Broken PPO scripts for the end-to-end matrix: every fixable rule's mistake, written in five styles.
+
+A `Case` names one mistake as changes to a correct trl 1.12 setup (the class a model is loaded as,
+whether the reference is the policy object, what the value model is, ...). A style renders any case
+as a whole script of its own shape: models built inline in the `PPOTrainer(...)` call; built in
+helper functions that take the paths as parameters and return a tuple; paths from argparse
+defaults; module constants; a class that holds the models as attributes. Tiny models (saved by
+`make_models`) train two episodes on the CPU in a few seconds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+FIXTURE_MODELS = Path(__file__).resolve().parent.parent / "fixtures" / "models"
+
+MAKE_MODELS = """
+import shutil, sys, torch
+from pathlib import Path
+from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
+src, out = Path(sys.argv[1]), Path(sys.argv[2])
+torch.manual_seed(0)
+for name, cls, config in (("policy", AutoModelForCausalLM, "llama-causal"),
+                          ("rm", AutoModelForSequenceClassification, "llama-rm")):
+    cls.from_config(AutoConfig.from_pretrained(src / config)).save_pretrained(out / name)
+    for f in (src / "tok-pad").iterdir():
+        shutil.copy(f, out / name / f.name)
+    if (src / config / "generation_config.json").exists():
+        shutil.copy(src / config / "generation_config.json", out / name)
+shutil.copytree(src / "tok-nopad", out / "tok-nopad")
+"""
+
+ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PATH": "/usr/bin:/bin",
+       "TOKENIZERS_PARALLELISM": "false", "TRL_EXPERIMENTAL_SILENCE": "1", "OMP_NUM_THREADS": "1",
+       "PYTHONWARNINGS": "ignore"}
+
+
+def make_models(python: str, out: Path) -> None:
+    done = subprocess.run([python, "-c", MAKE_MODELS, str(FIXTURE_MODELS), str(out)], capture_output=True,
+                          text=True, env=dict(ENV, HOME=str(out)))
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A correct trl 1.12 setup, changed as one rule's mistake; `error` is what trl 1.12 raises."""
+
+    code: str
+    error: str
+    name: str = ""
+    policy_class: str = "AutoModelForCausalLM"
+    ref: str = "copy"  # "copy" (its own from_pretrained) or "policy" (the very policy object)
+    reward_class: str = "AutoModelForSequenceClassification"
+    reward_kwargs: str = "num_labels=1"
+    value: str = "classifier"  # classifier, missing, none, causal, policy, wrapper
+    tokenizer: str = "policy"  # "policy" (its directory has a pad token) or "tok-nopad"
+    import_from: str = "trl.experimental.ppo"
+    call: str = "keywords"  # keywords, v012 (config=/policy=/ref_policy=), positional (the old order)
+    config_epochs: str = "num_ppo_epochs=1"
+
+    @property
+    def label(self) -> str:
+        return self.name or self.code
+
+
+CASES = (
+    Case("PPD101", "missing 1 required positional argument: 'value_model'", value="missing"),
+    Case("PPD102", "'NoneType' object has no attribute 'base_model_prefix'", value="none"),
+    Case("PPD103", "object has no attribute 'score'", value="causal"),
+    Case("PPD104", "object has no attribute 'score'", reward_class="AutoModelForCausalLM", reward_kwargs=""),
+    Case("PPD105", "doesn't match the broadcast shape", reward_kwargs="num_labels=2, ignore_mismatched_sizes=True"),
+    Case("PPD106", "cannot be the same object", ref="policy"),
+    Case("PPD107", "object has no attribute 'generation_config'", name="PPD107-policy",
+         policy_class="AutoModelForCausalLMWithValueHead"),
+    Case("PPD107", "object has no attribute", name="PPD107-value", value="wrapper"),
+    Case("PPD109", "object has no attribute 'score'", value="policy"),
+    Case("PPD201", "unexpected keyword argument 'config'", call="v012"),
+    Case("PPD202", "cannot import name 'PPOConfig' from 'trl'", import_from="trl"),
+    Case("PPD205", "unexpected keyword argument 'ppo_epochs'", config_epochs="ppo_epochs=1"),
+    Case("PPD208", "has no attribute", call="positional"),
+    Case("PPD301", "Asking to pad but the tokenizer does not have a padding token", tokenizer="tok-nopad"),
+)
+
+CONFIG = ("output_dir={out}, use_cpu=True, bf16=False, per_device_train_batch_size=2, gradient_accumulation_steps=1, "
+          "num_mini_batches=1, total_episodes=2, response_length=4, {epochs}, num_sample_generations=0, "
+          'report_to="none", save_strategy="no", stop_token="eos", seed=0')
+DATASET = 'Dataset.from_dict({"input_ids": [[5, 6, 7], [8, 9, 10], [11, 12, 13], [14, 15, 16]]})'
+
+
+def _imports(case: Case, extra: str = "") -> str:
+    lines = [extra, "from datasets import Dataset",
+             "from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer",
+             f"from {case.import_from} import PPOConfig, PPOTrainer"]
+    if "wrapper" in (case.value,) or "WithValueHead" in case.policy_class:
+        lines.append("from trl.experimental.ppo import AutoModelForCausalLMWithValueHead")
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+def _value(case: Case, reward_path: str, policy_path: str, policy: str):
+    """The value model's expression, or None when the call passes none."""
+    return {"classifier": f"AutoModelForSequenceClassification.from_pretrained({reward_path}, num_labels=1)",
+            "missing": None, "none": "None", "causal": f"AutoModelForCausalLM.from_pretrained({policy_path})",
+            "policy": policy, "wrapper": f"AutoModelForCausalLMWithValueHead.from_pretrained({policy_path})"}[case.value]
+
+
+def _reward(case: Case, path: str) -> str:
+    kwargs = f", {case.reward_kwargs}" if case.reward_kwargs else ""
+    return f"{case.reward_class}.from_pretrained({path}{kwargs})"
+
+
+def _ref(case: Case, policy: str, policy_path: str) -> str:
+    return policy if case.ref == "policy" else f"AutoModelForCausalLM.from_pretrained({policy_path})"
+
+
+def _call(case: Case, config: str, tokenizer: str, policy: str, ref: str, reward: str, value, dataset: str) -> str:
+    """The `PPOTrainer(...)` call in the case's style of arguments."""
+    if case.call == "positional":
+        # The <= 0.11 positional order (config, model, ref_model, tokenizer) kept on a new trainer.
+        head = f"PPOTrainer({config}, {policy}, {ref}, {tokenizer}"
+        rest = [f"reward_model={reward}", f"train_dataset={dataset}"] + ([f"value_model={value}"] if value else [])
+        return head + ", " + ", ".join(rest) + ")"
+    names = ("config", "policy", "ref_policy") if case.call == "v012" else ("args", "model", "ref_model")
+    parts = [f"{names[0]}={config}", f"processing_class={tokenizer}", f"{names[1]}={policy}", f"{names[2]}={ref}",
+             f"reward_model={reward}", f"train_dataset={dataset}"]
+    if value is not None:
+        parts.append(f"value_model={value}")
+    return "PPOTrainer(\n        " + ",\n        ".join(parts) + ",\n    )"
+
+
+def _paths(case: Case, models: Path) -> dict:
+    tokenizer = models / ("policy" if case.tokenizer == "policy" else case.tokenizer)
+    return {"POLICY": str(models / "policy"), "RM": str(models / "rm"), "TOK": str(tokenizer),
+            "OUT": "out"}  # relative: each script trains in its own directory
+
+
+def _constants(paths: dict) -> str:
+    return "".join(f"{name} = {value!r}\n" for name, value in paths.items())
+
+
+def inline(case: Case, models: Path) -> str:
+    config = "PPOConfig(" + CONFIG.format(out="OUT", epochs=case.config_epochs) + ")"
+    call = _call(case, config, "tokenizer", "policy", _ref(case, "policy", "POLICY"), _reward(case, "RM"),
+                 _value(case, "RM", "POLICY", "policy"), DATASET)
+    return (_imports(case) + _constants(_paths(case, models)) +
+            'tokenizer = AutoTokenizer.from_pretrained(TOK, padding_side="left")\n'
+            f"policy = {case.policy_class}.from_pretrained(POLICY)\n"
+            f"trainer = {call.replace(chr(10) + '    ', chr(10))}\n"
+            "trainer.train()\n")
+
+
+def helpers(case: Case, models: Path) -> str:
+    value = _value(case, "reward_path", "policy_path", "policy")
+    models_out = "policy, ref, reward" + (", value" if value is not None else "")
+    return (_imports(case) + _constants(_paths(case, models)) + "\n\n"
+            "def load_tokenizer(path):\n"
+            '    tok = AutoTokenizer.from_pretrained(path, padding_side="left")\n'
+            "    return tok\n\n\n"
+            "def load_models(policy_path, reward_path):\n"
+            f"    policy = {case.policy_class}.from_pretrained(policy_path)\n"
+            f"    ref = {_ref(case, 'policy', 'policy_path')}\n"
+            f"    reward = {_reward(case, 'reward_path')}\n"
+            + (f"    value = {value}\n" if value is not None else "")
+            + f"    return {models_out}\n\n\n"
+            "def make_config(out):\n"
+            "    return PPOConfig(" + CONFIG.format(out="out", epochs=case.config_epochs) + ")\n\n\n"
+            "def main():\n"
+            "    tokenizer = load_tokenizer(TOK)\n"
+            f"    {models_out} = load_models(POLICY, RM)\n"
+            f"    trainer = {_call(case, 'make_config(OUT)', 'tokenizer', 'policy', 'ref', 'reward', 'value' if value else None, DATASET)}\n"
+            "    trainer.train()\n\n\n"
+            "main()\n")
+
+
+def argparse_style(case: Case, models: Path) -> str:
+    paths = _paths(case, models)
+    value = _value(case, "args.reward", "args.policy", "policy")
+    return (_imports(case, "import argparse") + "\n"
+            "parser = argparse.ArgumentParser()\n"
+            f"parser.add_argument(\"--policy\", default={paths['POLICY']!r})\n"
+            f"parser.add_argument(\"--reward\", default={paths['RM']!r})\n"
+            f"parser.add_argument(\"--tokenizer\", default={paths['TOK']!r})\n"
+            f"parser.add_argument(\"--output-dir\", default={paths['OUT']!r})\n"
+            "args = parser.parse_args()\n\n"
+            'tokenizer = AutoTokenizer.from_pretrained(args.tokenizer, padding_side="left")\n'
+            f"policy = {case.policy_class}.from_pretrained(args.policy)\n"
+            f"ref_policy = {_ref(case, 'policy', 'args.policy')}\n"
+            f"reward_model = {_reward(case, 'args.reward')}\n"
+            + (f"value_model = {value}\n" if value is not None else "")
+            + "config = PPOConfig(" + CONFIG.format(out="args.output_dir", epochs=case.config_epochs) + ")\n"
+            "dataset = " + DATASET + "\n"
+            f"trainer = {_call(case, 'config', 'tokenizer', 'policy', 'ref_policy', 'reward_model', 'value_model' if value else None, 'dataset').replace(chr(10) + '    ', chr(10))}\n"
+            "trainer.train()\n")
+
+
+def constants(case: Case, models: Path) -> str:
+    value = _value(case, "REWARD_PATH", "POLICY_PATH", "model")
+    paths = _paths(case, models)
+    return (_imports(case) + "\n"
+            f"POLICY_PATH = {paths['POLICY']!r}\nREWARD_PATH = {paths['RM']!r}\nTOKENIZER_PATH = {paths['TOK']!r}\n"
+            f"OUTPUT_DIR = {paths['OUT']!r}\n\n"
+            'tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_PATH, padding_side="left")\n'
+            f"model = {case.policy_class}.from_pretrained(POLICY_PATH)\n"
+            f"ref_model = {_ref(case, 'model', 'POLICY_PATH')}\n"
+            f"reward_model = {_reward(case, 'REWARD_PATH')}\n"
+            + (f"critic = {value}\n" if value is not None else "")
+            + "config = PPOConfig(" + CONFIG.format(out="OUTPUT_DIR", epochs=case.config_epochs) + ")\n"
+            "dataset = " + DATASET + "\n"
+            f"ppo_trainer = {_call(case, 'config', 'tokenizer', 'model', 'ref_model', 'reward_model', 'critic' if value else None, 'dataset').replace(chr(10) + '    ', chr(10))}\n"
+            "ppo_trainer.train()\n")
+
+
+def class_style(case: Case, models: Path) -> str:
+    value = _value(case, "reward_path", "policy_path", "self.policy")
+    paths = _paths(case, models)
+    return (_imports(case) + "\n\n"
+            "class PPOExperiment:\n"
+            f"    def __init__(self, policy_path={paths['POLICY']!r}, reward_path={paths['RM']!r},\n"
+            f"                 tokenizer_path={paths['TOK']!r}, output_dir={paths['OUT']!r}):\n"
+            '        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_path, padding_side="left")\n'
+            f"        self.policy = {case.policy_class}.from_pretrained(policy_path)\n"
+            f"        self.ref = {_ref(case, 'self.policy', 'policy_path')}\n"
+            f"        self.reward = {_reward(case, 'reward_path')}\n"
+            + (f"        self.value = {value}\n" if value is not None else "")
+            + "        self.config = PPOConfig(" + CONFIG.format(out="output_dir", epochs=case.config_epochs) + ")\n\n"
+            "    def train(self):\n"
+            f"        trainer = {_call(case, 'self.config', 'self.tokenizer', 'self.policy', 'self.ref', 'self.reward', 'self.value' if value else None, DATASET).replace(chr(10) + '    ', chr(10) + '        ')}\n"
+            "        trainer.train()\n\n\n"
+            "PPOExperiment().train()\n")
+
+
+STYLES = {"inline": inline, "helpers": helpers, "argparse": argparse_style, "constants": constants,
+          "class": class_style}
+
+
+def write_scripts(root: Path, models: Path) -> dict[tuple[str, str], Path]:
+    """Every case in every style, each in a directory of its own (`<case>-<style>/train.py`)."""
+    scripts = {}
+    for case in CASES:
+        for style, render in STYLES.items():
+            directory = root / f"{case.label}-{style}"
+            directory.mkdir(parents=True, exist_ok=True)
+            script = directory / "train.py"
+            script.write_text(render(case, models))
+            scripts[(case.label, style)] = script
+    return scripts
+
+
+def run_scripts(python: str, scripts, timeout: int = 300) -> dict[str, dict]:
+    """Each script run to the end (or its failure) by `python`, through tests/e2e_runner.py."""
+    import json
+
+    jobs = [{"script": str(path), "timeout": timeout} for path in scripts]
+    done = subprocess.run([python, str(Path(__file__).with_name("e2e_runner.py"))], input=json.dumps(jobs),
+                          capture_output=True, text=True, env=dict(ENV, HOME=str(Path(scripts[0]).parent)),
+                          timeout=timeout * len(jobs))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def fix_all(python: str, root: Path) -> subprocess.CompletedProcess:
+    """`ppodoctor fix --write --python <that venv>` over the whole tree: the probe on, in one run."""
+    return subprocess.run([sys.executable, "-m", "ppodoctor", "fix", "--write", "--python", python, str(root)],
+                          capture_output=True, text=True, timeout=900)
+
