@@ -9,10 +9,11 @@ import os
 import re
 import stat
 import tokenize
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, ClassVar, Iterable, Iterator, Optional, Union
+
+from .records import Record, record
 
 # A file can hold a PPO setup only if its bytes name the trainer (PPOTrainer, PPOv2Trainer, or a
 # subclass's base) or import the trl package: setup.extract finds nothing else, so every other file
@@ -83,8 +84,8 @@ def named_files(paths: Iterable["str | os.PathLike[str]"]) -> frozenset[str]:
     return frozenset(str(Path(path)) for path in paths if str(path) != "-" and not os.path.isdir(path))
 
 
-@dataclass(frozen=True)
-class SourceText:
+@record
+class SourceText(Record):
     text: str
     encoding: str  # the codec to write back with
     bom: bool

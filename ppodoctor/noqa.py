@@ -6,7 +6,7 @@ import io
 import re
 import tokenize
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_NOQA = r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?"  # compiled only for text that has one
 
 ALL = frozenset({"*"})
 
@@ -23,7 +23,7 @@ def noqa_lines(text: str) -> dict[int, frozenset]:
     for token in tokens:
         if token.type != tokenize.COMMENT:
             continue
-        match = _NOQA.search(token.string)
+        match = re.search(_NOQA, token.string, re.IGNORECASE)
         if match is None:
             continue
         codes = match.group("codes")

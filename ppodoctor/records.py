@@ -96,3 +96,28 @@ def record(cls: _T) -> _T:
                                   if (field.compare if field.hash is None else field.hash))
     cls.__record_shown__ = tuple(field.name for field in fields if field.repr)
     return cls
+
+
+class State:
+    """The working state of a walk: fields declared as a dataclass declares them, built as a Record
+    is (no generated method to compile), mutable and compared by identity."""
+
+    __record_names__ = ()
+    __record_defaults__: dict = {}
+    __record_factories__ = ()
+    __init__ = Record.__init__
+    _reject = Record._reject
+
+
+def state(cls: _T) -> _T:
+    """Make `cls` (which must derive from State) a dataclass whose __init__ is State's."""
+    if not issubclass(cls, State):
+        raise TypeError(f"{cls.__name__} must derive from State")
+    cls = dataclasses.dataclass(init=False, eq=False, repr=False)(cls)
+    fields = dataclasses.fields(cls)
+    cls.__record_names__ = tuple(field.name for field in fields)
+    cls.__record_defaults__ = {field.name: field.default for field in fields
+                               if field.default is not dataclasses.MISSING}
+    cls.__record_factories__ = tuple((field.name, field.default_factory) for field in fields
+                                     if field.default_factory is not dataclasses.MISSING)
+    return cls

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from .records import Record, record
 from .setup.model import Value
 
 _UNSET = object()
 
 
-@dataclass(frozen=True)
-class SavedTokenizer:
+@record
+class SavedTokenizer(Record):
     directory: Path
     # The saved pad token: a string, "" when the files set it to null outright, None when they do not say
     # (the tokenizer class's own default then applies, which only the probe can tell).
@@ -33,8 +33,8 @@ class SavedTokenizer:
         return None if self.pad_token is None else bool(self.pad_token)
 
 
-@dataclass(frozen=True)
-class SavedConfig:
+@record
+class SavedConfig(Record):
     directory: Path
     architectures: tuple[str, ...]
     model_type: str

@@ -10,13 +10,13 @@ compile, if the old text did) or the offending fix is dropped.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import Callable, Optional
 
 import libcst as cst
 
 from ..config import Settings
 from ..core import parse_setup, run_rules
+from ..records import Record, record
 from ..rules import find_rule
 from ..rules.base import Applicability, Diagnostic, FixContext, setup_of
 from ..setup.model import FileSetup
@@ -29,16 +29,16 @@ MAX_ROUNDS = 10
 UNSAFE_REASON = "unsafe fix: apply it with --unsafe-fixes"
 
 
-@dataclass(frozen=True)
-class Skipped:
+@record
+class Skipped(Record):
     """A finding that has a fix which was not applied, and why."""
 
     diagnostic: Diagnostic
     reason: str
 
 
-@dataclass(frozen=True)
-class FixOutcome:
+@record
+class FixOutcome(Record):
     text: str
     applied: tuple[Diagnostic, ...]  # the findings whose fixes landed, as they were reported
     skipped: tuple[Skipped, ...]

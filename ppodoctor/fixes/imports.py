@@ -7,18 +7,19 @@ Already imported (under any alias)? Use that name. `import transformers` style? 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 import libcst as cst
+
+from ..records import Record, record
 
 from ..setup.scopes import Scope, dotted_name
 from .edits import Edit
 from .source import Declined, SourceMap
 
 
-@dataclass(frozen=True)
-class Spelling:
+@record
+class Spelling(Record):
     text: str  # what to write in the code
     edits: tuple[Edit, ...] = ()  # the import it needs, when it needs one
 

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-import dataclasses
+from typing import NamedTuple
 
 from ..fixes.edits import Edit, conflicts
 from ..fixes.source import SourceMap
 from . import code
 
 
-@dataclasses.dataclass(frozen=True)
-class Pending(Edit):
-    """A place the port must change but cannot: fails the file unless something removes it first."""
+class Pending(NamedTuple):
+    """A place the port must change but cannot: fails the file unless something removes it first.
 
+    Shaped as an Edit (start, end, text), with the reason the port stops there."""
+
+    start: int
+    end: int
+    text: str = ""
     reason: str = ""
 
+    @property
+    def is_insertion(self) -> bool:
+        return self.start == self.end
 
-@dataclasses.dataclass(frozen=True)
+
 class Block(Edit):
     """A replacement that swallows its range (a loop, a statement): edits inside it are dropped."""
+
+    __slots__ = ()
 
 
 def with_dead_code_removed(source: SourceMap, edits: list[Edit], candidates) -> list[Edit]:

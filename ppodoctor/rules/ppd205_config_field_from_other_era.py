@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from ..setup.model import CONFIG
 from ..trl_api import eras, table
-from ..trl_api import config_moves
 from .base import ERROR, SAFE, Declined, Example, Fix, KnownError, Rule
 from .common import is_old_era_script
 from .ppd401_batch_arithmetic import is_ppo_config
@@ -73,6 +72,8 @@ class ConfigFieldFromOtherEra(Rule):
                 continue
             message = (f"PPOConfig has no field `{name}` in trl {version}: `TypeError: PPOConfig.__init__() got an "
                        f"unexpected keyword argument '{name}'`")
+            from ..trl_api import config_moves  # read only for a config with another era's field
+
             move = config_moves.move_of(name, fixed_kl) if new_target else None
             fix, plan = None, None
             if move is not None and move.action == config_moves.RENAME and move.to in accepted \

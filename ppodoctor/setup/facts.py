@@ -1,17 +1,18 @@
 """What the walk over a module records (scopes.py fills these in; resolve.py reads them).
 
-These are the walk's working state, mutable and compared by identity: eq and repr are left out, as
-each generated method costs a compile at import time.
+These are the walk's working state, mutable and compared by identity (records.State: no method is
+generated, so defining them costs no compile at import time).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Optional
 
 import libcst as cst
 from libcst._position import CodeRange
 
+from ..records import State, state
 from .positions import Positions
 
 Position = tuple[int, int]
@@ -20,8 +21,8 @@ Position = tuple[int, int]
 BranchPath = tuple[tuple[int, str], ...]
 
 
-@dataclass(eq=False, repr=False)
-class Binding:
+@state
+class Binding(State):
     """A name bound in a scope: how, where, on which branch, and to what value."""
 
     name: str
@@ -36,8 +37,8 @@ class Binding:
     loop: Optional[cst.CSTNode] = None  # for a `for` target: the For statement
 
 
-@dataclass(eq=False, repr=False)
-class Scope:
+@state
+class Scope(State):
     """A module, function or class body, with the bindings of each name in it."""
 
     kind: str  # module, function, class
@@ -59,8 +60,8 @@ class Scope:
         return parent
 
 
-@dataclass(eq=False, repr=False)
-class FunctionInfo:
+@state
+class FunctionInfo(State):
     """A function defined in the file: its parameters and the values it returns.
 
     For a method, klass is its class and self_name its first parameter (empty for static and class
@@ -76,8 +77,8 @@ class FunctionInfo:
     self_name: str = ""
 
 
-@dataclass(eq=False, repr=False)
-class AttributeSite:
+@state
+class AttributeSite(State):
     """`self.name = value` in a method: an instance attribute's assignment."""
 
     name: str
@@ -88,8 +89,8 @@ class AttributeSite:
     path: BranchPath
 
 
-@dataclass(eq=False, repr=False)
-class ClassInfo:
+@state
+class ClassInfo(State):
     """A class defined in the file: its bases, methods, instance attributes and field defaults."""
 
     name: str
@@ -101,8 +102,8 @@ class ClassInfo:
     attributes: dict[str, list[AttributeSite]] = field(default_factory=dict)
 
 
-@dataclass(eq=False, repr=False)
-class ObjectAction:
+@state
+class ObjectAction(State):
     """A statement acting on the object an expression holds.
 
     subject is that expression (a name, `self.x`, `x["key"]`) and receiver the name it starts from.
@@ -123,8 +124,8 @@ class ObjectAction:
     loop: Optional[cst.For] = None
 
 
-@dataclass(eq=False, repr=False)
-class CallSite:
+@state
+class CallSite(State):
     """A call expression and the scope and branch it is evaluated in."""
 
     node: cst.Call
@@ -133,8 +134,8 @@ class CallSite:
     path: BranchPath
 
 
-@dataclass(eq=False, repr=False)
-class ModuleFacts:
+@state
+class ModuleFacts(State):
     """Everything the walk recorded about one module, with its node positions."""
 
     module: cst.Module

@@ -9,13 +9,13 @@ with their bases and field defaults; argparse defaults; and the statements that 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Optional, Union
 
 import libcst as cst
 
 from .facts import (AttributeSite, Binding, BranchPath, CallSite, ClassInfo, FunctionInfo, ModuleFacts,
                     ObjectAction, Position, Scope, dotted_name)
+from ..records import State, state
 from .positions import Positions
 from .scanner import ExpressionScanner, subject_root
 
@@ -26,8 +26,8 @@ _FREEZES = re.compile(r"requires_grad\s*=\s*False|requires_grad_\(\s*False\s*\)"
 _NOT_INSTANCE_METHODS = frozenset({"staticmethod", "classmethod"})
 
 
-@dataclass(eq=False, repr=False)
-class ImportInfo:
+@state
+class ImportInfo(State):
     """One imported name (or `*`) and the statement importing it."""
 
     module: str
