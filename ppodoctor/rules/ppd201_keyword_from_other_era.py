@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..trl_api import eras, table
 from .base import ERROR, WARNING, Example, KnownError, Rule
-from .common import ReplacementFix, is_old_era_script, rename_keyword, target_has_ppo, versions
+from .common import ReplacementFix, is_other_era_script, rename_keyword, target_has_ppo, versions
 
 # The keywords that changed names between the constructor eras (≤ 0.12 vs ≥ 0.13).
 _ERA_KEYWORDS = "args|model|ref_model|processing_class|config|policy|ref_policy|tokenizer|reward_model|" \
@@ -49,7 +49,7 @@ class KeywordFromOtherEra(ReplacementFix, Rule):
 
     def check_setup(self, setup, context):
         if setup.trainer != "PPOTrainer" or setup.subclass or not target_has_ppo(context) \
-                or is_old_era_script(setup, context):
+                or is_other_era_script(setup, context):
             return
         version = context.target.version
         accepted = set(table.trainer_parameters(version))

@@ -3,8 +3,7 @@ from __future__ import annotations
 from ..setup.model import CONFIG
 from ..trl_api import eras, table
 from .base import ERROR, SAFE, Declined, Example, Fix, KnownError, Rule
-from .common import is_old_era_script
-from .ppd401_batch_arithmetic import is_ppo_config
+from .common import is_other_era_script, is_ppo_config
 
 _CALL = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
          "config = PPOConfig({fields})\n"
@@ -57,7 +56,7 @@ class ConfigFieldFromOtherEra(Rule):
     def check_setup(self, setup, context):
         binding = setup.role(CONFIG)
         if binding is None or not is_ppo_config(binding.origin) or not eras.has_ppo(context.target.era) \
-                or is_old_era_script(setup, context):
+                or is_other_era_script(setup, context):
             return
         version = context.target.version
         accepted = table.config_fields(version)
