@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from ..setup import kinds
-from ..setup.model import POLICY, Origin, PPOSetup, RoleBinding
+from ..setup.model import CONFIG, POLICY, Origin, PPOSetup, RoleBinding
 from ..trl_api import eras
 from .base import Applicability, Declined, Diagnostic, Evidence, Fix, FixContext, RuleContext
 
@@ -96,6 +96,18 @@ def config_value(origin: Origin, name: str, default: Any = None) -> tuple[bool, 
         elif operation.kind == "passed":
             known = known and keyword is not None
     return known, value
+
+
+def ppo_config_calls(context: RuleContext) -> Iterator[tuple[Optional[int], Optional[PPOSetup], Origin]]:
+    """Every `PPOConfig(...)` call of the file: (setup index, setup, origin) for the trainers' configs,
+    then (None, None, origin) for those no trainer call takes (FileSetup.configs)."""
+    for index, setup in enumerate(context.file.setups):
+        binding = setup.role(CONFIG)
+        if binding is not None and binding.origin.kind == "constructor" and binding.origin.class_name.startswith("trl.") \
+                and is_ppo_config(binding.origin):
+            yield index, setup, binding.origin
+    for origin in context.file.configs:
+        yield None, None, origin
 
 
 def replace_fix(title: str, replacements, applicability: Applicability = Applicability.SAFE) -> Fix:

@@ -53,15 +53,23 @@ class ConfigFieldFromOtherEra(Rule):
                Example(_CALL.format(fields="adap_kl_ctrl=False"), "1.12.0"))
     valid = (Example(_CALL.format(fields="num_ppo_epochs=4, report_to=\"wandb\""), "1.12.0"),)
 
+    def check(self, context):
+        yield from super().check(context)
+        if eras.has_ppo(context.target.era):
+            for origin in context.file.configs:  # a config built where no trainer call is (config.py)
+                yield from self._check_config(origin, None, context)
+
     def check_setup(self, setup, context):
         binding = setup.role(CONFIG)
         if binding is None or not is_ppo_config(binding.origin) or not eras.has_ppo(context.target.era) \
                 or is_other_era_script(setup, context):
             return
+        yield from self._check_config(binding.origin, setup, context)
+
+    def _check_config(self, origin, setup, context):
         version = context.target.version
         accepted = table.config_fields(version)
         known = table.every_config_field()
-        origin = binding.origin
         used = {keyword.name for keyword in origin.keywords}
         fixed_kl = any(k.name == "adap_kl_ctrl" and k.value.is_literal(False) for k in origin.keywords)
         new_target = eras.new_trainer_api(context.target.era)
@@ -101,8 +109,8 @@ class ConfigFieldFromOtherEra(Rule):
 
         from ..fixes.calls import remove_argument
 
-        binding = context.setup.role(CONFIG)
-        keyword = next((k for k in binding.origin.keywords if k.name == diagnostic.subject), None)
+        origin = config_of(diagnostic, context)
+        keyword = next((k for k in origin.keywords if k.name == diagnostic.subject), None) if origin else None
         if keyword is None or keyword.span is None:
             raise Declined(f"`{diagnostic.subject}=` is not in the config call as parsed")
         source = context.source
@@ -145,3 +153,14 @@ class ConfigFieldFromOtherEra(Rule):
         if config.get("status") == "fail" and "unexpected keyword" in config.get("error", ""):
             return False, f"{config_where(after)}: {config['error']}"
         return True, f"{config_where(after)} takes the fixed keywords"
+
+
+def config_of(diagnostic, context):
+    """The PPOConfig call a finding is in: the trainer's config, or the free config holding its span."""
+    if context.setup is not None:
+        binding = context.setup.role(CONFIG)
+        return binding.origin if binding is not None else None
+    span = diagnostic.span
+    return next((origin for origin in context.file.configs if origin.span is not None
+                 and (origin.span.line, origin.span.column) <= (span.line, span.column)
+                 and (span.end_line, span.end_column) <= (origin.span.end_line, origin.span.end_column)), None)

@@ -9,7 +9,7 @@ import libcst as cst
 from ..trl_api import eras
 from .context import Context
 from .guards import import_guards
-from .model import Argument, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
+from .model import CONFIG, Argument, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
 from .operations import Operations
 from .recent import remember
 from .relevance import TRAINER_NAMES
@@ -62,7 +62,22 @@ class _Extractor:
         )
         mentions_value_head = any("ValueHead" in (i.name or "") or "PreTrainedModelWrapper" in (i.name or "")
                                   for i in imports)
-        return FileSetup(self.path, tuple(setups), imports, mentions_value_head)
+        return FileSetup(self.path, tuple(setups), imports, mentions_value_head, self._free_configs(setups))
+
+    def _free_configs(self, setups: list[PPOSetup]) -> tuple[Origin, ...]:
+        """PPOConfig(...) calls no trainer call takes: TRL validates a config where it is built, so a
+        config module is checked even though the trainer is built elsewhere."""
+        taken = {binding.origin.span for setup in setups for binding in setup.roles
+                 if binding.role == CONFIG and binding.origin.span is not None}
+        found = []
+        for site in self.facts.calls:
+            callee = self.resolver.qualname(site.node.func, Context(site.scope, site.position, site.path))
+            if not _is_trl(callee) or callee.rsplit(".", 1)[-1] != "PPOConfig":
+                continue
+            origin = self.resolver.origin(site.node, self.resolver.entry_context(site.scope, site.position, site.path))
+            if origin.kind == "constructor" and origin.span not in taken:
+                found.append(origin)
+        return tuple(found)
 
     # --- which calls build a trainer ------------------------------------------------------
     def _trainer_of(self, callee: str, subclasses: dict[str, tuple[str, str]]) -> Optional[tuple[str, str]]:

@@ -307,6 +307,14 @@ def first_successor_version(trainer: str) -> Optional[Version]:
     return None
 
 
+def measured_ppo_config_defaults(version: Version) -> Optional[dict]:
+    """ppo_config_defaults, or None for a release older than every measured one (its defaults were
+    never read: trl before 0.7 had other batch fields and defaults)."""
+    if version.base < successor_versions()[0]:
+        return None
+    return ppo_config_defaults(version)
+
+
 def ppo_config_defaults(version: Version) -> dict:
     """PPOConfig's literal defaults in `version` (TRL's own fields; TrainingArguments' are not listed)."""
     return dict(_successor_entry(version)["ppo_config_defaults"])
