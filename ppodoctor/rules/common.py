@@ -110,6 +110,22 @@ def ppo_config_calls(context: RuleContext) -> Iterator[tuple[Optional[int], Opti
         yield None, None, origin
 
 
+def installed_transformers(context: RuleContext):
+    """The transformers the script will meet, where it was read (installed) rather than assumed."""
+    target = context.target
+    if target.transformers is None or target.transformers_source.startswith("assumed"):
+        return None
+    return target.transformers
+
+
+def accepted_config_fields(context: RuleContext) -> Optional[frozenset]:
+    """Every keyword the target's PPOConfig takes (TRL's fields and, from 0.12, TrainingArguments'),
+    or None where the data does not cover the release (trl_api/config_fields.py)."""
+    from ..trl_api.config_fields import accepted_config_fields as accepted  # read only for a config to check
+
+    return accepted(context.target.version, installed_transformers(context))
+
+
 def replace_fix(title: str, replacements, applicability: Applicability = Applicability.SAFE) -> Fix:
     """A fix that replaces source ranges decided at detection time: (Span, new text) pairs, where a
     Span may end on its first line at `end_column` when given as (Span, end_column, text)."""

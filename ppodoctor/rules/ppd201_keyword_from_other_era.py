@@ -39,10 +39,11 @@ class KeywordFromOtherEra(ReplacementFix, Rule):
     known_errors = (
         KnownError("other-era-keyword", rf"unexpected keyword argument '({_ERA_KEYWORDS})'",
                    "TypeError: PPOTrainer.__init__() got an unexpected keyword argument 'args'",
-                   "≤ 0.12 (new names) and 0.15 - 1.12 (0.12 names)", "PPOTrainer(...)",
+                   "≤ 0.12 (new names; on ≤ 0.11 PPD210 names the pin) and 0.15 - 1.12 (0.12 names)", "PPOTrainer(...)",
                    "the keywords belong to another TRL era than the installed one",
                    "use the installed era's names (`args`/`model`/`ref_model`/`processing_class` from 0.13 on, "
-                   "`config`/`policy`/`ref_policy`/`tokenizer` in 0.12) or pin the TRL the script was written for"),
+                   "`config`/`policy`/`ref_policy`/`tokenizer` in 0.12) or pin the TRL the script was written for",
+                   ("PPD210",)),
     )
     invalid = (Example(_V012, "0.15.2"), Example(_V013, "0.12.2"), Example(_V012, "0.14.0"))
     valid = (Example(_V012, "0.12.2"), Example(_V013, "0.15.2"), Example(_V013, "1.12.0"))

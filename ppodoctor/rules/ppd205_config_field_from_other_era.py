@@ -3,14 +3,14 @@ from __future__ import annotations
 from ..setup.model import CONFIG
 from ..trl_api import eras, table
 from .base import ERROR, SAFE, Declined, Example, Fix, KnownError, Rule
-from .common import is_other_era_script, is_ppo_config
+from .common import accepted_config_fields, is_other_era_script, is_ppo_config
 
 _CALL = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
          "config = PPOConfig({fields})\n"
          "trainer = PPOTrainer(args=config, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,\n"
          "                     value_model=critic, train_dataset=ds)\n")
 # Old-era PPOConfig fields that the new PPOConfig rejects (for `explain`).
-_OLD_CONFIG_FIELDS = "model_name|query_dataset|log_with|init_kl_coef|kl_penalty|adap_kl_ctrl|ppo_epochs|" \
+OLD_CONFIG_FIELDS = "model_name|query_dataset|log_with|init_kl_coef|kl_penalty|adap_kl_ctrl|ppo_epochs|" \
                      "target|horizon|forward_batch_size|tracker_project_name|tracker_kwargs|" \
                      "accelerator_kwargs|optimize_cuda_cache|optimize_device_cache|early_stopping|" \
                      "target_kl|use_score_scaling|use_score_norm|score_clip|whiten_rewards|steps|" \
@@ -43,7 +43,7 @@ class ConfigFieldFromOtherEra(Rule):
     fix_title = "rename, or remove what the new trainer has no use for"
     probe_check = "PPOConfig(...) built in this interpreter; fixed: it takes the keywords"
     known_errors = (
-        KnownError("old-config-field", rf"unexpected keyword argument '({_OLD_CONFIG_FIELDS})'",
+        KnownError("old-config-field", rf"unexpected keyword argument '({OLD_CONFIG_FIELDS})'",
                    "TypeError: PPOConfig.__init__() got an unexpected keyword argument 'ppo_epochs'", "0.12 - 1.12",
                    "PPOConfig(...)", "an old-era (≤ 0.11) PPOConfig field",
                    "rename (`ppo_epochs`→`num_ppo_epochs`, `init_kl_coef`→`kl_coef`, `log_with`→`report_to`) "
@@ -73,10 +73,15 @@ class ConfigFieldFromOtherEra(Rule):
         used = {keyword.name for keyword in origin.keywords}
         fixed_kl = any(k.name == "adap_kl_ctrl" and k.value.is_literal(False) for k in origin.keywords)
         new_target = eras.new_trainer_api(context.target.era)
+        inherited = None  # TrainingArguments' fields of the transformers beside it, read on demand
         for keyword in origin.keywords:
             name = keyword.name
             if name in accepted or name not in known or keyword.span is None:
                 continue
+            if inherited is None:
+                inherited = accepted_config_fields(context) or frozenset()
+            if name in inherited:
+                continue  # a TrainingArguments field the target's PPOConfig inherits
             message = (f"PPOConfig has no field `{name}` in trl {version}: `TypeError: PPOConfig.__init__() got an "
                        f"unexpected keyword argument '{name}'`")
             from ..trl_api import config_moves  # read only for a config with another era's field

@@ -5,7 +5,7 @@ from typing import Optional
 from ..setup.model import CONFIG
 from ..trl_api import eras, table
 from ..trl_api.eras import Version
-from .base import ERROR, Example, KnownError, Rule
+from .base import ERROR, Example, Rule
 from .common import is_new_era_script_on_old_pin, is_ppo_config
 
 _V013_SCRIPT = """
@@ -64,15 +64,7 @@ class NewEraScriptOnOldPin(Rule):
     name = "new-era-script-on-old-pin"
     severity = ERROR
     summary = "a script for TRL >= 0.12 meets TRL <= 0.11"
-    known_errors = (
-        KnownError("new-keyword-on-old-trainer",
-                   r"PPOTrainer\.__init__\(\) got an unexpected keyword argument "
-                   r"'(processing_class|reward_model|value_model|policy|ref_policy|args|train_dataset)'",
-                   "TypeError: PPOTrainer.__init__() got an unexpected keyword argument 'processing_class'",
-                   "≤ 0.11", "PPOTrainer(...)",
-                   "a script written for trl ≥ 0.12 runs on the value-head-era PPOTrainer of trl ≤ 0.11",
-                   "raise the TRL pin to a release of the script's era (e.g. `trl>=0.13,<1.13`)", ("PPD201",)),
-    )
+    # Its TRL error is PPD201's `other-era-keyword` (`also` names PPD210), as TRL raises it either way.
     invalid = (Example(_V013_SCRIPT, "0.11.4"), Example(_V012_SCRIPT, "0.11.4"), Example(_V013_SCRIPT, "0.8.6"))
     valid = (Example(_V013_SCRIPT, "1.12.0"), Example(_V012_SCRIPT, "0.12.2"), Example(_OLD_SCRIPT, "0.11.4"),
              Example(_SHIMMED, "0.11.4"))
@@ -84,8 +76,9 @@ class NewEraScriptOnOldPin(Rule):
         keywords = [k for k in setup.keywords() if k in eras.KEYWORD_ROLES]
         imports = _live_ppo_imports(context)
         fields = _config_fields(setup)
-        evidence = [f"`{k}=`" for k in keywords if k not in table.trainer_parameters(version)]
-        evidence += sorted({f"`{record.module}`" for record in imports if record.module.startswith("trl.experimental")})
+        # The import first: it alone names the era; then the keywords the old class rejects.
+        evidence = sorted({f"`{record.module}`" for record in imports if record.module.startswith("trl.experimental")})
+        evidence += [f"`{k}=`" for k in keywords if k not in table.trainer_parameters(version)]
         old_fields = table.config_fields(version)
         evidence += [f"`PPOConfig({name}=)`" for name in fields if name not in old_fields]
         pin = pin_for(keywords, imports, fields)
