@@ -74,6 +74,7 @@ def config_fields(version: Version) -> frozenset[str]:
     return frozenset(fields)
 
 
+@lru_cache(maxsize=1)
 def every_config_field() -> frozenset[str]:
     names = set(load()["training_arguments_overlap"])
     for entry in load()["versions"].values():
