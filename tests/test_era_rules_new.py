@@ -47,6 +47,11 @@ def test_ppd210_pin_comes_from_the_era_table():
                                                              "0.11.4")[0].message
     # config=/policy=: 0.12, deprecated in 0.13-0.14, a TypeError from 0.15
     assert "`trl>=0.12,<0.15` (or `trl==0.12.2`)" in check(V012_SCRIPT, "0.11.4")[0].message
+    # a TrainingArguments field that 1.12's PPOConfig redeclares but 0.13's inherits does not move the pin
+    inherited = V013_SCRIPT.replace("trl.experimental.ppo", "trl").replace('PPOConfig(output_dir="out")',
+                                                                          'PPOConfig(output_dir="out", logging_steps=1)')
+    assert "logging_steps=1" in inherited
+    assert "`trl>=0.13,<0.29`" in check(inherited, "0.11.4")[0].message
 
 
 @pytest.mark.parametrize("source, version", [
@@ -158,6 +163,11 @@ def test_ppd402_only_in_the_value_head_era_and_where_defaults_were_measured():
     assert "PPD402" in codes(_config("batch_size=8"), "0.7.11")
     assert "PPD402" not in codes(_config("batch_size=8"), "0.12.2")  # a TrainingArguments config
     assert "PPD402" not in codes(_config("batch_size=8"), "0.6.0")  # older than every measured release
+    # 0.7.1-0.7.10 defaulted to batch_size=256, mini_batch_size=1 (read from their wheels); the table
+    # measures 0.7.11 (128/128) only, so it cannot vouch for them: PPOConfig(batch_size=1) runs on 0.7.1
+    # (docs/corpus.tsv, sean-lamont/bait) and must not be accused
+    assert "PPD402" not in codes(_config("batch_size=1"), "0.7.1")
+    assert "PPD402" in codes(_config("batch_size=8"), "0.8.0")  # 0.7.11 and 0.8.6 agree around it
     for release in ("0.7.11", "0.8.6", "0.9.6", "0.10.1", "0.11.4"):  # read from each wheel's ppo_config.py
         defaults = table.ppo_config_defaults(Version.parse(release))
         assert (defaults["batch_size"], defaults["mini_batch_size"], defaults["gradient_accumulation_steps"],

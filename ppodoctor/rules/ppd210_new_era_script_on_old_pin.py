@@ -98,14 +98,18 @@ def pin_for(keywords, imports, fields) -> Optional[tuple[Version, Version, Versi
     """(first release, first release after, release to pin, last release) of the measured releases that the
     script's trainer keywords, trl imports and PPOConfig fields all fit, read from the era table;
     the release to pin is the newest where nothing used is deprecated (else the newest that fits)."""
+    from ..trl_api.config_fields import accepted_config_fields  # read only for a finding
+
     releases = [v for v in table.known_versions() if table.has_ppo(v)]
     fitting, clean = [], []
     for release in releases:
         accepted = set(table.trainer_parameters(release))
         deprecated = table.deprecated_keywords(release)
         statuses = [table.name_status(r.module, r.name, release) for r in imports]
+        # TrainingArguments' fields count where PPOConfig inherits them (logging_steps on 0.13)
+        config = accepted_config_fields(release) or table.config_fields(release)
         if all(k in accepted or k in deprecated for k in keywords) and None not in statuses \
-                and set(fields) <= table.config_fields(release):
+                and set(fields) <= config:
             fitting.append(release)
             if not any(k in deprecated for k in keywords) and "deprecated" not in statuses:
                 clean.append(release)

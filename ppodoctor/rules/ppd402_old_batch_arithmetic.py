@@ -20,15 +20,16 @@ class OldBatchArithmetic(Rule):
     config is built, before any model is loaded: `ValueError: `batch_size` must be a multiple of
     `mini_batch_size * gradient_accumulation_steps`, inexact division: 8 / 128 = 0.0625` (TRL issue
     #1442). The defaults it divides by are the target release's (`batch_size=128`,
-    `mini_batch_size=128`, `gradient_accumulation_steps=1` in every release from 0.7.11 to 0.11.4,
-    read from their ppo_config.py into the era table), so `PPOConfig(batch_size=8)` alone fails. The
+    `mini_batch_size=128`, `gradient_accumulation_steps=1` in the measured releases 0.7.11 to 0.11.4,
+    read from their ppo_config.py into the era data), so `PPOConfig(batch_size=8)` alone fails; 0.7.1 -
+    0.7.10 had `batch_size=256`, `mini_batch_size=1`, which the table does not hold, so the rule is
+    silent there (and wherever the measured releases around the target disagree). The
     deprecated `forward_batch_size`, when set, overwrites `mini_batch_size` first. A config built in
     a module of its own is checked too.
 
     Fix: make `batch_size` a multiple of `mini_batch_size * gradient_accumulation_steps` (e.g. lower
     `mini_batch_size`). No automatic fix: which size to change is the user's choice. Silent when a
-    factor is not a literal, when a keyword the target PPOConfig lacks fails first (a TypeError), and
-    for a target older than every measured release.
+    factor is not a literal and when a keyword the target PPOConfig lacks fails first (a TypeError).
     """
 
     code = "PPD402"
@@ -55,9 +56,9 @@ class OldBatchArithmetic(Rule):
     def check(self, context):
         if context.target.era != eras.OLD:
             return
-        defaults = table.measured_ppo_config_defaults(context.target.version)
-        if defaults is None or not all(name in defaults for name in _FIELDS):
-            return
+        defaults = table.bracketed_ppo_config_defaults(context.target.version, _FIELDS)
+        if defaults is None:
+            return  # the defaults it would divide by are not known for this release
         accepted = table.config_fields(context.target.version)
         for index, setup, origin in ppo_config_calls(context):
             if any(keyword.name not in accepted for keyword in origin.keywords):

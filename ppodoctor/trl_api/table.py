@@ -308,12 +308,20 @@ def first_successor_version(trainer: str) -> Optional[Version]:
     return None
 
 
-def measured_ppo_config_defaults(version: Version) -> Optional[dict]:
-    """ppo_config_defaults, or None for a release older than every measured one (its defaults were
-    never read: trl before 0.7 had other batch fields and defaults)."""
-    if version.base < successor_versions()[0]:
+def bracketed_ppo_config_defaults(version: Version, names: tuple[str, ...]) -> Optional[dict]:
+    """PPOConfig's defaults of `names` in `version`, where the data vouches for them: `version` is a
+    measured release, or the measured releases on either side of it agree on every name. None
+    otherwise: defaults change inside a minor series (0.7.1-0.7.10 had batch_size=256 and
+    mini_batch_size=1, 0.7.11 has 128 and 128), so a neighbour's defaults are not a release's."""
+    measured = successor_versions()
+    below = [v for v in measured if v <= version.base]
+    above = [v for v in measured if v >= version.base]
+    if not below or not above:
         return None
-    return ppo_config_defaults(version)
+    low, high = (_successor_table()["versions"][str(v)]["ppo_config_defaults"] for v in (below[-1], above[0]))
+    if any(name not in low or name not in high or low[name] != high[name] for name in names):
+        return None
+    return {name: low[name] for name in names}
 
 
 def ppo_config_defaults(version: Version) -> dict:
