@@ -77,6 +77,23 @@ def test_ppd210_silent_for_version_aware_scripts():
     assert "PPD210" not in found and "PPD201" in found  # the keywords are still judged one by one
 
 
+def test_ppd210_silent_for_a_trainer_call_in_a_version_branch():
+    body = V013_SCRIPT.split("trainer = PPOTrainer(")[1]
+    new_call = "    trainer = PPOTrainer(" + body.split("\ntrainer.train()")[0].replace("\n", "\n    ")
+    source = (V013_SCRIPT.split("trainer = PPOTrainer(")[0].replace("trl.experimental.ppo", "trl")
+              + "import trl\nfrom packaging import version\n"
+              "if version.parse(trl.__version__) >= version.parse('0.13'):\n" + new_call + "\n"
+              "else:\n    trainer = PPOTrainer(config=PPOConfig(), model=policy, tokenizer=tokenizer)\n")
+    compile(source, "s.py", "exec")
+    file_setup = extract(libcst.parse_module(source), "s.py")
+    assert [g.compare for s in file_setup.setups for g in s.guards] == [">=", ">="]
+    assert [g.branch for s in file_setup.setups for g in s.guards] == ["body", "else"]
+    assert model.loads(model.dumps(file_setup)) == file_setup
+    assert "PPD210" not in codes(source, "0.11.4")
+    unguarded = source.replace("if version.parse(trl.__version__) >= version.parse('0.13'):", "if use_new_api:")
+    assert "PPD210" in codes(unguarded, "0.11.4")  # an `if` on something else says nothing about eras
+
+
 def test_ppd210_silent_on_a_mixed_script():
     # a value-head wrapper with new keywords: half of each era, each mismatch its own finding
     mixed = ("from trl import AutoModelForCausalLMWithValueHead, PPOConfig, PPOTrainer\n"

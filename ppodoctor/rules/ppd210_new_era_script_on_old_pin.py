@@ -52,8 +52,9 @@ class NewEraScriptOnOldPin(Rule):
     the pin, so this is one finding, and the per-keyword, per-import and per-field era rules
     (PPD201, PPD202, PPD205, PPD208) stay silent on such a setup.
 
-    A script with a TRL-version branch or an import shim is judged by those rules instead (the branch
-    that runs on the target decides), as is a script that mixes both APIs.
+    A script with an import shim or a TRL-version branch (around its imports or around the trainer
+    call itself, PPOSetup.guards) is judged by those rules instead (the branch that runs on the target
+    decides), as is a script that mixes both APIs.
 
     Fix: raise the TRL pin to the releases the script's keywords, imports and config fields fit (read
     from the era table), e.g. `trl>=0.26,<1.13` for `trl.experimental.ppo` imports with `args=`.

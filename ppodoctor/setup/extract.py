@@ -8,7 +8,7 @@ import libcst as cst
 
 from ..trl_api import eras
 from .context import Context
-from .guards import import_guards
+from .guards import import_guards, statement_guards
 from .model import CONFIG, Argument, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
 from .operations import Operations
 from .recent import remember
@@ -178,6 +178,7 @@ class _Extractor:
             unresolved_star=unresolved_star,
             variable=self._variable(site),
             usages=usages,
+            guards=statement_guards(self.facts, site.scope, site.path, call, resolver),
         )
 
     def _binding(self, role: str, via: str, keyword: Optional[str], position: Optional[int],

@@ -216,6 +216,9 @@ class PPOSetup(Record):
     unresolved_star: bool
     variable: str = ""
     usages: tuple[Usage, ...] = ()
+    # The try/if statements around the call, outermost first, as ImportRecord.guards: an `if` on the
+    # TRL version says which era the call is written for and whether it runs on the target.
+    guards: tuple["ImportGuard", ...] = ()
 
     def role(self, name: str) -> Optional[RoleBinding]:
         for binding in self.roles:
