@@ -37,7 +37,7 @@ trainer = PPOTrainer(
 trainer.train()
 '''
 
-# An old-era value-head loop whose PPOConfig cannot divide its batch (1 / 128 on trl 0.11): no rule yet.
+# An old-era value-head loop whose PPOConfig cannot divide its batch (1 / 128 on trl 0.11): PPD402.
 OLD_LOOP = '''\
 from trl import AutoModelForCausalLMWithValueHead, PPOConfig, PPOTrainer
 from transformers import AutoTokenizer
@@ -55,6 +55,11 @@ settings = PPOConfig(batch_size=1)
 trainer = PPOTrainer(settings, model, None, tokenizer)
 trainer.step([query], [response], [reward])
 '''
+
+# An old-era loop that hands `step` bare tensors: trl 0.11 raises `ValueError: queries must be a list of
+# tensors` in its step safety checker: no rule yet.
+OLD_STEP = OLD_LOOP.replace("PPOConfig(batch_size=1)", "PPOConfig(batch_size=1, mini_batch_size=1)").replace(
+    "trainer.step([query], [response], [reward])", "trainer.step(query, response, reward)")
 
 # A correct 0.12 setup; its manifest row wrongly expects PPD106, so the report must call it missed.
 CORRECT_012 = NO_VALUE_MODEL.replace("    train_dataset=prompts,\n",
@@ -88,13 +93,16 @@ def corpus(tmp_path):
     files.mkdir()
     (files / "no_value_model.py").write_text(NO_VALUE_MODEL)
     (files / "old_loop.py").write_text(OLD_LOOP)
+    (files / "old_step.py").write_text(OLD_STEP)
     (files / "correct_012.py").write_text(CORRECT_012)
     (files / "broken.py").write_text("from trl import PPOConfig, PPOTrainer\ntrainer = PPOTrainer(\n")
     (files / "tutorial.ipynb").write_text(notebook(NO_VALUE_MODEL))
     (files / "stray.py").write_text("print('not listed')\n")
     rows = [
         ("no_value_model.py", "0.12.2", "crashes: no value_model", "PPD101", "crashes: ImportError"),
-        ("old_loop.py", "0.11.4", "crashes: inexact division", "?old-config-batch-arithmetic", "crashes: ImportError"),
+        ("old_loop.py", "0.11.4", "crashes: inexact division", "PPD402", "crashes: ImportError"),
+        ("old_step.py", "0.11.4", "crashes: queries must be a list of tensors", "?step-arguments-not-lists",
+         "crashes: ImportError"),
         ("correct_012.py", "0.12.2", "runs", "PPD106", "crashes: ImportError"),
         ("broken.py", "0.12.2", "crashes: SyntaxError", "bad-input", ""),
         ("tutorial.ipynb", "0.12.2", "crashes: no value_model", "PPD101", "crashes: ImportError"),
@@ -120,7 +128,8 @@ def test_verdicts_on_each_kind_of_row(corpus, capsys):
     output = capsys.readouterr().out
     rows = report_lines(output)
     assert "PPD101 right" in rows["no_value_model.py"]
-    assert "?old-config-batch-arithmetic uncovered" in rows["old_loop.py"]
+    assert "PPD402 right" in rows["old_loop.py"]
+    assert "?step-arguments-not-lists uncovered" in rows["old_step.py"]
     assert "PPD106 MISSED" in rows["correct_012.py"]
     assert "bad-input right" in rows["broken.py"]
     assert "missing" in rows["absent.py"]

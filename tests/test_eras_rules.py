@@ -34,8 +34,9 @@ def test_old_era_script_in_every_era(version, expected):
 
 @pytest.mark.parametrize("version, expected", [
     # 0.11's PPOTrainer(config, model, ref_model, tokenizer, dataset, ...) rejects every new keyword,
-    # and its PPOConfig (a plain dataclass) has neither output_dir nor num_ppo_epochs.
-    ("0.11.4", {"PPD201", "PPD205"}),
+    # and its PPOConfig (a plain dataclass) has neither output_dir nor num_ppo_epochs: another class,
+    # one headline finding (the pin), not a rename per keyword.
+    ("0.11.4", {"PPD210"}),
     ("0.12.2", set()),  # written for 0.12: clean (transformers 4 beside it: no PPD207)
     ("0.14.0", {"PPD201"}),  # config=/policy=/ref_policy= are deprecate_kwarg warnings in 0.13-0.14
     ("0.20.0", {"PPD201"}),  # ... and a TypeError from 0.15
@@ -77,9 +78,11 @@ def test_ppd201_fix_renames_for_the_target_era():
 
 
 def test_ppd201_keyword_without_equivalent_has_no_fix():
-    # trl 0.11 has no reward_model/value_model parameter at all.
-    found = {d.message.split("`")[1]: d for d in check(V013_SCRIPT, "0.11.4", ("PPD201",))}
-    assert found["reward_model="].fix is None and found["value_model="].fix is None
+    # trl 0.12 has no peft_config parameter at all; args= is its config=.
+    source = V013_SCRIPT.replace("trl.experimental.ppo", "trl").replace("train_dataset=dataset)",
+                                                                       "train_dataset=dataset, peft_config=peft)")
+    found = {d.message.split("`")[1]: d for d in check(source, "0.12.2", ("PPD201",))}
+    assert found["peft_config="].fix is None
     assert found["args="].fix is not None
 
 

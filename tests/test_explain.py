@@ -52,6 +52,14 @@ FACTS = [
     ("ImportError: cannot import name 'SIMPLE_CHAT_TEMPLATE' from 'trl.trainer.utils' (/x/trl/trainer/utils.py)",
      "trl-import-missing", "PPD209"),
     ("ModuleNotFoundError: No module named 'trl.commands'", "trl-import-missing", "PPD209"),
+    # trl 0.11.4 (measured in tests/test_era_rules_new.py) and the five-argument form of 0.7.11/0.8.6's exact_div
+    ("ValueError: `batch_size` must be a multiple of `mini_batch_size * gradient_accumulation_steps`, inexact "
+     "division: 8 / 128 = 0.0625", "old-inexact-division", "PPD402"),
+    ("ValueError: `batch_size` must be a multiple of `mini_batch_size * gradient_accumulation_steps`, `batch_size`=8,"
+     " `mini_batch_size * gradient_accumulation_steps`=128, inexact division: 8 / 128 = 0.0625",
+     "old-inexact-division", "PPD402"),
+    ("TypeError: PPOConfig.__init__() got an unexpected keyword argument 'entropy_coef'", "unknown-config-field",
+     "PPD211"),
 ]
 
 

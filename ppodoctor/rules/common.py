@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Iterator, Optional
 
 from ..setup import kinds
-from ..setup.model import POLICY, PPOSetup, RoleBinding
+from ..setup.model import CONFIG, POLICY, Origin, PPOSetup, RoleBinding
 from ..trl_api import eras
 from .base import Applicability, Declined, Diagnostic, Evidence, Fix, FixContext, RuleContext
 
@@ -51,6 +51,81 @@ def is_old_era_script(setup: PPOSetup, context: RuleContext) -> bool:
     wrapper = _imports_value_head(context) or any(
         kinds.model_kind(binding.origin) == kinds.VALUE_HEAD for binding in setup.roles)
     return wrapper or bool(old_loop_usages(setup))
+
+
+def is_new_era_script_on_old_pin(setup: PPOSetup, context: RuleContext) -> bool:
+    """A script written for TRL >= 0.12 (`processing_class=`, `reward_model=`, `value_model=`, `args=`...)
+    on a target <= 0.11, where PPOTrainer is the value-head-era class: the mirror of `is_old_era_script`.
+
+    A script that branches on the TRL version or shims its imports is left to the per-import and
+    per-keyword rules: which branch runs decides, and the file says it knows about both eras.
+    """
+    if setup.trainer != "PPOTrainer" or setup.subclass or context.target.era != eras.OLD \
+            or setup.code_era not in (eras.V012, eras.V013):
+        return False
+    if old_loop_usages(setup) or any(kinds.model_kind(b.origin) == kinds.VALUE_HEAD for b in setup.roles):
+        return False  # half old, half new: each mismatch is its own finding
+    if any(guard.compare for guard in setup.guards):
+        return False  # the call sits in a branch on the TRL version: written to meet several eras
+    from .fallbacks import in_shims
+
+    return not any(in_shims(context.file.imports, context.target.version))
+
+
+def is_other_era_script(setup: PPOSetup, context: RuleContext) -> bool:
+    """A script written whole for the other side of the 0.12 rewrite of PPOTrainer (PPD206 / PPD210
+    report it once); the per-keyword, per-import and per-field era rules stay silent on it."""
+    return is_old_era_script(setup, context) or is_new_era_script_on_old_pin(setup, context)
+
+
+# --- PPOConfig values --------------------------------------------------------------------------------
+def is_ppo_config(origin: Optional[Origin]) -> bool:
+    return origin is not None and origin.kind in ("constructor", "parsed_args") \
+        and origin.class_name.rsplit(".", 1)[-1] == "PPOConfig"
+
+
+def config_value(origin: Origin, name: str, default: Any = None) -> tuple[bool, Any]:
+    """(known, value) of a PPOConfig field: the literal keyword, a later literal assignment, or
+    `default` (the target release's default) when the source sets it nowhere."""
+    known, value = (not origin.partial and origin.kind == "constructor"), default
+    keyword = origin.keyword(name)
+    if keyword is not None:
+        known, value = keyword.value.kind == "literal", keyword.value.value
+    for operation in origin.operations:
+        if operation.kind == "set" and operation.name == name:
+            literal = operation.value is not None and operation.value.kind == "literal" and not operation.conditional
+            known, value = literal, operation.value.value if literal else None
+        elif operation.kind == "passed":
+            known = known and keyword is not None
+    return known, value
+
+
+def ppo_config_calls(context: RuleContext) -> Iterator[tuple[Optional[int], Optional[PPOSetup], Origin]]:
+    """Every `PPOConfig(...)` call of the file: (setup index, setup, origin) for the trainers' configs,
+    then (None, None, origin) for those no trainer call takes (FileSetup.configs)."""
+    for index, setup in enumerate(context.file.setups):
+        binding = setup.role(CONFIG)
+        if binding is not None and binding.origin.kind == "constructor" and binding.origin.class_name.startswith("trl.") \
+                and is_ppo_config(binding.origin):
+            yield index, setup, binding.origin
+    for origin in context.file.configs:
+        yield None, None, origin
+
+
+def installed_transformers(context: RuleContext):
+    """The transformers the script will meet, where it was read (installed) rather than assumed."""
+    target = context.target
+    if target.transformers is None or target.transformers_source.startswith("assumed"):
+        return None
+    return target.transformers
+
+
+def accepted_config_fields(context: RuleContext) -> Optional[frozenset]:
+    """Every keyword the target's PPOConfig takes (TRL's fields and, from 0.12, TrainingArguments'),
+    or None where the data does not cover the release (trl_api/config_fields.py)."""
+    from ..trl_api.config_fields import accepted_config_fields as accepted  # read only for a config to check
+
+    return accepted(context.target.version, installed_transformers(context))
 
 
 def replace_fix(title: str, replacements, applicability: Applicability = Applicability.SAFE) -> Fix:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..trl_api import eras, table
 from .base import ERROR, WARNING, Example, KnownError, Rule
-from .common import ReplacementFix, is_old_era_script, rename_keyword, target_has_ppo, versions
+from .common import ReplacementFix, is_other_era_script, rename_keyword, target_has_ppo, versions
 
 # The keywords that changed names between the constructor eras (≤ 0.12 vs ≥ 0.13).
 _ERA_KEYWORDS = "args|model|ref_model|processing_class|config|policy|ref_policy|tokenizer|reward_model|" \
@@ -39,17 +39,18 @@ class KeywordFromOtherEra(ReplacementFix, Rule):
     known_errors = (
         KnownError("other-era-keyword", rf"unexpected keyword argument '({_ERA_KEYWORDS})'",
                    "TypeError: PPOTrainer.__init__() got an unexpected keyword argument 'args'",
-                   "≤ 0.12 (new names) and 0.15 - 1.12 (0.12 names)", "PPOTrainer(...)",
+                   "≤ 0.12 (new names; on ≤ 0.11 PPD210 names the pin) and 0.15 - 1.12 (0.12 names)", "PPOTrainer(...)",
                    "the keywords belong to another TRL era than the installed one",
                    "use the installed era's names (`args`/`model`/`ref_model`/`processing_class` from 0.13 on, "
-                   "`config`/`policy`/`ref_policy`/`tokenizer` in 0.12) or pin the TRL the script was written for"),
+                   "`config`/`policy`/`ref_policy`/`tokenizer` in 0.12) or pin the TRL the script was written for",
+                   ("PPD210",)),
     )
     invalid = (Example(_V012, "0.15.2"), Example(_V013, "0.12.2"), Example(_V012, "0.14.0"))
     valid = (Example(_V012, "0.12.2"), Example(_V013, "0.15.2"), Example(_V013, "1.12.0"))
 
     def check_setup(self, setup, context):
         if setup.trainer != "PPOTrainer" or setup.subclass or not target_has_ppo(context) \
-                or is_old_era_script(setup, context):
+                or is_other_era_script(setup, context):
             return
         version = context.target.version
         accepted = set(table.trainer_parameters(version))

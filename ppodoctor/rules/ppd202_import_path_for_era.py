@@ -3,7 +3,7 @@ from __future__ import annotations
 from ..trl_api import eras, table
 from . import fallbacks
 from .base import ERROR, WARNING, Example, KnownError, Rule
-from .common import ImportAttemptCheck, ReplacementFix, import_rewrite_fix, is_old_era_script
+from .common import ImportAttemptCheck, ReplacementFix, import_rewrite_fix, is_other_era_script
 from .fallbacks import ImportFate
 
 _OLD_IMPORT = "from trl import PPOConfig, PPOTrainer\n"
@@ -63,7 +63,7 @@ class ImportPathForEra(ImportAttemptCheck, ReplacementFix, Rule):
 
     def check(self, context):
         if not eras.has_ppo(context.target.era) or context.file.setups and all(
-                is_old_era_script(setup, context) for setup in context.file.setups):
+                is_other_era_script(setup, context) for setup in context.file.setups):
             return  # PPD203 / PPD206 speak for the whole file
         version = context.target.version
         tracked = table.tracked_names()

@@ -3,15 +3,14 @@ from __future__ import annotations
 from ..setup.model import CONFIG
 from ..trl_api import eras, table
 from .base import ERROR, SAFE, Declined, Example, Fix, KnownError, Rule
-from .common import is_old_era_script
-from .ppd401_batch_arithmetic import is_ppo_config
+from .common import accepted_config_fields, is_other_era_script, is_ppo_config
 
 _CALL = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
          "config = PPOConfig({fields})\n"
          "trainer = PPOTrainer(args=config, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,\n"
          "                     value_model=critic, train_dataset=ds)\n")
 # Old-era PPOConfig fields that the new PPOConfig rejects (for `explain`).
-_OLD_CONFIG_FIELDS = "model_name|query_dataset|log_with|init_kl_coef|kl_penalty|adap_kl_ctrl|ppo_epochs|" \
+OLD_CONFIG_FIELDS = "model_name|query_dataset|log_with|init_kl_coef|kl_penalty|adap_kl_ctrl|ppo_epochs|" \
                      "target|horizon|forward_batch_size|tracker_project_name|tracker_kwargs|" \
                      "accelerator_kwargs|optimize_cuda_cache|optimize_device_cache|early_stopping|" \
                      "target_kl|use_score_scaling|use_score_norm|score_clip|whiten_rewards|steps|" \
@@ -44,7 +43,7 @@ class ConfigFieldFromOtherEra(Rule):
     fix_title = "rename, or remove what the new trainer has no use for"
     probe_check = "PPOConfig(...) built in this interpreter; fixed: it takes the keywords"
     known_errors = (
-        KnownError("old-config-field", rf"unexpected keyword argument '({_OLD_CONFIG_FIELDS})'",
+        KnownError("old-config-field", rf"unexpected keyword argument '({OLD_CONFIG_FIELDS})'",
                    "TypeError: PPOConfig.__init__() got an unexpected keyword argument 'ppo_epochs'", "0.12 - 1.12",
                    "PPOConfig(...)", "an old-era (≤ 0.11) PPOConfig field",
                    "rename (`ppo_epochs`→`num_ppo_epochs`, `init_kl_coef`→`kl_coef`, `log_with`→`report_to`) "
@@ -54,22 +53,35 @@ class ConfigFieldFromOtherEra(Rule):
                Example(_CALL.format(fields="adap_kl_ctrl=False"), "1.12.0"))
     valid = (Example(_CALL.format(fields="num_ppo_epochs=4, report_to=\"wandb\""), "1.12.0"),)
 
+    def check(self, context):
+        yield from super().check(context)
+        if eras.has_ppo(context.target.era):
+            for origin in context.file.configs:  # a config built where no trainer call is (config.py)
+                yield from self._check_config(origin, None, context)
+
     def check_setup(self, setup, context):
         binding = setup.role(CONFIG)
         if binding is None or not is_ppo_config(binding.origin) or not eras.has_ppo(context.target.era) \
-                or is_old_era_script(setup, context):
+                or is_other_era_script(setup, context):
             return
+        yield from self._check_config(binding.origin, setup, context)
+
+    def _check_config(self, origin, setup, context):
         version = context.target.version
         accepted = table.config_fields(version)
         known = table.every_config_field()
-        origin = binding.origin
         used = {keyword.name for keyword in origin.keywords}
         fixed_kl = any(k.name == "adap_kl_ctrl" and k.value.is_literal(False) for k in origin.keywords)
         new_target = eras.new_trainer_api(context.target.era)
+        inherited = None  # TrainingArguments' fields of the transformers beside it, read on demand
         for keyword in origin.keywords:
             name = keyword.name
             if name in accepted or name not in known or keyword.span is None:
                 continue
+            if inherited is None:
+                inherited = accepted_config_fields(context) or frozenset()
+            if name in inherited:
+                continue  # a TrainingArguments field the target's PPOConfig inherits
             message = (f"PPOConfig has no field `{name}` in trl {version}: `TypeError: PPOConfig.__init__() got an "
                        f"unexpected keyword argument '{name}'`")
             from ..trl_api import config_moves  # read only for a config with another era's field
@@ -102,8 +114,8 @@ class ConfigFieldFromOtherEra(Rule):
 
         from ..fixes.calls import remove_argument
 
-        binding = context.setup.role(CONFIG)
-        keyword = next((k for k in binding.origin.keywords if k.name == diagnostic.subject), None)
+        origin = config_of(diagnostic, context)
+        keyword = next((k for k in origin.keywords if k.name == diagnostic.subject), None) if origin else None
         if keyword is None or keyword.span is None:
             raise Declined(f"`{diagnostic.subject}=` is not in the config call as parsed")
         source = context.source
@@ -146,3 +158,14 @@ class ConfigFieldFromOtherEra(Rule):
         if config.get("status") == "fail" and "unexpected keyword" in config.get("error", ""):
             return False, f"{config_where(after)}: {config['error']}"
         return True, f"{config_where(after)} takes the fixed keywords"
+
+
+def config_of(diagnostic, context):
+    """The PPOConfig call a finding is in: the trainer's config, or the free config holding its span."""
+    if context.setup is not None:
+        binding = context.setup.role(CONFIG)
+        return binding.origin if binding is not None else None
+    span = diagnostic.span
+    return next((origin for origin in context.file.configs if origin.span is not None
+                 and (origin.span.line, origin.span.column) <= (span.line, span.column)
+                 and (span.end_line, span.end_column) <= (origin.span.end_line, origin.span.end_column)), None)

@@ -4,7 +4,7 @@ from ..setup import kinds
 from ..setup.model import CONFIG, POLICY, PROCESSING_CLASS, REFERENCE, REWARD, VALUE, Span
 from ..trl_api import eras, table
 from .base import ERROR, Example, Rule, setup_of
-from .common import ReplacementFix, is_old_era_script, replace_fix
+from .common import ReplacementFix, is_other_era_script, replace_fix
 
 _OLD_POSITIONAL = ("from transformers import AutoModelForCausalLM, AutoTokenizer\nfrom trl import PPOConfig, PPOTrainer\n"
                    "model = AutoModelForCausalLM.from_pretrained(\"sft\")\nref = AutoModelForCausalLM.from_pretrained(\"sft\")\n"
@@ -45,7 +45,7 @@ class PositionalMeaningChanged(ReplacementFix, Rule):
     def check_setup(self, setup, context):
         era = context.target.era
         if setup.trainer != "PPOTrainer" or setup.subclass or not eras.has_ppo(era) or setup.unresolved_star \
-                or is_old_era_script(setup, context):
+                or is_other_era_script(setup, context):
             return
         target_order = table.trainer_parameters(context.target.version)
         positional = [b for b in setup.roles if b.via == "positional"]

@@ -8,8 +8,8 @@ import libcst as cst
 
 from ..trl_api import eras
 from .context import Context
-from .guards import import_guards
-from .model import Argument, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
+from .guards import import_guards, statement_guards
+from .model import CONFIG, Argument, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
 from .operations import Operations
 from .recent import remember
 from .relevance import TRAINER_NAMES
@@ -46,7 +46,7 @@ class _Extractor:
 
     def run(self) -> FileSetup:
         subclasses = self._trainer_subclasses()
-        setups = []
+        setups, config_sites = [], []
         for site in self.facts.calls:
             ctx = Context(site.scope, site.position, site.path)
             callee = self.resolver.qualname(site.node.func, ctx)
@@ -55,6 +55,8 @@ class _Extractor:
                 # Inside a function its calls in the file bind the parameters (`main(parse())`).
                 ctx = self.resolver.entry_context(site.scope, site.position, site.path)
                 setups.append(self._setup(site, ctx, callee, *trainer))
+            elif callee.rsplit(".", 1)[-1] == "PPOConfig" and _is_trl(callee):
+                config_sites.append(site)
         imports = tuple(
             ImportRecord(i.module, i.name, i.alias, self.resolver.span(i.node), self.resolver.span(i.statement),
                          import_guards(self.facts, i, self.resolver))
@@ -62,7 +64,22 @@ class _Extractor:
         )
         mentions_value_head = any("ValueHead" in (i.name or "") or "PreTrainedModelWrapper" in (i.name or "")
                                   for i in imports)
-        return FileSetup(self.path, tuple(setups), imports, mentions_value_head)
+        return FileSetup(self.path, tuple(setups), imports, mentions_value_head,
+                         self._free_configs(setups, config_sites))
+
+    def _free_configs(self, setups: list[PPOSetup], sites: list[CallSite]) -> tuple[Origin, ...]:
+        """PPOConfig(...) calls no trainer call takes: TRL validates a config where it is built, so a
+        config module is checked even though the trainer is built elsewhere."""
+        if not sites:
+            return ()
+        taken = {binding.origin.span for setup in setups for binding in setup.roles
+                 if binding.role == CONFIG and binding.origin.span is not None}
+        found = []
+        for site in sites:
+            origin = self.resolver.origin(site.node, self.resolver.entry_context(site.scope, site.position, site.path))
+            if origin.kind == "constructor" and origin.span not in taken:
+                found.append(origin)
+        return tuple(found)
 
     # --- which calls build a trainer ------------------------------------------------------
     def _trainer_of(self, callee: str, subclasses: dict[str, tuple[str, str]]) -> Optional[tuple[str, str]]:
@@ -161,6 +178,7 @@ class _Extractor:
             unresolved_star=unresolved_star,
             variable=self._variable(site),
             usages=usages,
+            guards=statement_guards(self.facts, site.scope, site.path, call, resolver),
         )
 
     def _binding(self, role: str, via: str, keyword: Optional[str], position: Optional[int],

@@ -33,21 +33,27 @@ _BROAD = frozenset({"ImportError", "Exception", "BaseException"})
 
 
 def import_guards(facts: ModuleFacts, info: ImportInfo, resolver: Resolver) -> tuple[ImportGuard, ...]:
+    return statement_guards(facts, info.scope, info.path, info.statement, resolver)
+
+
+def statement_guards(facts: ModuleFacts, scope, path, statement: cst.CSTNode,
+                     resolver: Resolver) -> tuple[ImportGuard, ...]:
+    """The try/if statements around any statement: an import's, or a trainer call's (PPOSetup.guards)."""
     guards = []
-    for depth, (branch_id, label) in enumerate(info.path):
+    for depth, (branch_id, label) in enumerate(path):
         node = facts.branch_statements.get(branch_id)
         span = resolver.span(node) if node is not None else None
         if isinstance(node, cst.Try):
-            if label == "try" and node.orelse is not None and _inside(facts, node.orelse, info.statement):
+            if label == "try" and node.orelse is not None and _inside(facts, node.orelse, statement):
                 continue  # `else:` of a try runs after the body worked: its handlers do not guard it
             if label == "try":
-                catches = _strongest([_caught(handler, resolver, info) for handler in node.handlers])
+                catches = _strongest([_caught(handler) for handler in node.handlers])
                 guards.append(ImportGuard("try", span, "try", catches))
             elif label.startswith("except"):
                 handler = node.handlers[int(label[len("except"):])]
-                guards.append(ImportGuard("try", span, label, _caught(handler, resolver, info)))
+                guards.append(ImportGuard("try", span, label, _caught(handler)))
         elif isinstance(node, cst.If):
-            ctx = Context(info.scope, facts.position(node), info.path[:depth]) if info.scope else None
+            ctx = Context(scope, facts.position(node), path[:depth]) if scope else None
             test = _version_test(node.test, resolver, ctx) if ctx is not None else None
             compare, release, form = test or ("", "", "")
             guards.append(ImportGuard("if", span, "body" if label == "body" else "else", "", compare, release, form))
@@ -65,7 +71,7 @@ def _strongest(kinds: list[str]) -> str:
     return "ModuleNotFoundError" if "ModuleNotFoundError" in kinds else ""
 
 
-def _caught(handler: cst.ExceptHandler, resolver: Resolver, info: ImportInfo) -> str:
+def _caught(handler: cst.ExceptHandler) -> str:
     if handler.type is None:
         return "ImportError"  # a bare `except:`
     types = handler.type.elements if isinstance(handler.type, cst.Tuple) else [handler.type]

@@ -216,6 +216,9 @@ class PPOSetup(Record):
     unresolved_star: bool
     variable: str = ""
     usages: tuple[Usage, ...] = ()
+    # The try/if statements around the call, outermost first, as ImportRecord.guards: an `if` on the
+    # TRL version says which era the call is written for and whether it runs on the target.
+    guards: tuple["ImportGuard", ...] = ()
 
     def role(self, name: str) -> Optional[RoleBinding]:
         for binding in self.roles:
@@ -269,12 +272,18 @@ class ImportRecord(Record):
 
 @record
 class FileSetup(Record):
-    """Every PPOTrainer construction in one file, and its TRL imports."""
+    """Every PPOTrainer construction in one file, and its TRL imports.
+
+    configs: the file's `trl` PPOConfig(...) calls that no trainer call of the file takes (a config
+    module, a factory function), as their Origins (kind "constructor", the call's keywords, no
+    operations: TRL checks the keywords inside the call itself).
+    """
 
     path: str
     setups: tuple[PPOSetup, ...] = ()
     imports: tuple[ImportRecord, ...] = ()
     mentions_value_head: bool = False
+    configs: tuple[Origin, ...] = ()
 
 
 def to_json_dict(obj: Any) -> Any:

@@ -74,6 +74,7 @@ def config_fields(version: Version) -> frozenset[str]:
     return frozenset(fields)
 
 
+@lru_cache(maxsize=1)
 def every_config_field() -> frozenset[str]:
     names = set(load()["training_arguments_overlap"])
     for entry in load()["versions"].values():
@@ -305,6 +306,22 @@ def first_successor_version(trainer: str) -> Optional[Version]:
         if trainer in _successor_table()["versions"][str(known)]["successors"]:
             return known
     return None
+
+
+def bracketed_ppo_config_defaults(version: Version, names: tuple[str, ...]) -> Optional[dict]:
+    """PPOConfig's defaults of `names` in `version`, where the data vouches for them: `version` is a
+    measured release, or the measured releases on either side of it agree on every name. None
+    otherwise: defaults change inside a minor series (0.7.1-0.7.10 had batch_size=256 and
+    mini_batch_size=1, 0.7.11 has 128 and 128), so a neighbour's defaults are not a release's."""
+    measured = successor_versions()
+    below = [v for v in measured if v <= version.base]
+    above = [v for v in measured if v >= version.base]
+    if not below or not above:
+        return None
+    low, high = (_successor_table()["versions"][str(v)]["ppo_config_defaults"] for v in (below[-1], above[0]))
+    if any(name not in low or name not in high or low[name] != high[name] for name in names):
+        return None
+    return {name: low[name] for name in names}
 
 
 def ppo_config_defaults(version: Version) -> dict:
