@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from ..setup import kinds
-from ..setup.model import POLICY, PPOSetup, RoleBinding
+from ..setup.model import POLICY, Origin, PPOSetup, RoleBinding
 from ..trl_api import eras
 from .base import Applicability, Declined, Diagnostic, Evidence, Fix, FixContext, RuleContext
 
@@ -30,6 +30,32 @@ def describe(binding: RoleBinding) -> str:
 
 def is_policy_object(setup: PPOSetup, binding: Optional[RoleBinding]) -> bool:
     return binding is not None and kinds.same_object(binding.origin, setup.origin(POLICY))
+
+
+# --- the literal PPOConfig, which the batch rules read ------------------------------------------------
+# TrainingArguments / PPOConfig defaults (trl 0.12-1.12).
+BATCH_DEFAULTS = {"per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "num_mini_batches": 1,
+                  "whiten_rewards": False}
+
+
+def is_ppo_config(origin: Optional[Origin]) -> bool:
+    return origin is not None and origin.kind in ("constructor", "parsed_args") \
+        and origin.class_name.rsplit(".", 1)[-1] == "PPOConfig"
+
+
+def config_value(origin: Origin, name: str) -> tuple[bool, Any]:
+    """(known, value) of a PPOConfig field: the literal keyword, a later literal assignment, or the default."""
+    known, value = (not origin.partial and origin.kind == "constructor"), BATCH_DEFAULTS.get(name)
+    keyword = origin.keyword(name)
+    if keyword is not None:
+        known, value = keyword.value.kind == "literal", keyword.value.value
+    for operation in origin.operations:
+        if operation.kind == "set" and operation.name == name:
+            literal = operation.value is not None and operation.value.kind == "literal" and not operation.conditional
+            known, value = literal, operation.value.value if literal else None
+        elif operation.kind == "passed":
+            known = known and keyword is not None
+    return known, value
 
 
 # Trainer methods and attributes only the old (<= 0.11) API has: the hand-written rollout loop.

@@ -1,34 +1,8 @@
 from __future__ import annotations
 
-from typing import Any, Optional
-
-from ..setup.model import CONFIG, Origin
+from ..setup.model import CONFIG
 from .base import ERROR, KnownError, Rule
-from .common import new_api_applies, versions
-
-# TrainingArguments / PPOConfig defaults (trl 0.12-1.12).
-DEFAULTS = {"per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "num_mini_batches": 1,
-            "whiten_rewards": False}
-
-
-def is_ppo_config(origin: Optional[Origin]) -> bool:
-    return origin is not None and origin.kind in ("constructor", "parsed_args") \
-        and origin.class_name.rsplit(".", 1)[-1] == "PPOConfig"
-
-
-def config_value(origin: Origin, name: str) -> tuple[bool, Any]:
-    """(known, value) of a PPOConfig field: the literal keyword, a later literal assignment, or the default."""
-    known, value = (not origin.partial and origin.kind == "constructor"), DEFAULTS.get(name)
-    keyword = origin.keyword(name)
-    if keyword is not None:
-        known, value = keyword.value.kind == "literal", keyword.value.value
-    for operation in origin.operations:
-        if operation.kind == "set" and operation.name == name:
-            literal = operation.value is not None and operation.value.kind == "literal" and not operation.conditional
-            known, value = literal, operation.value.value if literal else None
-        elif operation.kind == "passed":
-            known = known and keyword is not None
-    return known, value
+from .common import BATCH_DEFAULTS as DEFAULTS, config_value, is_ppo_config, new_api_applies, versions
 
 
 class BatchArithmetic(Rule):

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from ..setup.model import CONFIG
 from .base import WARNING, Rule
-from .common import new_api_applies
-from .ppd401_batch_arithmetic import is_ppo_config
+from .common import is_ppo_config, new_api_applies
 
 _OVERWRITTEN = ("batch_size", "mini_batch_size", "local_batch_size", "micro_batch_size", "local_mini_batch_size",
                 "world_size", "num_total_batches")
