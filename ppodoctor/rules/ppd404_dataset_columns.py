@@ -93,8 +93,9 @@ class DatasetColumns(Rule):
 
     def check_setup(self, setup, context):
         binding = setup.role(TRAIN_DATASET)
-        if binding is None or not new_api_applies(setup, context) or setup.role(DATA_COLLATOR) is not None:
-            return  # a collator of the user's own may well take text
+        if binding is None or not new_api_applies(setup, context) or setup.role(DATA_COLLATOR) is not None \
+                or setup.unresolved_star:
+            return  # a collator of the user's own (perhaps in a hidden **kwargs) may well take text
         found = columns(binding.origin)
         if found is None:
             return
