@@ -33,6 +33,10 @@ SCRIPTS = {
     "reference_is_policy": new_script().replace("ref_model=ref_policy", "ref_model=policy"),
     "path_not_literal": new_script().replace(f'"{MODELS / "llama-rm"}", num_labels=1)\ntrainer',
                                              'args.reward_path, num_labels=1)\ntrainer'),
+    "policy_automodel": "from transformers import AutoModel\n" + new_script().replace(
+        "\npolicy = AutoModelForCausalLM", "\npolicy = AutoModel"),
+    "reference_automodel": "from transformers import AutoModel\n" + new_script().replace(
+        "ref_policy = AutoModelForCausalLM", "ref_policy = AutoModel"),
     "hub_id_not_cached": new_script(value=None, value_expr="value").replace(
         "trainer =", 'value = AutoModelForSequenceClassification.from_pretrained("nobody/not-cached-xyz")\ntrainer ='),
 }
@@ -72,8 +76,8 @@ def test_healthy_setup_passes_every_trl_check(probed):
     found, facts = _verdicts(probed, "healthy")
     checks = facts["checks"]
     assert checks["trl_module"] == "trl.experimental.ppo.ppo_trainer"
-    for name in ("signature", "same_object", "dropout", "generation_config", "wrapper", "reward_get_reward",
-                 "value_get_reward"):
+    for name in ("signature", "same_object", "dropout", "generation_config", "reference_logits", "wrapper",
+                 "reward_get_reward", "value_get_reward"):
         assert checks[name]["status"] == "pass", (name, checks[name])
     assert not [code for code in found if code.startswith("PPD5")]
     plan = memory_plan(facts)
@@ -82,6 +86,14 @@ def test_healthy_setup_passes_every_trl_check(probed):
     policy = plan.models[0]
     assert policy.total_bytes == 4 * policy.weight_bytes and plan.models[1].total_bytes == plan.models[1].weight_bytes
     assert plan.total_bytes == sum(m.total_bytes for m in plan.models) and not plan.missing
+
+
+def test_a_policy_or_reference_without_an_lm_head_is_reproduced(probed):
+    found, _ = _verdicts(probed, "policy_automodel")
+    assert found["PPD110"].probe == CONFIRMED and "generation_config" in found["PPD110"].probe_detail
+    found, facts = _verdicts(probed, "reference_automodel")
+    assert found["PPD110"].probe == CONFIRMED and "'logits'" in found["PPD110"].probe_detail
+    assert facts["checks"]["generation_config"]["status"] == "pass", "the policy there is a causal LM"
 
 
 def test_value_model_that_is_the_policy_reproduces_trls_score_error(probed):
