@@ -62,9 +62,11 @@ def test_ppd110_reports_a_copy_of_the_policy_once():
     "from peft import AutoPeftModelForCausalLM\n" + call(policy="AutoPeftModelForCausalLM.from_pretrained('a')"),
     "from mylib import build_policy, Policy\n" + call(policy="build_policy()", ref="Policy.from_pretrained('x')"),
     call(policy="load_somewhere()"),
+    "from transformers import AutoModelForTokenClassification\n"
+    + call(policy="AutoModelForTokenClassification.from_pretrained('sft')"),
     "from trl.experimental.ppo import AutoModelForCausalLMWithValueHead\n"
     + call(policy="AutoModelForCausalLMWithValueHead.from_pretrained('sft')"),
-], ids=["auto-causal", "causal-classes", "peft", "imported", "unresolved", "value-head"])
+], ids=["auto-causal", "causal-classes", "peft", "imported", "unresolved", "not-measured-head", "value-head"])
 def test_ppd110_leaves_causal_lms_and_unknowns_alone(source):
     assert findings(source, "PPD110") == []
 
@@ -165,14 +167,17 @@ def test_ppd404_fires_on_raw_text_and_leftover_text(source, subject):
     "def tokenize(row):\n    out = tok(row['prompt'])\n    return out\n"
     "ds = Dataset.from_dict({'prompt': ['a']}).map(tokenize)\n" + call(),
     "ds = load_dataset('json', data_files='prompts.jsonl', split='train')\n" + call(),
+    "ds = load_dataset('trl-lib/tldr', split='train')\n" + call(dataset="ds['prompt']"),
     "ds = load_dataset('./local_data', split='train')\n" + call(),
+    "import argparse\nparser = argparse.ArgumentParser()\nparser.add_argument('--data', default='trl-lib/tldr')\n"
+    "args = parser.parse_args()\nds = load_dataset(args.data, split='train')\n" + call(),
     "ds = Dataset.from_dict({'input_ids': [[1, 2], [3, 4]], 'score': [1, 2]})\n" + call(),
     "from mylib import get_dataset\n" + call(dataset="get_dataset()"),
     "ds = Dataset.from_dict({'prompt': ['a']})\n" + call().replace("train_dataset=ds", "train_dataset=ds, "
                                                                     "data_collator=collate"),
     "ds = Dataset.from_dict({'prompt': ['a']}) if flag else Dataset.from_dict({'input_ids': [[1]]})\n" + call(),
 ], ids=["remove-column-names", "remove-literal", "remove-later", "select-columns", "set-format", "imported-fn",
-        "fn-keys-unknown", "json-files", "local-path", "ids-and-numbers", "helper-not-followed", "own-collator",
+        "fn-keys-unknown", "json-files", "a-column", "local-path", "command-line", "ids-and-numbers", "helper-not-followed", "own-collator",
         "conditional"])
 def test_ppd404_is_silent_where_the_columns_are_right_or_unknown(source):
     assert findings(source, "PPD404") == []

@@ -64,7 +64,7 @@ def columns(origin: Optional[Origin]) -> Optional[Columns]:
     if method == "__getitem__":
         # `load_dataset(...)["train"]` is a split of a DatasetDict; on a Dataset it would be a column.
         inner = origin.base
-        splits = inner.kind == "call" and _is_load_dataset(inner) or \
+        splits = inner.kind == "call" and _is_load_dataset(inner) and inner.keyword("split") is None or \
             inner.kind == "method" and inner.callee == "train_test_split"
         return base if splits and origin.args and isinstance(origin.args[0].value, str) else None
     if method in _SAME_COLUMNS:
@@ -166,6 +166,8 @@ def _hub_dataset(origin: Origin) -> bool:
     name = path.value
     if origin.keyword("data_files", "data_dir") is not None or name.lower() in _FILE_BUILDERS:
         return False
+    if "." in path.text and not path.text.startswith(("'", '"')):
+        return False  # `args.dataset_name`: a default the command line may replace with a tokenized dataset
     local = name.startswith((".", "/", "~")) or name.endswith((".py", ".json", ".csv", ".parquet", ".jsonl"))
     return not local and name.count("/") == 1
 

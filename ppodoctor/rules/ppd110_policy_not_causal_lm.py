@@ -117,10 +117,9 @@ class PolicyNotCausalLM(Rule):
         policy_base = _base(setup.origin(POLICY))
         for role in (POLICY, REFERENCE):
             binding = setup.role(role)
-            if binding is None or kinds.model_kind(binding.origin) not in (kinds.OTHER_MODEL,
-                                                                          kinds.SEQUENCE_CLASSIFIER):
+            base = _base(binding.origin) if binding is not None else None
+            if base is None or not _without_lm_head(base):
                 continue
-            base = _base(binding.origin)
             if role == REFERENCE and base is not None and policy_base is not None and base.span == policy_base.span:
                 continue  # a copy of the policy: the policy's finding (and fix) covers it
             fix = None
@@ -161,6 +160,15 @@ class PolicyNotCausalLM(Rule):
             return False, (f"the checkpoint `{built.get('source')}` was saved as {shown}, not a causal LM: its LM "
                            "head would be random")
         return True, detail
+
+
+def _without_lm_head(origin: Origin) -> bool:
+    """A transformers base model (`AutoModel`, `LlamaModel`) or sequence classifier: the classes whose
+    failure is measured. Token-classification, QA and masked-LM heads are left alone."""
+    kind = kinds.model_kind(origin)
+    if kind == kinds.SEQUENCE_CLASSIFIER:
+        return True
+    return kind == kinds.OTHER_MODEL and origin.class_name.rsplit(".", 1)[-1].endswith("Model")
 
 
 def _base(origin: Optional[Origin]) -> Optional[Origin]:
