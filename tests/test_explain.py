@@ -45,6 +45,7 @@ FACTS = [
      "PPD110"),
     ("AttributeError: 'BaseModelOutputWithPast' object has no attribute 'logits'", "reference-no-logits", "PPD110"),
     ("AttributeError: 'function' object has no attribute 'modules'", "scorer-is-function", "PPD111"),
+    ("AttributeError: 'Plain' object has no attribute 'modules'", "scorer-is-function", "PPD111"),
     ("AttributeError: 'Scorer' object has no attribute 'base_model_prefix'", "scorer-no-base-model-prefix",
      "PPD111"),
     ('  File "/x/trl/experimental/ppo/ppo_trainer.py", line 616, in repeat_generator\n    while True:\n'

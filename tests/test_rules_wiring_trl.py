@@ -41,6 +41,11 @@ class Scorer(torch.nn.Module):
         return self.head(torch.zeros(input_ids.shape[0], input_ids.shape[1], 16))
 
 
+class Plain:
+    def __call__(self, texts):
+        return [0.0] * len(texts)
+
+
 def reward_fn(texts):
     return [0.0] * len(texts)
 
@@ -79,6 +84,7 @@ CASES = (
      {"reward": "lambda texts: [0.0] * len(texts)"}),
     ("module-value", "PPD111", "'Scorer' object has no attribute 'base_model_prefix'", {"value": "Scorer()"}),
     ("module-reward", "PPD111", "'Scorer' object has no attribute 'base_model_prefix'", {"reward": "Scorer()"}),
+    ("plain-object-reward", "PPD111", "'Plain' object has no attribute 'modules'", {"reward": "Plain()"}),
     ("raw-text", "PPD404", "that includes input_ids, but you provided ['prompt']",
      {"dataset": 'Dataset.from_dict({"prompt": ["a b", "c d", "e f", "g h"]})'}),
     ("text-beside-ids", "PPD404", "Unable to create tensor",

@@ -120,10 +120,10 @@ class PolicyNotCausalLM(Rule):
             base = _base(binding.origin) if binding is not None else None
             if base is None or not _without_lm_head(base):
                 continue
-            if role == REFERENCE and base is not None and policy_base is not None and base.span == policy_base.span:
+            if role == REFERENCE and policy_base is not None and base.span == policy_base.span:
                 continue  # a copy of the policy: the policy's finding (and fix) covers it
             fix = None
-            if base is not None and base.kind == "from_pretrained":
+            if base.kind == "from_pretrained":
                 fix = Fix(f"Load the {role} model with AutoModelForCausalLM", _applicability(base, context))
             yield self.report(
                 f"{role} model {describe(binding)} is not a causal LM: it has no LM head, so {_WHAT_BREAKS[role]} "

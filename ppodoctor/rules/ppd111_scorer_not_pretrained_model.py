@@ -35,9 +35,9 @@ class ScorerNotPretrainedModel(Rule):
     severity = ERROR
     summary = "the reward or value model is a function or a plain nn.Module, not a transformers model"
     known_errors = (
-        KnownError("scorer-is-function", r"'function' object has no attribute 'modules'",
+        KnownError("scorer-is-function", r"'(?!NoneType')[\w.]+' object has no attribute 'modules'",
                    "AttributeError: 'function' object has no attribute 'modules'", "0.12 - 1.12", "PPOTrainer(...)",
-                   "a Python function (or lambda) is passed as `reward_model` or `value_model`",
+                   "a Python function, a lambda or a plain object is passed as `reward_model` or `value_model`",
                    "PPO needs a single-logit `AutoModelForSequenceClassification`; for a reward function use "
                    "RLOOTrainer/GRPOTrainer's `reward_funcs=` (`ppodoctor migrate --to rloo|grpo`)"),
         KnownError("scorer-no-base-model-prefix",
