@@ -208,6 +208,20 @@ def test_guide_script_on_trl_012_reproduces_the_nonetype_modules_error(probed_01
     assert _reproduces("PPD101", fixed_result) is False
 
 
+def test_a_policy_without_an_lm_head_on_trl_012_is_reproduced(probed_012):
+    # transformers 4.46 gives such a model `generation_config = None`: TRL 0.12 reads its eos_token_id.
+    from ppodoctor.config import Settings
+
+    python = probed_012[0]
+    script = "from transformers import AutoModel\n" + guide_script_012(value=True).replace(
+        "model = AutoModelForCausalLM", "model = AutoModel")
+    report = check_source(script, "automodel.py", Settings(trl_version="0.12.2"))
+    (result,) = probe_files([report.setup], ProbeOptions(python=python))
+    found = {d.code: d for d in annotate(report.diagnostics, result)}
+    assert found["PPD110"].probe == CONFIRMED, found["PPD110"].probe_detail
+    assert "'NoneType' object has no attribute 'eos_token_id'" in found["PPD110"].probe_detail
+
+
 def test_confirm_fixes_confirms_a_cure_and_refutes_a_non_cure(probed_012):
     from ppodoctor.probe import confirm_fixes
 

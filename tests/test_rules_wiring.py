@@ -226,3 +226,18 @@ def test_ppd405_message_carries_the_arithmetic():
         "rows-not-literal"])
 def test_ppd405_is_silent_when_a_batch_fits_or_a_factor_is_unknown(source):
     assert findings(source, "PPD405") == []
+
+
+def test_function_origins_and_local_classes_round_trip_through_json():
+    import libcst
+
+    from ppodoctor.setup import model
+    from ppodoctor.setup.extract import extract
+
+    source = HEAD + MODULE + "def reward_fn(texts):\n    return texts\n" + call(reward="reward_fn", value="Scorer()")
+    file_setup = extract(libcst.parse_module(source), "t.py")
+    assert model.loads(model.dumps(file_setup)) == file_setup
+    setup = file_setup.setups[0]
+    reward, value = setup.origin(model.REWARD), setup.origin(model.VALUE)
+    assert (reward.kind, reward.span) == ("function", None), "no span: nothing a fix could rewrite"
+    assert value.local_class == model.LocalClass("Scorer", ("torch.nn.Module",), ("__init__", "head"))
