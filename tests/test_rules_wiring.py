@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -88,6 +89,14 @@ def test_ppd110_fix_swaps_the_class_and_keeps_the_import_bound():
     compile(result.text, "t.py", "exec")
     unsafe_only = fix_source(source, "t.py", Settings(), TARGET, unsafe=False)
     assert not unsafe_only.changed, "an unseen checkpoint: the swap is unsafe without the probe"
+
+
+@pytest.mark.parametrize("checkpoint, applicability", [("llama-causal", "safe"), ("llama-rm", "display-only")])
+def test_ppd110_fix_safety_follows_the_saved_checkpoint(checkpoint, applicability):
+    # A checkpoint saved as a causal LM has the head the new class loads; a classifier's would be random.
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "models" / checkpoint
+    (found,) = findings(f"policy = AutoModel.from_pretrained({str(path)!r})\n" + call(), "PPD110")
+    assert found.fix.applicability == applicability
 
 
 # --- PPD111 scorer-not-pretrained-model ---------------------------------------------------------
