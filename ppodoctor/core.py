@@ -72,13 +72,14 @@ class CheckReport(Record):
         return 1 if self.problems else 0
 
 
-def parse_setup(text: str, filename: str) -> FileSetup:
+def parse_setup(text: str, filename: str, screened: bool = False) -> FileSetup:
     """Source text → setup model; raises files.SourceError for text libcst cannot parse.
 
-    Text that cannot matter to any rule (setup.relevance) gets an empty model without libcst."""
+    Text that cannot matter to any rule (setup.relevance) gets an empty model without libcst;
+    `screened`: the caller has already asked setup.relevance (a scan's screening) and it may matter."""
     from .setup.relevance import may_matter
 
-    if not may_matter(text):
+    if not screened and not may_matter(text):
         return FileSetup(filename)
     import libcst
 
@@ -146,11 +147,11 @@ def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -
 
 
 def check_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
-                 target: Optional[Target] = None, strict: bool = False) -> FileReport:
+                 target: Optional[Target] = None, strict: bool = False, screened: bool = False) -> FileReport:
     """One file's report. A file whose bytes cannot hold a PPO setup (files.may_hold_setup) is not
     even decoded: nothing in it could be reported, its encoding included; unless `strict` (a file
     the user named): then it is decoded and compiled, and Python's refusal is the report's error.
-    (A notebook's program is judged by its own reader, cell by cell.)"""
+    (A notebook's program is judged by its own reader, cell by cell.) `screened`: see parse_setup."""
     settings = settings or Settings()
     raw = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
     strict = strict and not files.is_notebook(filename)
@@ -167,7 +168,7 @@ def check_source(source: Union[str, bytes], filename: str = "<stdin>", settings:
     if not files.may_hold_setup_named(raw, filename):
         return FileReport(filename, setup=FileSetup(filename), source=decoded, target=target)
     try:
-        setup = parse_setup(decoded.text, filename)
+        setup = parse_setup(decoded.text, filename, screened)
     except files.SourceError as error:
         return failed(filename, error, source=decoded, target=target)
     return FileReport(filename, run_rules(setup, decoded.text, target, settings), setup=setup, source=decoded,

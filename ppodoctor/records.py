@@ -80,10 +80,8 @@ class Record:
         return f"{self.__class__.__qualname__}({shown})"
 
 
-def record(cls: _T) -> _T:
-    """Make `cls` (which must derive from Record) a frozen dataclass with Record's methods."""
-    if not issubclass(cls, Record):
-        raise TypeError(f"{cls.__name__} must derive from Record")
+def _declare(cls: type) -> tuple:
+    """Make `cls` a dataclass without generated methods and give it the tables Record.__init__ reads."""
     cls = dataclasses.dataclass(init=False, eq=False, repr=False)(cls)
     fields = dataclasses.fields(cls)
     cls.__record_names__ = tuple(field.name for field in fields)
@@ -91,6 +89,14 @@ def record(cls: _T) -> _T:
                                if field.default is not dataclasses.MISSING}
     cls.__record_factories__ = tuple((field.name, field.default_factory) for field in fields
                                      if field.default_factory is not dataclasses.MISSING)
+    return cls, fields
+
+
+def record(cls: _T) -> _T:
+    """Make `cls` (which must derive from Record) a frozen dataclass with Record's methods."""
+    if not issubclass(cls, Record):
+        raise TypeError(f"{cls.__name__} must derive from Record")
+    cls, fields = _declare(cls)
     cls.__record_compared__ = tuple(field.name for field in fields if field.compare)
     cls.__record_hashed__ = tuple(field.name for field in fields
                                   if (field.compare if field.hash is None else field.hash))
@@ -113,11 +119,4 @@ def state(cls: _T) -> _T:
     """Make `cls` (which must derive from State) a dataclass whose __init__ is State's."""
     if not issubclass(cls, State):
         raise TypeError(f"{cls.__name__} must derive from State")
-    cls = dataclasses.dataclass(init=False, eq=False, repr=False)(cls)
-    fields = dataclasses.fields(cls)
-    cls.__record_names__ = tuple(field.name for field in fields)
-    cls.__record_defaults__ = {field.name: field.default for field in fields
-                               if field.default is not dataclasses.MISSING}
-    cls.__record_factories__ = tuple((field.name, field.default_factory) for field in fields
-                                     if field.default_factory is not dataclasses.MISSING)
-    return cls
+    return _declare(cls)[0]

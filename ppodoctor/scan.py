@@ -195,7 +195,8 @@ def _prefetch_target(settings: Settings):
 
 def _check_one(item: _Work, settings: Settings) -> tuple[int, core.FileReport]:
     index, name, data, target = item
-    return index, core.check_source(data, name, settings, target)
+    # Screening has already found that the file may matter: Python's parser is not asked twice.
+    return index, core.check_source(data, name, settings, target, screened=True)
 
 
 # --- the pool -------------------------------------------------------------------------------------

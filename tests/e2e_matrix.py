@@ -89,6 +89,10 @@ CASES = (
     Case("PPD301", "Asking to pad but the tokenizer does not have a padding token", tokenizer="tok-nopad"),
 )
 
+# The correct setup itself, in every style: it trains before and after, and `fix --write` leaves it
+# byte for byte (a fix never changes a script that runs).
+CLEAN = Case("", "", name="clean")
+
 CONFIG = ("output_dir={out}, use_cpu=True, bf16=False, per_device_train_batch_size=2, gradient_accumulation_steps=1, "
           "num_mini_batches=1, total_episodes=2, response_length=4, {epochs}, num_sample_generations=0, "
           'report_to="none", save_strategy="no", stop_token="eos", seed=0')
@@ -244,7 +248,7 @@ STYLES = {"inline": inline, "helpers": helpers, "argparse": argparse_style, "con
 def write_scripts(root: Path, models: Path) -> dict[tuple[str, str], Path]:
     """Every case in every style, each in a directory of its own (`<case>-<style>/train.py`)."""
     scripts = {}
-    for case in CASES:
+    for case in CASES + (CLEAN,):
         for style, render in STYLES.items():
             directory = root / f"{case.label}-{style}"
             directory.mkdir(parents=True, exist_ok=True)

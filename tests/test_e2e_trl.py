@@ -178,3 +178,19 @@ def test_guide_script_on_trl_012(tmp_path):
     script = tmp_path / "guide.py"
     script.write_text(GUIDE_012.format(m=tmp_path / "m"))
     check_broken_then_fixed(python, script, "'NoneType' object has no attribute 'modules'", "PPD101")
+
+
+def test_guide_advice_value_model_is_model_on_trl_012(tmp_path):
+    """The guide's own "fix" (`value_model = model`) dies on the first rollout; ppodoctor rewrites that
+    very assignment (no dead alias left behind) and the script trains."""
+    python = trl012_python()
+    if python is None:
+        pytest.skip("no trl 0.12 interpreter (PPODOCTOR_TRL012_PYTHON, .venv-trl012, /tmp/venv012)")
+    make_models(python, tmp_path / "m")
+    script = tmp_path / "guide.py"
+    advice = GUIDE_012.replace("ppo_trainer = PPOTrainer(", "value_model = model\nppo_trainer = PPOTrainer(") \
+        .replace("train_dataset=dataset)", "train_dataset=dataset, value_model=value_model)")
+    script.write_text(advice.format(m=tmp_path / "m"))
+    check_broken_then_fixed(python, script, "object has no attribute 'score'", "PPD109")
+    assert "value_model = model\n" not in script.read_text()
+    assert "value_model = AutoModelForSequenceClassification.from_pretrained(" in script.read_text()

@@ -210,3 +210,18 @@ def test_ppd208_tokenizer_in_the_reference_slot():
     assert len(found) == 1 and "`policy` (a causal LM, meant as the policy) lands in `processing_class`" in found[0].message
     fixed = fix_all(source, "0.20.0", "PPD208")
     assert "PPOTrainer(args=cfg, model=policy, processing_class=tok)" in fixed
+
+
+def test_ppd208_silent_on_the_targets_own_order_with_an_unresolved_argument():
+    # The 0.11 order (config, model, ref_model, tokenizer) on 0.11, with `ref_model` assigned in two
+    # branches: its meaning is unknown, so no other era's order may be used to guess it.
+    source = ("from transformers import AutoTokenizer\n"
+              "from trl import AutoModelForCausalLMWithValueHead, PPOConfig, PPOTrainer, create_reference_model\n"
+              "config = PPOConfig(model_name='gpt2', batch_size=16, mini_batch_size=16)\n"
+              "model = AutoModelForCausalLMWithValueHead.from_pretrained(config.model_name)\n"
+              "if use_peft:\n    ref_model = None\nelse:\n    ref_model = create_reference_model(model)\n"
+              "tokenizer = AutoTokenizer.from_pretrained(config.model_name)\n"
+              "ppo_trainer = PPOTrainer(config, model, ref_model, tokenizer, dataset=dataset)\n")
+    assert not check(source, "0.11.4", ("PPD208",))
+    swapped = source.replace("PPOTrainer(config, model, ref_model, tokenizer", "PPOTrainer(config, model, tokenizer")
+    assert [d.code for d in check(swapped, "0.11.4", ("PPD208",))] == ["PPD208"]

@@ -36,6 +36,7 @@ class SourceMap:
         self._parents: Optional[dict] = None
         self._by_span: Optional[dict] = None
         self._names: Optional[frozenset] = None
+        self._name_counts: Optional[dict] = None
 
     @property
     def parents(self) -> dict:
@@ -182,6 +183,22 @@ class SourceMap:
     def position_before(self, node: cst.CSTNode) -> tuple[int, int]:
         start = self.positions[node].start
         return (start.line, start.column)
+
+    def name_count(self, name: str) -> int:
+        """How many times the file binds or reads the variable `name` (keyword names and attribute
+        names are not variables)."""
+        if self._name_counts is None:
+            counts: dict[str, int] = {}
+            labels: set[int] = set()
+            for node in _walk(self.module):
+                if type(node) is cst.Arg and node.keyword is not None:
+                    labels.add(id(node.keyword))
+                elif type(node) is cst.Attribute:
+                    labels.add(id(node.attr))
+                elif type(node) is cst.Name and id(node) not in labels:
+                    counts[node.value] = counts.get(node.value, 0) + 1
+            self._name_counts = counts
+        return self._name_counts.get(name, 0)
 
     def free_name(self, candidates: Sequence[str]) -> str:
         """The first candidate no name in the file uses, else a numbered variant of the first."""

@@ -88,6 +88,11 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
     if mode == "replace" and binding is not None:
         if binding.via == "mapping":
             raise Declined("the value model comes from a `**mapping`")
+        alias = _alias_assignment(source, binding.text, scope, source.position_before(call))
+        if alias is not None:
+            rewritten = _rewrite_alias(source, setup, model, copied, alias, scope)
+            if rewritten is not None:
+                return rewritten
         passing = (source.replace(source.node_at(binding.value_span, cst.BaseExpression), name),)
     elif binding is None:
         passing = append_argument(source, call, f"value_model={name}")
@@ -96,11 +101,50 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
     return (insertion,) + passing + spelling.edits
 
 
-def _layout(source: SourceMap, neighbour: cst.CSTNode, head: str, arguments: list[str]) -> str:
-    """One line when it fits; else the arguments on an indented line, or one a line (as black would)."""
+def _alias_assignment(source: SourceMap, name: str, scope, position) -> Optional[cst.Assign]:
+    """`value_model = model` (the guide's advice): the one plain alias assignment of the name the
+    trainer reads, in the trainer's scope, read nowhere else. Rewriting it in place leaves no dead
+    alias behind and keeps the script's own name."""
+    if not name.isidentifier():
+        return None
+    from ..setup.resolve import Context
+
+    found, found_scope, ambiguous = source.resolver.lookup(name, Context(scope, position))
+    if found is None or ambiguous or found_scope is not scope or found.kind != "assign" or found.index \
+            or len(scope.bindings.get(name, ())) != 1 or not isinstance(found.value, (cst.Name, cst.Attribute)):
+        return None
+    statement = source.statement(found.value)
+    if len(statement.body) != 1 or not isinstance(statement.body[0], cst.Assign) \
+            or len(statement.body[0].targets) != 1:
+        return None
+    if source.name_count(name) != 2:  # the assignment and the trainer's argument, nothing else
+        return None
+    return statement.body[0]
+
+
+def _rewrite_alias(source: SourceMap, setup: PPOSetup, model: Origin, copied: list, alias: cst.Assign,
+                   scope) -> Optional[tuple[Edit, ...]]:
+    statement = source.statement(alias.value)
+    position = source.position_before(statement)
+    path = _path_text(source, setup, model, scope, position)
+    if path is None:
+        return None
+    arguments = [path, "num_labels=1"] + [f"{k.name}={k.value.text}" for k in copied
+                                           if source.visible(k.value.text, scope, position)]
+    spelling = spell(source, "transformers", "AutoModelForSequenceClassification", scope, position,
+                     source.start(statement))
+    head = f"{source.module.code_for_node(alias.targets[0].target)} = {spelling.text}.from_pretrained("
+    comment = statement.trailing_whitespace.comment
+    tail = len(statement.trailing_whitespace.whitespace.value + comment.value) if comment is not None else 0
+    return (source.replace(alias, _layout(source, statement, head, arguments, tail)),) + spelling.edits
+
+
+def _layout(source: SourceMap, neighbour: cst.CSTNode, head: str, arguments: list[str], tail: int = 0) -> str:
+    """One line when it fits (with `tail` characters after it, e.g. a comment kept on the line); else
+    the arguments on an indented line, or one a line (as black would)."""
     indent, newline = source.indentation(neighbour), source.newline
     flat = head + ", ".join(arguments) + ")"
-    if len(indent + flat) <= LINE_LIMIT:
+    if len(indent + flat) + tail <= LINE_LIMIT:
         return flat
     inner = indent + source.module.default_indent
     hugged = inner + ", ".join(arguments)
