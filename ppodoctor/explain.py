@@ -27,19 +27,7 @@ class Known:
 
 
 # Failures no rule catches before they happen: only the probe, or the traceback, shows them.
-UNCOVERED: tuple[KnownError, ...] = (
-    KnownError(
-        "dataset-not-tokenized", r"You should supply an encoding.*input_ids|that includes input_ids",
-        "ValueError: You should supply an encoding or a list of encodings to this method that includes "
-        "input_ids", "0.12 - 1.12", "first batch", "`train_dataset` holds raw text, not token ids",
-        "tokenize the dataset first (`dataset.map(lambda x: tokenizer(x[\"prompt\"]), "
-        "remove_columns=dataset.column_names)`) so it holds only `input_ids`"),
-    KnownError(
-        "dataset-extra-column", r"Unable to create tensor",
-        "ValueError: Unable to create tensor, you should probably activate truncation and/or padding",
-        "0.12 - 1.12", "first batch", "a text column is left beside `input_ids`",
-        "drop every column but `input_ids` (`remove_columns=dataset.column_names` in `map`)"),
-)
+UNCOVERED: tuple[KnownError, ...] = ()  # the dataset errors moved to PPD404 (dataset-columns)
 
 
 @lru_cache(maxsize=1)

@@ -53,6 +53,7 @@ class Case:
     name: str = ""
     policy_class: str = "AutoModelForCausalLM"
     ref: str = "copy"  # "copy" (its own from_pretrained) or "policy" (the very policy object)
+    ref_class: str = "AutoModelForCausalLM"  # the class the "copy" is loaded as
     reward_class: str = "AutoModelForSequenceClassification"
     reward_kwargs: str = "num_labels=1"
     value: str = "classifier"  # classifier, missing, none, causal, policy, wrapper
@@ -77,6 +78,10 @@ CASES = (
          policy_class="AutoModelForCausalLMWithValueHead"),
     Case("PPD107", "object has no attribute", name="PPD107-value", value="wrapper"),
     Case("PPD109", "object has no attribute 'score'", value="policy"),
+    Case("PPD110", "'LlamaModel' object has no attribute 'generation_config'", name="PPD110-policy",
+         policy_class="AutoModel"),
+    Case("PPD110", "'BaseModelOutputWithPast' object has no attribute 'logits'", name="PPD110-reference",
+         ref_class="AutoModel"),
     Case("PPD201", "unexpected keyword argument 'config'", call="v012"),
     Case("PPD202", "cannot import name 'PPOConfig' from 'trl'", import_from="trl"),
     Case("PPD205", "unexpected keyword argument 'ppo_epochs'", config_epochs="ppo_epochs=1"),
@@ -97,6 +102,7 @@ DATASET = 'Dataset.from_dict({"input_ids": [[5, 6, 7], [8, 9, 10], [11, 12, 13],
 def _imports(case: Case, extra: str = "") -> str:
     lines = [extra, "from datasets import Dataset",
              "from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer",
+             "from transformers import AutoModel" if "AutoModel" in (case.policy_class, case.ref_class) else "",
              f"from {case.import_from} import PPOConfig, PPOTrainer"]
     if "wrapper" in (case.value,) or "WithValueHead" in case.policy_class:
         lines.append("from trl.experimental.ppo import AutoModelForCausalLMWithValueHead")
@@ -116,7 +122,7 @@ def _reward(case: Case, path: str) -> str:
 
 
 def _ref(case: Case, policy: str, policy_path: str) -> str:
-    return policy if case.ref == "policy" else f"AutoModelForCausalLM.from_pretrained({policy_path})"
+    return policy if case.ref == "policy" else f"{case.ref_class}.from_pretrained({policy_path})"
 
 
 def _call(case: Case, config: str, tokenizer: str, policy: str, ref: str, reward: str, value, dataset: str) -> str:

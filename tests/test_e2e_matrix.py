@@ -5,7 +5,7 @@ For each (rule, style): the broken script first fails in trl 1.12 with the error
 then trains to the end on the CPU. The scripts run as `python train.py` would, in forked children
 of one interpreter that imported torch, transformers and trl once (tests/e2e_runner.py);
 tests/test_e2e_trl.py runs a few the plain way, one interpreter per script, as a cross-check. One
-`fix --write` covers the whole tree, so the probe's worker starts once for all 70 scripts.
+`fix --write` covers the whole tree, so the probe's worker starts once for all the scripts.
 
 PPD207 (`torch_dtype=` under transformers 5) is left out: the original trains (a deprecation), so
 there is no failure to reproduce.

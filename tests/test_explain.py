@@ -37,8 +37,19 @@ FACTS = [
      "as `pad_token`", "pad-token-missing", "PPD301"),
     ("IndexError: index out of range in self", "vocab-mismatch", "PPD502"),
     ("ValueError: You should supply an encoding or a list of encodings to this method that includes input_ids, "
-     "but you provided ['text']", "dataset-not-tokenized", None),
-    ("ValueError: Unable to create tensor, you should probably activate truncation", "dataset-extra-column", None),
+     "but you provided ['text']", "dataset-not-tokenized", "PPD404"),
+    ("ValueError: Unable to create tensor, you should probably activate truncation", "dataset-extra-column", "PPD404"),
+    ("AttributeError: 'LlamaModel' object has no attribute 'generation_config'. Did you mean: "
+     "'generation_config_class'?", "policy-no-generation-config", "PPD110"),
+    ("AttributeError: 'GPT2Model' object has no attribute 'generation_config'", "policy-no-generation-config",
+     "PPD110"),
+    ("AttributeError: 'BaseModelOutputWithPast' object has no attribute 'logits'", "reference-no-logits", "PPD110"),
+    ("AttributeError: 'function' object has no attribute 'modules'", "scorer-is-function", "PPD111"),
+    ("AttributeError: 'Plain' object has no attribute 'modules'", "scorer-is-function", "PPD111"),
+    ("AttributeError: 'Scorer' object has no attribute 'base_model_prefix'", "scorer-no-base-model-prefix",
+     "PPD111"),
+    ('  File "/x/trl/experimental/ppo/ppo_trainer.py", line 616, in repeat_generator\n    while True:\n'
+     "KeyboardInterrupt", "dataset-smaller-than-batch", "PPD405"),
     ("ValueError: batch_size must be a multiple of num_mini_batches", "mini-batches", "PPD401"),
     ("ValueError: Your setup doesn't support bf16/gpu.", "bf16-no-gpu", "PPD504"),
     ("TypeError: PPOTrainer.__init__() got an unexpected keyword argument 'args'", "other-era-keyword", "PPD201"),

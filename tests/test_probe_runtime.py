@@ -33,6 +33,10 @@ SCRIPTS = {
     "reference_is_policy": new_script().replace("ref_model=ref_policy", "ref_model=policy"),
     "path_not_literal": new_script().replace(f'"{MODELS / "llama-rm"}", num_labels=1)\ntrainer',
                                              'args.reward_path, num_labels=1)\ntrainer'),
+    "policy_automodel": "from transformers import AutoModel\n" + new_script().replace(
+        "\npolicy = AutoModelForCausalLM", "\npolicy = AutoModel"),
+    "reference_automodel": "from transformers import AutoModel\n" + new_script().replace(
+        "ref_policy = AutoModelForCausalLM", "ref_policy = AutoModel"),
     "hub_id_not_cached": new_script(value=None, value_expr="value").replace(
         "trainer =", 'value = AutoModelForSequenceClassification.from_pretrained("nobody/not-cached-xyz")\ntrainer ='),
 }
@@ -72,8 +76,8 @@ def test_healthy_setup_passes_every_trl_check(probed):
     found, facts = _verdicts(probed, "healthy")
     checks = facts["checks"]
     assert checks["trl_module"] == "trl.experimental.ppo.ppo_trainer"
-    for name in ("signature", "same_object", "dropout", "generation_config", "wrapper", "reward_get_reward",
-                 "value_get_reward"):
+    for name in ("signature", "same_object", "dropout", "generation_config", "reference_logits", "wrapper",
+                 "reward_get_reward", "value_get_reward"):
         assert checks[name]["status"] == "pass", (name, checks[name])
     assert not [code for code in found if code.startswith("PPD5")]
     plan = memory_plan(facts)
@@ -82,6 +86,14 @@ def test_healthy_setup_passes_every_trl_check(probed):
     policy = plan.models[0]
     assert policy.total_bytes == 4 * policy.weight_bytes and plan.models[1].total_bytes == plan.models[1].weight_bytes
     assert plan.total_bytes == sum(m.total_bytes for m in plan.models) and not plan.missing
+
+
+def test_a_policy_or_reference_without_an_lm_head_is_reproduced(probed):
+    found, _ = _verdicts(probed, "policy_automodel")
+    assert found["PPD110"].probe == CONFIRMED and "generation_config" in found["PPD110"].probe_detail
+    found, facts = _verdicts(probed, "reference_automodel")
+    assert found["PPD110"].probe == CONFIRMED and "'logits'" in found["PPD110"].probe_detail
+    assert facts["checks"]["generation_config"]["status"] == "pass", "the policy there is a causal LM"
 
 
 def test_value_model_that_is_the_policy_reproduces_trls_score_error(probed):
@@ -194,6 +206,20 @@ def test_guide_script_on_trl_012_reproduces_the_nonetype_modules_error(probed_01
     assert "'NoneType' object has no attribute 'modules'" in found["PPD101"].probe_detail
     assert "PPD101" not in {d.code for d in fixed.diagnostics}
     assert _reproduces("PPD101", fixed_result) is False
+
+
+def test_a_policy_without_an_lm_head_on_trl_012_is_reproduced(probed_012):
+    # transformers 4.46 gives such a model `generation_config = None`: TRL 0.12 reads its eos_token_id.
+    from ppodoctor.config import Settings
+
+    python = probed_012[0]
+    script = "from transformers import AutoModel\n" + guide_script_012(value=True).replace(
+        "model = AutoModelForCausalLM", "model = AutoModel")
+    report = check_source(script, "automodel.py", Settings(trl_version="0.12.2"))
+    (result,) = probe_files([report.setup], ProbeOptions(python=python))
+    found = {d.code: d for d in annotate(report.diagnostics, result)}
+    assert found["PPD110"].probe == CONFIRMED, found["PPD110"].probe_detail
+    assert "'NoneType' object has no attribute 'eos_token_id'" in found["PPD110"].probe_detail
 
 
 def test_confirm_fixes_confirms_a_cure_and_refutes_a_non_cure(probed_012):

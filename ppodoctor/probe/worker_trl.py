@@ -195,6 +195,31 @@ def batch_check(config: dict) -> dict:
     return check_result("pass")
 
 
+def generation_config_check(policy) -> dict:
+    """TRL sets the stop token on `policy.generation_config` in __init__: a model that cannot generate
+    has none (transformers 5: no attribute; 4.x: None, and TRL reads `None.eos_token_id`)."""
+    if not hasattr(policy, "generation_config"):
+        return check_result("fail", error=f"AttributeError: '{type(policy).__name__}' object has no attribute "
+                                          "'generation_config'")
+    if policy.generation_config is None:
+        return check_result("fail", error="AttributeError: 'NoneType' object has no attribute 'eos_token_id'")
+    return check_result("pass")
+
+
+def reference_logits_check(models: dict, reference, inputs: dict) -> dict:
+    """The first rollout runs the reference model as TRL's `forward` does and reads per-token `.logits`."""
+    if models["reference"]["status"] in ("none", "absent") or reference is None:
+        return check_result("unchecked", reason="no reference model")
+
+    def forward():
+        logits = reference(**inputs).logits
+        if logits.dim() != 3:
+            raise ValueError(f"the reference model's logits have shape {list(logits.shape)}: one score per "
+                             "sequence, not one per token")
+
+    return needs(models, "reference") or attempt(forward)
+
+
 def run_checks(setup: dict, built: dict, models: dict, tokenizer, versions: dict, config: dict) -> dict:
     import torch
 
@@ -232,10 +257,8 @@ def run_checks(setup: dict, built: dict, models: dict, tokenizer, versions: dict
     def wrapper():
         parts["PolicyAndValueWrapper"](policy, value)(**inputs)
 
-    checks["generation_config"] = needs(models, "policy") or check_result(
-        "pass" if hasattr(policy, "generation_config") else "fail",
-        error="" if hasattr(policy, "generation_config") else
-        f"AttributeError: '{type(policy).__name__}' object has no attribute 'generation_config'")
+    checks["generation_config"] = needs(models, "policy") or generation_config_check(policy)
+    checks["reference_logits"] = reference_logits_check(models, reference, inputs)
     checks["wrapper"] = needs(models, "policy", "value") or attempt(wrapper, value)
     for name, model in (("reward", reward), ("value", value)):
         if models[name]["status"] in ("none", "absent"):

@@ -32,6 +32,12 @@ def is_policy_object(setup: PPOSetup, binding: Optional[RoleBinding]) -> bool:
     return binding is not None and kinds.same_object(binding.origin, setup.origin(POLICY))
 
 
+# --- the literal PPOConfig, which the batch rules read ------------------------------------------------
+# TrainingArguments / PPOConfig defaults (trl 0.12-1.12); config_value below reads a field.
+BATCH_DEFAULTS = {"per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "num_mini_batches": 1,
+                  "whiten_rewards": False}
+
+
 # Trainer methods and attributes only the old (<= 0.11) API has: the hand-written rollout loop.
 OLD_LOOP_NAMES = ("generate", "step", "log_stats", "dataloader")
 

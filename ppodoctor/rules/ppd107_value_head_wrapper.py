@@ -38,12 +38,12 @@ class ValueHeadWrapper(Rule):
     fix_title = "policy: load it with AutoModelForCausalLM; value model: a single-logit classifier"
     probe_check = "generation_config on the policy / PolicyAndValueWrapper and get_reward on the value model"
     known_errors = (
-        KnownError("value-head-wrapper-prefix", r"'(?!NoneType')[\w.]*' object has no attribute 'base_model_prefix'",
+        KnownError("value-head-wrapper-prefix", r"'[\w.]*ValueHead[\w.]*' object has no attribute 'base_model_prefix'",
                    "AttributeError: 'AutoModelForCausalLMWithValueHead' object has no attribute 'base_model_prefix'",
                    "0.12 - 1.12", "PPOTrainer(...)", "the value model is a value-head wrapper (the ≤ 0.11 API)",
                    "use `AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)` as the value model; "
                    "the new trainer adds no value head of its own"),
-        KnownError("value-head-wrapper-generation-config", r"object has no attribute 'generation_config'",
+        KnownError("value-head-wrapper-generation-config", r"ValueHead\w*' object has no attribute 'generation_config'",
                    "AttributeError: 'AutoModelForCausalLMWithValueHead' object has no attribute 'generation_config'",
                    "0.12 - 1.12", "PPOTrainer(...)", "the policy is `AutoModelForCausalLMWithValueHead` (the ≤ 0.11 "
                    "API)", "load the policy with `AutoModelForCausalLM.from_pretrained(...)`"),

@@ -2,11 +2,7 @@ from __future__ import annotations
 
 from ..setup.model import CONFIG
 from .base import ERROR, KnownError, Rule
-from .common import config_value, is_ppo_config, new_api_applies, versions
-
-# TrainingArguments / PPOConfig defaults (trl 0.12-1.12).
-DEFAULTS = {"per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "num_mini_batches": 1,
-            "whiten_rewards": False}
+from .common import BATCH_DEFAULTS, config_value, is_ppo_config, new_api_applies, versions
 
 
 class BatchArithmetic(Rule):
@@ -62,10 +58,10 @@ class BatchArithmetic(Rule):
         if binding is None or not is_ppo_config(binding.origin) or not new_api_applies(setup, context):
             return
         origin = binding.origin
-        values = {name: config_value(origin, name, default) for name, default in DEFAULTS.items()}
+        values = {name: config_value(origin, name, default) for name, default in BATCH_DEFAULTS.items()}
         if not all(known for known, _ in values.values()):
             return
-        per_device, accumulation, mini_batches, whiten = (values[name][1] for name in DEFAULTS)
+        per_device, accumulation, mini_batches, whiten = (values[name][1] for name in BATCH_DEFAULTS)
         if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
                    for v in (per_device, accumulation, mini_batches)):
             return

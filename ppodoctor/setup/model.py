@@ -114,6 +114,21 @@ class Operation(Record):
 
 
 @record
+class LocalClass(Record):
+    """A class defined in the file, as far as the source shows it.
+
+    ancestors: the qualified names of the classes it derives from that are not defined in the file
+    (`torch.nn.Module`, `transformers.PreTrainedModel`), found through its local bases; "" for a
+    base that cannot be named. members: the names its class bodies bind and the `self.x` attributes
+    its methods set, its local bases' included (whether it has a `base_model_prefix`, a `modules`...).
+    """
+
+    name: str
+    ancestors: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+
+
+@record
 class Origin(Record):
     """Where an object comes from.
 
@@ -123,11 +138,13 @@ class Origin(Record):
     returns a new dataset: callee is the method, e.g. "map", "select", "remove_columns", and base
     the receiver's origin; callee "__getitem__" is `ds["train"]` on an object that is not a visible
     mapping, with the key in args), "none", "literal", "call" (any other call, e.g.
-    `load_dataset(...)`, `Dataset.from_dict(...)`: callee is its qualified name) or "unknown". key
+    `load_dataset(...)`, `Dataset.from_dict(...)`: callee is its qualified name), "function" (a
+    function defined in the file or a lambda: the object itself, not its result) or "unknown". key
     identifies the run-time object: two roles with the same non-empty key are the same Python object.
     A model built in a loop over a registry is one object per entry.
     args and keywords are the call's positional and keyword arguments (keywords include those of
     a visible `**mapping`; partial says some came from a mapping that cannot be seen).
+    local_class: for a "constructor" of a class defined in the file, what the file shows of it.
     """
 
     kind: str = UNKNOWN
@@ -144,6 +161,7 @@ class Origin(Record):
     reason: str = ""
     partial: bool = False  # some keyword arguments came from a **mapping we could not see
     args: tuple[Value, ...] = ()
+    local_class: Optional[LocalClass] = None
 
     @property
     def known(self) -> bool:

@@ -19,7 +19,7 @@ from .facts import Binding, BranchPath, FunctionInfo, ModuleFacts, Position, Sco
 from .literals import NOT_LITERAL, literal, subscript_key, subscript_slice_start
 from .mappings import MappingResolution
 from .members import MemberResolution
-from .model import Operation, Origin, Span, Value
+from .model import LocalClass, Operation, Origin, Span, Value
 from .values import ValueResolution
 
 # Methods that return the object they were called on (nn.Module semantics).
@@ -234,6 +234,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution):
         text = self.text(node)
         if index:
             return Origin(reason="element of a value that cannot be followed", text=text)
+        if kind is cst.Lambda:
+            return Origin("function", key=self.key(node, ctx), text=text, reason="a lambda")
         if literal(node) is not NOT_LITERAL:
             return Origin("literal", key=self.key(node, ctx), text=text, span=self.span(node))
         return Origin(reason=f"`{text}` cannot be followed", key=f"expr:{ctx.scope.name}:{text}", text=text)
@@ -268,6 +270,11 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution):
         if binding.kind == "import":
             return Origin(reason=f"`{name}` is imported from `{binding.qualname}`", key=f"import:{binding.qualname}",
                           text=name)
+        if binding.kind == "def" and not index and binding.function is not None \
+                and not binding.function.node.decorators:  # a decorator may turn it into anything
+            # The function object itself (no span: nothing builds it that a fix could edit).
+            return Origin("function", key="def:{}@{}:{}".format(name, *binding.position), text=name, variable=name,
+                          reason=f"`{name}` is a function defined in this file")
         return Origin(reason=f"`{name}` is bound by a {binding.kind} statement", text=name)
 
     def _call_origin(self, call: cst.Call, ctx: Context, index: tuple, depth: int) -> Origin:
@@ -322,7 +329,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution):
             return Origin("method", class_name=base.class_name, base=base, **dict(common, callee=method))
         if last[:1].isupper():
             path = self._path(call, positional, ctx, depth, "")
-            return Origin("constructor", class_name=callee, path=path, **common)
+            local = None if self._keys_only else self.local_class_facts(callee, ctx)
+            return Origin("constructor", class_name=callee, path=path, local_class=local, **common)
         return Origin("call", reason=f"the result of `{callee or method}(...)` is not followed", **common)
 
     def is_import_rooted(self, node: cst.BaseExpression, ctx: Context) -> bool:
@@ -361,6 +369,24 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution):
                 return Origin("parsed_args", key=f"parsed:{text}:{index}", class_name=class_name, text=text,
                               partial=True, reason="filled from the command line")
         return Origin(reason="filled by an argument parser that cannot be followed", text=text)
+
+    def local_class_facts(self, qualname: str, ctx: Context, seen: frozenset = frozenset()) -> Optional[LocalClass]:
+        """What the file shows of the class `<local>.Name`: its non-local ancestors and its members."""
+        klass = self.local_class(qualname, ctx)
+        if klass is None or id(klass) in seen or len(seen) > MAX_DEPTH:
+            return None
+        outer = Context(klass.scope.parent, None) if klass.scope.parent is not None else ctx
+        ancestors: list[str] = []
+        members = set(klass.scope.bindings) | set(klass.attributes)
+        for base in klass.bases:
+            name = self.qualname(base, outer)
+            inner = self.local_class_facts(name, outer, seen | {id(klass)}) if name.startswith("<local>.") else None
+            if inner is not None:
+                ancestors.extend(inner.ancestors)
+                members.update(inner.members)
+            else:
+                ancestors.append("" if name.startswith("<local>.") else name)
+        return LocalClass(klass.name, tuple(dict.fromkeys(ancestors)), tuple(sorted(members)))
 
     def local_function(self, func: cst.BaseExpression, ctx: Context) -> Optional[FunctionInfo]:
         """The function or method defined in this file that `func(...)` calls, if it can be told."""

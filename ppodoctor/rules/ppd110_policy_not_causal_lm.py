@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import inspect
+from typing import Optional
+
+from ..setup import kinds
+from ..setup.model import POLICY, REFERENCE, REWARD, VALUE, Origin
+from .base import DISPLAY_ONLY, ERROR, SAFE, UNSAFE, Applicability, Declined, Example, Fix, KnownError, Rule
+from .common import describe, new_api_applies, versions
+
+# What the run meets, per role (measured: trl 1.12 with transformers 5, trl 0.12.2 with transformers 4.46).
+_WHAT_BREAKS = {
+    POLICY: "PPOTrainer(...) fails with `AttributeError: '...' object has no attribute 'generation_config'` "
+            "(transformers 4: `'NoneType' object has no attribute 'eos_token_id'`)",
+    REFERENCE: "init succeeds, then the first rollout of train() fails (a base model: `AttributeError: "
+               "'BaseModelOutputWithPast' object has no attribute 'logits'`; a classifier scores whole sequences, "
+               "not tokens)",
+}
+_CHECK = {POLICY: "generation_config", REFERENCE: "reference_logits"}
+
+
+class PolicyNotCausalLM(Rule):
+    """The policy or the reference model is loaded with a class that is not a causal LM.
+
+    Why it breaks: PPOTrainer (trl 0.12-1.12) generates the responses with the policy and scores
+    every token with the policy and the reference model, so both need a language-model head. A
+    model loaded with `AutoModel`, a base class (`LlamaModel`, `GPT2Model`) or a sequence
+    classifier has none: as the policy, `__init__` fails when it sets the stop token,
+    `AttributeError: 'LlamaModel' object has no attribute 'generation_config'` (transformers 5;
+    under transformers 4 `'NoneType' object has no attribute 'eos_token_id'`); as the reference,
+    `__init__` succeeds and the first rollout of `train()` fails with `AttributeError:
+    'BaseModelOutputWithPast' object has no attribute 'logits'` (a base model) or in the
+    classifier's forward pass (`Cannot handle batch sizes > 1 if no padding token is defined`).
+
+    Fix: load it with `AutoModelForCausalLM.from_pretrained(...)`, same path and arguments.
+    Fix safety: safe when the checkpoint's saved config shows a causal-LM architecture (the original
+    cannot run, and the checkpoint has the LM head the new class loads); unsafe when the checkpoint
+    cannot be seen; advice only when it was saved without an LM head (the head would be random).
+    Probe: reproduces the missing generation config (policy) or per-token logits (reference) on the
+    meta device; the fix passes when the new model has them and its checkpoint was saved as a causal LM.
+    """
+
+    code = "PPD110"
+    name = "policy-not-causal-lm"
+    severity = ERROR
+    summary = "the policy or reference model is not a causal LM"
+    fix_title = "load it with AutoModelForCausalLM (same path and arguments)"
+    probe_check = "generation_config on the policy / per-token logits of the reference; fixed: both, and a causal " \
+                  "checkpoint"
+    known_errors = (
+        KnownError("policy-no-generation-config", r"'(?!\w*ValueHead)\w+' object has no attribute 'generation_config'",
+                   "AttributeError: 'LlamaModel' object has no attribute 'generation_config'", "0.12 - 1.12",
+                   "PPOTrainer(...)", "the policy is a model without an LM head (`AutoModel`, `LlamaModel`, a "
+                   "sequence classifier)", "load the policy with `AutoModelForCausalLM.from_pretrained(...)`"),
+        KnownError("policy-generation-config-none", r"'NoneType' object has no attribute 'eos_token_id'",
+                   "AttributeError: 'NoneType' object has no attribute 'eos_token_id'", "0.12 (transformers 4)",
+                   "PPOTrainer(...)", "the policy is a model without an LM head, whose `generation_config` is None",
+                   "load the policy with `AutoModelForCausalLM.from_pretrained(...)`"),
+        KnownError("reference-no-logits", r"'BaseModelOutputWithPast' object has no attribute 'logits'",
+                   "AttributeError: 'BaseModelOutputWithPast' object has no attribute 'logits'", "0.12 - 1.12",
+                   "train() (first rollout)", "the reference model is a base model without an LM head (`AutoModel`)",
+                   "load the reference with `AutoModelForCausalLM.from_pretrained(...)`"),
+    )
+    invalid = ('''
+        from transformers import AutoModel
+        from trl.experimental.ppo import PPOTrainer
+        policy = AutoModel.from_pretrained("sft")
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                             value_model=critic, train_dataset=ds)
+        ''', '''
+        from transformers import AutoModelForCausalLM, LlamaModel
+        from trl.experimental.ppo import PPOTrainer
+        policy = AutoModelForCausalLM.from_pretrained("sft")
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=LlamaModel.from_pretrained("sft"),
+                             reward_model=rm, value_model=critic, train_dataset=ds)
+        ''', '''
+        from transformers import AutoModelForSequenceClassification
+        from trl import PPOTrainer
+        policy = AutoModelForSequenceClassification.from_pretrained("sft", num_labels=1)
+        trainer = PPOTrainer(config=cfg, processing_class=tok, policy=policy, ref_policy=ref, reward_model=rm,
+                             value_model=critic, train_dataset=ds)
+        ''')
+    valid = ('''
+        from transformers import AutoModelForCausalLM
+        from trl.experimental.ppo import PPOTrainer
+        policy = AutoModelForCausalLM.from_pretrained("sft")
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                             value_model=critic, train_dataset=ds)
+        ''', '''
+        from peft import AutoPeftModelForCausalLM
+        from transformers import GPT2LMHeadModel
+        from trl.experimental.ppo import PPOTrainer
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=AutoPeftModelForCausalLM.from_pretrained("adapter"),
+                             ref_model=GPT2LMHeadModel.from_pretrained("gpt2"), reward_model=rm,
+                             value_model=critic, train_dataset=ds)
+        ''', '''
+        from mylib import MyPolicy
+        from trl.experimental.ppo import PPOTrainer
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=MyPolicy.from_pretrained("sft"), ref_model=ref,
+                             reward_model=rm, value_model=critic, train_dataset=ds)
+        ''', '''
+        from trl.experimental.ppo import AutoModelForCausalLMWithValueHead, PPOTrainer
+        policy = AutoModelForCausalLMWithValueHead.from_pretrained("sft")
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                             value_model=critic, train_dataset=ds)
+        ''', Example(inspect.cleandoc('''
+            from transformers import AutoModel
+            from trl import AutoModelForCausalLMWithValueHead, PPOConfig, PPOTrainer
+            model = AutoModelForCausalLMWithValueHead.from_pretrained("sft")
+            ref_model = AutoModel.from_pretrained("sft")
+            ppo_trainer = PPOTrainer(PPOConfig(), model, ref_model, tok, dataset=ds)
+            ''') + "\n", trl_version="0.11.4"))
+
+    def check_setup(self, setup, context):
+        if not new_api_applies(setup, context):
+            return
+        policy_base = _base(setup.origin(POLICY))
+        for role in (POLICY, REFERENCE):
+            binding = setup.role(role)
+            base = _base(binding.origin) if binding is not None else None
+            if base is None or not _without_lm_head(base):
+                continue
+            if role == REFERENCE and policy_base is not None and base.span == policy_base.span:
+                continue  # a copy of the policy: the policy's finding (and fix) covers it
+            fix = None
+            if base.kind == "from_pretrained":
+                fix = Fix(f"Load the {role} model with AutoModelForCausalLM", _applicability(base, context))
+            yield self.report(
+                f"{role} model {describe(binding)} is not a causal LM: it has no LM head, so {_WHAT_BREAKS[role]} "
+                f"({versions(context)}); load it with AutoModelForCausalLM", binding.value_span, setup, fix,
+                subject=role)
+
+    def fix(self, diagnostic, context):
+        from ..fixes.builders import base_origin, from_pretrained_call, shared_with, swap_class
+
+        role = diagnostic.subject
+        origin = base_origin(context.setup.origin(role))
+        call = from_pretrained_call(origin, context.source, f"{role} model")
+        others = tuple(r for r in (POLICY, REFERENCE, REWARD, VALUE) if r != role)
+        shared = shared_with(context.setup, origin, others if role == REFERENCE else (REWARD, VALUE))
+        if shared:
+            raise Declined(f"the {role} model is built by the same call as the {shared} model")
+        return swap_class(context.source, call, "transformers", "AutoModelForCausalLM")
+
+    def reproduce(self, diagnostic, facts):
+        from ..probe.facts import failed
+
+        return failed(facts, diagnostic.setup_index, (_CHECK[diagnostic.subject],))
+
+    def validate_fix(self, diagnostic, before, after):
+        from ..probe.facts import failed, model
+
+        broken, detail = failed(after, diagnostic.setup_index, (_CHECK[diagnostic.subject],))
+        if broken is not False:
+            return (None if broken is None else False), detail
+        built = model(after.setup(diagnostic.setup_index), diagnostic.subject)
+        saved = built.get("architectures") or []
+        if not any(kinds.class_kind(f"transformers.{name}") == kinds.CAUSAL_LM for name in saved):
+            shown = ", ".join(saved) or "no known architecture"
+            return False, (f"the checkpoint `{built.get('source')}` was saved as {shown}, not a causal LM: its LM "
+                           "head would be random")
+        return True, detail
+
+
+def _without_lm_head(origin: Origin) -> bool:
+    """A transformers base model (`AutoModel`, `LlamaModel`) or sequence classifier: the classes whose
+    failure is measured. Token-classification, QA and masked-LM heads are left alone."""
+    kind = kinds.model_kind(origin)
+    if kind == kinds.SEQUENCE_CLASSIFIER:
+        return True
+    return kind == kinds.OTHER_MODEL and origin.class_name.rsplit(".", 1)[-1].endswith("Model")
+
+
+def _base(origin: Optional[Origin]) -> Optional[Origin]:
+    while origin is not None and origin.kind in ("copy", "peft") and origin.base is not None:
+        origin = origin.base
+    return origin
+
+
+def _applicability(base: Origin, context) -> Applicability:
+    """Safe when the saved checkpoint is a causal LM; advice only when it has no LM head to load."""
+    saved = context.saved.config(base.path) if context.saved is not None else None
+    if saved is None or not saved.architectures:
+        return UNSAFE
+    causal = any(kinds.class_kind(f"transformers.{name}") == kinds.CAUSAL_LM for name in saved.architectures)
+    return SAFE if causal else DISPLAY_ONLY
