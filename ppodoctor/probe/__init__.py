@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from ..rules import find_rule
-from ..rules.base import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, Verdict
+from ..rules.base import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, Verdict, runs_on_target
 from ..setup.model import FileSetup
 from .facts import FileFacts, regressions
 from .memory import MemoryPlan, memory_plan
@@ -131,13 +131,14 @@ def annotate(diagnostics: Sequence[Diagnostic], result: ProbeResult) -> tuple[Di
 
 
 def runtime_findings(file_setup: FileSetup, result: ProbeResult, existing: Sequence[Diagnostic],
-                     rules) -> tuple[Diagnostic, ...]:
+                     rules, target=None) -> tuple[Diagnostic, ...]:
     """The rules' findings from the probe's facts, each confirmed by construction: the runtime-only
-    rules (PPD501-504) and static rules that see more at runtime (PPD105: num_labels from the config)."""
+    rules (PPD501-504) and static rules that see more at runtime (PPD105: num_labels from the config).
+    A trainer call in a TRL-version branch that `target` does not take gets none: it never runs."""
     found = []
     for index, setup in enumerate(file_setup.setups):
         facts = result.setup_facts(index)
-        if facts is None:
+        if facts is None or (target is not None and setup.guards and not runs_on_target(setup, target)):
             continue
         already = {d.code for d in existing if d.setup_index == index}
         for rule in rules:

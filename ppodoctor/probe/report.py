@@ -30,7 +30,7 @@ def probe_check_report(report, options, settings):
             continue
         rules = select_rules(*settings.rule_codes(file_report.path))
         diagnostics = annotate(file_report.diagnostics, result)
-        extra = runtime_findings(file_report.setup, result, diagnostics, rules)
+        extra = runtime_findings(file_report.setup, result, diagnostics, rules, file_report.target)
         if file_report.source is not None:
             table = noqa.noqa_lines(file_report.source.text)
             extra = tuple(d for d in extra if not noqa.is_silenced(d.code, d.noqa_lines, table))

@@ -191,6 +191,8 @@ class Rule:
     # --- detection ----------------------------------------------------------------------------
     def check(self, context: RuleContext) -> Iterator[Diagnostic]:
         for index, setup in enumerate(context.file.setups):
+            if setup.guards and not runs_on_target(setup, context.target):
+                continue
             for diagnostic in self.check_setup(setup, context):
                 yield dataclasses.replace(diagnostic, setup_index=index)
 
@@ -238,6 +240,15 @@ class Rule:
         items = cls.invalid if which == "invalid" else cls.valid
         return tuple(item if isinstance(item, Example) else Example(inspect.cleandoc(item) + "\n")
                      for item in items)
+
+
+def runs_on_target(setup: PPOSetup, target: Target) -> bool:
+    """False for a trainer call in a branch on the TRL version that the target does not take: it never
+    runs there, so nothing about it can fail there."""
+    # The era table behind fallbacks loads only for the few files that branch on the TRL version.
+    from .fallbacks import branch_taken
+
+    return not any(branch_taken(guard, target.version) is False for guard in setup.guards)
 
 
 def first_line(text: str) -> str:
