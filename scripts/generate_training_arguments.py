@@ -17,11 +17,13 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
 from typing import Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wheels import fetch_wheel  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "ppodoctor" / "trl_api" / "training_arguments.json"
@@ -34,12 +36,7 @@ VERSIONS = ("4.40.2", "4.44.2", "4.46.3", "4.48.3", "4.50.3", "4.53.3", "4.56.2"
 
 
 def fetch(version: str, cache: Path) -> Path:
-    cache.mkdir(parents=True, exist_ok=True)
-    wheel = cache / f"transformers-{version}-py3-none-any.whl"
-    if not wheel.exists():
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
-                        f"transformers=={version}", "-d", str(cache)], check=True)
-    return wheel
+    return fetch_wheel("transformers", version, cache)
 
 
 def training_arguments_fields(source: str) -> list[str]:

@@ -18,7 +18,6 @@ import argparse
 import ast
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Optional
@@ -26,6 +25,7 @@ from typing import Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from trl_import_names import Release  # noqa: E402
 import trl_import_table  # noqa: E402
+from wheels import fetch_wheel  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "ppodoctor" / "trl_api" / "table.json"
@@ -60,12 +60,7 @@ def key(version: str) -> tuple[int, ...]:
 
 
 def fetch(version: str, cache: Path) -> Path:
-    cache.mkdir(parents=True, exist_ok=True)
-    wheel = cache / f"trl-{version}-py3-none-any.whl"
-    if not wheel.exists():
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
-                        f"trl=={version}", "-d", str(cache)], check=True)
-    return wheel
+    return fetch_wheel("trl", version, cache)
 
 
 def find_class(release: Release, module: str, name: str) -> Optional[ast.ClassDef]:
