@@ -4,8 +4,8 @@ there; `check --trl-version 1.16.0` finds no error in the result and no PPOTrain
 
 The originals are shown to be correct PPO scripts first: they train in their own era's interpreter
 (trl 1.12 for the 1.12-style scripts, trl 0.12.2 for the 0.12 one, and, where one is given, trl 0.11.4
-for the loop script: PPODOCTOR_TRL011_PYTHON or .venv-trl011, e.g. `pip install torch==2.13.0 trl==0.11.4
-transformers==4.45.2 rich`; scripts/setup does not build it).
+for the loop script: PPODOCTOR_TRL011_PYTHON, .venv-trl011, or scripts/setup's `.venv-trl011-site`
+(trl 0.11.4 on .venv-trl012's interpreter and transformers 4.46.3)).
 """
 
 from __future__ import annotations
@@ -49,7 +49,20 @@ def trl011_python() -> str | None:
     for candidate in (os.environ.get("PPODOCTOR_TRL011_PYTHON"), ROOT / ".venv-trl011" / "bin" / "python"):
         if candidate and Path(candidate).exists():
             return str(candidate)
-    return None
+    return _site_wrapper()
+
+
+def _site_wrapper() -> str | None:
+    """scripts/setup's trl 0.11.4 (`.venv-trl011-site`, run by .venv-trl012's interpreter) as one
+    executable: the scripts are run with a clean environment, so the path goes into a wrapper."""
+    site, python = ROOT / ".venv-trl011-site", trl012_python()
+    if not site.is_dir() or python is None:
+        return None
+    wrapper = Path(os.environ.get("TMPDIR", "/tmp")) / f"ppodoctor-trl011-{os.getpid()}" / "python"
+    wrapper.parent.mkdir(parents=True, exist_ok=True)
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="{site}" exec "{python}" "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
 
 
 def ppodoctor(*args: str, cwd: Path) -> subprocess.CompletedProcess:
