@@ -61,3 +61,13 @@ def test_an_if_on_something_else_keeps_both_calls_judged():
     report = check_source(source, "train.py", target=Target.of("0.12.2"))
     codes_by_line = {d.span.line for d in report.diagnostics}
     assert codes_by_line & set(OLD_BRANCH), [d.code for d in report.diagnostics]
+
+
+def test_a_config_in_the_branch_not_taken_is_not_judged():
+    # The config rules walk every PPOConfig call of the file; the one in the new-API branch never
+    # runs on 0.11.4, so its 0.12 fields are no unknown keywords there.
+    source = SCRIPT.replace('config=PPOConfig(output_dir="out")', 'config=PPOConfig(output_dir="out", entropy_coef=1)')
+    report = check_source(source, "train.py", target=Target.of("0.11.4"))
+    assert not [d.code for d in report.diagnostics if d.span.line in NEW_BRANCH]
+    on_012 = check_source(source, "train.py", target=Target.of("0.12.2"))
+    assert "PPD211" in [d.code for d in on_012.diagnostics if d.span.line in NEW_BRANCH]

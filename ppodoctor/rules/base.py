@@ -190,9 +190,7 @@ class Rule:
 
     # --- detection ----------------------------------------------------------------------------
     def check(self, context: RuleContext) -> Iterator[Diagnostic]:
-        for index, setup in enumerate(context.file.setups):
-            if setup.guards and not runs_on_target(setup, context.target):
-                continue
+        for index, setup in live_setups(context):
             for diagnostic in self.check_setup(setup, context):
                 yield dataclasses.replace(diagnostic, setup_index=index)
 
@@ -240,6 +238,13 @@ class Rule:
         items = cls.invalid if which == "invalid" else cls.valid
         return tuple(item if isinstance(item, Example) else Example(inspect.cleandoc(item) + "\n")
                      for item in items)
+
+
+def live_setups(context: RuleContext) -> Iterator[tuple[int, PPOSetup]]:
+    """The file's trainer setups (with their index) that can run on the target: what every rule judges."""
+    for index, setup in enumerate(context.file.setups):
+        if not setup.guards or runs_on_target(setup, context.target):
+            yield index, setup
 
 
 def runs_on_target(setup: PPOSetup, target: Target) -> bool:

@@ -7,7 +7,7 @@ from typing import Any, Iterator, Optional
 from ..setup import kinds
 from ..setup.model import CONFIG, POLICY, Origin, PPOSetup, RoleBinding
 from ..trl_api import eras
-from .base import Applicability, Declined, Diagnostic, Evidence, Fix, FixContext, RuleContext
+from .base import Applicability, Declined, Diagnostic, Evidence, Fix, FixContext, RuleContext, live_setups
 
 
 def new_api_applies(setup: PPOSetup, context: RuleContext) -> bool:
@@ -109,7 +109,7 @@ def config_value(origin: Origin, name: str, default: Any = None) -> tuple[bool, 
 def ppo_config_calls(context: RuleContext) -> Iterator[tuple[Optional[int], Optional[PPOSetup], Origin]]:
     """Every `PPOConfig(...)` call of the file: (setup index, setup, origin) for the trainers' configs,
     then (None, None, origin) for those no trainer call takes (FileSetup.configs)."""
-    for index, setup in enumerate(context.file.setups):
+    for index, setup in live_setups(context):
         binding = setup.role(CONFIG)
         if binding is not None and binding.origin.kind == "constructor" and binding.origin.class_name.startswith("trl.") \
                 and is_ppo_config(binding.origin):
