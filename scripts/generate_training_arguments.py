@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wheels import fetch_wheel  # noqa: E402
+from wheels import fetch_wheel, with_locked  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "ppodoctor" / "trl_api" / "training_arguments.json"
@@ -31,8 +31,10 @@ DEFAULT_CACHE = Path.home() / ".cache" / "ppodoctor" / "transformers-wheels"
 
 # The transformers releases TRL's PPO releases run with: the floor of trl 0.11 (4.40), the cap of
 # 0.12 (< 4.47), the floors of 0.13 (4.46), 0.18 (4.50), 0.20 (4.53.2) and 0.24-1.12 (4.56.x), the
-# last 4.x and the first and a recent 5.x (TrainingArguments dropped deprecated fields in 5.0).
-VERSIONS = ("4.40.2", "4.44.2", "4.46.3", "4.48.3", "4.50.3", "4.53.3", "4.56.2", "4.57.1", "5.0.0", "5.24.0")
+# last 4.x and the first and a recent 5.x (TrainingArguments dropped deprecated fields in 5.0), and
+# every release the test environments' locks pin (locks/*.txt; scripts/update-lock moves them).
+VERSIONS = with_locked("transformers", ("4.40.2", "4.44.2", "4.46.3", "4.48.3", "4.50.3", "4.53.3", "4.56.2",
+                                        "4.57.1", "5.0.0", "5.24.0"))
 
 
 def fetch(version: str, cache: Path) -> Path:

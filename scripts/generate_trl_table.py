@@ -25,7 +25,7 @@ from typing import Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from trl_import_names import Release  # noqa: E402
 import trl_import_table  # noqa: E402
-from wheels import fetch_wheel  # noqa: E402
+from wheels import fetch_wheel, with_locked  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "ppodoctor" / "trl_api" / "table.json"
@@ -34,10 +34,11 @@ DEFAULT_CACHE = Path.home() / ".cache" / "ppodoctor" / "trl-wheels"
 
 # One release per behaviour change (and the edges around each), oldest first: the last 0.7 to 0.10
 # (the old API, PPOv2Trainer from 0.9.4), every PPO era boundary, 1.7/1.8 (`trl.get_kbit_device_map`,
-# which TRL's own PPO example imports, is gone from 1.8), and the newest release.
-VERSIONS = ("0.7.11", "0.8.6", "0.9.6", "0.10.1", "0.11.4", "0.12.2", "0.13.0", "0.14.0", "0.15.2", "0.17.0",
-            "0.18.0", "0.20.0", "0.24.0", "0.25.1", "0.26.2", "0.27.0", "0.28.0", "0.29.1", "1.0.0", "1.7.0",
-            "1.8.0", "1.12.0", "1.13.0", "1.16.0")
+# which TRL's own PPO example imports, is gone from 1.8), the newest release, and every release the test
+# environments' locks pin (locks/*.txt; scripts/update-lock moves them).
+VERSIONS = with_locked("trl", ("0.7.11", "0.8.6", "0.9.6", "0.10.1", "0.11.4", "0.12.2", "0.13.0", "0.14.0",
+                               "0.15.2", "0.17.0", "0.18.0", "0.20.0", "0.24.0", "0.25.1", "0.26.2", "0.27.0",
+                               "0.28.0", "0.29.1", "1.0.0", "1.7.0", "1.8.0", "1.12.0", "1.13.0", "1.16.0"))
 
 # Names whose import path the PPO rules (PPD202/PPD203) check; the imports section covers every name.
 TRACKED_NAMES = ("PPOTrainer", "PPOConfig", "PPOv2Trainer", "PPOv2Config", "AutoModelForCausalLMWithValueHead",
@@ -143,7 +144,7 @@ def _imported_from(release: Release, module: str, name: str) -> Optional[str]:
 # release whose trainer takes no `reward_funcs` gets no entry for it. They go to their own file,
 # successors.json, with PPOConfig's defaults per release: only `migrate` reads them, so `check` does not
 # pay for parsing them, and the PPO table above stays as it was.
-SUCCESSOR_VERSIONS = VERSIONS + ("1.16.0",)
+SUCCESSOR_VERSIONS = VERSIONS
 SUCCESSORS = (("RLOOTrainer", "RLOOConfig", "trl.trainer.rloo_trainer", "trl.trainer.rloo_config"),
               ("GRPOTrainer", "GRPOConfig", "trl.trainer.grpo_trainer", "trl.trainer.grpo_config"))
 

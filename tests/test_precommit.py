@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("pre_commit", reason="pre-commit is a test dependency (requirements-test.txt)")
+pytest.importorskip("pre_commit", reason="pre-commit is a test dependency (the [test] extra)")
 if shutil.which("git") is None:
     pytest.skip("git is not installed", allow_module_level=True)
 
