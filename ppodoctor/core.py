@@ -14,11 +14,12 @@ from . import files, noqa
 from .config import Settings
 from .records import Record, record
 from .rules import select_rules
-from .rules.base import Diagnostic, RuleContext
+from .rules.base import RuleContext
 from .saved import SavedFiles
 from .setup.model import FileSetup
 from .trl_api.eras import Target
 from .trl_api.target import resolve_target
+from .types import Diagnostic
 
 @record
 class FileReport(Record):

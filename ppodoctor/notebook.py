@@ -32,7 +32,7 @@ from typing import ClassVar, Iterable, Optional
 
 from .magics import lines_of, mask_cell, unmask
 from .notebook_json import char_offsets, line_starts, source_values
-from .setup.model import Span
+from .types import Span
 
 _MARKER = re.compile(r" # (ppodoctor_*):cell (\d+)(?:\r\n|\r|\n)?\Z")
 _NON_ASCII_ESCAPE = re.compile(r"\\u(?!00[0-7][0-9a-fA-F])[0-9a-fA-F]{4}")

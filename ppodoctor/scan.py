@@ -22,6 +22,7 @@ from .config import Settings
 from .setup.model import FileSetup
 from .setup.relevance import may_matter, tree_may_matter
 from .trl_api.eras import Target
+from .types import Screen
 
 # A pool costs ~10 ms a worker to start; libcst parses and extract walks ~100 KB/s a core. Below
 # either bound the candidates are checked here.
@@ -32,7 +33,7 @@ SCREEN_PARALLEL_FILES = 1000
 
 _Work = tuple[int, str, bytes, Target]
 # What screening says of one file: None (its bytes cannot hold a setup), ("error", cause, position),
-# ("clean", decoded) (Python's parser rules it out) or ("check", decoded).
+# (Screen.CLEAN, decoded) (Python's parser rules it out) or (Screen.CHECK, decoded).
 _Screened = Optional[tuple]
 
 
@@ -65,9 +66,9 @@ def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = N
     else:
         screened = ((index, name, _screen(name, name in named)) for index, name in readable)
     for index, name, outcome in screened:
-        if outcome is not None and outcome[0] == "error":
+        if outcome is not None and outcome[0] == Screen.ERROR:
             reports[index] = core.FileReport(name, error=outcome[1], error_position=outcome[2])
-        elif outcome is not None and outcome[0] == "check":
+        elif outcome is not None and outcome[0] == Screen.CHECK:
             candidates.append((index, name, outcome[1]))
             continue
         else:
@@ -99,18 +100,18 @@ def _screen(name: str, named: bool = False) -> _Screened:
             decoded = files.decode(data)
             tree = files.compile_source(decoded.text, name)
             if not files.may_hold_setup(data):
-                return ("clean", decoded)
-            return ("check", decoded) if tree_may_matter(tree) else ("clean", decoded)
+                return (Screen.CLEAN, decoded)
+            return (Screen.CHECK, decoded) if tree_may_matter(tree) else (Screen.CLEAN, decoded)
         # Only files that pass the prefilter are decoded: the others are never looked at again, so
         # their encoding cannot matter (and decoding costs more than reading).
         if not files.may_hold_setup_named(data, name):
             return None
         decoded = files.decode_named(data, name)
     except files.SourceError as error:
-        return ("error", str(error), error.position)
+        return (Screen.ERROR, str(error), error.position)
     # Python's parser rules out most of the rest, so that libcst is imported (and workers started)
     # only for files that can matter.
-    return ("check", decoded) if may_matter(decoded.text) else ("clean", decoded)
+    return (Screen.CHECK, decoded) if may_matter(decoded.text) else (Screen.CLEAN, decoded)
 
 
 # Named files that are not Python source: notebooks are JSON, for their own reader to judge.

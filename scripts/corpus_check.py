@@ -41,12 +41,11 @@ if str(ROOT) not in sys.path:
 
 from ppodoctor import api  # noqa: E402
 from ppodoctor.config import Settings  # noqa: E402
-from ppodoctor.setup import model as setup_model  # noqa: E402
+from ppodoctor.types import MODEL_ROLES, UNKNOWN, Role  # noqa: E402
 
 REQUIRED_COLUMNS = ("file", "trl_version", "expected", "expected_codes")
 # The roles whose "unknown" makes rules go silent (collators and eval sets are left out: they never matter).
-WATCHED_ROLES = (*setup_model.MODEL_ROLES, setup_model.PROCESSING_CLASS, setup_model.CONFIG,
-                 setup_model.TRAIN_DATASET)
+WATCHED_ROLES = (*MODEL_ROLES, Role.PROCESSING_CLASS, Role.CONFIG, Role.TRAIN_DATASET)
 UNCOVERED_PREFIX = "?"
 BAD_INPUT = "bad-input"
 NEWEST_WITH_PPO = "1.12.0"
@@ -177,7 +176,7 @@ def check(path: Path, version: str) -> Checked:
                      for d in report.diagnostics)
     setups = [setup for file in report.files if file.setup is not None for setup in file.setup.setups]
     unknown = {binding.role for setup in setups for binding in setup.roles
-               if binding.role in WATCHED_ROLES and binding.origin.kind == setup_model.UNKNOWN}
+               if binding.role in WATCHED_ROLES and binding.origin.kind == UNKNOWN}
     return Checked(errors[0] if errors else None, findings, len(setups),
                    tuple(role for role in WATCHED_ROLES if role in unknown))
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from ppodoctor import api, files
-from ppodoctor.rules.base import WARNING, Diagnostic
-from ppodoctor.setup.model import Span
 from ppodoctor.trl_api.eras import Target
+from ppodoctor.types import WARNING, Diagnostic, Span
 
 BROKEN = '''\
 from trl.experimental.ppo import PPOConfig, PPOTrainer

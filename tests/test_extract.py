@@ -10,6 +10,7 @@ import pytest
 from ppodoctor.setup import kinds
 from ppodoctor.setup import model as m
 from ppodoctor.setup.extract import extract
+from ppodoctor.types import ModelKind, Role
 
 MODELS = """
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
@@ -45,7 +46,7 @@ def one(source: str) -> m.PPOSetup:
 def test_import_forms(imports, callee, qualname):
     setup = one(f"{imports}\n{MODELS}\ntrainer = {callee}{CALL}\n")
     assert setup.trainer_qualname == qualname
-    assert kinds.model_kind(setup.origin(m.VALUE)) == kinds.SEQUENCE_CLASSIFIER
+    assert kinds.model_kind(setup.origin(Role.VALUE)) == ModelKind.SEQUENCE_CLASSIFIER
 
 
 def test_other_libraries_trainers_are_not_ours():
@@ -61,24 +62,24 @@ def test_subclass_defined_in_the_file():
 
 def test_positional_arguments_follow_the_era_order():
     setup = one(f"from trl.experimental.ppo import PPOTrainer\n{MODELS}\nt = PPOTrainer(cfg, tok, policy, ref, rm, ds, critic)\n")
-    assert setup.role(m.VALUE).via == "positional" and setup.role(m.VALUE).position == 6
-    assert setup.origin(m.PROCESSING_CLASS).class_name == "transformers.AutoTokenizer"
+    assert setup.role(Role.VALUE).via == "positional" and setup.role(Role.VALUE).position == 6
+    assert setup.origin(Role.PROCESSING_CLASS).class_name == "transformers.AutoTokenizer"
     old = one("from trl import PPOTrainer, AutoModelForCausalLMWithValueHead\n"
               "model = AutoModelForCausalLMWithValueHead.from_pretrained('gpt2')\n"
               "t = PPOTrainer(config, model, ref_model, tokenizer)\nt.step(q, r, s)\n")
     assert old.code_era == "old"
-    assert kinds.model_kind(old.origin(m.POLICY)) == kinds.VALUE_HEAD
-    assert old.role(m.PROCESSING_CLASS).text == "tokenizer"
+    assert kinds.model_kind(old.origin(Role.POLICY)) == ModelKind.VALUE_HEAD
+    assert old.role(Role.PROCESSING_CLASS).text == "tokenizer"
 
 
 def test_visible_kwargs_dicts_bind_roles_and_hidden_ones_are_flagged():
     setup = one(f"from trl import PPOTrainer\n{MODELS}\nkw = dict(value_model=critic, reward_model=rm)\n"
                 "t = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, train_dataset=ds, **kw)\n")
-    assert setup.role(m.VALUE).via == "mapping" and not setup.unresolved_star
+    assert setup.role(Role.VALUE).via == "mapping" and not setup.unresolved_star
     hidden = one("from trl import PPOTrainer\ndef go(**kwargs):\n    return PPOTrainer(model=m, **kwargs)\n")
     assert hidden.unresolved_star
     literal = one(f"from trl import PPOTrainer\n{MODELS}\nt = PPOTrainer(**{{'value_model': critic}})\n")
-    assert literal.role(m.VALUE) is not None
+    assert literal.role(Role.VALUE) is not None
 
 
 def test_aliases_copies_and_peft():
@@ -94,11 +95,11 @@ def test_aliases_copies_and_peft():
         t = PPOTrainer(args=cfg, processing_class=tok, model=base, ref_model=ref2, reward_model=copy.deepcopy(rm),
                        value_model=value, train_dataset=ds)
         """.replace("\n" + "        ", "\n"))
-    policy, reference, value = setup.origin(m.POLICY), setup.origin(m.REFERENCE), setup.origin(m.VALUE)
+    policy, reference, value = setup.origin(Role.POLICY), setup.origin(Role.REFERENCE), setup.origin(Role.VALUE)
     assert reference.kind == "copy" and reference.key != policy.key and reference.base.key == policy.key
     assert value.kind == "peft" and value.base.key == policy.key
-    assert kinds.model_kind(value) == kinds.CAUSAL_LM
-    assert kinds.model_kind(setup.origin(m.REWARD)) == kinds.SEQUENCE_CLASSIFIER
+    assert kinds.model_kind(value) == ModelKind.CAUSAL_LM
+    assert kinds.model_kind(setup.origin(Role.REWARD)) == ModelKind.SEQUENCE_CLASSIFIER
 
 
 def test_helper_functions_constants_and_argparse_defaults():
@@ -125,7 +126,7 @@ def test_helper_functions_constants_and_argparse_defaults():
             trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
                                  value_model=critic, train_dataset=ds)
         """)
-    critic, policy, ref = setup.origin(m.VALUE), setup.origin(m.POLICY), setup.origin(m.REFERENCE)
+    critic, policy, ref = setup.origin(Role.VALUE), setup.origin(Role.POLICY), setup.origin(Role.REFERENCE)
     assert critic.path.value == "org/rm" and critic.keyword("num_labels").value.value == 1
     assert critic.keyword("torch_dtype").value.value == "torch.bfloat16"
     assert policy.path.value == "org/sft" and policy.path.text == "path"
@@ -144,11 +145,11 @@ def test_operations_before_the_call_are_recorded():
         t = PPOTrainer{CALL}
         tok.add_special_tokens({{"pad_token": "[PAD]"}})
         """.replace("\n" + "        ", "\n"))
-    tokenizer_ops = [(op.kind, op.name) for op in setup.origin(m.PROCESSING_CLASS).operations]
+    tokenizer_ops = [(op.kind, op.name) for op in setup.origin(Role.PROCESSING_CLASS).operations]
     assert ("set", "pad_token") in tokenizer_ops
     assert ("call", "add_special_tokens") not in tokenizer_ops, "after the trainer is built: too late"
-    assert ("call", "to") in [(op.kind, op.name) for op in setup.origin(m.POLICY).operations]
-    assert ("freeze", "parameters") in [(op.kind, op.name) for op in setup.origin(m.VALUE).operations]
+    assert ("call", "to") in [(op.kind, op.name) for op in setup.origin(Role.POLICY).operations]
+    assert ("freeze", "parameters") in [(op.kind, op.name) for op in setup.origin(Role.VALUE).operations]
 
 
 def test_conditional_assignments_are_unknown_not_guessed():
@@ -161,8 +162,8 @@ def test_conditional_assignments_are_unknown_not_guessed():
             ref = AutoModelForCausalLM.from_pretrained("sft")
         t = PPOTrainer{CALL}
         """.replace("\n" + "        ", "\n"))
-    assert setup.origin(m.REFERENCE).kind == "unknown"
-    assert "branches" in setup.origin(m.REFERENCE).reason
+    assert setup.origin(Role.REFERENCE).kind == "unknown"
+    assert "branches" in setup.origin(Role.REFERENCE).reason
 
 
 def test_trainer_usages_and_json_round_trip():
@@ -179,4 +180,4 @@ def test_subclass_with_its_own_signature_binds_only_keywords():
                 "        super().__init__(*args, **kw)\n"
                 f"{MODELS}\nt = Mine(1, cfg, tok, policy, value_model=critic)\n")
     assert setup.unresolved_star, "missing-argument rules must stay silent"
-    assert setup.role(m.POLICY) is None and setup.role(m.VALUE) is not None
+    assert setup.role(Role.POLICY) is None and setup.role(Role.VALUE) is not None

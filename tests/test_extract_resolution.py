@@ -13,6 +13,7 @@ from ppodoctor.setup import kinds
 from ppodoctor.setup import model as m
 from ppodoctor.setup.extract import extract
 from ppodoctor.trl_api.eras import Target
+from ppodoctor.types import ModelKind, Role
 
 HEAD = """
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
@@ -59,21 +60,21 @@ class Pipeline:
 
 def test_instance_attributes_are_read_off_the_method_that_assigns_them():
     setup = one(CLASS + "Pipeline(batch=6).run()\n")
-    policy, value = setup.origin(m.POLICY), setup.origin(m.VALUE)
+    policy, value = setup.origin(Role.POLICY), setup.origin(Role.VALUE)
     assert policy.kind == "from_pretrained" and policy.path.value == "org/sft"
     assert kinds.same_object(policy, value), "self.critic = self.policy is the policy object"
-    assert setup.origin(m.CONFIG).keyword("per_device_train_batch_size").value.value == 6, "from the one instantiation"
-    assert ("set", "pad_token") in ops(setup.origin(m.PROCESSING_CLASS)), "self.tok.pad_token = ... acts on it"
-    assert setup.origin(m.REWARD).keyword("num_labels").value.value == 1, "the default, passed on by a method call"
+    assert setup.origin(Role.CONFIG).keyword("per_device_train_batch_size").value.value == 6, "from the one instantiation"
+    assert ("set", "pad_token") in ops(setup.origin(Role.PROCESSING_CLASS)), "self.tok.pad_token = ... acts on it"
+    assert setup.origin(Role.REWARD).keyword("num_labels").value.value == 1, "the default, passed on by a method call"
     assert [u.name for u in setup.usages] == ["train"], "self.trainer.train() is a call on the trainer"
-    assert setup.origin(m.TRAIN_DATASET).key == "global:ds", "build(data) has one caller: data is ds"
+    assert setup.origin(Role.TRAIN_DATASET).key == "global:ds", "build(data) has one caller: data is ds"
 
 
 def test_constructor_parameters_without_one_instantiation():
-    assert one(CLASS).origin(m.CONFIG).keyword("per_device_train_batch_size").value.value == 8, "no call: defaults"
-    same = one(CLASS + "Pipeline(sft='org/sft')\nPipeline(labels=1)\n").origin(m.CONFIG)
+    assert one(CLASS).origin(Role.CONFIG).keyword("per_device_train_batch_size").value.value == 8, "no call: defaults"
+    same = one(CLASS + "Pipeline(sft='org/sft')\nPipeline(labels=1)\n").origin(Role.CONFIG)
     assert same.keyword("per_device_train_batch_size").value.value == 8, "no call passes batch: its default"
-    varied = one(CLASS + "Pipeline(batch=6)\nPipeline(batch=12)\n").origin(m.CONFIG)
+    varied = one(CLASS + "Pipeline(batch=6)\nPipeline(batch=12)\n").origin(Role.CONFIG)
     batch = varied.keyword("per_device_train_batch_size").value
     assert not batch.known and "passed differently" in batch.reason
 
@@ -92,9 +93,9 @@ def test_attributes_set_in_branches_or_in_two_methods_stay_unknown():
             def build(self):
                 return PPOTrainer(args=cfg, model=m, ref_model=self.ref, value_model=self.critic)
         """)
-    assert not branches.origin(m.REFERENCE).known and "branches" in branches.origin(m.REFERENCE).reason
-    assert "either order" in branches.origin(m.VALUE).reason
-    unset = one("class B:\n    def build(self):\n        return PPOTrainer(model=self.policy)\n").origin(m.POLICY)
+    assert not branches.origin(Role.REFERENCE).known and "branches" in branches.origin(Role.REFERENCE).reason
+    assert "either order" in branches.origin(Role.VALUE).reason
+    unset = one("class B:\n    def build(self):\n        return PPOTrainer(model=self.policy)\n").origin(Role.POLICY)
     assert not unset.known and "not assigned" in unset.reason
 
 
@@ -109,8 +110,8 @@ def test_attributes_of_a_base_class_and_of_an_instance_built_outside():
                 return PPOTrainer(args=cfg, model=self.policy, ref_model=self.ref)
         job = Child("org/sft")
         """)
-    assert setup.origin(m.POLICY).path.value == "org/sft" and setup.origin(m.REFERENCE).known
-    assert not kinds.same_object(setup.origin(m.POLICY), setup.origin(m.REFERENCE))
+    assert setup.origin(Role.POLICY).path.value == "org/sft" and setup.origin(Role.REFERENCE).known
+    assert not kinds.same_object(setup.origin(Role.POLICY), setup.origin(Role.REFERENCE))
     outside = one("""
         class Models:
             def __init__(self, path):
@@ -118,8 +119,8 @@ def test_attributes_of_a_base_class_and_of_an_instance_built_outside():
         a, b = Models("one"), Models("two")
         PPOTrainer(args=cfg, model=a.policy, ref_model=b.policy)
         """)
-    assert (outside.origin(m.POLICY).path.value, outside.origin(m.REFERENCE).path.value) == ("one", "two")
-    assert not kinds.same_object(outside.origin(m.POLICY), outside.origin(m.REFERENCE)), "two instances"
+    assert (outside.origin(Role.POLICY).path.value, outside.origin(Role.REFERENCE).path.value) == ("one", "two")
+    assert not kinds.same_object(outside.origin(Role.POLICY), outside.origin(Role.REFERENCE)), "two instances"
 
 
 def test_containers_returned_by_helpers_unpacked_or_subscripted():
@@ -136,11 +137,11 @@ def test_containers_returned_by_helpers_unpacked_or_subscripted():
         PPOTrainer(args=cfg, processing_class=tok, model=pair[0], ref_model=pair[-1], reward_model=found["reward"],
                    value_model=found["value"], train_dataset=ds)
         """)
-    assert kinds.is_tokenizer(setup.origin(m.PROCESSING_CLASS))
-    assert setup.origin(m.REFERENCE).known and not kinds.same_object(setup.origin(m.POLICY), setup.origin(m.REFERENCE))
-    assert kinds.model_kind(setup.origin(m.REWARD)) == kinds.SEQUENCE_CLASSIFIER
-    assert kinds.model_kind(setup.origin(m.VALUE)) == kinds.CAUSAL_LM
-    missing = one("d = {'a': AutoModelForCausalLM.from_pretrained('x')}\nPPOTrainer(model=d['b'])\n").origin(m.POLICY)
+    assert kinds.is_tokenizer(setup.origin(Role.PROCESSING_CLASS))
+    assert setup.origin(Role.REFERENCE).known and not kinds.same_object(setup.origin(Role.POLICY), setup.origin(Role.REFERENCE))
+    assert kinds.model_kind(setup.origin(Role.REWARD)) == ModelKind.SEQUENCE_CLASSIFIER
+    assert kinds.model_kind(setup.origin(Role.VALUE)) == ModelKind.CAUSAL_LM
+    missing = one("d = {'a': AutoModelForCausalLM.from_pretrained('x')}\nPPOTrainer(model=d['b'])\n").origin(Role.POLICY)
     assert not missing.known and "no key 'b'" in missing.reason
 
 
@@ -162,23 +163,23 @@ PPOTrainer(args=cfg, model=built["policy"], reward_model=built["reward"], value_
 
 def test_a_registry_looped_over_builds_one_object_per_entry():
     setup = one(REGISTRY.replace("BODY", "models[role] = cls.from_pretrained(path, **kwargs)"))
-    policy, reward, value = (setup.origin(r) for r in (m.POLICY, m.REWARD, m.VALUE))
-    assert kinds.model_kind(policy) == kinds.CAUSAL_LM and kinds.model_kind(reward) == kinds.SEQUENCE_CLASSIFIER
+    policy, reward, value = (setup.origin(r) for r in (Role.POLICY, Role.REWARD, Role.VALUE))
+    assert kinds.model_kind(policy) == ModelKind.CAUSAL_LM and kinds.model_kind(reward) == ModelKind.SEQUENCE_CLASSIFIER
     assert value.keyword("num_labels").value.value == 2 and reward.path.value == "rm"
     assert len({policy.key, reward.key, value.key}) == 3, "each pass of the loop makes its own model"
     comprehension = one(REGISTRY.replace("models = {}", "models = {r: c.from_pretrained(p, **k) for r, (c, p, k) "
                                                         "in SPECS.items()}").replace("BODY", "pass"))
-    assert comprehension.origin(m.VALUE).keyword("num_labels").value.value == 2
+    assert comprehension.origin(Role.VALUE).keyword("num_labels").value.value == 2
 
 
 def test_a_registry_loop_whose_effect_is_not_clear_stays_unknown():
     for body, why in [("models[role] = cls.from_pretrained(path, **kwargs)\n        break", "break"),
                       ("if role != 'value':\n            models[role] = cls.from_pretrained(path)", "condition"),
                       ("models[role.upper()] = cls.from_pretrained(path)", "computed key")]:
-        origin = one(REGISTRY.replace("BODY", body)).origin(m.POLICY)
+        origin = one(REGISTRY.replace("BODY", body)).origin(Role.POLICY)
         assert not origin.known, why
     filtered = one(REGISTRY.replace("SPECS.items()", "{k: v for k, v in SPECS.items() if k}.items()")
-                   .replace("BODY", "models[role] = cls.from_pretrained(path)")).origin(m.POLICY)
+                   .replace("BODY", "models[role] = cls.from_pretrained(path)")).origin(Role.POLICY)
     assert not filtered.known and "not visible" in filtered.reason
 
 
@@ -205,14 +206,14 @@ def test_what_a_local_helper_does_to_an_object_is_done_to_it():
         log(policy)
         PPOTrainer(args=cfg, processing_class=tokenizer, model=policy, reward_model=rm)
         """)
-    tokenizer = setup.origin(m.PROCESSING_CLASS)
+    tokenizer = setup.origin(Role.PROCESSING_CLASS)
     assert ("set", "pad_token") in ops(tokenizer) and ("passed", "prep") not in ops(tokenizer)
     side = next(op for op in tokenizer.operations if op.name == "padding_side")
     assert side.value.value == "left" and side.span.line < 12, "the default of the helper's parameter, in the helper"
-    assert ("call", "to") in ops(setup.origin(m.REWARD))
-    frozen = [op for op in setup.origin(m.POLICY).operations if op.kind == "freeze"]
+    assert ("call", "to") in ops(setup.origin(Role.REWARD))
+    frozen = [op for op in setup.origin(Role.POLICY).operations if op.kind == "freeze"]
     assert frozen and frozen[0].conditional, "the helper is called under a condition"
-    assert "log" not in [op.name for op in setup.origin(m.POLICY).operations], "a helper that does nothing to it"
+    assert "log" not in [op.name for op in setup.origin(Role.POLICY).operations], "a helper that does nothing to it"
 
 
 def test_operations_inside_the_function_that_creates_the_object():
@@ -228,8 +229,8 @@ def test_operations_inside_the_function_that_creates_the_object():
                        reward_model=rm, value_model=critic, train_dataset=ds)
         """)
     setup = extract(libcst.parse_module(source), "t.py").setups[0]
-    assert ("call", "add_special_tokens") in ops(setup.origin(m.PROCESSING_CLASS))
-    assert not kinds.same_object(setup.origin(m.POLICY), setup.origin(m.REFERENCE))
+    assert ("call", "add_special_tokens") in ops(setup.origin(Role.PROCESSING_CLASS))
+    assert not kinds.same_object(setup.origin(Role.POLICY), setup.origin(Role.REFERENCE))
     # Without the pad token, the PPD301 fix lands in the loader once, and a second run finds nothing to do.
     broken = source.replace('    tok.add_special_tokens({"pad_token": "[PAD]"})\n', "")
     target = Target.of("1.12.0")
@@ -250,23 +251,23 @@ def test_dicts_built_step_by_step_are_visible_mappings():
         kw.pop("scratch")
         trainer = PPOTrainer(**kw)
         """)
-    assert not setup.unresolved_star and setup.role(m.VALUE).via == "mapping"
-    assert setup.origin(m.VALUE).kind == "none"
+    assert not setup.unresolved_star and setup.role(Role.VALUE).via == "mapping"
+    assert setup.origin(Role.VALUE).kind == "none"
     assert setup.arguments[0].expanded == ("args", "model", "reward_model", "value_model", "train_dataset")
-    assert setup.origin(m.CONFIG).keyword("per_device_train_batch_size").value.value == 4
+    assert setup.origin(Role.CONFIG).keyword("per_device_train_batch_size").value.value == 4
 
 
 def test_mappings_the_source_does_not_show_stay_unknown():
     conditional = one("kw = dict(model=p)\nif critic:\n    kw['value_model'] = critic\nPPOTrainer(**kw)\n")
     assert conditional.unresolved_star and conditional.arguments[0].expanded is None
-    assert "some paths" in conditional.origin(m.VALUE).reason
+    assert "some paths" in conditional.origin(Role.VALUE).reason
     for hidden in ("cfg = yaml.safe_load(open('ppo.yaml'))", "cfg = {k: v for k, v in raw.items() if k}",
                    "cfg = vars(args)", "cfg = dict(base)\ncfg[key] = 1"):
         setup = one(f"import yaml\n{hidden}\nPPOTrainer(args=PPOConfig(**cfg), model=p, **cfg)\n")
-        assert setup.origin(m.CONFIG).partial and setup.unresolved_star, hidden
+        assert setup.origin(Role.CONFIG).partial and setup.unresolved_star, hidden
         assert setup.arguments[-1].expanded is None
     value = one("import yaml\ncfg = yaml.safe_load(f)\nPPOTrainer(args=PPOConfig(bf16=cfg['bf16']))\n")
-    bf16 = value.origin(m.CONFIG).keyword("bf16").value
+    bf16 = value.origin(Role.CONFIG).keyword("bf16").value
     assert not bf16.known and bf16.reason, "a YAML field is unknown, with the reason: no default assumed"
 
 
@@ -291,16 +292,16 @@ def test_arguments_flow_into_main_through_its_one_call():
             script_args, training_args = HfArgumentParser((ScriptArguments, PPOConfig)).parse_args_into_dataclasses()
             main(parse(), script_args, training_args)
         """)
-    assert setup.origin(m.POLICY).path.value == "org/sft", "argparse default through main(parse())"
-    reward = setup.origin(m.REWARD)
+    assert setup.origin(Role.POLICY).path.value == "org/sft", "argparse default through main(parse())"
+    reward = setup.origin(Role.REWARD)
     assert reward.path.value == "org/rm" and reward.keyword("num_labels").value.value == 2, "dataclass defaults"
-    config = setup.origin(m.CONFIG)
+    config = setup.origin(Role.CONFIG)
     assert config.kind == "parsed_args" and config.partial, "filled from the command line: never defaults"
     twice = one("def main(path):\n    PPOTrainer(model=AutoModelForCausalLM.from_pretrained(path))\n"
-                "main('a')\nmain('b')\n").origin(m.POLICY)
+                "main('a')\nmain('b')\n").origin(Role.POLICY)
     assert not twice.path.known and "passed differently" in twice.path.reason
     handed = one("import fire\ndef main(path='x'):\n    PPOTrainer(model=AutoModelForCausalLM.from_pretrained(path))\n"
-                 "fire.Fire(main)\n").origin(m.POLICY)
+                 "fire.Fire(main)\n").origin(Role.POLICY)
     assert not handed.path.known, "called by fire with arguments the file does not show"
 
 
@@ -318,10 +319,10 @@ def test_a_path_read_off_another_model_is_that_models_path():
         PPOTrainer(args=cfg, model=policy, ref_model=ref, reward_model=rm, value_model=critic,
                    processing_class=AutoTokenizer.from_pretrained(unknown_model.config._name_or_path))
         """)
-    critic = setup.origin(m.VALUE).path
+    critic = setup.origin(Role.VALUE).path
     assert (critic.kind, critic.value, critic.text) == ("literal", "org/rm", "rm.config._name_or_path")
-    assert setup.origin(m.REFERENCE).path.value == "org/sft", "through PEFT and a copy to the base model"
-    assert not setup.origin(m.PROCESSING_CLASS).path.known
+    assert setup.origin(Role.REFERENCE).path.value == "org/sft", "through PEFT and a copy to the base model"
+    assert not setup.origin(Role.PROCESSING_CLASS).path.known
 
 
 def test_dataset_chains_keep_their_steps():
@@ -334,7 +335,7 @@ def test_dataset_chains_keep_their_steps():
         small = Dataset.from_dict({"q": ["a", "b"]})
         PPOTrainer(args=cfg, train_dataset=train, eval_dataset=small)
         """)
-    select = setup.origin(m.TRAIN_DATASET)
+    select = setup.origin(Role.TRAIN_DATASET)
     assert (select.kind, select.callee, select.args[0].kind, select.args[0].value) == ("method", "select", "range",
                                                                                      (2, 10, 1))
     mapped = select.base
@@ -343,11 +344,11 @@ def test_dataset_chains_keep_their_steps():
     assert mapped.keyword("remove_columns").value.value == ("q",)
     item = mapped.base
     assert (item.callee, item.args[0].value) == ("__getitem__", "train") and item.base.callee == "datasets.load_dataset"
-    small = setup.origin(m.EVAL_DATASET)
+    small = setup.origin(Role.EVAL_DATASET)
     assert small.callee == "datasets.Dataset.from_dict" and small.args[0].value == {"q": ("a", "b")}
     twice = one("from datasets import load_dataset\nd = load_dataset('x')\nPPOTrainer(train_dataset=d['train'], "
                 "eval_dataset=d['train'])\n")
-    assert kinds.same_object(twice.origin(m.TRAIN_DATASET), twice.origin(m.EVAL_DATASET))
+    assert kinds.same_object(twice.origin(Role.TRAIN_DATASET), twice.origin(Role.EVAL_DATASET))
 
 
 def test_new_fields_round_trip_through_json():
@@ -360,4 +361,4 @@ def test_new_fields_round_trip_through_json():
     assert m.loads(m.dumps(file_setup)) == file_setup
     setup = file_setup.setups[0]
     assert setup.arguments[-1].expanded == ("model",)
-    assert setup.origin(m.TRAIN_DATASET).base.args[0].kind == "range"
+    assert setup.origin(Role.TRAIN_DATASET).base.args[0].kind == "range"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ppodoctor.config import Settings
-from ppodoctor.fixes.edits import Edit, LineIndex, apply, conflicts, select
+from ppodoctor.fixes.edits import LineIndex, apply, conflicts, select
 from ppodoctor.fixes.api import fix_source
 from ppodoctor.trl_api.eras import Target
+from ppodoctor.types import Edit
 
 
 def test_overlaps_and_edge_insertions_conflict():

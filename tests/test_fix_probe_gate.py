@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from ppodoctor.config import Settings
-from ppodoctor.fixes import CONFIRMED, REFUTED, ProbeVerdict
 from ppodoctor.fixes.api import fix_paths
 from ppodoctor.probe import ProbeOptions
 from ppodoctor.trl_api.eras import Target, Version
+from ppodoctor.types import CONFIRMED, REFUTED, ProbeVerdict
 from probe_helpers import MODELS, ROOT, guide_script_012, new_script, trl012_python
 
 TRL_112 = Target(Version.parse("1.12.0"), "test", Version.parse("5.0.0"), "test")
@@ -208,8 +208,9 @@ def test_an_interpreter_without_trl_leaves_era_fixes_unchecked(tmp_path):
 
 def test_a_rule_the_probe_has_no_check_for_stays_unchecked():
     from ppodoctor.probe import FileFacts, fix_verdict
-    from ppodoctor.rules.base import Diagnostic, Fix
-    from ppodoctor.setup.model import FileSetup, Span
+    from ppodoctor.types import Diagnostic, Fix
+    from ppodoctor.setup.model import FileSetup
+    from ppodoctor.types import Span
 
     finding = Diagnostic("PPD403", "overwritten-config-fields", "warning", "m", Span(1, 1, 1, 2),
                          fix=Fix("d"), setup_index=0)

@@ -11,9 +11,9 @@ import pytest
 
 from ppodoctor import files
 from ppodoctor.config import Settings
-from ppodoctor.fixes import CONFIRMED, REFUTED, ProbeVerdict
 from ppodoctor.fixes.api import fix_paths
 from ppodoctor.trl_api.eras import Target
+from ppodoctor.types import CONFIRMED, REFUTED, ProbeVerdict
 
 CASES = Path(__file__).resolve().parent.parent / "fixtures" / "fix"
 TARGET = Target.of("1.12.0", transformers="5.24.0")

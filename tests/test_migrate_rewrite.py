@@ -10,8 +10,8 @@ from migrate_helpers import EXPECTED, SCRIPTS, STYLES, TARGETS, config_script, p
 from ppodoctor.api import check_source
 from ppodoctor.config import Settings
 from ppodoctor.migrate.api import migrate_source
-from ppodoctor.rules.base import ERROR
 from ppodoctor.trl_api.eras import Target, Version
+from ppodoctor.types import ERROR
 
 PPO_WORDS = re.compile(r"\b(PPOTrainer|PPOConfig|PPOv2Trainer|AutoModelForCausalLMWithValueHead|value_model|"
                        r"ref_model|create_reference_model)\b")

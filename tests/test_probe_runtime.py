@@ -10,9 +10,10 @@ import sys
 import pytest
 
 from ppodoctor.api import check_source, probe_report, CheckReport
-from ppodoctor.probe import CONFIRMED, REFUTED, UNCHECKED, ProbeOptions, annotate, probe_files, runtime_findings
+from ppodoctor.probe import ProbeOptions, annotate, probe_files, runtime_findings
 from ppodoctor.probe.memory import memory_plan
 from ppodoctor.rules import all_rules
+from ppodoctor.types import CONFIRMED, REFUTED, UNCHECKED
 from probe_helpers import MODELS, guide_script_012, new_script, trl012_python
 
 SCRIPTS = {
@@ -65,8 +66,8 @@ def _verdicts(probed, name):
 def _reproduces(code: str, result) -> object:
     """What the rule's own probe check says of the first setup, as a finding of it would ask."""
     from ppodoctor.rules import find_rule
-    from ppodoctor.rules.base import Diagnostic
-    from ppodoctor.setup.model import Span
+    from ppodoctor.types import Diagnostic
+    from ppodoctor.types import Span
 
     finding = Diagnostic(code, "", "error", "", Span(1, 1, 1, 1), setup_index=0)
     return find_rule(code).reproduce(finding, result.facts)[0]

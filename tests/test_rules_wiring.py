@@ -14,6 +14,7 @@ from ppodoctor.api import check_source
 from ppodoctor.config import Settings
 from ppodoctor.fixes.api import fix_source
 from ppodoctor.trl_api.eras import Target
+from ppodoctor.types import Role
 
 TARGET = Target.of("1.12.0", transformers="5.24.0")
 HEAD = ("from datasets import Dataset, load_dataset\n"
@@ -247,6 +248,6 @@ def test_function_origins_and_local_classes_round_trip_through_json():
     file_setup = extract(libcst.parse_module(source), "t.py")
     assert model.loads(model.dumps(file_setup)) == file_setup
     setup = file_setup.setups[0]
-    reward, value = setup.origin(model.REWARD), setup.origin(model.VALUE)
+    reward, value = setup.origin(Role.REWARD), setup.origin(Role.VALUE)
     assert (reward.kind, reward.span) == ("function", None), "no span: nothing a fix could rewrite"
     assert value.local_class == model.LocalClass("Scorer", ("torch.nn.Module",), ("__init__", "head"))

@@ -20,12 +20,12 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 from .. import files
 from ..config import Settings
-from ..rules.base import Diagnostic
 from ..setup.model import FileSetup
 from ..trl_api.eras import Target
 from ..trl_api.target import resolve_target
+from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ProbeVerdict
 from .engine import FixOutcome, Skipped, finding_key, fix_text, parses
-from .probe_hook import CONFIRMED, REFUTED, UNCHECKED, Confirmer, ProbeVerdict, confirm_with_probe
+from .probe_hook import Confirmer, confirm_with_probe
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import libcst as cst
 from ..setup.model import Origin, PPOSetup
 from ..setup.resolve import Context
 from ..setup.scopes import dotted_name
-from .edits import Declined, Edit
+from ..types import Declined, Edit
 from .imports import Spelling, spell
 from .source import SourceMap
 

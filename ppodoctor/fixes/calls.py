@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .edits import Edit
+from ..types import Edit
 from .source import SourceMap
 
 LINE_LIMIT = 99  # wrap what we add beyond this, unless the code around it is already longer

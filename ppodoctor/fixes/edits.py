@@ -8,26 +8,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import Iterable, NamedTuple, Sequence
+from typing import Iterable, Sequence
+
+from ..types import Edit
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-
-
-class Declined(Exception):
-    """A fix that cannot be made safely here; str() says why."""
-
-
-class Edit(NamedTuple):
-    """Replace text[start:end] with `text`; start == end inserts. (A tuple: ordered by position, and
-    cheaper to define than a dataclass, which `check`'s start-up would pay for.)"""
-
-    start: int
-    end: int
-    text: str
-
-    @property
-    def is_insertion(self) -> bool:
-        return self.start == self.end
 
 
 def conflicts(a: Edit, b: Edit) -> bool:

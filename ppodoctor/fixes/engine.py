@@ -18,11 +18,11 @@ from ..config import Settings
 from ..core import parse_setup, run_rules
 from ..records import Record, record
 from ..rules import find_rule
-from ..rules.base import Applicability, Diagnostic, FixContext, setup_of
+from ..rules.base import FixContext, setup_of
 from ..setup.model import FileSetup
 from ..trl_api.eras import Target
+from ..types import Applicability, Declined, Diagnostic
 from . import edits as edit_ops
-from .edits import Declined
 from .source import SourceMap
 
 MAX_ROUNDS = 10

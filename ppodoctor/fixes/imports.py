@@ -14,8 +14,8 @@ import libcst as cst
 from ..records import Record, record
 
 from ..setup.scopes import Scope, dotted_name
-from .edits import Edit
-from .source import Declined, SourceMap
+from ..types import Declined, Edit
+from .source import SourceMap
 
 
 @record

@@ -16,24 +16,14 @@ installed, or raises, every fix is unchecked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Protocol, Sequence
 
-from ..rules.base import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, Verdict
 from ..setup.model import FileSetup
+from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ProbeVerdict, Verdict
 
 __all__ = ["CONFIRMED", "REFUTED", "UNCHECKED", "Confirmer", "ProbeVerdict", "confirm_with_probe"]
 
 FixSet = tuple[FileSetup, FileSetup, Sequence[Diagnostic]]
-
-
-@dataclass(frozen=True)
-class ProbeVerdict:
-    status: Verdict
-    detail: str = ""
-    # True when the original's failure was reproduced, whatever became of the fix: a refuted cure may be
-    # owed to another fix in the same text, so the gate tries it again without the doubtful ones.
-    reproduced: Optional[bool] = None
 
 
 class Confirmer(Protocol):

@@ -12,11 +12,11 @@ from typing import Optional, Sequence
 
 import libcst as cst
 
-from ..setup.model import Span
 from ..setup.recent import recall
 from ..setup.resolve import Context, Resolver
 from ..setup.scopes import Scope, collect
-from .edits import Declined, Edit, LineIndex, with_newline
+from ..types import Declined, Edit, Span
+from .edits import LineIndex, with_newline
 
 _BUILTINS = frozenset(dir(builtins))
 _BLOCKS = (cst.Module, cst.IndentedBlock)

@@ -16,9 +16,9 @@ from typing import Optional
 
 import libcst as cst
 
-from ..setup.model import POLICY, REWARD, VALUE, Origin, PPOSetup
+from ..setup.model import Origin, PPOSetup
+from ..types import Declined, Edit, Role
 from .calls import LINE_LIMIT, append_argument
-from .edits import Declined, Edit
 from .imports import spell
 from .source import SourceMap
 
@@ -58,7 +58,7 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
     blocks = source.enclosing_blocks(trainer_statement)
     scope = source.scope_of(call)
 
-    reward, policy = _base(setup.origin(REWARD)), _base(setup.origin(POLICY))
+    reward, policy = _base(setup.origin(Role.REWARD)), _base(setup.origin(Role.POLICY))
     model = reward if _usable(reward) else policy if _usable(policy) else None
     if model is None:
         raise Declined("neither the reward model's nor the policy's path can be seen")
@@ -84,7 +84,7 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
     insertion = source.insert_after(after, statement) if after is not None else \
         source.insert_before(trainer_statement, statement)
 
-    binding = setup.role(VALUE)
+    binding = setup.role(Role.VALUE)
     if mode == "replace" and binding is not None:
         if binding.via == "mapping":
             raise Declined("the value model comes from a `**mapping`")
@@ -156,7 +156,7 @@ def _layout(source: SourceMap, neighbour: cst.CSTNode, head: str, arguments: lis
 def _path_text(source: SourceMap, setup: PPOSetup, model: Origin, scope, position) -> Optional[str]:
     if source.visible(model.path.text, scope, position):
         return model.path.text
-    role = REWARD if model is _base(setup.origin(REWARD)) else POLICY
+    role = Role.REWARD if model is _base(setup.origin(Role.REWARD)) else Role.POLICY
     binding = setup.role(role)
     # The model object's own record of its path (`reward.config._name_or_path`, `self.reward...`): the
     # setup model follows it back to the path, so the probe can build what this writes.

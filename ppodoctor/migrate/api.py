@@ -15,9 +15,9 @@ from typing import Any, Iterable, Optional, Sequence, Union
 
 from .. import files
 from ..fixes.edits import apply
-from ..fixes.source import Declined
 from ..trl_api import table
 from ..trl_api.eras import Version
+from ..types import Declined
 from . import mapping
 from .model import FileMigration
 
@@ -104,7 +104,7 @@ def remaining_errors(migration: FileMigration, version: Version) -> tuple:
     """`check --trl-version VERSION` on the ported text: its error-level findings."""
     from ..api import check_source
     from ..config import Settings
-    from ..rules.base import ERROR
+    from ..types import ERROR
     from ..trl_api.eras import Target
 
     report = check_source(migration.text, migration.path, Settings(), Target(version, "--trl-version"))

@@ -13,9 +13,9 @@ from typing import Optional, Union
 import libcst as cst
 
 from ..fixes.calls import LINE_LIMIT
-from ..fixes.edits import Edit
-from ..fixes.source import Declined, SourceMap
+from ..fixes.source import SourceMap
 from ..setup.resolve import Context
+from ..types import Declined, Edit
 
 Container = Union[cst.Call, cst.Dict]
 

@@ -12,9 +12,10 @@ from typing import Optional
 import libcst as cst
 
 from ..records import Record, record
-from ..setup.model import Origin, Span
+from ..setup.model import Origin
 from ..setup.resolve import Context, Resolver
 from ..setup.scopes import collect
+from ..types import Span
 
 SUCCESSOR_NAMES = ("RLOOTrainer", "GRPOTrainer")
 FUNCTION = "function"  # a reward written as a local function (`Origin.kind` for it)

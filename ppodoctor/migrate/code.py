@@ -10,11 +10,11 @@ from typing import Iterable, Optional
 import libcst as cst
 
 from ..fixes.calls import LINE_LIMIT
-from ..fixes.edits import Edit
-from ..fixes.source import Declined, SourceMap
+from ..fixes.source import SourceMap
 from ..setup import kinds
 from ..setup.model import PPOSetup, Usage
 from ..setup.resolve import Context
+from ..types import Declined, Edit, ModelKind
 
 LOOP_METHODS = ("step", "generate", "log_stats")
 # trl names a ported script must not import any more (PPO's, and what left with it).
@@ -113,7 +113,7 @@ def reward_in_loop(source: SourceMap, loop: cst.CSTNode) -> str:
     found: dict[str, str] = {}
     for node in _names(loop):
         origin = source.resolver.origin(node, Context(scope, source.position_before(node)))
-        if kinds.model_kind(origin) == kinds.SEQUENCE_CLASSIFIER and origin.key:
+        if kinds.model_kind(origin) == ModelKind.SEQUENCE_CLASSIFIER and origin.key:
             found.setdefault(origin.key, node.value)
     if len(found) != 1:
         what = "no" if not found else "more than one"

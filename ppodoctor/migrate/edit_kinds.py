@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..fixes.edits import Edit, conflicts
+from ..fixes.edits import conflicts
 from ..fixes.source import SourceMap
+from ..types import Edit
 from . import code
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..fixes.edits import Edit
-from ..fixes.source import Declined, SourceMap
+from ..fixes.source import SourceMap
+from ..types import Declined, Edit
 from .code import PPO_NAMES, STILL_IN_TRL, used_after
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import libcst as cst
 
 from ..fixes.calls import LINE_LIMIT
-from ..fixes.edits import Edit, apply
+from ..fixes.edits import apply
 from ..fixes.source import SourceMap
+from ..types import Edit
 from .calls import SUCCESSOR_NAMES
 
 _NAMES = SUCCESSOR_NAMES + tuple(name.replace("Trainer", "Config") for name in SUCCESSOR_NAMES)

@@ -17,8 +17,10 @@ import enum
 from dataclasses import dataclass
 from typing import Optional
 
+from ..types import Successor
+
 OLD_FAMILY, NEW_FAMILY = "old", "new"  # ≤ 0.11 PPOConfig; 0.12 – 1.12 PPOConfig
-RLOO, GRPO = "rloo", "grpo"
+RLOO, GRPO = Successor.RLOO, Successor.GRPO
 TRAINERS = {RLOO: ("RLOOTrainer", "RLOOConfig"), GRPO: ("GRPOTrainer", "GRPOConfig")}
 NEWEST_MEASURED = "1.16.0"
 

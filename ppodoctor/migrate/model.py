@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..setup.model import Span
+from ..types import Span
 
 
 class ChangeKind(enum.Enum):

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..probe.runner import ProbeFailed, ProbeOptions, ask_worker, base_request, coerce_options
-from ..rules.base import CONFIRMED, REFUTED, UNCHECKED
 from ..setup.model import to_json_dict
+from ..types import CONFIRMED, REFUTED, UNCHECKED
 from .calls import successor_calls
 from .model import FileMigration
 

@@ -13,12 +13,13 @@ from typing import Optional
 
 import libcst as cst
 
-from ..fixes.edits import Edit, conflicts
+from ..fixes.edits import conflicts
 from ..fixes.imports import spell
-from ..fixes.source import Declined, SourceMap
+from ..fixes.source import SourceMap
 from ..setup import kinds
 from ..setup.model import FileSetup, PPOSetup
 from ..trl_api.eras import Version
+from ..types import Declined, Edit, ModelKind
 from . import code, mapping
 from .edit_kinds import Block, Pending, fold_edges, inside_block, with_dead_code_removed
 from .imports import import_edits
@@ -113,7 +114,7 @@ class _SetupRewrite:
         binding = self.setup.role("reward")
         if binding is not None:
             kind = kinds.model_kind(binding.origin)
-            if kind in (kinds.CAUSAL_LM, kinds.VALUE_HEAD):
+            if kind in (ModelKind.CAUSAL_LM, ModelKind.VALUE_HEAD):
                 raise Declined("the reward model is a causal LM: the new trainers read `logits[:, 0]` of a "
                                "sequence classifier (fix it first: `ppodoctor fix` PPD104)")
             return binding.text
@@ -278,7 +279,7 @@ class _SetupRewrite:
     # --- around the calls -----------------------------------------------------------------------
     def policy_class(self) -> None:
         origin = self.setup.origin("policy")
-        if origin is None or kinds.model_kind(origin) != kinds.VALUE_HEAD:
+        if origin is None or kinds.model_kind(origin) != ModelKind.VALUE_HEAD:
             return
         call = self.source.node_at(origin.span, cst.Call)
         if not isinstance(call.func, cst.Attribute):

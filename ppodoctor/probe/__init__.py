@@ -14,21 +14,15 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from ..rules import find_rule
-from ..rules.base import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, Verdict, runs_on_target
+from ..rules.base import runs_on_target
 from ..setup.model import FileSetup
+from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ProbeVerdict
 from .facts import FileFacts, regressions
 from .memory import MemoryPlan, memory_plan
 from .runner import ProbeAnswer, ProbeFailed, ProbeOptions, coerce_options, run_worker
 
 __all__ = ["CONFIRMED", "REFUTED", "UNCHECKED", "ProbeOptions", "ProbeVerdict", "ProbeResult", "FileFacts",
            "annotate", "confirm_fixes", "confirm_fix_sets", "probe_file_setup", "probe_files", "runtime_findings"]
-
-
-@dataclass(frozen=True)
-class ProbeVerdict:
-    status: Verdict
-    detail: str
-    reproduced: Optional[bool] = None  # the original's failure was reproduced (a fix's verdict only)
 
 
 @dataclass(frozen=True)

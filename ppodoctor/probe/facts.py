@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
 from ..setup.model import FileSetup, ImportRecord
+from ..types import Evidence
 
-Evidence = tuple[Optional[bool], str]
 SCORERS = ("reward", "value")
 
 # The order in which PPOTrainer.__init__ (trl 0.12 - 1.12) meets what the checks test: a call that

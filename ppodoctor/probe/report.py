@@ -6,7 +6,7 @@ import dataclasses
 
 from .. import noqa
 from ..rules import select_rules
-from ..rules.base import Diagnostic
+from ..types import Diagnostic
 from . import annotate, probe_files, runtime_findings
 from .memory import render_plan
 from .runner import coerce_options

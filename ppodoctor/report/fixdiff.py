@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Optional
 
 from ..records import Record, record
-from ..rules.base import Diagnostic
+from ..types import Diagnostic
 
 
 def fix_edits(file_report, diagnostic: Diagnostic):

@@ -7,7 +7,7 @@ location (`at cell 3:8:9`) in the title.
 
 from __future__ import annotations
 
-from ..rules.base import WARNING, Diagnostic
+from ..types import WARNING, Diagnostic
 
 
 def _escape_data(text: str) -> str:

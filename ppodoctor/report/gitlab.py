@@ -14,8 +14,8 @@ import json
 import os
 from collections import Counter
 
-from ..rules.base import ERROR
 
+from ..types import ERROR
 from . import FILE_ERROR
 SEVERITIES = {ERROR: "major", "warning": "minor"}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Optional
 
-from ..rules.base import ERROR, Diagnostic
+from ..types import ERROR, Diagnostic
 from .links import rule_url
 
 

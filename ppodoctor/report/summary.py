@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Optional
 
-from ..rules.base import ERROR, SAFE, UNSAFE, Diagnostic
+from ..types import ERROR, SAFE, UNSAFE, Diagnostic
 from . import FILE_ERROR
 from .terminal import Styler, plain
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..rules.base import DISPLAY_ONLY, ERROR, SAFE, Diagnostic
+from ..types import DISPLAY_ONLY, ERROR, SAFE, Diagnostic
 from .fixdiff import diff_lines, fixed_text
 from .terminal import Styler, plain
 

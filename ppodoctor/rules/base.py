@@ -2,7 +2,7 @@
 
 A rule module holds everything about its code (as Fixit's LintRule and ruff's violations do):
 detection (`check_setup`, reading the setup model only), its fix (`fix`, edits of the one
-`fixes.edits.Edit` type, with an `Applicability`), the probe check that reproduces the failure
+`types.Edit` type, with an `Applicability`), the probe check that reproduces the failure
 (`reproduce`) and validates the fixed setup (`validate_fix`), the TRL errors it explains
 (`known_errors`), its documentation and its examples. `fixes/` and `probe/` are libraries the
 rules call; nothing elsewhere maps a code to a rule's behaviour.
@@ -14,117 +14,17 @@ import dataclasses
 import inspect
 import re
 from dataclasses import field
-from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Optional
 
-from ..fixes.edits import Declined
 from ..records import Record, record
-from ..setup.model import FileSetup, PPOSetup, Span
+from ..setup.model import FileSetup, PPOSetup
 from ..trl_api.eras import Target
+from ..types import Declined, Diagnostic, Edit, Evidence, Fix, Severity, Span
 
 if TYPE_CHECKING:  # only for annotations: a rule imports the fix and probe libraries when it uses them
-    from ..fixes.edits import Edit
     from ..fixes.source import SourceMap
     from ..probe.facts import FileFacts
     from ..saved import SavedFiles
-
-
-class StrEnum(str, Enum):
-    """An enum whose members are their string values in JSON, f-strings and comparisons."""
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
-
-
-class Severity(StrEnum):
-    ERROR = "error"  # TRL will crash
-    WARNING = "warning"  # it runs, but not as intended
-
-
-class Applicability(StrEnum):
-    """When a fix may be written (ruff's fix safety, with the probe as the judge).
-
-    With the probe (`fix --write`), any fix is written once the probe confirms that the original setup
-    fails the way the rule says and that the fixed setup passes. Without it (`--no-probe`), only SAFE
-    fixes are written; UNSAFE ones need `--unsafe-fixes`.
-    """
-
-    SAFE = "safe"  # the original cannot run (certain from the source alone): the fix cannot change a working script
-    UNSAFE = "unsafe"  # the source alone cannot tell whether the original runs, or the fix changes meaning
-    DISPLAY_ONLY = "display-only"  # shown as advice, never applied: it needs the user's decision
-
-
-class Verdict(StrEnum):
-    CONFIRMED = "confirmed"  # the probe reproduced the failure (and, for a fix, the fixed setup passes)
-    REFUTED = "refuted"  # the probe ran the check and the failure is not there (or the fix does not cure it)
-    UNCHECKED = "unchecked"  # the probe could not tell; the detail says why
-
-
-# Kept as module names: rules and formatters compare against them.
-ERROR, WARNING = Severity.ERROR, Severity.WARNING
-SAFE, UNSAFE, DISPLAY_ONLY = Applicability.SAFE, Applicability.UNSAFE, Applicability.DISPLAY_ONLY
-CONFIRMED, REFUTED, UNCHECKED = Verdict.CONFIRMED, Verdict.REFUTED, Verdict.UNCHECKED
-
-
-# What a probe check answers: True (the failure is there), False (it is not), None (cannot tell), and why.
-Evidence = tuple[Optional[bool], str]
-
-
-@record
-class Fix(Record):
-    """A fix as a finding carries it: its title (ruff's fix title) and when it may be applied.
-
-    The edits themselves come from the rule's `fix()` when the engine asks; `params` carries what the
-    rule decided at detection time (e.g. which role to replace) for its own `fix()` to read.
-    """
-
-    title: str
-    applicability: Applicability = Applicability.SAFE
-    params: tuple[tuple[str, Any], ...] = ()
-
-    def param(self, name: str, default: Any = None) -> Any:
-        return dict(self.params).get(name, default)
-
-
-@record
-class Diagnostic(Record):
-    """One finding: which rule, where, what it means, and the fix when there is one."""
-
-    code: str
-    name: str
-    severity: Severity
-    message: str
-    span: Span
-    filename: str = ""
-    fix: Optional[Fix] = None
-    # Lines where a `# noqa` silences this finding: its own line and its trainer call's first line.
-    noqa_lines: tuple[int, ...] = ()
-    setup_index: Optional[int] = None
-    probe: Optional[Verdict] = None  # set once the probe has looked
-    probe_detail: str = ""
-    # What the finding is about, for the rule's own fix and probe check: a role, a keyword, a field.
-    subject: str = ""
-    # In a notebook (notebook.place_in_cells): the cell holding `span` (1-based, counting every cell)
-    # and the span within that cell. `span` itself stays in the program text's lines, as fixes need.
-    cell: Optional[int] = None
-    cell_span: Optional[Span] = None
-
-    @property
-    def location(self) -> str:
-        """Where ruff would say: `path:line:col`, or in a notebook `nb.ipynb:cell 3:8:9`."""
-        if self.cell is not None:
-            return f"{self.filename}:cell {self.cell}:{self.cell_span.line}:{self.cell_span.column}"
-        return f"{self.filename}:{self.span.line}:{self.span.column}"
-
-    @property
-    def refuted(self) -> bool:
-        return self.probe == Verdict.REFUTED
-
-    def sort_key(self) -> tuple:
-        return (self.filename, self.span.line, self.span.column, self.code)
 
 
 @record

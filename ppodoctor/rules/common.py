@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, Iterator, Optional
 
 from ..setup import kinds
-from ..setup.model import CONFIG, POLICY, Origin, PPOSetup, RoleBinding
+from ..setup.model import Origin, PPOSetup, RoleBinding
 from ..trl_api import eras
-from .base import Applicability, Declined, Diagnostic, Evidence, Fix, FixContext, RuleContext, live_setups
+from ..types import Applicability, Declined, Diagnostic, Evidence, Fix, ModelKind, Role
+from .base import FixContext, RuleContext, live_setups
 
 
 def new_api_applies(setup: PPOSetup, context: RuleContext) -> bool:
@@ -29,7 +30,7 @@ def describe(binding: RoleBinding) -> str:
 
 
 def is_policy_object(setup: PPOSetup, binding: Optional[RoleBinding]) -> bool:
-    return binding is not None and kinds.same_object(binding.origin, setup.origin(POLICY))
+    return binding is not None and kinds.same_object(binding.origin, setup.origin(Role.POLICY))
 
 
 # --- the literal PPOConfig, which the batch rules read ------------------------------------------------
@@ -55,7 +56,7 @@ def is_old_era_script(setup: PPOSetup, context: RuleContext) -> bool:
     if setup.code_era != eras.OLD or not eras.new_trainer_api(context.target.era):
         return False
     wrapper = _imports_value_head(context) or any(
-        kinds.model_kind(binding.origin) == kinds.VALUE_HEAD for binding in setup.roles)
+        kinds.model_kind(binding.origin) == ModelKind.VALUE_HEAD for binding in setup.roles)
     return wrapper or bool(old_loop_usages(setup))
 
 
@@ -69,7 +70,7 @@ def is_new_era_script_on_old_pin(setup: PPOSetup, context: RuleContext) -> bool:
     if setup.trainer != "PPOTrainer" or setup.subclass or context.target.era != eras.OLD \
             or setup.code_era not in (eras.V012, eras.V013):
         return False
-    if old_loop_usages(setup) or any(kinds.model_kind(b.origin) == kinds.VALUE_HEAD for b in setup.roles):
+    if old_loop_usages(setup) or any(kinds.model_kind(b.origin) == ModelKind.VALUE_HEAD for b in setup.roles):
         return False  # half old, half new: each mismatch is its own finding
     if any(guard.compare for guard in setup.guards):
         return False  # the call sits in a branch on the TRL version: written to meet several eras
@@ -110,7 +111,7 @@ def ppo_config_calls(context: RuleContext) -> Iterator[tuple[Optional[int], Opti
     """Every `PPOConfig(...)` call of the file: (setup index, setup, origin) for the trainers' configs,
     then (None, None, origin) for those no trainer call takes (FileSetup.configs)."""
     for index, setup in live_setups(context):
-        binding = setup.role(CONFIG)
+        binding = setup.role(Role.CONFIG)
         if binding is not None and binding.origin.kind == "constructor" and binding.origin.class_name.startswith("trl.") \
                 and is_ppo_config(binding.origin):
             yield index, setup, binding.origin

@@ -17,9 +17,10 @@ from __future__ import annotations
 import enum
 from typing import Callable, Optional, Sequence
 
-from ..setup.model import ImportGuard, ImportRecord, Span
+from ..setup.model import ImportGuard, ImportRecord
 from ..trl_api import table
 from ..trl_api.eras import Version
+from ..types import Span
 
 MODULE_MISSING = "ModuleNotFoundError"
 NAME_MISSING = "ImportError"

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from ..setup.model import VALUE
 from ..trl_api import eras
-from .base import ERROR, SAFE, Fix, KnownError, Rule
+from ..types import ERROR, SAFE, Fix, Role
+from .base import KnownError, Rule
 from .common import new_api_applies, value_model_fix, value_model_works, versions
 
 # In __init__'s order: Python's own TypeError (0.18 on), the dropout walk (0.12), the wrapper (0.13 - 0.17).
@@ -77,7 +77,7 @@ class ValueModelMissing(Rule):
         ''')
 
     def check_setup(self, setup, context):
-        if setup.role(VALUE) is not None or setup.unresolved_star or not new_api_applies(setup, context):
+        if setup.role(Role.VALUE) is not None or setup.unresolved_star or not new_api_applies(setup, context):
             return
         error = eras.missing_value_model_error(context.target.era) or "a missing required argument"
         yield self.report(

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import VALUE
 from ..trl_api import eras
-from .base import ERROR, SAFE, Fix, KnownError, Rule
+from ..types import ERROR, SAFE, Fix, ModelKind, Role
+from .base import KnownError, Rule
 from .common import new_api_applies, value_model_fix, value_model_works, versions
 
 
@@ -56,8 +56,8 @@ class ValueModelNone(Rule):
         ''')
 
     def check_setup(self, setup, context):
-        binding = setup.role(VALUE)
-        if binding is None or kinds.model_kind(binding.origin) != kinds.NO_MODEL or not new_api_applies(setup, context):
+        binding = setup.role(Role.VALUE)
+        if binding is None or kinds.model_kind(binding.origin) != ModelKind.NO_MODEL or not new_api_applies(setup, context):
             return
         error = eras.none_value_model_error(context.target.era) or "an AttributeError on None"
         yield self.report(

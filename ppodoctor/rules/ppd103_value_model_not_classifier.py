@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import VALUE
-from .base import ERROR, SAFE, Fix, KnownError, Rule
+from ..types import ERROR, SAFE, Fix, ModelKind, Role
+from .base import KnownError, Rule
 from .common import describe, is_policy_object, new_api_applies, scorer_failure, value_model_fix, value_model_works, \
     versions
 
@@ -68,15 +68,15 @@ class ValueModelNotClassifier(Rule):
         ''')
 
     def check_setup(self, setup, context):
-        binding = setup.role(VALUE)
+        binding = setup.role(Role.VALUE)
         if binding is None or not new_api_applies(setup, context):
             return
         kind = kinds.model_kind(binding.origin)
         if is_policy_object(setup, binding):
             reason = "it is the policy object, a causal LM"
-        elif kind == kinds.CAUSAL_LM:
+        elif kind == ModelKind.CAUSAL_LM:
             reason = "it is a causal LM"
-        elif kind == kinds.OTHER_MODEL:
+        elif kind == ModelKind.OTHER_MODEL:
             reason = "it is a model without a sequence-classification head"
         else:
             return

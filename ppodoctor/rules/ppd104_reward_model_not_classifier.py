@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import POLICY, REFERENCE, REWARD, VALUE
-from .base import DISPLAY_ONLY, ERROR, UNSAFE, Declined, Fix, Rule
+from ..types import DISPLAY_ONLY, ERROR, UNSAFE, Declined, Fix, ModelKind, Role
+from .base import Rule
 from .common import describe, is_policy_object, new_api_applies, scorer_failure, versions
 
 
@@ -50,11 +50,11 @@ class RewardModelNotClassifier(Rule):
         ''')
 
     def check_setup(self, setup, context):
-        binding = setup.role(REWARD)
+        binding = setup.role(Role.REWARD)
         if binding is None or not new_api_applies(setup, context):
             return
         kind = kinds.model_kind(binding.origin)
-        if kind not in (kinds.CAUSAL_LM, kinds.OTHER_MODEL) and not is_policy_object(setup, binding):
+        if kind not in (ModelKind.CAUSAL_LM, ModelKind.OTHER_MODEL) and not is_policy_object(setup, binding):
             return
         yield self.report(
             f"reward model {describe(binding)} has no `score` head; init succeeds, then train() fails with "
@@ -69,9 +69,9 @@ class RewardModelNotClassifier(Rule):
         from ..fixes.builders import base_origin, from_pretrained_call, shared_with, swap_class
         from ..fixes.calls import append_argument, keyword_argument
 
-        origin = base_origin(context.setup.origin(REWARD))
+        origin = base_origin(context.setup.origin(Role.REWARD))
         call = from_pretrained_call(origin, context.source, "reward model")
-        shared = shared_with(context.setup, origin, (POLICY, REFERENCE, VALUE))
+        shared = shared_with(context.setup, origin, (Role.POLICY, Role.REFERENCE, Role.VALUE))
         if shared:
             raise Declined(f"the reward model is built by the same call as the {shared} model")
         edits = swap_class(context.source, call, "transformers", "AutoModelForSequenceClassification")

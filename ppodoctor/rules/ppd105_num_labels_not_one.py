@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import REWARD, VALUE
-from .base import ERROR, SAFE, Declined, Fix, KnownError, Rule
+from ..types import ERROR, SAFE, Declined, Fix, ModelKind, Role
+from .base import KnownError, Rule
 from .common import new_api_applies, versions
 
 
@@ -59,9 +59,9 @@ class NumLabelsNotOne(Rule):
     def check_setup(self, setup, context):
         if not new_api_applies(setup, context):
             return
-        for role in (REWARD, VALUE):
+        for role in (Role.REWARD, Role.VALUE):
             binding = setup.role(role)
-            if binding is None or kinds.model_kind(binding.origin) != kinds.SEQUENCE_CLASSIFIER:
+            if binding is None or kinds.model_kind(binding.origin) != ModelKind.SEQUENCE_CLASSIFIER:
                 continue
             origin = binding.origin
             while origin.kind in ("copy", "peft") and origin.base is not None:
@@ -80,7 +80,7 @@ class NumLabelsNotOne(Rule):
     def fix(self, diagnostic, context):
         from ..fixes.builders import base_origin
 
-        origin = base_origin(context.setup.origin(diagnostic.fix.param("role", REWARD)))
+        origin = base_origin(context.setup.origin(diagnostic.fix.param("role", Role.REWARD)))
         keyword = origin.keyword("num_labels") if origin is not None else None
         if keyword is None or keyword.value_span is None:
             raise Declined("no literal `num_labels` to change")
@@ -95,7 +95,7 @@ class NumLabelsNotOne(Rule):
         """Scorers loaded without `num_labels` whose saved config gives the head more than one output."""
         if self.code in already:
             return  # the static finding already names the setup's num_labels
-        for role in (REWARD, VALUE):
+        for role in (Role.REWARD, Role.VALUE):
             binding, model = setup.role(role), (facts.get("models") or {}).get(role) or {}
             if binding is None or model.get("status") != "built" or model.get("head_width") in (None, 1):
                 continue

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import PEFT_CONFIG, POLICY, REFERENCE
-from .base import ERROR, SAFE, Declined, Fix, KnownError, Rule
+from ..types import ERROR, SAFE, Declined, Fix, Role
+from .base import KnownError, Rule
 from .common import new_api_applies, versions
 
 
@@ -58,10 +58,10 @@ class ReferenceIsPolicy(Rule):
         ''')
 
     def check_setup(self, setup, context):
-        reference = setup.role(REFERENCE)
+        reference = setup.role(Role.REFERENCE)
         if reference is None or not new_api_applies(setup, context):
             return
-        if not kinds.same_object(reference.origin, setup.origin(POLICY)):
+        if not kinds.same_object(reference.origin, setup.origin(Role.POLICY)):
             return
         yield self.report(
             f"the reference model `{reference.text}` is the policy object: PPOTrainer.__init__ raises "
@@ -76,11 +76,11 @@ class ReferenceIsPolicy(Rule):
         from ..fixes.builders import alias_value, spell_at
 
         setup, source = context.setup, context.source
-        binding = setup.role(REFERENCE)
+        binding = setup.role(Role.REFERENCE)
         if binding is None or binding.via == "mapping":
             raise Declined("the reference model is not passed directly")
         value = source.node_at(binding.value_span, cst.BaseExpression)
-        if setup.role(PEFT_CONFIG) is not None:
+        if setup.role(Role.PEFT_CONFIG) is not None:
             # With PEFT, TRL builds the reference itself by disabling the adapter.
             return (source.replace(value, "None"),)
         target = alias_value(source, value) or value

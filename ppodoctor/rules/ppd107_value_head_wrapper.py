@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import POLICY, REFERENCE, REWARD, VALUE
-from .base import ERROR, SAFE, Declined, Fix, KnownError, Rule
+from ..types import ERROR, SAFE, Declined, Fix, ModelKind, Role
+from .base import KnownError, Rule
 from .common import new_api_applies, value_model_fix, value_model_works, versions
 
 _ERRORS = {
-    POLICY: "AttributeError: ... object has no attribute 'generation_config'",
-    VALUE: "AttributeError: ... object has no attribute 'base_model_prefix'",
-    REFERENCE: "an AttributeError on the wrapper",
-    REWARD: "an AttributeError on the wrapper",
+    Role.POLICY: "AttributeError: ... object has no attribute 'generation_config'",
+    Role.VALUE: "AttributeError: ... object has no attribute 'base_model_prefix'",
+    Role.REFERENCE: "an AttributeError on the wrapper",
+    Role.REWARD: "an AttributeError on the wrapper",
 }
 
 
@@ -65,14 +65,14 @@ class ValueHeadWrapper(Rule):
     def check_setup(self, setup, context):
         if not new_api_applies(setup, context):
             return
-        for role in (POLICY, VALUE, REFERENCE, REWARD):
+        for role in (Role.POLICY, Role.VALUE, Role.REFERENCE, Role.REWARD):
             binding = setup.role(role)
-            if binding is None or kinds.model_kind(binding.origin) != kinds.VALUE_HEAD:
+            if binding is None or kinds.model_kind(binding.origin) != ModelKind.VALUE_HEAD:
                 continue
             fix = None
-            if role == POLICY:
+            if role == Role.POLICY:
                 fix = Fix("Load the policy with AutoModelForCausalLM", SAFE)
-            elif role == VALUE:
+            elif role == Role.VALUE:
                 fix = Fix("Replace the value model with a single-logit AutoModelForSequenceClassification", SAFE)
             yield self.report(
                 f"{role} model `{binding.text}` is a value-head wrapper, which the new-era PPOTrainer cannot use: "
@@ -82,13 +82,13 @@ class ValueHeadWrapper(Rule):
             )
 
     def fix(self, diagnostic, context):
-        if diagnostic.subject == VALUE:
+        if diagnostic.subject == Role.VALUE:
             return value_model_fix(context, "replace")
         from ..fixes.builders import base_origin, from_pretrained_call, shared_with, swap_class
 
-        origin = base_origin(context.setup.origin(POLICY))
+        origin = base_origin(context.setup.origin(Role.POLICY))
         call = from_pretrained_call(origin, context.source, "policy")
-        shared = shared_with(context.setup, origin, (REWARD, VALUE))
+        shared = shared_with(context.setup, origin, (Role.REWARD, Role.VALUE))
         if shared:
             raise Declined(f"the policy is built by the same call as the {shared} model")
         return swap_class(context.source, call, "transformers", "AutoModelForCausalLM")
@@ -96,14 +96,14 @@ class ValueHeadWrapper(Rule):
     def reproduce(self, diagnostic, facts):
         from ..probe.facts import failed
 
-        checks = {POLICY: ("generation_config",), VALUE: ("wrapper", "value_get_reward"),
-                  REWARD: ("reward_get_reward",)}.get(diagnostic.subject)
+        checks = {Role.POLICY: ("generation_config",), Role.VALUE: ("wrapper", "value_get_reward"),
+                  Role.REWARD: ("reward_get_reward",)}.get(diagnostic.subject)
         if checks is None:
             return None, f"the probe does not run the {diagnostic.subject} model through TRL's checks"
         return failed(facts, diagnostic.setup_index, checks)
 
     def validate_fix(self, diagnostic, before, after):
-        if diagnostic.subject == VALUE:
+        if diagnostic.subject == Role.VALUE:
             return value_model_works(diagnostic, after)
         found, detail = self.reproduce(diagnostic, after)
         return (None if found is None else not found), detail

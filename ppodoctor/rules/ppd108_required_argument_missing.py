@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from ..setup.model import CONFIG, POLICY, PROCESSING_CLASS, REFERENCE, REWARD, TRAIN_DATASET
 from ..trl_api import eras
-from .base import ERROR, Rule
+from ..types import ERROR, Role
+from .base import Rule
 from .common import new_api_applies, versions
 
-_REQUIRED = (CONFIG, PROCESSING_CLASS, POLICY, REFERENCE, REWARD, TRAIN_DATASET)
+_REQUIRED = (Role.CONFIG, Role.PROCESSING_CLASS, Role.POLICY, Role.REFERENCE, Role.REWARD, Role.TRAIN_DATASET)
 
 
 class RequiredArgumentMissing(Rule):

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import POLICY, VALUE
-from .base import ERROR, SAFE, UNSAFE, Fix, Rule
+from ..types import ERROR, SAFE, UNSAFE, Fix, ModelKind, Role
+from .base import Rule
 from .common import is_policy_object, new_api_applies, scorer_failure, value_model_fix, value_model_works, versions
 
 
@@ -46,7 +46,7 @@ class ValueIsPolicy(Rule):
         ''',)
 
     def check_setup(self, setup, context):
-        binding = setup.role(VALUE)
+        binding = setup.role(Role.VALUE)
         if not is_policy_object(setup, binding) or not new_api_applies(setup, context):
             return
         yield self.report(
@@ -55,7 +55,7 @@ class ValueIsPolicy(Rule):
             f"({versions(context)}); pass a separate single-logit sequence classifier",
             binding.value_span, setup,
             Fix("Replace the value model with a separate single-logit AutoModelForSequenceClassification",
-                SAFE if kinds.model_kind(setup.origin(POLICY)) == kinds.CAUSAL_LM else UNSAFE),
+                SAFE if kinds.model_kind(setup.origin(Role.POLICY)) == ModelKind.CAUSAL_LM else UNSAFE),
         )
 
     def fix(self, diagnostic, context):

@@ -4,19 +4,20 @@ import inspect
 from typing import Optional
 
 from ..setup import kinds
-from ..setup.model import POLICY, REFERENCE, REWARD, VALUE, Origin
-from .base import DISPLAY_ONLY, ERROR, SAFE, UNSAFE, Applicability, Declined, Example, Fix, KnownError, Rule
+from ..setup.model import Origin
+from ..types import DISPLAY_ONLY, ERROR, SAFE, UNSAFE, Applicability, Declined, Fix, ModelKind, Role
+from .base import Example, KnownError, Rule
 from .common import describe, new_api_applies, versions
 
 # What the run meets, per role (measured: trl 1.12 with transformers 5, trl 0.12.2 with transformers 4.46).
 _WHAT_BREAKS = {
-    POLICY: "PPOTrainer(...) fails with `AttributeError: '...' object has no attribute 'generation_config'` "
+    Role.POLICY: "PPOTrainer(...) fails with `AttributeError: '...' object has no attribute 'generation_config'` "
             "(transformers 4: `'NoneType' object has no attribute 'eos_token_id'`)",
-    REFERENCE: "init succeeds, then the first rollout of train() fails (a base model: `AttributeError: "
+    Role.REFERENCE: "init succeeds, then the first rollout of train() fails (a base model: `AttributeError: "
                "'BaseModelOutputWithPast' object has no attribute 'logits'`; a classifier scores whole sequences, "
                "not tokens)",
 }
-_CHECK = {POLICY: "generation_config", REFERENCE: "reference_logits"}
+_CHECK = {Role.POLICY: "generation_config", Role.REFERENCE: "reference_logits"}
 
 
 class PolicyNotCausalLM(Rule):
@@ -114,13 +115,13 @@ class PolicyNotCausalLM(Rule):
     def check_setup(self, setup, context):
         if not new_api_applies(setup, context):
             return
-        policy_base = _base(setup.origin(POLICY))
-        for role in (POLICY, REFERENCE):
+        policy_base = _base(setup.origin(Role.POLICY))
+        for role in (Role.POLICY, Role.REFERENCE):
             binding = setup.role(role)
             base = _base(binding.origin) if binding is not None else None
             if base is None or not _without_lm_head(base):
                 continue
-            if role == REFERENCE and policy_base is not None and base.span == policy_base.span:
+            if role == Role.REFERENCE and policy_base is not None and base.span == policy_base.span:
                 continue  # a copy of the policy: the policy's finding (and fix) covers it
             fix = None
             if base.kind == "from_pretrained":
@@ -136,8 +137,8 @@ class PolicyNotCausalLM(Rule):
         role = diagnostic.subject
         origin = base_origin(context.setup.origin(role))
         call = from_pretrained_call(origin, context.source, f"{role} model")
-        others = tuple(r for r in (POLICY, REFERENCE, REWARD, VALUE) if r != role)
-        shared = shared_with(context.setup, origin, others if role == REFERENCE else (REWARD, VALUE))
+        others = tuple(r for r in (Role.POLICY, Role.REFERENCE, Role.REWARD, Role.VALUE) if r != role)
+        shared = shared_with(context.setup, origin, others if role == Role.REFERENCE else (Role.REWARD, Role.VALUE))
         if shared:
             raise Declined(f"the {role} model is built by the same call as the {shared} model")
         return swap_class(context.source, call, "transformers", "AutoModelForCausalLM")
@@ -155,7 +156,7 @@ class PolicyNotCausalLM(Rule):
             return (None if broken is None else False), detail
         built = model(after.setup(diagnostic.setup_index), diagnostic.subject)
         saved = built.get("architectures") or []
-        if not any(kinds.class_kind(f"transformers.{name}") == kinds.CAUSAL_LM for name in saved):
+        if not any(kinds.class_kind(f"transformers.{name}") == ModelKind.CAUSAL_LM for name in saved):
             shown = ", ".join(saved) or "no known architecture"
             return False, (f"the checkpoint `{built.get('source')}` was saved as {shown}, not a causal LM: its LM "
                            "head would be random")
@@ -166,9 +167,9 @@ def _without_lm_head(origin: Origin) -> bool:
     """A transformers base model (`AutoModel`, `LlamaModel`) or sequence classifier: the classes whose
     failure is measured. Token-classification, QA and masked-LM heads are left alone."""
     kind = kinds.model_kind(origin)
-    if kind == kinds.SEQUENCE_CLASSIFIER:
+    if kind == ModelKind.SEQUENCE_CLASSIFIER:
         return True
-    return kind == kinds.OTHER_MODEL and origin.class_name.rsplit(".", 1)[-1].endswith("Model")
+    return kind == ModelKind.OTHER_MODEL and origin.class_name.rsplit(".", 1)[-1].endswith("Model")
 
 
 def _base(origin: Optional[Origin]) -> Optional[Origin]:
@@ -182,5 +183,5 @@ def _applicability(base: Origin, context) -> Applicability:
     saved = context.saved.config(base.path) if context.saved is not None else None
     if saved is None or not saved.architectures:
         return UNSAFE
-    causal = any(kinds.class_kind(f"transformers.{name}") == kinds.CAUSAL_LM for name in saved.architectures)
+    causal = any(kinds.class_kind(f"transformers.{name}") == ModelKind.CAUSAL_LM for name in saved.architectures)
     return SAFE if causal else DISPLAY_ONLY

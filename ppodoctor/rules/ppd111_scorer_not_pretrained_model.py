@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..setup.model import REWARD, VALUE, Origin
-from .base import ERROR, KnownError, Rule
+from ..setup.model import Origin
+from ..types import ERROR, Role
+from .base import KnownError, Rule
 from .common import new_api_applies, versions
 
 # The non-local ancestors that make a class a plain torch module (not a transformers PreTrainedModel).
@@ -97,14 +98,14 @@ class ScorerNotPretrainedModel(Rule):
     def check_setup(self, setup, context):
         if not new_api_applies(setup, context):
             return
-        for role in (REWARD, VALUE):
+        for role in (Role.REWARD, Role.VALUE):
             binding = setup.role(role)
             what = _not_a_transformers_model(binding.origin) if binding is not None else None
             if what is None:
                 continue
             error, when = what
             advice = _ALTERNATIVE + ("; a reward computed by a function belongs to RLOOTrainer/GRPOTrainer "
-                                     "(`reward_funcs=`): `ppodoctor migrate --to rloo|grpo`" if role == REWARD else "")
+                                     "(`reward_funcs=`): `ppodoctor migrate --to rloo|grpo`" if role == Role.REWARD else "")
             yield self.report(
                 f"{role} model `{binding.text}` is {_describe(binding.origin)}, not a transformers model: {when} "
                 f"fails with `{error}` ({versions(context)}); {advice}", binding.value_span, setup, subject=role)

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
-from .base import ERROR, WARNING, Example, KnownError, Rule
+from ..types import ERROR, WARNING
+from .base import Example, KnownError, Rule
 from .common import ReplacementFix, is_other_era_script, rename_keyword, target_has_ppo, versions
 
 # The keywords that changed names between the constructor eras (≤ 0.12 vs ≥ 0.13).

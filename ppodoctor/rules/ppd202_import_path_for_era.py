@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
+from ..types import ERROR, WARNING
 from . import fallbacks
-from .base import ERROR, WARNING, Example, KnownError, Rule
+from .base import Example, KnownError, Rule
 from .common import ImportAttemptCheck, ReplacementFix, import_rewrite_fix, is_other_era_script
 from .fallbacks import ImportFate
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
+from ..types import ERROR
 from . import fallbacks
-from .base import ERROR, Example, KnownError, Rule
+from .base import Example, KnownError, Rule
 from .fallbacks import ImportFate
 
 _SCRIPT = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"

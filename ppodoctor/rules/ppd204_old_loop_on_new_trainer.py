@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from ..trl_api import eras
-from .base import ERROR, Example, KnownError, Rule
+from ..types import ERROR
+from .base import Example, KnownError, Rule
 from .common import is_old_era_script, old_loop_usages
 
 _HALF_PORTED = """

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from ..setup.model import CONFIG
 from ..trl_api import eras, table
-from .base import ERROR, SAFE, Declined, Example, Fix, KnownError, Rule
+from ..types import ERROR, SAFE, Declined, Fix, Role
+from .base import Example, KnownError, Rule
 from .common import accepted_config_fields, is_other_era_script, is_ppo_config
 
 _CALL = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
@@ -60,7 +60,7 @@ class ConfigFieldFromOtherEra(Rule):
                 yield from self._check_config(origin, None, context)
 
     def check_setup(self, setup, context):
-        binding = setup.role(CONFIG)
+        binding = setup.role(Role.CONFIG)
         if binding is None or not is_ppo_config(binding.origin) or not eras.has_ppo(context.target.era) \
                 or is_other_era_script(setup, context):
             return
@@ -163,7 +163,7 @@ class ConfigFieldFromOtherEra(Rule):
 def config_of(diagnostic, context):
     """The PPOConfig call a finding is in: the trainer's config, or the free config holding its span."""
     if context.setup is not None:
-        binding = context.setup.role(CONFIG)
+        binding = context.setup.role(Role.CONFIG)
         return binding.origin if binding is not None else None
     span = diagnostic.span
     return next((origin for origin in context.file.configs if origin.span is not None

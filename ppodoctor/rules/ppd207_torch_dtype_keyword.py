@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from ..setup.model import MODEL_ROLES
 from ..trl_api import eras
 from ..trl_api.target import default_transformers
-from .base import WARNING, Example, Rule
+from ..types import MODEL_ROLES, WARNING
+from .base import Example, Rule
 from .common import ReplacementFix, is_old_era_script, rename_keyword
 
 _SCRIPT = ("import torch\nfrom transformers import AutoModelForCausalLM\nfrom trl.experimental.ppo import PPOTrainer\n"

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import CONFIG, POLICY, PROCESSING_CLASS, REFERENCE, REWARD, VALUE, Span
 from ..trl_api import eras, table
-from .base import ERROR, Example, Rule, setup_of
+from ..types import ERROR, ModelKind, Role, Span
+from .base import Example, Rule, setup_of
 from .common import ReplacementFix, is_other_era_script, replace_fix
 
 _OLD_POSITIONAL = ("from transformers import AutoModelForCausalLM, AutoTokenizer\nfrom trl import PPOConfig, PPOTrainer\n"
@@ -108,26 +108,26 @@ class PositionalMeaningChanged(ReplacementFix, Rule):
         return True, "the call binds by keyword to PPOTrainer.__init__'s real parameters"
 
 
-_KINDS = {frozenset({PROCESSING_CLASS}): "a tokenizer", frozenset({CONFIG}): "a PPOConfig",
-          frozenset({POLICY, REFERENCE}): "a causal LM", frozenset({REWARD, VALUE}): "a sequence classifier"}
+_KINDS = {frozenset({Role.PROCESSING_CLASS}): "a tokenizer", frozenset({Role.CONFIG}): "a PPOConfig",
+          frozenset({Role.POLICY, Role.REFERENCE}): "a causal LM", frozenset({Role.REWARD, Role.VALUE}): "a sequence classifier"}
 
 
 def meanings_of(origin) -> frozenset[str]:
     """The roles an argument can fill by what it is (its class), whatever slot it sits in."""
     if kinds.is_tokenizer(origin):
-        return frozenset({PROCESSING_CLASS})
+        return frozenset({Role.PROCESSING_CLASS})
     if origin.kind in ("constructor", "parsed_args") and origin.class_name.rsplit(".", 1)[-1] == "PPOConfig":
-        return frozenset({CONFIG})
+        return frozenset({Role.CONFIG})
     kind = kinds.model_kind(origin)
-    if kind in (kinds.CAUSAL_LM, kinds.VALUE_HEAD):
-        return frozenset({POLICY, REFERENCE})
-    if kind == kinds.SEQUENCE_CLASSIFIER:
-        return frozenset({REWARD, VALUE})
+    if kind in (ModelKind.CAUSAL_LM, ModelKind.VALUE_HEAD):
+        return frozenset({Role.POLICY, Role.REFERENCE})
+    if kind == ModelKind.SEQUENCE_CLASSIFIER:
+        return frozenset({Role.REWARD, Role.VALUE})
     return frozenset()
 
 
 # Every era's order puts the policy before the reference and the reward model before the value model.
-_ORDERED_PAIRS = {frozenset({POLICY, REFERENCE}): (POLICY, REFERENCE), frozenset({REWARD, VALUE}): (REWARD, VALUE)}
+_ORDERED_PAIRS = {frozenset({Role.POLICY, Role.REFERENCE}): (Role.POLICY, Role.REFERENCE), frozenset({Role.REWARD, Role.VALUE}): (Role.REWARD, Role.VALUE)}
 
 
 def _role_for(binding, setup) -> str:

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..setup.model import CONFIG
 from ..trl_api import eras, table
 from ..trl_api.eras import Version
-from .base import ERROR, Example, Rule
+from ..types import ERROR, Role
+from .base import Example, Rule
 from .common import is_new_era_script_on_old_pin, is_ppo_config
 
 _V013_SCRIPT = """
@@ -137,7 +137,7 @@ def _live_ppo_imports(context):
 
 
 def _config_fields(setup) -> list[str]:
-    binding = setup.role(CONFIG)
+    binding = setup.role(Role.CONFIG)
     if binding is None or not is_ppo_config(binding.origin):
         return []
     known = table.every_config_field()

@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 
 from ..setup import kinds
-from ..setup.model import PROCESSING_CLASS
-from .base import ERROR, SAFE, UNSAFE, WARNING, Declined, Fix, KnownError, Rule
+from ..types import ERROR, SAFE, UNSAFE, WARNING, Declined, Fix, Role
+from .base import KnownError, Rule
 from .common import new_api_applies
 
 # Callees that may give a tokenizer its pad token when it is passed to them.
@@ -101,7 +101,7 @@ class PadTokenMissing(Rule):
         ''')
 
     def check_setup(self, setup, context):
-        binding = setup.role(PROCESSING_CLASS)
+        binding = setup.role(Role.PROCESSING_CLASS)
         if binding is None or not kinds.is_tokenizer(binding.origin) or not new_api_applies(setup, context):
             return
         if pad_token_given(binding.origin):
@@ -131,7 +131,7 @@ class PadTokenMissing(Rule):
         from ..fixes.builders import assignment_of, made_by_statement
 
         setup, source = context.setup, context.source
-        binding = setup.role(PROCESSING_CLASS)
+        binding = setup.role(Role.PROCESSING_CLASS)
         if binding is None:
             raise Declined("the trainer is given no tokenizer")
         line = '.add_special_tokens({"pad_token": "[PAD]"})'

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import PROCESSING_CLASS
-from .base import WARNING, Rule
+from ..types import WARNING, Role
+from .base import Rule
 from .common import new_api_applies
 
 
@@ -49,7 +49,7 @@ class PadTokenIsEos(Rule):
         ''',)
 
     def check_setup(self, setup, context):
-        binding = setup.role(PROCESSING_CLASS)
+        binding = setup.role(Role.PROCESSING_CLASS)
         if binding is None or not kinds.is_tokenizer(binding.origin) or not new_api_applies(setup, context):
             return
         for operation in binding.origin.all_operations():

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..setup.model import MODEL_ROLES
-from .base import WARNING, Rule
+from ..types import MODEL_ROLES, WARNING
+from .base import Rule
 from .common import new_api_applies
 
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..setup.model import MODEL_ROLES, POLICY, Origin
-from .base import WARNING, Rule
+from ..setup.model import Origin
+from ..types import MODEL_ROLES, WARNING, Role
+from .base import Rule
 from .common import new_api_applies
 
 
@@ -90,7 +91,7 @@ class DevicePlacement(Rule):
     def check_setup(self, setup, context):
         if not new_api_applies(setup, context):
             return
-        policy = setup.role(POLICY)
+        policy = setup.role(Role.POLICY)
         if policy is not None:
             keyword = policy.origin.keyword("device_map")
             if keyword is not None and keyword.value.kind == "literal" and keyword.value.value in (

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from ..setup.model import POLICY, VALUE, Origin
-from .base import ERROR, WARNING, Rule
+from ..setup.model import Origin
+from ..types import ERROR, WARNING, Role
+from .base import Rule
 from .common import new_api_applies
 
 
@@ -68,7 +69,7 @@ class ModelFrozen(Rule):
         if not new_api_applies(setup, context):
             return
         frozen = {}
-        for role in (POLICY, VALUE):
+        for role in (Role.POLICY, Role.VALUE):
             binding = setup.role(role)
             if binding is not None:
                 operation = frozen_by(binding.origin)

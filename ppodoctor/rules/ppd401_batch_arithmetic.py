@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ..setup.model import CONFIG
-from .base import ERROR, KnownError, Rule
+from ..types import ERROR, Role
+from .base import KnownError, Rule
 from .common import BATCH_DEFAULTS, config_value, is_ppo_config, new_api_applies, versions
 
 
@@ -54,7 +54,7 @@ class BatchArithmetic(Rule):
         ''')
 
     def check_setup(self, setup, context):
-        binding = setup.role(CONFIG)
+        binding = setup.role(Role.CONFIG)
         if binding is None or not is_ppo_config(binding.origin) or not new_api_applies(setup, context):
             return
         origin = binding.origin

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ..setup.model import CONFIG
-from .base import WARNING, Rule
+from ..types import WARNING, Role
+from .base import Rule
 from .common import is_ppo_config, new_api_applies
 
 _OVERWRITTEN = ("batch_size", "mini_batch_size", "local_batch_size", "micro_batch_size", "local_mini_batch_size",
@@ -44,7 +44,7 @@ class OverwrittenConfigFields(Rule):
         ''',)
 
     def check_setup(self, setup, context):
-        binding = setup.role(CONFIG)
+        binding = setup.role(Role.CONFIG)
         if binding is None or not is_ppo_config(binding.origin) or not new_api_applies(setup, context):
             return
         for keyword in binding.origin.keywords:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ..setup.model import DATA_COLLATOR, TRAIN_DATASET
-from .base import ERROR, KnownError, Rule
+from ..types import ERROR, Role
+from .base import KnownError, Rule
 from .common import new_api_applies, versions
 from .dataset_shape import columns
 
@@ -92,8 +92,8 @@ class DatasetColumns(Rule):
         ''')
 
     def check_setup(self, setup, context):
-        binding = setup.role(TRAIN_DATASET)
-        if binding is None or not new_api_applies(setup, context) or setup.role(DATA_COLLATOR) is not None \
+        binding = setup.role(Role.TRAIN_DATASET)
+        if binding is None or not new_api_applies(setup, context) or setup.role(Role.DATA_COLLATOR) is not None \
                 or setup.unresolved_star:
             return  # a collator of the user's own (perhaps in a hidden **kwargs) may well take text
         found = columns(binding.origin)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ..setup.model import CONFIG, TRAIN_DATASET
-from .base import ERROR, KnownError, Rule
+from ..types import ERROR, Role
+from .base import KnownError, Rule
 from .common import BATCH_DEFAULTS, config_value, is_ppo_config, new_api_applies, versions
 from .dataset_shape import max_rows
 
@@ -73,7 +73,7 @@ class DatasetSmallerThanBatch(Rule):
         ''')
 
     def check_setup(self, setup, context):
-        dataset, config = setup.role(TRAIN_DATASET), setup.role(CONFIG)
+        dataset, config = setup.role(Role.TRAIN_DATASET), setup.role(Role.CONFIG)
         if dataset is None or config is None or not is_ppo_config(config.origin) \
                 or not new_api_applies(setup, context):
             return

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ..setup.model import REWARD, VALUE
-from .base import ERROR, Rule
+from ..types import ERROR, Role
+from .base import Rule
 
 
 class HeadUnusable(Rule):
@@ -33,7 +33,7 @@ class HeadUnusable(Rule):
         for role, model, error in unusable_heads(facts):
             if already & ({"PPD104"} if role == "reward" else {"PPD103", "PPD109"}):
                 continue  # the static finding already names this model
-            binding = setup.role(REWARD if role == "reward" else VALUE)
+            binding = setup.role(Role.REWARD if role == "reward" else Role.VALUE)
             if binding is None:
                 continue
             yield self.report(

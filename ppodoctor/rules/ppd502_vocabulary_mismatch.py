@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from .base import ERROR, KnownError, Rule
+from ..types import ERROR
+from .base import KnownError, Rule
 
 
 class VocabularyMismatch(Rule):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ..setup.model import PROCESSING_CLASS
-from .base import WARNING, Rule
+from ..types import WARNING, Role
+from .base import Rule
 
 
 class SavedPadTokenMissing(Rule):
@@ -27,7 +27,7 @@ class SavedPadTokenMissing(Rule):
 
     def from_probe(self, setup, facts, already):
         tokenizer = facts.get("tokenizer") or {}
-        binding = setup.role(PROCESSING_CLASS)
+        binding = setup.role(Role.PROCESSING_CLASS)
         if tokenizer.get("status") != "built" or binding is None or "PPD301" in already:
             return
         if tokenizer.get("pad_token") is not None or not tokenizer.get("opaque"):

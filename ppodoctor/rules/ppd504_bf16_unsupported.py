@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ..setup.model import CONFIG
-from .base import ERROR, KnownError, Rule
+from ..types import ERROR, Role
+from .base import KnownError, Rule
 
 
 # The PPOConfig fields that decide whether bf16 on a machine without a bf16 GPU is an error.
@@ -36,7 +36,7 @@ class Bf16Unsupported(Rule):
 
     def from_probe(self, setup, facts, already):
         config = facts.get("config") or {}
-        binding = setup.role(CONFIG)
+        binding = setup.role(Role.CONFIG)
         if binding is None or config.get("status") != "fail" or "bf16" not in config.get("error", ""):
             return
         if config.get("partial") or set(config.get("unseen") or ()) & set(PRECISION_FIELDS):

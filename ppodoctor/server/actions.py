@@ -14,7 +14,7 @@ from lsprotocol import types
 
 from ..fixes import preview_text
 from ..fixes.api import fix_source
-from ..rules.base import Applicability
+from ..types import Applicability
 from .changes import Change, changes
 from .lint import SOURCE, Finding, Linted, fix_title, is_safe
 from .options import ServerOptions

@@ -17,7 +17,7 @@ from lsprotocol import types
 
 from .. import api
 from ..report.links import rule_url
-from ..rules.base import Diagnostic
+from ..types import Diagnostic
 from .options import FileContext, ServerOptions
 from .positions import Lines, span_offsets
 

@@ -7,9 +7,10 @@ from typing import Optional
 import libcst as cst
 
 from ..trl_api import eras
+from ..types import Role
 from .context import Context
 from .guards import import_guards, statement_guards
-from .model import CONFIG, Argument, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
+from .model import Argument, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
 from .operations import Operations
 from .recent import remember
 from .relevance import TRAINER_NAMES
@@ -73,7 +74,7 @@ class _Extractor:
         if not sites:
             return ()
         taken = {binding.origin.span for setup in setups for binding in setup.roles
-                 if binding.role == CONFIG and binding.origin.span is not None}
+                 if binding.role == Role.CONFIG and binding.origin.span is not None}
         found = []
         for site in sites:
             origin = self.resolver.origin(site.node, self.resolver.entry_context(site.scope, site.position, site.path))

@@ -8,50 +8,43 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..types import BUILDING_KINDS, WRAPPING_KINDS, ModelKind, OperationKind, OriginKind, ValueKind
 from .model import Origin
-
-CAUSAL_LM = "causal_lm"
-SEQUENCE_CLASSIFIER = "sequence_classifier"
-VALUE_HEAD = "value_head"
-NO_MODEL = "none"
-OTHER_MODEL = "other_model"  # a transformers model with neither head, e.g. AutoModel
-UNKNOWN = "unknown"
 
 _CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration", "ForSeq2SeqLM")
 _OTHER_SUFFIXES = ("ForTokenClassification", "ForQuestionAnswering", "ForMaskedLM", "Model", "ForPreTraining")
-_BUILDING_KINDS = ("from_pretrained", "from_config", "constructor")
 
 
-def class_kind(class_name: str) -> str:
+def class_kind(class_name: str) -> ModelKind:
     if not class_name or class_name.startswith("<local>."):
-        return UNKNOWN
+        return ModelKind.UNKNOWN
     last = class_name.rsplit(".", 1)[-1]
     if "WithValueHead" in last or last == "PreTrainedModelWrapper":
-        return VALUE_HEAD
+        return ModelKind.VALUE_HEAD
     if last.endswith("ForSequenceClassification"):
-        return SEQUENCE_CLASSIFIER
+        return ModelKind.SEQUENCE_CLASSIFIER
     if last.endswith(_CAUSAL_SUFFIXES):
-        return CAUSAL_LM
+        return ModelKind.CAUSAL_LM
     # Only transformers' own classes are known to lack a head; a user's `RewardModel` may have one.
     if class_name.split(".")[0] == "transformers" and last.endswith(_OTHER_SUFFIXES) and "Tokenizer" not in last:
-        return OTHER_MODEL
-    return UNKNOWN
+        return ModelKind.OTHER_MODEL
+    return ModelKind.UNKNOWN
 
 
-def model_kind(origin: Optional[Origin]) -> str:
+def model_kind(origin: Optional[Origin]) -> ModelKind:
     if origin is None:
-        return UNKNOWN
-    if origin.kind == "none":
-        return NO_MODEL
-    if origin.kind in _BUILDING_KINDS:
+        return ModelKind.UNKNOWN
+    if origin.kind == OriginKind.NONE:
+        return ModelKind.NO_MODEL
+    if origin.kind in BUILDING_KINDS:
         return class_kind(origin.class_name)
-    if origin.kind in ("copy", "peft") and origin.base is not None:
+    if origin.kind in WRAPPING_KINDS and origin.base is not None:
         return model_kind(origin.base)
-    return UNKNOWN
+    return ModelKind.UNKNOWN
 
 
 def is_tokenizer(origin: Optional[Origin]) -> bool:
-    if origin is None or origin.kind not in _BUILDING_KINDS:
+    if origin is None or origin.kind not in BUILDING_KINDS:
         return False
     last = origin.class_name.rsplit(".", 1)[-1]
     return "Tokenizer" in last
@@ -86,15 +79,15 @@ def model_dtype(origin: Origin) -> Optional[str]:
         dtype = normalise_dtype(keyword.value.value)
         if dtype is None:
             return None
-    elif origin.kind in ("copy", "peft") and origin.base is not None:
+    elif origin.kind in WRAPPING_KINDS and origin.base is not None:
         dtype = model_dtype(origin.base)
     for operation in origin.operations:
-        if operation.kind != "call" or operation.conditional:
+        if operation.kind != OperationKind.CALL or operation.conditional:
             continue
         if operation.name in ("half", "bfloat16", "float", "double"):
             dtype = normalise_dtype(operation.name)
         elif operation.name == "to":
             for arg in operation.args + tuple(k.value for k in operation.keywords if k.name == "dtype"):
-                converted = normalise_dtype(arg.value) if arg.kind == "name" else None
+                converted = normalise_dtype(arg.value) if arg.kind == ValueKind.NAME else None
                 dtype = converted or dtype
     return dtype

@@ -15,32 +15,7 @@ import typing
 from typing import Any, Optional, Union
 
 from ..records import Record, record
-
-UNKNOWN = "unknown"
-
-# The roles a PPOTrainer argument can fill, whatever the era calls them.
-POLICY = "policy"
-REFERENCE = "reference"
-REWARD = "reward"
-VALUE = "value"
-PROCESSING_CLASS = "processing_class"
-CONFIG = "config"
-TRAIN_DATASET = "train_dataset"
-EVAL_DATASET = "eval_dataset"
-PEFT_CONFIG = "peft_config"
-DATA_COLLATOR = "data_collator"
-MODEL_ROLES = (POLICY, REFERENCE, REWARD, VALUE)
-
-
-@record
-class Span(Record):
-    """A source range; lines and columns are 1-based, as ruff prints them."""
-
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
+from ..types import UNKNOWN, Span
 
 @record
 class Value(Record):

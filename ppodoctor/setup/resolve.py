@@ -14,12 +14,13 @@ from typing import Any, Optional
 
 import libcst as cst
 
+from ..types import Span
 from .context import VARIES, Bound, Context, dominates
 from .facts import Binding, BranchPath, FunctionInfo, ModuleFacts, Position, Scope, dotted_name
 from .literals import NOT_LITERAL, literal, subscript_key, subscript_slice_start
 from .mappings import MappingResolution
 from .members import MemberResolution
-from .model import LocalClass, Operation, Origin, Span, Value
+from .model import LocalClass, Operation, Origin, Value
 from .values import ValueResolution
 
 # Methods that return the object they were called on (nn.Module semantics).

@@ -11,9 +11,10 @@ from typing import Optional
 
 import libcst as cst
 
+from ..types import UNKNOWN
 from .context import VARIES, Context
 from .literals import NOT_LITERAL, literal, subscript_key
-from .model import UNKNOWN, Keyword, Origin, Value
+from .model import Keyword, Origin, Value
 
 _DEPTH = 24
 
