@@ -23,6 +23,7 @@ def check_paths(paths: Iterable[Path], settings: Optional[Settings] = None,
     `progress(total)` may return a callable that is called once per file checked (the CLI's bar);
     `jobs` caps the worker processes (1 parses everything in this process).
     """
+    # each command imports only what it runs (cold start)
     from .scan import scan
 
     return CheckReport(scan(paths, settings or Settings(), target, progress, jobs))
@@ -34,7 +35,8 @@ def probe_report(report: CheckReport, options=None, settings: Optional[Settings]
     `options` is a probe.ProbeOptions (default: this interpreter, offline). torch and TRL are
     imported only in the probe's subprocess.
     """
-    from .probe.report import probe_check_report
+    # each command imports only what it runs (cold start)
+    from .pipeline.probe_report import probe_check_report
 
     return probe_check_report(report, options, settings or Settings())
 
@@ -43,7 +45,8 @@ def __getattr__(name: str):
     # fix_source / fix_paths live in fixes/, whose engine imports libcst's parser: `check` on files that
     # hold no PPO code must not pay for that, so they are re-exported lazily.
     if name in ("fix_source", "fix_paths", "FileFix", "FixReport"):
-        from .fixes import api as fixes_api
+        # each command imports only what it runs (cold start)
+        from .pipeline import fix as fixes_api
 
         return getattr(fixes_api, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

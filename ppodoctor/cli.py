@@ -88,6 +88,7 @@ def check(paths, select, extend_select, ignore, per_file_ignores, extend_per_fil
           exclude, output_format, output_file, stdin_filename, fix, unsafe_fixes, diff, show_fixes, statistics,
           exit_zero, exit_non_zero_on_fix, quiet, silent, probe, hide_refuted, **probe_settings) -> None:
     """Check PPO training scripts (files or directories) for broken PPOTrainer wiring."""
+    # each command imports only what it runs (cold start)
     from .cli_check import CheckOptions, run_check
 
     paths = paths or (".",)
@@ -111,10 +112,13 @@ def probe(script, trl_version, config, output_format, **probe_settings) -> None:
     """Build SCRIPT's models on the meta device (no weights) and check them against TRL; print a memory plan."""
     import json
 
+    # each command imports only what it runs (cold start)
     from . import api
-    from .probe.report import probe_json, render_probe_text
+    from .pipeline.probe_report import probe_json, render_probe_text
+    # each command imports only what it runs (cold start)
     from .report import render
 
+    # each command imports only what it runs (cold start)
     from .report.summary import error_lines, exit_status
 
     settings = load_settings((script,), config, trl_version=trl_version)
@@ -122,6 +126,7 @@ def probe(script, trl_version, config, output_format, **probe_settings) -> None:
     report = api.probe_report(report, make_probe_options(**probe_settings), settings)
     click.echo("\n".join(error_lines(report)), err=True, nl=bool(report.errors))
     if output_format == "json":
+        # each command imports only what it runs (cold start)
         from .report.json_format import entries
 
         click.echo(json.dumps({"diagnostics": entries(report, settings.docs_url),
@@ -145,7 +150,8 @@ def probe(script, trl_version, config, output_format, **probe_settings) -> None:
 def fix(paths, select, extend_select, ignore, per_file_ignores, extend_per_file_ignores, trl_version, config,
         exclude, write, unsafe_fixes, use_probe, quiet, **probe_settings) -> None:
     """Fix PPO training scripts: print a diff of every fix, or apply them with --write."""
-    from .fixes.api import fix_paths
+    # each command imports only what it runs (cold start)
+    from .pipeline.fix import fix_paths
     from .report.summary import FixSummary, error_line
 
     paths = paths or (".",)
@@ -178,7 +184,8 @@ def fix(paths, select, extend_select, ignore, per_file_ignores, extend_per_file_
 @probe_options
 def migrate(paths, target, write, use_probe, trl_version, from_trl_version, exclude, **probe_settings) -> None:
     """Port PPO training scripts to RLOOTrainer or GRPOTrainer: print a diff, or apply it with --write."""
-    from .migrate.cli_support import run_migrate
+    # each command imports only what it runs (cold start)
+    from .cli_migrate import run_migrate
 
     sys.exit(run_migrate(paths or (".",), target, write, use_probe, trl_version, from_trl_version, exclude,
                          make_probe_options(**probe_settings)))
@@ -191,6 +198,7 @@ def rules(output_format, verbose) -> None:
     """List the rules (with --verbose: rule -> fix -> probe check)."""
     import json
 
+    # each command imports only what it runs (cold start)
     from .rules import all_rules
 
     def card(rule) -> dict:
@@ -218,6 +226,7 @@ def explain(rule, as_json) -> None:
     """Explain a rule (PPD101, value-model-missing) or a TRL error message / traceback (`-` reads stdin)."""
     import re
 
+    # each command imports only what it runs (cold start)
     from .rules import find_rule
 
     found = find_rule(rule) if rule != "-" else None
@@ -243,6 +252,7 @@ def env(python, as_json, no_torch) -> None:
     """Versions of python/torch/transformers/trl/accelerate/peft, where PPO lives, CUDA and bf16."""
     import json
 
+    # each command imports only what it runs (cold start)
     from .envreport import EnvError, collect, render_env
 
     try:
@@ -260,6 +270,7 @@ def env(python, as_json, no_torch) -> None:
 @click.option("--stdio", is_flag=True, help="Talk over stdin/stdout (the default and only transport).")
 def server(stdio) -> None:
     """Run the language server (LSP over stdio) for editors: diagnostics as you type, quick fixes."""
+    # each command imports only what it runs (cold start)
     from .server import serve
 
     sys.exit(serve())
@@ -268,6 +279,7 @@ def server(stdio) -> None:
 def _explain_error(text: str, as_json: bool) -> None:
     import json
 
+    # each command imports only what it runs (cold start)
     from .explain import describe, match_dict, match_errors
 
     matches = match_errors(text)

@@ -13,8 +13,14 @@ from typing import Optional
 
 import click
 
+from . import api
 from .cli_common import echo_err, emit, make_probe_options, stdout_colour
+from .core import CheckReport
 from .records import Record, record
+from .report import render
+from .report.summary import FixSummary, error_line, error_lines, exit_status, render_statistics, summary_lines
+from .report import terminal
+from .report.terminal import color_enabled, styler
 
 
 @record
@@ -41,8 +47,6 @@ class CheckOptions(Record):
 
 
 def run_check(paths: tuple[str, ...], settings, options: CheckOptions) -> int:
-    from .report.terminal import color_enabled, styler
-
     err_colour = color_enabled(sys.stderr) and not options.silent
     style = styler(err_colour)
     say = (lambda lines: None) if options.silent else (lambda lines: echo_err(lines, err_colour))
@@ -55,11 +59,7 @@ def run_check(paths: tuple[str, ...], settings, options: CheckOptions) -> int:
         fixes = _apply_fixes(paths, settings, options, say)
     report = _check(paths, settings, options)
     if options.probe:
-        from . import api
-
         report = api.probe_report(report, make_probe_options(**dict(options.probe_settings)), settings)
-    from .report.summary import error_line, error_lines, exit_status
-
     checked_errors = {item.path for item in report.errors}
     # A file --fix could not write (changed on disk, not writable) fails although it was checked.
     fix_errors = [(path, cause) for path, cause in (fixes.errors if fixes else ()) if path not in checked_errors]
@@ -73,8 +73,6 @@ def run_check(paths: tuple[str, ...], settings, options: CheckOptions) -> int:
 
 
 def _check(paths: tuple[str, ...], settings, options: CheckOptions):
-    from . import api
-
     reports = []
     if "-" in paths:
         # Source from an editor is named by the user: it is always decoded and compiled.
@@ -86,12 +84,10 @@ def _check(paths: tuple[str, ...], settings, options: CheckOptions):
 
 
 def _check_with_progress(api, file_paths, settings, quiet: bool):
-    from .report.terminal import progress_for
-
     bars = []
 
     def start(total):
-        bar = None if quiet else progress_for(total)
+        bar = None if quiet else terminal.progress_for(total)  # looked up per call: tests stand in for it
         if bar is None:
             return None
         bars.append(bar.__enter__())
@@ -106,9 +102,8 @@ def _check_with_progress(api, file_paths, settings, quiet: bool):
 
 def _apply_fixes(paths, settings, options: CheckOptions, say):
     """--fix: what `fix --write` does (the probe confirms each fix first, unless --no-probe)."""
-    from .fixes.api import fix_paths
-    from .report.summary import FixSummary
-
+    # `--fix` only: the fix stage is not paid by a plain check
+    from .pipeline.fix import fix_paths
     use_probe = options.probe is not False
     probe_options = make_probe_options(**dict(options.probe_settings)) if use_probe else None
     fix_report = fix_paths([Path(path) for path in paths], settings, unsafe=options.unsafe_fixes, write=True,
@@ -123,9 +118,8 @@ def _apply_fixes(paths, settings, options: CheckOptions, say):
 
 def _run_diff(paths, settings, options: CheckOptions, say, style) -> int:
     """--diff: the diff of every fix on stdout, nothing written; 1 when there is something to fix."""
-    from .fixes.api import FixReport, fix_paths, fix_source
-    from .report.summary import FixSummary, error_line, exit_status
-
+    # `--fix`/`--diff` only: the fix stage is not paid by a plain check
+    from .pipeline.fix import FixReport, fix_paths, fix_source
     files = []
     if "-" in paths:
         files.append(fix_source(sys.stdin.buffer.read(), options.stdin_name, settings,
@@ -138,17 +132,11 @@ def _run_diff(paths, settings, options: CheckOptions, say, style) -> int:
         emit(summary.diff, options.output_file)
     if not options.quiet:
         say(list(summary.messages) + list(summary.closing))
-    from .core import CheckReport
-
     return exit_status(CheckReport(()), exit_zero=options.exit_zero, would_fix=summary.would_fix,
                        errors=len(summary.errors))
 
 
 def _report_text(report, settings, options: CheckOptions, fixed) -> str:
-    from .report import render
-    from .report.summary import render_statistics, summary_lines
-    from .report.terminal import styler
-
     colour = options.output_file is None and stdout_colour()
     if options.statistics:
         return render_statistics(report, as_json=options.output_format == "json",
@@ -159,7 +147,8 @@ def _report_text(report, settings, options: CheckOptions, fixed) -> str:
     text = render(report, options.output_format, color=colour, show_fixes=options.show_fixes is not False,
                   docs_url=settings.docs_url, summary=summary, hide_refuted=options.hide_refuted)
     if options.probe and options.output_format == "text":
-        from .probe.report import render_probe_text
+        # `--probe` only: the probe stage is not paid by a plain check
+        from .pipeline.probe_report import render_probe_text
 
         text += "\n" + render_probe_text(report)
     return text

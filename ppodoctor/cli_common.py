@@ -32,6 +32,7 @@ def validate_codes(codes: tuple[str, ...], option: str) -> None:
 
 
 def load_settings(paths: tuple[str, ...], config: Optional[str], **overrides):
+    # each command imports only what it runs (cold start)
     from .config import ConfigError, load_settings as load, merge
 
     start = Path(paths[0]) if paths and paths[0] != "-" else Path.cwd()
@@ -48,6 +49,7 @@ def validate_trl_version(settings) -> None:
     """A TRL version that is not PEP 440 (`1x`) is a usage error, wherever it was given."""
     if not settings.trl_version:
         return
+    # the era table loads only for what needs it: kept off `check`'s start-up
     from .trl_api.eras import InvalidVersion, Version
 
     try:
@@ -59,6 +61,7 @@ def validate_trl_version(settings) -> None:
 
 
 def _per_file(values: tuple[str, ...], option: str):
+    # each command imports only what it runs (cold start)
     from .config import parse_per_file_ignores
 
     try:
@@ -135,6 +138,7 @@ def probe_options(command):
 
 
 def make_probe_options(probe_python, online, trust_remote_code, model_paths, probe_timeout, probe_memory):
+    # each command imports only what it runs (cold start)
     from .probe.runner import ProbeOptions, parse_model_path
 
     try:
@@ -147,12 +151,14 @@ def make_probe_options(probe_python, online, trust_remote_code, model_paths, pro
 
 
 def stdout_colour() -> bool:
+    # each command imports only what it runs (cold start)
     from .report.terminal import color_enabled
 
     return color_enabled(sys.stdout)
 
 
 def stderr_style():
+    # each command imports only what it runs (cold start)
     from .report.terminal import color_enabled, styler
 
     return styler(color_enabled(sys.stderr))

@@ -78,12 +78,14 @@ def parse_setup(text: str, filename: str, screened: bool = False) -> FileSetup:
 
     Text that cannot matter to any rule (setup.relevance) gets an empty model without libcst;
     `screened`: the caller has already asked setup.relevance (a scan's screening) and it may matter."""
+    # the extractor (libcst) loads only for text that can hold a setup
     from .setup.relevance import may_matter
 
     if not screened and not may_matter(text):
         return FileSetup(filename)
     import libcst
 
+    # the extractor (libcst) loads only for text that can hold a setup
     from .setup.extract import extract
 
     try:
@@ -110,6 +112,7 @@ def _syntax_error(text: str, error, filename: str = "") -> files.SourceError:
 
     def failure(kind: str, line: int, column: int, message: str) -> files.SourceError:
         if notebook:
+            # notebooks and ignore files are read only when met (cold start)
             from .notebook import describe_position
 
             return files.SourceError(f"{kind} at {describe_position(text, line, column)}: {message}")
@@ -141,6 +144,7 @@ def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -
                 found.append(dataclasses.replace(diagnostic, filename=setup.path))
     found.sort(key=Diagnostic.sort_key)
     if files.is_notebook(setup.path):
+        # notebooks and ignore files are read only when met (cold start)
         from .notebook import place_in_cells
 
         return place_in_cells(text, found)

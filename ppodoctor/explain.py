@@ -12,7 +12,8 @@ from functools import lru_cache
 from typing import Optional
 
 from .rules import all_rules, find_rule
-from .rules.base import KnownError, Rule
+from .rules.base import Rule
+from .types import KnownError
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ def known_errors() -> tuple[Known, ...]:
     """What PPO's successors raise (`ppodoctor migrate` owns those), every rule's known errors (each
     rule declares those it explains), then the uncovered ones. On a tie the earlier one wins: the
     successors' patterns are the more specific (`RLOOTrainer.__init__() got an ...`)."""
+    # the successors' errors load only when `explain` runs: kept off `check`
     from .migrate.errors import SUCCESSOR_ERRORS
 
     found = [Known(known, known.also) for known in SUCCESSOR_ERRORS]

@@ -199,6 +199,7 @@ def decode_named(data: bytes, name: str) -> SourceText:
     """decode(), or for a notebook its program text (notebook.py, imported only then)."""
     if not is_notebook(name):
         return decode(data)
+    # notebooks and ignore files are read only when met (cold start)
     from .notebook import NotebookError, decode_notebook
 
     try:
@@ -297,6 +298,7 @@ def discover_names(paths: Iterable[Path], excluded: Optional[Callable[[Path], bo
             seen.add(key)
             yield str(path), "no such file or directory"
         elif path.is_dir():
+            # notebooks and ignore files are read only when met (cold start)
             from .ignore import Ignores
 
             ignores = Ignores.above(path) if respect_gitignore else None
@@ -321,6 +323,7 @@ def _walk(root: Path, excluded, seen: set[str], ignores, respect_gitignore: bool
             yield directory, f"cannot list directory: {os_cause(error)}"
             continue
         if respect_gitignore and any(entry.name == ".gitignore" for entry in entries):
+            # notebooks and ignore files are read only when met (cold start)
             from .ignore import Ignores
 
             ignores = (ignores or Ignores()).below(Path(directory), inner)

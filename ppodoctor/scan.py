@@ -121,6 +121,7 @@ _NOT_PYTHON = (".ipynb",)
 def _import_parser() -> None:
     import libcst  # noqa: F401
 
+    # loaded only once a file needs it: screening runs first (cold start)
     from . import rules
     from .setup import extract  # noqa: F401
 
@@ -157,6 +158,7 @@ class _Targets:
             return self.anywhere
         key = os.path.dirname(path)
         if key not in self.by_directory:
+            # the era table loads only for what needs it: kept off `check`'s start-up
             from .trl_api.target import resolve_target
 
             self.by_directory[key] = resolve_target(self.settings, Path(path))
@@ -169,6 +171,7 @@ _NOT_ASKED = object()
 def _location_free_target(settings: Settings) -> Optional[Target]:
     """The target when no file's place can change it (it is named by an option or the config, or
     TRL is installed), else None: only pins beside the files are read per directory."""
+    # the era table loads only for what needs it: kept off `check`'s start-up
     from .trl_api.target import installed_versions, resolve_target
 
     if settings.trl_version or installed_versions(settings.python or sys.executable)["trl"]:
@@ -183,6 +186,7 @@ def _prefetch_target(settings: Settings):
 
     def resolve() -> None:
         try:
+            # the era table loads only for what needs it: kept off `check`'s start-up
             from .trl_api.target import resolve_target
 
             resolve_target(settings, None)

@@ -8,6 +8,7 @@ model round-trips through JSON, and the probe, in another interpreter, reads pla
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Any, NamedTuple, Optional
 
@@ -68,6 +69,8 @@ class ProbeVerdict(Record):
     # A fix's verdict: True when the original's failure was reproduced, whatever became of the fix (a
     # refuted cure may be owed to another fix in the same text, so the gate tries again without it).
     reproduced: Optional[bool] = None
+    # A migrated trainer call's verdict: each check behind it, as (name, "pass"/"fail"/"unchecked", why).
+    checks: tuple[tuple[str, str, str], ...] = ()
 
 
 # --- the setup model's vocabulary -------------------------------------------------------------------
@@ -240,3 +243,21 @@ class Diagnostic(Record):
 
     def sort_key(self) -> tuple:
         return (self.filename, self.span.line, self.span.column, self.code)
+
+
+@record
+class KnownError(Record):
+    """A failure TRL raises, as `ppodoctor explain` recognises it in a message or traceback."""
+
+    key: str  # a stable id for tests and JSON
+    pattern: str  # a regular expression searched in the message (case-insensitive)
+    error: str  # the message as TRL raises it
+    trl_versions: str
+    when: str  # the moment it strikes: "PPOTrainer(...)", "train()", ...
+    cause: str
+    fix: str
+    also: tuple[str, ...] = ()  # other rules that catch it, after the one that declares it
+    caught_by: str = ""  # what catches it when no rule does (e.g. `ppodoctor migrate`'s probe)
+
+    def search(self, text: str) -> Optional[re.Match]:
+        return re.search(self.pattern, text, re.IGNORECASE)

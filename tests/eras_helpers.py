@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ppodoctor import api
 from ppodoctor.config import Settings
-from ppodoctor.fixes.api import fix_source
+from ppodoctor.pipeline.fix import fix_source
 from ppodoctor.trl_api.eras import Target
 
 

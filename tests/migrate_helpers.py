@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ppodoctor.migrate.api import migrate_source
+from ppodoctor.pipeline.migrate import migrate_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "fixtures" / "migrate"

@@ -8,7 +8,7 @@ import textwrap
 
 import libcst
 
-from ppodoctor.fixes.api import fix_source
+from ppodoctor.pipeline.fix import fix_source
 from ppodoctor.setup import kinds
 from ppodoctor.setup import model as m
 from ppodoctor.setup.extract import extract

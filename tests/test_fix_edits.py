@@ -6,7 +6,7 @@ import pytest
 
 from ppodoctor.config import Settings
 from ppodoctor.fixes.edits import LineIndex, apply, conflicts, select
-from ppodoctor.fixes.api import fix_source
+from ppodoctor.pipeline.fix import fix_source
 from ppodoctor.trl_api.eras import Target
 from ppodoctor.types import Edit
 

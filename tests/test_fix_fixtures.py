@@ -13,7 +13,7 @@ import pytest
 
 from ppodoctor.api import check_source
 from ppodoctor.config import Settings
-from ppodoctor.fixes.api import fix_source
+from ppodoctor.pipeline.fix import fix_source
 from ppodoctor.rules import all_rules
 from ppodoctor.trl_api.eras import Target
 

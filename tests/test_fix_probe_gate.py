@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ppodoctor.config import Settings
-from ppodoctor.fixes.api import fix_paths
+from ppodoctor.pipeline.fix import fix_paths
 from ppodoctor.probe import ProbeOptions
 from ppodoctor.trl_api.eras import Target, Version
 from ppodoctor.types import CONFIRMED, REFUTED, ProbeVerdict
@@ -207,7 +207,8 @@ def test_an_interpreter_without_trl_leaves_era_fixes_unchecked(tmp_path):
 
 
 def test_a_rule_the_probe_has_no_check_for_stays_unchecked():
-    from ppodoctor.probe import FileFacts, fix_verdict
+    from ppodoctor.probe import FileFacts
+    from ppodoctor.pipeline.verdicts import fix_verdict
     from ppodoctor.types import Diagnostic, Fix
     from ppodoctor.setup.model import FileSetup
     from ppodoctor.types import Span

@@ -11,7 +11,7 @@ import pytest
 
 from ppodoctor import files
 from ppodoctor.config import Settings
-from ppodoctor.fixes.api import fix_paths
+from ppodoctor.pipeline.fix import fix_paths
 from ppodoctor.trl_api.eras import Target
 from ppodoctor.types import CONFIRMED, REFUTED, ProbeVerdict
 
@@ -169,7 +169,7 @@ def test_a_broken_file_is_reported_and_others_still_fixed(tmp_path):
 
 def test_text_with_a_latin1_cookie_is_not_decoded_twice():
     """A str is decoded already: its cookie names only the encoding to write it back in."""
-    from ppodoctor.fixes.api import fix_source
+    from ppodoctor.pipeline.fix import fix_source
 
     source = ("# -*- coding: latin-1 -*-\n# café\nfrom trl.experimental.ppo import PPOTrainer\n"
               "from transformers import AutoModelForCausalLM\n"

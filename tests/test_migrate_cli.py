@@ -16,7 +16,7 @@ import pytest
 
 from migrate_helpers import SCRIPTS, trl116_python
 from ppodoctor import files
-from ppodoctor.migrate.api import _write, migrate_source
+from ppodoctor.pipeline.migrate import _write, migrate_source
 from probe_helpers import MODELS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from migrate_helpers import config_script, ported
-from ppodoctor.migrate.api import migrate_source
+from ppodoctor.pipeline.migrate import migrate_source
 from ppodoctor.migrate.model import NoteKind
 from ppodoctor.trl_api.eras import Version
 

@@ -9,7 +9,7 @@ import pytest
 from migrate_helpers import EXPECTED, SCRIPTS, STYLES, TARGETS, config_script, ported
 from ppodoctor.api import check_source
 from ppodoctor.config import Settings
-from ppodoctor.migrate.api import migrate_source
+from ppodoctor.pipeline.migrate import migrate_source
 from ppodoctor.trl_api.eras import Target, Version
 from ppodoctor.types import ERROR
 

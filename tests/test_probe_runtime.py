@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from ppodoctor.api import check_source, probe_report, CheckReport
-from ppodoctor.probe import ProbeOptions, annotate, probe_files, runtime_findings
+from ppodoctor.probe import ProbeOptions, probe_files
+from ppodoctor.pipeline.verdicts import annotate, runtime_findings
 from ppodoctor.probe.memory import memory_plan
 from ppodoctor.rules import all_rules
 from ppodoctor.types import CONFIRMED, REFUTED, UNCHECKED
@@ -224,7 +225,7 @@ def test_a_policy_without_an_lm_head_on_trl_012_is_reproduced(probed_012):
 
 
 def test_confirm_fixes_confirms_a_cure_and_refutes_a_non_cure(probed_012):
-    from ppodoctor.probe import confirm_fixes
+    from ppodoctor.pipeline.verdicts import confirm_fixes
 
     python, (broken, fixed), _ = probed_012
     ppd101 = [d for d in broken.diagnostics if d.code == "PPD101"]
@@ -238,7 +239,7 @@ def test_confirm_fixes_confirms_a_cure_and_refutes_a_non_cure(probed_012):
 
 def test_confirm_fixes_accepts_settings_and_says_unchecked_when_the_probe_cannot_run(tmp_path):
     from ppodoctor.config import Settings
-    from ppodoctor.probe import confirm_fixes
+    from ppodoctor.pipeline.verdicts import confirm_fixes
 
     report = _report("value_is_policy", SCRIPTS["value_is_policy"])
     verdicts = confirm_fixes(report.setup, report.setup, report.diagnostics,

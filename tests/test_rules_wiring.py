@@ -12,7 +12,7 @@ import pytest
 
 from ppodoctor.api import check_source
 from ppodoctor.config import Settings
-from ppodoctor.fixes.api import fix_source
+from ppodoctor.pipeline.fix import fix_source
 from ppodoctor.trl_api.eras import Target
 from ppodoctor.types import Role
 

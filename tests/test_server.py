@@ -130,7 +130,7 @@ def test_a_syntax_error_is_one_diagnostic_and_the_server_carries_on(session, wor
 
 
 def test_quick_fix_is_the_fix_and_lints_clean(session, workspace):
-    from ppodoctor.fixes.api import fix_source
+    from ppodoctor.pipeline.fix import fix_source
 
     uri = write(workspace, "quickfix.py", BROKEN)
     [diagnostic] = session.open(uri, BROKEN)
@@ -156,7 +156,7 @@ def test_no_quick_fix_away_from_the_finding(session, workspace):
 
 
 def test_fix_all_applies_every_safe_fix(session, workspace):
-    from ppodoctor.fixes.api import fix_source
+    from ppodoctor.pipeline.fix import fix_source
 
     text = BROKEN.replace("trainer = PPOTrainer(", "trainer = PPOTrainer(  # two findings, two fixes")
     text = text.replace('tokenizer.add_special_tokens({"pad_token": "[PAD]"})\n', "")

@@ -16,6 +16,7 @@ from ..records import Record, record
 from ..setup.scopes import Scope, dotted_name
 from ..types import Declined, Edit
 from .source import SourceMap
+from ..setup.resolve import Context
 
 
 @record
@@ -40,8 +41,6 @@ def spell(source: SourceMap, module: str, name: str, scope: Scope, position: tup
 
 
 def _context(scope: Scope, position: tuple[int, int]):
-    from ..setup.resolve import Context
-
     return Context(scope, position)
 
 

@@ -21,6 +21,7 @@ from ..types import Declined, Edit, Role
 from .calls import LINE_LIMIT, append_argument
 from .imports import spell
 from .source import SourceMap
+from ..setup.resolve import Context
 
 COPIED_KEYWORDS = ("torch_dtype", "dtype", "trust_remote_code")
 NAMES = ("value_model", "critic_model")
@@ -107,8 +108,6 @@ def _alias_assignment(source: SourceMap, name: str, scope, position) -> Optional
     alias behind and keeps the script's own name."""
     if not name.isidentifier():
         return None
-    from ..setup.resolve import Context
-
     found, found_scope, ambiguous = source.resolver.lookup(name, Context(scope, position))
     if found is None or ambiguous or found_scope is not scope or found.kind != "assign" or found.index \
             or len(scope.bindings.get(name, ())) != 1 or not isinstance(found.value, (cst.Name, cst.Attribute)):

@@ -15,6 +15,8 @@ from ..setup import kinds
 from ..setup.model import PPOSetup, Usage
 from ..setup.resolve import Context
 from ..types import Declined, Edit, ModelKind
+from .arglist import mapping_entries
+from .mapping import LOOP_GENERATION
 
 LOOP_METHODS = ("step", "generate", "log_stats")
 # trl names a ported script must not import any more (PPO's, and what left with it).
@@ -66,8 +68,6 @@ def loop_settings(source: SourceMap, loop: cst.CSTNode, trainer_variable: str) -
 
     Returns ({new field: (value text, why)}, [notes]).
     """
-    from .mapping import LOOP_GENERATION
-
     given, notes = {}, []
     iterated = source.module.code_for_node(loop.iter) if isinstance(loop, cst.For) else ""
     if iterated == f"{trainer_variable}.dataloader":
@@ -150,8 +150,6 @@ def dataset_edits(source: SourceMap, setup: PPOSetup, trainer_call: cst.Call, tr
     Returns (edits, what was done, [(name, statement)] that may now be unused, the argument's new value
     text or None): a dataset given as an expression is converted in place, in the trainer call's edits.
     """
-    from .arglist import mapping_entries
-
     binding = setup.role("train_dataset")
     if binding is None:
         raise Declined("the trainer is given no train_dataset")

@@ -7,7 +7,7 @@ written. Plain data: importing this module imports nothing heavy.
 
 from __future__ import annotations
 
-from ..rules.base import KnownError
+from ..types import KnownError
 
 
 def _measured(key: str, pattern: str, error: str, trl_versions: str, when: str, cause: str, _codes: tuple,

@@ -7,6 +7,7 @@ import libcst as cst
 from ..fixes.source import SourceMap
 from ..types import Declined, Edit
 from .code import PPO_NAMES, STILL_IN_TRL, used_after
+from ..setup.scopes import dotted_name
 
 
 def import_edits(source: SourceMap, new_names: tuple[str, ...], edits: list[Edit]) -> tuple[Edit, ...]:
@@ -46,8 +47,6 @@ def import_edits(source: SourceMap, new_names: tuple[str, ...], edits: list[Edit
 
 
 def _import_module(small: cst.CSTNode) -> str:
-    from ..setup.scopes import dotted_name
-
     if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
         return dotted_name(small.module)
     if isinstance(small, cst.Import):

@@ -67,7 +67,7 @@ class FileMigration:
     ports: tuple[SetupPort, ...] = ()
     error: Optional[str] = None  # the file could not be read or parsed (exit 2)
     declined: str = ""  # a trainer call the port cannot make, and why (nothing is changed)
-    probe: tuple = ()  # ProbeCheck per new trainer call, when the probe looked
+    probe: tuple = ()  # a ProbeVerdict (with its checks) per new trainer call, when the probe looked
     probe_reason: str = ""  # why the probe gave no verdict at all
     written: bool = False
     not_written: str = ""

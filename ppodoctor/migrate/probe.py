@@ -10,37 +10,28 @@ are all confirmed are written.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..probe.runner import ProbeFailed, ProbeOptions, ask_worker, base_request, coerce_options
 from ..setup.model import to_json_dict
-from ..types import CONFIRMED, REFUTED, UNCHECKED
+from ..types import CONFIRMED, REFUTED, UNCHECKED, ProbeVerdict
 from .calls import successor_calls
 from .model import FileMigration
 
 
 
-@dataclass(frozen=True)
-class ProbeCheck:
+def verdict(answer: dict) -> ProbeVerdict:
     """The probe's word on one new trainer call: a verdict and each check behind it."""
-
-    status: str
-    detail: str
-    checks: tuple[tuple[str, str, str], ...] = ()  # (name, pass/fail/unchecked, error or reason)
-
-
-def verdict(answer: dict) -> ProbeCheck:
     checks = tuple((name, result["status"], result.get("error") or result.get("reason") or "")
                    for name, result in answer.get("checks", ()))
     failed = [c for c in checks if c[1] == "fail"]
     if failed:
-        return ProbeCheck(REFUTED, "; ".join(f"{name}: {why}" for name, _s, why in failed), checks)
+        return ProbeVerdict(REFUTED, "; ".join(f"{name}: {why}" for name, _s, why in failed), checks=checks)
     open_ = [c for c in checks if c[1] != "pass"]
     if open_:
-        return ProbeCheck(UNCHECKED, "; ".join(f"{name}: {why}" for name, _s, why in open_), checks)
-    return ProbeCheck(CONFIRMED, "import, signature, config and models check out", checks)
+        return ProbeVerdict(UNCHECKED, "; ".join(f"{name}: {why}" for name, _s, why in open_), checks=checks)
+    return ProbeVerdict(CONFIRMED, "import, signature, config and models check out", checks=checks)
 
 
 def _script_dir(path: str) -> str:
@@ -59,7 +50,7 @@ def run(files: Sequence[tuple[str, Sequence]], options: ProbeOptions) -> dict:
 
 
 def probe_migrations(migrations: Sequence[FileMigration], options: Any = None) -> tuple[FileMigration, ...]:
-    """Each migration with `probe` (one ProbeCheck per new call) or `probe_reason` filled in."""
+    """Each migration with `probe` (one ProbeVerdict per new call) or `probe_reason` filled in."""
     options = coerce_options(options) if options is not None else ProbeOptions()
     calls = [successor_calls(m.text) for m in migrations]
     answer = run([(_script_dir(m.path), found) for m, found in zip(migrations, calls)], options)

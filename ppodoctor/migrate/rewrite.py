@@ -26,6 +26,8 @@ from .imports import import_edits
 from .arglist import ListEdits, call_entries, mapping_entries
 from .model import ChangeKind, ConfigPlan, Note, NoteKind, SetupPort
 from .plan import plan_config, ppo_versions_for
+from ..setup.resolve import Context
+from ..trl_api import table
 
 _DROPPED_ROLES = ("reference", "value", "data_collator")
 _COMMENT_WIDTH = 99
@@ -35,8 +37,6 @@ _ASCII = str.maketrans({"→": "->", "×": "x", "≤": "<=", "≥": ">=", "≠":
 
 def _unbound_name(source: SourceMap, statement: cst.CSTNode, candidates: tuple[str, ...]) -> str:
     """The first candidate no scope of the file binds (keyword names and attributes do not count)."""
-    from ..setup.resolve import Context
-
     scope = source.scope_of(statement)
     for name in candidates:
         binding, _scope, _amb = source.resolver.lookup(name, Context(scope, None))
@@ -315,8 +315,6 @@ class _SetupRewrite:
             self.note(f"no critic: the value model is gone; advantages are {advantages}, one per completion, "
                       "not per token (no GAE)")
         if self.target == mapping.GRPO:
-            from ..trl_api import table
-
             fields = table.successor_config_fields(self.trainer_name, self.version)
             loss = fields.get("loss_type", {}).get("default")
             scale = fields.get("scale_rewards", {}).get("default")
@@ -330,8 +328,6 @@ class _SetupRewrite:
 
 
 def _successor_parameters(trainer: str, version: Version) -> tuple[str, ...]:
-    from ..trl_api import table
-
     return table.successor_parameters(trainer, version)
 
 

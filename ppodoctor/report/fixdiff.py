@@ -20,7 +20,8 @@ def fix_edits(file_report, diagnostic: Diagnostic):
     file_setup = getattr(file_report, "setup", None)
     if source is None or diagnostic.fix is None or file_setup is None:
         return None
-    from ..fixes import preview_edits
+    # the fix engine (libcst) loads only when fixes are shown
+    from ..pipeline.engine import preview_edits
 
     try:
         return preview_edits(source.text, file_setup, diagnostic, getattr(file_report, "target", None),
@@ -32,6 +33,7 @@ def fix_edits(file_report, diagnostic: Diagnostic):
 @lru_cache(maxsize=4)
 def _source_map(text: str, newline: str):
     """One SourceMap for all of a file's previews: its parents and position index are built once."""
+    # the fix engine (libcst) loads only when fixes are shown
     from ..fixes.source import SourceMap
 
     return SourceMap(text, newline)
@@ -42,6 +44,7 @@ def fixed_text(file_report, diagnostic: Diagnostic) -> Optional[str]:
     edits = fix_edits(file_report, diagnostic)
     if edits is None:
         return None
+    # the fix engine (libcst) loads only when fixes are shown
     from ..fixes.edits import apply
 
     return apply(file_report.source.text, edits)
@@ -62,6 +65,7 @@ def fix_regions(file_report, diagnostic: Diagnostic) -> Optional[tuple[Region, .
     edits = fix_edits(file_report, diagnostic)
     if not edits:
         return None
+    # the fix engine (libcst) loads only when fixes are shown
     from ..fixes.edits import LineIndex
 
     lines = LineIndex(file_report.source.text)

@@ -16,7 +16,7 @@ from collections import Counter
 
 
 from ..types import ERROR
-from . import FILE_ERROR
+from .formats import FILE_ERROR
 SEVERITIES = {ERROR: "major", "warning": "minor"}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePath
 
-from . import FILE_ERROR
+from .formats import FILE_ERROR
 # Characters XML 1.0 cannot carry at all (C0 controls but tab, newline and carriage return).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 

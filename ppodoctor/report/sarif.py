@@ -18,7 +18,7 @@ from .. import __version__
 from ..rules import all_rules
 from ..rules.base import Rule, first_line
 from ..types import ERROR, Diagnostic
-from . import FILE_ERROR
+from .formats import FILE_ERROR
 from .fixdiff import fix_regions, fixed_text, line_replacements
 from .links import rule_url
 

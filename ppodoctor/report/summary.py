@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Iterable, Optional
 
 from ..types import ERROR, SAFE, UNSAFE, Diagnostic
-from . import FILE_ERROR
+from .formats import FILE_ERROR
 from .terminal import Styler, plain
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -159,7 +159,8 @@ class FixSummary:
 
 def _finding_lines(files, write: bool) -> list[str]:
     """One line per finding whose fix was held back or gated: `path:line:col: CODE what happened`."""
-    from ..fixes.engine import finding_key
+    # the fix engine (libcst) loads only when fixes are shown
+    from ..pipeline.engine import finding_key
 
     lines = []
     for result in files:

@@ -29,6 +29,7 @@ def fix_preview(diagnostic: Diagnostic, file_report, style: Styler = plain) -> l
     if after is None or file_report.source is None or after == file_report.source.text:
         return []
     if file_report.source.is_notebook:
+        # notebooks and ignore files are read only when met (cold start)
         from ..notebook import preview_lines
 
         lines = preview_lines(file_report.source.text, after)
@@ -84,6 +85,7 @@ def render_text(report, concise: bool = False, style: Styler = plain, show_fixes
                 out.extend(code_frame(diagnostic, lines, style, file_report, show_fixes))
                 out.append("")
     if summary is None:
+        # loaded only when this output is asked for (cold start)
         from .summary import summary_lines
 
         summary = summary_lines(report, style)

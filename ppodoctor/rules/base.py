@@ -12,37 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import re
 from dataclasses import field
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Optional
 
 from ..records import Record, record
 from ..setup.model import FileSetup, PPOSetup
 from ..trl_api.eras import Target
-from ..types import Declined, Diagnostic, Edit, Evidence, Fix, Severity, Span
+from ..types import Declined, Diagnostic, Edit, Evidence, Fix, KnownError, Severity, Span
 
 if TYPE_CHECKING:  # only for annotations: a rule imports the fix and probe libraries when it uses them
     from ..fixes.source import SourceMap
     from ..probe.facts import FileFacts
     from ..saved import SavedFiles
-
-
-@record
-class KnownError(Record):
-    """A failure TRL raises, as `ppodoctor explain` recognises it in a message or traceback."""
-
-    key: str  # a stable id for tests and JSON
-    pattern: str  # a regular expression searched in the message (case-insensitive)
-    error: str  # the message as TRL raises it
-    trl_versions: str
-    when: str  # the moment it strikes: "PPOTrainer(...)", "train()", ...
-    cause: str
-    fix: str
-    also: tuple[str, ...] = ()  # other rules that catch it, after the one that declares it
-    caught_by: str = ""  # what catches it when no rule does (e.g. `ppodoctor migrate`'s probe)
-
-    def search(self, text: str) -> Optional[re.Match]:
-        return re.search(self.pattern, text, re.IGNORECASE)
 
 
 @record

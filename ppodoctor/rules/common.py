@@ -165,6 +165,7 @@ VALUE_READY_CHECKS = ("signature", "dropout", "wrapper", "value_get_reward")
 
 
 def value_model_fix(context: FixContext, mode: str):
+    # the fix library loads only when a fix is made: kept off `check`
     from ..fixes.value_model import value_model_edits
 
     if context.setup is None:
@@ -175,6 +176,7 @@ def value_model_fix(context: FixContext, mode: str):
 def value_model_works(diagnostic: Diagnostic, after) -> Evidence:
     """The fixed setup's value model passes TRL's checks: the call binds, dropout is disabled, the
     policy-and-value wrapper runs its forward pass and `get_reward` reads the value head."""
+    # the probe's library loads only when the probe runs: kept off `check`
     from ..probe.facts import failed
 
     broken, detail = failed(after, diagnostic.setup_index, VALUE_READY_CHECKS)
@@ -183,6 +185,7 @@ def value_model_works(diagnostic: Diagnostic, after) -> Evidence:
 
 def scorer_failure(facts, diagnostic: Diagnostic, checks: tuple[str, ...]) -> Evidence:
     """A scorer (reward or value model) without the `score` head TRL calls."""
+    # the probe's library loads only when the probe runs: kept off `check`
     from ..probe.facts import error_contains, failed
 
     return failed(facts, diagnostic.setup_index, checks, error_contains("score"))
@@ -193,6 +196,7 @@ def _imports_value_head(context: RuleContext) -> bool:
     not taken says nothing about the era the code is written for)."""
     if not context.file.mentions_value_head:
         return False
+    # the era table loads only for what needs it: kept off `check`'s start-up
     from .fallbacks import live
 
     return any("ValueHead" in record.name or "PreTrainedModelWrapper" in record.name

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..trl_api import eras
-from ..types import ERROR, SAFE, Fix, Role
-from .base import KnownError, Rule
+from ..types import ERROR, SAFE, Fix, KnownError, Role
+from .base import Rule
 from .common import new_api_applies, value_model_fix, value_model_works, versions
 
 # In __init__'s order: Python's own TypeError (0.18 on), the dropout walk (0.12), the wrapper (0.13 - 0.17).
@@ -92,6 +92,7 @@ class ValueModelMissing(Rule):
         return value_model_fix(context, "add")
 
     def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import error_contains, first_failure
 
         def missing(check):

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from ..setup import kinds
 from ..trl_api import eras
-from ..types import ERROR, SAFE, Fix, ModelKind, Role
-from .base import KnownError, Rule
+from ..types import ERROR, SAFE, Fix, KnownError, ModelKind, Role
+from .base import Rule
 from .common import new_api_applies, value_model_fix, value_model_works, versions
 
 
@@ -71,6 +71,7 @@ class ValueModelNone(Rule):
         return value_model_fix(context, "replace")
 
     def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import error_contains, first_failure
 
         none = error_contains("NoneType")

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..types import ERROR, SAFE, Fix, ModelKind, Role
-from .base import KnownError, Rule
+from ..types import ERROR, SAFE, Fix, KnownError, ModelKind, Role
+from .base import Rule
 from .common import describe, is_policy_object, new_api_applies, scorer_failure, value_model_fix, value_model_works, \
     versions
 

@@ -66,6 +66,7 @@ class RewardModelNotClassifier(Rule):
         )
 
     def fix(self, diagnostic, context):
+        # the fix library loads only when a fix is made: kept off `check`
         from ..fixes.builders import base_origin, from_pretrained_call, shared_with, swap_class
         from ..fixes.calls import append_argument, keyword_argument
 
@@ -83,6 +84,7 @@ class RewardModelNotClassifier(Rule):
         return scorer_failure(facts, diagnostic, ("reward_get_reward",))
 
     def validate_fix(self, diagnostic, before, after):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import model
 
         broken, detail = scorer_failure(after, diagnostic, ("reward_get_reward",))
@@ -99,6 +101,7 @@ class RewardModelNotClassifier(Rule):
 
 def _saved_causal_lm(origin, context) -> bool:
     """The checkpoint's saved config names causal-LM architectures only (no trained scorer in it)."""
+    # the fix library loads only when a fix is made: kept off `check`
     from ..fixes.builders import base_origin
 
     base = base_origin(origin)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..types import ERROR, SAFE, Declined, Fix, ModelKind, Role
-from .base import KnownError, Rule
+from ..types import ERROR, SAFE, Declined, Fix, KnownError, ModelKind, Role
+from .base import Rule
 from .common import new_api_applies, versions
 
 
@@ -78,6 +78,7 @@ class NumLabelsNotOne(Rule):
             )
 
     def fix(self, diagnostic, context):
+        # the fix library loads only when a fix is made: kept off `check`
         from ..fixes.builders import base_origin
 
         origin = base_origin(context.setup.origin(diagnostic.fix.param("role", Role.REWARD)))
@@ -87,6 +88,7 @@ class NumLabelsNotOne(Rule):
         return (context.source.replace_span(keyword.value_span, "1"),)
 
     def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import head_widths
 
         return head_widths(facts, diagnostic.setup_index)

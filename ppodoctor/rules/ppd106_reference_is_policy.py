@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..types import ERROR, SAFE, Declined, Fix, Role
-from .base import KnownError, Rule
+from ..types import ERROR, SAFE, Declined, Fix, KnownError, Role
+from .base import Rule
 from .common import new_api_applies, versions
 
 
@@ -73,6 +73,7 @@ class ReferenceIsPolicy(Rule):
     def fix(self, diagnostic, context):
         import libcst as cst
 
+        # the fix library loads only when a fix is made: kept off `check`
         from ..fixes.builders import alias_value, spell_at
 
         setup, source = context.setup, context.source
@@ -89,6 +90,7 @@ class ReferenceIsPolicy(Rule):
         return (source.replace(target, f"{spelling.text}({text})"),) + spelling.edits
 
     def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import failed
 
         return failed(facts, diagnostic.setup_index, ("same_object",))

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..types import ERROR, SAFE, Declined, Fix, ModelKind, Role
-from .base import KnownError, Rule
+from ..types import ERROR, SAFE, Declined, Fix, KnownError, ModelKind, Role
+from .base import Rule
 from .common import new_api_applies, value_model_fix, value_model_works, versions
 
 _ERRORS = {
@@ -84,6 +84,7 @@ class ValueHeadWrapper(Rule):
     def fix(self, diagnostic, context):
         if diagnostic.subject == Role.VALUE:
             return value_model_fix(context, "replace")
+        # the fix library loads only when a fix is made: kept off `check`
         from ..fixes.builders import base_origin, from_pretrained_call, shared_with, swap_class
 
         origin = base_origin(context.setup.origin(Role.POLICY))
@@ -94,6 +95,7 @@ class ValueHeadWrapper(Rule):
         return swap_class(context.source, call, "transformers", "AutoModelForCausalLM")
 
     def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import failed
 
         checks = {Role.POLICY: ("generation_config",), Role.VALUE: ("wrapper", "value_get_reward"),

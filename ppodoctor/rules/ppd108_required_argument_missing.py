@@ -57,6 +57,7 @@ class RequiredArgumentMissing(Rule):
             )
 
     def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import first_failure
 
         def missing(check):

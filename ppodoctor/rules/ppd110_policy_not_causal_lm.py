@@ -5,8 +5,8 @@ from typing import Optional
 
 from ..setup import kinds
 from ..setup.model import Origin
-from ..types import DISPLAY_ONLY, ERROR, SAFE, UNSAFE, Applicability, Declined, Fix, ModelKind, Role
-from .base import Example, KnownError, Rule
+from ..types import DISPLAY_ONLY, ERROR, SAFE, UNSAFE, Applicability, Declined, Fix, KnownError, ModelKind, Role
+from .base import Example, Rule
 from .common import describe, new_api_applies, versions
 
 # What the run meets, per role (measured: trl 1.12 with transformers 5, trl 0.12.2 with transformers 4.46).
@@ -132,6 +132,7 @@ class PolicyNotCausalLM(Rule):
                 subject=role)
 
     def fix(self, diagnostic, context):
+        # the fix library loads only when a fix is made: kept off `check`
         from ..fixes.builders import base_origin, from_pretrained_call, shared_with, swap_class
 
         role = diagnostic.subject
@@ -144,11 +145,13 @@ class PolicyNotCausalLM(Rule):
         return swap_class(context.source, call, "transformers", "AutoModelForCausalLM")
 
     def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import failed
 
         return failed(facts, diagnostic.setup_index, (_CHECK[diagnostic.subject],))
 
     def validate_fix(self, diagnostic, before, after):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import failed, model
 
         broken, detail = failed(after, diagnostic.setup_index, (_CHECK[diagnostic.subject],))

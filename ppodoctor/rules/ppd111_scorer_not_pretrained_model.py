@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Optional
 
 from ..setup.model import Origin
-from ..types import ERROR, Role
-from .base import KnownError, Rule
+from ..types import ERROR, KnownError, Role
+from .base import Rule
 from .common import new_api_applies, versions
 
 # The non-local ancestors that make a class a plain torch module (not a transformers PreTrainedModel).

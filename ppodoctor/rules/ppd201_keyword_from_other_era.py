@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
-from ..types import ERROR, WARNING
-from .base import Example, KnownError, Rule
+from ..types import ERROR, WARNING, KnownError
+from .base import Example, Rule
 from .common import ReplacementFix, is_other_era_script, rename_keyword, target_has_ppo, versions
 
 # The keywords that changed names between the constructor eras (≤ 0.12 vs ≥ 0.13).
@@ -78,6 +78,7 @@ class KeywordFromOtherEra(ReplacementFix, Rule):
             yield self.report(problem, argument.span, setup, fix, severity, subject=name)
 
     def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import accepts, trainer_parameters, trainer_where
 
         parameters, why = trainer_parameters(facts)
@@ -89,6 +90,7 @@ class KeywordFromOtherEra(ReplacementFix, Rule):
         return True, f"{trainer_where(facts)} rejects `{old}=`"
 
     def validate_fix(self, diagnostic, before, after):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import accepts, trainer_parameters, trainer_where
 
         parameters, why = trainer_parameters(after)

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
-from ..types import ERROR, WARNING
+from ..types import ERROR, WARNING, KnownError
 from . import fallbacks
-from .base import Example, KnownError, Rule
+from .base import Example, Rule
 from .common import ImportAttemptCheck, ReplacementFix, import_rewrite_fix, is_other_era_script
 from .fallbacks import ImportFate
 

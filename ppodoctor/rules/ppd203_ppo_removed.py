@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
-from ..types import ERROR
+from ..types import ERROR, KnownError
 from . import fallbacks
-from .base import Example, KnownError, Rule
+from .base import Example, Rule
 from .fallbacks import ImportFate
 
 _SCRIPT = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"

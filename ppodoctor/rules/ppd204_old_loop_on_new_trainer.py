@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..trl_api import eras
-from ..types import ERROR
-from .base import Example, KnownError, Rule
+from ..types import ERROR, KnownError
+from .base import Example, Rule
 from .common import is_old_era_script, old_loop_usages
 
 _HALF_PORTED = """

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
-from ..types import ERROR, SAFE, Declined, Fix, Role
-from .base import Example, KnownError, Rule
+from ..types import ERROR, SAFE, Declined, Fix, KnownError, Role
+from .base import Example, Rule
 from .common import accepted_config_fields, is_other_era_script, is_ppo_config
 
 _CALL = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
@@ -112,6 +112,7 @@ class ConfigFieldFromOtherEra(Rule):
     def fix(self, diagnostic, context):
         import libcst as cst
 
+        # the fix library loads only when a fix is made: kept off `check`
         from ..fixes.calls import remove_argument
 
         origin = config_of(diagnostic, context)
@@ -131,6 +132,7 @@ class ConfigFieldFromOtherEra(Rule):
         return edits
 
     def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import check, config_where, no_facts
 
         empty = no_facts(facts, diagnostic.setup_index)
@@ -144,6 +146,7 @@ class ConfigFieldFromOtherEra(Rule):
         return False, f"{config_where(facts)} has a field `{diagnostic.subject}`"
 
     def validate_fix(self, diagnostic, before, after):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import check, config_where, no_facts
 
         empty = no_facts(after, diagnostic.setup_index)

@@ -78,6 +78,7 @@ class PositionalMeaningChanged(ReplacementFix, Rule):
             "pass the arguments by keyword", first.span, setup, fix, subject=str(first.position))
 
     def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import positional_names, trainer_parameters, trainer_where
 
         parameters, why = trainer_parameters(facts)
@@ -94,6 +95,7 @@ class PositionalMeaningChanged(ReplacementFix, Rule):
         return False, f"in {trainer_where(facts)} every positional argument lands where it is meant"
 
     def validate_fix(self, diagnostic, before, after):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import check, no_facts
 
         empty = no_facts(after, diagnostic.setup_index)

@@ -4,9 +4,9 @@ from typing import Optional
 
 from ..trl_api import eras, table
 from ..trl_api.eras import Version
-from ..types import ERROR
+from ..types import ERROR, KnownError
 from . import fallbacks
-from .base import Example, KnownError, Rule
+from .base import Example, Rule
 from .common import ImportAttemptCheck, ReplacementFix, import_rewrite_fix
 from .fallbacks import ImportFate
 

@@ -129,6 +129,7 @@ def _minor(version: Version) -> str:
 
 
 def _live_ppo_imports(context):
+    # the era table loads only for what needs it: kept off `check`'s start-up
     from .fallbacks import live
 
     tracked = table.tracked_names()

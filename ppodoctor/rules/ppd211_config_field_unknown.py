@@ -4,8 +4,8 @@ import dataclasses
 from typing import Optional
 
 from ..trl_api import eras, table
-from ..types import DISPLAY_ONLY, ERROR, Fix
-from .base import Example, KnownError, Rule
+from ..types import DISPLAY_ONLY, ERROR, Fix, KnownError
+from .base import Example, Rule
 from .common import (accepted_config_fields, installed_transformers, is_other_era_script, ppo_config_calls,
                      versions)
 from .ppd205_config_field_from_other_era import OLD_CONFIG_FIELDS

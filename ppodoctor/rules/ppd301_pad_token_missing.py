@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 
 from ..setup import kinds
-from ..types import ERROR, SAFE, UNSAFE, WARNING, Declined, Fix, Role
-from .base import KnownError, Rule
+from ..types import ERROR, SAFE, UNSAFE, WARNING, Declined, Fix, KnownError, Role
+from .base import Rule
 from .common import new_api_applies
 
 # Callees that may give a tokenizer its pad token when it is passed to them.
@@ -128,6 +128,7 @@ class PadTokenMissing(Rule):
         """Right after the tokenizer is bound: where the trainer's scope binds it, else where it is made."""
         import libcst as cst
 
+        # the fix library loads only when a fix is made: kept off `check`
         from ..fixes.builders import assignment_of, made_by_statement
 
         setup, source = context.setup, context.source
@@ -149,6 +150,7 @@ class PadTokenMissing(Rule):
         return (source.insert_after(statement, target + line),)
 
     def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import pad_token_evidence
 
         return pad_token_evidence(facts, diagnostic.setup_index)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ..types import ERROR, Role
-from .base import KnownError, Rule
+from ..types import ERROR, KnownError, Role
+from .base import Rule
 from .common import BATCH_DEFAULTS, config_value, is_ppo_config, new_api_applies, versions
 
 
@@ -82,6 +82,7 @@ class BatchArithmetic(Rule):
             )
 
     def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import failed
 
         return failed(facts, diagnostic.setup_index, ("batch",))

@@ -4,8 +4,8 @@ import dataclasses
 from typing import Any, Optional
 
 from ..trl_api import eras, table
-from ..types import ERROR
-from .base import Example, KnownError, Rule
+from ..types import ERROR, KnownError
+from .base import Example, Rule
 from .common import ppo_config_calls, versions
 
 # The old PPOConfig's batch fields, in the order TRL's __post_init__ reads them.

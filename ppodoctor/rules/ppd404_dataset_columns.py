@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ..types import ERROR, Role
-from .base import KnownError, Rule
+from ..types import ERROR, KnownError, Role
+from .base import Rule
 from .common import new_api_applies, versions
 from .dataset_shape import columns
 

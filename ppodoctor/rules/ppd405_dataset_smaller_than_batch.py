@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ..types import ERROR, Role
-from .base import KnownError, Rule
+from ..types import ERROR, KnownError, Role
+from .base import Rule
 from .common import BATCH_DEFAULTS, config_value, is_ppo_config, new_api_applies, versions
 from .dataset_shape import max_rows
 

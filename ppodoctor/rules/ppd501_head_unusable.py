@@ -28,6 +28,7 @@ class HeadUnusable(Rule):
     probe_check = "get_reward on the meta-device scorer built from its config"
 
     def from_probe(self, setup, facts, already):
+        # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import unusable_heads
 
         for role, model, error in unusable_heads(facts):

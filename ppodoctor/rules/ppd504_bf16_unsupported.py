@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ..types import ERROR, Role
-from .base import KnownError, Rule
+from ..types import ERROR, KnownError, Role
+from .base import Rule
 
 
 # The PPOConfig fields that decide whether bf16 on a machine without a bf16 GPU is an error.

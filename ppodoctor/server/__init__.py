@@ -18,6 +18,7 @@ def serve() -> int:
     except ImportError:
         print(f"ppodoctor: error: {MISSING}", file=sys.stderr)
         return 2
+    # loaded on first use: the server answers `initialize` first
     from .app import serve as run
 
     return run()

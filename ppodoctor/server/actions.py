@@ -12,8 +12,8 @@ from typing import Optional, Sequence
 
 from lsprotocol import types
 
-from ..fixes import preview_text
-from ..fixes.api import fix_source
+from ..pipeline.engine import preview_text
+from ..pipeline.fix import fix_source
 from ..types import Applicability
 from .changes import Change, changes
 from .lint import SOURCE, Finding, Linted, fix_title, is_safe

@@ -186,6 +186,7 @@ def _warm_up() -> None:
     sending its first messages, instead of after its first didOpen."""
     import libcst  # noqa: F401
 
+    # loaded on first use: the server answers `initialize` first
     from ..rules import all_rules
     from ..setup import extract  # noqa: F401
 
@@ -193,6 +194,7 @@ def _warm_up() -> None:
 
 
 def _run_probe(linted: Linted, root: Optional[Path]) -> api.FileReport:
+    # loaded on first use: the server answers `initialize` first
     from ..probe.runner import ProbeOptions
 
     settings = linted.context.settings

@@ -97,6 +97,7 @@ def _convert(value: Any, kind: str) -> Any:
 def _unknown_codes(codes: tuple[str, ...]) -> list[str]:
     if not codes:
         return []
+    # loaded on first use: the server answers `initialize` first
     from ..rules import all_rules
 
     known = [rule.code for rule in all_rules()]

@@ -69,6 +69,7 @@ class Lines:
 
 def span_offsets(text: str, line: int, column: int, end_line: int, end_column: int) -> tuple[int, int]:
     """A ppodoctor span (1-based lines and code-point columns, end exclusive) as offsets in `text`."""
+    # loaded on first use: the server answers `initialize` first
     from ..fixes.edits import LineIndex
 
     index = LineIndex(text)

@@ -67,6 +67,7 @@ def _import_from_matters(node: ast.ImportFrom) -> bool:
 
 @lru_cache(maxsize=1)
 def _tracked_names() -> frozenset[str]:
+    # the era table loads only for what needs it: kept off `check`'s start-up
     from ..trl_api import table
 
     return table.tracked_names()

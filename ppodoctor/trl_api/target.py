@@ -81,6 +81,7 @@ def version_for(spec: str) -> Optional[Version]:
     """
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+    # the era table loads only for what needs it: kept off `check`'s start-up
     from . import table
 
     try:
@@ -154,6 +155,7 @@ def _pins_in(directory: Path) -> Optional[tuple[str, str]]:
                 return pin
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():
+        # loaded only when the target is resolved that way (cold start)
         from ..config import toml
 
         tomllib = toml()

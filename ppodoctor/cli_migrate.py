@@ -8,9 +8,9 @@ from typing import Optional
 
 import click
 
-from ..trl_api import table
-from ..trl_api.eras import Version
-from . import mapping
+from .trl_api import table
+from .trl_api.eras import Version
+from .migrate import mapping
 
 
 def _version(text: Optional[str], option: str) -> Optional[Version]:
@@ -26,7 +26,8 @@ def target_version(given: Optional[Version], python: str, trainer: str) -> Versi
     """--trl-version, else the TRL in the target interpreter when it has the trainer, else the newest measured."""
     if given is not None:
         return given
-    from ..trl_api.target import installed_versions
+    # the era table loads only for what needs it: kept off `check`'s start-up
+    from .trl_api.target import installed_versions
 
     installed = installed_versions(python).get("trl")
     if installed:
@@ -38,8 +39,9 @@ def target_version(given: Optional[Version], python: str, trainer: str) -> Versi
 
 def run_migrate(paths, target: str, write: bool, use_probe: bool, trl_version: Optional[str],
                 from_trl_version: Optional[str], exclude, probe_options) -> int:
-    from .api import diff, migrate_paths, statuses
-    from .report import render
+    # each command imports only what it runs (cold start)
+    from .pipeline.migrate import diff, migrate_paths, statuses
+    from .migrate.report import render
 
     version = target_version(_version(trl_version, "--trl-version"), probe_options.python,
                              mapping.TRAINERS[target][0])

@@ -15,15 +15,15 @@ from typing import Callable, Optional
 import libcst as cst
 
 from ..config import Settings
+from ..fixes import edits as edit_ops
+from ..fixes.source import SourceMap
 from ..core import parse_setup, run_rules
 from ..records import Record, record
 from ..rules import find_rule
 from ..rules.base import FixContext, setup_of
 from ..setup.model import FileSetup
 from ..trl_api.eras import Target
-from ..types import Applicability, Declined, Diagnostic
-from . import edits as edit_ops
-from .source import SourceMap
+from ..types import Applicability, Declined, Diagnostic, Edit
 
 MAX_ROUNDS = 10
 UNSAFE_REASON = "unsafe fix: apply it with --unsafe-fixes"
@@ -184,12 +184,14 @@ def _why(diagnostic: Diagnostic, unsafe: bool, reasons: dict, rounds: int) -> st
     return "its edits collided with another fix's"
 
 
-def preview_edits(text: str, setup: FileSetup, diagnostic: Diagnostic, target: Target,
-                  source: Optional[SourceMap] = None) -> Optional[tuple[edit_ops.Edit, ...]]:
-    """The edits of this one finding's fix, on their own, when they make text that parses. `source`,
-    when given, is the SourceMap of `text` (a report's previews share one)."""
+def preview_edits(text: str, setup: FileSetup, diagnostic: Diagnostic, target: Optional[Target] = None,
+                  source: Optional[SourceMap] = None) -> Optional[tuple[Edit, ...]]:
+    """The edits of this one finding's fix, on their own, when they make text that parses (for SARIF's
+    replacements and report previews). `target`: the TRL it was checked against (default: the newest
+    with PPO); `source`, when given, is the SourceMap of `text` (a report's previews share one)."""
     if diagnostic.fix is None or setup is None:
         return None
+    target = target or Target.default()
     newline = "\r\n" if "\r\n" in text else "\n"
     reasons: dict = {}
     plans = _plan([[diagnostic]], setup, source or SourceMap(text, newline), target, reasons)
@@ -198,6 +200,8 @@ def preview_edits(text: str, setup: FileSetup, diagnostic: Diagnostic, target: T
     return plans[0][1] if parses(edit_ops.apply(text, plans[0][1]), False, "<preview>") else None
 
 
-def preview(text: str, setup: FileSetup, diagnostic: Diagnostic, target: Target) -> Optional[str]:
+def preview_text(text: str, setup: FileSetup, diagnostic: Diagnostic, target: Optional[Target] = None) -> Optional[str]:
+    """The whole text after this one finding's fix alone, or None if it declines. `setup` must be the
+    setup model of `text` (the one the diagnostic was found in)."""
     found = preview_edits(text, setup, diagnostic, target)
     return None if found is None else edit_ops.apply(text, found)

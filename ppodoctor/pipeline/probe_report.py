@@ -7,16 +7,16 @@ import dataclasses
 from .. import noqa
 from ..rules import select_rules
 from ..types import Diagnostic
-from . import annotate, probe_files, runtime_findings
-from .memory import render_plan
-from .runner import coerce_options
+from .verdicts import annotate, runtime_findings
+from ..probe import probe_files
+from ..probe.memory import render_plan
+from ..probe.runner import coerce_options
+from ..core import CheckReport
 
 
 def probe_check_report(report, options, settings):
     """`report` with each finding's verdict, the runtime findings and each file's probe result:
     one worker run for every file that has something to probe."""
-    from ..core import CheckReport
-
     options = coerce_options(options if options is not None else settings)
     probed = [file_report for file_report in report.files
               if not file_report.error and file_report.setup is not None
@@ -36,6 +36,7 @@ def probe_check_report(report, options, settings):
             extra = tuple(d for d in extra if not noqa.is_silenced(d.code, d.noqa_lines, table))
         diagnostics = tuple(sorted(diagnostics + extra, key=Diagnostic.sort_key))
         if file_report.source is not None and file_report.source.is_notebook:
+            # notebooks and ignore files are read only when met (cold start)
             from ..notebook import place_in_cells
 
             diagnostics = place_in_cells(file_report.source.text, diagnostics)
@@ -64,6 +65,7 @@ def render_probe_text(report) -> str:
             facts = result.setup_facts(index) or {}
             where = f"line {setup.span.line}"
             if file_report.source is not None and file_report.source.is_notebook:
+                # notebooks and ignore files are read only when met (cold start)
                 from ..notebook import describe_line
 
                 where = describe_line(file_report.source.text, setup.span.line)

@@ -1,4 +1,4 @@
-"""migrate_source / migrate_paths: what `ppodoctor migrate` and other tools call.
+"""The migrate stage: migrate_source / migrate_paths, what `ppodoctor migrate` and other tools call.
 
 Nothing is written unless asked (`write=True`), and then only with the guarantees of `fix --write`:
 the new text parses, encodes in the file's encoding (BOM and line endings kept), replaces a file that
@@ -10,23 +10,27 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence, Union
 
+import libcst as cst
+
 from .. import files
+from ..config import Settings
+from ..core import check_source, parse_setup
 from ..fixes.edits import apply
+from ..migrate import mapping
+from ..migrate.layout import relayout
+from ..migrate.model import FileMigration
+from ..migrate.probe import probe_migrations
+from ..migrate.rewrite import rewrite_file
 from ..trl_api import table
-from ..trl_api.eras import Version
-from ..types import Declined
-from . import mapping
-from .model import FileMigration
+from ..trl_api.eras import Target, Version
+from ..types import CONFIRMED, ERROR, Declined
 
 
 def _parses(text: str) -> bool:
-    import warnings
-
-    import libcst as cst
-
     try:
         cst.parse_module(text)
         with warnings.catch_warnings():
@@ -48,10 +52,6 @@ def migrate_source(source: Union[str, bytes], filename: str = "<stdin>", target:
     `version`: the TRL the ported script will run on (default: the newest measured, 1.16.0); `pinned`:
     the PPO release the script was written for, when known (its defaults are then carried exactly).
     """
-    from ..api import parse_setup
-    from .layout import relayout
-    from .rewrite import rewrite_file
-
     version = version or default_version()
     trainer = mapping.TRAINERS[target][0]
     try:
@@ -102,11 +102,6 @@ def diff(migration: FileMigration) -> str:
 
 def remaining_errors(migration: FileMigration, version: Version) -> tuple:
     """`check --trl-version VERSION` on the ported text: its error-level findings."""
-    from ..api import check_source
-    from ..config import Settings
-    from ..types import ERROR
-    from ..trl_api.eras import Target
-
     report = check_source(migration.text, migration.path, Settings(), Target(version, "--trl-version"))
     return tuple(d for d in report.diagnostics if d.severity == ERROR)
 
@@ -137,8 +132,6 @@ def migrate_paths(paths: Iterable[Path], target: str = mapping.RLOO, version: Op
         return tuple(results)
     ready = [m for m in results if m.changed and not m.error]
     if probe and ready:
-        from .probe import probe_migrations
-
         checked = dict(zip((m.path for m in ready), probe_migrations(ready, probe_options)))
         results = [checked.get(m.path, m) if m.changed and not m.error else m for m in results]
     return tuple(_write(m, probe) if m.changed and not m.error else m for m in results)
@@ -150,8 +143,6 @@ def _write(migration: FileMigration, probed: bool) -> FileMigration:
         return dataclasses.replace(migration, not_written=f"`check` still finds {first.code} on the ported text: "
                                                           f"{first.message}")
     if probed:
-        from .probe import CONFIRMED
-
         doubtful = [check for check in migration.probe if check.status != CONFIRMED]
         if migration.probe_reason or not migration.probe or doubtful:
             why = migration.probe_reason or "; ".join(f"{c.status}: {c.detail}" for c in doubtful) or \

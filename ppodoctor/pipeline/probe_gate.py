@@ -1,8 +1,8 @@
 """The single point where the runtime probe gates `fix --write`.
 
-Contract with ppodoctor/probe (kept small on purpose):
+Contract with the verdicts stage (kept small on purpose, so that tests can stand in for the probe):
 
-    ppodoctor.probe.confirm_fix_sets(sets: Sequence[(before, after, diagnostics)], options)
+    pipeline.verdicts.confirm_fix_sets(sets: Sequence[(before, after, diagnostics)], options)
         -> list[Mapping[int, verdict]]
 
 one entry per set: `before`/`after` are a file's setup model before and after fixing, `diagnostics`
@@ -10,8 +10,8 @@ the findings whose fixes were applied (as first reported); each mapping goes fro
 `diagnostics` to an object with `.status` (a Verdict: "confirmed" when the failure reproduces and
 the fixed setup passes; "refuted" when either half fails; "unchecked" when the probe could not tell)
 and `.detail` (one line). A missing index counts as unchecked. One call covers every file of a run,
-so the worker (which imports torch, transformers and trl) starts once. When the probe is not
-installed, or raises, every fix is unchecked.
+so the worker (which imports torch, transformers and trl) starts once. When the probe raises,
+every fix is unchecked.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from typing import Any, Mapping, Optional, Protocol, Sequence
 
 from ..setup.model import FileSetup
 from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ProbeVerdict, Verdict
+from .verdicts import confirm_fix_sets
 
-__all__ = ["CONFIRMED", "REFUTED", "UNCHECKED", "Confirmer", "ProbeVerdict", "confirm_with_probe"]
+__all__ = ["Confirmer", "FixSet", "confirm_with_probe"]
 
 FixSet = tuple[FileSetup, FileSetup, Sequence[Diagnostic]]
 
@@ -30,21 +31,10 @@ class Confirmer(Protocol):
     def __call__(self, sets: Sequence[FixSet], options: Any) -> Sequence[Mapping[int, Any]]: ...
 
 
-def default_confirmer() -> Optional[Confirmer]:
-    try:
-        from ..probe import confirm_fix_sets
-    except ImportError:
-        return None
-    return confirm_fix_sets
-
-
 def confirm_with_probe(sets: Sequence[FixSet], options: Any,
                        confirm: Optional[Confirmer] = None) -> list[tuple[ProbeVerdict, ...]]:
     """One verdict per fixed finding, per set, in order; never raises."""
-    confirm = confirm or default_confirmer()
-    if confirm is None:
-        return [tuple(ProbeVerdict(UNCHECKED, "the runtime probe is not available") for _ in found)
-                for _b, _a, found in sets]
+    confirm = confirm or confirm_fix_sets
     try:
         answers = list(confirm(sets, options))
     except Exception as error:  # noqa: BLE001 - a failing probe must not lose the fixes or crash the run

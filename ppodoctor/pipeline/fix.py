@@ -25,7 +25,8 @@ from ..trl_api.eras import Target
 from ..trl_api.target import resolve_target
 from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ProbeVerdict
 from .engine import FixOutcome, Skipped, finding_key, fix_text, parses
-from .probe_hook import Confirmer, confirm_with_probe
+from .probe_gate import Confirmer, confirm_with_probe
+from ..notebook import cell_diff
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,6 @@ class FileFix:
         if not self.changed:
             return ""
         if self.original.is_notebook:
-            from ..notebook import cell_diff
-
             return cell_diff(self.path, self.original.text, self.text)
         old = [line.rstrip("\r\n") + "\n" for line in self.original.text.splitlines(True)]
         new = [line.rstrip("\r\n") + "\n" for line in self.text.splitlines(True)]
