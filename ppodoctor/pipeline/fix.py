@@ -173,7 +173,7 @@ def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target
     With `write` and `probe` (the default) every fix the rules can make is proposed and the probe
     decides: the confirmed ones are written, and with `unsafe` the unchecked ones too, never a refuted
     one. Without `probe`, safe fixes are written, and unsafe ones with `unsafe`. The probe runs once
-    for all files: `confirm` replaces its default (ppodoctor.probe.confirm_fix_sets); `probe_options`
+    for all files: `confirm` replaces its default (pipeline.verdicts.confirm_fix_sets); `probe_options`
     (a probe.ProbeOptions) is handed to it, `settings` when None.
     """
     settings = settings or Settings()

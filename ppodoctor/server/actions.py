@@ -1,7 +1,7 @@
 """textDocument/codeAction: a quick fix per fixable finding, and `source.fixAll.ppodoctor`.
 
-Both are the edits `ppodoctor fix` would write: a quick fix is fixes.preview_text (the text after
-that one finding's fix, exactly as `check` previews it), the fix-all is fixes.api.fix_source (every
+Both are the edits `ppodoctor fix` would write: a quick fix is pipeline.engine.preview_text (the text after
+that one finding's fix, exactly as `check` previews it), the fix-all is pipeline.fix.fix_source (every
 fix, applied in rounds to a fixed point). Each becomes a few small edits (changes.py). Unsafe fixes
 are offered only with the `unsafeFixes` setting, and say "(unsafe)" in their title, as ruff's do.
 """

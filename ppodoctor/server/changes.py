@@ -1,6 +1,6 @@
 """A fixed text as the few small edits that turn the old text into it.
 
-The fixes package gives the whole text after a fix (fixes.preview_text, fix_source().text); an
+The fixes package gives the whole text after a fix (pipeline.engine.preview_text, fix_source().text); an
 editor wants edits: one whole-document replacement would move the cursor, drop markers and fold
 the undo history into one step. Lines are compared first (fixes insert or replace a few lines),
 then each changed block is trimmed to the characters that differ.
