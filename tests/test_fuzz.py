@@ -184,7 +184,7 @@ def allowed_lines(fixed) -> set[int]:
 @FUZZ
 @given(source=mutated(), version=TARGETS, unsafe=st.booleans())
 def test_fix_output_parses_is_a_fixed_point_and_stays_in_the_reported_spans(source, version, unsafe):
-    fixes = pytest.importorskip("ppodoctor.fixes.api")
+    fixes = pytest.importorskip("ppodoctor.pipeline.fix")
     target = Target.of(version)
     fixed = fixes.fix_source(source, "fuzz.py", target=target, unsafe=unsafe)
     event("fixed" if fixed.changed else "error" if fixed.error else "unchanged")

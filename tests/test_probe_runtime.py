@@ -251,5 +251,5 @@ def test_confirm_fixes_accepts_settings_and_says_unchecked_when_the_probe_cannot
 def test_importing_the_probe_package_does_not_import_torch():
     import subprocess
 
-    code = "import sys, ppodoctor.probe, ppodoctor.probe.report; print('torch' in sys.modules)"
+    code = "import sys, ppodoctor.probe, ppodoctor.pipeline.verdicts, ppodoctor.pipeline.probe_report; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
