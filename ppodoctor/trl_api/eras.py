@@ -148,6 +148,10 @@ class Target(Record):
     source: str  # "--trl-version", "trl-version in pyproject.toml", "installed in ...", a pin, "default"
     transformers: Optional[Version] = None
     transformers_source: str = ""
+    # Where the target's trl / transformers is installed (the directory holding `trl/`), when it is
+    # the installed one: a release the tables did not measure is read from there (installed_facts.py).
+    trl_path: str = ""
+    transformers_path: str = ""
 
     @property
     def era(self) -> str:
