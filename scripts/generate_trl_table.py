@@ -29,8 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(ROOT))
 import trl_import_table  # noqa: E402
 from ppodoctor.trl_api.module_names import Release  # noqa: E402
-from ppodoctor.trl_api.source_facts import (config_fields, describe_release, find_class,  # noqa: E402,F401
-                                            imported_from, trainer_facts, transformers_requirement)
+from ppodoctor.trl_api.source_facts import describe_release, find_class, imported_from, trainer_facts  # noqa: E402
 from wheels import fetch_wheel  # noqa: E402
 
 TABLE = ROOT / "ppodoctor" / "trl_api" / "table.json"
