@@ -168,12 +168,20 @@ class Target(Record):
                    transformers_source)
 
     def describe(self) -> str:
+        """What the script is checked against, and with what data where no table measured it."""
+        trl_note = transformers_note = ""
+        if self.version.base > Version(NEWEST_WITH_PPO) or (
+                self.transformers is not None and not self.transformers_path
+                and not self.transformers_source.startswith("assumed")):
+            from .installed_facts import coverage_notes  # only where a note may be due: see there
+
+            trl_note, transformers_note = coverage_notes(self)
         if self.source == "default":
-            text = f"trl {self.version} (assumed: the newest TRL with PPO; no version was given or found)"
+            text = f"trl {self.version} (assumed: the newest TRL with PPO; no version was given or found{trl_note})"
         else:
-            text = f"trl {self.version} (from {self.source})"
+            text = f"trl {self.version} (from {self.source}{trl_note})"
         if self.transformers is not None:
-            text += f", transformers {self.transformers} ({self.transformers_source})"
+            text += f", transformers {self.transformers} ({self.transformers_source}{transformers_note})"
         return text
 
 
