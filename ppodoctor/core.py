@@ -135,6 +135,11 @@ def failed(filename: str, error: files.SourceError, **fields) -> FileReport:
 
 
 def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -> tuple[Diagnostic, ...]:
+    if target.trl_path or target.transformers_path:
+        # the installation's reader loads only for a target read from an installation
+        from .trl_api.installed_facts import use
+
+        use(target)  # the rules read what the tables lack from the target's installation
     context = RuleContext(target=target, file=setup, saved=SavedFiles.near(setup.path))
     table = noqa.noqa_lines(text)
     found = []

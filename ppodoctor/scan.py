@@ -3,9 +3,10 @@
 Screening a file (read it, search its bytes with files.may_hold_setup, and for the few that pass,
 decode it and ask Python's parser, setup.relevance) costs ~40 µs for most files; parsing one with
 libcst costs ~10-300 ms. Screening runs here, or shared with forked children when there are more
-than SCREEN_PARALLEL_FILES files; the files that can matter are then checked here, or in a process pool
-when there are more than PARALLEL_THRESHOLD of them (or PARALLEL_BYTES). Every path gives the same
-reports, sorted by path.
+than SCREEN_PARALLEL_FILES files; the files that can matter are then checked here, or in worker
+processes (workers.py) when there are more than PARALLEL_THRESHOLD of them (or PARALLEL_BYTES). Every
+path gives the same reports, sorted by path. On Ctrl-C every child is killed (SIGKILL) and reaped at
+once, whatever file it is in the middle of.
 """
 
 from __future__ import annotations
@@ -82,10 +83,13 @@ def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = N
     results = _in_pool(work, settings, workers) if many and workers > 1 \
         else (_check_one(item, settings) for item in work)
     sources = {index: decoded for index, _, decoded in candidates}
-    for index, report in results:
-        # Workers send reports without the source (the bytes went the other way already).
-        reports[index] = dataclasses.replace(report, source=sources[index])
-        advance()
+    try:
+        for index, report in results:
+            # Workers send reports without the source (the bytes went the other way already).
+            reports[index] = dataclasses.replace(report, source=sources[index])
+            advance()
+    finally:
+        results.close()  # interrupted here, not in the pool: its workers are stopped now, not at exit
     for index, name, decoded in untargeted:
         reports[index] = core.FileReport(name, setup=FileSetup(name), source=decoded, target=targets.of(name))
     return tuple(sorted(reports, key=lambda report: report.path))
@@ -205,21 +209,8 @@ def _check_one(item: _Work, settings: Settings) -> tuple[int, core.FileReport]:
 
 
 # --- the pool -------------------------------------------------------------------------------------
-_worker_settings: Optional[Settings] = None
-
-
-def _worker_start(settings: Settings) -> None:
-    global _worker_settings
-    _worker_settings = settings
-    # Ctrl-C is the parent's to handle: it terminates the pool. A worker that took the signal itself
-    # would print a traceback of its own.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-
-
-def _worker_check(item: _Work) -> tuple[int, core.FileReport]:
-    index, report = _check_one(item, _worker_settings)
+def _worker_check(settings: Settings, item: _Work) -> tuple[int, core.FileReport]:
+    index, report = _check_one(item, settings)
     return index, dataclasses.replace(report, source=None)
 
 
@@ -305,27 +296,13 @@ def _screen_forked(readable: list[tuple[int, str]], workers: int,
 
 
 def _in_pool(work: list[_Work], settings: Settings, workers: int) -> Iterator[tuple[int, core.FileReport]]:
+    """The checks in worker processes (workers.py): Ctrl-C kills them at once, mid-file."""
     import multiprocessing
+
+    # worker processes start only for many files: their module loads only then
+    from .workers import run_unordered
 
     # Largest first, so that no big file starts last and leaves the other workers idle.
     largest_first = sorted(work, key=lambda item: -len(item[2]))
-    yield from _pool_map(_worker_check, largest_first, settings, workers,
-                         multiprocessing.get_context("fork" if _can_fork() else "spawn"))
-
-
-def _pool_map(function, items: list, settings: Settings, workers: int, context) -> Iterator:
-    # Workers are born with SIGINT blocked, so none can die of a Ctrl-C before _worker_start ignores it.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
-    try:
-        pool = context.Pool(workers, initializer=_worker_start, initargs=(settings,))
-    finally:
-        if mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    try:
-        yield from pool.imap_unordered(function, items, chunksize=1)
-        pool.close()
-    except BaseException:
-        pool.terminate()  # Ctrl-C or an error: stop now, not after the queue drains
-        raise
-    finally:
-        pool.join()
+    yield from run_unordered(_worker_check, settings, largest_first, workers,
+                             multiprocessing.get_context("fork" if _can_fork() else "spawn"))

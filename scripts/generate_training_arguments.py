@@ -6,7 +6,9 @@ From trl 0.12 on PPOConfig subclasses TrainingArguments, so it accepts every Tra
 field of the transformers it runs with (`logging_steps`, `eval_strategy`, `adam_beta2`, ...): the
 config rules need that set to tell a typo from a field. Each release is fetched with
 `pip download --no-deps transformers==X` and its training_args.py read with `ast` (nothing imported):
-the annotated fields of `class TrainingArguments`, less those declared `field(init=False)`.
+the annotated fields of `class TrainingArguments`, less those declared `field(init=False)`. The reader
+is ppodoctor's own (ppodoctor/trl_api/source_facts.py), which also reads an installed transformers
+that this file does not list.
 
     python scripts/generate_training_arguments.py           # rewrite the file
     python scripts/generate_training_arguments.py --check   # regenerate, compare, exit 1 on drift
@@ -15,17 +17,18 @@ the annotated fields of `class TrainingArguments`, less those declared `field(in
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import sys
-import zipfile
 from pathlib import Path
 from typing import Optional
 
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(ROOT))
+from ppodoctor.trl_api.source_facts import training_arguments_fields  # noqa: E402
+from ppodoctor.trl_api.source_tree import WheelTree  # noqa: E402
 from wheels import fetch_wheel, with_locked  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "ppodoctor" / "trl_api" / "training_arguments.json"
 DEFAULT_CACHE = Path.home() / ".cache" / "ppodoctor" / "transformers-wheels"
 
@@ -41,24 +44,8 @@ def fetch(version: str, cache: Path) -> Path:
     return fetch_wheel("transformers", version, cache)
 
 
-def training_arguments_fields(source: str) -> list[str]:
-    tree = ast.parse(source)
-    klass = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "TrainingArguments")
-    fields = []
-    for node in klass.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and not _init_false(node.value):
-            fields.append(node.target.id)
-    return fields
-
-
-def _init_false(value: Optional[ast.expr]) -> bool:
-    return isinstance(value, ast.Call) and getattr(value.func, "id", "") == "field" and any(
-        k.arg == "init" and isinstance(k.value, ast.Constant) and k.value.value is False for k in value.keywords)
-
-
 def read(wheel: Path) -> list[str]:
-    with zipfile.ZipFile(wheel) as archive:
-        return training_arguments_fields(archive.read("transformers/training_args.py").decode("utf-8"))
+    return training_arguments_fields(WheelTree(wheel).read("transformers/training_args.py"))
 
 
 def generate(cache: Path) -> dict:

@@ -4,7 +4,9 @@
 Each release is fetched with `pip download --no-deps trl==X` into a cache directory and read with
 `ast`; nothing from TRL is imported, so any release can be read from any interpreter. Per release:
 PPOTrainer's signature and PPOConfig's fields (here), and what every module lets a script import
-(trl_import_names.py reads a module, trl_import_table.py writes the table's "imports" section).
+(ppodoctor/trl_api/module_names.py reads a module, trl_import_table.py writes the table's "imports"
+section). The readers are ppodoctor's own (ppodoctor/trl_api/source_facts.py): `ppodoctor check` reads
+an installed release the table did not measure with the same code.
 
     python scripts/generate_trl_table.py                   # rewrite the table (all versions)
     python scripts/generate_trl_table.py --check 0.12.2 1.12.0
@@ -22,12 +24,14 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from trl_import_names import Release  # noqa: E402
+sys.path.insert(1, str(ROOT))
 import trl_import_table  # noqa: E402
+from ppodoctor.trl_api.module_names import Release  # noqa: E402
+from ppodoctor.trl_api.source_facts import describe_release, find_class, imported_from, trainer_facts  # noqa: E402
 from wheels import fetch_wheel, with_locked  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "ppodoctor" / "trl_api" / "table.json"
 SUCCESSORS_TABLE = ROOT / "ppodoctor" / "trl_api" / "successors.json"
 DEFAULT_CACHE = Path.home() / ".cache" / "ppodoctor" / "trl-wheels"
@@ -62,80 +66,6 @@ def key(version: str) -> tuple[int, ...]:
 
 def fetch(version: str, cache: Path) -> Path:
     return fetch_wheel("trl", version, cache)
-
-
-def find_class(release: Release, module: str, name: str) -> Optional[ast.ClassDef]:
-    tree = release.tree(module)
-    for node in (tree.body if tree else ()):
-        if isinstance(node, ast.ClassDef) and node.name == name:
-            return node
-    return None
-
-
-def trainer_facts(release: Release) -> dict:
-    for module in ("trl.experimental.ppo.ppo_trainer", "trl.trainer.ppo_trainer"):
-        klass = find_class(release, module, "PPOTrainer")
-        init = next((n for n in (klass.body if klass else ()) if isinstance(n, ast.FunctionDef)
-                     and n.name == "__init__"), None)
-        if init is None or init.args.vararg is not None:
-            continue  # a *args shim: the real class lives in the other module
-        args = init.args.args[1:]
-        first_default = len(args) - len(init.args.defaults)
-        deprecated = {}
-        for decorator in init.decorator_list:
-            if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "deprecate_kwarg":
-                values = [a.value for a in decorator.args if isinstance(a, ast.Constant)]
-                named = {k.arg: k.value.value for k in decorator.keywords if isinstance(k.value, ast.Constant)}
-                values += [named.get(k) for k in ("old_name", "version", "new_name")[len(values):]]
-                deprecated[values[0]] = {"new": values[2], "removed_in": values[1]}
-        return {"module": module,
-                "params": [{"name": a.arg, "required": i < first_default} for i, a in enumerate(args)],
-                "deprecated_keywords": deprecated}
-    return {}
-
-
-def config_fields(release: Release, module: str) -> tuple[list[str], bool]:
-    """PPOConfig's fields, its TRL base classes' included; and whether it inherits TrainingArguments."""
-    fields: list[str] = []
-    inherits_training_arguments = False
-    klass_name, current = "PPOConfig", module
-    seen = set()
-    while klass_name and (current, klass_name) not in seen:
-        seen.add((current, klass_name))
-        klass = find_class(release, current, klass_name)
-        if klass is None:
-            break
-        for node in klass.body:
-            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
-                    node.target.id not in fields:
-                fields.append(node.target.id)
-        bases = [ast.unparse(b) for b in klass.bases]
-        klass_name = ""
-        for base in bases:
-            if base == "TrainingArguments":
-                inherits_training_arguments = True
-                continue
-            imported = _imported_from(release, current, base)
-            if imported:
-                current, klass_name = imported, base
-                break
-    return fields, inherits_training_arguments
-
-
-def _imported_from(release: Release, module: str, name: str) -> Optional[str]:
-    tree = release.tree(module)
-    for node in (tree.body if tree else ()):
-        if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == name for a in node.names):
-            package = module.split(".")
-            base = package[: len(package) - node.level] if node.level else []
-            target = ".".join(base + ([node.module] if node.module else []))
-            original = next(a.name for a in node.names if (a.asname or a.name) == name)
-            if original != name:
-                return None
-            return target if release.module_path(target) else None
-        if isinstance(node, ast.ClassDef) and node.name == name:
-            return module
-    return None
 
 
 # --- the successor trainers (what `ppodoctor migrate` ports PPO scripts to) ---------------------------
@@ -182,7 +112,7 @@ def class_fields(release: Release, module: str, name: str) -> dict[str, dict]:
                 fields[node.target.id] = _field_default(node)
         name = ""
         for base in (ast.unparse(b) for b in klass.bases):
-            imported = _imported_from(release, module, base)
+            imported = imported_from(release, module, base)
             if imported:
                 module, name = imported, base
                 break
@@ -232,7 +162,7 @@ def _inherits_training_arguments(release: Release, module: str, name: str) -> bo
             return True
         name = ""
         for base in bases:
-            imported = _imported_from(release, module, base)
+            imported = imported_from(release, module, base)
             if imported:
                 module, name = imported, base
                 break
@@ -251,29 +181,6 @@ def generate_successors(versions: tuple[str, ...], cache: Path) -> dict:
     return {
         "_comment": "Generated by scripts/generate_trl_table.py from real TRL releases; do not edit by hand.",
         "versions": {v: describe_successors(v, fetch(v, cache)) for v in sorted(versions, key=key)},
-    }
-
-
-def transformers_requirement(release: Release) -> str:
-    for line in release.metadata().splitlines():
-        match = re.match(r"Requires-Dist: transformers\s*([^;]*)$", line.strip())
-        if match:
-            return match.group(1).strip().strip("()")  # old metadata spells it `transformers (>=4.31.0)`
-    return ""
-
-
-def describe_release(release: Release) -> dict:
-    trainer = trainer_facts(release)
-    config_module = trainer["module"].replace("ppo_trainer", "ppo_config") if trainer else ""
-    fields, inherits = config_fields(release, config_module) if trainer else ([], False)
-    return {
-        "has_ppo": bool(trainer),
-        "trainer_module": trainer.get("module", ""),
-        "trainer_params": trainer.get("params", []),
-        "deprecated_keywords": trainer.get("deprecated_keywords", {}),
-        "config_fields": fields,
-        "config_inherits_training_arguments": inherits,
-        "requires_transformers": transformers_requirement(release),
     }
 
 

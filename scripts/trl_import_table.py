@@ -21,6 +21,8 @@ Every module is listed in `modules`; names are recorded for the modules a script
 other than trl.scripts.utils) nor the inner modules of experimental trainers other than PPO
 (`trl.experimental.gold.gold_trainer`; their package `trl.experimental.gold` is covered).
 Private names (a leading underscore) are left out, except `__version__` and `__all__`.
+
+The module reader is ppodoctor's (ppodoctor/trl_api/module_names.py), shared with `ppodoctor check`.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Optional
 
-from trl_import_names import Release, star_names, warns_on_use
+import sys
+from pathlib import Path
 
-KEPT_PRIVATE = ("__version__", "__all__")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ppodoctor.trl_api.module_names import KEPT_PRIVATE, Release, star_names, warns_on_use  # noqa: E402
 
 
 def _wanted(name: str) -> bool:

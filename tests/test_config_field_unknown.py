@@ -77,8 +77,15 @@ def test_ppd211_with_a_known_transformers():
     assert [d.subject for d in found] == ["warmup_ratio", "logging_dir"]  # transformers 5 dropped both
     four = Target.of("1.12.0", transformers="4.57.1", transformers_source="installed in .venv")
     assert api.check_source(source, "s.py", settings=Settings(select=("PPD211",)), target=four).diagnostics == ()
-    unmeasured = Target.of("1.12.0", transformers="5.30.0", transformers_source="installed in .venv")
-    assert api.check_source(source, "s.py", settings=Settings(), target=unmeasured).diagnostics == ()
+    # A minor release between measured ones, not installed here: its fields may differ from either
+    # neighbour's, so nothing is said (and "Checked against" says why).
+    between = Target.of("1.12.0", transformers="4.52.0", transformers_source="installed in .venv")
+    assert api.check_source(source, "s.py", settings=Settings(), target=between).diagnostics == ()
+    # Newer than every measured release and not installed here: checked with the newest measured
+    # TrainingArguments (never silence; tests/test_installed_facts.py checks what "Checked against" says).
+    newer = Target.of("1.12.0", transformers="5.30.0", transformers_source="installed in .venv")
+    found = api.check_source(source, "s.py", settings=Settings(select=("PPD211",)), target=newer).diagnostics
+    assert [d.subject for d in found] == ["warmup_ratio", "logging_dir"]
 
 
 KEYWORDS = ["ppo_epochs", "log_with", "logging_steps", "output_dir", "num_ppo_epochs", "learning_rat", "entropy_coef",

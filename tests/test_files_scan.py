@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -213,3 +214,87 @@ def test_a_share_that_cannot_be_forked_is_screened_here(tmp_path, monkeypatch):
     screened = scan._screen_forked(readable, 3)
     assert len(forks) == 1  # one child, and one share taken back here
     assert sorted(screened, key=lambda item: item[0]) == [(index, name, scan._screen(name)) for index, name in readable]
+
+
+@pytest.mark.parametrize("failure", ["raises", "dies", "raises-here-too"])
+def test_a_check_that_fails_in_a_worker_is_run_here(tmp_path, monkeypatch, failure):
+    """A worker that raises, or dies (out of memory, killed), does not lose its file: the file is
+    checked here, so the report, or the error, is what the serial path gives."""
+    root = mixed_tree(tmp_path)
+    serial = api.check_paths([root], Settings(), jobs=1)
+    parent, real, children = os.getpid(), scan._check_one, count_forks(monkeypatch)
+
+    def check_one(item, settings):
+        if item[1].endswith(("train_03.py", "train_07.py")) and (os.getpid() != parent or failure == "raises-here-too"):
+            if failure == "dies":
+                os._exit(1)
+            raise RuntimeError("a bug")
+        return real(item, settings)
+
+    monkeypatch.setattr(scan, "_check_one", check_one)
+    if failure == "raises-here-too":
+        with pytest.raises(RuntimeError, match="a bug"):
+            api.check_paths([root], Settings(), jobs=2)
+    else:
+        assert api.check_paths([root], Settings(), jobs=2) == serial
+    assert len(children) == 2
+    for pid in children:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # every worker reaped
+
+
+def test_a_check_interrupted_between_results_kills_the_busy_workers(tmp_path, monkeypatch):
+    """Ctrl-C in the caller's code (a progress bar, a notebook, the language server) between two
+    results: the workers are killed then and there, mid-file, not when the generator is collected.
+    Each worker answers its first file and then sits on the next, deaf to SIGTERM."""
+    root = mixed_tree(tmp_path)
+    parent, real, children, taken = os.getpid(), scan._check_one, count_forks(monkeypatch), []
+
+    def check_one(item, settings):
+        if os.getpid() != parent:
+            taken.append(item)  # this worker's own copy of the list
+            if len(taken) > 1:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                time.sleep(60)
+        return real(item, settings)
+
+    def progress(total):
+        def advance():
+            if children:  # the workers have started: this is a result
+                raise KeyboardInterrupt
+        return advance
+
+    monkeypatch.setattr(scan, "_check_one", check_one)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        api.check_paths([root], Settings(), progress=progress, jobs=2)
+    assert time.monotonic() - started < 5 and len(children) == 2
+    for pid in children:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # killed and reaped before check_paths returned
+
+
+def _square(state, item):
+    return item * item + state
+
+
+@pytest.mark.skipif(not scan._can_fork(), reason="forked workers on Linux only")
+@pytest.mark.parametrize("can_start", [0, 1])
+def test_workers_that_cannot_start_leave_their_share_to_the_others(monkeypatch, can_start):
+    """Out of processes or memory: the workers that started (or this process) take every item."""
+    import multiprocessing
+
+    from ppodoctor.workers import run_unordered
+
+    context = multiprocessing.get_context("fork")
+    real_start, started = context.Process.start, []
+
+    def start(process):
+        if len(started) == can_start:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        started.append(process)
+        real_start(process)
+
+    monkeypatch.setattr(context.Process, "start", start)
+    assert sorted(run_unordered(_square, 1, list(range(40)), 3, context)) == [i * i + 1 for i in range(40)]
+    assert len(started) == can_start and all(process.exitcode == 0 for process in started)

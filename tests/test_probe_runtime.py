@@ -188,6 +188,46 @@ def test_crash_in_the_worker_is_unchecked(tmp_path):
     assert not result.ok and "crashed" in result.reason
 
 
+def test_ctrl_c_during_the_probe_kills_its_worker_and_removes_its_temporary_files(tmp_path, monkeypatch):
+    """The worker has a session of its own (a terminal's Ctrl-C does not reach it): an interrupted
+    probe kills it, and the temporary directory it was given goes, whatever it left there."""
+    import os
+    import signal
+    import tempfile
+    import time
+
+    from ppodoctor.probe.runner import ask_worker
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/sh\ntouch "$TMPDIR/left.json"\necho $$ "$TMPDIR" > {tmp_path}/started\nexec sleep 60\n')
+    fake.chmod(0o755)
+    started = tmp_path / "started"
+
+    def interrupt(*_):
+        if not started.exists():  # not yet going: ask again soon
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            return
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.05)
+    began = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ask_worker({}, ProbeOptions(python=str(fake), timeout_s=30))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - began < 10
+    pid, directory = started.read_text().split()
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid), 0)  # killed and reaped
+    assert directory.startswith(str(scratch)) and list(scratch.iterdir()) == []
+
+
 @pytest.fixture(scope="module")
 def probed_012(tmp_path_factory):
     python = trl012_python()

@@ -106,19 +106,35 @@ def ask_worker(request: dict, options: ProbeOptions) -> dict:
     """Runs the worker on one JSON request, bounded in time; its answer, or ProbeFailed with the reason.
 
     Every task goes through here (the PPO probe, `migrate`'s checks of a ported script): one place
-    starts the interpreter, kills it at the deadline and reads its last JSON line."""
+    starts the interpreter, kills it at the deadline and reads its last JSON line. The worker runs in
+    a session of its own, which a terminal's Ctrl-C does not reach: on Ctrl-C here (or an error) it is
+    killed and reaped before the interrupt goes on. Its temporary files go to a directory of its own
+    (TMPDIR), removed however it ended, killed included."""
+    import shutil
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="ppodoctor-probe-")
+    try:
+        return _ask(request, options, dict(worker_environment(options), TMPDIR=scratch))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _ask(request: dict, options: ProbeOptions, environment: dict) -> dict:
     try:
         process = subprocess.Popen([options.python, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=worker_environment(options), text=True,
+                                   stderr=subprocess.PIPE, env=environment, text=True,
                                    cwd=options.cwd or None, start_new_session=True, preexec_fn=_no_core_dumps)
     except OSError as error:
         raise ProbeFailed(f"cannot start {options.python}: {error.strerror or error}")
     try:
         stdout, stderr = process.communicate(json.dumps(request), timeout=options.timeout_s)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # the worker's own session: nothing else is in it
-        process.communicate()
+        _kill(process)
         raise ProbeFailed(f"the probe did not finish within {options.timeout_s:g} s")
+    except BaseException:  # Ctrl-C, or an error here: the worker must not outlive the call
+        _kill(process)
+        raise
     answer = _last_json_line(stdout)
     if answer is None:
         tail = (stderr.strip().splitlines() or ["no output"])[-1]
@@ -126,6 +142,14 @@ def ask_worker(request: dict, options: ProbeOptions) -> dict:
             tail = f"killed by signal {-process.returncode} ({tail})"
         raise ProbeFailed(f"the probe crashed in {options.python}: {tail}")
     return answer
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # the worker's own session: nothing else is in it
+    except ProcessLookupError:  # it ended, and whatever it started with it
+        pass
+    process.communicate()
 
 
 def run_worker(file_setups: Sequence[FileSetup], options: ProbeOptions) -> ProbeAnswer:

@@ -29,8 +29,12 @@ class ConfigFieldUnknown(Rule):
     module of its own is checked too. A field known from another TRL era is PPD205's (with its move),
     never also this rule's.
 
-    Silent where the data cannot say: a TRL minor release or a transformers minor release the tables
-    did not measure.
+    A release the tables did not measure is read from its installation where the target's trl or
+    transformers is the installed one (its own source, with `ast`: nothing is imported); a
+    transformers newer than every measured release and not installed is checked with the newest
+    measured TrainingArguments, and "Checked against" says so. Silent where the data cannot say: a
+    TRL minor release, or a transformers minor release between measured ones, neither measured nor
+    installed.
 
     Fix: none automatic; where one accepted field is close (difflib), the finding names it as advice.
     """

@@ -2,7 +2,8 @@
 
 Up to 0.11 PPOConfig is a plain dataclass: its own fields are the whole set (table.json). From 0.12
 it subclasses transformers.TrainingArguments and takes every field of the transformers it runs with
-too (training_arguments.json, read once, on demand, only when a keyword is not one of TRL's own).
+too (training_arguments.json, read once, on demand, only when a keyword is not one of TRL's own; a
+transformers release it does not list is read from its installation, see installed_facts.py).
 """
 
 from __future__ import annotations
@@ -24,27 +25,60 @@ def _measured() -> dict[Version, frozenset[str]]:
     return {Version.parse(version): frozenset(fields) for version, fields in data.items()}
 
 
-def training_arguments_fields(requirement: str, installed: Optional[Version] = None) -> Optional[frozenset[str]]:
-    """TrainingArguments' keywords beside a TRL whose metadata asks for `requirement` of transformers.
-
-    With a known installed transformers: its minor release's measured set (TrainingArguments gains and
-    loses fields in minor releases only), None when that minor was not measured. Without: the union of
-    every measured release the requirement allows, so that no release the user may have is accused
-    of lacking a field it has; None when no measured release fits.
-    """
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+def training_arguments_choice(installed: Version, root: str = "") -> tuple[str, Optional[Version]]:
+    """Which data gives TrainingArguments' keywords for the transformers `installed`:
+    ("measured", it) for a release training_arguments.json lists; ("installed", it) for one installed
+    where the target says (`root`) or in the interpreter running ppodoctor, read from its source;
+    ("minor", release) for the measured release of its minor series (TrainingArguments gains and
+    loses fields in minor releases only); ("newest", release) for one newer than every measured
+    release: the newest, said so in "Checked against"; ("none", None) for a minor release between
+    measured ones, whose fields may differ from either neighbour's."""
+    from . import installed_facts
 
     measured = _measured()
+    if installed in measured:
+        return "measured", installed
+    if installed_facts.location("transformers", installed, root):
+        return "installed", installed
+    return _below(installed)
+
+
+def training_arguments_fields(requirement: str, installed: Optional[Version] = None,
+                              root: str = "") -> Optional[frozenset[str]]:
+    """TrainingArguments' keywords beside a TRL whose metadata asks for `requirement` of transformers.
+
+    With a known installed transformers: the data `training_arguments_choice` picks, None where none
+    fits. Without: the union of every measured release the requirement allows, so that no release
+    the user may have is accused of lacking a field it has; None when no measured release fits.
+    """
+    measured = _measured()
     if installed is not None:
-        same = [fields for version, fields in measured.items()
-                if (version.major, version.minor) == (installed.major, installed.minor)]
-        return same[0] if same else None
+        kind, release = training_arguments_choice(installed, root)
+        if kind == "installed":
+            from . import installed_facts
+
+            fields = installed_facts.training_arguments(installed, root)
+            if fields is not None:
+                return fields
+            release = _below(installed)[1]  # an installation whose source cannot be read
+        return None if release is None else measured[release]
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         allowed = SpecifierSet(requirement)
     except InvalidSpecifier:
         return None
     fitting = [fields for version, fields in measured.items() if allowed.contains(version, prereleases=True)]
     return frozenset().union(*fitting) if fitting else None
+
+
+def _below(installed: Version) -> tuple[str, Optional[Version]]:
+    measured = _measured()
+    same = [version for version in measured if (version.major, version.minor) == (installed.major, installed.minor)]
+    if same:
+        return "minor", max(same)
+    newest = max(measured)
+    return ("newest", newest) if installed.base > newest else ("none", None)
 
 
 def accepted_config_fields(version: Version, installed_transformers: Optional[Version] = None

@@ -148,6 +148,10 @@ class Target(Record):
     source: str  # "--trl-version", "trl-version in pyproject.toml", "installed in ...", a pin, "default"
     transformers: Optional[Version] = None
     transformers_source: str = ""
+    # Where the target's trl / transformers is installed (the directory holding `trl/`), when it is
+    # the installed one: a release the tables did not measure is read from there (installed_facts.py).
+    trl_path: str = ""
+    transformers_path: str = ""
 
     @property
     def era(self) -> str:
@@ -164,12 +168,20 @@ class Target(Record):
                    transformers_source)
 
     def describe(self) -> str:
+        """What the script is checked against, and with what data where no table measured it."""
+        trl_note = transformers_note = ""
+        if self.version.base > Version(NEWEST_WITH_PPO) or (
+                self.transformers is not None and not self.transformers_path
+                and not self.transformers_source.startswith("assumed")):
+            from .installed_facts import coverage_notes  # only where a note may be due: see there
+
+            trl_note, transformers_note = coverage_notes(self)
         if self.source == "default":
-            text = f"trl {self.version} (assumed: the newest TRL with PPO; no version was given or found)"
+            text = f"trl {self.version} (assumed: the newest TRL with PPO; no version was given or found{trl_note})"
         else:
-            text = f"trl {self.version} (from {self.source})"
+            text = f"trl {self.version} (from {self.source}{trl_note})"
         if self.transformers is not None:
-            text += f", transformers {self.transformers} ({self.transformers_source})"
+            text += f", transformers {self.transformers} ({self.transformers_source}{transformers_note})"
         return text
 
 

@@ -1,4 +1,9 @@
-"""The era table (table.json, generated from real TRL releases): plain JSON, loaded once, on demand."""
+"""The era table (table.json, generated from real TRL releases): plain JSON, loaded once, on demand.
+
+For an installed TRL release the table did not measure, the target's own, the answers about that
+release (its trainer, its config, its modules' names) come from its source instead
+(installed_facts.py: read on the first question, once per run).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
+from . import installed_facts
 from .eras import Version
 
 TABLE_PATH = Path(__file__).with_name("table.json")
@@ -34,18 +40,36 @@ def _entry_key(version: Version) -> str:
     return str(chosen)
 
 
+def _installed_entry(version: Version) -> Optional[dict]:
+    """`version`'s entry read from its installation, for a release the table did not measure."""
+    if not installed_facts.registered("trl") or version in known_versions():
+        return None
+    return installed_facts.trl_entry(version)
+
+
+def _ask_installed(version: Version, question) -> object:
+    """question(release) of the installed release answering for `version`, else UNREADABLE."""
+    if _installed_entry(version) is None:
+        return installed_facts.UNREADABLE
+    return installed_facts.ask(version, question)
+
+
 def measured(version: Version) -> Version:
-    """The measured release whose entry describes `version`."""
+    """The measured release whose entry describes `version` (itself, for one read from its installation)."""
+    if _installed_entry(version) is not None:
+        return version
     return Version.parse(_entry_key(version))
 
 
 def facts(version: Version) -> dict:
-    """The table entry describing `version`: the newest measured release at or below it.
+    """The table entry describing `version`: the newest measured release at or below it, or for an
+    installed release the table did not measure, the same facts read from its source.
 
     A patch release reads like its minor release (0.12.0 like 0.12.2): TRL changed PPO's API only
     in minor releases. A pre-release reads like its release (0.13.0rc1 like 0.13.0), as eras do.
     """
-    return load()["versions"][_entry_key(version)]
+    entry = _installed_entry(version)
+    return entry if entry is not None else load()["versions"][_entry_key(version)]
 
 
 def has_ppo(version: Version) -> bool:
@@ -98,6 +122,9 @@ def imports() -> "ImportTable":
 
 def module_state(module: str, version: Version) -> Optional[bool]:
     """True: `module` exists in `version`; False: it does not; None: no measured release has it."""
+    answer = _ask_installed(version, lambda release: release.module_path(module) is not None)
+    if answer is not installed_facts.UNREADABLE:
+        return answer
     return imports().module_state(module, _entry_key(version))
 
 
@@ -111,6 +138,9 @@ def name_status(module: str, name: str, version: Version) -> Optional[str]:
     "ok" includes names bound only where an optional dependency is installed, and submodules
     (`from trl.trainer import utils`).
     """
+    answer = _ask_installed(version, lambda release: release.status(module, name))
+    if answer is not installed_facts.UNREADABLE:
+        return answer
     return imports().status(module, name, _entry_key(version))
 
 
@@ -140,8 +170,14 @@ def home_of(name: str, version: Version) -> Optional[str]:
 
 
 def moved_to(module: str, name: str, version: Version) -> Optional[tuple[str, bool]]:
-    """Where `version` keeps a `name` that `module` lacks there, and whether it is the same object."""
-    return imports().moved_to(module, name, _entry_key(version))
+    """Where `version` keeps a `name` that `module` lacks there, and whether it is the same object.
+    For an installed release: the move of the measured release at or below it, where it still has
+    the name there."""
+    moved = imports().moved_to(module, name, _entry_key(version))
+    if moved is not None and _installed_entry(version) is not None \
+            and _ask_installed(version, lambda release: release.status(moved[0], name)) is None:
+        return None
+    return moved
 
 
 def history(module: str, name: str = "") -> tuple[tuple[Version, bool], ...]:
@@ -161,7 +197,18 @@ def first_version_without(module: str) -> Optional[Version]:
 
 def star_names(module: str, version: Version) -> frozenset[str]:
     """What `from module import *` binds: its `__all__`, or its public names."""
+    answer = _ask_installed(version, lambda release: _installed_star_names(release, module))
+    if answer is not installed_facts.UNREADABLE:
+        return answer
     return imports().star_names(module, _entry_key(version))
+
+
+def _installed_star_names(release, module: str) -> frozenset[str]:
+    from .module_names import star_names
+
+    if release.lookup(module, "__all__") is not None:
+        return frozenset(star_names(release, module) or ())
+    return frozenset(name for name in release.bound(module) if not name.startswith("_"))
 
 
 class ImportTable:

@@ -5,6 +5,10 @@ by `--python` (default: ours, whose metadata directories are read here, see inst
 interpreter is asked with importlib.metadata in a subprocess, so that nothing heavy is imported
 here); a pin in the nearest requirements*.txt or pyproject.toml above the checked file; else the
 newest TRL with PPO, said to be assumed.
+
+Where the target's trl or transformers is the installed one, the target also says where that
+installation's source is (`trl_path`, `transformers_path`): installed_facts.py reads a release the
+tables did not measure from it.
 """
 
 from __future__ import annotations
@@ -17,25 +21,52 @@ from typing import Optional
 
 from .eras import InvalidVersion, Target, Version
 
-_PROBE = ("import importlib.metadata as m, json\n"
-          "def v(name):\n"
-          "    try:\n        return m.version(name)\n"
-          "    except Exception:\n        return None\n"
-          "print(json.dumps({'trl': v('trl'), 'transformers': v('transformers')}))\n")
+# Run by another interpreter: the version of each distribution and where its import package is (beside
+# its metadata, or for an editable install in the project its direct_url.json names). Nothing is
+# imported but importlib.metadata; installed.py does the same for our own interpreter.
+_PROBE = """\
+import importlib.metadata as m, json, os
+from urllib.parse import unquote, urlparse
+def where(dist, package):
+    try:
+        root = str(dist.locate_file(''))
+        if os.path.isfile(os.path.join(root, package, '__init__.py')):
+            return root
+        url = json.loads(dist.read_text('direct_url.json') or '{}')
+        if url.get('dir_info', {}).get('editable') and url.get('url', '').startswith('file://'):
+            project = unquote(urlparse(url['url']).path)
+            for root in (project, os.path.join(project, 'src')):
+                if os.path.isfile(os.path.join(root, package, '__init__.py')):
+                    return root
+    except Exception:
+        pass
+    return ''
+found = {}
+for name in ('trl', 'transformers'):
+    try:
+        dist = m.distribution(name)
+        found[name], found[name + '_path'] = dist.version, where(dist, name)
+    except Exception:
+        found[name], found[name + '_path'] = None, ''
+print(json.dumps(found))
+"""
 
 
 @lru_cache(maxsize=16)
 def installed_versions(python: str) -> dict[str, Optional[str]]:
-    """{'trl': ..., 'transformers': ...} installed in `python`; empty values when it cannot be asked.
+    """{'trl': ..., 'transformers': ...} installed in `python`, and 'trl_path', 'transformers_path':
+    the directory each import package is in ("" where not found); empty values when it cannot be asked.
 
     One subprocess per interpreter per run (~30 ms): `-I -S`-free so that site-packages are seen,
     but no TRL import, only package metadata.
     """
     if os.path.abspath(python) == os.path.abspath(sys.executable):
         # Our own interpreter: its package metadata is readable here, without a process or an import.
-        from .installed import versions
+        from .installed import installations
 
-        return versions(("trl", "transformers"))
+        found = installations(("trl", "transformers"))
+        return {"trl": found["trl"][0], "transformers": found["transformers"][0],
+                "trl_path": found["trl"][1], "transformers_path": found["transformers"][1]}
     import json
     import subprocess
 
@@ -44,7 +75,8 @@ def installed_versions(python: str) -> dict[str, Optional[str]]:
         found = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         found = {}
-    return {"trl": found.get("trl"), "transformers": found.get("transformers")}
+    return {"trl": found.get("trl"), "transformers": found.get("transformers"),
+            "trl_path": found.get("trl_path") or "", "transformers_path": found.get("transformers_path") or ""}
 
 
 # --- pins -------------------------------------------------------------------------------------------
@@ -203,11 +235,16 @@ def resolve_target(settings, path: Optional[Path] = None) -> Target:
     where = "--python" if getattr(settings, "python", None) else "the interpreter running ppodoctor"
     transformers = _installed_version(installed["transformers"])
     transformers_source = f"installed in {where}" if transformers else ""
+    transformers_path = installed.get("transformers_path") or "" if transformers else ""
     installed_trl = _installed_version(installed["trl"])
+    trl_path = ""
     if settings.trl_version:
         target = Target.of(settings.trl_version, settings.trl_version_source or "--trl-version")
+        if installed_trl is not None and str(installed_trl) == str(target.version):
+            trl_path = installed.get("trl_path") or ""  # the named release is the one --python has
     elif installed_trl is not None:
         target = Target(installed_trl, f"trl installed in {where}, {python}")
+        trl_path = installed.get("trl_path") or ""
     else:
         pinned = pinned_target(path.resolve().parent) if path is not None else None
         target = pinned or Target.default()
@@ -216,7 +253,8 @@ def resolve_target(settings, path: Optional[Path] = None) -> Target:
         transformers = None
     if transformers is None:
         transformers, transformers_source = default_transformers(target.version)
-    return Target(target.version, target.source, transformers, transformers_source)
+        transformers_path = ""
+    return Target(target.version, target.source, transformers, transformers_source, trl_path, transformers_path)
 
 
 def _installed_version(text: Optional[str]) -> Optional[Version]:
