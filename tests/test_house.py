@@ -19,13 +19,6 @@ PACKAGE = ROOT / "ppodoctor"
 MAX_LINES = 400
 # Over the limit before the limit was written down, to be split; the list may only shrink.
 OVER_THE_LIMIT = {"ppodoctor.setup.mappings", "ppodoctor.setup.resolve", "ppodoctor.trl_api.module_names"}
-# Known tangle, to be untangled: the reader of a target's installation (trl_api/installed_facts.py and
-# the modules it reads with), landed after the layers were written down; its modules import each other
-# in a circle that function-level imports keep apart. A circle or a silent function-level import wholly
-# inside it is listed, not failed; anything that reaches in or out of it is checked as elsewhere.
-TANGLED = {"ppodoctor.trl_api.eras", "ppodoctor.trl_api.table", "ppodoctor.trl_api.config_fields",
-           "ppodoctor.trl_api.installed_facts", "ppodoctor.trl_api.installed", "ppodoctor.trl_api.module_names",
-           "ppodoctor.trl_api.source_tree", "ppodoctor.trl_api.source_facts"}
 
 # Bottom to top; a module belongs to the first entry that is it or a package above it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -151,13 +144,13 @@ def test_the_imports_have_no_circle():
     for module in sorted(edges):
         if module not in state:
             visit(module, [module])
-    assert [circle for circle in circles if not set(circle.split(" -> ")) <= TANGLED] == []
+    assert circles == []
 
 
 def test_function_level_imports_say_why():
     local = [(module, line, commented) for module, imports in GRAPH.items()
              for target, line, in_function, commented in imports
-             if in_function and not (module in TANGLED and target in TANGLED)]
+             if in_function]
     silent = sorted({f"{module}:{line}" for module, line, commented in local if not commented})
     local = {(module, line) for module, line, _c in local}
     assert silent == [], f"{len(silent)} of {len(local)} function-level ppodoctor imports give no reason"

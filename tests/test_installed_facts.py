@@ -24,6 +24,7 @@ import pytest
 from ppodoctor import api
 from ppodoctor.config import Settings
 from ppodoctor.trl_api import table
+from ppodoctor.trl_api.coverage import describe
 from ppodoctor.trl_api.eras import Target, Version
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,13 +236,13 @@ def test_a_target_transformers_newer_than_every_table_is_never_silent():
     report = api.check_source(source, "s.py", settings=Settings(select=("PPD211",)), target=target)
     assert [d.subject for d in report.diagnostics] == ["learning_rat"]
     assert f"not measured: checked with {NEWEST_TRANSFORMERS}'s TrainingArguments, the newest measured" \
-           in target.describe()
+           in describe(target)
 
 
 def test_a_transformers_between_measured_minors_is_said_to_be_unknown():
     target = Target.of("1.12.0", transformers="4.52.0", transformers_source="given")
-    assert "its TrainingArguments fields are not known" in target.describe()
-    assert Target.of("1.12.0", transformers=NEWEST_TRANSFORMERS, transformers_source="given").describe() \
+    assert "its TrainingArguments fields are not known" in describe(target)
+    assert describe(Target.of("1.12.0", transformers=NEWEST_TRANSFORMERS, transformers_source="given")) \
         == f"trl 1.12.0 (from --trl-version), transformers {NEWEST_TRANSFORMERS} (given)"
 
 
@@ -348,9 +349,9 @@ def test_reading_stays_lazy_and_imports_nothing(tmp_path):
 def test_what_checked_against_says_of_an_installed_trl_newer_than_every_table(tmp_path):
     newer = f"{Version.parse(NEWEST_TRL).major}.{Version.parse(NEWEST_TRL).minor + 4}.0"
     installed = Target(Version.parse(newer), "trl installed in --python, python", trl_path=str(tmp_path))
-    assert installed.describe() == f"trl {newer} (from trl installed in --python, python; not measured: its facts " \
+    assert describe(installed) == f"trl {newer} (from trl installed in --python, python; not measured: its facts " \
                                    "are read from its installed source)"
-    assert Target(Version.parse(FAKE_TRL), "trl installed in --python, python", trl_path=str(tmp_path)).describe() \
+    assert describe(Target(Version.parse(FAKE_TRL), "trl installed in --python, python", trl_path=str(tmp_path))) \
         == f"trl {FAKE_TRL} (from trl installed in --python, python)"
 
 
@@ -359,7 +360,7 @@ def test_a_transformers_the_running_interpreter_has_is_read_from_it():
     version, _root = _installed("transformers")
     target = Target.of("1.12.0", transformers=version, transformers_source="installed")
     if version in TRAINING_ARGUMENTS:
-        assert target.describe() == f"trl 1.12.0 (from --trl-version), transformers {version} (installed)"
+        assert describe(target) == f"trl 1.12.0 (from --trl-version), transformers {version} (installed)"
     else:
-        assert target.describe().endswith("(installed; not measured: TrainingArguments read from the installation "
+        assert describe(target).endswith("(installed; not measured: TrainingArguments read from the installation "
                                           "in the interpreter running ppodoctor)")

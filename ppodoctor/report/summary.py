@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Optional
 
+from ..trl_api.coverage import describe as describe_target
 from ..types import ERROR, SAFE, UNSAFE, Diagnostic
 from .formats import FILE_ERROR
 from .terminal import Styler, plain
@@ -90,7 +91,7 @@ def summary_lines(report, style: Styler = plain, *, fixed: tuple[Diagnostic, ...
     if report.errors:
         lines.append(f"{_plural(len(report.errors), 'file')} could not be checked (the errors are on stderr).")
     for target in report.targets:
-        lines.append(f"Checked against {target.describe()}.")
+        lines.append(f"Checked against {describe_target(target)}.")
     return lines
 
 

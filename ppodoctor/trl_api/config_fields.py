@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from . import table
+from . import installed_facts, table
 from .eras import Version
 
 _PATH = Path(__file__).with_name("training_arguments.json")
@@ -33,8 +33,6 @@ def training_arguments_choice(installed: Version, root: str = "") -> tuple[str, 
     loses fields in minor releases only); ("newest", release) for one newer than every measured
     release: the newest, said so in "Checked against"; ("none", None) for a minor release between
     measured ones, whose fields may differ from either neighbour's."""
-    from . import installed_facts
-
     measured = _measured()
     if installed in measured:
         return "measured", installed
@@ -55,8 +53,6 @@ def training_arguments_fields(requirement: str, installed: Optional[Version] = N
     if installed is not None:
         kind, release = training_arguments_choice(installed, root)
         if kind == "installed":
-            from . import installed_facts
-
             fields = installed_facts.training_arguments(installed, root)
             if fields is not None:
                 return fields

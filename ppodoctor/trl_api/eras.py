@@ -167,15 +167,9 @@ class Target(Record):
         return cls(Version.parse(text), source, Version.parse(transformers) if transformers else None,
                    transformers_source)
 
-    def describe(self) -> str:
-        """What the script is checked against, and with what data where no table measured it."""
-        trl_note = transformers_note = ""
-        if self.version.base > Version(NEWEST_WITH_PPO) or (
-                self.transformers is not None and not self.transformers_path
-                and not self.transformers_source.startswith("assumed")):
-            from .installed_facts import coverage_notes  # only where a note may be due: see there
-
-            trl_note, transformers_note = coverage_notes(self)
+    def describe(self, trl_note: str = "", transformers_note: str = "") -> str:
+        """What the script is checked against; the notes (from coverage.py, "; ...") say with what data
+        where no table measured a release."""
         if self.source == "default":
             text = f"trl {self.version} (assumed: the newest TRL with PPO; no version was given or found{trl_note})"
         else:

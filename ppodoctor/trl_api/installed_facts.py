@@ -9,7 +9,7 @@ Which data answers for a release:
 2. An installed one they did not measure (newer, a dev build, a local version): its source, where
    the target says it is installed (Target.trl_path / transformers_path, registered by `use`), or
    for transformers where the interpreter running ppodoctor has exactly that version.
-3. Otherwise the measured data nearest below it; `coverage_notes` says so in "Checked against".
+3. Otherwise the measured data nearest below it; coverage.py says so in "Checked against".
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def location(package: str, version: Version, root: str = "") -> str:
 @lru_cache(maxsize=4)
 def _own(package: str) -> tuple[Optional[Version], str]:
     """The version of `package` installed in the interpreter running ppodoctor, and where."""
+    # the metadata walk runs only for a question about an unmeasured transformers
     from .installed import installations
 
     text, root = installations((package,))[package]
@@ -79,6 +80,7 @@ def trl_release(version: Version):
     key = (root, str(version))
     release = _releases.get(key)
     if release is None:
+        # the readers load only when an unmeasured installed release is asked about: off check's start-up
         from .module_names import Release
         from .source_tree import DirectoryTree
 
@@ -107,6 +109,7 @@ def trl_entry(version: Version) -> Optional[dict]:
     key = (location("trl", version), str(version))
     entry = _entries.get(key)
     if entry is None:
+        # the readers load only for an unmeasured installed release: off check's start-up
         from .source_facts import describe_release
 
         try:
@@ -126,6 +129,7 @@ def training_arguments(version: Version, root: str = "") -> Optional[frozenset[s
         return None
     key = (root, str(version))
     if key not in _training_arguments:
+        # the readers load only for an unmeasured installed release: off check's start-up
         from .source_facts import training_arguments_fields
         from .source_tree import DirectoryTree
 
@@ -135,45 +139,3 @@ def training_arguments(version: Version, root: str = "") -> Optional[frozenset[s
         except _ERRORS:
             _training_arguments[key] = None
     return _training_arguments[key]
-
-
-# --- what "Checked against" says ----------------------------------------------------------------------
-def coverage_notes(target) -> tuple[str, str]:
-    """("; ..." for trl, "; ..." for transformers): which data the rules use for a release newer than
-    every measured one, and for a transformers the target does not say where it is installed (an
-    installed one is what is read: "installed in ..." says so). The tables are loaded only for a trl
-    newer than the newest with PPO or for such a transformers: a plain `check` pays nothing for this."""
-    return _trl_note(target), _transformers_note(target)
-
-
-def _trl_note(target) -> str:
-    version = target.version
-    if version.base <= Version(NEWEST_WITH_PPO):
-        return ""  # the table measured releases above it: checked with its own minor's data or its own
-    from . import table
-
-    newest = max(table.known_versions())
-    if version.base <= newest:
-        return ""
-    if location("trl", version, target.trl_path):
-        return "; not measured: its facts are read from its installed source"
-    return f"; not measured: checked with trl {newest}'s data, the newest measured"
-
-
-def _transformers_note(target) -> str:
-    installed = target.transformers
-    if installed is None or target.transformers_path or target.transformers_source.startswith("assumed"):
-        return ""
-    from .config_fields import training_arguments_choice
-
-    kind, measured = training_arguments_choice(installed)
-    if kind == "installed":
-        return "; not measured: TrainingArguments read from the installation in the interpreter running ppodoctor"
-    if kind == "minor":
-        return f"; not measured: checked with {measured}'s TrainingArguments"
-    if kind == "newest":
-        return f"; not measured: checked with {measured}'s TrainingArguments, the newest measured"
-    if kind == "none":
-        return "; not measured: its TrainingArguments fields are not known, so PPOConfig keywords from them " \
-               "are not checked"
-    return ""

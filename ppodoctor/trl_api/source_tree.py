@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
+from .installed import _header, normalize
+
 
 class SourceTree:
     """What the readers need: does a file exist, its text, every file of the package, its METADATA."""
@@ -84,8 +86,6 @@ class DirectoryTree(SourceTree):
     def metadata(self) -> str:
         """The METADATA beside the package whose Version is `version` ("" where there is none: an
         editable install keeps its metadata elsewhere)."""
-        from .installed import _header, normalize
-
         try:
             children = sorted(os.listdir(self.root))
         except OSError:
