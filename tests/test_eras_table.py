@@ -100,3 +100,19 @@ def test_missing_value_model_messages_follow_the_era():
     assert "TypeError" in eras.missing_value_model_error(eras.era_of(Version("0.18.0")))
     assert eras.missing_value_model_error(eras.era_of(Version("1.13.0"))) is None
 
+
+
+def test_the_old_config_moves_cover_exactly_the_old_fields_the_new_config_rejects():
+    """old_config_fields.json (which PPD205 and `explain` read) against table.json and TrainingArguments:
+    every <= 0.11 PPOConfig field the newest PPO release's PPOConfig does not take, and no other."""
+    from ppodoctor.trl_api.config_fields import accepted_config_fields
+    from ppodoctor.trl_api.config_moves import old_field_names
+    from ppodoctor.trl_api.eras import Version
+
+    old = set()
+    for version in table.known_versions():
+        if version < Version("0.12.0"):
+            old.update(table.facts(version)["config_fields"])
+    accepted = accepted_config_fields(Version("1.12.0"), Version("5.25.0"))
+    assert accepted
+    assert set(old_field_names()) == old - accepted

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
+from ..trl_api.config_moves import old_field_names
 from ..types import ERROR, SAFE, Declined, Fix, KnownError, Role
 from .base import Example, Rule
 from .common import accepted_config_fields, is_other_era_script, is_ppo_config
@@ -9,13 +10,8 @@ _CALL = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
          "config = PPOConfig({fields})\n"
          "trainer = PPOTrainer(args=config, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,\n"
          "                     value_model=critic, train_dataset=ds)\n")
-# Old-era PPOConfig fields that the new PPOConfig rejects (for `explain`).
-OLD_CONFIG_FIELDS = "model_name|query_dataset|log_with|init_kl_coef|kl_penalty|adap_kl_ctrl|ppo_epochs|" \
-                     "target|horizon|forward_batch_size|tracker_project_name|tracker_kwargs|" \
-                     "accelerator_kwargs|optimize_cuda_cache|optimize_device_cache|early_stopping|" \
-                     "target_kl|use_score_scaling|use_score_norm|score_clip|whiten_rewards|steps|" \
-                     "is_encoder_decoder|is_peft_model|ratio_threshold|compare_steps|gradient_checkpointing"
-
+# Old-era PPOConfig fields that the new PPOConfig rejects (for `explain`), from the era data.
+OLD_CONFIG_FIELDS = "|".join(old_field_names())
 
 class ConfigFieldFromOtherEra(Rule):
     """A PPOConfig field that the target TRL's PPOConfig does not have.

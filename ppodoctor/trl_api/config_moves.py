@@ -46,3 +46,9 @@ def move_of(name: str, fixed_kl: bool) -> Optional[FieldMove]:
         entry = dict(entry, **entry["unless_fixed_kl"])
     return FieldMove(entry["action"], entry.get("to", ""), entry.get("why", ""), dict(entry.get("values") or {}),
                      bool(entry.get("only_values")))
+
+
+def old_field_names() -> tuple[str, ...]:
+    """Every field of the <= 0.11 PPOConfig that the new PPOConfig rejects (the table's keys: a field
+    the new one still takes, such as `gradient_checkpointing`, has no move)."""
+    return tuple(sorted(name for name in _table() if not name.startswith("_")))
