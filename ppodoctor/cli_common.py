@@ -12,7 +12,7 @@ from typing import Optional
 
 import click
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+from .types import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS  # noqa: F401  (the CLI's names for them)
 OUTPUT_FORMATS = ("text", "concise", "json", "json-lines", "sarif", "github", "gitlab", "junit")
 
 

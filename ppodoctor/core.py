@@ -19,7 +19,7 @@ from .saved import SavedFiles
 from .setup.model import FileSetup
 from .trl_api.eras import Target
 from .trl_api.target import resolve_target
-from .types import Diagnostic
+from .types import Diagnostic, ExitStatus, exit_status
 
 @record
 class FileReport(Record):
@@ -67,10 +67,8 @@ class CheckReport(Record):
         return tuple(d for d in self.diagnostics if d.refuted)
 
     @property
-    def exit_code(self) -> int:
-        if self.errors:
-            return 2
-        return 1 if self.problems else 0
+    def exit_code(self) -> ExitStatus:
+        return exit_status(errors=bool(self.errors), left=bool(self.problems))
 
 
 def parse_setup(text: str, filename: str, screened: bool = False) -> FileSetup:

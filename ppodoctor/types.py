@@ -9,7 +9,7 @@ model round-trips through JSON, and the probe, in another interpreter, reads pla
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import Any, NamedTuple, Optional
 
 from .records import Record, record
@@ -26,6 +26,25 @@ class StrEnum(str, Enum):
 
 
 # --- what a rule says, and how sure the probe is ---------------------------------------------------
+
+class ExitStatus(IntEnum):
+    """ruff's exit status, for every command."""
+
+    CLEAN = 0  # nothing left to report
+    FINDINGS = 1  # something is left: a finding, a fix not written, a port held back
+    ERROR = 2  # a file could not be read, checked or written (or the command was misused)
+
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = ExitStatus.CLEAN, ExitStatus.FINDINGS, ExitStatus.ERROR
+
+
+def exit_status(*, errors: bool, left: bool) -> ExitStatus:
+    """The one rule every report's status follows: an error wins over anything left, then whatever is
+    left (each report says what counts as left), else clean."""
+    if errors:
+        return ExitStatus.ERROR
+    return ExitStatus.FINDINGS if left else ExitStatus.CLEAN
+
 
 class Severity(StrEnum):
     ERROR = "error"  # TRL will crash

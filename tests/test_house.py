@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("types", ("ppodoctor.records", "ppodoctor.types", "ppodoctor")),
     ("foundation", ("ppodoctor.trl_api", "ppodoctor.setup", "ppodoctor.config", "ppodoctor.files",
                     "ppodoctor.noqa", "ppodoctor.ignore", "ppodoctor.magics", "ppodoctor.notebook",
-                    "ppodoctor.notebook_json", "ppodoctor.saved", "ppodoctor.envreport")),
+                    "ppodoctor.notebook_json", "ppodoctor.saved", "ppodoctor.envreport", "ppodoctor.textdiff")),
     ("libraries", ("ppodoctor.fixes", "ppodoctor.probe", "ppodoctor.migrate")),
     ("rules", ("ppodoctor.rules",)),
     ("core", ("ppodoctor.core", "ppodoctor.explain")),

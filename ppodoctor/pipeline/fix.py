@@ -13,7 +13,6 @@ with only the confirmed findings allowed, and that text is written. The write is
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Union
@@ -23,10 +22,10 @@ from ..config import Settings
 from ..setup.model import FileSetup
 from ..trl_api.eras import Target
 from ..trl_api.target import resolve_target
-from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ProbeVerdict
+from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ExitStatus, ProbeVerdict, exit_status
 from .engine import FixOutcome, Skipped, finding_key, fix_text, parses
 from .probe_gate import Confirmer, confirm_with_probe
-from ..notebook import cell_diff
+from ..textdiff import file_diff
 
 
 @dataclass(frozen=True)
@@ -87,11 +86,7 @@ class FileFix:
     def diff(self) -> str:
         if not self.changed:
             return ""
-        if self.original.is_notebook:
-            return cell_diff(self.path, self.original.text, self.text)
-        old = [line.rstrip("\r\n") + "\n" for line in self.original.text.splitlines(True)]
-        new = [line.rstrip("\r\n") + "\n" for line in self.text.splitlines(True)]
-        return "".join(difflib.unified_diff(old, new, self.path, self.path))
+        return file_diff(self.path, self.original.text, self.text, self.original.is_notebook)
 
 
 @dataclass(frozen=True)
@@ -118,19 +113,15 @@ class FixReport:
         return tuple(d for f in self.files if f.written for d in f.applied)
 
     @property
-    def exit_code(self) -> int:
-        """2 for a file that could not be read or written; else 1 when a diff has changes to show, or
-        when a write leaves a finding (a fix held back, or one no fix can touch), else 0."""
-        if self.errors:
-            return 2
+    def exit_code(self) -> ExitStatus:
+        """ERROR for a file that could not be read or written; else FINDINGS when a diff has changes to
+        show, or when a write leaves a finding (a fix held back, or one no fix can touch)."""
         if not self.write:
-            return 1 if any(result.changed for result in self.files) else 0
-        for result in self.files:
-            if any(not outcome.fixed for outcome in result.outcomes) or result.remaining_problems:
-                return 1
-            if result.changed and not result.written:
-                return 1
-        return 0
+            left = any(result.changed for result in self.files)
+        else:
+            left = any(any(not outcome.fixed for outcome in result.outcomes) or result.remaining_problems
+                       or (result.changed and not result.written) for result in self.files)
+        return exit_status(errors=bool(self.errors), left=left)
 
 
 def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,

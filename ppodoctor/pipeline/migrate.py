@@ -9,7 +9,6 @@ confirmed every new trainer call in the interpreter that will run it, unless `pr
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import warnings
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence, Union
@@ -26,8 +25,9 @@ from ..migrate.model import FileMigration
 from ..migrate.probe import probe_migrations
 from ..migrate.rewrite import rewrite_file
 from ..trl_api import table
+from ..textdiff import file_diff
 from ..trl_api.eras import Target, Version
-from ..types import CONFIRMED, ERROR, Declined
+from ..types import CONFIRMED, ERROR, Declined, ExitStatus, exit_status
 
 
 def _parses(text: str) -> bool:
@@ -95,9 +95,7 @@ def migrate_source(source: Union[str, bytes], filename: str = "<stdin>", target:
 def diff(migration: FileMigration) -> str:
     if not migration.changed:
         return ""
-    old = [line.rstrip("\r\n") + "\n" for line in migration.original.text.splitlines(True)]
-    new = [line.rstrip("\r\n") + "\n" for line in migration.text.splitlines(True)]
-    return "".join(difflib.unified_diff(old, new, migration.path, migration.path))
+    return file_diff(migration.path, migration.original.text, migration.text)
 
 
 def remaining_errors(migration: FileMigration, version: Version) -> tuple:
@@ -159,8 +157,7 @@ def _write(migration: FileMigration, probed: bool) -> FileMigration:
     return dataclasses.replace(migration, written=True)
 
 
-def statuses(migrations: Sequence[FileMigration]) -> int:
-    """The exit code: 2 for a file that could not be read or ported, 1 while something is left, else 0."""
-    if any(m.error for m in migrations):
-        return 2
-    return 1 if any(m.declined or (m.changed and not m.written) for m in migrations) else 0
+def statuses(migrations: Sequence[FileMigration]) -> ExitStatus:
+    """ERROR for a file that could not be read or ported, FINDINGS while a port is left unwritten."""
+    return exit_status(errors=any(m.error for m in migrations),
+                       left=any(m.declined or (m.changed and not m.written) for m in migrations))

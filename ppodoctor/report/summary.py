@@ -16,27 +16,23 @@ from collections import Counter
 from typing import Iterable, Optional
 
 from ..trl_api.coverage import describe as describe_target
-from ..types import ERROR, SAFE, UNSAFE, Diagnostic
+from ..types import EXIT_CLEAN, ERROR, SAFE, UNSAFE, Diagnostic
+from ..types import exit_status as status_of
 from .formats import FILE_ERROR
 from .terminal import Styler, plain
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-
 
 def exit_status(report, *, exit_zero: bool = False, fixed: int = 0, exit_non_zero_on_fix: bool = False,
                 would_fix: Optional[int] = None, errors: int = 0) -> int:
     """`report`: what remains to report; `fixed`: findings --fix wrote; `would_fix`: with --diff,
     the findings the diff fixes (the status is then about them alone); `errors`: further files that
     failed outside the report (a write that failed)."""
-    if report.errors or errors:
-        return EXIT_ERROR
-    if exit_zero:
+    if exit_zero and not (report.errors or errors):
         return EXIT_CLEAN
     if would_fix is not None:
-        return EXIT_FINDINGS if would_fix else EXIT_CLEAN
-    if exit_non_zero_on_fix and fixed:
-        return EXIT_FINDINGS
-    return EXIT_FINDINGS if report.problems else EXIT_CLEAN
+        left = bool(would_fix)
+    else:
+        left = bool(report.problems) or bool(exit_non_zero_on_fix and fixed)
+    return status_of(errors=bool(report.errors or errors), left=left)
 
 
 def error_line(path: str, cause: str, style: Styler = plain) -> str:
