@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum, IntEnum
+from dataclasses import field
 from typing import Any, NamedTuple, Optional
 
 from .records import Record, record
@@ -248,6 +249,9 @@ class Diagnostic(Record):
     # and the span within that cell. `span` itself stays in the program text's lines, as fixes need.
     cell: Optional[int] = None
     cell_span: Optional[Span] = None
+    # The rule class that found it (rules.base.Rule; typed loosely: this module sits below the rules).
+    # The pipeline asks it for the fix and the probe check; `code` stays for reports and `noqa`.
+    rule: Optional[type] = field(default=None, compare=False)
 
     @property
     def location(self) -> str:

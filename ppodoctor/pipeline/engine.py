@@ -19,7 +19,7 @@ from ..fixes import edits as edit_ops
 from ..fixes.source import SourceMap
 from ..core import parse_setup, run_rules
 from ..records import Record, record
-from ..rules import find_rule
+from ..rules import rule_of
 from ..rules.base import FixContext, setup_of
 from ..setup.model import FileSetup
 from ..trl_api.eras import Target
@@ -151,7 +151,7 @@ def _plan(groups: list[list[Diagnostic]], setup: FileSetup, source: SourceMap, t
     plans = []
     for group in groups:
         first = group[0]
-        rule = find_rule(first.code)
+        rule = rule_of(first)
         try:
             if rule is None:
                 raise Declined(f"no rule {first.code}")

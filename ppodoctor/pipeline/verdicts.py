@@ -13,14 +13,14 @@ from typing import Sequence
 
 from ..probe import ProbeResult, probe_files
 from ..probe.facts import FileFacts, regressions
-from ..rules import find_rule
+from ..rules import rule_of
 from ..rules.base import runs_on_target
 from ..setup.model import FileSetup
 from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ProbeVerdict
 
 
 def _rule(diagnostic: Diagnostic):
-    return find_rule(diagnostic.code)
+    return rule_of(diagnostic)
 
 
 def verdict_for(diagnostic: Diagnostic, facts: FileFacts) -> ProbeVerdict:
@@ -57,8 +57,12 @@ def runtime_findings(file_setup: FileSetup, result: ProbeResult, existing: Seque
         facts = result.setup_facts(index)
         if facts is None or (target is not None and setup.guards and not runs_on_target(setup, target)):
             continue
-        already = {d.code for d in existing if d.setup_index == index}
+        # The rules whose findings this setup has: a rule's runtime findings never repeat its own static
+        # ones, and a rule that another supersedes (its `superseded_by`) stays silent beside it.
+        already = {d.rule or type(rule_of(d)) for d in existing if d.setup_index == index}
         for rule in rules:
+            if type(rule) in already or already & set(rule.superseded_by):
+                continue
             for diagnostic, detail in rule.from_probe(setup, facts, already):
                 found.append(dataclasses.replace(diagnostic, setup_index=index, filename=file_setup.path,
                                                  probe=CONFIRMED, probe_detail=f"reproduced: {detail}"))

@@ -27,6 +27,16 @@ def all_rules() -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+def rule_of(diagnostic) -> Rule | None:
+    """The registered rule that found `diagnostic` (the rule class it carries; by its code for a
+    diagnostic made elsewhere, e.g. read back from JSON)."""
+    if diagnostic.rule is not None:
+        for rule in all_rules():
+            if type(rule) is diagnostic.rule:
+                return rule
+    return find_rule(diagnostic.code)
+
+
 def find_rule(code_or_name: str) -> Rule | None:
     wanted = code_or_name.strip()
     for rule in all_rules():

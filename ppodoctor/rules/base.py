@@ -68,6 +68,9 @@ class Rule:
     runtime_only: ClassVar[bool] = False  # found by the probe alone (`from_probe`)
     fix_title: ClassVar[str] = ""  # what `rules --verbose` shows for the fix
     probe_check: ClassVar[str] = ""  # what `rules --verbose` shows for `reproduce`/`validate_fix`
+    # Rules whose finding on the same trainer call says all this rule would (ruff's "superseded"):
+    # beside one of theirs, this rule's runtime findings are not reported.
+    superseded_by: ClassVar[tuple[type, ...]] = ()
 
     # --- detection ----------------------------------------------------------------------------
     def check(self, context: RuleContext) -> Iterator[Diagnostic]:
@@ -84,7 +87,7 @@ class Rule:
         if setup is not None:
             lines.add(setup.span.line)
         return Diagnostic(self.code, self.name, severity or self.severity, message, span, fix=fix,
-                          noqa_lines=tuple(sorted(lines)), subject=subject)
+                          noqa_lines=tuple(sorted(lines)), subject=subject, rule=type(self))
 
     # --- the fix --------------------------------------------------------------------------------
     @property

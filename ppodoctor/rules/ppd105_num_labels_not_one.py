@@ -95,8 +95,6 @@ class NumLabelsNotOne(Rule):
 
     def from_probe(self, setup, facts, already):
         """Scorers loaded without `num_labels` whose saved config gives the head more than one output."""
-        if self.code in already:
-            return  # the static finding already names the setup's num_labels
         for role in (Role.REWARD, Role.VALUE):
             binding, model = setup.role(role), (facts.get("models") or {}).get(role) or {}
             if binding is None or model.get("status") != "built" or model.get("head_width") in (None, 1):

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from ..types import ERROR, Role
 from .base import Rule
+from .ppd103_value_model_not_classifier import ValueModelNotClassifier
+from .ppd104_reward_model_not_classifier import RewardModelNotClassifier
+from .ppd109_value_is_policy import ValueIsPolicy
 
 
 class HeadUnusable(Rule):
@@ -26,13 +29,16 @@ class HeadUnusable(Rule):
     summary = "a reward or value model's head is not the `score` head TRL calls (runtime, --probe)"
     runtime_only = True
     probe_check = "get_reward on the meta-device scorer built from its config"
+    # Per role, the static rules whose finding already names this model (`superseded_by`, by role).
+    superseded_for_role = {Role.REWARD: (RewardModelNotClassifier,),
+                           Role.VALUE: (ValueModelNotClassifier, ValueIsPolicy)}
 
     def from_probe(self, setup, facts, already):
         # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import unusable_heads
 
         for role, model, error in unusable_heads(facts):
-            if already & ({"PPD104"} if role == "reward" else {"PPD103", "PPD109"}):
+            if already & set(self.superseded_for_role[Role(role)]):
                 continue  # the static finding already names this model
             binding = setup.role(Role.REWARD if role == "reward" else Role.VALUE)
             if binding is None:

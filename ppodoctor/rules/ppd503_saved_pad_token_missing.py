@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from ..types import WARNING, Role
 from .base import Rule
+from .ppd301_pad_token_missing import PadTokenMissing
 
 
 class SavedPadTokenMissing(Rule):
@@ -24,11 +25,12 @@ class SavedPadTokenMissing(Rule):
     summary = "the saved tokenizer has no pad token (runtime, --probe)"
     runtime_only = True
     probe_check = "the saved tokenizer loaded, the script's edits replayed"
+    superseded_by = (PadTokenMissing,)  # a script that never sets a pad token is PPD301's
 
     def from_probe(self, setup, facts, already):
         tokenizer = facts.get("tokenizer") or {}
         binding = setup.role(Role.PROCESSING_CLASS)
-        if tokenizer.get("status") != "built" or binding is None or "PPD301" in already:
+        if tokenizer.get("status") != "built" or binding is None:
             return
         if tokenizer.get("pad_token") is not None or not tokenizer.get("opaque"):
             return
