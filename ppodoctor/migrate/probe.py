@@ -13,6 +13,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..probe.probe_checks import Status
 from ..probe.runner import ProbeFailed, ProbeOptions, ask_worker, base_request, coerce_options
 from ..setup.model import to_json_dict
 from ..types import CONFIRMED, REFUTED, UNCHECKED, ProbeVerdict
@@ -20,15 +21,14 @@ from .calls import successor_calls
 from .model import FileMigration
 
 
-
 def verdict(answer: dict) -> ProbeVerdict:
     """The probe's word on one new trainer call: a verdict and each check behind it."""
-    checks = tuple((name, result["status"], result.get("error") or result.get("reason") or "")
+    checks = tuple((name, Status(result["status"]), result.get("error") or result.get("reason") or "")
                    for name, result in answer.get("checks", ()))
-    failed = [c for c in checks if c[1] == "fail"]
+    failed = [c for c in checks if c[1] is Status.FAIL]
     if failed:
         return ProbeVerdict(REFUTED, "; ".join(f"{name}: {why}" for name, _s, why in failed), checks=checks)
-    open_ = [c for c in checks if c[1] != "pass"]
+    open_ = [c for c in checks if c[1] is not Status.PASS]
     if open_:
         return ProbeVerdict(UNCHECKED, "; ".join(f"{name}: {why}" for name, _s, why in open_), checks=checks)
     return ProbeVerdict(CONFIRMED, "import, signature, config and models check out", checks=checks)

@@ -15,13 +15,40 @@ from typing import Callable, Iterable, Optional
 
 from ..setup.model import FileSetup, ImportRecord
 from ..types import Evidence
+from .probe_checks import Check, Status
 
 SCORERS = ("reward", "value")
 
 # The order in which PPOTrainer.__init__ (trl 0.12 - 1.12) meets what the checks test: a call that
 # fails two of them raises the first. `generation_config` is read for the stop token before the
 # dropout walk; the value model's `base_model_prefix` is read by PolicyAndValueWrapper after it.
-INIT_ORDER = ("signature", "same_object", "generation_config", "config", "batch", "dropout", "wrapper")
+INIT_ORDER = (Check.SIGNATURE, Check.SAME_OBJECT, Check.GENERATION_CONFIG, Check.CONFIG, Check.BATCH, Check.DROPOUT,
+              Check.WRAPPER)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One of the worker's checks (probe_checks.Check) as the rules read it: its status, TRL's error
+    for a failure, the reason it could not run, and the check's own data (`missing`, `unexpected`...)."""
+
+    name: Check
+    status: Status
+    error: str = ""
+    reason: str = ""
+    details: dict = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, name: Check, raw: object) -> "CheckResult":
+        if not isinstance(raw, dict):
+            return cls(name, Status.UNCHECKED, reason=f"no {name} check ran")
+        try:
+            status = Status(raw.get("status"))
+        except ValueError:
+            return cls(name, Status.UNCHECKED, reason=f"the {name} check answered {raw.get('status')!r}")
+        return cls(name, status, raw.get("error") or "", raw.get("reason") or "", raw)
+
+    def detail(self, key: str, default=()):
+        return self.details.get(key, default)
 
 
 @dataclass(frozen=True)
@@ -68,27 +95,27 @@ def no_facts(facts: FileFacts, index: Optional[int]) -> Optional[Evidence]:
     return None
 
 
-def check(setup_facts: dict, name: str) -> dict:
-    return (setup_facts.get("checks") or {}).get(name) or {"status": "unchecked", "reason": f"no {name} check ran"}
+def check(setup_facts: dict, name: Check) -> CheckResult:
+    return CheckResult.read(name, (setup_facts.get("checks") or {}).get(name))
 
 
 def model(setup_facts: dict, role: str) -> dict:
     return (setup_facts.get("models") or {}).get(role) or {"status": "absent"}
 
 
-def any_error(_check: dict) -> bool:
+def any_error(_check: CheckResult) -> bool:
     return True
 
 
-def error_contains(*words: str) -> Callable[[dict], bool]:
-    def match(result: dict) -> bool:
-        return any(word in result.get("error", "") for word in words)
+def error_contains(*words: str) -> Callable[[CheckResult], bool]:
+    def match(result: CheckResult) -> bool:
+        return any(word in result.error for word in words)
 
     return match
 
 
-def failed(facts: FileFacts, index: Optional[int], names: Iterable[str],
-           match: Callable[[dict], bool] = any_error) -> Evidence:
+def failed(facts: FileFacts, index: Optional[int], names: Iterable[Check],
+           match: Callable[[CheckResult], bool] = any_error) -> Evidence:
     """True if one of the named checks fails in a way `match` accepts; False if none could; else None."""
     empty = no_facts(facts, index)
     if empty is not None:
@@ -98,17 +125,17 @@ def failed(facts: FileFacts, index: Optional[int], names: Iterable[str],
     names = tuple(names)
     for name in names:
         result = check(setup_facts, name)
-        if result["status"] == "fail" and match(result):
-            return True, result["error"]
-        if result["status"] == "unchecked" and not unchecked:
-            unchecked = result.get("reason", "")
+        if result.status is Status.FAIL and match(result):
+            return True, result.error
+        if result.status is Status.UNCHECKED and not unchecked:
+            unchecked = result.reason
     if unchecked:
         return None, unchecked
     return False, "TRL's checks pass on the meta-device models (" + ", ".join(names) + ")"
 
 
 def first_failure(facts: FileFacts, index: Optional[int],
-                  steps: Iterable[tuple[str, Callable[[dict], bool]]]) -> Evidence:
+                  steps: Iterable[tuple[Check, Callable[[CheckResult], bool]]]) -> Evidence:
     """The failure TRL raises among `steps` (check name, does its failure mean this rule's?), in
     __init__'s order: True at the first check whose failure matches; None when a check before it
     could not be run (TRL might raise there first, or not); False when none matches."""
@@ -118,16 +145,26 @@ def first_failure(facts: FileFacts, index: Optional[int],
     setup_facts = facts.setup(index)
     for name, match in steps:
         result = check(setup_facts, name)
-        if result["status"] == "unchecked":
-            return None, result.get("reason", "") or f"the {name} check could not run"
-        if result["status"] == "fail" and match(result):
-            return True, result["error"]
+        if result.status is Status.UNCHECKED:
+            return None, result.reason or f"the {name} check could not run"
+        if result.status is Status.FAIL and match(result):
+            return True, result.error
     return False, "TRL's checks pass on the meta-device models (" + ", ".join(name for name, _m in steps) + ")"
 
 
-def checks_passing(setup_facts: Optional[dict]) -> set[str]:
-    return {name for name, result in ((setup_facts or {}).get("checks") or {}).items()
-            if isinstance(result, dict) and result.get("status") == "pass"}
+def checks_passing(setup_facts: Optional[dict]) -> set[Check]:
+    return {check.name for check in _checks(setup_facts) if check.status is Status.PASS}
+
+
+def _checks(setup_facts: Optional[dict]) -> list[CheckResult]:
+    """Every check the worker reported on a setup (the `trl_module` entry beside them is not one)."""
+    found = []
+    for name, raw in ((setup_facts or {}).get("checks") or {}).items():
+        try:
+            found.append(CheckResult.read(Check(name), raw))
+        except ValueError:
+            continue  # not a check (TRL_MODULE), or one a newer worker knows
+    return found
 
 
 def regressions(before: FileFacts, after: FileFacts) -> list[str]:
@@ -135,9 +172,9 @@ def regressions(before: FileFacts, after: FileFacts) -> list[str]:
     found = []
     for index in range(min(len(before.setups), len(after.setups))):
         passed = checks_passing(before.setup(index))
-        for name, result in ((after.setup(index) or {}).get("checks") or {}).items():
-            if name in passed and isinstance(result, dict) and result.get("status") == "fail":
-                found.append(f"the {name} check now fails: {result.get('error', '')}")
+        for result in _checks(after.setup(index)):
+            if result.name in passed and result.status is Status.FAIL:
+                found.append(f"the {result.name} check now fails: {result.error}")
     failing = {(a["module"], tuple(a["names"])) for a in before.imports if a.get("status") == "error"}
     for attempt in after.imports:
         key = (attempt["module"], tuple(attempt["names"]))
@@ -187,10 +224,10 @@ def unusable_heads(setup_facts: dict) -> list[tuple[str, dict, str]]:
     """Sequence classifiers whose head TRL's `get_reward` cannot use (BERT's `classifier`)."""
     found = []
     for role in SCORERS:
-        built, result = model(setup_facts, role), check(setup_facts, f"{role}_get_reward")
+        built, result = model(setup_facts, role), check(setup_facts, Check.get_reward(role))
         if built["status"] == "built" and built.get("class", "").endswith("ForSequenceClassification") \
-                and result.get("status") == "fail" and "score" in result.get("error", ""):
-            found.append((role, built, result["error"]))
+                and result.status is Status.FAIL and "score" in result.error:
+            found.append((role, built, result.error))
     return found
 
 

@@ -20,12 +20,15 @@ if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
     sys.path.pop(0)  # the probe package's own files must not shadow the user's modules
 sys.path.append(_HERE)
 
+from probe_checks import Status  # noqa: E402  (a sibling: found through _HERE, appended above)
+
+
 def error_text(error: BaseException) -> str:
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
-def check_result(status: str, error: str = "", reason: str = "") -> dict:
+def check_result(status: Status, error: str = "", reason: str = "") -> dict:
     return {"status": status, "error": error, "reason": reason}
 
 
@@ -80,13 +83,13 @@ def check_ppo_config(setup: dict) -> dict:
     """
     binding = next((b for b in setup["roles"] if b["role"] == "config"), None)
     if binding is None:
-        return check_result("unchecked", reason="no config argument")
+        return check_result(Status.UNCHECKED, reason="no config argument")
     origin = binding["origin"]
     if origin["kind"] != "constructor" or not origin["class_name"].endswith("PPOConfig"):
-        return check_result("unchecked", reason=f"the config is not a visible PPOConfig(...) call ({origin['kind']})")
+        return check_result(Status.UNCHECKED, reason=f"the config is not a visible PPOConfig(...) call ({origin['kind']})")
     config_class = ppo_config_class()
     if config_class is None:
-        return check_result("unchecked", reason="this interpreter's TRL has no PPOConfig")
+        return check_result(Status.UNCHECKED, reason="this interpreter's TRL has no PPOConfig")
     import dataclasses
 
     fields = {f.name for f in dataclasses.fields(config_class) if f.init} if dataclasses.is_dataclass(config_class) \
@@ -107,8 +110,8 @@ def check_ppo_config(setup: dict) -> dict:
         try:
             config = config_class(**arguments)
         except Exception as error:
-            return dict(check_result("fail", error=error_text(error)), **facts)
-    result = dict(check_result("pass"), **facts)
+            return dict(check_result(Status.FAIL, error=error_text(error)), **facts)
+    result = dict(check_result(Status.PASS), **facts)
     result.update({name: getattr(config, name, None) for name in _CONFIG_READBACK})
     return result
 

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import warnings
 
+from probe_checks import Status
 from worker import check_result, error_text, keyword_map
 
 _FUNCTION = "function"
@@ -42,36 +43,36 @@ def classes(trainer: str):
 
 def signature_check(call: dict, trainer_class) -> dict:
     if call.get("star"):
-        return check_result("unchecked", reason="the call unpacks arguments the probe cannot see")
+        return check_result(Status.UNCHECKED, reason="the call unpacks arguments the probe cannot see")
     parameters = list(inspect.signature(trainer_class.__init__).parameters.values())[1:]
     names = [p.name for p in parameters]
     unknown = [k for k in call["keywords"] if k not in names]
     if unknown:
-        return check_result("fail", error=f"TypeError: {trainer_class.__name__}.__init__() got an unexpected "
+        return check_result(Status.FAIL, error=f"TypeError: {trainer_class.__name__}.__init__() got an unexpected "
                                           f"keyword argument '{unknown[0]}'")
     given = set(call["keywords"]) | set(names[: call.get("positional", 0)])
     missing = [p.name for p in parameters if p.default is inspect.Parameter.empty and p.name not in given]
     if missing:
-        return check_result("fail", error=f"TypeError: {trainer_class.__name__}.__init__() missing 1 required "
+        return check_result(Status.FAIL, error=f"TypeError: {trainer_class.__name__}.__init__() missing 1 required "
                                           f"positional argument: '{missing[0]}'")
-    return check_result("pass")
+    return check_result(Status.PASS)
 
 
 def config_check(call: dict, config_class) -> dict:
     origin = call.get("config")
     if origin is None:
-        return check_result("unchecked", reason="no `args=`: the trainer builds a default config")
+        return check_result(Status.UNCHECKED, reason="no `args=`: the trainer builds a default config")
     if origin["kind"] != "constructor" or not origin.get("class_name", "").endswith(config_class.__name__):
-        return check_result("unchecked", reason=f"`args=` is not a visible {config_class.__name__}(...) call")
+        return check_result(Status.UNCHECKED, reason=f"`args=` is not a visible {config_class.__name__}(...) call")
     if origin.get("partial"):
-        return check_result("unchecked", reason=f"{config_class.__name__} gets keywords from a mapping the probe "
+        return check_result(Status.UNCHECKED, reason=f"{config_class.__name__} gets keywords from a mapping the probe "
                                                 "cannot see")
     given, skipped = {}, []
     for name, value in keyword_map(origin).items():
         if value["kind"] == "literal":
             given[name] = value["value"]
         elif name in _CHECKED_FIELDS:
-            return check_result("unchecked", reason=f"`{name}={value.get('text')}` is not a literal, and the "
+            return check_result(Status.UNCHECKED, reason=f"`{name}={value.get('text')}` is not a literal, and the "
                                                     "config's checks read it")
         else:
             skipped.append(name)
@@ -82,10 +83,10 @@ def config_check(call: dict, config_class) -> dict:
         try:
             config = config_class(**given)
         except TypeError as error:
-            return check_result("fail", error=error_text(error))
+            return check_result(Status.FAIL, error=error_text(error))
         except Exception as error:
-            return check_result("fail", error=error_text(error))
-    result = check_result("pass")
+            return check_result(Status.FAIL, error=error_text(error))
+    result = check_result(Status.PASS)
     result["facts"] = {k: getattr(config, k, None) for k in
                        ("num_generations", "generation_batch_size", "steps_per_generation", "beta",
                         "num_iterations", "max_completion_length", "bf16", "max_steps")}
@@ -103,24 +104,24 @@ def model_checks(call: dict, resolver, tokenizer_facts: dict) -> list:
     needed = tokenizer_facts.get("needed_vocab") if tokenizer_facts.get("status") == "built" else None
     policy = call.get("model")
     if policy is None:
-        checks.append(("policy", check_result("unchecked", reason="no `model=`")))
+        checks.append(("policy", check_result(Status.UNCHECKED, reason="no `model=`")))
     else:
         try:
             model, _source = build_model(policy, resolver)
         except Unresolved as error:
-            checks.append(("policy", check_result("unchecked", reason=str(error))))
+            checks.append(("policy", check_result(Status.UNCHECKED, reason=str(error))))
         except Exception as error:
-            checks.append(("policy", check_result("fail", error=error_text(error))))
+            checks.append(("policy", check_result(Status.FAIL, error=error_text(error))))
         else:
             if getattr(model, "generation_config", None) is None or not hasattr(model, "generate"):
-                checks.append(("policy", check_result("fail", error=f"AttributeError: '{type(model).__name__}' "
+                checks.append(("policy", check_result(Status.FAIL, error=f"AttributeError: '{type(model).__name__}' "
                                                                     "object has no attribute 'generation_config'")))
             else:
                 checks.append(("policy", _vocabulary(model, needed, "policy")))
     for index, reward in enumerate(call.get("rewards") or ()):
         label = f"reward {index + 1}"
         if reward["kind"] == _FUNCTION:
-            checks.append((label, check_result("pass", reason=f"`{reward.get('text')}` is a reward function")))
+            checks.append((label, check_result(Status.PASS, reason=f"`{reward.get('text')}` is a reward function")))
             continue
         if reward["kind"] == "literal" and isinstance((reward.get("path") or {}).get("value"), str):
             reward = dict(reward, kind="from_pretrained", class_name="AutoModelForSequenceClassification",
@@ -128,30 +129,30 @@ def model_checks(call: dict, resolver, tokenizer_facts: dict) -> list:
         try:
             model, _source = build_model(reward, resolver)
         except Unresolved as error:
-            checks.append((label, check_result("unchecked", reason=str(error))))
+            checks.append((label, check_result(Status.UNCHECKED, reason=str(error))))
             continue
         except Exception as error:
-            checks.append((label, check_result("fail", error=error_text(error))))
+            checks.append((label, check_result(Status.FAIL, error=error_text(error))))
             continue
         labels = getattr(getattr(model, "config", None), "num_labels", None)
         if not type(model).__name__.endswith("ForSequenceClassification"):
-            checks.append((label, check_result("fail", error=f"{type(model).__name__} is not a sequence classifier: "
+            checks.append((label, check_result(Status.FAIL, error=f"{type(model).__name__} is not a sequence classifier: "
                                                              "its logits are per token, the trainer reads "
                                                              "`logits[:, 0]` per completion")))
             continue
         if labels != 1:
-            checks.append((label, check_result("fail", error=f"num_labels={labels}: the trainer reads only the "
+            checks.append((label, check_result(Status.FAIL, error=f"num_labels={labels}: the trainer reads only the "
                                                              "first of its logits as the reward")))
             continue
         try:
             with torch.device("meta"):
                 shape = tuple(model(input_ids=torch.zeros((2, 3), dtype=torch.long)).logits.shape)
         except Exception as error:  # the meta device runs less than real tensors do: not a verdict
-            checks.append((label, check_result("unchecked", reason=f"the meta device cannot run its forward pass "
+            checks.append((label, check_result(Status.UNCHECKED, reason=f"the meta device cannot run its forward pass "
                                                                    f"({error_text(error)})")))
             continue
         if shape != (2, 1):
-            checks.append((label, check_result("fail", error=f"logits of shape {list(shape)}, not [batch, 1]")))
+            checks.append((label, check_result(Status.FAIL, error=f"logits of shape {list(shape)}, not [batch, 1]")))
         else:
             checks.append((label, _vocabulary(model, needed, label)))
     return checks
@@ -161,9 +162,9 @@ def _vocabulary(model, needed, what: str) -> dict:
     embeddings = getattr(model, "get_input_embeddings", lambda: None)()
     size = getattr(embeddings, "num_embeddings", None)
     if needed is not None and size is not None and size < needed:
-        return check_result("fail", error=f"IndexError: index out of range in self (the {what} has {size} "
+        return check_result(Status.FAIL, error=f"IndexError: index out of range in self (the {what} has {size} "
                                           f"embeddings, the tokenizer makes ids up to {needed - 1})")
-    return check_result("pass")
+    return check_result(Status.PASS)
 
 
 def check_call(call: dict, resolver) -> dict:
@@ -171,9 +172,9 @@ def check_call(call: dict, resolver) -> dict:
     try:
         trainer_class, config_class = classes(call["trainer"])
     except Exception as error:
-        checks.append(("import", check_result("fail", error=error_text(error))))
+        checks.append(("import", check_result(Status.FAIL, error=error_text(error))))
         return {"checks": checks}
-    checks.append(("import", check_result("pass")))
+    checks.append(("import", check_result(Status.PASS)))
     checks.append(("signature", signature_check(call, trainer_class)))
     checks.append(("config", config_check(call, config_class)))
     from worker_tokenizer import build_tokenizer

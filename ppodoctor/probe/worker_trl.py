@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 
+from probe_checks import TRL_MODULE, Check, Status
 from worker import check_result, error_text
 
 _TRAINER_MODULES = ("trl.experimental.ppo.ppo_trainer", "trl.trainer.ppo_trainer")
@@ -101,12 +102,12 @@ def attempt(action, scored=None) -> dict:
     except Exception as error:
         if meta_artifact(error) and scored is not None and not hasattr(scored, "score"):
             # TRL would get past the forward pass on real tensors and then fail here.
-            return check_result("fail", error=f"AttributeError: '{type(scored).__name__}' object has no "
+            return check_result(Status.FAIL, error=f"AttributeError: '{type(scored).__name__}' object has no "
                                               "attribute 'score'")
         if meta_artifact(error):
-            return check_result("unchecked", reason=f"the meta device cannot run this step ({error_text(error)})")
-        return check_result("fail", error=error_text(error))
-    return check_result("pass")
+            return check_result(Status.UNCHECKED, reason=f"the meta device cannot run this step ({error_text(error)})")
+        return check_result(Status.FAIL, error=error_text(error))
+    return check_result(Status.PASS)
 
 
 def call_keywords(setup: dict):
@@ -131,15 +132,15 @@ def signature_check(setup: dict, trainer) -> dict:
     """Calls a stand-in with PPOTrainer.__init__'s exact signature the way the script calls the real
     one, so a wrong call raises Python's own TypeError, word for word; and says what is wrong."""
     if trainer is None:
-        return check_result("unchecked", reason="this interpreter's TRL has no PPOTrainer")
+        return check_result(Status.UNCHECKED, reason="this interpreter's TRL has no PPOTrainer")
     keywords = call_keywords(setup)
     if keywords is None:
-        return check_result("unchecked", reason="the call unpacks arguments the probe cannot see")
+        return check_result(Status.UNCHECKED, reason="the call unpacks arguments the probe cannot see")
     positional = sum(1 for a in setup["arguments"] if a.get("keyword") is None and not a.get("star"))
     try:
         signature = inspect.signature(trainer.__init__)
     except (TypeError, ValueError) as error:
-        return check_result("unchecked", reason=error_text(error))
+        return check_result(Status.UNCHECKED, reason=error_text(error))
     parameters = list(signature.parameters.values())
     plain = [p.replace(annotation=inspect.Parameter.empty,
                        default=None if p.default is not inspect.Parameter.empty else inspect.Parameter.empty)
@@ -149,11 +150,11 @@ def signature_check(setup: dict, trainer) -> dict:
          namespace)
     stand_in = namespace["__init__"]
     stand_in.__qualname__ = f"{type(trainer).__name__ if not isinstance(trainer, type) else trainer.__name__}.__init__"
-    result = check_result("pass")
+    result = check_result(Status.PASS)
     try:
         stand_in(None, *([None] * positional), **{name: None for name in keywords})
     except TypeError as error:
-        result = check_result("fail", error=f"TypeError: {error}")
+        result = check_result(Status.FAIL, error=f"TypeError: {error}")
     by_name = {p.name: p for p in parameters[1:]}
     ordered = [p.name for p in parameters[1:] if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     var_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters)
@@ -169,47 +170,47 @@ def signature_check(setup: dict, trainer) -> dict:
 def needs(models: dict, *roles: str):
     for role in roles:
         if models[role]["status"] == "unchecked":
-            return check_result("unchecked", reason=f"the {role} model: {models[role]['reason']}")
+            return check_result(Status.UNCHECKED, reason=f"the {role} model: {models[role]['reason']}")
     return None
 
 
 def batch_check(config: dict) -> dict:
     """TRL's batch arithmetic in __init__ (one process): the batch must split into num_mini_batches."""
-    if config.get("status") != "pass":
-        return check_result("unchecked", reason="the config was not built")
+    if config.get("status") != Status.PASS:
+        return check_result(Status.UNCHECKED, reason="the config was not built")
     if config.get("num_mini_batches") is None:
-        return check_result("unchecked", reason="this PPOConfig has no num_mini_batches")
+        return check_result(Status.UNCHECKED, reason="this PPOConfig has no num_mini_batches")
     hidden = [name for name in ("per_device_train_batch_size", "gradient_accumulation_steps", "num_mini_batches")
               if name in config.get("unseen", ())]
     if hidden or config.get("partial"):
-        return check_result("unchecked", reason="the batch sizes are not all visible: " + ", ".join(hidden or ["**"]))
+        return check_result(Status.UNCHECKED, reason="the batch sizes are not all visible: " + ", ".join(hidden or ["**"]))
     local = config["per_device_train_batch_size"] * config["gradient_accumulation_steps"]
     minis = config["num_mini_batches"]
     if minis <= 0 or local % minis:
         ratio = local / minis if minis else float("inf")
-        return check_result("fail", error=f"ValueError: `batch_size` must be a multiple of `num_mini_batches`, "
+        return check_result(Status.FAIL, error=f"ValueError: `batch_size` must be a multiple of `num_mini_batches`, "
                                           f"inexact division: {local} / {minis} = {ratio}")
     if config.get("whiten_rewards") and local // minis < 8:
-        return check_result("fail", error=f"AssertionError: Per-rank minibatch size {local // minis} is insufficient "
+        return check_result(Status.FAIL, error=f"AssertionError: Per-rank minibatch size {local // minis} is insufficient "
                                           "for whitening")
-    return check_result("pass")
+    return check_result(Status.PASS)
 
 
 def generation_config_check(policy) -> dict:
     """TRL sets the stop token on `policy.generation_config` in __init__: a model that cannot generate
     has none (transformers 5: no attribute; 4.x: None, and TRL reads `None.eos_token_id`)."""
     if not hasattr(policy, "generation_config"):
-        return check_result("fail", error=f"AttributeError: '{type(policy).__name__}' object has no attribute "
+        return check_result(Status.FAIL, error=f"AttributeError: '{type(policy).__name__}' object has no attribute "
                                           "'generation_config'")
     if policy.generation_config is None:
-        return check_result("fail", error="AttributeError: 'NoneType' object has no attribute 'eos_token_id'")
-    return check_result("pass")
+        return check_result(Status.FAIL, error="AttributeError: 'NoneType' object has no attribute 'eos_token_id'")
+    return check_result(Status.PASS)
 
 
 def reference_logits_check(models: dict, reference, inputs: dict) -> dict:
     """The first rollout runs the reference model as TRL's `forward` does and reads per-token `.logits`."""
     if models["reference"]["status"] in ("none", "absent") or reference is None:
-        return check_result("unchecked", reason="no reference model")
+        return check_result(Status.UNCHECKED, reason="no reference model")
 
     def forward():
         logits = reference(**inputs).logits
@@ -226,16 +227,16 @@ def run_checks(setup: dict, built: dict, models: dict, tokenizer, versions: dict
     allow_meta_autocast()
     parts = trl_parts()
     trl_version = versions.get("trl") or "0"
-    checks = {"trl_module": parts["module"], "signature": signature_check(setup, parts["PPOTrainer"]),
-              "config": config, "batch": batch_check(config)}
+    checks = {TRL_MODULE: parts["module"], Check.SIGNATURE: signature_check(setup, parts["PPOTrainer"]),
+              Check.CONFIG: config, Check.BATCH: batch_check(config)}
     policy, reference = built.get("policy"), built.get("reference")
     value, reward = built.get("value"), built.get("reward")
     if "policy" in built and "reference" in built and policy is not None:
-        checks["same_object"] = check_result("fail" if policy is reference else "pass",
+        checks[Check.SAME_OBJECT] = check_result(Status.FAIL if policy is reference else Status.PASS,
                                              error="ValueError: `model` and `ref_model` cannot be the same object"
                                              if policy is reference else "")
     else:
-        checks["same_object"] = needs(models, "policy", "reference") or check_result("unchecked",
+        checks[Check.SAME_OBJECT] = needs(models, "policy", "reference") or check_result(Status.UNCHECKED,
                                                                                      reason="no reference model")
     old_loop = tuple(int(p) for p in trl_version.split(".")[:2] if p.isdigit()) < (0, 13)
 
@@ -245,7 +246,7 @@ def run_checks(setup: dict, built: dict, models: dict, tokenizer, versions: dict
             if module is not None or old_loop:
                 parts["disable_dropout_in_model"](module)
 
-    checks["dropout"] = needs(models, "policy", "reference", "value", "reward") or attempt(dropout)
+    checks[Check.DROPOUT] = needs(models, "policy", "reference", "value", "reward") or attempt(dropout)
     pad_id = getattr(tokenizer, "pad_token_id", None)
     pad_id = 0 if pad_id is None else pad_id
     ids = torch.zeros((2, 6), dtype=torch.long, device="meta")
@@ -257,13 +258,13 @@ def run_checks(setup: dict, built: dict, models: dict, tokenizer, versions: dict
     def wrapper():
         parts["PolicyAndValueWrapper"](policy, value)(**inputs)
 
-    checks["generation_config"] = needs(models, "policy") or generation_config_check(policy)
-    checks["reference_logits"] = reference_logits_check(models, reference, inputs)
-    checks["wrapper"] = needs(models, "policy", "value") or attempt(wrapper, value)
+    checks[Check.GENERATION_CONFIG] = needs(models, "policy") or generation_config_check(policy)
+    checks[Check.REFERENCE_LOGITS] = reference_logits_check(models, reference, inputs)
+    checks[Check.WRAPPER] = needs(models, "policy", "value") or attempt(wrapper, value)
     for name, model in (("reward", reward), ("value", value)):
         if models[name]["status"] in ("none", "absent"):
-            checks[f"{name}_get_reward"] = check_result("unchecked", reason=f"no {name} model")
+            checks[Check.get_reward(name)] = check_result(Status.UNCHECKED, reason=f"no {name} model")
             continue
-        checks[f"{name}_get_reward"] = needs(models, name) or attempt(
+        checks[Check.get_reward(name)] = needs(models, name) or attempt(
             lambda model=model: parts["get_reward"](model, ids, pad_id, 3), model)
     return checks

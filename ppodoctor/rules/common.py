@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Optional
 
+from ..probe.probe_checks import Check
 from ..setup import kinds
 from ..setup.model import Origin, PPOSetup, RoleBinding
 from ..trl_api import eras
@@ -161,7 +162,7 @@ def rename_keyword(title: str, span, old: str, new: str,
 
 
 # --- the value model, which five rules replace or add -------------------------------------------------
-VALUE_READY_CHECKS = ("signature", "dropout", "wrapper", "value_get_reward")
+VALUE_READY_CHECKS = (Check.SIGNATURE, Check.DROPOUT, Check.WRAPPER, Check.VALUE_GET_REWARD)
 
 
 def value_model_fix(context: FixContext, mode: str):
@@ -183,7 +184,7 @@ def value_model_works(diagnostic: Diagnostic, after) -> Evidence:
     return (None if broken is None else not broken), detail
 
 
-def scorer_failure(facts, diagnostic: Diagnostic, checks: tuple[str, ...]) -> Evidence:
+def scorer_failure(facts, diagnostic: Diagnostic, checks: tuple[Check, ...]) -> Evidence:
     """A scorer (reward or value model) without the `score` head TRL calls."""
     # the probe's library loads only when the probe runs: kept off `check`
     from ..probe.facts import error_contains, failed

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from ..probe.probe_checks import Check
 from ..trl_api import eras
 from ..types import ERROR, SAFE, Fix, KnownError, Role
 from .base import Rule
 from .common import new_api_applies, value_model_fix, value_model_works, versions
 
 # In __init__'s order: Python's own TypeError (0.18 on), the dropout walk (0.12), the wrapper (0.13 - 0.17).
-_FAILURES = ("signature", "dropout", "wrapper")
+_FAILURES = (Check.SIGNATURE, Check.DROPOUT, Check.WRAPPER)
 
 
 class ValueModelMissing(Rule):
@@ -96,11 +97,11 @@ class ValueModelMissing(Rule):
         from ..probe.facts import error_contains, first_failure
 
         def missing(check):
-            return "value_model" in check.get("missing", ())
+            return "value_model" in check.detail("missing")
 
         none = error_contains("NoneType")
-        return first_failure(facts, diagnostic.setup_index, (("signature", missing), ("dropout", none),
-                                                             ("wrapper", none)))
+        return first_failure(facts, diagnostic.setup_index, ((Check.SIGNATURE, missing), (Check.DROPOUT, none),
+                                                             (Check.WRAPPER, none)))
 
     def validate_fix(self, diagnostic, before, after):
         return value_model_works(diagnostic, after)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ..probe.probe_checks import Check
 from ..setup import kinds
 from ..trl_api import eras
 from ..types import ERROR, SAFE, Fix, KnownError, ModelKind, Role
@@ -75,7 +76,7 @@ class ValueModelNone(Rule):
         from ..probe.facts import error_contains, first_failure
 
         none = error_contains("NoneType")
-        return first_failure(facts, diagnostic.setup_index, (("dropout", none), ("wrapper", none)))
+        return first_failure(facts, diagnostic.setup_index, ((Check.DROPOUT, none), (Check.WRAPPER, none)))
 
     def validate_fix(self, diagnostic, before, after):
         return value_model_works(diagnostic, after)

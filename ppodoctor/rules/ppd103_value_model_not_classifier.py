@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ..probe.probe_checks import Check
 from ..setup import kinds
 from ..types import ERROR, SAFE, Fix, KnownError, ModelKind, Role
 from .base import Rule
@@ -93,7 +94,7 @@ class ValueModelNotClassifier(Rule):
         return value_model_fix(context, "replace")
 
     def reproduce(self, diagnostic, facts):
-        return scorer_failure(facts, diagnostic, ("wrapper", "value_get_reward"))
+        return scorer_failure(facts, diagnostic, (Check.WRAPPER, Check.VALUE_GET_REWARD))
 
     def validate_fix(self, diagnostic, before, after):
         return value_model_works(diagnostic, after)

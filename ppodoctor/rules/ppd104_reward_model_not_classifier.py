@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ..probe.probe_checks import Check
 from ..setup import kinds
 from ..types import DISPLAY_ONLY, ERROR, UNSAFE, Declined, Fix, ModelKind, Role
 from .base import Rule
@@ -81,13 +82,13 @@ class RewardModelNotClassifier(Rule):
         return edits
 
     def reproduce(self, diagnostic, facts):
-        return scorer_failure(facts, diagnostic, ("reward_get_reward",))
+        return scorer_failure(facts, diagnostic, (Check.REWARD_GET_REWARD,))
 
     def validate_fix(self, diagnostic, before, after):
         # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import model
 
-        broken, detail = scorer_failure(after, diagnostic, ("reward_get_reward",))
+        broken, detail = scorer_failure(after, diagnostic, (Check.REWARD_GET_REWARD,))
         if broken is not False:
             return (None if broken is None else False), detail
         built = model(after.setup(diagnostic.setup_index), "reward")

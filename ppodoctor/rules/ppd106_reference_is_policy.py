@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ..probe.probe_checks import Check
 from ..setup import kinds
 from ..types import ERROR, SAFE, Declined, Fix, KnownError, Role
 from .base import Rule
@@ -93,4 +94,4 @@ class ReferenceIsPolicy(Rule):
         # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import failed
 
-        return failed(facts, diagnostic.setup_index, ("same_object",))
+        return failed(facts, diagnostic.setup_index, (Check.SAME_OBJECT,))

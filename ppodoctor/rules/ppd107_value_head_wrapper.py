@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ..probe.probe_checks import Check
 from ..setup import kinds
 from ..types import ERROR, SAFE, Declined, Fix, KnownError, ModelKind, Role
 from .base import Rule
@@ -98,8 +99,8 @@ class ValueHeadWrapper(Rule):
         # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import failed
 
-        checks = {Role.POLICY: ("generation_config",), Role.VALUE: ("wrapper", "value_get_reward"),
-                  Role.REWARD: ("reward_get_reward",)}.get(diagnostic.subject)
+        checks = {Role.POLICY: (Check.GENERATION_CONFIG,), Role.VALUE: (Check.WRAPPER, Check.VALUE_GET_REWARD),
+                  Role.REWARD: (Check.REWARD_GET_REWARD,)}.get(diagnostic.subject)
         if checks is None:
             return None, f"the probe does not run the {diagnostic.subject} model through TRL's checks"
         return failed(facts, diagnostic.setup_index, checks)

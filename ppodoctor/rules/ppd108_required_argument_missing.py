@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ..probe.probe_checks import Check
 from ..trl_api import eras
 from ..types import ERROR, Role
 from .base import Rule
@@ -61,6 +62,6 @@ class RequiredArgumentMissing(Rule):
         from ..probe.facts import first_failure
 
         def missing(check):
-            return diagnostic.subject in check.get("missing", ())
+            return diagnostic.subject in check.detail("missing")
 
-        return first_failure(facts, diagnostic.setup_index, (("signature", missing),))
+        return first_failure(facts, diagnostic.setup_index, ((Check.SIGNATURE, missing),))

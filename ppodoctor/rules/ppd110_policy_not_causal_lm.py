@@ -3,6 +3,7 @@ from __future__ import annotations
 import inspect
 from typing import Optional
 
+from ..probe.probe_checks import Check
 from ..setup import kinds
 from ..setup.model import Origin
 from ..types import DISPLAY_ONLY, ERROR, SAFE, UNSAFE, Applicability, Declined, Fix, KnownError, ModelKind, Role
@@ -17,7 +18,7 @@ _WHAT_BREAKS = {
                "'BaseModelOutputWithPast' object has no attribute 'logits'`; a classifier scores whole sequences, "
                "not tokens)",
 }
-_CHECK = {Role.POLICY: "generation_config", Role.REFERENCE: "reference_logits"}
+_CHECK = {Role.POLICY: Check.GENERATION_CONFIG, Role.REFERENCE: Check.REFERENCE_LOGITS}
 
 
 class PolicyNotCausalLM(Rule):

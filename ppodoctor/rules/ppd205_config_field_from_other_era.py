@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ..probe.probe_checks import Check, Status
 from ..trl_api import eras, table
 from ..trl_api.config_moves import old_field_names
 from ..types import ERROR, SAFE, Declined, Fix, KnownError, Role
@@ -134,11 +135,11 @@ class ConfigFieldFromOtherEra(Rule):
         empty = no_facts(facts, diagnostic.setup_index)
         if empty is not None:
             return empty
-        config = check(facts.setup(diagnostic.setup_index), "config")
-        if "unexpected" not in config:
-            return None, config.get("reason") or "the config was not built"
-        if diagnostic.subject in config["unexpected"]:
-            return True, f"{config_where(facts)} has no field `{diagnostic.subject}`: {config.get('error', '')}"
+        config = check(facts.setup(diagnostic.setup_index), Check.CONFIG)
+        if "unexpected" not in config.details:
+            return None, config.reason or "the config was not built"
+        if diagnostic.subject in config.detail("unexpected"):
+            return True, f"{config_where(facts)} has no field `{diagnostic.subject}`: {config.error}"
         return False, f"{config_where(facts)} has a field `{diagnostic.subject}`"
 
     def validate_fix(self, diagnostic, before, after):
@@ -148,14 +149,14 @@ class ConfigFieldFromOtherEra(Rule):
         empty = no_facts(after, diagnostic.setup_index)
         if empty is not None:
             return empty
-        config = check(after.setup(diagnostic.setup_index), "config")
-        if "unexpected" not in config:
-            return None, config.get("reason") or "the fixed config was not built"
+        config = check(after.setup(diagnostic.setup_index), Check.CONFIG)
+        if "unexpected" not in config.details:
+            return None, config.reason or "the fixed config was not built"
         new = diagnostic.fix.param("to")
-        if diagnostic.subject in config["unexpected"] or (new and new in config["unexpected"]):
-            return False, f"{config_where(after)} still rejects the call: {config.get('error', '')}"
-        if config.get("status") == "fail" and "unexpected keyword" in config.get("error", ""):
-            return False, f"{config_where(after)}: {config['error']}"
+        if diagnostic.subject in config.detail("unexpected") or (new and new in config.detail("unexpected")):
+            return False, f"{config_where(after)} still rejects the call: {config.error}"
+        if config.status is Status.FAIL and "unexpected keyword" in config.error:
+            return False, f"{config_where(after)}: {config.error}"
         return True, f"{config_where(after)} takes the fixed keywords"
 
 

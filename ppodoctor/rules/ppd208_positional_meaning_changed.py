@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ..probe.probe_checks import Check, Status
 from ..setup import kinds
 from ..trl_api import eras, table
 from ..types import ERROR, ModelKind, Role, Span
@@ -101,12 +102,12 @@ class PositionalMeaningChanged(ReplacementFix, Rule):
         empty = no_facts(after, diagnostic.setup_index)
         if empty is not None:
             return empty
-        signature = check(after.setup(diagnostic.setup_index), "signature")
-        if signature["status"] == "unchecked":
-            return None, signature.get("reason", "")
-        wrong = list(signature.get("unexpected", ())) + list(signature.get("multiple", ()))
+        signature = check(after.setup(diagnostic.setup_index), Check.SIGNATURE)
+        if signature.status is Status.UNCHECKED:
+            return None, signature.reason
+        wrong = list(signature.detail("unexpected")) + list(signature.detail("multiple"))
         if wrong:
-            return False, f"the keywords do not bind: {signature.get('error', '')}"
+            return False, f"the keywords do not bind: {signature.error}"
         return True, "the call binds by keyword to PPOTrainer.__init__'s real parameters"
 
 

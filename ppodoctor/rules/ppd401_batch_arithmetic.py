@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ..probe.probe_checks import Check
 from ..types import ERROR, KnownError, Role
 from .base import Rule
 from .common import BATCH_DEFAULTS, config_value, is_ppo_config, new_api_applies, versions
@@ -85,4 +86,4 @@ class BatchArithmetic(Rule):
         # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import failed
 
-        return failed(facts, diagnostic.setup_index, ("batch",))
+        return failed(facts, diagnostic.setup_index, (Check.BATCH,))

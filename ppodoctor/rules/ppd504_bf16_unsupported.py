@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ..probe.probe_checks import Check, Status
 from ..types import ERROR, KnownError, Role
 from .base import Rule
 
@@ -35,12 +36,15 @@ class Bf16Unsupported(Rule):
     )
 
     def from_probe(self, setup, facts, already):
-        config = facts.get("config") or {}
+        # the probe's library loads only when the probe runs: kept off `check`
+        from ..probe.facts import check
+
+        config = check(facts, Check.CONFIG)
         binding = setup.role(Role.CONFIG)
-        if binding is None or config.get("status") != "fail" or "bf16" not in config.get("error", ""):
+        if binding is None or config.status is not Status.FAIL or "bf16" not in config.error:
             return
-        if config.get("partial") or set(config.get("unseen") or ()) & set(PRECISION_FIELDS):
+        if config.detail("partial", False) or set(config.detail("unseen") or ()) & set(PRECISION_FIELDS):
             return  # a value the source does not show may turn bf16 off: not the script's failure to claim
         yield self.report(
-            f"`{binding.text}` fails on this interpreter: `{config['error']}`; pass `use_cpu=True` to train on "
-            "the CPU or `bf16=False`", binding.origin.span or binding.value_span, setup), config["error"]
+            f"`{binding.text}` fails on this interpreter: `{config.error}`; pass `use_cpu=True` to train on "
+            "the CPU or `bf16=False`", binding.origin.span or binding.value_span, setup), config.error

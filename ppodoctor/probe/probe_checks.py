@@ -1,0 +1,51 @@
+"""The probe's checks and their outcomes, named once for both sides of the worker's JSON.
+
+The worker (worker*.py, run as plain scripts in the user's interpreter, which import this file as a
+sibling module) writes each check under its `Check` with a `Status`; the rules read them back through
+probe/facts.py by the same members. Standard library only: the worker cannot import ppodoctor. A
+rule that wants a new runtime check adds a member here and one worker function that fills it.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class _Named(str, Enum):
+    """A member is its value in JSON, comparisons and f-strings (the worker's JSON stays plain text)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Check(_Named):
+    """One of TRL's own steps that the worker runs on the meta-device models (trl 0.12 - 1.12)."""
+
+    SIGNATURE = "signature"  # PPOTrainer.__init__'s parameters bound to the call's arguments
+    CONFIG = "config"  # PPOConfig(...) built with the call's literal keywords
+    BATCH = "batch"  # __init__'s batch arithmetic (num_mini_batches, whitening)
+    SAME_OBJECT = "same_object"  # `model` and `ref_model` are not one object
+    DROPOUT = "dropout"  # disable_dropout_in_model over the four models
+    GENERATION_CONFIG = "generation_config"  # the policy's generation_config (the stop token)
+    REFERENCE_LOGITS = "reference_logits"  # the reference's forward gives per-token `.logits`
+    WRAPPER = "wrapper"  # PolicyAndValueWrapper(policy, value) forward
+    REWARD_GET_REWARD = "reward_get_reward"  # get_reward on the reward model
+    VALUE_GET_REWARD = "value_get_reward"  # get_reward on the value model
+
+    @classmethod
+    def get_reward(cls, role: str) -> "Check":
+        """The get_reward check of a scorer role ("reward" or "value")."""
+        return cls(f"{role}_get_reward")
+
+
+class Status(_Named):
+    PASS = "pass"
+    FAIL = "fail"  # with TRL's (or torch's) error
+    UNCHECKED = "unchecked"  # with the reason it could not run
+
+
+# Not a check: the trl module whose PPOTrainer the checks ran against (a plain string in `checks`).
+TRL_MODULE = "trl_module"
