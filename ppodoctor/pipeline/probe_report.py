@@ -8,7 +8,7 @@ from .. import noqa
 from ..rules import select_rules
 from ..types import Diagnostic
 from .verdicts import annotate, runtime_findings
-from ..probe import probe_files
+from ..probe.results import probe_files
 from ..probe.memory import render_plan
 from ..probe.runner import coerce_options
 from ..core import CheckReport

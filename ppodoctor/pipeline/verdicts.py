@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
-from ..probe import ProbeResult, probe_files
+from ..probe.results import ProbeResult, probe_files
 from ..probe.facts import FileFacts, regressions
 from ..rules import rule_of
 from ..rules.base import runs_on_target

@@ -1,90 +1,22 @@
 """The runtime probe: builds each setup's models on the meta device, in the user's interpreter.
 
-A library below the rules: `probe_files` runs the worker once for many files and gives each its
-`FileFacts` (facts.py), which the rules' `reproduce`/`validate_fix` read. What the verdicts make of
-those facts is a pipeline stage (pipeline/verdicts.py). Importing this package imports no torch:
-the work happens in a subprocess (runner.py).
+A library below the rules: `probe_files` (results.py) runs the worker once for many files and gives each
+its `FileFacts` (facts.py), which the rules' `reproduce`/`validate_fix` read; probe_checks.py names the
+worker's checks for both sides. Importing this package imports nothing else of it: the rules import
+probe_checks on `check`'s path, which must not pay for the runner, the facts and the memory plan.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional, Sequence
-
-from ..setup.model import FileSetup
-from .facts import FileFacts
-from .memory import MemoryPlan, memory_plan
-from .runner import ProbeAnswer, ProbeFailed, ProbeOptions, coerce_options, run_worker
+from typing import Any
 
 __all__ = ["FileFacts", "ProbeOptions", "ProbeResult", "probe_file_setup", "probe_files"]
 
 
-@dataclass(frozen=True)
-class ProbeResult:
-    """The probe's view of one file: its facts, and how the worker run went."""
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        # the runner and its results load when asked for: kept off `check`'s start-up (see above)
+        from . import results
 
-    facts: FileFacts
-    accelerator: str = ""
-    peak_rss_bytes: int = 0
-    wall_s: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.facts.ok
-
-    @property
-    def reason(self) -> str:
-        return self.facts.reason
-
-    @property
-    def versions(self) -> tuple[tuple[str, str], ...]:
-        return tuple((k, str(v)) for k, v in self.facts.versions.items())
-
-    def setup_facts(self, index: Optional[int]) -> Optional[dict]:
-        return self.facts.setup(index)
-
-    def memory(self, index: int) -> MemoryPlan:
-        return memory_plan(self.facts.setup(index))
-
-    def to_dict(self) -> dict:
-        return {"ok": self.ok, "reason": self.reason or None, "versions": dict(self.versions),
-                "accelerator": self.accelerator, "peak_rss_bytes": self.peak_rss_bytes,
-                "wall_s": round(self.wall_s, 3),
-                "setups": [None if facts is None else {"models": facts.get("models"), "tokenizer": facts.get("tokenizer"),
-                                                      "checks": facts.get("checks"), "config": facts.get("config"),
-                                                      "memory": memory_plan(facts).to_dict()}
-                           for facts in self.facts.setups]}
-
-
-def _file_imports(file_setup: FileSetup, api: dict) -> tuple[dict, ...]:
-    attempts = {(a["module"], tuple(a["names"])): a for a in api.get("imports") or ()}
-    found = []
-    for record in file_setup.imports:
-        attempt = attempts.get((record.module, (record.name,) if record.name else ()))
-        if attempt is not None and attempt not in found:
-            found.append(attempt)
-    return tuple(found)
-
-
-def _result(answer: ProbeAnswer, index: int, file_setup: FileSetup) -> ProbeResult:
-    facts = FileFacts(file_setup, tuple(answer.files[index]), _file_imports(file_setup, answer.api), answer.api,
-                      dict(answer.versions))
-    return ProbeResult(facts, str(answer.accelerator.get("name", "")), answer.peak_rss_bytes, answer.wall_s)
-
-
-def probe_files(file_setups: Sequence[FileSetup], options: ProbeOptions) -> tuple[ProbeResult, ...]:
-    """One worker run for all of `file_setups` (different files, or one file before and after a fix)."""
-    if not file_setups:
-        return ()
-    if not any(fs.setups or fs.imports for fs in file_setups):
-        return tuple(ProbeResult(FileFacts(fs, reason="no PPOTrainer setup to probe")) for fs in file_setups)
-    try:
-        answer = run_worker(file_setups, coerce_options(options))
-    except ProbeFailed as error:
-        return tuple(ProbeResult(FileFacts(fs, tuple(None for _ in fs.setups), reason=str(error)))
-                     for fs in file_setups)
-    return tuple(_result(answer, index, fs) for index, fs in enumerate(file_setups))
-
-
-def probe_file_setup(file_setup: FileSetup, options: ProbeOptions) -> ProbeResult:
-    return probe_files([file_setup], options)[0]
+        return getattr(results, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
