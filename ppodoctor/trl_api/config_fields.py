@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
+from ..types import StrEnum
 from . import installed_facts, table
 from .eras import Version
 
@@ -25,7 +26,17 @@ def _measured() -> dict[Version, frozenset[str]]:
     return {Version.parse(version): frozenset(fields) for version, fields in data.items()}
 
 
-def training_arguments_choice(installed: Version, root: str = "") -> tuple[str, Optional[Version]]:
+class FieldSource(StrEnum):
+    """Which data gives TrainingArguments' keywords for a transformers release."""
+
+    MEASURED = "measured"  # training_arguments.json lists the release
+    INSTALLED = "installed"  # read from its installation's source
+    MINOR = "minor"  # the measured release of its minor series
+    NEWEST = "newest"  # newer than every measured release: the newest measured
+    NONE = "none"  # a minor release between measured ones: not known
+
+
+def training_arguments_choice(installed: Version, root: str = "") -> tuple[FieldSource, Optional[Version]]:
     """Which data gives TrainingArguments' keywords for the transformers `installed`:
     ("measured", it) for a release training_arguments.json lists; ("installed", it) for one installed
     where the target says (`root`) or in the interpreter running ppodoctor, read from its source;
@@ -35,9 +46,9 @@ def training_arguments_choice(installed: Version, root: str = "") -> tuple[str, 
     measured ones, whose fields may differ from either neighbour's."""
     measured = _measured()
     if installed in measured:
-        return "measured", installed
+        return FieldSource.MEASURED, installed
     if installed_facts.location("transformers", installed, root):
-        return "installed", installed
+        return FieldSource.INSTALLED, installed
     return _below(installed)
 
 
@@ -52,7 +63,7 @@ def training_arguments_fields(requirement: str, installed: Optional[Version] = N
     measured = _measured()
     if installed is not None:
         kind, release = training_arguments_choice(installed, root)
-        if kind == "installed":
+        if kind is FieldSource.INSTALLED:
             fields = installed_facts.training_arguments(installed, root)
             if fields is not None:
                 return fields
@@ -68,13 +79,13 @@ def training_arguments_fields(requirement: str, installed: Optional[Version] = N
     return frozenset().union(*fitting) if fitting else None
 
 
-def _below(installed: Version) -> tuple[str, Optional[Version]]:
+def _below(installed: Version) -> tuple[FieldSource, Optional[Version]]:
     measured = _measured()
     same = [version for version in measured if (version.major, version.minor) == (installed.major, installed.minor)]
     if same:
-        return "minor", max(same)
+        return FieldSource.MINOR, max(same)
     newest = max(measured)
-    return ("newest", newest) if installed.base > newest else ("none", None)
+    return (FieldSource.NEWEST, newest) if installed.base > newest else (FieldSource.NONE, None)
 
 
 def accepted_config_fields(version: Version, installed_transformers: Optional[Version] = None

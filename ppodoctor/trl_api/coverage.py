@@ -10,6 +10,7 @@ which it asks; the `Target` record below them only formats what it is given.
 from __future__ import annotations
 
 from . import config_fields, installed_facts, table
+from .config_fields import FieldSource
 from .eras import NEWEST_WITH_PPO, Target, Version
 
 def describe(target: Target) -> str:
@@ -46,13 +47,13 @@ def _transformers_note(target) -> str:
     if installed is None or target.transformers_path or target.transformers_source.startswith("assumed"):
         return ""
     kind, measured = config_fields.training_arguments_choice(installed)
-    if kind == "installed":
+    if kind is FieldSource.INSTALLED:
         return "; not measured: TrainingArguments read from the installation in the interpreter running ppodoctor"
-    if kind == "minor":
+    if kind is FieldSource.MINOR:
         return f"; not measured: checked with {measured}'s TrainingArguments"
-    if kind == "newest":
+    if kind is FieldSource.NEWEST:
         return f"; not measured: checked with {measured}'s TrainingArguments, the newest measured"
-    if kind == "none":
+    if kind is FieldSource.NONE:
         return "; not measured: its TrainingArguments fields are not known, so PPOConfig keywords from them " \
                "are not checked"
     return ""
