@@ -46,6 +46,42 @@ class _Group(click.Group):
             raise click.exceptions.Exit(EXIT_INTERRUPTED)
 
 
+def run() -> None:
+    """The installed command: `main`, then leave without the interpreter's teardown.
+
+    Tearing down a finished check's modules (libcst's node classes, the rules) and collecting their
+    objects one last time costs ~40 ms, a sixth of a whole check, and nothing a finished command
+    needs. What a normal exit must still do is done first: the atexit functions (weakref finalizers,
+    logging, worker pools) and flushing the output streams."""
+    import atexit
+    import os
+
+    try:
+        main()
+        status = EXIT_CLEAN
+    except SystemExit as stop:
+        status = _exit_status(stop.code)
+    # atexit._run_exitfuncs is what Py_Finalize runs before the teardown this skips
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`) or stream: nothing more can be written
+            pass
+    os._exit(status)
+
+
+def _exit_status(code) -> int:
+    """sys.exit's argument as the process status, as Python makes it: None is 0, a message is printed
+    and is 1."""
+    if code is None:
+        return EXIT_CLEAN
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ppodoctor")
 def main() -> None:

@@ -1,4 +1,5 @@
-"""The core every entry point shares: source text → setup model → rules → a file's report.
+"""The core every entry point shares: screened source (screening.py) → setup model → rules → a
+file's report. `fix` and `migrate` (pipeline/) take the same screening and parse, then add their stage.
 
 `scan` (many files), `fixes` (the fixed-point engine) and `probe` import this; `api` is the facade
 that tools call. A report owns its summary: its exit status and what counts as a problem.
@@ -16,10 +17,11 @@ from .records import Record, record
 from .rules import select_rules
 from .rules.base import RuleContext
 from .saved import SavedFiles
+from .screening import Screened, screen
 from .setup.model import FileSetup
 from .trl_api.eras import Target
 from .trl_api.target import resolve_target
-from .types import Diagnostic, ExitStatus, exit_status
+from .types import Diagnostic, ExitStatus, Screen, exit_status
 
 @record
 class FileReport(Record):
@@ -154,33 +156,33 @@ def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -
     return tuple(found)
 
 
-def check_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
-                 target: Optional[Target] = None, strict: bool = False, screened: bool = False) -> FileReport:
-    """One file's report. A file whose bytes cannot hold a PPO setup (files.may_hold_setup) is not
-    even decoded: nothing in it could be reported, its encoding included; unless `strict` (a file
-    the user named): then it is decoded and compiled, and Python's refusal is the report's error.
-    (A notebook's program is judged by its own reader, cell by cell.) `screened`: see parse_setup."""
-    settings = settings or Settings()
-    raw = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
-    strict = strict and not files.is_notebook(filename)
-    if not strict and not files.may_hold_setup_named(raw, filename):
-        target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
-        return FileReport(filename, setup=FileSetup(filename), target=target)
-    try:
-        decoded = files.decode_source(source, filename)
-        if strict:
-            files.compile_source(decoded.text, filename)
-    except files.SourceError as error:
-        return failed(filename, error)
+def parse_screened(screened: Screened) -> FileSetup:
+    """The setup model of a screened file: parsed only when screening says it may hold one; raises
+    files.SourceError for text libcst cannot parse."""
+    if screened.screen != Screen.CHECK:
+        return FileSetup(screened.name)
+    return parse_setup(screened.text, screened.name, screened=True)
+
+
+def check_screened(screened: Screened, settings: Settings, target: Optional[Target] = None) -> FileReport:
+    """The check's own stages after screening: target, parse, rules."""
+    filename = screened.name
+    if screened.screen == Screen.ERROR:
+        return FileReport(filename, error=screened.error, error_position=screened.error_position)
     target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
-    if not files.may_hold_setup_named(raw, filename):
-        return FileReport(filename, setup=FileSetup(filename), source=decoded, target=target)
     try:
-        setup = parse_setup(decoded.text, filename, screened)
+        setup = parse_screened(screened)
     except files.SourceError as error:
-        return failed(filename, error, source=decoded, target=target)
-    return FileReport(filename, run_rules(setup, decoded.text, target, settings), setup=setup, source=decoded,
-                      target=target)
+        return failed(filename, error, source=screened.source, target=target)
+    diagnostics = run_rules(setup, screened.text, target, settings) if screened.screen == Screen.CHECK else ()
+    return FileReport(filename, diagnostics, setup=setup, source=screened.source, target=target)
+
+
+def check_source(source: Union[str, bytes], filename: str = "<stdin>", settings: Optional[Settings] = None,
+                 target: Optional[Target] = None, strict: bool = False) -> FileReport:
+    """One file's report (see screening.py for what is read of it). `strict`: the user named this
+    file, so it is decoded and compiled whatever it holds, and Python's refusal is the report's error."""
+    return check_screened(screen(source, filename, strict), settings or Settings(), target)
 
 
 def check_file(path: Path, settings: Optional[Settings] = None, target: Optional[Target] = None,

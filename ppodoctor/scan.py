@@ -20,8 +20,7 @@ from typing import Callable, Iterable, Iterator, Optional
 
 from . import core, files
 from .config import Settings
-from .setup.model import FileSetup
-from .setup.relevance import may_matter, tree_may_matter
+from .screening import Screened, screen_file
 from .trl_api.eras import Target
 from .types import Screen
 
@@ -32,10 +31,7 @@ PARALLEL_BYTES = 128 * 1024
 # Screening costs ~40 µs a file: below this many, forking workers costs more than it saves.
 SCREEN_PARALLEL_FILES = 1000
 
-_Work = tuple[int, str, bytes, Target]
-# What screening says of one file: None (its bytes cannot hold a setup), ("error", cause, position),
-# (Screen.CLEAN, decoded) (Python's parser rules it out) or (Screen.CHECK, decoded).
-_Screened = Optional[tuple]
+_Work = tuple[int, Screened, Target]
 
 
 def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = None,
@@ -52,8 +48,8 @@ def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = N
     targets = _Targets(settings, target, prefetch)
     cpus = jobs or available_cpus()
     reports: list[Optional[core.FileReport]] = [None] * len(found)
-    candidates: list[tuple[int, str, files.SourceText]] = []
-    untargeted: list[tuple[int, str, Optional[files.SourceText]]] = []  # their target may wait on a subprocess
+    candidates: list[tuple[int, Screened]] = []
+    untargeted: list[tuple[int, Screened]] = []  # their target may wait on a subprocess
     readable = []
     for index, (name, problem) in enumerate(found):
         if problem is None:
@@ -65,24 +61,24 @@ def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = N
         targets.wait_for_prefetch()  # no thread may run while the process forks
         screened = _screen_forked(readable, cpus, named)
     else:
-        screened = ((index, name, _screen(name, name in named)) for index, name in readable)
-    for index, name, outcome in screened:
-        if outcome is not None and outcome[0] == Screen.ERROR:
-            reports[index] = core.FileReport(name, error=outcome[1], error_position=outcome[2])
-        elif outcome is not None and outcome[0] == Screen.CHECK:
-            candidates.append((index, name, outcome[1]))
+        screened = ((index, screen_file(name, name in named)) for index, name in readable)
+    for index, outcome in screened:
+        if outcome.screen == Screen.ERROR:
+            reports[index] = core.check_screened(outcome, settings)
+        elif outcome.screen == Screen.CHECK:
+            candidates.append((index, outcome))
             continue
         else:
-            untargeted.append((index, name, outcome and outcome[1]))  # its report is made last
+            untargeted.append((index, outcome))  # its report is made last
         advance()
     if candidates:
         _import_parser()  # ~170 ms, while the target's subprocess runs
-    work = [(index, name, decoded.raw, targets.of(name)) for index, name, decoded in candidates]
+    work = [(index, screened, targets.of(screened.name)) for index, screened in candidates]
     workers = min(cpus, len(work))
-    many = len(work) > PARALLEL_THRESHOLD or sum(len(item[2]) for item in work) > PARALLEL_BYTES
+    many = len(work) > PARALLEL_THRESHOLD or sum(_size(item) for item in work) > PARALLEL_BYTES
     results = _in_pool(work, settings, workers) if many and workers > 1 \
         else (_check_one(item, settings) for item in work)
-    sources = {index: decoded for index, _, decoded in candidates}
+    sources = {index: screened.source for index, screened in candidates}
     try:
         for index, report in results:
             # Workers send reports without the source (the bytes went the other way already).
@@ -90,36 +86,9 @@ def scan(paths: Iterable[Path], settings: Settings, target: Optional[Target] = N
             advance()
     finally:
         results.close()  # interrupted here, not in the pool: its workers are stopped now, not at exit
-    for index, name, decoded in untargeted:
-        reports[index] = core.FileReport(name, setup=FileSetup(name), source=decoded, target=targets.of(name))
+    for index, screened in untargeted:
+        reports[index] = core.check_screened(screened, settings, targets.of(screened.name))
     return tuple(sorted(reports, key=lambda report: report.path))
-
-
-def _screen(name: str, named: bool = False) -> _Screened:
-    """A walked file is screened out unread past its bytes when they cannot hold a setup; a file
-    the user named is always decoded and compiled (Python's refusal is its error), as ruff does."""
-    try:
-        data = files.read_bytes(name)
-        if named and not name.endswith(_NOT_PYTHON):
-            decoded = files.decode(data)
-            tree = files.compile_source(decoded.text, name)
-            if not files.may_hold_setup(data):
-                return (Screen.CLEAN, decoded)
-            return (Screen.CHECK, decoded) if tree_may_matter(tree) else (Screen.CLEAN, decoded)
-        # Only files that pass the prefilter are decoded: the others are never looked at again, so
-        # their encoding cannot matter (and decoding costs more than reading).
-        if not files.may_hold_setup_named(data, name):
-            return None
-        decoded = files.decode_named(data, name)
-    except files.SourceError as error:
-        return (Screen.ERROR, str(error), error.position)
-    # Python's parser rules out most of the rest, so that libcst is imported (and workers started)
-    # only for files that can matter.
-    return (Screen.CHECK, decoded) if may_matter(decoded.text) else (Screen.CLEAN, decoded)
-
-
-# Named files that are not Python source: notebooks are JSON, for their own reader to judge.
-_NOT_PYTHON = (".ipynb",)
 
 
 def _import_parser() -> None:
@@ -202,10 +171,13 @@ def _prefetch_target(settings: Settings):
     return thread
 
 
+def _size(item: _Work) -> int:
+    return len(item[1].source.raw)
+
+
 def _check_one(item: _Work, settings: Settings) -> tuple[int, core.FileReport]:
-    index, name, data, target = item
-    # Screening has already found that the file may matter: Python's parser is not asked twice.
-    return index, core.check_source(data, name, settings, target, screened=True)
+    index, screened, target = item
+    return index, core.check_screened(screened, settings, target)
 
 
 # --- the pool -------------------------------------------------------------------------------------
@@ -221,7 +193,7 @@ def _can_fork() -> bool:
 
 
 def _screen_forked(readable: list[tuple[int, str]], workers: int,
-                   named: frozenset[str] = frozenset()) -> list[tuple[int, str, _Screened]]:
+                   named: frozenset[str] = frozenset()) -> list[tuple[int, Screened]]:
     """Screen in `workers` processes: this one and forked children, each taking every workers-th
     file, the children sending their answers back pickled through a pipe. (A multiprocessing pool
     costs ~50 ms more here: its queues and threads are worth it for long tasks, not for 40 µs ones.)
@@ -230,11 +202,11 @@ def _screen_forked(readable: list[tuple[int, str]], workers: int,
     import pickle
 
     children: list[tuple[int, int, int]] = []  # (pid, read end, share)
-    screened: list[tuple[int, str, _Screened]] = []
+    screened: list[tuple[int, Screened]] = []
     here = [0]  # the shares screened in this process
 
-    def screen_share(share: int) -> list[tuple[int, str, _Screened]]:
-        return [(index, name, _screen(name, name in named)) for index, name in readable[share::workers]]
+    def screen_share(share: int) -> list[tuple[int, Screened]]:
+        return [(index, screen_file(name, name in named)) for index, name in readable[share::workers]]
 
     try:
         # Children are born with SIGINT blocked, so none can die of a Ctrl-C before ignoring it.
@@ -303,6 +275,6 @@ def _in_pool(work: list[_Work], settings: Settings, workers: int) -> Iterator[tu
     from .workers import run_unordered
 
     # Largest first, so that no big file starts last and leaves the other workers idle.
-    largest_first = sorted(work, key=lambda item: -len(item[2]))
+    largest_first = sorted(work, key=lambda item: -_size(item))
     yield from run_unordered(_worker_check, settings, largest_first, workers,
                              multiprocessing.get_context("fork" if _can_fork() else "spawn"))

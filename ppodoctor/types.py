@@ -175,8 +175,9 @@ class Successor(StrEnum):
 
 
 class Screen(StrEnum):
-    """What screening says of one file that may hold a setup (scan.py)."""
+    """What screening says of one file (screening.py)."""
 
+    UNREAD = "unread"  # its bytes cannot hold a setup: not even decoded
     ERROR = "error"  # it cannot be read or compiled: the cause and position follow
     CLEAN = "clean"  # Python's parser rules a setup out
     CHECK = "check"  # it may hold one: parse it with libcst

@@ -325,7 +325,7 @@ def slow(real):
         return real(*args)
     return work
 
-scan._check_one, scan._screen = slow(scan._check_one), slow(scan._screen)
+scan._check_one, scan.screen_file = slow(scan._check_one), slow(scan.screen_file)
 scan.available_cpus = lambda: 3
 sys.argv[0] = "ppodoctor"
 cli.main()

@@ -165,16 +165,16 @@ def test_a_child_that_fails_has_its_share_screened_here(tmp_path, monkeypatch):
     root = mixed_tree(tmp_path)
     readable = [(index, str(path)) for index, path in enumerate(sorted(root.rglob("*.py")))]
     parent = os.getpid()
-    real_screen = scan._screen
+    real_screen = scan.screen_file
 
     def screen_failing_in_children(name, named=False):
         if os.getpid() != parent:
             raise RuntimeError("a bug in a child")
         return real_screen(name, named)
 
-    monkeypatch.setattr(scan, "_screen", screen_failing_in_children)
+    monkeypatch.setattr(scan, "screen_file", screen_failing_in_children)
     screened = scan._screen_forked(readable, 3)
-    assert sorted(screened, key=lambda item: item[0]) == [(index, name, real_screen(name)) for index, name in readable]
+    assert sorted(screened, key=lambda item: item[0]) == [(index, real_screen(name)) for index, name in readable]
 
 
 @pytest.mark.skipif(not scan._can_fork(), reason="screening is shared with forked children on Linux only")
@@ -188,7 +188,7 @@ def test_an_interrupted_screening_leaves_no_child_running(tmp_path, monkeypatch)
             time.sleep(60)  # a child that would outlive the scan if nobody stopped it
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scan, "_screen", screen)
+    monkeypatch.setattr(scan, "screen_file", screen)
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         scan._screen_forked(readable, 3)
@@ -213,7 +213,7 @@ def test_a_share_that_cannot_be_forked_is_screened_here(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "fork", fork_once)
     screened = scan._screen_forked(readable, 3)
     assert len(forks) == 1  # one child, and one share taken back here
-    assert sorted(screened, key=lambda item: item[0]) == [(index, name, scan._screen(name)) for index, name in readable]
+    assert sorted(screened, key=lambda item: item[0]) == [(index, scan.screen_file(name)) for index, name in readable]
 
 
 @pytest.mark.parametrize("failure", ["raises", "dies", "raises-here-too"])
@@ -225,7 +225,7 @@ def test_a_check_that_fails_in_a_worker_is_run_here(tmp_path, monkeypatch, failu
     parent, real, children = os.getpid(), scan._check_one, count_forks(monkeypatch)
 
     def check_one(item, settings):
-        if item[1].endswith(("train_03.py", "train_07.py")) and (os.getpid() != parent or failure == "raises-here-too"):
+        if item[1].name.endswith(("train_03.py", "train_07.py")) and (os.getpid() != parent or failure == "raises-here-too"):
             if failure == "dies":
                 os._exit(1)
             raise RuntimeError("a bug")

@@ -18,14 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ppodoctor"
 MAX_LINES = 400
 # Over the limit before the limit was written down, to be split; the list may only shrink.
-OVER_THE_LIMIT = {"ppodoctor.setup.mappings", "ppodoctor.setup.resolve", "ppodoctor.trl_api.module_names"}
+OVER_THE_LIMIT: set[str] = set()
 
 # Bottom to top; a module belongs to the first entry that is it or a package above it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("types", ("ppodoctor.records", "ppodoctor.types", "ppodoctor")),
     ("foundation", ("ppodoctor.trl_api", "ppodoctor.setup", "ppodoctor.config", "ppodoctor.files",
                     "ppodoctor.noqa", "ppodoctor.ignore", "ppodoctor.magics", "ppodoctor.notebook",
-                    "ppodoctor.notebook_json", "ppodoctor.saved", "ppodoctor.envreport", "ppodoctor.textdiff")),
+                    "ppodoctor.notebook_json", "ppodoctor.saved", "ppodoctor.envreport", "ppodoctor.textdiff",
+                    "ppodoctor.screening")),
     ("libraries", ("ppodoctor.fixes", "ppodoctor.probe", "ppodoctor.migrate")),
     ("rules", ("ppodoctor.rules",)),
     ("core", ("ppodoctor.core", "ppodoctor.explain")),

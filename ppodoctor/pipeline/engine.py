@@ -87,15 +87,16 @@ def parses(text: str, must_compile: bool, filename: str) -> bool:
 
 
 def fix_text(text: str, filename: str, target: Target, settings: Settings, newline: str = "\n",
-             unsafe: bool = False, allow: Optional[Callable[[Diagnostic], bool]] = None) -> FixOutcome:
+             unsafe: bool = False, allow: Optional[Callable[[Diagnostic], bool]] = None,
+             setup: Optional[FileSetup] = None) -> FixOutcome:
     """Fix `text` to a fixed point; raises files.SourceError when the text cannot be parsed.
 
     Safe fixes are applied, and unsafe ones with `unsafe`. With `allow`, only findings it accepts are
     fixed, in every round (the probe gate: only confirmed fixes are written); the others are skipped
-    with NOT_ALLOWED_REASON.
+    with NOT_ALLOWED_REASON. `setup`: the setup model of `text` when the caller has parsed it already.
     """
     must_compile = parses(text, True, filename)
-    before = setup = parse_setup(text, filename)
+    before = setup = setup if setup is not None else parse_setup(text, filename)
     applied: list[Diagnostic] = []
     applied_keys: set = set()
     reasons: dict[tuple, str] = {}

@@ -19,10 +19,12 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 from .. import files
 from ..config import Settings
+from ..core import parse_screened
+from ..screening import screen
 from ..setup.model import FileSetup
 from ..trl_api.eras import Target
 from ..trl_api.target import resolve_target
-from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ExitStatus, ProbeVerdict, exit_status
+from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ExitStatus, ProbeVerdict, Screen, exit_status
 from .engine import FixOutcome, Skipped, finding_key, fix_text, parses
 from .probe_gate import Confirmer, confirm_with_probe
 from ..textdiff import file_diff
@@ -130,17 +132,18 @@ def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: O
     """Fix one source text in memory; nothing is written. `allow` limits which findings are fixed;
     `strict` (a file the user named) has Python compile it first, its refusal being the error."""
     settings = settings or Settings()
-    try:
-        decoded = files.decode_source(source, filename)
-        if strict and not decoded.is_notebook:
-            files.compile_source(decoded.text, filename)
-    except files.SourceError as error:
-        return FileFix(filename, error=str(error))
-    target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
-    if not files.may_hold_setup_named(decoded.raw, filename):
+    screened = screen(source, filename, strict)
+    if screened.screen == Screen.ERROR:
+        return FileFix(filename, error=screened.error)
+    if screened.screen == Screen.UNREAD:
+        return FileFix(filename)
+    decoded = screened.source
+    if screened.screen == Screen.CLEAN:
         return FileFix(filename, decoded, decoded.text)
+    target = target or resolve_target(settings, Path(filename) if filename != "<stdin>" else None)
     try:
-        outcome: FixOutcome = fix_text(decoded.text, filename, target, settings, decoded.newline, unsafe, allow)
+        outcome: FixOutcome = fix_text(decoded.text, filename, target, settings, decoded.newline, unsafe, allow,
+                                       parse_screened(screened))
     except files.SourceError as error:
         return FileFix(filename, decoded, error=str(error))
     fixed = FileFix(filename, decoded, outcome.text, outcome.applied, outcome.skipped, outcome.remaining,

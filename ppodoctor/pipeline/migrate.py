@@ -9,15 +9,14 @@ confirmed every new trainer call in the interpreter that will run it, unless `pr
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence, Union
 
-import libcst as cst
-
 from .. import files
 from ..config import Settings
-from ..core import check_source, parse_setup
+from ..core import check_source, parse_screened
+from ..screening import screen
+from .engine import parses
 from ..fixes.edits import apply
 from ..migrate import mapping
 from ..migrate.layout import relayout
@@ -27,18 +26,7 @@ from ..migrate.rewrite import rewrite_file
 from ..trl_api import table
 from ..textdiff import file_diff
 from ..trl_api.eras import Target, Version
-from ..types import CONFIRMED, ERROR, Declined, ExitStatus, exit_status
-
-
-def _parses(text: str) -> bool:
-    try:
-        cst.parse_module(text)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compile(text, "<migrated>", "exec", dont_inherit=True)
-    except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError):
-        return False
-    return True
+from ..types import CONFIRMED, ERROR, Declined, ExitStatus, Screen, exit_status
 
 
 def default_version() -> Version:
@@ -46,26 +34,28 @@ def default_version() -> Version:
 
 
 def migrate_source(source: Union[str, bytes], filename: str = "<stdin>", target: str = mapping.RLOO,
-                   version: Optional[Version] = None, pinned: Optional[Version] = None) -> FileMigration:
-    """Port one source text in memory; nothing is written.
+                   version: Optional[Version] = None, pinned: Optional[Version] = None,
+                   strict: bool = False) -> FileMigration:
+    """Port one source text in memory; nothing is written. `strict`: the user named this file (see
+    screening.py).
 
     `version`: the TRL the ported script will run on (default: the newest measured, 1.16.0); `pinned`:
     the PPO release the script was written for, when known (its defaults are then carried exactly).
     """
     version = version or default_version()
     trainer = mapping.TRAINERS[target][0]
-    try:
-        decoded = files.decode(source) if isinstance(source, bytes) else files.from_text(source)
-    except files.SourceError as error:
-        return FileMigration(filename, error=str(error))
     if table.successor(trainer, version) is None:
         first = table.first_successor_version(trainer)
-        return FileMigration(filename, decoded, error=f"trl {version} has no {trainer} that takes `reward_funcs` "
-                                                      f"(it has since {first})")
-    if not files.may_hold_setup(decoded.raw):
-        return FileMigration(filename, decoded, decoded.text)
+        return FileMigration(filename, error=f"trl {version} has no {trainer} that takes `reward_funcs` "
+                                             f"(it has since {first})")
+    screened = screen(source, filename, strict)
+    if screened.screen == Screen.ERROR:
+        return FileMigration(filename, error=screened.error)
+    if screened.screen == Screen.UNREAD:
+        return FileMigration(filename)
+    decoded = screened.source
     try:
-        file_setup = parse_setup(decoded.text, filename)
+        file_setup = parse_screened(screened)
     except files.SourceError as error:
         return FileMigration(filename, decoded, error=str(error))
     if not file_setup.setups:
@@ -79,9 +69,9 @@ def migrate_source(source: Union[str, bytes], filename: str = "<stdin>", target:
         return FileMigration(filename, decoded, decoded.text, ports,
                              declined="; ".join(f"trainer call {port.index + 1}: {port.declined}" for port in declined))
     text = apply(decoded.text, edits)
-    if _parses(text):
+    if parses(text, True, filename):
         text = relayout(text, decoded.newline)
-    if not _parses(text):
+    if not parses(text, True, filename):
         return FileMigration(filename, decoded, decoded.text, ports,
                              declined="the ported code would not parse (e.g. a block left empty); nothing is changed")
     try:
@@ -113,7 +103,9 @@ def migrate_paths(paths: Iterable[Path], target: str = mapping.RLOO, version: Op
     """
     version = version or default_version()
     results: list[FileMigration] = []
-    for path, problem in files.discover(list(paths), excluded):
+    paths = list(paths)
+    named = files.named_files(paths)
+    for path, problem in files.discover(paths, excluded):
         if problem is not None:
             results.append(FileMigration(str(path), error=problem))
             continue
@@ -122,7 +114,7 @@ def migrate_paths(paths: Iterable[Path], target: str = mapping.RLOO, version: Op
         except files.SourceError as error:
             results.append(FileMigration(str(path), error=str(error)))
             continue
-        migration = migrate_source(data, str(path), target, version, pinned)
+        migration = migrate_source(data, str(path), target, version, pinned, strict=str(path) in named)
         if migration.changed and not migration.error and not migration.declined:
             migration = dataclasses.replace(migration, remaining=remaining_errors(migration, version))
         results.append(migration)

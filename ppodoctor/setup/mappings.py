@@ -15,8 +15,8 @@ import libcst as cst
 
 from .context import VARIES, Bound, Context, dominates
 from .literals import NOT_LITERAL, literal
+from .loops import LoopResolution, target_names
 from .model import Origin, Value
-from .scanner import child_fields
 
 _DEPTH = 24
 _MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "popitem"})
@@ -61,7 +61,7 @@ class View:
         return self.complete and all(entry.certain for entry in self.items.values())
 
 
-class MappingResolution:
+class MappingResolution(LoopResolution):
     def expand_mapping(self, node: cst.BaseExpression, ctx: Context, depth: int = 0):
         """The (key, value node, context) items of a `**mapping` whose every key and value is seen on
         every path (`migrate` rewrites them in place), else None."""
@@ -240,77 +240,12 @@ class MappingResolution:
         elif key not in view.items and len(args) == 2:  # setdefault
             view.items[key] = Entry(args[1].value, ctx, certain)
 
-    # --- loops whose effect the source shows ------------------------------------------------
-    def _loop_items(self, action, ctx: Context, depth: int) -> Optional[list[tuple[str, tuple]]]:
-        loop: cst.For = action.loop
-        targets = [b for bindings in action.scope.bindings.values() for b in bindings if b.loop is loop]
-        if not targets or not isinstance(action.key, cst.Name) or _jumps(loop.body):
-            return None
-        if any(b.path != action.path for b in targets):
-            return None  # the write sits under a condition inside the loop
-        names = {b.name: b.index for b in targets}
-        if action.key.value not in names:
-            return None
-        loop_ctx = self._context_for(targets[0].position, targets[0].path, action.scope, ctx)
-        return self._iterated(loop.iter, names, action.key.value, loop_ctx, depth)
-
-    def _iterated(self, iterable: cst.BaseExpression, names: dict[str, tuple], key_name: str, ctx: Context,
-                  depth: int) -> Optional[list[tuple[str, tuple]]]:
-        """(key, loop variables) for each pass of `for <names> in <iterable>`, when all are visible."""
-        method = iterable.func.attr.value if isinstance(iterable, cst.Call) and isinstance(iterable.func,
-                                                                                              cst.Attribute) else ""
-        if method in ("items", "keys") and not iterable.args:
-            view = self.mapping_view(iterable.func.value, ctx, depth + 1)
-            if view is None or not view.exact:
-                return None
-            passes = []
-            for key, entry in view.items.items():
-                key_part = Bound(entry.key_node, entry.ctx) if entry.key_node is not None else None
-                bound = []
-                for name, index in names.items():
-                    if method == "keys":
-                        part = key_part if not index else None
-                    elif index[:1] == (0,) and len(index) == 1:
-                        part = key_part
-                    elif index[:1] == (1,):
-                        part = Bound(entry.node, entry.ctx, index[1:])
-                    else:
-                        return None  # the whole (key, value) pair in one name is not followed
-                    if part is None and (name != key_name or index != names[key_name]):
-                        return None
-                    if part is not None:
-                        bound.append((name, part))
-                passes.append((key, tuple(bound)))
-            return passes
-        if isinstance(iterable, cst.Name):
-            binding, scope, ambiguous = self.lookup(iterable.value, ctx)
-            if binding is None or ambiguous or binding.kind != "assign" or binding.index or binding.value is None:
-                return None
-            inner = self.context_for(binding, scope, ctx)
-            if isinstance(binding.value, (cst.Tuple, cst.List)) and not self.actions_on(iterable.value, scope):
-                return self._iterated(binding.value, names, key_name, inner, depth + 1)
-            keys = cst.Call(cst.Attribute(iterable, cst.Name("keys")))
-            return self._iterated(keys, names, key_name, ctx, depth + 1) if self.mapping_view(
-                iterable, ctx, depth + 1) is not None else None
-        if isinstance(iterable, (cst.Tuple, cst.List)):
-            passes = []
-            for item in iterable.elements:
-                if isinstance(item, cst.StarredElement):
-                    return None
-                key_node = self.follow_index(item.value, names[key_name])
-                key = literal(key_node) if key_node is not None else NOT_LITERAL
-                if not isinstance(key, str):
-                    return None
-                passes.append((key, tuple((name, Bound(item.value, ctx, index)) for name, index in names.items())))
-            return passes
-        return None
-
     def _comprehension_view(self, node: cst.DictComp, ctx: Context, depth: int) -> Optional[View]:
         clause = node.for_in
         if clause.ifs or clause.inner_for_in is not None or clause.asynchronous is not None \
                 or not isinstance(node.key, cst.Name):
             return None  # a filtered or nested comprehension: its keys are not visible
-        names = dict(_target_names(clause.target))
+        names = dict(target_names(clause.target))
         if node.key.value not in names:
             return None
         passes = self._iterated(clause.iter, names, node.key.value, ctx, depth)
@@ -376,38 +311,6 @@ class MappingResolution:
                 if type(action.subject) is cst.Name:
                     index.setdefault((action.receiver, id(action.scope)), []).append(action)
         return index.get((name, id(scope)), [])
-
-
-def _target_names(target: cst.BaseExpression, prefix: tuple = ()) -> list[tuple[str, tuple]]:
-    if isinstance(target, cst.Name):
-        return [(target.value, prefix)]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        found = []
-        for i, item in enumerate(target.elements):
-            if isinstance(item, cst.StarredElement):
-                return []
-            found.extend(_target_names(item.value, prefix + (i,)))
-        return found
-    return []
-
-
-def _jumps(body: cst.CSTNode) -> bool:
-    """Whether a loop body holds a `break` or `continue` (its passes may then not all write)."""
-    pending = [body]
-    while pending:
-        node = pending.pop()
-        kind = type(node)
-        if kind is cst.Break or kind is cst.Continue:
-            return True
-        if kind in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
-            continue
-        for name in child_fields(kind):
-            value = getattr(node, name)
-            if isinstance(value, (tuple, list)):
-                pending.extend(item for item in value if isinstance(item, cst.CSTNode))
-            elif isinstance(value, cst.CSTNode):
-                pending.append(value)
-    return False
 
 
 __all__ = ["Entry", "MappingResolution", "VARIES", "View"]

@@ -1,0 +1,85 @@
+"""Local functions and classes as the resolver follows them: the function a call runs, its
+parameters bound from the call's arguments, what it returns, and a local class's ancestors and
+members (a mixin of resolve.Resolver)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import libcst as cst
+
+from .context import VARIES, Bound, Context
+from .facts import FunctionInfo
+from .model import LocalClass, Origin
+
+MAX_DEPTH = 24  # how deep the resolver follows names, calls and classes
+
+
+class FunctionResolution:
+    def local_class_facts(self, qualname: str, ctx: Context, seen: frozenset = frozenset()) -> Optional[LocalClass]:
+        """What the file shows of the class `<local>.Name`: its non-local ancestors and its members."""
+        klass = self.local_class(qualname, ctx)
+        if klass is None or id(klass) in seen or len(seen) > MAX_DEPTH:
+            return None
+        outer = Context(klass.scope.parent, None) if klass.scope.parent is not None else ctx
+        ancestors: list[str] = []
+        members = set(klass.scope.bindings) | set(klass.attributes)
+        for base in klass.bases:
+            name = self.qualname(base, outer)
+            inner = self.local_class_facts(name, outer, seen | {id(klass)}) if name.startswith("<local>.") else None
+            if inner is not None:
+                ancestors.extend(inner.ancestors)
+                members.update(inner.members)
+            else:
+                ancestors.append("" if name.startswith("<local>.") else name)
+        return LocalClass(klass.name, tuple(dict.fromkeys(ancestors)), tuple(sorted(members)))
+
+    def local_function(self, func: cst.BaseExpression, ctx: Context) -> Optional[FunctionInfo]:
+        """The function or method defined in this file that `func(...)` calls, if it can be told."""
+        if isinstance(func, cst.Attribute):
+            return self.method_called(func, ctx)
+        if not isinstance(func, cst.Name):
+            return None
+        binding, _scope, ambiguous = self.lookup(func.value, ctx)
+        if binding is None or ambiguous or binding.kind != "def":
+            return None
+        return binding.function
+
+    def call_context(self, function: FunctionInfo, call: cst.Call, ctx: Context) -> Context:
+        """The context inside `function` as `call` runs it: its parameters bound to the arguments."""
+        line, column = self.facts.position(call)
+        return Context(function.scope, None, (), self.bind_arguments(function, call, ctx),
+                       f"{ctx.call_path}/{line}:{column}")
+
+    def bind_arguments(self, function: FunctionInfo, call: cst.Call, ctx: Context) -> tuple:
+        node = function.node.params
+        positional_names = [p.name.value for p in list(node.posonly_params) + list(node.params)]
+        if function.self_name:
+            positional_names = positional_names[1:]  # `self` is the receiver or the new instance
+        names = {name for name, _default in function.params}
+        params = []
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        for name, arg in zip(positional_names, positional):
+            params.append((name, Bound(arg.value, ctx)))
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value in names:
+                params.append((arg.keyword.value, Bound(arg.value, ctx)))
+        if any(arg.star for arg in call.args):
+            # `*args`/`**kwargs` at the call: what they fill is not known here.
+            params.extend((name, VARIES) for name in names if name not in dict(params))
+        return tuple(params)
+
+    def _function_origin(self, function: FunctionInfo, call: cst.Call, ctx: Context, index: tuple,
+                         depth: int) -> Origin:
+        if not function.returns:
+            return Origin(reason=f"`{function.name}` returns nothing that can be followed", text=self.text(call))
+        inner = self.call_context(function, call, ctx)
+        origins = [self.origin(node, inner.at(position, ()), index, depth + 1)
+                   for node, position in function.returns]
+        first = origins[0]
+        if all((o.kind, o.class_name, o.key) == (first.kind, first.class_name, first.key) for o in origins):
+            return first
+        if all((o.kind, o.class_name) == (first.kind, first.class_name) and o.known for o in origins):
+            return dataclasses.replace(first, key=self.key(call, ctx))
+        return Origin(reason=f"`{function.name}` returns different things on different paths", text=self.text(call))

@@ -1,0 +1,111 @@
+"""Loops whose effect the source shows: the keys and loop variables of each pass of
+`for <names> in <iterable>` over a visible registry, list or tuple (a mixin under mappings.py's
+MappingResolution; the loop's writes and comprehensions are read there)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from .context import Bound, Context
+from .literals import NOT_LITERAL, literal
+from .scanner import child_fields
+
+
+class LoopResolution:
+    def _loop_items(self, action, ctx: Context, depth: int) -> Optional[list[tuple[str, tuple]]]:
+        loop: cst.For = action.loop
+        targets = [b for bindings in action.scope.bindings.values() for b in bindings if b.loop is loop]
+        if not targets or not isinstance(action.key, cst.Name) or _jumps(loop.body):
+            return None
+        if any(b.path != action.path for b in targets):
+            return None  # the write sits under a condition inside the loop
+        names = {b.name: b.index for b in targets}
+        if action.key.value not in names:
+            return None
+        loop_ctx = self._context_for(targets[0].position, targets[0].path, action.scope, ctx)
+        return self._iterated(loop.iter, names, action.key.value, loop_ctx, depth)
+
+    def _iterated(self, iterable: cst.BaseExpression, names: dict[str, tuple], key_name: str, ctx: Context,
+                  depth: int) -> Optional[list[tuple[str, tuple]]]:
+        """(key, loop variables) for each pass of `for <names> in <iterable>`, when all are visible."""
+        method = iterable.func.attr.value if isinstance(iterable, cst.Call) and isinstance(iterable.func,
+                                                                                              cst.Attribute) else ""
+        if method in ("items", "keys") and not iterable.args:
+            view = self.mapping_view(iterable.func.value, ctx, depth + 1)
+            if view is None or not view.exact:
+                return None
+            passes = []
+            for key, entry in view.items.items():
+                key_part = Bound(entry.key_node, entry.ctx) if entry.key_node is not None else None
+                bound = []
+                for name, index in names.items():
+                    if method == "keys":
+                        part = key_part if not index else None
+                    elif index[:1] == (0,) and len(index) == 1:
+                        part = key_part
+                    elif index[:1] == (1,):
+                        part = Bound(entry.node, entry.ctx, index[1:])
+                    else:
+                        return None  # the whole (key, value) pair in one name is not followed
+                    if part is None and (name != key_name or index != names[key_name]):
+                        return None
+                    if part is not None:
+                        bound.append((name, part))
+                passes.append((key, tuple(bound)))
+            return passes
+        if isinstance(iterable, cst.Name):
+            binding, scope, ambiguous = self.lookup(iterable.value, ctx)
+            if binding is None or ambiguous or binding.kind != "assign" or binding.index or binding.value is None:
+                return None
+            inner = self.context_for(binding, scope, ctx)
+            if isinstance(binding.value, (cst.Tuple, cst.List)) and not self.actions_on(iterable.value, scope):
+                return self._iterated(binding.value, names, key_name, inner, depth + 1)
+            keys = cst.Call(cst.Attribute(iterable, cst.Name("keys")))
+            return self._iterated(keys, names, key_name, ctx, depth + 1) if self.mapping_view(
+                iterable, ctx, depth + 1) is not None else None
+        if isinstance(iterable, (cst.Tuple, cst.List)):
+            passes = []
+            for item in iterable.elements:
+                if isinstance(item, cst.StarredElement):
+                    return None
+                key_node = self.follow_index(item.value, names[key_name])
+                key = literal(key_node) if key_node is not None else NOT_LITERAL
+                if not isinstance(key, str):
+                    return None
+                passes.append((key, tuple((name, Bound(item.value, ctx, index)) for name, index in names.items())))
+            return passes
+        return None
+
+
+def target_names(target: cst.BaseExpression, prefix: tuple = ()) -> list[tuple[str, tuple]]:
+    if isinstance(target, cst.Name):
+        return [(target.value, prefix)]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        found = []
+        for i, item in enumerate(target.elements):
+            if isinstance(item, cst.StarredElement):
+                return []
+            found.extend(target_names(item.value, prefix + (i,)))
+        return found
+    return []
+
+
+def _jumps(body: cst.CSTNode) -> bool:
+    """Whether a loop body holds a `break` or `continue` (its passes may then not all write)."""
+    pending = [body]
+    while pending:
+        node = pending.pop()
+        kind = type(node)
+        if kind is cst.Break or kind is cst.Continue:
+            return True
+        if kind in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
+            continue
+        for name in child_fields(kind):
+            value = getattr(node, name)
+            if isinstance(value, (tuple, list)):
+                pending.extend(item for item in value if isinstance(item, cst.CSTNode))
+            elif isinstance(value, cst.CSTNode):
+                pending.append(value)
+    return False
