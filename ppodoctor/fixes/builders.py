@@ -14,20 +14,20 @@ import libcst as cst
 from ..setup.model import Origin, PPOSetup
 from ..setup.resolve import Context
 from ..setup.scopes import dotted_name
-from ..types import Declined, Edit
+from ..types import Declined, Edit, OriginKind
 from .imports import Spelling, spell
 from .source import SourceMap
 
 
 def base_origin(origin: Optional[Origin]) -> Optional[Origin]:
     """The object a copy or PEFT wrapper was made from: where its class and keywords are written."""
-    while origin is not None and origin.kind in ("copy", "peft") and origin.base is not None:
+    while origin is not None and origin.kind in (OriginKind.COPY, OriginKind.PEFT) and origin.base is not None:
         origin = origin.base
     return origin
 
 
 def from_pretrained_call(origin: Optional[Origin], source: SourceMap, what: str) -> cst.Call:
-    if origin is None or origin.kind != "from_pretrained":
+    if origin is None or origin.kind != OriginKind.FROM_PRETRAINED:
         raise Declined(f"the {what} is not built by a visible `from_pretrained` call")
     call = source.node_at(origin.span, cst.Call)
     if not isinstance(call.func, cst.Attribute):

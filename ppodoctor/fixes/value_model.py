@@ -17,7 +17,7 @@ from typing import Optional
 import libcst as cst
 
 from ..setup.model import Origin, PPOSetup
-from ..types import Declined, Edit, Role
+from ..types import Declined, Edit, OriginKind, Role, ValueKind
 from .calls import LINE_LIMIT, append_argument
 from .imports import spell
 from .source import SourceMap
@@ -28,13 +28,13 @@ NAMES = ("value_model", "critic_model")
 
 
 def _base(origin: Optional[Origin]) -> Optional[Origin]:
-    while origin is not None and origin.kind in ("copy", "peft") and origin.base is not None:
+    while origin is not None and origin.kind in (OriginKind.COPY, OriginKind.PEFT) and origin.base is not None:
         origin = origin.base
     return origin
 
 
 def _usable(origin: Optional[Origin]) -> bool:
-    return origin is not None and origin.kind == "from_pretrained" and bool(origin.path.text) and origin.span is not None
+    return origin is not None and origin.kind == OriginKind.FROM_PRETRAINED and bool(origin.path.text) and origin.span is not None
 
 
 def _anchor(source: SourceMap, origin: Origin, trainer_blocks: list,
@@ -162,6 +162,6 @@ def _path_text(source: SourceMap, setup: PPOSetup, model: Origin, scope, positio
     dotted = binding is not None and all(part.isidentifier() for part in binding.text.split("."))
     if dotted and source.visible(binding.text, scope, position):
         return f"{binding.text}.config._name_or_path"
-    if model.path.kind == "literal" and isinstance(model.path.value, str):
+    if model.path.kind == ValueKind.LITERAL and isinstance(model.path.value, str):
         return json.dumps(model.path.value, ensure_ascii=False)
     return None

@@ -14,7 +14,7 @@ from ..fixes.source import SourceMap
 from ..setup import kinds
 from ..setup.model import PPOSetup, Usage
 from ..setup.resolve import Context
-from ..types import Declined, Edit, ModelKind
+from ..types import Declined, Edit, ModelKind, ValueKind
 from .arglist import mapping_entries
 from .mapping import LOOP_GENERATION
 
@@ -90,7 +90,7 @@ def loop_settings(source: SourceMap, loop: cst.CSTNode, trainer_variable: str) -
                          "temperature, top_k and top_p")
         for keyword in keywords:
             new = LOOP_GENERATION.get(keyword.name)
-            if new and keyword.value.kind == "literal":
+            if new and keyword.value.kind == ValueKind.LITERAL:
                 given[new] = (keyword.value.text if keyword.value.text and "=" not in keyword.value.text
                               else repr(keyword.value.value), f"the ≤ 0.11 loop's generate({keyword.name}=...)")
     return given, notes

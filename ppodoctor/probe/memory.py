@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from .probe_checks import Built
+from .setup_facts import ROLES, ModelFacts, SetupFacts
+
 TRAINED_ROLES = ("policy", "value")
 ADAMW_STATES = 2
 
@@ -48,15 +51,15 @@ class MemoryPlan:
                 "total_bytes": self.total_bytes, "complete": not self.missing}
 
 
-def memory_plan(facts: Optional[dict]) -> MemoryPlan:
+def memory_plan(facts: Optional[SetupFacts]) -> MemoryPlan:
     models, missing = [], []
-    for role in ("policy", "reference", "reward", "value"):
-        model = ((facts or {}).get("models") or {}).get(role) or {"status": "absent"}
-        if model["status"] == "built":
-            models.append(ModelMemory(role, int(model["params"]), model.get("dtype") or "?", int(model["bytes"]),
-                                      role in TRAINED_ROLES, model.get("same_as") or ""))
-        elif model["status"] == "unchecked":
-            missing.append((role, model.get("reason", "")))
+    for role in ROLES:
+        model = facts.model(role) if facts is not None else ModelFacts(Built.ABSENT)
+        if model.built:
+            models.append(ModelMemory(role, model.params, model.dtype or "?", model.bytes, role in TRAINED_ROLES,
+                                      model.same_as))
+        elif model.status is Built.UNCHECKED:
+            missing.append((role, model.reason))
     return MemoryPlan(tuple(models), tuple(missing))
 
 

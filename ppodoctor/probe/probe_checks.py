@@ -49,3 +49,20 @@ class Status(_Named):
 
 # Not a check: the trl module whose PPOTrainer the checks ran against (a plain string in `checks`).
 TRL_MODULE = "trl_module"
+
+
+class Built(_Named):
+    """What became of one model or the tokenizer when the worker tried to build it."""
+
+    BUILT = "built"  # on the meta device (a tokenizer: from its saved files)
+    ABSENT = "absent"  # the trainer call has no such role
+    NONE = "none"  # the role is passed as None
+    UNCHECKED = "unchecked"  # it could not be built: the reason follows
+
+
+class Imported(_Named):
+    """How `from module import names` went in the worker, as the script would run it."""
+
+    OK = "ok"
+    WARNING = "warning"  # a deprecation that names the module or a name
+    ERROR = "error"  # the script would die here

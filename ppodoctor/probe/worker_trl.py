@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 
-from probe_checks import TRL_MODULE, Check, Status
+from probe_checks import TRL_MODULE, Built, Check, Status
 from worker import check_result, error_text
 
 _TRAINER_MODULES = ("trl.experimental.ppo.ppo_trainer", "trl.trainer.ppo_trainer")
@@ -169,7 +169,7 @@ def signature_check(setup: dict, trainer) -> dict:
 
 def needs(models: dict, *roles: str):
     for role in roles:
-        if models[role]["status"] == "unchecked":
+        if models[role]["status"] == Built.UNCHECKED:
             return check_result(Status.UNCHECKED, reason=f"the {role} model: {models[role]['reason']}")
     return None
 
@@ -209,7 +209,7 @@ def generation_config_check(policy) -> dict:
 
 def reference_logits_check(models: dict, reference, inputs: dict) -> dict:
     """The first rollout runs the reference model as TRL's `forward` does and reads per-token `.logits`."""
-    if models["reference"]["status"] in ("none", "absent") or reference is None:
+    if models["reference"]["status"] in (Built.NONE, Built.ABSENT) or reference is None:
         return check_result(Status.UNCHECKED, reason="no reference model")
 
     def forward():
@@ -262,7 +262,7 @@ def run_checks(setup: dict, built: dict, models: dict, tokenizer, versions: dict
     checks[Check.REFERENCE_LOGITS] = reference_logits_check(models, reference, inputs)
     checks[Check.WRAPPER] = needs(models, "policy", "value") or attempt(wrapper, value)
     for name, model in (("reward", reward), ("value", value)):
-        if models[name]["status"] in ("none", "absent"):
+        if models[name]["status"] in (Built.NONE, Built.ABSENT):
             checks[Check.get_reward(name)] = check_result(Status.UNCHECKED, reason=f"no {name} model")
             continue
         checks[Check.get_reward(name)] = needs(models, name) or attempt(

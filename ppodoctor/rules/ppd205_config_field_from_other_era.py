@@ -3,7 +3,7 @@ from __future__ import annotations
 from ..probe.probe_checks import Check, Status
 from ..trl_api import eras, table
 from ..trl_api.config_moves import old_field_names
-from ..types import ERROR, SAFE, Declined, Fix, KnownError, Role
+from ..types import ERROR, SAFE, Declined, Fix, KnownError, Role, ValueKind
 from .base import Example, Rule
 from .common import accepted_config_fields, is_other_era_script, is_ppo_config
 
@@ -87,9 +87,9 @@ class ConfigFieldFromOtherEra(Rule):
             fix, plan = None, None
             if move is not None and move.action == config_moves.RENAME and move.to in accepted \
                     and move.to not in used:
-                respell, value = move.new_value(keyword.value.value) if keyword.value.kind == "literal" \
+                respell, value = move.new_value(keyword.value.value) if keyword.value.kind == ValueKind.LITERAL \
                     else (False, keyword.value.value)
-                if keyword.value.kind == "literal" and value is None and not respell:
+                if keyword.value.kind == ValueKind.LITERAL and value is None and not respell:
                     move = config_moves.FieldMove(config_moves.DECIDE, why=move.why)
                 else:
                     message += f"; the equivalent is `{move.to}=`"
