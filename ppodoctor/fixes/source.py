@@ -238,8 +238,9 @@ def _walk(root: cst.CSTNode):
 
 
 class _ReadNames(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: list[str] = []
+    def __init__(self, lambdas: bool) -> None:
+        self.names: list[cst.Name] = []
+        self.lambdas = lambdas
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         node.value.visit(self)
@@ -250,13 +251,19 @@ class _ReadNames(cst.CSTVisitor):
         return False
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
+        return self.lambdas
 
     def visit_Name(self, node: cst.Name) -> None:
-        self.names.append(node.value)
+        self.names.append(node)
+
+
+def read_names(node: cst.CSTNode, lambdas: bool = False) -> list[cst.Name]:
+    """The names `node` reads, in order: an attribute's base, an argument's value (not its keyword);
+    a lambda's body only with `lambdas` (otherwise it reads them when called, not here)."""
+    reader = _ReadNames(lambdas)
+    node.visit(reader)
+    return reader.names
 
 
 def _read_names(node: cst.CSTNode) -> list[str]:
-    reader = _ReadNames()
-    node.visit(reader)
-    return reader.names
+    return [name.value for name in read_names(node)]
