@@ -244,3 +244,30 @@ def test_a_fix_in_the_other_file_is_declined_with_where(tmp_path):
     text = (tmp_path / "train.py").read_text()
     assert text != before[1].decode() and "value_model=critic_model" in text
     assert codes(check(tmp_path / "train.py")) == ["PPD301"]
+
+
+# --- the editor server -----------------------------------------------------------------------------------
+
+def test_the_server_shows_the_other_file_and_its_actions_do_not_crash(tmp_path):
+    pytest.importorskip("lsprotocol")
+    from ppodoctor.server import actions
+    from ppodoctor.server.lint import lint
+    from ppodoctor.server.options import ServerOptions, file_context
+
+    models = MODELS.replace('    tok.add_special_tokens({"pad_token": "[PAD]"})\n', "")
+    write(tmp_path, {"models.py": models, "train.py": train()})
+    path = tmp_path / "train.py"
+    options = ServerOptions(unsafe_fixes=True)  # PPD301's fix is unsafe: offered only with the setting
+    linted = lint(path.as_uri(), 1, path.read_text(), path, file_context(path, options), options, "utf-16")
+    by_code = {str(finding.lsp.code): finding.lsp for finding in linted.findings}
+    assert sorted(by_code) == ["PPD103", "PPD301"]
+    (related,) = by_code["PPD103"].related_information
+    assert related.location.uri == (tmp_path / "models.py").as_uri()
+    critic = next(n for n, line in enumerate(models.splitlines()) if line.lstrip().startswith("critic ="))
+    assert (related.location.range.start.line, related.location.range.start.character) == (critic, 13)
+    assert by_code["PPD301"].range.start.line == 4  # in the script, not at models.py's line
+    titles = {code: [action.title for action in actions.code_actions(linted, lsp.range, None, options, "utf-16",
+                                                                      False) or ()]
+              for code, lsp in by_code.items()}
+    assert any("single-logit" in title for title in titles["PPD103"])  # its edit is in the script: offered
+    assert not any("PAD" in title for title in titles["PPD301"])  # its edit belongs in models.py: none offered
