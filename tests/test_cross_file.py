@@ -79,6 +79,15 @@ def test_a_sibling_module_is_followed(tmp_path):
         ["add_special_tokens"]
 
 
+def test_the_setup_model_round_trips_with_the_other_files_spans(tmp_path):
+    from ppodoctor.setup import model
+
+    write(tmp_path, {"models.py": MODELS, "train.py": train()})
+    setup = check(tmp_path / "train.py").setup
+    assert value_origin(check(tmp_path / "train.py")).span.file
+    assert model.loads(model.dumps(setup)) == setup
+
+
 def test_before_following_the_same_script_had_no_finding(tmp_path):
     """The test above can fail: without the sibling file the import stays unknown and nothing fires."""
     write(tmp_path, {"train.py": train()})
@@ -139,6 +148,63 @@ def test_the_libraries_the_rules_read_are_never_followed(tmp_path):
     report = check(tmp_path / "train.py")
     assert value_origin(report).class_name == "transformers.AutoModelForSequenceClassification"
     assert report.setup.setups[0].trainer_qualname == "trl.experimental.ppo.PPOTrainer"
+
+
+def test_a_copy_of_trl_under_the_root_stays_trl(tmp_path):
+    """TRL's own examples import trl from the repository they sit in: the trainer must stay TRL's."""
+    write(tmp_path, {".git/HEAD": "", "trl/__init__.py": "from .experimental.ppo import PPOConfig, PPOTrainer\n",
+                     "trl/experimental/__init__.py": "", "trl/experimental/ppo/__init__.py":
+                     "class PPOConfig:\n    pass\n\n\nclass PPOTrainer:\n    pass\n",
+                     "models.py": MODELS, "examples/train.py": train()})
+    (tmp_path / "examples" / "models.py").write_text(MODELS)
+    report = check(tmp_path / "examples" / "train.py")
+    assert report.setup.setups[0].trainer_qualname == "trl.experimental.ppo.PPOTrainer"
+    assert codes(report) == ["PPD103"]
+
+
+CLASS_MODULE = '''\
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+
+SFT = "sft"
+
+
+class Bundle:
+    def __init__(self, path=SFT):
+        self.tok = AutoTokenizer.from_pretrained(path)
+        self.tok.pad_token = self.tok.eos_token
+        self.policy = AutoModelForCausalLM.from_pretrained(path)
+        self.critic = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)
+
+
+def registry(path=SFT):
+    return {"policy": AutoModelForCausalLM.from_pretrained(path),
+            "value": AutoModelForSequenceClassification.from_pretrained("rm", num_labels=2)}
+'''
+
+
+def test_a_class_of_the_module_and_its_constants(tmp_path):
+    script = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\nfrom models import Bundle\nb = Bundle()\n"
+              "trainer = PPOTrainer(args=PPOConfig(output_dir='o'), processing_class=b.tok, model=b.policy,\n"
+              "                     ref_model=None, reward_model=b.critic, value_model=b.critic, train_dataset=None)\n")
+    write(tmp_path, {"models.py": CLASS_MODULE, "train.py": script})
+    report = check(tmp_path / "train.py")
+    assert report.setup.setups[0].origin("policy").path.value == "sft"  # the default, a constant of models.py
+    (pad,) = [d for d in report.diagnostics if d.code == "PPD302"]  # `pad_token = eos_token` in Bundle
+    assert pad.related[0].span.line == 9 and pad.related[0].span.file.endswith("models.py")
+
+
+def test_a_registry_function_and_a_fix_there_declined(tmp_path):
+    script = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\nimport models\nm = models.registry()\n"
+              "trainer = PPOTrainer(args=PPOConfig(output_dir='o'), processing_class=tok, model=m['policy'],\n"
+              "                     ref_model=None, reward_model=rm, value_model=m['value'], train_dataset=None)\n")
+    write(tmp_path, {"models.py": CLASS_MODULE, "train.py": script})
+    report = check(tmp_path / "train.py")
+    (labels,) = [d for d in report.diagnostics if d.code == "PPD105"]
+    assert labels.span.line == 5 and labels.related[0].span.line == 16
+    result = fix_paths([tmp_path / "train.py"], Settings(), TARGET, write=True, probe=False).files[0]
+    (skipped,) = result.skipped
+    assert "the cause is in" in skipped.reason and "models.py:16; edit it there" in skipped.reason
+    assert (tmp_path / "models.py").read_text() == CLASS_MODULE and not result.written
 
 
 def test_a_module_importing_the_script_back(tmp_path):
