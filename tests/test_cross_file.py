@@ -104,6 +104,11 @@ def test_a_correct_helper_module_gives_no_error(tmp_path):
     assert value_origin(report).class_name == "transformers.AutoModelForSequenceClassification"
 
 
+def test_a_star_import_of_the_module(tmp_path):
+    write(tmp_path, {"models.py": MODELS, "train.py": train("from models import *")})
+    assert codes(check(tmp_path / "train.py")) == ["PPD103"]
+
+
 def test_import_module_then_attribute(tmp_path):
     write(tmp_path, {"models.py": MODELS, "train.py": train("import models", "models.build")})
     assert codes(check(tmp_path / "train.py")) == ["PPD103"]

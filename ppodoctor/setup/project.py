@@ -27,6 +27,7 @@ from .scopes import collect
 
 MAX_MODULES = 16  # the project modules one checked file may follow
 MAX_BYTES = 512 * 1024  # a larger module is not parsed
+MAX_CACHED = 256  # modules kept parsed across the files of a run (and an editor session)
 MAX_HOPS = 8  # re-exports followed for one name (`pkg/__init__.py` importing from `.models`)
 _MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 # Libraries the rules know by name: their qualified names must stay theirs, even where a copy of one
@@ -67,6 +68,8 @@ def _parse(path: str) -> object:
                 found = collect(cst.parse_module(handle.read()))
         except (OSError, UnicodeDecodeError, cst.ParserSyntaxError, RecursionError, ValueError):
             found = f"`{os.path.basename(path)}` cannot be parsed"
+    if len(_CACHE) >= MAX_CACHED:  # a long-running server: the oldest entry goes
+        del _CACHE[next(iter(_CACHE))]
     _CACHE[path] = (stat.st_size, stat.st_mtime_ns, found)
     return found
 
@@ -96,6 +99,7 @@ class Project:
         self._files: dict[int, tuple[ModuleFacts, str]] = {id(facts.root): (facts, self.path)}
         self._located: dict[tuple[str, str], Optional[str]] = {}
         self.refused: dict[str, str] = {}  # an import's qualified name → why it is not followed
+        self._stars: dict[int, list[ModuleFacts]] = {}
 
     # --- which file a module is -----------------------------------------------------------------
     def _locate(self, importer: str, dotted: str) -> Optional[str]:
@@ -152,8 +156,23 @@ class Project:
         dotted = qualname
         if qualname.startswith(".") and "." not in qualname.lstrip("."):
             dotted = qualname[1:]  # `from . import models` reads `..models`: one dot more than `.models`
+        return self.module_named(dotted, importer, qualname)
+
+    def module_named(self, dotted: str, importer: str, qualname: str = "") -> Optional[ModuleFacts]:
+        """The facts of the project module `dotted` (leading dots: relative to `importer`)."""
         path = self._locate(importer, dotted)
-        return self._load(path, qualname) if path is not None else None
+        return self._load(path, qualname or dotted) if path is not None else None
+
+    def stars(self, scope: Scope) -> list[ModuleFacts]:
+        """The project modules that the module of `scope` star-imports (`from models import *`), last first."""
+        while scope.parent is not None:
+            scope = scope.parent
+        found = self._stars.get(id(scope))
+        if found is None:
+            facts, path = self._files.get(id(scope), (None, ""))
+            modules = [self.module_named(m, path) for m in reversed(facts.star_modules)] if facts is not None else []
+            found = self._stars[id(scope)] = [m for m in modules if m is not None]
+        return found
 
     def submodule(self, package: ModuleFacts, name: str) -> Optional[ModuleFacts]:
         """`pkg.models` read as an attribute of `import pkg`: the module next to pkg's __init__.py."""
@@ -298,6 +317,21 @@ class ProjectResolution:
         if module is None or node.attr.value not in module.root.bindings:
             return None
         return Context(module.root, None)
+
+    def star_name(self, name: str, scope: Scope):
+        """lookup()'s answer for a name no scope binds: a star-imported project module's, or none."""
+        root = scope
+        while root.parent is not None:
+            root = root.parent
+        if not self.project.main.star_modules and root is self.project.main.root:
+            return None, None, False  # the usual case (a builtin, a name never bound): no star import
+        for module in self.project.stars(root):
+            candidates = module.root.bindings.get(name)
+            if candidates:
+                self._project_used()
+                last = candidates[-1]
+                return last, module.root, bool(last.path)
+        return None, None, False
 
     def import_note(self, qualname: str) -> str:
         """Why an import of the project is not followed, when it is one that is not."""

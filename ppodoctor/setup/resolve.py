@@ -121,6 +121,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
                 if scope.kind == "function":
                     return None, scope, False
             scope, position, path = scope.lookup_parent, None, ()
+        if self.project is not None:
+            return self.star_name(name, ctx.scope)  # `from models import *`, models a project module
         return None, None, False
 
     def _context_for(self, binding_position: Position, binding_path: BranchPath, scope: Scope,
