@@ -301,6 +301,29 @@ def test_a_rule_reporting_at_the_cause_is_placed_in_the_script(tmp_path):
     assert "PPD301" not in codes(check(tmp_path / "train.py"))
 
 
+def test_many_files_checked_in_worker_processes_keep_the_other_file(tmp_path):
+    """Over the scan's threshold the checks run in worker processes: the findings and their other file
+    come back the same."""
+    write(tmp_path, {"models.py": MODELS, **{f"train_{i:02}.py": train() for i in range(24)}})
+    report = api.check_paths([tmp_path], Settings(), TARGET, jobs=2)
+    found = [d for d in report.diagnostics if d.code == "PPD103"]
+    assert len(found) == 24
+    assert {d.related[0].span.file for d in found} == {str(tmp_path / "models.py")}
+
+
+def test_a_notebook_follows_the_modules_of_its_folder(tmp_path):
+    cells = [train().split("\n\n")[0] + "\n", train().split("\n\n")[1]]
+    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                           "source": cell.splitlines(True)} for cell in cells],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    write(tmp_path, {"models.py": MODELS, "nb.ipynb": json.dumps(notebook)})
+    report = check(tmp_path / "nb.ipynb")
+    (diagnostic,) = report.diagnostics
+    assert diagnostic.code == "PPD103" and diagnostic.cell == 2 and diagnostic.cell_span.line == 3
+    assert diagnostic.related[0].span.line == CRITIC_LINE
+    assert "= cause: " in render(api.check_paths([tmp_path / "nb.ipynb"], Settings(), TARGET), "text")
+
+
 # --- fixes ---------------------------------------------------------------------------------------------
 
 def test_a_fix_in_the_other_file_is_declined_with_where(tmp_path):
