@@ -119,7 +119,7 @@ class Project:
             found = None
         else:
             found = next((f for f in (_module_file(root, parts) for root in self.roots) if f), None)
-        if found is not None and not os.path.abspath(found).startswith(self.root + os.sep):
+        if found is not None and not os.path.abspath(found).startswith(os.path.join(self.root, "")):
             found = None
         self._located[(importer, dotted)] = found
         return found
