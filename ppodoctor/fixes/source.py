@@ -24,6 +24,13 @@ _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.Module)
 _NODE = cst.CSTNode
 
 
+def elsewhere(span: Optional[Span]) -> None:
+    """Decline an edit at a span of another file (a module the script imports): this map's offsets
+    are the checked file's, so the edit would land in the wrong file."""
+    if span is not None and span.file:
+        raise Declined(f"the cause is in {span.file}:{span.line}; edit it there")
+
+
 class SourceMap:
     def __init__(self, text: str, newline: str) -> None:
         self.text, self.newline = text, newline
@@ -70,6 +77,7 @@ class SourceMap:
     def replace_span(self, span: Span, text: str, end_column: Optional[int] = None) -> Edit:
         """Replace the text a setup-model Span covers (or its first line up to `end_column`); "\\n" in
         `text` becomes the file's line ending."""
+        elsewhere(span)
         start = self.lines.offset(span.line, span.column)
         end = self.lines.offset(span.line, end_column) if end_column is not None else \
             self.lines.offset(span.end_line, span.end_column)
@@ -84,6 +92,7 @@ class SourceMap:
     def node_at(self, span: Optional[Span], kind: type) -> cst.CSTNode:
         if span is None:
             raise Declined("its location is unknown")
+        elsewhere(span)
         if self._by_span is None:
             self._by_span = {}
             for node, code_range in self.positions.items():
