@@ -11,14 +11,13 @@ after `train()` (float64), and how many of its tensors differ from a copy taken 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from e2e_matrix import CONFIG, DATASET, make_models, run_scripts
+from e2e_matrix import CONFIG, DATASET, ENV, make_models, run_scripts
 from ppodoctor.api import check_source
 from ppodoctor.config import Settings
 from ppodoctor.trl_api.eras import Target
@@ -95,7 +94,7 @@ def runs(tmp_path_factory):
     fixed = subprocess.run([sys.executable, "-m", "ppodoctor", "fix", "--write", "--select", "PPD112",
                             "--python", sys.executable, str(scripts["fixed"])], capture_output=True, text=True,
                            timeout=600, cwd=scripts["fixed"].parent,
-                           env=dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1"))
+                           env=dict(ENV, PYTHONPATH=str(ROOT), HOME=str(root)))
     results = run_scripts(sys.executable, list(scripts.values()), timeout=300)
     return {"scripts": scripts, "results": {label: results[str(path)] for label, path in scripts.items()},
             "fix": fixed, "original": original}
