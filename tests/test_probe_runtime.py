@@ -112,6 +112,9 @@ def test_value_model_that_is_the_reward_model_puts_the_reward_in_the_optimizer(p
     assert found["PPD112"].probe == CONFIRMED and "12 of the reward model's 12 parameter tensors" in \
         found["PPD112"].probe_detail
     assert not {"PPD103", "PPD109"} & set(found)
+    plan = {m.role: m for m in memory_plan(facts).models}
+    assert plan["reward"].trained and plan["value"].shared_with == "reward" and plan["value"].total_bytes == 0
+    assert plan["reward"].total_bytes == 4 * plan["reward"].weight_bytes, "the shared object gets grads and AdamW"
     _, policy_facts = _verdicts(probed, "value_is_policy")
     assert policy_facts.check(Check.REWARD_NOT_TRAINED).status is Status.PASS, "the reward there is its own object"
 
