@@ -225,7 +225,7 @@ def reward_not_trained_check(models: dict, wrapper_class, policy, value, reward)
     """PPO's optimizer takes the trainable parameters of PolicyAndValueWrapper(policy, value): a reward
     model that shares them (the value model is the reward object) is trained with the critic, silently."""
     for role in ("reward", "value"):
-        if models[role]["status"] in ("none", "absent"):
+        if models[role]["status"] in (Built.NONE, Built.ABSENT):
             return check_result(Status.UNCHECKED, reason=f"no {role} model")
     unbuilt = needs(models, "policy", "value", "reward")
     if unbuilt is not None:

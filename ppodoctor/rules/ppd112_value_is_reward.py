@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..probe.probe_checks import Check
 from ..setup import kinds
-from ..types import UNSAFE, WARNING, Fix, ModelKind, Role
+from ..types import UNSAFE, WARNING, Fix, ModelKind, OriginKind, Role
 from .base import Rule
 from .common import is_policy_object, new_api_applies, value_model_fix, value_model_works, versions
 from .ppd305_model_frozen import frozen_by
@@ -82,8 +82,9 @@ class ValueIsReward(Rule):
         if is_policy_object(setup, value) or not new_api_applies(setup, context):
             return  # the policy as the value model is PPD109's (it crashes)
         origin = value.origin
-        if origin.kind == "function" or kinds.model_kind(origin) in _CRASHING_KINDS or frozen_by(origin) is not None:
-            return
+        if origin.kind == OriginKind.FUNCTION or kinds.model_kind(origin) in _CRASHING_KINDS \
+                or frozen_by(origin) is not None:
+            return  # TRL crashes (other rules), or nothing is trained (PPD305)
         shared = f"`{value.text}` is also the reward model" if value.text == reward.text else \
             f"`{value.text}` is the reward model object `{reward.text}`"
         yield self.report(
