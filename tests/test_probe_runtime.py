@@ -21,6 +21,7 @@ from probe_helpers import MODELS, guide_script_012, new_script, trl012_python
 SCRIPTS = {
     "healthy": new_script(),
     "value_is_policy": new_script(value=None, value_expr="policy"),
+    "value_is_reward": new_script(value=None, value_expr="reward"),
     "bert_reward": new_script(reward="bert-rm"),
     "small_vocab_reward": new_script(reward="llama-rm-small-vocab"),
     "pad_added_past_vocab": new_script(tokenizer="tok-nopad",
@@ -79,7 +80,7 @@ def test_healthy_setup_passes_every_trl_check(probed):
     found, facts = _verdicts(probed, "healthy")
     assert facts.raw["checks"]["trl_module"] == "trl.experimental.ppo.ppo_trainer"
     for name in ("signature", "same_object", "dropout", "generation_config", "reference_logits", "wrapper",
-                 "reward_get_reward", "value_get_reward"):
+                 "reward_get_reward", "value_get_reward", "reward_not_trained"):
         assert facts.check(Check(name)).status is Status.PASS, (name, facts.check(Check(name)))
     assert not [code for code in found if code.startswith("PPD5")]
     plan = memory_plan(facts)
@@ -103,6 +104,19 @@ def test_value_model_that_is_the_policy_reproduces_trls_score_error(probed):
     assert "PPD103" not in found  # one problem, one finding: PPD109 names it
     assert found["PPD109"].probe == CONFIRMED
     assert "'LlamaForCausalLM' object has no attribute 'score'" in found["PPD109"].probe_detail
+
+
+def test_value_model_that_is_the_reward_model_puts_the_reward_in_the_optimizer(probed):
+    found, facts = _verdicts(probed, "value_is_reward")
+    assert facts.check(Check.REWARD_NOT_TRAINED).status is Status.FAIL
+    assert found["PPD112"].probe == CONFIRMED and "12 of the reward model's 12 parameter tensors" in \
+        found["PPD112"].probe_detail
+    assert not {"PPD103", "PPD109"} & set(found)
+    plan = {m.role: m for m in memory_plan(facts).models}
+    assert plan["reward"].trained and plan["value"].shared_with == "reward" and plan["value"].total_bytes == 0
+    assert plan["reward"].total_bytes == 4 * plan["reward"].weight_bytes, "the shared object gets grads and AdamW"
+    _, policy_facts = _verdicts(probed, "value_is_policy")
+    assert policy_facts.check(Check.REWARD_NOT_TRAINED).status is Status.PASS, "the reward there is its own object"
 
 
 def test_encoder_reward_model_head_is_ppd501(probed):

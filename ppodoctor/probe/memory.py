@@ -1,9 +1,10 @@
 """The memory plan: what the four models will hold in memory once training starts.
 
-Trained models (the policy and the value model) hold weights, gradients and two AdamW moments,
-all at the parameters' dtype (torch's AdamW keeps its state like the parameter); frozen models
-(reference and reward) hold weights only. Activations and the generation cache come on top and
-depend on batch and sequence sizes, so they are not counted.
+Trained models (the policy and the value model, and a reference or reward model that is one of
+those objects) hold weights, gradients and two AdamW moments, all at the parameters' dtype (torch's
+AdamW keeps its state like the parameter); frozen models (reference and reward) hold weights only.
+Activations and the generation cache come on top and depend on batch and sequence sizes, so they are
+not counted.
 """
 
 from __future__ import annotations
@@ -56,8 +57,10 @@ def memory_plan(facts: Optional[SetupFacts]) -> MemoryPlan:
     for role in ROLES:
         model = facts.model(role) if facts is not None else ModelFacts(Built.ABSENT)
         if model.built:
-            models.append(ModelMemory(role, model.params, model.dtype or "?", model.bytes, role in TRAINED_ROLES,
-                                      model.same_as))
+            # An object that a trained role shares (the value model is the reward object) is trained there.
+            trained = role in TRAINED_ROLES or (facts is not None and any(
+                facts.model(other).same_as == role for other in TRAINED_ROLES))
+            models.append(ModelMemory(role, model.params, model.dtype or "?", model.bytes, trained, model.same_as))
         elif model.status is Built.UNCHECKED:
             missing.append((role, model.reason))
     return MemoryPlan(tuple(models), tuple(missing))

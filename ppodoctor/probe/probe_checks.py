@@ -34,6 +34,7 @@ class Check(_Named):
     WRAPPER = "wrapper"  # PolicyAndValueWrapper(policy, value) forward
     REWARD_GET_REWARD = "reward_get_reward"  # get_reward on the reward model
     VALUE_GET_REWARD = "value_get_reward"  # get_reward on the value model
+    REWARD_NOT_TRAINED = "reward_not_trained"  # no reward parameter is among PolicyAndValueWrapper's trained ones
 
     @classmethod
     def get_reward(cls, role: str) -> "Check":
