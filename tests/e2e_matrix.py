@@ -241,8 +241,36 @@ def class_style(case: Case, models: Path) -> str:
             "PPOExperiment().train()\n")
 
 
+def data_style(case: Case, models: Path) -> str:
+    """Values through data: the config's fields in a `dict(...)` written to JSON and read back into
+    `PPOConfig(**loaded)`; reward, value and dataset in a keyword dict built by `dict(...)`, item
+    assignment and `.update(...)`, passed as `**extra`."""
+    value = _value(case, "RM", "POLICY", "policy")
+    fields = CONFIG.format(out="OUT", epochs=case.config_epochs)
+    if case.call == "positional":
+        call = "PPOTrainer(PPOConfig(**loaded), policy, ref, tokenizer, **extra)"
+    else:
+        names = ("config", "policy", "ref_policy") if case.call == "v012" else ("args", "model", "ref_model")
+        call = (f"PPOTrainer({names[0]}=PPOConfig(**loaded), processing_class=tokenizer, {names[1]}=policy, "
+                f"{names[2]}=ref, **extra)")
+    return (_imports(case, "import json") + _constants(_paths(case, models)) + "\n"
+            f"config_fields = dict({fields})\n"
+            'with open("ppo_config.json", "w") as handle:\n'
+            "    json.dump(config_fields, handle)\n"
+            'with open("ppo_config.json") as handle:\n'
+            "    loaded = json.load(handle)\n\n"
+            'tokenizer = AutoTokenizer.from_pretrained(TOK, padding_side="left")\n'
+            f"policy = {case.policy_class}.from_pretrained(POLICY)\n"
+            f"ref = {_ref(case, 'policy', 'POLICY')}\n"
+            f"extra = dict(train_dataset={DATASET})\n"
+            f'extra["reward_model"] = {_reward(case, "RM")}\n'
+            + (f"extra.update(value_model={value})\n" if value is not None else "")
+            + f"trainer = {call}\n"
+            "trainer.train()\n")
+
+
 STYLES = {"inline": inline, "helpers": helpers, "argparse": argparse_style, "constants": constants,
-          "class": class_style}
+          "class": class_style, "data": data_style}
 
 
 def write_scripts(root: Path, models: Path) -> dict[tuple[str, str], Path]:

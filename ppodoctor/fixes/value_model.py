@@ -86,9 +86,9 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
         source.insert_before(trainer_statement, statement)
 
     binding = setup.role(Role.VALUE)
+    if mode == "replace" and binding is not None and binding.via == "mapping":
+        return _replace_in_mapping(source, setup, model, copied, binding)
     if mode == "replace" and binding is not None:
-        if binding.via == "mapping":
-            raise Declined("the value model comes from a `**mapping`")
         alias = _alias_assignment(source, binding.text, scope, source.position_before(call))
         if alias is not None:
             rewritten = _rewrite_alias(source, setup, model, copied, alias, scope)
@@ -100,6 +100,23 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
     else:
         raise Declined("the trainer already has a value model")
     return (insertion,) + passing + spelling.edits
+
+
+def _replace_in_mapping(source: SourceMap, setup: PPOSetup, model: Origin, copied: list, binding) -> tuple[Edit, ...]:
+    """A value model a `**mapping` supplies (`kw["value_model"] = ...`, `dict(value_model=...)`): the new
+    classifier is written where the mapping is given it, as one expression, so that nothing it names
+    is read before it is bound."""
+    node = source.node_at(binding.written_span, cst.BaseExpression)
+    statement = source.statement(node)
+    scope, position = source.scope_of(node), source.position_before(statement)
+    path = _path_text(source, setup, model, scope, position)
+    if path is None:
+        raise Declined("the model path reads names that are not visible where the mapping gets the value model")
+    arguments = [path, "num_labels=1"] + [f"{k.name}={k.value.text}" for k in copied
+                                           if source.visible(k.value.text, scope, position)]
+    spelling = spell(source, "transformers", "AutoModelForSequenceClassification", scope, position,
+                     source.start(statement))
+    return (source.replace(node, f"{spelling.text}.from_pretrained({', '.join(arguments)})"),) + spelling.edits
 
 
 def _alias_assignment(source: SourceMap, name: str, scope, position) -> Optional[cst.Assign]:

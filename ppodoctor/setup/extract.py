@@ -194,8 +194,9 @@ class _Extractor:
         else:
             origin = Origin(reason=f"`{keyword}` is set only on some paths", text=self.resolver.text(node))
         value_span = self.resolver.span(node) if via != "mapping" else self.resolver.span(arg)
+        written = self.resolver.span(node) if via == "mapping" and certain else None
         return RoleBinding(role, via, keyword, position, self.resolver.text(node), self.resolver.span(arg),
-                           value_span, origin)
+                           value_span, origin, written)
 
     def _expand_sequence(self, node: cst.BaseExpression, ctx: Context):
         if isinstance(node, (cst.Tuple, cst.List)):

@@ -187,8 +187,11 @@ class ValueResolution:
                 for name, entry in view.items.items():
                     value = self.value(entry.node, entry.ctx, depth + 1) if entry.certain else \
                         _unknown(self.text(entry.node), f"`{name}` is set only on some paths")
-                    # The value's own span, when it is written in this file (a dict literal's entry).
-                    keywords.append(Keyword(name, value, span, self.span(entry.node) if entry.certain else None))
+                    # The value's own span and its key's, where they are written (a dict literal's entry,
+                    # `dict(name=...)`, `kw["name"] = ...`), for fixes that edit them there.
+                    keywords.append(Keyword(name, value, span, self.span(entry.node) if entry.certain else None,
+                                            self.span(entry.key_at) if entry.certain and entry.key_at is not None
+                                            else None))
         return tuple(keywords), partial
 
 
