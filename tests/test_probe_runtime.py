@@ -102,6 +102,7 @@ def test_a_policy_or_reference_without_an_lm_head_is_reproduced(probed):
 def test_value_model_that_is_the_policy_reproduces_trls_score_error(probed):
     found, _ = _verdicts(probed, "value_is_policy")
     assert "PPD103" not in found  # one problem, one finding: PPD109 names it
+    assert "PPD105" not in found  # the policy's `lm_head` is no classifier head with a num_labels
     assert found["PPD109"].probe == CONFIRMED
     assert "'LlamaForCausalLM' object has no attribute 'score'" in found["PPD109"].probe_detail
 

@@ -6,6 +6,10 @@ from .base import Rule
 from .common import new_api_applies, versions
 
 
+# The heads a sequence classifier's num_labels sizes (BERT-style encoders call theirs `classifier`).
+_CLASSIFIER_HEADS = ("score", "classifier")
+
+
 class NumLabelsNotOne(Rule):
     """The reward or value model is built with `num_labels` other than 1.
 
@@ -97,8 +101,9 @@ class NumLabelsNotOne(Rule):
         """Scorers loaded without `num_labels` whose saved config gives the head more than one output."""
         for role in (Role.REWARD, Role.VALUE):
             binding, model = setup.role(role), facts.model(role)
-            if binding is None or not model.built or model.head_width in (None, 1):
-                continue
+            if binding is None or not model.built or model.head_width in (None, 1) \
+                    or model.head not in _CLASSIFIER_HEADS:
+                continue  # a causal LM's `lm_head` is another rule's (the wrong class), not num_labels
             origin = binding.origin
             while origin.kind in (OriginKind.COPY, OriginKind.PEFT) and origin.base is not None:
                 origin = origin.base
