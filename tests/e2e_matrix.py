@@ -77,6 +77,11 @@ CASES = (
     Case("PPD107", "object has no attribute 'generation_config'", name="PPD107-policy",
          policy_class="AutoModelForCausalLMWithValueHead"),
     Case("PPD107", "object has no attribute", name="PPD107-value", value="wrapper"),
+    Case("PPD107", "'tuple' object has no attribute 'logits'", name="PPD107-reference",
+         ref_class="AutoModelForCausalLMWithValueHead"),
+    # Policy and reference both wrappers: each role's finding has its fix, so the one run cures both.
+    Case("PPD107", "object has no attribute 'generation_config'", name="PPD107-both",
+         policy_class="AutoModelForCausalLMWithValueHead", ref_class="AutoModelForCausalLMWithValueHead"),
     Case("PPD109", "object has no attribute 'score'", value="policy"),
     Case("PPD110", "'LlamaModel' object has no attribute 'generation_config'", name="PPD110-policy",
          policy_class="AutoModel"),
@@ -104,7 +109,7 @@ def _imports(case: Case, extra: str = "") -> str:
              "from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer",
              "from transformers import AutoModel" if "AutoModel" in (case.policy_class, case.ref_class) else "",
              f"from {case.import_from} import PPOConfig, PPOTrainer"]
-    if "wrapper" in (case.value,) or "WithValueHead" in case.policy_class:
+    if "wrapper" in (case.value,) or "WithValueHead" in case.policy_class + case.ref_class:
         lines.append("from trl.experimental.ppo import AutoModelForCausalLMWithValueHead")
     return "\n".join(line for line in lines if line) + "\n"
 
