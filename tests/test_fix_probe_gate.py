@@ -219,3 +219,24 @@ def test_a_rule_the_probe_has_no_check_for_stays_unchecked():
     facts = FileFacts(FileSetup("x.py"), (SetupFacts.read({"models": {}, "checks": {}}),))
     verdict = fix_verdict(finding, facts, facts, ())
     assert (verdict.status, verdict.detail) == ("unchecked", "the probe has no runtime check for PPD403")
+
+
+def test_a_finding_inside_code_a_held_back_fix_adds_is_not_counted_as_written(tmp_path):
+    # The new value model copies the policy's `torch_dtype=`; PPD207 then renames it there too, in a
+    # later round. With the value model held back, that second PPD207 has nothing left to fix: the
+    # outcomes agree with what is written and with the count.
+    path = tmp_path / "train.py"
+    policy = f'from_pretrained("{MODELS / "llama-causal"}")'
+    path.write_text(new_script(value=None).replace(policy, policy[:-1] + ', torch_dtype="auto")', 1))
+
+    def hold_the_value_model(sets, options):
+        return [{i: ProbeVerdict(REFUTED if d.code == "PPD101" else CONFIRMED, "said so")
+                 for i, d in enumerate(diagnostics)} for _before, _after, diagnostics in sets]
+
+    result = _fix(path, confirm=hold_the_value_model)
+    texts = [(o.diagnostic.code, o.fixed, o.text) for o in result.outcomes]
+    assert result.written and "value_model" not in path.read_text() and 'dtype="auto"' in path.read_text()
+    assert [t for t in texts if t[0] == "PPD207"] == [
+        ("PPD207", True, "fixed (confirmed)"),
+        ("PPD207", False, "not fixed: confirmed, but it was in code that a fix held back would have added")], texts
+    assert len([o for o in result.outcomes if o.fixed]) == len(result.applied) == 1

@@ -13,9 +13,10 @@ with only the confirmed findings allowed, and that text is written. The write is
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 from .. import files
 from ..config import Settings
@@ -252,12 +253,15 @@ def _gated_writes(pending: dict[int, tuple[Path, Callable, FileFix]], options: A
     for i, (path, _refix, fixed) in pending.items():
         final = done.get(i)
         written_keys = {finding_key(d) for d in final.applied} if final is not None else set()
-        outcomes = tuple(FindingOutcome(d, verdicts[i].get(finding_key(d), ProbeVerdict(UNCHECKED, "not probed")),
-                                        finding_key(d) in written_keys,
-                                        why_not.get(i, "") if allowed(verdicts[i].get(finding_key(d),
-                                                                                      ProbeVerdict(UNCHECKED)))
-                                        and finding_key(d) not in written_keys else "")
-                         for d in fixed.applied)
+        written = _written_flags(fixed.applied, final.applied if final is not None else ())
+        outcomes = []
+        for d, was_written in zip(fixed.applied, written):
+            verdict = verdicts[i].get(finding_key(d), ProbeVerdict(UNCHECKED, "not probed"))
+            detail = ""
+            if allowed(verdict) and not was_written:
+                detail = why_not.get(i, "") or (HELD_WITH_ANOTHER if finding_key(d) in written_keys else "")
+            outcomes.append(FindingOutcome(d, verdict, was_written, detail))
+        outcomes = tuple(outcomes)
         all_verdicts = tuple(verdicts[i].get(finding_key(d), ProbeVerdict(UNCHECKED, "not probed"))
                              for d in fixed.applied)
         if final is None:
@@ -268,11 +272,29 @@ def _gated_writes(pending: dict[int, tuple[Path, Callable, FileFix]], options: A
             results[i] = dataclasses.replace(fixed, outcomes=outcomes, verdicts=all_verdicts, proposed=fixed.applied,
                                              applied=(), not_written=why)
             continue
-        held = {finding_key(d) for d in fixed.applied} - written_keys
+        held = {finding_key(d) for d, was_written in zip(fixed.applied, written) if not was_written} - written_keys
         final = dataclasses.replace(final, verdicts=all_verdicts, proposed=fixed.applied, outcomes=outcomes,
                                     skipped=tuple(s for s in final.skipped if finding_key(s.diagnostic) not in held))
         results[i] = _replace_file(path, final, expected=fixed.original.raw)
     return results
+
+
+# A finding met in a later round inside code another fix added (a value model's new statement copies
+# the policy's `torch_dtype=`): when that fix is held back, so is the code, and this finding with it.
+HELD_WITH_ANOTHER = "it was in code that a fix held back would have added"
+
+
+def _written_flags(proposed: Sequence[Diagnostic], written: Sequence[Diagnostic]) -> list[bool]:
+    """For each proposed finding, whether the written text holds its fix. Findings are matched by
+    finding_key, which two findings of one rule on the same name share (the message names no line):
+    as many of them count as written as the written text fixed, in order."""
+    left = Counter(finding_key(d) for d in written)
+    flags = []
+    for diagnostic in proposed:
+        key = finding_key(diagnostic)
+        flags.append(left[key] > 0)
+        left[key] -= 1
+    return flags
 
 
 def _allowed_only(refix, allowed: set) -> tuple[Optional[FileFix], str]:
