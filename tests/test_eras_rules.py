@@ -175,11 +175,14 @@ def test_ppd205_adaptive_kl_is_the_users_decision():
     source = V013_SCRIPT.replace('PPOConfig(output_dir="out")', 'PPOConfig(output_dir="out", init_kl_coef=0.1, '
                                  'log_with=None, kl_penalty="abs")')
     found = {d.subject: d for d in check(source, "1.12.0", ("PPD205",))}
-    assert found["init_kl_coef"].fix is None and "adapted" in found["init_kl_coef"].message
+    # Still the user's decision: the closest field comes as an unsafe fix that says what changes.
+    closest = found["init_kl_coef"].fix
+    assert closest.applicability == "unsafe" and "adapted" in found["init_kl_coef"].message
+    assert closest.title.startswith("Rename `init_kl_coef=` to `kl_coef=`, the closest field")
     assert found["kl_penalty"].fix is None  # only "kl" has an equivalent estimator
     assert found["log_with"].fix.title == "Rename `log_with=` to `report_to=` with `'none'`"
     fixed = fix_all(source, "1.12.0", "PPD205")
-    assert 'report_to=\'none\'' in fixed and "init_kl_coef=0.1" in fixed
+    assert 'report_to=\'none\'' in fixed and "kl_coef=0.1" in fixed and "init_kl_coef" not in fixed  # unsafe too
 
 
 def test_ppd205_exp_name_exists_until_0_28():

@@ -240,3 +240,19 @@ def test_a_finding_inside_code_a_held_back_fix_adds_is_not_counted_as_written(tm
         ("PPD207", True, "fixed (confirmed)"),
         ("PPD207", False, "not fixed: confirmed, but it was in code that a fix held back would have added")], texts
     assert len([o for o in result.outcomes if o.fixed]) == len(result.applied) == 1
+
+
+def test_a_partial_cure_is_written_and_the_closest_field_waits_for_the_user(tmp_path):
+    # `ppo_epochs` has an exact equivalent; `init_kl_coef` only the closest (`kl_coef`, fixed instead of
+    # adaptive). The rename is confirmed though PPOConfig still rejects the other field, and written; the
+    # closest field is a change of meaning, written only with --unsafe-fixes.
+    path = tmp_path / "train.py"
+    path.write_text(new_script(config="PPOConfig(output_dir='out', use_cpu=True, ppo_epochs=2, init_kl_coef=0.1)"))
+    result = _fix(path)
+    outcomes = {o.diagnostic.message.split("`")[1]: o for o in result.outcomes}
+    assert outcomes["ppo_epochs"].text == "fixed (confirmed)"
+    assert not outcomes["init_kl_coef"].fixed and "a change of meaning to decide" in outcomes["init_kl_coef"].text
+    assert "num_ppo_epochs=2, init_kl_coef=0.1" in path.read_text()
+    again = _fix(path, unsafe=True)
+    assert [o.text.split(":")[0] for o in again.outcomes] == ["fixed (unconfirmed, --unsafe-fixes)"]
+    assert "num_ppo_epochs=2, kl_coef=0.1" in path.read_text()

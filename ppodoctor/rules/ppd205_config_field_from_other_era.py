@@ -3,7 +3,7 @@ from __future__ import annotations
 from ..probe.probe_checks import Check, Status
 from ..trl_api import eras, table
 from ..trl_api.config_moves import old_field_names
-from ..types import ERROR, SAFE, Declined, Fix, KnownError, Role, ValueKind
+from ..types import ERROR, SAFE, UNSAFE, Declined, Fix, KnownError, Role, ValueKind
 from .base import Example, Rule
 from .common import accepted_config_fields, is_other_era_script, is_ppo_config
 
@@ -100,6 +100,13 @@ class ConfigFieldFromOtherEra(Rule):
             if move is not None and move.action == config_moves.DROP:
                 message += f"; drop it: {move.why}"
                 fix = Fix(f"Remove `{name}=` ({move.why})", SAFE, (("action", "drop"),))
+            elif move is not None and move.action == config_moves.DECIDE and move.to in accepted \
+                    and move.to not in used:
+                # The closest field, as an unsafe fix that says what changes: a partial cure the user
+                # may take (`migrate` maps the same field the same way).
+                message += f"; the closest is `{move.to}=`, but {move.why}"
+                fix = Fix(f"Rename `{name}=` to `{move.to}=`, the closest field ({move.why})", UNSAFE,
+                          (("action", "rename"), ("to", move.to), ("value", None), ("closest", move.why)))
             elif move is not None and move.action == config_moves.DECIDE:
                 message += f"; no equivalent: {move.why} (remove it once you have decided)"
             elif fix is None and move is None:
@@ -155,8 +162,17 @@ class ConfigFieldFromOtherEra(Rule):
         new = diagnostic.fix.param("to")
         if diagnostic.subject in config.detail("unexpected") or (new and new in config.detail("unexpected")):
             return False, f"{config_where(after)} still rejects the call: {config.error}"
-        if config.status is Status.FAIL and "unexpected keyword" in config.error:
+        others = [name for name in config.detail("unexpected") if name not in (diagnostic.subject, new)]
+        if config.status is Status.FAIL and "unexpected keyword" in config.error and not others:
             return False, f"{config_where(after)}: {config.error}"
+        closest = diagnostic.fix.param("closest")
+        if closest:
+            # It runs, but what it means changed: the user decides (written with --unsafe-fixes).
+            return None, f"{config_where(after)} takes `{new}=`, but {closest}: a change of meaning to decide"
+        if others:
+            # A partial cure: this field is cured; the others are their own findings, with their reasons.
+            return True, (f"{config_where(after)} takes `{new}=`; it still rejects "
+                          + ", ".join(f"`{name}=`" for name in others) + " (their own findings)")
         return True, f"{config_where(after)} takes the fixed keywords"
 
 
