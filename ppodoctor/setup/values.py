@@ -169,14 +169,33 @@ class ValueResolution:
     def positional_values(self, call: cst.Call, ctx: Context, depth: int = 0) -> tuple[Value, ...]:
         return tuple(self.value(a.value, ctx, depth + 1) for a in call.args if a.keyword is None and not a.star)
 
+    def positional_values_of(self, pairs: list, depth: int = 0) -> tuple[Value, ...]:
+        """positional_values over (argument, its context) pairs (a partial's bound ones first)."""
+        return tuple(self.value(a.value, actx, depth + 1) for a, actx in pairs if a.keyword is None and not a.star)
+
     def keywords(self, call: cst.Call, ctx: Context, depth: int = 0) -> tuple[tuple[Keyword, ...], bool]:
         """A call's keyword arguments, including visible `**mapping`s; and whether some were hidden."""
+        return self.keywords_of([(arg, ctx) for arg in call.args], depth)
+
+    def keywords_of(self, pairs: list, depth: int = 0) -> tuple[tuple[Keyword, ...], bool]:
+        """keywords over (argument, its context) pairs; a later keyword of the same name replaces an
+        earlier one in its place (a call's keyword overrides the one a functools.partial bound)."""
         keywords: list[Keyword] = []
+        places: dict[str, int] = {}
         partial = False
-        for arg in call.args:
+
+        def add(keyword: Keyword) -> None:
+            place = places.get(keyword.name)
+            if place is None:
+                places[keyword.name] = len(keywords)
+                keywords.append(keyword)
+            else:
+                keywords[place] = keyword
+
+        for arg, ctx in pairs:
             if arg.keyword is not None:
-                keywords.append(Keyword(arg.keyword.value, self.value(arg.value, ctx, depth + 1), self.span(arg),
-                                        self.span(arg.value)))
+                add(Keyword(arg.keyword.value, self.value(arg.value, ctx, depth + 1), self.span(arg),
+                            self.span(arg.value)))
             elif arg.star == "**":
                 view = self.mapping_view(arg.value, ctx, depth + 1)
                 if view is None:
@@ -188,7 +207,7 @@ class ValueResolution:
                     value = self.value(entry.node, entry.ctx, depth + 1) if entry.certain else \
                         _unknown(self.text(entry.node), f"`{name}` is set only on some paths")
                     # The value's own span, when it is written in this file (a dict literal's entry).
-                    keywords.append(Keyword(name, value, span, self.span(entry.node) if entry.certain else None))
+                    add(Keyword(name, value, span, self.span(entry.node) if entry.certain else None))
         return tuple(keywords), partial
 
 
