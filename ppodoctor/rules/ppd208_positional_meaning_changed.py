@@ -45,7 +45,8 @@ class PositionalMeaningChanged(ReplacementFix, Rule):
 
     def check_setup(self, setup, context):
         era = context.target.era
-        if setup.trainer != "PPOTrainer" or setup.subclass or not eras.has_ppo(era) or setup.unresolved_star \
+        if setup.trainer != "PPOTrainer" or (setup.subclass and not setup.subclass_forwards) \
+                or not eras.has_ppo(era) or setup.unresolved_star \
                 or is_other_era_script(setup, context):
             return
         target_order = table.trainer_parameters(context.target.version)

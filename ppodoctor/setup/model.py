@@ -212,6 +212,11 @@ class PPOSetup(Record):
     # The try/if statements around the call, outermost first, as ImportRecord.guards: an `if` on the
     # TRL version says which era the call is written for and whether it runs on the target.
     guards: tuple["ImportGuard", ...] = ()
+    # A local subclass (`subclass`) whose arguments reach PPOTrainer as the file shows: no `__init__` of
+    # its own, or one that hands them on (`super().__init__(*args, **kwargs)`). arguments and roles are
+    # then what PPOTrainer receives (the subclass's own parameters taken out, what its forwarding call
+    # adds put in), so the rules judge them as a PPOTrainer call.
+    subclass_forwards: bool = False
 
     def role(self, name: str) -> Optional[RoleBinding]:
         for binding in self.roles:
