@@ -89,11 +89,11 @@ class ValueHeadWrapper(Rule):
         from ..fixes.builders import base_origin, from_pretrained_call, shared_with, swap_class
 
         origin = base_origin(context.setup.origin(Role.POLICY))
-        call = from_pretrained_call(origin, context.source, "policy")
+        _call, written = from_pretrained_call(origin, context.source, "policy")
         shared = shared_with(context.setup, origin, (Role.REWARD, Role.VALUE))
         if shared:
             raise Declined(f"the policy is built by the same call as the {shared} model")
-        return swap_class(context.source, call, "transformers", "AutoModelForCausalLM")
+        return swap_class(context.source, written, "transformers", "AutoModelForCausalLM")
 
     def reproduce(self, diagnostic, facts):
         # the probe's library loads only when the probe runs: kept off `check`

@@ -4,8 +4,9 @@ of resolve.Resolver).
 A partial is the callable it wraps with arguments bound: calling it runs that callable with the
 partial's positional arguments first and its keywords merged with the call's (the call's win), each
 argument evaluated where it is written. A function under functools.lru_cache or functools.cache
-runs once per distinct argument list: two calls with arguments of equal literal values return one
-object, so the objects it makes are keyed by the function and those values. Where the values (or
+runs once per distinct argument list: two calls with arguments of equal literal values (or the same
+imported names, such as a model class) return one object, so the objects it makes are keyed by the
+function and those values. Where the values (or
 the cache's size) cannot be told, each call keeps its own objects, as for any function.
 """
 
@@ -15,7 +16,8 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from .context import Context
+from ..types import Span
+from .context import Bound, Context
 from .facts import FunctionInfo
 from .literals import NOT_LITERAL, literal
 
@@ -50,6 +52,18 @@ class CallableResolution:
             return inner[0], inner[1], inner[2] + bound
         return first.value, node_ctx, bound
 
+    def written_at(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> Optional[Span]:
+        """Where what `node` stands for is written: a parameter bound by a followed call is the argument
+        that call passes; None for a parameter no call binds (its objects come from elsewhere)."""
+        if isinstance(node, cst.Name):
+            binding, scope, _ambiguous = self.lookup(node.value, ctx)
+            if binding is not None and binding.kind == "param" and scope is ctx.scope:
+                bound = self.param(node.value, ctx)
+                if isinstance(bound, Bound) and not bound.index and depth < _DEPTH:
+                    return self.written_at(bound.node, bound.ctx, depth + 1)
+                return None
+        return self.span(node)
+
     def memo_path(self, function: FunctionInfo, pairs: list) -> Optional[str]:
         """The call path shared by every call of a memoised `function` with these argument values,
         or None when it is not memoised or the values cannot all be told."""
@@ -64,12 +78,16 @@ class CallableResolution:
             if arg.star:
                 return None
             value = self.value(arg.value, ctx)
-            if value.kind != "literal":
+            if value.kind == "literal":
+                token = value.value
+            elif value.kind == "name":
+                token = ("name", value.value)  # an imported object (a class): one name, one object
+            else:
                 return None
             if arg.keyword is None:
-                positional.append(value.value)
+                positional.append(token)
             else:
-                keywords[arg.keyword.value] = value.value  # lru_cache keys keywords in call order
+                keywords[arg.keyword.value] = token  # lru_cache keys keywords in call order
         line, column = self.facts.position(function.node)
         return f"memo:{function.name}@{line}:{column}:{(tuple(positional), tuple(keywords.items()))!r}"
 

@@ -120,6 +120,9 @@ class Origin(Record):
     args and keywords are the call's positional and keyword arguments (keywords include those of
     a visible `**mapping`; partial says some came from a mapping that cannot be seen).
     local_class: for a "constructor" of a class defined in the file, what the file shows of it.
+    class_span: for "from_pretrained"/"from_config", where the class is written: the `X` of
+    `X.from_pretrained(...)`, or the argument a followed call binds to the parameter `X` stands for (a
+    loader's `model_class`), or the callable a functools.partial wraps; None when no one place says.
     """
 
     kind: str = UNKNOWN
@@ -137,6 +140,7 @@ class Origin(Record):
     partial: bool = False  # some keyword arguments came from a **mapping we could not see
     args: tuple[Value, ...] = ()
     local_class: Optional[LocalClass] = None
+    class_span: Optional[Span] = None
 
     @property
     def known(self) -> bool:

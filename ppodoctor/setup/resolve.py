@@ -334,7 +334,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             path = self._path(pairs, positional, depth, "config" if method != "from_pretrained" else
                               "pretrained_model_name_or_path")
             kind = "from_pretrained" if method == "from_pretrained" else "from_config"
-            return Origin(kind, class_name=class_name, path=path, **common)
+            where = None if self._keys_only else self.written_at(func.value, func_ctx)
+            return Origin(kind, class_name=class_name, path=path, class_span=where, **common)
         if last in ("create_reference_model", "deepcopy") and positional:
             base = self.origin(positional[0][0], positional[0][1], (), depth + 1)
             return Origin("copy", class_name=base.class_name, base=base, **common)
