@@ -6,8 +6,8 @@ as a whole script of its own shape: models built inline in the `PPOTrainer(...)`
 helper functions that take the paths as parameters and return a tuple; paths from argparse
 defaults; module constants; a class that holds the models as attributes; functools.partial loaders;
 lru_cache'd loaders (equal arguments, one object); a PPOTrainer subclass with an option of its own
-that hands the rest on. Tiny models (saved by
-`make_models`) train two episodes on the CPU in a few seconds.
+that hands the rest on. Tiny models (saved by `make_models`) train two episodes on the CPU in a few
+seconds.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import textwrap
 import libcst
 import pytest
 
-from eras_helpers import codes
+from eras_helpers import codes, fix_all
 from ppodoctor.setup import kinds
 from ppodoctor.setup.extract import extract
 from ppodoctor.types import Role
@@ -323,3 +323,69 @@ class MyTrainer(PPOTrainer):
 """
     call = "trainer = MyTrainer(**options)\n"
     assert found(MODELS + klass, call) == []
+
+
+def test_a_partial_loader_handed_to_a_helper_is_followed():
+    body = """
+    load_lm = functools.partial(AutoModelForCausalLM.from_pretrained, "sft")
+
+    def build(loader):
+        return loader()
+
+    policy = build(load_lm)
+    ref = build(load_lm)
+    reward = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)
+    critic = build(load_lm)
+    """
+    assert found(body) == ["PPD103"]
+
+
+# --- the fixes edit the class where it is written ----------------------------------------------
+
+def test_the_class_fix_edits_the_partial_a_loader_wraps():
+    body = """
+    load_policy = functools.partial(AutoModel.from_pretrained, "sft")
+    load_ref = functools.partial(AutoModelForCausalLM.from_pretrained, "sft")
+    policy = load_policy()
+    ref = load_ref()
+    reward = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)
+    critic = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)
+    """
+    source = HEAD + "from transformers import AutoModel\n" + textwrap.dedent(body) + CALL
+    fixed = fix_all(source, "1.12.0", "PPD110")
+    assert 'load_policy = functools.partial(AutoModelForCausalLM.from_pretrained, "sft")' in fixed
+    assert "policy = load_policy()\n" in fixed
+
+
+def test_the_class_fix_edits_the_argument_a_memoised_loader_is_called_with():
+    body = """
+    @functools.lru_cache(maxsize=None)
+    def load(model_class, path, role="policy"):
+        return model_class.from_pretrained(path)
+
+    policy = load(AutoModelForCausalLM, "sft")
+    ref = load(AutoModel, "sft", "reference")
+    reward = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)
+    critic = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)
+    """
+    source = HEAD + "from transformers import AutoModel\n" + textwrap.dedent(body) + CALL
+    assert codes(source, "1.12.0", ("PPD110", "PPD106")) == ["PPD110"]
+    fixed = fix_all(source, "1.12.0", "PPD110")
+    assert 'ref = load(AutoModelForCausalLM, "sft", "reference")' in fixed
+    assert "return model_class.from_pretrained(path)" in fixed
+    # The same class argument for both: one cached object, the reference is the policy.
+    same = source.replace('load(AutoModel, "sft", "reference")', 'load(AutoModelForCausalLM, "sft")')
+    assert codes(same, "1.12.0", ("PPD110", "PPD106")) == ["PPD106"]
+
+
+def test_a_class_shared_by_two_roles_through_one_partial_is_not_swapped_for_one():
+    body = """
+    load = functools.partial(AutoModelForCausalLM.from_pretrained)
+    policy = AutoModelForCausalLM.from_pretrained("sft")
+    ref = AutoModelForCausalLM.from_pretrained("sft")
+    reward = load("rm")
+    critic = load("rm")
+    """
+    source = HEAD + textwrap.dedent(body) + CALL
+    assert "PPD104" in codes(source, "1.12.0", ("PPD104",))
+    assert "functools.partial(AutoModelForCausalLM.from_pretrained)" in fix_all(source, "1.12.0", "PPD104")

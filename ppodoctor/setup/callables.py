@@ -37,6 +37,11 @@ class CallableResolution:
         node, node_ctx = func, ctx
         if isinstance(func, cst.Name):
             binding, scope, ambiguous = self.lookup(func.value, ctx)
+            if binding is not None and binding.kind == "param" and scope is ctx.scope and depth < _DEPTH:
+                bound = self.param(func.value, ctx)  # a loader handed to a followed call
+                if isinstance(bound, Bound) and not bound.index:
+                    return self.partial_target(bound.node, bound.ctx, depth + 1)
+                return None
             if binding is None or ambiguous or binding.kind != "assign" or binding.index \
                     or not isinstance(binding.value, cst.Call):
                 return None
