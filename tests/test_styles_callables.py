@@ -389,3 +389,25 @@ def test_a_class_shared_by_two_roles_through_one_partial_is_not_swapped_for_one(
     source = HEAD + textwrap.dedent(body) + CALL
     assert "PPD104" in codes(source, "1.12.0", ("PPD104",))
     assert "functools.partial(AutoModelForCausalLM.from_pretrained)" in fix_all(source, "1.12.0", "PPD104")
+
+
+NAMED = """
+class MyTrainer(PPOTrainer):
+    def __init__(self, config, model, ref_model, processing_class, reward_model, train_dataset, log_every=10):
+        super().__init__(config=config, model=model, ref_model=ref_model, processing_class=processing_class,
+                         reward_model=reward_model, train_dataset=train_dataset)
+"""
+
+
+def test_a_subclass_that_passes_named_parameters_on_is_fixed_where_it_passes_them():
+    call = ("trainer = MyTrainer(cfg, policy, ref, processing_class=tok, reward_model=reward, train_dataset=None, "
+            "log_every=5)\n")
+    source = HEAD + textwrap.dedent(MODELS + NAMED) + call
+    assert codes(source, "1.12.0", RULES) == ["PPD101", "PPD201"]
+    setup = setup_of(MODELS + NAMED, call)
+    assert not setup.passes_keywords and setup.origin(Role.POLICY).variable == "policy"
+    # `config=` is renamed in the call that hands it on, not at the script's positional `cfg`.
+    fixed = fix_all(source, "1.12.0", "PPD201")
+    assert "super().__init__(args=config, model=model" in fixed and "MyTrainer(cfg, policy, ref," in fixed
+    # No `value_model=` can be added to a call whose class would not hand it on.
+    assert fix_all(source, "1.12.0", "PPD101") == source

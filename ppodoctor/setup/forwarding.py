@@ -45,10 +45,12 @@ class Forwarding:
         self.facts, self.resolver = facts, resolver
 
     def through(self, klass: ClassInfo, passed: list[Passed], call: cst.Call, depth: int = 0) \
-            -> Optional[list[Passed]]:
-        """The arguments the trainer base receives when `klass(...)` is called with `passed`, or None."""
+            -> Optional[tuple[list[Passed], bool]]:
+        """The arguments the trainer base receives when `klass(...)` is called with `passed`, or None; and
+        whether a keyword added to the call would reach it too (every `__init__` hands `**kwargs` on)."""
         if depth > _DEPTH or klass.scope.parent is None:
             return None
+        reach = True
         outer = Context(klass.scope.parent, None)
         init = klass.methods.get("__init__")
         if init is None:
@@ -58,13 +60,17 @@ class Forwarding:
             if found is None:
                 return None
             site, following = found
-            passed = self._mapped(init, site, passed, call)
-            if passed is None:
+            mapped = self._mapped(init, site, passed, call)
+            if mapped is None:
                 return None
+            passed, reach = mapped
         if following is None:
             return None
         base = self.resolver.local_class(self.resolver.qualname(following, outer), outer)
-        return self.through(base, passed, call, depth + 1) if base is not None else passed
+        if base is None:
+            return passed, reach
+        above = self.through(base, passed, call, depth + 1)
+        return (above[0], above[1] and reach) if above is not None else None
 
     def _forwarding_call(self, init: FunctionInfo, klass: ClassInfo, outer: Context):
         """The one `super().__init__(...)` (or `Base.__init__(self, ...)`) that always runs, and the base."""
@@ -85,7 +91,8 @@ class Forwarding:
             return None
         return found[0]
 
-    def _mapped(self, init: FunctionInfo, site, passed: list[Passed], call: cst.Call) -> Optional[list[Passed]]:
+    def _mapped(self, init: FunctionInfo, site, passed: list[Passed], call: cst.Call) \
+            -> Optional[tuple[list[Passed], bool]]:
         node = init.node.params
         if not init.self_name:
             return None
@@ -133,6 +140,7 @@ class Forwarding:
                         tuple((name, Bound(item.value, item.ctx)) for name, item in bound.items()),
                         f"{first.call_path if first is not None else ''}/{line}:{column}")
         forwarded: list[Passed] = []
+        reach = False
         args = list(site.node.args)
         if not isinstance(site.node.func.value, cst.Call):  # `Base.__init__(self, ...)`
             if not args or args[0].keyword is not None or args[0].star or \
@@ -146,15 +154,17 @@ class Forwarding:
                 forwarded.extend(rest_positional)
             elif arg.star == "**" and name is not None and name == star_kw:
                 forwarded.extend(rest_keywords)
+                reach = True
             elif not arg.star and name in bound and len(init.scope.bindings.get(name, ())) == 1:
-                # A parameter passed on as it came: the argument the script wrote, under this keyword.
+                # A parameter passed on as it came: the value the script wrote, in the argument that
+                # hands it on (a keyword's rename belongs there, an edit of the value at the call).
                 item = bound[name]
                 forwarded.append(Passed(arg.keyword.value if arg.keyword is not None else None, "", item.value,
-                                        item.arg, item.ctx))
+                                        arg, item.ctx))
             else:
                 forwarded.append(Passed(arg.keyword.value if arg.keyword is not None else None, str(arg.star),
                                         value, arg, inner))
-        return forwarded
+        return forwarded, reach
 
     def _unchanged(self, init: FunctionInfo, site, names: list[str]) -> bool:
         """Whether `__init__` neither rebinds `*args`/`**kwargs` nor may change them before passing them on

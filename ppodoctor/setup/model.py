@@ -221,6 +221,9 @@ class PPOSetup(Record):
     # then what PPOTrainer receives (the subclass's own parameters taken out, what its forwarding call
     # adds put in), so the rules judge them as a PPOTrainer call.
     subclass_forwards: bool = False
+    # Whether a keyword added to the call reaches PPOTrainer: False for a subclass whose `__init__` (or one
+    # up its chain) hands no `**kwargs` on, or whose forwarding cannot be read (a fix adds none there).
+    passes_keywords: bool = True
 
     def role(self, name: str) -> Optional[RoleBinding]:
         for binding in self.roles:
