@@ -187,7 +187,7 @@ def test_subclass_that_forwards_binds_what_ppotrainer_receives():
 
 def test_subclass_whose_forwarding_cannot_be_read_binds_only_keywords():
     setup = one("from trl import PPOTrainer\nclass Mine(PPOTrainer):\n    def __init__(self, extra, *args, **kw):\n"
-                "        kw.pop('value_model', None)\n"
+                "        kw.update(value_model=None)\n"
                 "        super().__init__(*args, **kw)\n"
                 f"{MODELS}\nt = Mine(1, cfg, tok, policy, value_model=critic)\n")
     assert setup.unresolved_star, "missing-argument rules must stay silent"

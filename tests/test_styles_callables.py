@@ -255,6 +255,12 @@ class Logging(PPOTrainer):
 class MyTrainer(Logging):
     pass
 """,
+    """
+class MyTrainer(PPOTrainer):
+    def __init__(self, *args, **kwargs):
+        self.log_every = kwargs.pop("log_every", 10)
+        super().__init__(*args, **kwargs)
+""",
 ])
 def test_a_forwarding_subclass_without_value_model_fires_ppd101_and_only_that(klass):
     assert found(MODELS + klass, NO_VALUE) == ["PPD101"]
@@ -308,6 +314,8 @@ class MyTrainer(PPOTrainer):
     "        kwargs['value_model'] = make()\n        super().__init__(*args, **kwargs)\n",
     "        prepare(kwargs)\n        super().__init__(*args, **kwargs)\n",
     "        kwargs = dict(kwargs, value_model=make())\n        super().__init__(*args, **kwargs)\n",
+    "        kwargs.pop(KEY)\n        super().__init__(*args, **kwargs)\n",
+    "        if log_every:\n            kwargs.pop('value_model')\n        super().__init__(*args, **kwargs)\n",
 ])
 def test_a_subclass_whose_forwarding_cannot_be_read_stays_silent(init):
     klass = "\nclass MyTrainer(PPOTrainer):\n    def __init__(self, *args, log_every=10, **kwargs):\n" + init
@@ -411,3 +419,18 @@ def test_a_subclass_that_passes_named_parameters_on_is_fixed_where_it_passes_the
     assert "super().__init__(args=config, model=model" in fixed and "MyTrainer(cfg, policy, ref," in fixed
     # No `value_model=` can be added to a call whose class would not hand it on.
     assert fix_all(source, "1.12.0", "PPD101") == source
+
+
+def test_a_value_model_the_subclass_pops_never_reaches_ppotrainer():
+    klass = """
+class MyTrainer(PPOTrainer):
+    def __init__(self, *args, **kwargs):
+        self.critic = kwargs.pop("value_model", None)
+        super().__init__(*args, **kwargs)
+"""
+    call = CALL.replace("PPOTrainer(", "MyTrainer(")
+    source = HEAD + textwrap.dedent(MODELS + klass) + call
+    assert codes(source, "1.12.0", RULES) == ["PPD101"]
+    setup = setup_of(MODELS + klass, call)
+    assert setup.own_keywords == ("value_model",) and not setup.takes_keyword("value_model")
+    assert fix_all(source, "1.12.0", "PPD101") == source  # another `value_model=` would be popped too

@@ -75,7 +75,7 @@ class PositionalMeaningChanged(ReplacementFix, Rule):
         meant = role.replace("_", " ") if role else " or the ".join(sorted(m.replace("_", " ") for m in meanings))
         # A subclass that hands no `**kwargs` on would not pass the new keywords to PPOTrainer.
         fix = replace_fix("Pass the arguments as keywords of the target TRL", replacements) \
-            if replacements and setup.passes_keywords else None
+            if replacements and all(setup.takes_keyword(text[:-1]) for _span, text in replacements) else None
         yield self.report(
             f"positional argument `{first.text}` ({_KINDS[meanings]}, meant as the {meant}) lands in {where} in trl "
             f"{context.target.version}, whose order is ({', '.join(target_order[:7])}, ...): "

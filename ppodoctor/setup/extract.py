@@ -119,13 +119,13 @@ class _Extractor:
         resolver = self.resolver
         passed = as_passed(call, ctx)
         own_signature = subclass in self._own_init
-        forwards, passes_keywords = False, not own_signature
+        forwards, passes_keywords, own_keywords = False, not own_signature, frozenset()
         if subclass:
             klass = resolver.local_class(callee, ctx)
             through = self.forwarding.through(klass, passed, call) if klass is not None else None
             if through is not None:
                 # What the subclass's __init__ hands on is what PPOTrainer receives.
-                (passed, passes_keywords), own_signature, forwards = through, False, True
+                (passed, passes_keywords, own_keywords), own_signature, forwards = through, False, True
         arguments = []
         position = 0
         views = {}
@@ -193,6 +193,7 @@ class _Extractor:
             guards=statement_guards(self.facts, site.scope, site.path, call, resolver),
             subclass_forwards=forwards,
             passes_keywords=passes_keywords,
+            own_keywords=tuple(sorted(own_keywords)),
         )
 
     def _binding(self, role: str, via: str, keyword: Optional[str], position: Optional[int],

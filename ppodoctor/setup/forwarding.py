@@ -5,9 +5,10 @@
 own parameters take theirs (`log_every=`), `*args` and `**kwargs` pass the rest on, and the forwarding
 call may add its own (`value_model=self.make_critic()`). The arguments PPOTrainer receives are then
 read as if the script had passed them to PPOTrainer itself. A chain of such subclasses is followed
-class by class. Whatever the file does not show stays unknown (None): a forwarding call in a branch
-or made twice, `kwargs` changed before it is passed on, several bases, a `**mapping` that may hold
-one of the subclass's own parameters.
+class by class; a literal key popped off `**kwargs` first (`kwargs.pop("log_every", 10)`) is one of
+the subclass's own. Whatever the file does not show stays unknown (None): a forwarding call in a
+branch or made twice, `kwargs` changed otherwise before it is passed on, several bases, a `**mapping`
+that may hold one of the subclass's own parameters.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import libcst as cst
 
 from .context import Bound, Context
 from .facts import ClassInfo, FunctionInfo, ModuleFacts
+from .literals import literal
 
 _DEPTH = 8
 # Calls on `args`/`kwargs` that read them without changing what is passed on.
@@ -45,12 +47,13 @@ class Forwarding:
         self.facts, self.resolver = facts, resolver
 
     def through(self, klass: ClassInfo, passed: list[Passed], call: cst.Call, depth: int = 0) \
-            -> Optional[tuple[list[Passed], bool]]:
-        """The arguments the trainer base receives when `klass(...)` is called with `passed`, or None; and
-        whether a keyword added to the call would reach it too (every `__init__` hands `**kwargs` on)."""
+            -> Optional[tuple[list[Passed], bool, frozenset]]:
+        """The arguments the trainer base receives when `klass(...)` is called with `passed`, or None;
+        whether a keyword added to the call would reach it too (every `__init__` hands `**kwargs` on);
+        and the keywords the subclasses keep for themselves (their own parameters, keys they pop)."""
         if depth > _DEPTH or klass.scope.parent is None:
             return None
-        reach = True
+        reach, own = True, frozenset()
         outer = Context(klass.scope.parent, None)
         init = klass.methods.get("__init__")
         if init is None:
@@ -63,14 +66,14 @@ class Forwarding:
             mapped = self._mapped(init, site, passed, call)
             if mapped is None:
                 return None
-            passed, reach = mapped
+            passed, reach, own = mapped
         if following is None:
             return None
         base = self.resolver.local_class(self.resolver.qualname(following, outer), outer)
         if base is None:
-            return passed, reach
+            return passed, reach, own
         above = self.through(base, passed, call, depth + 1)
-        return (above[0], above[1] and reach) if above is not None else None
+        return (above[0], above[1] and reach, above[2] | own) if above is not None else None
 
     def _forwarding_call(self, init: FunctionInfo, klass: ClassInfo, outer: Context):
         """The one `super().__init__(...)` (or `Base.__init__(self, ...)`) that always runs, and the base."""
@@ -92,7 +95,7 @@ class Forwarding:
         return found[0]
 
     def _mapped(self, init: FunctionInfo, site, passed: list[Passed], call: cst.Call) \
-            -> Optional[tuple[list[Passed], bool]]:
+            -> Optional[tuple[list[Passed], bool, frozenset]]:
         node = init.node.params
         if not init.self_name:
             return None
@@ -100,8 +103,10 @@ class Forwarding:
         named = set(positional_names) | {p.name.value for p in node.kwonly_params}
         star = node.star_arg.name.value if isinstance(node.star_arg, cst.Param) else None
         star_kw = node.star_kwarg.name.value if isinstance(node.star_kwarg, cst.Param) else None
-        if not self._unchanged(init, site, [name for name in (star, star_kw) if name]):
+        popped = self._popped(init, star_kw) if star_kw is not None else set()
+        if popped is None or not self._unchanged(init, site, [name for name in (star, star_kw) if name]):
             return None
+        named |= popped  # `kwargs.pop("log_every", 10)`: a keyword of the subclass's own
         bound: dict[str, Passed] = {}
         rest_positional: list[Passed] = []
         rest_keywords: list[Passed] = []
@@ -164,7 +169,21 @@ class Forwarding:
             else:
                 forwarded.append(Passed(arg.keyword.value if arg.keyword is not None else None, str(arg.star),
                                         value, arg, inner))
-        return forwarded, reach
+        return forwarded, reach, frozenset(named)
+
+    def _popped(self, init: FunctionInfo, star_kw: str) -> Optional[set]:
+        """The literal keys `__init__` always pops off its `**kwargs` before handing them on; None when a
+        pop may not run or its key cannot be read."""
+        found = set()
+        for action in self.facts.actions:
+            if action.scope is init.scope and action.receiver == star_kw and action.kind == "call" \
+                    and action.name == "pop" and isinstance(action.subject, cst.Name):
+                args = action.node.args
+                key = literal(args[0].value) if args and not args[0].keyword and not args[0].star else None
+                if action.path or not isinstance(key, str):
+                    return None
+                found.add(key)
+        return found
 
     def _unchanged(self, init: FunctionInfo, site, names: list[str]) -> bool:
         """Whether `__init__` neither rebinds `*args`/`**kwargs` nor may change them before passing them on
@@ -174,6 +193,7 @@ class Forwarding:
                 return False
         for action in self.facts.actions:
             if action.scope is init.scope and action.receiver in names and action.node is not site.node \
-                    and action.kind != "attribute" and not (action.kind == "call" and action.name in _READING):
+                    and action.kind != "attribute" and not (action.kind == "call" and action.name in _READING) \
+                    and not (action.kind == "call" and action.name == "pop" and not action.path):
                 return False
         return True

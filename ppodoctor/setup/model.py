@@ -224,6 +224,12 @@ class PPOSetup(Record):
     # Whether a keyword added to the call reaches PPOTrainer: False for a subclass whose `__init__` (or one
     # up its chain) hands no `**kwargs` on, or whose forwarding cannot be read (a fix adds none there).
     passes_keywords: bool = True
+    # The keywords a forwarding subclass keeps for itself (its own parameters, keys it pops off `**kwargs`).
+    own_keywords: tuple[str, ...] = ()
+
+    def takes_keyword(self, name: str) -> bool:
+        """Whether `name=` added to the call would reach PPOTrainer."""
+        return self.passes_keywords and name not in self.own_keywords
 
     def role(self, name: str) -> Optional[RoleBinding]:
         for binding in self.roles:
