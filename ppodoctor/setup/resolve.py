@@ -306,17 +306,21 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             if function is not None:
                 return self._function_origin(function, call, ctx, index, depth, pairs)
             return self._made_by(call, ctx, target, target_ctx, pairs, index, depth, text)
-        return self._made_by(call, ctx, func, ctx, [(arg, ctx) for arg in call.args], index, depth, text)
+        return self._made_by(call, ctx, func, ctx, None, index, depth, text)
 
-    def _made_by(self, call: cst.Call, ctx: Context, func: cst.BaseExpression, func_ctx: Context, pairs: list,
-                 index: tuple, depth: int, text: str) -> Origin:
-        """What `call` makes when it runs `func` (in func_ctx) with `pairs`: (argument, its context)."""
+    def _made_by(self, call: cst.Call, ctx: Context, func: cst.BaseExpression, func_ctx: Context,
+                 pairs: Optional[list], index: tuple, depth: int, text: str) -> Origin:
+        """What `call` makes running `func` (in func_ctx) with `pairs` (argument, context), else its own."""
         method = func.attr.value if isinstance(func, cst.Attribute) else ""
         callee = self.qualname(func, func_ctx) or dotted_name(func)
         last = callee.rsplit(".", 1)[-1] if callee else method
-        positional = [(a.value, actx) for a, actx in pairs if a.keyword is None and not a.star]
+        positional = [(a.value, ctx) for a in call.args if a.keyword is None and not a.star] if pairs is None \
+            else [(a.value, actx) for a, actx in pairs if a.keyword is None and not a.star]
         if self._keys_only:
             keywords, partial, args = (), False, ()
+        elif pairs is None:
+            keywords, partial = self.keywords(call, ctx, depth)
+            args = self.positional_values(call, ctx, depth)
         else:
             keywords, partial = self.keywords_of(pairs, depth)
             args = self.positional_values_of(pairs, depth)
@@ -331,7 +335,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             if method == "from_pretrained" and class_name.rsplit(".", 1)[-1].startswith("Peft") and positional:
                 base = self.origin(positional[0][0], positional[0][1], (), depth + 1)
                 return Origin("peft", class_name=base.class_name or class_name, base=base, **common)
-            path = self._path(pairs, positional, depth, "config" if method != "from_pretrained" else
+            path = self._path(call, ctx, pairs, positional, depth, "config" if method != "from_pretrained" else
                               "pretrained_model_name_or_path")
             kind = "from_pretrained" if method == "from_pretrained" else "from_config"
             where = None if self._keys_only else self.written_at(func.value, func_ctx)
@@ -346,7 +350,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             base = self.origin(func.value, func_ctx, (), depth + 1)
             return Origin("method", class_name=base.class_name, base=base, **dict(common, callee=method))
         if last[:1].isupper():
-            path = self._path(pairs, positional, depth, "")
+            path = self._path(call, ctx, pairs, positional, depth, "")
             local = None if self._keys_only else self.local_class_facts(callee, func_ctx)
             return Origin("constructor", class_name=callee, path=path, local_class=local, **common)
         return Origin("call", reason=f"the result of `{callee or method}(...)` is not followed", **common)
@@ -359,13 +363,13 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         binding, _scope, _ambiguous = self.lookup(node.value, ctx)
         return binding is not None and binding.kind == "import"
 
-    def _path(self, pairs: list, positional: list, depth: int, keyword: str) -> Value:
+    def _path(self, call: cst.Call, ctx: Context, pairs: Optional[list], positional: list, depth: int, keyword: str):
         if self._keys_only:
             return Value()
         if positional:
             return self.value(positional[0][0], positional[0][1], depth + 1)
         found = Value()
-        for arg, actx in pairs:
+        for arg, actx in pairs if pairs is not None else ((arg, ctx) for arg in call.args):
             if arg.keyword is not None and arg.keyword.value == keyword:
                 found = self.value(arg.value, actx, depth + 1)  # the last one: a call's overrides a partial's
         return found

@@ -175,40 +175,43 @@ class ValueResolution:
 
     def keywords(self, call: cst.Call, ctx: Context, depth: int = 0) -> tuple[tuple[Keyword, ...], bool]:
         """A call's keyword arguments, including visible `**mapping`s; and whether some were hidden."""
-        return self.keywords_of([(arg, ctx) for arg in call.args], depth)
+        keywords: list[Keyword] = []
+        partial = False
+        for arg in call.args:
+            if arg.keyword is not None or arg.star == "**":
+                partial = self._keyword_items(arg, ctx, depth, keywords) or partial
+        return tuple(keywords), partial
 
     def keywords_of(self, pairs: list, depth: int = 0) -> tuple[tuple[Keyword, ...], bool]:
         """keywords over (argument, its context) pairs; a later keyword of the same name replaces an
         earlier one in its place (a call's keyword overrides the one a functools.partial bound)."""
         keywords: list[Keyword] = []
-        places: dict[str, int] = {}
         partial = False
-
-        def add(keyword: Keyword) -> None:
-            place = places.get(keyword.name)
-            if place is None:
-                places[keyword.name] = len(keywords)
-                keywords.append(keyword)
-            else:
-                keywords[place] = keyword
-
         for arg, ctx in pairs:
-            if arg.keyword is not None:
-                add(Keyword(arg.keyword.value, self.value(arg.value, ctx, depth + 1), self.span(arg),
-                            self.span(arg.value)))
-            elif arg.star == "**":
-                view = self.mapping_view(arg.value, ctx, depth + 1)
-                if view is None:
-                    partial = True
-                    continue
-                partial = partial or not view.complete
-                span = self.span(arg)
-                for name, entry in view.items.items():
-                    value = self.value(entry.node, entry.ctx, depth + 1) if entry.certain else \
-                        _unknown(self.text(entry.node), f"`{name}` is set only on some paths")
-                    # The value's own span, when it is written in this file (a dict literal's entry).
-                    add(Keyword(name, value, span, self.span(entry.node) if entry.certain else None))
-        return tuple(keywords), partial
+            if arg.keyword is not None or arg.star == "**":
+                partial = self._keyword_items(arg, ctx, depth, keywords) or partial
+        merged: dict[str, Keyword] = {}
+        for keyword in keywords:
+            merged[keyword.name] = keyword  # the last one, in the first one's place
+        return tuple(merged.values()), partial
+
+    def _keyword_items(self, arg: cst.Arg, ctx: Context, depth: int, keywords: list) -> bool:
+        """Appends the keywords `arg` passes (`name=value`, or a `**mapping`'s visible items); True when a
+        mapping hides some."""
+        if arg.keyword is not None:
+            keywords.append(Keyword(arg.keyword.value, self.value(arg.value, ctx, depth + 1), self.span(arg),
+                                    self.span(arg.value)))
+            return False
+        view = self.mapping_view(arg.value, ctx, depth + 1)
+        if view is None:
+            return True
+        span = self.span(arg)
+        for name, entry in view.items.items():
+            value = self.value(entry.node, entry.ctx, depth + 1) if entry.certain else \
+                _unknown(self.text(entry.node), f"`{name}` is set only on some paths")
+            # The value's own span, when it is written in this file (a dict literal's entry).
+            keywords.append(Keyword(name, value, span, self.span(entry.node) if entry.certain else None))
+        return not view.complete
 
 
 def _returned_keys(returns: list) -> Optional[tuple[str, ...]]:
