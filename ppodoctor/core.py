@@ -18,10 +18,10 @@ from .rules import select_rules
 from .rules.base import RuleContext
 from .saved import SavedFiles
 from .screening import Screened, screen
-from .setup.model import FileSetup
+from .setup.model import FileSetup, Origin, PPOSetup, RoleBinding
 from .trl_api.eras import Target
 from .trl_api.target import resolve_target
-from .types import Diagnostic, ExitStatus, Screen, exit_status
+from .types import Diagnostic, ExitStatus, Related, Screen, Span, exit_status
 
 @record
 class FileReport(Record):
@@ -145,8 +145,10 @@ def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -
     found = []
     for rule in select_rules(*settings.rule_codes(setup.path)):
         for diagnostic in rule.check(context):
+            diagnostic = _in_this_file(diagnostic, setup)
             if not noqa.is_silenced(diagnostic.code, diagnostic.noqa_lines, table):
                 found.append(dataclasses.replace(diagnostic, filename=setup.path))
+    found = _without_superseded(found)
     found.sort(key=Diagnostic.sort_key)
     if files.is_notebook(setup.path):
         # notebooks and ignore files are read only when met (cold start)
@@ -154,6 +156,63 @@ def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -
 
         return place_in_cells(text, found)
     return tuple(found)
+
+
+def _without_superseded(found: list[Diagnostic]) -> list[Diagnostic]:
+    """One problem, one finding: a rule that names another as its superseder (`superseded_by`) is
+    silent on an argument of a trainer call where that rule reports."""
+    spoken = {(d.setup_index, d.span, d.rule) for d in found}
+    return [d for d in found
+            if d.rule is None or not any((d.setup_index, d.span, other) in spoken for other in d.rule.superseded_by)]
+
+
+def _in_this_file(diagnostic: Diagnostic, file_setup: FileSetup) -> Diagnostic:
+    """A finding whose cause is written in another file (a project module the script imports,
+    setup/project.py) points at both places: its own span in this file (a rule that reports at the
+    cause is moved to the trainer argument that brings the object in) and the other file's line."""
+    index = diagnostic.setup_index
+    setup = file_setup.setups[index] if index is not None and 0 <= index < len(file_setup.setups) else None
+    span = diagnostic.span
+    if span.file:
+        binding = _binding_holding(setup, span) if setup is not None else None
+        if setup is None:
+            return diagnostic  # nothing of this file to point at (cannot happen: origins come from a trainer call)
+        primary = binding.value_span if binding is not None else setup.callee_span
+        lines = tuple(sorted({primary.line, setup.span.line}))
+        what = f"`{binding.text}` comes from here" if binding is not None else "the cause is here"
+        return dataclasses.replace(diagnostic, span=primary, noqa_lines=lines, related=(Related(span, what),))
+    if setup is None:
+        return diagnostic
+    for binding in setup.roles:
+        if binding.value_span == span or binding.span == span:
+            cause = _elsewhere(binding.origin)
+            if cause is not None:
+                made = f"`{binding.text}` is made here: `{cause[1]}`" if cause[1] else f"`{binding.text}` is made here"
+                return dataclasses.replace(diagnostic, related=(Related(cause[0], made),))
+    return diagnostic
+
+
+def _elsewhere(origin: Optional[Origin]) -> Optional[tuple[Span, str]]:
+    """The first span of another file where an object is made (its own call, then what it wraps),
+    with the call's text."""
+    while origin is not None:
+        if origin.span is not None and origin.span.file:
+            return origin.span, origin.text
+        origin = origin.base
+    return None
+
+
+def _binding_holding(setup: PPOSetup, span: Span) -> Optional[RoleBinding]:
+    """The role whose object's origin (its call, keywords, operations, what it wraps) has `span`."""
+    for binding in setup.roles:
+        origin = binding.origin
+        while origin is not None:
+            spans = [origin.span] + [k.span for k in origin.keywords] + [k.value_span for k in origin.keywords] \
+                + [o.span for o in origin.operations]
+            if span in spans:
+                return binding
+            origin = origin.base
+    return None
 
 
 def parse_screened(screened: Screened) -> FileSetup:

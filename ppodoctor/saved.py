@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from .records import Record, record
 from .setup.model import Value
+from .types import ValueKind
 
 _UNSET = object()
 
@@ -100,7 +101,7 @@ class SavedFiles:
         return cls(path.resolve().parent if path is not None and path.exists() else None, Path.cwd())
 
     def directory(self, path: Optional[Value]) -> Optional[Path]:
-        if path is None or path.kind != "literal" or not isinstance(path.value, str) or not path.value:
+        if path is None or path.kind != ValueKind.LITERAL or not isinstance(path.value, str) or not path.value:
             return None
         name = path.value
         if name not in self._directories:

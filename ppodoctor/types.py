@@ -187,12 +187,25 @@ class Screen(StrEnum):
 
 @record
 class Span(Record):
-    """A source range; lines and columns are 1-based, as ruff prints them."""
+    """A source range; lines and columns are 1-based, as ruff prints them.
+
+    file: "" for the file being checked; otherwise the other file of the project the range is in (a
+    module the checked script imports, setup/project.py), as the report names it."""
 
     line: int
     column: int
     end_line: int
     end_column: int
+    file: str = ""
+
+
+@record
+class Related(Record):
+    """Another place a finding points at (SARIF's relatedLocations): where its cause is written, in
+    the checked file or another one (`span.file`), and what is there."""
+
+    span: Span
+    message: str = ""
 
 
 class Declined(Exception):
@@ -253,6 +266,8 @@ class Diagnostic(Record):
     # The rule class that found it (rules.base.Rule; typed loosely: this module sits below the rules).
     # The pipeline asks it for the fix and the probe check; `code` stays for reports and `noqa`.
     rule: Optional[type] = field(default=None, compare=False)
+    # Where the cause is written when that is elsewhere (another file's line, setup/project.py).
+    related: tuple[Related, ...] = ()
 
     @property
     def location(self) -> str:

@@ -79,6 +79,11 @@ CASES = (
     Case("PPD107", "object has no attribute 'generation_config'", name="PPD107-policy",
          policy_class="AutoModelForCausalLMWithValueHead"),
     Case("PPD107", "object has no attribute", name="PPD107-value", value="wrapper"),
+    Case("PPD107", "'tuple' object has no attribute 'logits'", name="PPD107-reference",
+         ref_class="AutoModelForCausalLMWithValueHead"),
+    # Policy and reference both wrappers: each role's finding has its fix, so the one run cures both.
+    Case("PPD107", "object has no attribute 'generation_config'", name="PPD107-both",
+         policy_class="AutoModelForCausalLMWithValueHead", ref_class="AutoModelForCausalLMWithValueHead"),
     Case("PPD109", "object has no attribute 'score'", value="policy"),
     Case("PPD110", "'LlamaModel' object has no attribute 'generation_config'", name="PPD110-policy",
          policy_class="AutoModel"),
@@ -106,7 +111,7 @@ def _imports(case: Case, extra: str = "") -> str:
              "from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer",
              "from transformers import AutoModel" if "AutoModel" in (case.policy_class, case.ref_class) else "",
              f"from {case.import_from} import PPOConfig, PPOTrainer"]
-    if "wrapper" in (case.value,) or "WithValueHead" in case.policy_class:
+    if "wrapper" in (case.value,) or "WithValueHead" in case.policy_class + case.ref_class:
         lines.append("from trl.experimental.ppo import AutoModelForCausalLMWithValueHead")
     return "\n".join(line for line in lines if line) + "\n"
 
@@ -243,6 +248,34 @@ def class_style(case: Case, models: Path) -> str:
             "PPOExperiment().train()\n")
 
 
+def data_style(case: Case, models: Path) -> str:
+    """Values through data: the config's fields in a `dict(...)` written to JSON and read back into
+    `PPOConfig(**loaded)`; reward, value and dataset in a keyword dict built by `dict(...)`, item
+    assignment and `.update(...)`, passed as `**extra`."""
+    value = _value(case, "RM", "POLICY", "policy")
+    fields = CONFIG.format(out="OUT", epochs=case.config_epochs)
+    if case.call == "positional":
+        call = "PPOTrainer(PPOConfig(**loaded), policy, ref, tokenizer, **extra)"
+    else:
+        names = ("config", "policy", "ref_policy") if case.call == "v012" else ("args", "model", "ref_model")
+        call = (f"PPOTrainer({names[0]}=PPOConfig(**loaded), processing_class=tokenizer, {names[1]}=policy, "
+                f"{names[2]}=ref, **extra)")
+    return (_imports(case, "import json") + _constants(_paths(case, models)) + "\n"
+            f"config_fields = dict({fields})\n"
+            'with open("ppo_config.json", "w") as handle:\n'
+            "    json.dump(config_fields, handle)\n"
+            'with open("ppo_config.json") as handle:\n'
+            "    loaded = json.load(handle)\n\n"
+            'tokenizer = AutoTokenizer.from_pretrained(TOK, padding_side="left")\n'
+            f"policy = {case.policy_class}.from_pretrained(POLICY)\n"
+            f"ref = {_ref(case, 'policy', 'POLICY')}\n"
+            f"extra = dict(train_dataset={DATASET})\n"
+            f'extra["reward_model"] = {_reward(case, "RM")}\n'
+            + (f"extra.update(value_model={value})\n" if value is not None else "")
+            + f"trainer = {call}\n"
+            "trainer.train()\n")
+
+
 def partial_style(case: Case, models: Path) -> str:
     """Every model through a functools.partial loader: the path or the keywords bound in the partial."""
     value = {"classifier": "load_critic(RM)", "missing": None, "none": "None", "causal": "load_lm(POLICY)",
@@ -332,7 +365,8 @@ def subclass(case: Case, models: Path) -> str:
 
 
 STYLES = {"inline": inline, "helpers": helpers, "argparse": argparse_style, "constants": constants,
-          "class": class_style, "partial": partial_style, "memoised": memoised, "subclass": subclass}
+          "class": class_style, "data": data_style, "partial": partial_style, "memoised": memoised,
+          "subclass": subclass}
 
 
 def write_scripts(root: Path, models: Path, styles=None) -> dict[tuple[str, str], Path]:

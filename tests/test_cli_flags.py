@@ -48,12 +48,13 @@ def test_help_documents_every_flag():
 
 # --- --fix -------------------------------------------------------------------------------------------
 def test_fix_writes_then_reports_what_is_left(tmp_path):
-    # The policy object as the value model: PPD103 and PPD109, both safe (the script cannot run).
+    # The policy object as the value model: PPD109 (safe: the script cannot run); PPD103 says the same
+    # of that argument and stays silent (one problem, one finding).
     path = copy(tmp_path, "value_is_policy")
     result = run("--fix", "--no-probe", path)
     assert result.exit_code == 0, result.output
     assert path.read_bytes() == (CASES / "value_is_policy" / "expected.py").read_bytes()
-    assert "Found 2 problems (2 fixed, 0 remaining)." in result.stdout
+    assert "Found 1 problem (1 fixed, 0 remaining)." in result.stdout
     assert "not confirmed by the runtime probe (--no-probe)" in result.stderr
     again = run("--fix", "--no-probe", path)
     assert again.exit_code == 0 and "All checks passed!" in again.stdout

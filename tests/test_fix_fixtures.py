@@ -105,7 +105,7 @@ def test_a_causal_lm_value_model_is_a_safe_fix():
     # change a script that runs.
     case = CASES / "value_is_policy"
     result = _fix((case / "input.py").read_bytes(), *(_options(case)[0], False))
-    assert {d.code for d in result.applied} == {"PPD103", "PPD109"}
+    assert {d.code for d in result.applied} == {"PPD109"}  # PPD103 is silent beside it: one problem
 
 
 def test_guide_script_gets_a_proper_value_model():

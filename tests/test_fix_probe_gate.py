@@ -208,6 +208,7 @@ def test_an_interpreter_without_trl_leaves_era_fixes_unchecked(tmp_path):
 
 def test_a_rule_the_probe_has_no_check_for_stays_unchecked():
     from ppodoctor.probe import FileFacts
+    from ppodoctor.probe.setup_facts import SetupFacts
     from ppodoctor.pipeline.verdicts import fix_verdict
     from ppodoctor.types import Diagnostic, Fix
     from ppodoctor.setup.model import FileSetup
@@ -215,6 +216,6 @@ def test_a_rule_the_probe_has_no_check_for_stays_unchecked():
 
     finding = Diagnostic("PPD403", "overwritten-config-fields", "warning", "m", Span(1, 1, 1, 2),
                          fix=Fix("d"), setup_index=0)
-    facts = FileFacts(FileSetup("x.py"), ({"models": {}, "checks": {}},))
+    facts = FileFacts(FileSetup("x.py"), (SetupFacts.read({"models": {}, "checks": {}}),))
     verdict = fix_verdict(finding, facts, facts, ())
     assert (verdict.status, verdict.detail) == ("unchecked", "the probe has no runtime check for PPD403")

@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("ppodoctor.trl_api", "ppodoctor.setup", "ppodoctor.config", "ppodoctor.files",
                     "ppodoctor.noqa", "ppodoctor.ignore", "ppodoctor.magics", "ppodoctor.notebook",
                     "ppodoctor.notebook_json", "ppodoctor.saved", "ppodoctor.envreport", "ppodoctor.textdiff",
-                    "ppodoctor.screening")),
+                    "ppodoctor.screening", "ppodoctor.unbound")),
     ("libraries", ("ppodoctor.fixes", "ppodoctor.probe", "ppodoctor.migrate")),
     ("rules", ("ppodoctor.rules",)),
     ("core", ("ppodoctor.core", "ppodoctor.explain")),

@@ -13,6 +13,7 @@ from ppodoctor.api import check_source, probe_report, CheckReport
 from ppodoctor.probe import ProbeOptions, probe_files
 from ppodoctor.pipeline.verdicts import annotate, runtime_findings
 from ppodoctor.probe.memory import memory_plan
+from ppodoctor.probe.probe_checks import Built, Check, Status
 from ppodoctor.rules import all_rules
 from ppodoctor.types import CONFIRMED, REFUTED, UNCHECKED
 from probe_helpers import MODELS, guide_script_012, new_script, trl012_python
@@ -20,6 +21,7 @@ from probe_helpers import MODELS, guide_script_012, new_script, trl012_python
 SCRIPTS = {
     "healthy": new_script(),
     "value_is_policy": new_script(value=None, value_expr="policy"),
+    "value_is_reward": new_script(value=None, value_expr="reward"),
     "bert_reward": new_script(reward="bert-rm"),
     "small_vocab_reward": new_script(reward="llama-rm-small-vocab"),
     "pad_added_past_vocab": new_script(tokenizer="tok-nopad",
@@ -76,11 +78,10 @@ def _reproduces(code: str, result) -> object:
 
 def test_healthy_setup_passes_every_trl_check(probed):
     found, facts = _verdicts(probed, "healthy")
-    checks = facts["checks"]
-    assert checks["trl_module"] == "trl.experimental.ppo.ppo_trainer"
+    assert facts.raw["checks"]["trl_module"] == "trl.experimental.ppo.ppo_trainer"
     for name in ("signature", "same_object", "dropout", "generation_config", "reference_logits", "wrapper",
-                 "reward_get_reward", "value_get_reward"):
-        assert checks[name]["status"] == "pass", (name, checks[name])
+                 "reward_get_reward", "value_get_reward", "reward_not_trained"):
+        assert facts.check(Check(name)).status is Status.PASS, (name, facts.check(Check(name)))
     assert not [code for code in found if code.startswith("PPD5")]
     plan = memory_plan(facts)
     assert [m.role for m in plan.models] == ["policy", "reference", "reward", "value"]
@@ -95,14 +96,28 @@ def test_a_policy_or_reference_without_an_lm_head_is_reproduced(probed):
     assert found["PPD110"].probe == CONFIRMED and "generation_config" in found["PPD110"].probe_detail
     found, facts = _verdicts(probed, "reference_automodel")
     assert found["PPD110"].probe == CONFIRMED and "'logits'" in found["PPD110"].probe_detail
-    assert facts["checks"]["generation_config"]["status"] == "pass", "the policy there is a causal LM"
+    assert facts.check(Check.GENERATION_CONFIG).status is Status.PASS, "the policy there is a causal LM"
 
 
 def test_value_model_that_is_the_policy_reproduces_trls_score_error(probed):
     found, _ = _verdicts(probed, "value_is_policy")
-    assert found["PPD103"].probe == CONFIRMED
-    assert "'LlamaForCausalLM' object has no attribute 'score'" in found["PPD103"].probe_detail
+    assert "PPD103" not in found  # one problem, one finding: PPD109 names it
+    assert "PPD105" not in found  # the policy's `lm_head` is no classifier head with a num_labels
     assert found["PPD109"].probe == CONFIRMED
+    assert "'LlamaForCausalLM' object has no attribute 'score'" in found["PPD109"].probe_detail
+
+
+def test_value_model_that_is_the_reward_model_puts_the_reward_in_the_optimizer(probed):
+    found, facts = _verdicts(probed, "value_is_reward")
+    assert facts.check(Check.REWARD_NOT_TRAINED).status is Status.FAIL
+    assert found["PPD112"].probe == CONFIRMED and "12 of the reward model's 12 parameter tensors" in \
+        found["PPD112"].probe_detail
+    assert not {"PPD103", "PPD109"} & set(found)
+    plan = {m.role: m for m in memory_plan(facts).models}
+    assert plan["reward"].trained and plan["value"].shared_with == "reward" and plan["value"].total_bytes == 0
+    assert plan["reward"].total_bytes == 4 * plan["reward"].weight_bytes, "the shared object gets grads and AdamW"
+    _, policy_facts = _verdicts(probed, "value_is_policy")
+    assert policy_facts.check(Check.REWARD_NOT_TRAINED).status is Status.PASS, "the reward there is its own object"
 
 
 def test_encoder_reward_model_head_is_ppd501(probed):
@@ -117,7 +132,7 @@ def test_vocabulary_mismatch_is_ppd502_but_a_masked_pad_token_is_allowed(probed)
     found, _ = _verdicts(probed, "small_vocab_reward")
     assert "embeds 40 token ids" in found["PPD502"].message
     allowed, facts = _verdicts(probed, "pad_added_past_vocab")
-    assert facts["tokenizer"]["pad_id"] == 64 and facts["models"]["reward"]["vocab"] == 64
+    assert facts.raw["tokenizer"]["pad_id"] == 64 and facts.model("reward").vocab == 64
     assert "PPD502" not in allowed
 
 
@@ -125,7 +140,7 @@ def test_pad_token_verdicts_follow_the_saved_tokenizer_and_the_scripts_edits(pro
     found, _ = _verdicts(probed, "no_pad")
     assert found["PPD301"].probe == CONFIRMED and "Asking to pad" in found["PPD301"].probe_detail
     _, facts = _verdicts(probed, "pad_from_eos")
-    assert facts["tokenizer"]["pad_token"] == "</s>" and facts["tokenizer"]["saved"]["pad_token"] is None
+    assert facts.tokenizer.pad_token == "</s>" and facts.tokenizer.saved_pad_token is None
     helper, _ = _verdicts(probed, "pad_by_helper")
     assert helper["PPD503"].severity == "warning" and "prepare_tokenizer" in helper["PPD503"].message
     saved, _ = _verdicts(probed, "pad_by_helper_saved")
@@ -134,7 +149,7 @@ def test_pad_token_verdicts_follow_the_saved_tokenizer_and_the_scripts_edits(pro
 
 def test_two_label_reward_head_is_seen_from_its_config(probed):
     found, facts = _verdicts(probed, "two_labels")
-    assert facts["models"]["reward"]["head_width"] == 2
+    assert facts.model("reward").head_width == 2
     assert found["PPD105"].probe == CONFIRMED if "PPD105" in found else True
     assert _reproduces("PPD105", probed["two_labels"][1]) is True
     assert _reproduces("PPD105", probed["healthy"][1]) is False
@@ -154,18 +169,18 @@ def test_bf16_default_without_a_bf16_gpu_is_ppd504(probed):
 
 def test_reference_that_is_the_policy_object(probed):
     found, facts = _verdicts(probed, "reference_is_policy")
-    assert facts["checks"]["same_object"]["status"] == "fail"
+    assert facts.check(Check.SAME_OBJECT).status is Status.FAIL
     assert found["PPD106"].probe == CONFIRMED
 
 
 def test_unresolvable_models_are_unchecked_with_the_reason_never_passed(probed):
     _, facts = _verdicts(probed, "path_not_literal")
-    assert facts["models"]["value"]["status"] == "unchecked"
-    assert "`args.reward_path` is not a literal" in facts["models"]["value"]["reason"]
-    assert facts["checks"]["wrapper"]["status"] == "unchecked"
+    assert facts.model("value").status is Built.UNCHECKED
+    assert "`args.reward_path` is not a literal" in facts.model("value").reason
+    assert facts.check(Check.WRAPPER).status is Status.UNCHECKED
     assert memory_plan(facts).missing
     _, facts = _verdicts(probed, "hub_id_not_cached")
-    assert "not in the Hugging Face cache" in facts["models"]["value"]["reason"]
+    assert "not in the Hugging Face cache" in facts.model("value").reason
 
 
 def test_a_worker_that_cannot_start_or_times_out_leaves_everything_unchecked(tmp_path):

@@ -102,7 +102,7 @@ def test_change_relints_and_a_fixed_text_clears_the_diagnostics(session, workspa
     uri = write(workspace, "change.py", BROKEN)
     assert codes(session.open(uri, BROKEN)) == ["PPD101"]
     assert session.change(uri, FIXED_BY_HAND, 2) == []
-    assert codes(session.change(uri, VALUE_IS_POLICY, 3)) == ["PPD103", "PPD109"]
+    assert codes(session.change(uri, VALUE_IS_POLICY, 3)) == ["PPD109"]
     assert session.close(uri) == []
 
 

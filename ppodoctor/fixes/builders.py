@@ -14,14 +14,14 @@ import libcst as cst
 from ..setup.model import Origin, PPOSetup
 from ..setup.resolve import Context
 from ..setup.scopes import dotted_name
-from ..types import Declined, Edit
+from ..types import Declined, Edit, OriginKind
 from .imports import Spelling, spell
-from .source import SourceMap
+from .source import SourceMap, elsewhere
 
 
 def base_origin(origin: Optional[Origin]) -> Optional[Origin]:
     """The object a copy or PEFT wrapper was made from: where its class and keywords are written."""
-    while origin is not None and origin.kind in ("copy", "peft") and origin.base is not None:
+    while origin is not None and origin.kind in (OriginKind.COPY, OriginKind.PEFT) and origin.base is not None:
         origin = origin.base
     return origin
 
@@ -30,7 +30,7 @@ def from_pretrained_call(origin: Optional[Origin], source: SourceMap, what: str)
         -> tuple[cst.Call, cst.BaseExpression]:
     """The call that loads `origin` (a partial loader's call, or the call in a loader function) and the
     expression that names its class, wherever that is written (origin.class_span)."""
-    if origin is None or origin.kind != "from_pretrained":
+    if origin is None or origin.kind != OriginKind.FROM_PRETRAINED:
         raise Declined(f"the {what} is not built by a visible `from_pretrained` call")
     call = source.node_at(origin.span, cst.Call)
     if origin.class_span is None:
@@ -108,6 +108,7 @@ def made_by_statement(source: SourceMap, origin: Origin) -> Optional[tuple[str, 
     the target a name or an attribute (`self.tokenizer`)."""
     if origin.span is None:
         return None
+    elsewhere(origin.span)  # made in another file: the edit belongs there, not here
     try:
         call = source.node_at(origin.span, cst.Call)
         statement = source.statement(call)

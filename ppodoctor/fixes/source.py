@@ -24,6 +24,13 @@ _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.Module)
 _NODE = cst.CSTNode
 
 
+def elsewhere(span: Optional[Span]) -> None:
+    """Decline an edit at a span of another file (a module the script imports): this map's offsets
+    are the checked file's, so the edit would land in the wrong file."""
+    if span is not None and span.file:
+        raise Declined(f"the cause is in {span.file}:{span.line}; edit it there")
+
+
 class SourceMap:
     def __init__(self, text: str, newline: str) -> None:
         self.text, self.newline = text, newline
@@ -70,6 +77,7 @@ class SourceMap:
     def replace_span(self, span: Span, text: str, end_column: Optional[int] = None) -> Edit:
         """Replace the text a setup-model Span covers (or its first line up to `end_column`); "\\n" in
         `text` becomes the file's line ending."""
+        elsewhere(span)
         start = self.lines.offset(span.line, span.column)
         end = self.lines.offset(span.line, end_column) if end_column is not None else \
             self.lines.offset(span.end_line, span.end_column)
@@ -84,6 +92,7 @@ class SourceMap:
     def node_at(self, span: Optional[Span], kind: type) -> cst.CSTNode:
         if span is None:
             raise Declined("its location is unknown")
+        elsewhere(span)
         if self._by_span is None:
             self._by_span = {}
             for node, code_range in self.positions.items():
@@ -238,8 +247,9 @@ def _walk(root: cst.CSTNode):
 
 
 class _ReadNames(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: list[str] = []
+    def __init__(self, lambdas: bool) -> None:
+        self.names: list[cst.Name] = []
+        self.lambdas = lambdas
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         node.value.visit(self)
@@ -250,13 +260,19 @@ class _ReadNames(cst.CSTVisitor):
         return False
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
+        return self.lambdas
 
     def visit_Name(self, node: cst.Name) -> None:
-        self.names.append(node.value)
+        self.names.append(node)
+
+
+def read_names(node: cst.CSTNode, lambdas: bool = False) -> list[cst.Name]:
+    """The names `node` reads, in order: an attribute's base, an argument's value (not its keyword);
+    a lambda's body only with `lambdas` (otherwise it reads them when called, not here)."""
+    reader = _ReadNames(lambdas)
+    node.visit(reader)
+    return reader.names
 
 
 def _read_names(node: cst.CSTNode) -> list[str]:
-    reader = _ReadNames()
-    node.visit(reader)
-    return reader.names
+    return [name.value for name in read_names(node)]

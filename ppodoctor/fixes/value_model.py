@@ -17,7 +17,7 @@ from typing import Optional
 import libcst as cst
 
 from ..setup.model import Origin, PPOSetup
-from ..types import Declined, Edit, Role
+from ..types import Declined, Edit, OriginKind, Role, ValueKind
 from .calls import LINE_LIMIT, append_argument
 from .imports import spell
 from .source import SourceMap
@@ -28,13 +28,13 @@ NAMES = ("value_model", "critic_model")
 
 
 def _base(origin: Optional[Origin]) -> Optional[Origin]:
-    while origin is not None and origin.kind in ("copy", "peft") and origin.base is not None:
+    while origin is not None and origin.kind in (OriginKind.COPY, OriginKind.PEFT) and origin.base is not None:
         origin = origin.base
     return origin
 
 
 def _usable(origin: Optional[Origin]) -> bool:
-    return origin is not None and origin.kind == "from_pretrained" and bool(origin.path.text) and origin.span is not None
+    return origin is not None and origin.kind == OriginKind.FROM_PRETRAINED and bool(origin.path.text) and origin.span is not None
 
 
 def _anchor(source: SourceMap, origin: Origin, trainer_blocks: list,
@@ -86,9 +86,9 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
         source.insert_before(trainer_statement, statement)
 
     binding = setup.role(Role.VALUE)
+    if mode == "replace" and binding is not None and binding.via == "mapping":
+        return _replace_in_mapping(source, setup, model, copied, binding)
     if mode == "replace" and binding is not None:
-        if binding.via == "mapping":
-            raise Declined("the value model comes from a `**mapping`")
         alias = _alias_assignment(source, binding.text, scope, source.position_before(call))
         if alias is not None:
             rewritten = _rewrite_alias(source, setup, model, copied, alias, scope)
@@ -102,6 +102,23 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
     else:
         raise Declined("the trainer already has a value model")
     return (insertion,) + passing + spelling.edits
+
+
+def _replace_in_mapping(source: SourceMap, setup: PPOSetup, model: Origin, copied: list, binding) -> tuple[Edit, ...]:
+    """A value model a `**mapping` supplies (`kw["value_model"] = ...`, `dict(value_model=...)`): the new
+    classifier is written where the mapping is given it, as one expression, so that nothing it names
+    is read before it is bound."""
+    node = source.node_at(binding.written_span, cst.BaseExpression)
+    statement = source.statement(node)
+    scope, position = source.scope_of(node), source.position_before(statement)
+    path = _path_text(source, setup, model, scope, position)
+    if path is None:
+        raise Declined("the model path reads names that are not visible where the mapping gets the value model")
+    arguments = [path, "num_labels=1"] + [f"{k.name}={k.value.text}" for k in copied
+                                           if source.visible(k.value.text, scope, position)]
+    spelling = spell(source, "transformers", "AutoModelForSequenceClassification", scope, position,
+                     source.start(statement))
+    return (source.replace(node, f"{spelling.text}.from_pretrained({', '.join(arguments)})"),) + spelling.edits
 
 
 def _alias_assignment(source: SourceMap, name: str, scope, position) -> Optional[cst.Assign]:
@@ -164,6 +181,6 @@ def _path_text(source: SourceMap, setup: PPOSetup, model: Origin, scope, positio
     dotted = binding is not None and all(part.isidentifier() for part in binding.text.split("."))
     if dotted and source.visible(binding.text, scope, position):
         return f"{binding.text}.config._name_or_path"
-    if model.path.kind == "literal" and isinstance(model.path.value, str):
+    if model.path.kind == ValueKind.LITERAL and isinstance(model.path.value, str):
         return json.dumps(model.path.value, ensure_ascii=False)
     return None

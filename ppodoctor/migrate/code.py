@@ -10,11 +10,11 @@ from typing import Iterable, Optional
 import libcst as cst
 
 from ..fixes.calls import LINE_LIMIT
-from ..fixes.source import SourceMap
+from ..fixes.source import SourceMap, read_names
 from ..setup import kinds
 from ..setup.model import PPOSetup, Usage
 from ..setup.resolve import Context
-from ..types import Declined, Edit, ModelKind
+from ..types import Declined, Edit, ModelKind, ValueKind
 from .arglist import mapping_entries
 from .mapping import LOOP_GENERATION
 
@@ -90,7 +90,7 @@ def loop_settings(source: SourceMap, loop: cst.CSTNode, trainer_variable: str) -
                          "temperature, top_k and top_p")
         for keyword in keywords:
             new = LOOP_GENERATION.get(keyword.name)
-            if new and keyword.value.kind == "literal":
+            if new and keyword.value.kind == ValueKind.LITERAL:
                 given[new] = (keyword.value.text if keyword.value.text and "=" not in keyword.value.text
                               else repr(keyword.value.value), f"the ≤ 0.11 loop's generate({keyword.name}=...)")
     return given, notes
@@ -111,7 +111,7 @@ def reward_in_loop(source: SourceMap, loop: cst.CSTNode) -> str:
     """The one sequence classifier the loop scores with: its name, for `reward_funcs=`."""
     scope = source.scope_of(loop)
     found: dict[str, str] = {}
-    for node in _names(loop):
+    for node in read_names(loop, lambdas=True):
         origin = source.resolver.origin(node, Context(scope, source.position_before(node)))
         if kinds.model_kind(origin) == ModelKind.SEQUENCE_CLASSIFIER and origin.key:
             found.setdefault(origin.key, node.value)
@@ -121,25 +121,6 @@ def reward_in_loop(source: SourceMap, loop: cst.CSTNode) -> str:
                        "the port needs exactly one to pass as `reward_funcs=` (a reward written as code must "
                        "become a reward function by hand)")
     return next(iter(found.values()))
-
-
-def _names(root: cst.CSTNode) -> list[cst.Name]:
-    found = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
-            return False
-
-        def visit_Arg(self, node: cst.Arg) -> bool:
-            node.value.visit(self)
-            return False
-
-        def visit_Name(self, node: cst.Name) -> None:
-            found.append(node)
-
-    root.visit(Visitor())
-    return found
 
 
 # --- the dataset -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Any, Optional, Sequence
 from ..setup.model import Keyword, PPOSetup
 from ..trl_api import eras, table
 from ..trl_api.eras import Version
+from ..types import ValueKind
 from . import mapping
 from .mapping import Action, Special
 from .model import ChangeKind, ConfigPlan, FieldChange, Note, NoteKind
@@ -38,7 +39,7 @@ def family_of(setup: PPOSetup) -> str:
 
 
 def _literal(keyword: Optional[Keyword]) -> Any:
-    if keyword is None or keyword.value.kind != "literal":
+    if keyword is None or keyword.value.kind != ValueKind.LITERAL:
         return _MISSING
     return keyword.value.value
 

@@ -19,7 +19,7 @@ from ..fixes.source import SourceMap
 from ..setup import kinds
 from ..setup.model import FileSetup, PPOSetup
 from ..trl_api.eras import Version
-from ..types import Declined, Edit, ModelKind
+from ..types import Declined, Edit, ModelKind, OriginKind, ValueKind
 from . import code, mapping
 from .edit_kinds import Block, Pending, fold_edges, inside_block, with_dead_code_removed
 from .imports import import_edits
@@ -128,7 +128,7 @@ class _SetupRewrite:
     # --- the config -----------------------------------------------------------------------------
     def config_edits(self, plan: ConfigPlan) -> None:
         origin = self.setup.origin("config")
-        if origin.kind != "constructor" or not origin.class_name.endswith(("PPOConfig", "PPOv2Config")):
+        if origin.kind != OriginKind.CONSTRUCTOR or not origin.class_name.endswith(("PPOConfig", "PPOv2Config")):
             raise Declined(f"the config is not a visible `PPOConfig(...)` call ({origin.reason or origin.kind})")
         call = self.source.node_at(origin.span, cst.Call)
         entries = {e.name: e for e in call_entries(call)}
@@ -187,7 +187,7 @@ class _SetupRewrite:
                 continue
             if change.kind is ChangeKind.RENAME:
                 self.edits.append(self.source.replace(node.attr, change.new))
-            elif change.kind is ChangeKind.DROP and change.old in written and written[change.old].value.kind == "literal":
+            elif change.kind is ChangeKind.DROP and change.old in written and written[change.old].value.kind == ValueKind.LITERAL:
                 self.edits.append(self.source.replace(node, written[change.old].value.text))
             elif change.kind is ChangeKind.SET:
                 self.edits.append(self.source.replace(node.attr, change.new))
@@ -300,9 +300,9 @@ class _SetupRewrite:
 
     def mark_removable(self, role: str) -> None:
         origin = self.setup.origin(role)
-        while origin is not None and origin.kind in ("copy", "peft") and origin.base is not None and not origin.span:
+        while origin is not None and origin.kind in (OriginKind.COPY, OriginKind.PEFT) and origin.base is not None and not origin.span:
             origin = origin.base
-        if origin is None or origin.span is None or origin.kind in ("none", "unknown"):
+        if origin is None or origin.span is None or origin.kind in (OriginKind.NONE, OriginKind.UNKNOWN):
             return
         assigned = code.assignment_of(self.source, origin.span)
         if assigned is not None:

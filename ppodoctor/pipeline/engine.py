@@ -14,6 +14,7 @@ from typing import Callable, Optional
 
 import libcst as cst
 
+from .. import files
 from ..config import Settings
 from ..fixes import edits as edit_ops
 from ..fixes.source import SourceMap
@@ -24,6 +25,7 @@ from ..rules.base import FixContext, setup_of
 from ..setup.model import FileSetup
 from ..trl_api.eras import Target
 from ..types import Applicability, Declined, Diagnostic, Edit
+from ..unbound import new_unbound
 
 MAX_ROUNDS = 10
 UNSAFE_REASON = "unsafe fix: apply it with --unsafe-fixes"
@@ -86,6 +88,18 @@ def parses(text: str, must_compile: bool, filename: str) -> bool:
     return True
 
 
+def refusal(old: str, new: str, must_compile: bool, filename: str) -> Optional[str]:
+    """Why `new` may not replace `old`, or None: it must parse (and compile, if `old` did), and read
+    no name that nothing binds where `old` read none (unbound.py)."""
+    if not parses(new, must_compile, filename):
+        return "the fixed code would not parse"
+    unbound = new_unbound(old, new, files.is_notebook(filename))
+    if unbound:
+        names = ", ".join(f"`{name}`" for name in sorted(unbound))
+        return f"the fixed code would read {names} where nothing binds it"
+    return None
+
+
 def fix_text(text: str, filename: str, target: Target, settings: Settings, newline: str = "\n",
              unsafe: bool = False, allow: Optional[Callable[[Diagnostic], bool]] = None,
              setup: Optional[FileSetup] = None) -> FixOutcome:
@@ -123,15 +137,16 @@ def fix_text(text: str, filename: str, target: Target, settings: Settings, newli
         plans = _plan(list(groups.values()), setup, SourceMap(text, newline), target, reasons)
         chosen = edit_ops.select([plan_edits for _group, plan_edits in plans])
         new_text = edit_ops.apply(text, [e for i in chosen for e in plans[i][1]])
-        if not parses(new_text, must_compile, filename):
+        if refusal(text, new_text, must_compile, filename) is not None:
             kept: list[int] = []
             for index in chosen:
                 trial = edit_ops.apply(text, [e for i in kept + [index] for e in plans[i][1]])
-                if parses(trial, must_compile, filename):
+                why = refusal(text, trial, must_compile, filename)
+                if why is None:
                     kept.append(index)
                 else:
                     for diagnostic in plans[index][0]:
-                        reasons[_reason_key(diagnostic)] = "the fixed code would not parse"
+                        reasons[_reason_key(diagnostic)] = why
             chosen = kept
             new_text = edit_ops.apply(text, [e for i in chosen for e in plans[i][1]])
         if not chosen or new_text == text:
@@ -198,7 +213,7 @@ def preview_edits(text: str, setup: FileSetup, diagnostic: Diagnostic, target: O
     plans = _plan([[diagnostic]], setup, source or SourceMap(text, newline), target, reasons)
     if not plans:
         return None
-    return plans[0][1] if parses(edit_ops.apply(text, plans[0][1]), False, "<preview>") else None
+    return plans[0][1] if refusal(text, edit_ops.apply(text, plans[0][1]), False, "<preview>") is None else None
 
 
 def preview_text(text: str, setup: FileSetup, diagnostic: Diagnostic, target: Optional[Target] = None) -> Optional[str]:

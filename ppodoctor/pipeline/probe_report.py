@@ -10,6 +10,7 @@ from ..types import Diagnostic
 from .verdicts import annotate, runtime_findings
 from ..probe.results import probe_files
 from ..probe.memory import render_plan
+from ..probe.probe_checks import Built
 from ..probe.runner import coerce_options
 from ..core import CheckReport
 
@@ -62,7 +63,7 @@ def render_probe_text(report) -> str:
         out.append(f"{file_report.path}: probed with {stack} on {result.accelerator or 'cpu'} "
                    f"({result.wall_s:.1f} s, peak {result.peak_rss_bytes / 2**20:.0f} MiB)")
         for index, setup in enumerate(file_report.setup.setups):
-            facts = result.setup_facts(index) or {}
+            facts = result.setup_facts(index)
             where = f"line {setup.span.line}"
             if file_report.source is not None and file_report.source.is_notebook:
                 # notebooks and ignore files are read only when met (cold start)
@@ -70,20 +71,20 @@ def render_probe_text(report) -> str:
 
                 where = describe_line(file_report.source.text, setup.span.line)
             out.append(f"  {setup.trainer} at {where}:")
-            for role, model in (facts.get("models") or {}).items():
-                if model["status"] == "built":
-                    out.append(f"    {role:<10} {model['class']} from {model['source']} "
-                               f"(head `{model['head']}` x{model['head_width']}, vocab {model['vocab']})")
-                elif model["status"] == "unchecked":
-                    out.append(f"    {role:<10} unchecked: {model['reason']}")
+            for role, model in (facts.models if facts is not None else {}).items():
+                if model.built:
+                    out.append(f"    {role:<10} {model.class_name} from {model.source} "
+                               f"(head `{model.head}` x{model.head_width}, vocab {model.vocab})")
+                elif model.status is Built.UNCHECKED:
+                    out.append(f"    {role:<10} unchecked: {model.reason}")
                 else:
-                    out.append(f"    {role:<10} {model['status']}")
-            tokenizer = facts.get("tokenizer") or {}
-            if tokenizer.get("status") == "built":
-                out.append(f"    tokenizer  {tokenizer['class']} from {tokenizer['source']} ({tokenizer['length']} "
-                           f"tokens, pad {tokenizer['pad_token']!r}, as saved {tokenizer['saved']['pad_token']!r})")
-            elif tokenizer.get("status") == "unchecked":
-                out.append(f"    tokenizer  unchecked: {tokenizer['reason']}")
+                    out.append(f"    {role:<10} {model.status}")
+            tokenizer = facts.tokenizer if facts is not None else None
+            if tokenizer is not None and tokenizer.built:
+                out.append(f"    tokenizer  {tokenizer.class_name} from {tokenizer.source} ({tokenizer.length} "
+                           f"tokens, pad {tokenizer.pad_token!r}, as saved {tokenizer.saved_pad_token!r})")
+            elif tokenizer is not None and tokenizer.status is Built.UNCHECKED:
+                out.append(f"    tokenizer  unchecked: {tokenizer.reason}")
             out.append("    memory plan:")
             out.extend("  " + line for line in render_plan(result.memory(index)))
     return "\n".join(out) + ("\n" if out else "")

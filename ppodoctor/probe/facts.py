@@ -15,7 +15,8 @@ from typing import Callable, Iterable, Optional
 
 from ..setup.model import FileSetup, ImportRecord
 from ..types import Evidence
-from .probe_checks import Check, Status
+from .probe_checks import Built, Check, Imported, Status
+from .setup_facts import CheckResult, ImportAttempt, ModelFacts, SetupFacts, TokenizerFacts  # noqa: F401  (re-exported for the rules)
 
 SCORERS = ("reward", "value")
 
@@ -27,37 +28,12 @@ INIT_ORDER = (Check.SIGNATURE, Check.SAME_OBJECT, Check.GENERATION_CONFIG, Check
 
 
 @dataclass(frozen=True)
-class CheckResult:
-    """One of the worker's checks (probe_checks.Check) as the rules read it: its status, TRL's error
-    for a failure, the reason it could not run, and the check's own data (`missing`, `unexpected`...)."""
-
-    name: Check
-    status: Status
-    error: str = ""
-    reason: str = ""
-    details: dict = field(default_factory=dict)
-
-    @classmethod
-    def read(cls, name: Check, raw: object) -> "CheckResult":
-        if not isinstance(raw, dict):
-            return cls(name, Status.UNCHECKED, reason=f"no {name} check ran")
-        try:
-            status = Status(raw.get("status"))
-        except ValueError:
-            return cls(name, Status.UNCHECKED, reason=f"the {name} check answered {raw.get('status')!r}")
-        return cls(name, status, raw.get("error") or "", raw.get("reason") or "", raw)
-
-    def detail(self, key: str, default=()):
-        return self.details.get(key, default)
-
-
-@dataclass(frozen=True)
 class FileFacts:
     """The probe's facts about one version of one file (before or after a fix)."""
 
     file: FileSetup
-    setups: tuple[Optional[dict], ...] = ()
-    imports: tuple[dict, ...] = ()  # one attempt per import statement name (worker_api.check_import)
+    setups: tuple[Optional[SetupFacts], ...] = ()
+    imports: tuple[ImportAttempt, ...] = ()  # one attempt per import statement name (worker_api.check_import)
     api: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     reason: str = ""  # why there are no facts at all (the probe did not run, crashed, timed out)
@@ -66,14 +42,14 @@ class FileFacts:
     def ok(self) -> bool:
         return not self.reason
 
-    def setup(self, index: Optional[int]) -> Optional[dict]:
+    def setup(self, index: Optional[int]) -> Optional[SetupFacts]:
         if index is None or not 0 <= index < len(self.setups):
             return None
         return self.setups[index]
 
-    def import_attempt(self, record: ImportRecord) -> Optional[dict]:
+    def import_attempt(self, record: ImportRecord) -> Optional[ImportAttempt]:
         for attempt in self.imports:
-            if attempt.get("module") == record.module and attempt.get("names") == ([record.name] if record.name else []):
+            if attempt.key == (record.module, (record.name,) if record.name else ()):
                 return attempt
         return None
 
@@ -95,12 +71,14 @@ def no_facts(facts: FileFacts, index: Optional[int]) -> Optional[Evidence]:
     return None
 
 
-def check(setup_facts: dict, name: Check) -> CheckResult:
-    return CheckResult.read(name, (setup_facts.get("checks") or {}).get(name))
+def check(setup_facts: Optional[SetupFacts], name: Check) -> CheckResult:
+    if setup_facts is None:
+        return CheckResult(name, Status.UNCHECKED, reason="the probe has no facts for this setup")
+    return setup_facts.check(name)
 
 
-def model(setup_facts: dict, role: str) -> dict:
-    return (setup_facts.get("models") or {}).get(role) or {"status": "absent"}
+def model(setup_facts: Optional[SetupFacts], role: str) -> ModelFacts:
+    return setup_facts.model(role) if setup_facts is not None else ModelFacts(Built.ABSENT)
 
 
 def any_error(_check: CheckResult) -> bool:
@@ -152,19 +130,13 @@ def first_failure(facts: FileFacts, index: Optional[int],
     return False, "TRL's checks pass on the meta-device models (" + ", ".join(name for name, _m in steps) + ")"
 
 
-def checks_passing(setup_facts: Optional[dict]) -> set[Check]:
+def checks_passing(setup_facts: Optional[SetupFacts]) -> set[Check]:
     return {check.name for check in _checks(setup_facts) if check.status is Status.PASS}
 
 
-def _checks(setup_facts: Optional[dict]) -> list[CheckResult]:
-    """Every check the worker reported on a setup (the `trl_module` entry beside them is not one)."""
-    found = []
-    for name, raw in ((setup_facts or {}).get("checks") or {}).items():
-        try:
-            found.append(CheckResult.read(Check(name), raw))
-        except ValueError:
-            continue  # not a check (TRL_MODULE), or one a newer worker knows
-    return found
+def _checks(setup_facts: Optional[SetupFacts]) -> tuple[CheckResult, ...]:
+    """Every check the worker reported on a setup."""
+    return setup_facts.checks if setup_facts is not None else ()
 
 
 def regressions(before: FileFacts, after: FileFacts) -> list[str]:
@@ -175,12 +147,12 @@ def regressions(before: FileFacts, after: FileFacts) -> list[str]:
         for result in _checks(after.setup(index)):
             if result.name in passed and result.status is Status.FAIL:
                 found.append(f"the {result.name} check now fails: {result.error}")
-    failing = {(a["module"], tuple(a["names"])) for a in before.imports if a.get("status") == "error"}
+    failing = {a.key for a in before.imports if a.status is Imported.ERROR}
     for attempt in after.imports:
-        key = (attempt["module"], tuple(attempt["names"]))
-        if attempt.get("status") == "error" and key not in failing:
+        key = attempt.key
+        if attempt.status is Imported.ERROR and key not in failing:
             spelled = f"`from {key[0]} import {', '.join(key[1])}`" if key[1] else f"`import {key[0]}`"
-            found.append(f"{spelled} fails: {attempt.get('detail', '')}")
+            found.append(f"{spelled} fails: {attempt.detail}")
     return found
 
 
@@ -220,34 +192,33 @@ def config_where(facts: FileFacts) -> str:
 
 
 # --- models and tokenizers ---------------------------------------------------------------------
-def unusable_heads(setup_facts: dict) -> list[tuple[str, dict, str]]:
+def unusable_heads(setup_facts: SetupFacts) -> list[tuple[str, ModelFacts, str]]:
     """Sequence classifiers whose head TRL's `get_reward` cannot use (BERT's `classifier`)."""
     found = []
     for role in SCORERS:
         built, result = model(setup_facts, role), check(setup_facts, Check.get_reward(role))
-        if built["status"] == "built" and built.get("class", "").endswith("ForSequenceClassification") \
+        if built.built and built.class_name.endswith("ForSequenceClassification") \
                 and result.status is Status.FAIL and "score" in result.error:
             found.append((role, built, result.error))
     return found
 
 
-def vocabulary_mismatches(setup_facts: dict) -> list[tuple[str, int, int]]:
+def vocabulary_mismatches(setup_facts: SetupFacts) -> list[tuple[str, int, int]]:
     """(role, model vocabulary, ids it may be fed) for each model whose embeddings are too few."""
-    tokenizer = setup_facts.get("tokenizer") or {}
-    if tokenizer.get("status") != "built":
+    tokenizer = setup_facts.tokenizer
+    if not tokenizer.built:
         return []
-    needed = tokenizer.get("needed_vocab") or 0
     policy = model(setup_facts, "policy")
     found = []
     for role in ("policy", "reference", "reward", "value"):
         built = model(setup_facts, role)
-        if built["status"] != "built" or not built.get("vocab"):
+        if not built.built or not built.vocab:
             continue
-        wanted = needed
-        if role in SCORERS and policy["status"] == "built" and policy.get("head_width"):
-            wanted = max(wanted, policy["head_width"])  # they score whatever the policy generates
-        if built["vocab"] < wanted:
-            found.append((role, built["vocab"], wanted))
+        wanted = tokenizer.needed_vocab
+        if role in SCORERS and policy.built and policy.head_width:
+            wanted = max(wanted, policy.head_width)  # they score whatever the policy generates
+        if built.vocab < wanted:
+            found.append((role, built.vocab, wanted))
     return found
 
 
@@ -256,15 +227,15 @@ def pad_token_evidence(facts: FileFacts, index: Optional[int]) -> Evidence:
     empty = no_facts(facts, index)
     if empty is not None:
         return empty
-    tokenizer = facts.setup(index).get("tokenizer") or {}
-    if tokenizer.get("status") != "built":
-        return None, f"the tokenizer: {tokenizer.get('reason') or 'not built'}"
-    if tokenizer.get("pad_token") is not None:
-        source = "as saved" if tokenizer["saved"]["pad_token"] is not None else "once the script's edits are replayed"
-        return False, f"the tokenizer has pad token {tokenizer['pad_token']!r} {source}"
-    if tokenizer.get("opaque"):
+    tokenizer = facts.setup(index).tokenizer
+    if not tokenizer.built:
+        return None, f"the tokenizer: {tokenizer.reason or 'not built'}"
+    if tokenizer.pad_token is not None:
+        source = "as saved" if tokenizer.saved_pad_token is not None else "once the script's edits are replayed"
+        return False, f"the tokenizer has pad token {tokenizer.pad_token!r} {source}"
+    if tokenizer.opaque:
         return None, "the saved tokenizer has no pad token; the script passes it to " + \
-            ", ".join(f"`{name}`" for name in tokenizer["opaque"]) + ", which may add one"
+            ", ".join(f"`{name}`" for name in tokenizer.opaque) + ", which may add one"
     return True, "ValueError: Asking to pad but the tokenizer does not have a padding token"
 
 
@@ -277,11 +248,11 @@ def head_widths(facts: FileFacts, index: Optional[int], roles: Iterable[str] = S
     seen = []
     for role in roles:
         built = model(setup_facts, role)
-        if built["status"] == "unchecked":
-            return None, f"the {role} model: {built['reason']}"
-        if built["status"] == "built" and built.get("head_width") is not None:
-            if built["head_width"] != 1:
-                return True, f"the {role} model's `{built['head']}` head has {built['head_width']} outputs, not 1"
+        if built.status is Built.UNCHECKED:
+            return None, f"the {role} model: {built.reason}"
+        if built.built and built.head_width is not None:
+            if built.head_width != 1:
+                return True, f"the {role} model's `{built.head}` head has {built.head_width} outputs, not 1"
             seen.append(role)
     if not seen:
         return None, "no reward or value model was built"

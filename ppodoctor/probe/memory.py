@@ -1,15 +1,19 @@
 """The memory plan: what the four models will hold in memory once training starts.
 
-Trained models (the policy and the value model) hold weights, gradients and two AdamW moments,
-all at the parameters' dtype (torch's AdamW keeps its state like the parameter); frozen models
-(reference and reward) hold weights only. Activations and the generation cache come on top and
-depend on batch and sequence sizes, so they are not counted.
+Trained models (the policy and the value model, and a reference or reward model that is one of
+those objects) hold weights, gradients and two AdamW moments, all at the parameters' dtype (torch's
+AdamW keeps its state like the parameter); frozen models (reference and reward) hold weights only.
+Activations and the generation cache come on top and depend on batch and sequence sizes, so they are
+not counted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
+
+from .probe_checks import Built
+from .setup_facts import ROLES, ModelFacts, SetupFacts
 
 TRAINED_ROLES = ("policy", "value")
 ADAMW_STATES = 2
@@ -48,15 +52,17 @@ class MemoryPlan:
                 "total_bytes": self.total_bytes, "complete": not self.missing}
 
 
-def memory_plan(facts: Optional[dict]) -> MemoryPlan:
+def memory_plan(facts: Optional[SetupFacts]) -> MemoryPlan:
     models, missing = [], []
-    for role in ("policy", "reference", "reward", "value"):
-        model = ((facts or {}).get("models") or {}).get(role) or {"status": "absent"}
-        if model["status"] == "built":
-            models.append(ModelMemory(role, int(model["params"]), model.get("dtype") or "?", int(model["bytes"]),
-                                      role in TRAINED_ROLES, model.get("same_as") or ""))
-        elif model["status"] == "unchecked":
-            missing.append((role, model.get("reason", "")))
+    for role in ROLES:
+        model = facts.model(role) if facts is not None else ModelFacts(Built.ABSENT)
+        if model.built:
+            # An object that a trained role shares (the value model is the reward object) is trained there.
+            trained = role in TRAINED_ROLES or (facts is not None and any(
+                facts.model(other).same_as == role for other in TRAINED_ROLES))
+            models.append(ModelMemory(role, model.params, model.dtype or "?", model.bytes, trained, model.same_as))
+        elif model.status is Built.UNCHECKED:
+            missing.append((role, model.reason))
     return MemoryPlan(tuple(models), tuple(missing))
 
 

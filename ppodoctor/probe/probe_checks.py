@@ -34,6 +34,7 @@ class Check(_Named):
     WRAPPER = "wrapper"  # PolicyAndValueWrapper(policy, value) forward
     REWARD_GET_REWARD = "reward_get_reward"  # get_reward on the reward model
     VALUE_GET_REWARD = "value_get_reward"  # get_reward on the value model
+    REWARD_NOT_TRAINED = "reward_not_trained"  # no reward parameter is among PolicyAndValueWrapper's trained ones
 
     @classmethod
     def get_reward(cls, role: str) -> "Check":
@@ -49,3 +50,20 @@ class Status(_Named):
 
 # Not a check: the trl module whose PPOTrainer the checks ran against (a plain string in `checks`).
 TRL_MODULE = "trl_module"
+
+
+class Built(_Named):
+    """What became of one model or the tokenizer when the worker tried to build it."""
+
+    BUILT = "built"  # on the meta device (a tokenizer: from its saved files)
+    ABSENT = "absent"  # the trainer call has no such role
+    NONE = "none"  # the role is passed as None
+    UNCHECKED = "unchecked"  # it could not be built: the reason follows
+
+
+class Imported(_Named):
+    """How `from module import names` went in the worker, as the script would run it."""
+
+    OK = "ok"
+    WARNING = "warning"  # a deprecation that names the module or a name
+    ERROR = "error"  # the script would die here

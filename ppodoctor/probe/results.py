@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 
 from ..setup.model import FileSetup
 from .facts import FileFacts
+from .setup_facts import ImportAttempt, SetupFacts
 from .memory import MemoryPlan, memory_plan
 from .runner import ProbeAnswer, ProbeFailed, ProbeOptions, coerce_options, run_worker
 
@@ -40,7 +41,7 @@ class ProbeResult:
     def versions(self) -> tuple[tuple[str, str], ...]:
         return tuple((k, str(v)) for k, v in self.facts.versions.items())
 
-    def setup_facts(self, index: Optional[int]) -> Optional[dict]:
+    def setup_facts(self, index: Optional[int]) -> Optional[SetupFacts]:
         return self.facts.setup(index)
 
     def memory(self, index: int) -> MemoryPlan:
@@ -50,14 +51,15 @@ class ProbeResult:
         return {"ok": self.ok, "reason": self.reason or None, "versions": dict(self.versions),
                 "accelerator": self.accelerator, "peak_rss_bytes": self.peak_rss_bytes,
                 "wall_s": round(self.wall_s, 3),
-                "setups": [None if facts is None else {"models": facts.get("models"), "tokenizer": facts.get("tokenizer"),
-                                                      "checks": facts.get("checks"), "config": facts.get("config"),
+                "setups": [None if facts is None else {"models": facts.raw.get("models"),
+                                                      "tokenizer": facts.raw.get("tokenizer"),
+                                                      "checks": facts.raw.get("checks"), "config": facts.raw.get("config"),
                                                       "memory": memory_plan(facts).to_dict()}
                            for facts in self.facts.setups]}
 
 
-def _file_imports(file_setup: FileSetup, api: dict) -> tuple[dict, ...]:
-    attempts = {(a["module"], tuple(a["names"])): a for a in api.get("imports") or ()}
+def _file_imports(file_setup: FileSetup, api: dict) -> tuple[ImportAttempt, ...]:
+    attempts = {attempt.key: attempt for attempt in map(ImportAttempt.read, api.get("imports") or ())}
     found = []
     for record in file_setup.imports:
         attempt = attempts.get((record.module, (record.name,) if record.name else ()))
@@ -67,7 +69,8 @@ def _file_imports(file_setup: FileSetup, api: dict) -> tuple[dict, ...]:
 
 
 def _result(answer: ProbeAnswer, index: int, file_setup: FileSetup) -> ProbeResult:
-    facts = FileFacts(file_setup, tuple(answer.files[index]), _file_imports(file_setup, answer.api), answer.api,
+    facts = FileFacts(file_setup, tuple(map(SetupFacts.read, answer.files[index])),
+                      _file_imports(file_setup, answer.api), answer.api,
                       dict(answer.versions))
     return ProbeResult(facts, str(answer.accelerator.get("name", "")), answer.peak_rss_bytes, answer.wall_s)
 

@@ -14,6 +14,7 @@ import importlib
 import inspect
 import warnings
 
+from probe_checks import Imported
 from worker import error_text
 
 # Where PPOTrainer lives, newest first: TRL moved it to trl.experimental.ppo in 0.26.
@@ -36,15 +37,15 @@ def check_import(module: str, names: list) -> dict:
             if missing:
                 raise ImportError(f"cannot import name {missing[0]!r} from {module!r}")
         except Exception as error:  # the script would die here too: that is the fact
-            found.update(status="error", detail=error_text(error))
+            found.update(status=Imported.ERROR, detail=error_text(error))
             return found
     words = [module, *names]
     relevant = [w for w in caught if issubclass(w.category, _DEPRECATIONS) and any(word in str(w.message) for word in words)]
     if relevant:
         first = relevant[0]
-        found.update(status="warning", detail=f"{first.category.__name__}: {str(first.message).splitlines()[0]}")
+        found.update(status=Imported.WARNING, detail=f"{first.category.__name__}: {str(first.message).splitlines()[0]}")
     else:
-        found.update(status="ok", detail="")
+        found.update(status=Imported.OK, detail="")
     return found
 
 

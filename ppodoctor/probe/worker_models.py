@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import os
 
+from probe_checks import Built
 from worker import error_text, keyword_map
 
 MODEL_ROLES = ("policy", "reference", "reward", "value")
@@ -167,7 +168,7 @@ def head_facts(model) -> dict:
 
 
 def model_facts(model, source: str) -> dict:
-    facts = {"status": "built", "source": source, "class": type(model).__name__}
+    facts = {"status": Built.BUILT, "source": source, "class": type(model).__name__}
     facts.update(head_facts(model))
     parameters = list(model.parameters())
     facts["params"] = sum(p.numel() for p in parameters)
@@ -197,7 +198,7 @@ def probe_setup(setup: dict, resolver: Resolver, versions: dict, config: dict) -
             continue
         key = origin.get("key") or ""
         if origin["kind"] == "none":
-            models[role], built[role] = {"status": "none"}, None
+            models[role], built[role] = {"status": Built.NONE}, None
             continue
         if key and key in by_key:
             other = by_key[key]
@@ -208,17 +209,17 @@ def probe_setup(setup: dict, resolver: Resolver, versions: dict, config: dict) -
         try:
             model, source = build_model(origin, resolver)
         except Unresolved as error:
-            models[role] = {"status": "unchecked", "reason": str(error)}
+            models[role] = {"status": Built.UNCHECKED, "reason": str(error)}
         except MemoryError:
             raise
         except Exception as error:
-            models[role] = {"status": "unchecked", "reason": f"building it failed: {error_text(error)}"}
+            models[role] = {"status": Built.UNCHECKED, "reason": f"building it failed: {error_text(error)}"}
         else:
             built[role], models[role] = model, model_facts(model, source)
         if key:
             by_key.setdefault(key, role)
     for role in MODEL_ROLES:
-        models.setdefault(role, {"status": "absent"})
+        models.setdefault(role, {"status": Built.ABSENT})
     tokenizer, tokenizer_facts = build_tokenizer(setup, resolver)
     return {"models": models, "tokenizer": tokenizer_facts,
             "config": config, "checks": run_checks(setup, built, models, tokenizer, versions, config)}

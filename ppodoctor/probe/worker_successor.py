@@ -21,7 +21,7 @@ import sys
 import tempfile
 import warnings
 
-from probe_checks import Status
+from probe_checks import Built, Status
 from worker import check_result, error_text, keyword_map
 
 _FUNCTION = "function"
@@ -101,7 +101,7 @@ def model_checks(call: dict, resolver, tokenizer_facts: dict) -> list:
     from worker_models import Unresolved, build_model
 
     checks = []
-    needed = tokenizer_facts.get("needed_vocab") if tokenizer_facts.get("status") == "built" else None
+    needed = tokenizer_facts.get("needed_vocab") if tokenizer_facts.get("status") == Built.BUILT else None
     policy = call.get("model")
     if policy is None:
         checks.append(("policy", check_result(Status.UNCHECKED, reason="no `model=`")))

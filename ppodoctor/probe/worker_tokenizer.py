@@ -5,6 +5,7 @@ Runs inside the user's interpreter (see worker.py): standard library and transfo
 
 from __future__ import annotations
 
+from probe_checks import Built
 from worker import error_text, keyword_map
 
 _LOAD_KEYWORDS = ("pad_token", "eos_token", "bos_token", "unk_token", "padding_side")
@@ -49,10 +50,10 @@ def replay(tokenizer, operation: dict) -> bool:
 def build_tokenizer(setup: dict, resolver):
     binding = tokenizer_binding(setup)
     if binding is None:
-        return None, {"status": "absent"}
+        return None, {"status": Built.ABSENT}
     origin = binding["origin"]
     if origin["kind"] != "from_pretrained" or "Tokenizer" not in origin.get("class_name", ""):
-        return None, {"status": "unchecked", "reason": "the processing class is not a visible "
+        return None, {"status": Built.UNCHECKED, "reason": "the processing class is not a visible "
                                                          "AutoTokenizer.from_pretrained(...) call"}
     from transformers import AutoTokenizer
 
@@ -62,13 +63,13 @@ def build_tokenizer(setup: dict, resolver):
         for name, value in keyword_map(origin).items():
             if name in _LOAD_KEYWORDS:
                 if value["kind"] != "literal":
-                    return None, {"status": "unchecked", "reason": f"`{name}=` is not a literal"}
+                    return None, {"status": Built.UNCHECKED, "reason": f"`{name}=` is not a literal"}
                 kwargs[name] = value["value"]
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=resolver.remote_code(origin), **kwargs)
     except Exception as error:
         reason = str(error) if type(error).__name__ == "Unresolved" else \
             resolver.explain(source if "source" in locals() else "?", origin, error)
-        return None, {"status": "unchecked", "reason": reason}
+        return None, {"status": Built.UNCHECKED, "reason": reason}
     saved = {"pad_token": tokenizer.pad_token, "length": len(tokenizer)}
     opaque = []
     for operation in operations(origin):
@@ -77,7 +78,7 @@ def build_tokenizer(setup: dict, resolver):
                 opaque.append(operation["name"])
         except Exception as error:
             opaque.append(f"{operation['name']} ({error_text(error)})")
-    facts = {"status": "built", "source": source, "class": type(tokenizer).__name__, "saved": saved,
+    facts = {"status": Built.BUILT, "source": source, "class": type(tokenizer).__name__, "saved": saved,
              "pad_token": tokenizer.pad_token, "pad_id": tokenizer.pad_token_id, "eos_token": tokenizer.eos_token,
              "eos_id": tokenizer.eos_token_id, "length": len(tokenizer), "opaque": opaque}
     # TRL replaces pad ids with 0 before every forward pass, so the pad id alone may lie past a model's vocabulary.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 
-from probe_checks import TRL_MODULE, Check, Status
+from probe_checks import TRL_MODULE, Built, Check, Status
 from worker import check_result, error_text
 
 _TRAINER_MODULES = ("trl.experimental.ppo.ppo_trainer", "trl.trainer.ppo_trainer")
@@ -169,7 +169,7 @@ def signature_check(setup: dict, trainer) -> dict:
 
 def needs(models: dict, *roles: str):
     for role in roles:
-        if models[role]["status"] == "unchecked":
+        if models[role]["status"] == Built.UNCHECKED:
             return check_result(Status.UNCHECKED, reason=f"the {role} model: {models[role]['reason']}")
     return None
 
@@ -209,7 +209,7 @@ def generation_config_check(policy) -> dict:
 
 def reference_logits_check(models: dict, reference, inputs: dict) -> dict:
     """The first rollout runs the reference model as TRL's `forward` does and reads per-token `.logits`."""
-    if models["reference"]["status"] in ("none", "absent") or reference is None:
+    if models["reference"]["status"] in (Built.NONE, Built.ABSENT) or reference is None:
         return check_result(Status.UNCHECKED, reason="no reference model")
 
     def forward():
@@ -219,6 +219,31 @@ def reference_logits_check(models: dict, reference, inputs: dict) -> dict:
                              "sequence, not one per token")
 
     return needs(models, "reference") or attempt(forward)
+
+
+def reward_not_trained_check(models: dict, wrapper_class, policy, value, reward) -> dict:
+    """PPO's optimizer takes the trainable parameters of PolicyAndValueWrapper(policy, value): a reward
+    model that shares them (the value model is the reward object) is trained with the critic, silently."""
+    for role in ("reward", "value"):
+        if models[role]["status"] in (Built.NONE, Built.ABSENT):
+            return check_result(Status.UNCHECKED, reason=f"no {role} model")
+    unbuilt = needs(models, "policy", "value", "reward")
+    if unbuilt is not None:
+        return unbuilt
+    try:
+        wrapper = wrapper_class(policy, value)
+    except Exception as error:
+        return check_result(Status.UNCHECKED, reason=f"PolicyAndValueWrapper(policy, value) fails: {error_text(error)}")
+    # TRL's own wrapper is a torch module; the built-in stand-in holds the same two models.
+    holders = [wrapper] if hasattr(wrapper, "parameters") else [policy, value]
+    trained = {id(p) for holder in holders if holder is not None for p in holder.parameters() if p.requires_grad}
+    tensors = list(reward.parameters())
+    shared = sum(1 for p in tensors if id(p) in trained)
+    if shared:
+        return check_result(Status.FAIL, error=f"{shared} of the reward model's {len(tensors)} parameter tensors are "
+                                               "among those PPO's optimizer updates (PolicyAndValueWrapper(policy, "
+                                               "value).parameters()): every update changes the reward model")
+    return check_result(Status.PASS)
 
 
 def run_checks(setup: dict, built: dict, models: dict, tokenizer, versions: dict, config: dict) -> dict:
@@ -261,8 +286,10 @@ def run_checks(setup: dict, built: dict, models: dict, tokenizer, versions: dict
     checks[Check.GENERATION_CONFIG] = needs(models, "policy") or generation_config_check(policy)
     checks[Check.REFERENCE_LOGITS] = reference_logits_check(models, reference, inputs)
     checks[Check.WRAPPER] = needs(models, "policy", "value") or attempt(wrapper, value)
+    checks[Check.REWARD_NOT_TRAINED] = reward_not_trained_check(models, parts["PolicyAndValueWrapper"], policy, value,
+                                                                reward)
     for name, model in (("reward", reward), ("value", value)):
-        if models[name]["status"] in ("none", "absent"):
+        if models[name]["status"] in (Built.NONE, Built.ABSENT):
             checks[Check.get_reward(name)] = check_result(Status.UNCHECKED, reason=f"no {name} model")
             continue
         checks[Check.get_reward(name)] = needs(models, name) or attempt(

@@ -28,7 +28,15 @@ def diagnostic_dict(diagnostic: Diagnostic, docs_url: Optional[str] = None) -> d
         "probe": diagnostic.probe,
         # Why the probe said so ("reproduced: ...", "does not reproduce: ...", or why it could not tell).
         "probe_detail": diagnostic.probe_detail or None,
+        # Where the cause is written when that is elsewhere (a module the script imports).
+        "related": [related_dict(related) for related in diagnostic.related],
     }
+
+
+def related_dict(related) -> dict:
+    span = related.span
+    return {"filename": span.file, "location": {"row": span.line, "column": span.column},
+            "end_location": {"row": span.end_line, "column": span.end_column}, "message": related.message}
 
 
 def error_dict(file_report) -> dict:
@@ -39,7 +47,7 @@ def error_dict(file_report) -> dict:
     return {"code": None, "name": None, "severity": ERROR, "message": file_report.error,
             "filename": file_report.path, "cell": None, "location": location, "end_location": dict(location),
             "fix": None,
-            "url": None, "probe": None, "probe_detail": None}
+            "url": None, "probe": None, "probe_detail": None, "related": []}
 
 
 def entries(report, docs_url: Optional[str] = None) -> list[dict]:

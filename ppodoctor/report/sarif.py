@@ -115,6 +115,13 @@ def sarif_result(file_report, diagnostic: Diagnostic, rule_index: dict[str, int]
         }}],
         "properties": {"name": diagnostic.name},
     }
+    if diagnostic.related:  # where the cause is written, in a module the script imports
+        result["relatedLocations"] = [
+            {"id": number, "message": {"text": related.message}, "physicalLocation": {
+                "artifactLocation": {"uri": artifact_uri(related.span.file or diagnostic.filename)},
+                "region": _region(related.span.line, related.span.column, related.span.end_line,
+                                  related.span.end_column)}}
+            for number, related in enumerate(diagnostic.related)]
     if notebook and diagnostic.cell is not None:
         cell = diagnostic.cell_span
         result["properties"]["cell"] = diagnostic.cell

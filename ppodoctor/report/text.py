@@ -56,6 +56,9 @@ def code_frame(diagnostic: Diagnostic, lines: list[str], style: Styler = plain,
     carets = style("^" * max(1, end - span.column) + " " + diagnostic.code, fg=colour, bold=True)
     frame = [gutter, f"{style(f'{number} |', fg='blue', bold=True)} {line}",
              f"{gutter} {' ' * (span.column - 1)}{carets}"]
+    for related in diagnostic.related:  # where the cause is written, in a module the script imports
+        where = f"{related.span.file or diagnostic.filename}:{related.span.line}:{related.span.column}"
+        frame.append(f"{pad} {style('= cause', fg='cyan', bold=True)}: {where}: {related.message}")
     if diagnostic.fix is not None:
         frame.append(f"{pad} {style('= fix', fg='cyan', bold=True)} ({FIX_NOTES[diagnostic.fix.applicability]}): "
                      f"{diagnostic.fix.title}")

@@ -69,7 +69,8 @@ class Rule:
     fix_title: ClassVar[str] = ""  # what `rules --verbose` shows for the fix
     probe_check: ClassVar[str] = ""  # what `rules --verbose` shows for `reproduce`/`validate_fix`
     # Rules whose finding on the same trainer call says all this rule would (ruff's "superseded"):
-    # beside one of theirs, this rule's runtime findings are not reported.
+    # beside one of theirs on the same argument this rule's static finding is not reported (one
+    # problem, one finding), and beside one anywhere on the call, nor are its runtime findings.
     superseded_by: ClassVar[tuple[type, ...]] = ()
 
     # --- detection ----------------------------------------------------------------------------

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Optional
 
-from ..probe.probe_checks import Check
+from ..probe.probe_checks import Check, Imported
 from ..setup import kinds
 from ..setup.model import Origin, PPOSetup, RoleBinding
 from ..trl_api import eras
-from ..types import Applicability, Declined, Diagnostic, Evidence, Fix, ModelKind, Role
+from ..types import Applicability, Declined, Diagnostic, Evidence, Fix, ModelKind, OperationKind, OriginKind, Role, ValueKind
 from .base import FixContext, RuleContext, live_setups
 
 
@@ -25,7 +25,7 @@ def versions(context: RuleContext) -> str:
 
 def describe(binding: RoleBinding) -> str:
     origin = binding.origin
-    if origin.class_name and origin.kind in ("from_pretrained", "from_config", "constructor"):
+    if origin.class_name and origin.kind in (OriginKind.FROM_PRETRAINED, OriginKind.FROM_CONFIG, OriginKind.CONSTRUCTOR):
         return f"`{binding.text}` ({origin.class_name.rsplit('.', 1)[-1]})"
     return f"`{binding.text}`"
 
@@ -89,22 +89,22 @@ def is_other_era_script(setup: PPOSetup, context: RuleContext) -> bool:
 
 # --- PPOConfig values --------------------------------------------------------------------------------
 def is_ppo_config(origin: Optional[Origin]) -> bool:
-    return origin is not None and origin.kind in ("constructor", "parsed_args") \
+    return origin is not None and origin.kind in (OriginKind.CONSTRUCTOR, OriginKind.PARSED_ARGS) \
         and origin.class_name.rsplit(".", 1)[-1] == "PPOConfig"
 
 
 def config_value(origin: Origin, name: str, default: Any = None) -> tuple[bool, Any]:
     """(known, value) of a PPOConfig field: the literal keyword, a later literal assignment, or
     `default` (the target release's default) when the source sets it nowhere."""
-    known, value = (not origin.partial and origin.kind == "constructor"), default
+    known, value = (not origin.partial and origin.kind == OriginKind.CONSTRUCTOR), default
     keyword = origin.keyword(name)
     if keyword is not None:
-        known, value = keyword.value.kind == "literal", keyword.value.value
+        known, value = keyword.value.kind == ValueKind.LITERAL, keyword.value.value
     for operation in origin.operations:
-        if operation.kind == "set" and operation.name == name:
-            literal = operation.value is not None and operation.value.kind == "literal" and not operation.conditional
+        if operation.kind == OperationKind.SET and operation.name == name:
+            literal = operation.value is not None and operation.value.kind == ValueKind.LITERAL and not operation.conditional
             known, value = literal, operation.value.value if literal else None
-        elif operation.kind == "passed":
+        elif operation.kind == OperationKind.PASSED:
             known = known and keyword is not None
     return known, value
 
@@ -114,7 +114,7 @@ def ppo_config_calls(context: RuleContext) -> Iterator[tuple[Optional[int], Opti
     then (None, None, origin) for those no trainer call takes (FileSetup.configs)."""
     for index, setup in live_setups(context):
         binding = setup.role(Role.CONFIG)
-        if binding is not None and binding.origin.kind == "constructor" and binding.origin.class_name.startswith("trl.") \
+        if binding is not None and binding.origin.kind == OriginKind.CONSTRUCTOR and binding.origin.class_name.startswith("trl.") \
                 and is_ppo_config(binding.origin):
             yield index, setup, binding.origin
     for origin in context.file.configs:
@@ -243,21 +243,20 @@ class ImportAttemptCheck:
         if attempt is None:
             return None, facts.reason or "the probe did not try this import"
         spelled = _spelled_import(record.module, [record.name])
-        if attempt["status"] == "ok":
+        if attempt.status is Imported.OK:
             return False, f"{spelled} imports cleanly in trl {facts.trl}"
-        return True, f"{spelled} gives {attempt['detail']} in trl {facts.trl}"
+        return True, f"{spelled} gives {attempt.detail} in trl {facts.trl}"
 
     def validate_fix(self, diagnostic: Diagnostic, before, after) -> Evidence:
         record = _record_at(before.file, diagnostic.span)
-        failing = {(a["module"], tuple(a["names"])) for a in before.imports if a.get("status") != "ok"}
+        failing = {a.key for a in before.imports if a.status is not Imported.OK}
         if record is None:
             return None, "the import statement could not be read"
         if after.import_attempt(record) is not None and (record.module, (record.name,)) in failing:
             return False, f"{_spelled_import(record.module, [record.name])} is still there"
-        broken = [a for a in after.imports if a.get("status") != "ok"
-                  and (a["module"], tuple(a["names"])) not in failing]
+        broken = [a for a in after.imports if a.status is not Imported.OK and a.key not in failing]
         if broken:
-            return False, f"{_spelled_import(broken[0]['module'], broken[0]['names'])} gives {broken[0]['detail']}"
+            return False, f"{_spelled_import(broken[0].module, list(broken[0].names))} gives {broken[0].detail}"
         return True, "the fixed imports are clean"
 
 

@@ -12,6 +12,7 @@ from typing import Optional
 
 from ..records import Record, record
 from ..setup.model import Origin, Value
+from ..types import OperationKind, OriginKind, ValueKind
 
 TEXT = "text"  # every value is a str: the default collator cannot make a tensor of it
 IDS = "ids"  # lists of ints (input_ids as PPOTrainer wants them)
@@ -53,9 +54,9 @@ def columns(origin: Optional[Origin]) -> Optional[Columns]:
     """The dataset's columns, or None when the source does not show them all."""
     if origin is None or not _untouched(origin):
         return None
-    if origin.kind == "call":
+    if origin.kind == OriginKind.CALL:
         return _built_columns(origin)
-    if origin.kind != "method" or origin.base is None:
+    if origin.kind != OriginKind.METHOD or origin.base is None:
         return None
     base = columns(origin.base)
     if base is None:
@@ -64,8 +65,8 @@ def columns(origin: Optional[Origin]) -> Optional[Columns]:
     if method == "__getitem__":
         # `load_dataset(...)["train"]` is a split of a DatasetDict; on a Dataset it would be a column.
         inner = origin.base
-        splits = inner.kind == "call" and _is_load_dataset(inner) and inner.keyword("split") is None or \
-            inner.kind == "method" and inner.callee == "train_test_split"
+        splits = inner.kind == OriginKind.CALL and _is_load_dataset(inner) and inner.keyword("split") is None or \
+            inner.kind == OriginKind.METHOD and inner.callee == "train_test_split"
         return base if splits and origin.args and isinstance(origin.args[0].value, str) else None
     if method in _SAME_COLUMNS:
         return base
@@ -80,7 +81,7 @@ def columns(origin: Optional[Origin]) -> Optional[Columns]:
         return Columns(tuple((name, kinds[name]) for name in kept if name in kinds)) \
             if all(name in kinds for name in kept) else None
     if method == "rename_column" and len(origin.args) == 2:
-        old, new = (arg.value if arg.kind == "literal" else None for arg in origin.args)
+        old, new = (arg.value if arg.kind == ValueKind.LITERAL else None for arg in origin.args)
         if not isinstance(old, str) or not isinstance(new, str) or base.hub_text and old not in base.kinds():
             return None
         return Columns(tuple((new if name == old else name, kind) for name, kind in base.named), base.hub_text)
@@ -93,16 +94,16 @@ def max_rows(origin: Optional[Origin]) -> Optional[int]:
     """At most how many rows the dataset has (filtering only drops rows), or None when unknown."""
     if origin is None or not _untouched(origin):
         return None
-    if origin.kind == "call":
+    if origin.kind == OriginKind.CALL:
         return _built_rows(origin)
-    if origin.kind != "method" or origin.base is None:
+    if origin.kind != OriginKind.METHOD or origin.base is None:
         return None
     method = origin.callee
     if method == "select" and origin.args:
         chosen = _count(origin.args[0])
         base = max_rows(origin.base)
         return chosen if base is None or chosen is None else min(chosen, base)
-    if method == "take" and origin.args and origin.args[0].kind == "literal" and type(origin.args[0].value) is int:
+    if method == "take" and origin.args and origin.args[0].kind == ValueKind.LITERAL and type(origin.args[0].value) is int:
         base = max_rows(origin.base)
         return origin.args[0].value if base is None else min(origin.args[0].value, base)
     base = max_rows(origin.base)
@@ -143,7 +144,7 @@ def _literal_rows(origin: Origin) -> Optional[dict]:
     """`Dataset.from_dict({"col": [...]})` / `Dataset.from_list([{...}, ...])` with literal contents."""
     last = origin.callee.rsplit(".", 1)[-1]
     data = origin.args[0] if origin.args else _keyword(origin, "mapping")
-    if data is None or data.kind != "literal" or len(origin.args) > 1 \
+    if data is None or data.kind != ValueKind.LITERAL or len(origin.args) > 1 \
             or any(keyword.name != "mapping" for keyword in origin.keywords):
         return None  # features=, info=, ...: not followed
     if last == "from_dict" and isinstance(data.value, dict) and data.value \
@@ -161,7 +162,7 @@ def _literal_rows(origin: Origin) -> Optional[dict]:
 def _hub_dataset(origin: Origin) -> bool:
     """`load_dataset("org/name", ...)` of a hub dataset: no data files, no local builder or path."""
     path = origin.args[0] if origin.args else _keyword(origin, "path")
-    if path is None or path.kind != "literal" or not isinstance(path.value, str):
+    if path is None or path.kind != ValueKind.LITERAL or not isinstance(path.value, str):
         return False
     name = path.value
     if origin.keyword("data_files", "data_dir") is not None or name.lower() in _FILE_BUILDERS:
@@ -184,7 +185,7 @@ def _kind(values: tuple) -> str:
 def _untouched(origin: Origin) -> bool:
     """No in-place call that may change the dataset (`set_format(columns=...)`, `set_transform`, a
     helper it is handed to) and no step that may not run."""
-    return all(not op.conditional and (op.kind == "call" and op.name in _HARMLESS_CALLS or op.kind == "passed"
+    return all(not op.conditional and (op.kind == OperationKind.CALL and op.name in _HARMLESS_CALLS or op.kind == OperationKind.PASSED
                                        and _harmless_callee(op.name)) for op in origin.operations)
 
 
@@ -195,7 +196,7 @@ def _harmless_callee(name: str) -> bool:
 
 def _mapped(origin: Origin, base: Columns) -> Optional[Columns]:
     function = origin.args[0] if origin.args else _keyword(origin, "function")
-    if function is None or function.kind != "function" or not function.value or len(origin.args) > 1:
+    if function is None or function.kind != ValueKind.FUNCTION or not function.value or len(origin.args) > 1:
         return None  # a function whose returned keys cannot be read, or positional options not followed
     removed_value = _keyword(origin, "remove_columns")
     kept = base
@@ -223,7 +224,7 @@ def _drop(base: Columns, removed: tuple[str, ...]) -> Optional[Columns]:
 
 
 def _names(value: Optional[Value]) -> Optional[tuple[str, ...]]:
-    if value is None or value.kind != "literal":
+    if value is None or value.kind != ValueKind.LITERAL:
         return None
     if isinstance(value.value, str):
         return (value.value,)
@@ -233,10 +234,10 @@ def _names(value: Optional[Value]) -> Optional[tuple[str, ...]]:
 
 
 def _count(value: Value) -> Optional[int]:
-    if value.kind == "range":
+    if value.kind == ValueKind.RANGE:
         start, stop, step = value.value
         return len(range(start, stop, step))
-    if value.kind == "literal" and isinstance(value.value, tuple):
+    if value.kind == ValueKind.LITERAL and isinstance(value.value, tuple):
         return len(value.value)
     return None
 

@@ -4,6 +4,7 @@ from ..probe.probe_checks import Check
 from ..setup import kinds
 from ..types import ERROR, SAFE, Fix, KnownError, ModelKind, Role
 from .base import Rule
+from .ppd109_value_is_policy import ValueIsPolicy
 from .common import describe, is_policy_object, new_api_applies, scorer_failure, value_model_fix, value_model_works, \
     versions
 
@@ -31,6 +32,7 @@ class ValueModelNotClassifier(Rule):
     summary = "the value model is not a single-logit sequence classifier"
     fix_title = "replace it with a single-logit classifier from the reward model's path"
     probe_check = "PolicyAndValueWrapper forward / get_reward on the value model; fixed: both pass"
+    superseded_by = (ValueIsPolicy,)  # `value_model=model`: one problem, which PPD109 names exactly
     known_errors = (
         KnownError("no-score-head", r"object has no attribute 'score'",
                    "AttributeError: 'LlamaForCausalLM' object has no attribute 'score'", "0.12 - 1.12",
@@ -45,7 +47,7 @@ class ValueModelNotClassifier(Rule):
         from trl.experimental.ppo import PPOTrainer
         model = AutoModelForCausalLM.from_pretrained("sft")
         ref = AutoModelForCausalLM.from_pretrained("sft")
-        value_model = model
+        value_model = AutoModelForCausalLM.from_pretrained("sft")
         trainer = PPOTrainer(args=cfg, processing_class=tok, model=model, ref_model=ref, reward_model=rm,
                              value_model=value_model, train_dataset=ds)
         ''', '''
@@ -61,6 +63,13 @@ class ValueModelNotClassifier(Rule):
         critic = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)
         trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
                              value_model=critic, train_dataset=ds)
+        ''', '''
+        from transformers import AutoModelForCausalLM
+        from trl.experimental.ppo import PPOTrainer
+        model = AutoModelForCausalLM.from_pretrained("sft")
+        value_model = model  # the policy object: PPD109 says it (one problem, one finding)
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=model, ref_model=ref, reward_model=rm,
+                             value_model=value_model, train_dataset=ds)
         ''', '''
         from trl.experimental.ppo import PPOTrainer
         from mylib import build_critic

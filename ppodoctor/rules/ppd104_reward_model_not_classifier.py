@@ -92,10 +92,10 @@ class RewardModelNotClassifier(Rule):
         if broken is not False:
             return (None if broken is None else False), detail
         built = model(after.setup(diagnostic.setup_index), "reward")
-        saved = built.get("architectures") or []
+        saved = built.architectures
         if not any(name.endswith("ForSequenceClassification") for name in saved):
             shown = ", ".join(saved) or "no known architecture"
-            return False, (f"the reward checkpoint `{built.get('source')}` was saved as {shown}, not a sequence "
+            return False, (f"the reward checkpoint `{built.source}` was saved as {shown}, not a sequence "
                            "classifier: its `score` head would be random")
         return True, detail
 

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..types import ERROR, SAFE, Declined, Fix, KnownError, ModelKind, Role
+from ..types import ERROR, SAFE, Declined, Fix, KnownError, ModelKind, OriginKind, Role, ValueKind
 from .base import Rule
 from .common import new_api_applies, versions
+
+
+# The heads a sequence classifier's num_labels sizes (BERT-style encoders call theirs `classifier`).
+_CLASSIFIER_HEADS = ("score", "classifier")
 
 
 class NumLabelsNotOne(Rule):
@@ -64,10 +68,10 @@ class NumLabelsNotOne(Rule):
             if binding is None or kinds.model_kind(binding.origin) != ModelKind.SEQUENCE_CLASSIFIER:
                 continue
             origin = binding.origin
-            while origin.kind in ("copy", "peft") and origin.base is not None:
+            while origin.kind in (OriginKind.COPY, OriginKind.PEFT) and origin.base is not None:
                 origin = origin.base
             keyword = origin.keyword("num_labels")
-            if keyword is None or keyword.value.kind != "literal" or keyword.value.value == 1:
+            if keyword is None or keyword.value.kind != ValueKind.LITERAL or keyword.value.value == 1:
                 continue
             yield self.report(
                 f"{role} model has num_labels={keyword.value.text}: TRL needs one scalar per token and train() "
@@ -96,18 +100,19 @@ class NumLabelsNotOne(Rule):
     def from_probe(self, setup, facts, already):
         """Scorers loaded without `num_labels` whose saved config gives the head more than one output."""
         for role in (Role.REWARD, Role.VALUE):
-            binding, model = setup.role(role), (facts.get("models") or {}).get(role) or {}
-            if binding is None or model.get("status") != "built" or model.get("head_width") in (None, 1):
-                continue
+            binding, model = setup.role(role), facts.model(role)
+            if binding is None or not model.built or model.head_width in (None, 1) \
+                    or model.head not in _CLASSIFIER_HEADS:
+                continue  # a causal LM's `lm_head` is another rule's (the wrong class), not num_labels
             origin = binding.origin
-            while origin.kind in ("copy", "peft") and origin.base is not None:
+            while origin.kind in (OriginKind.COPY, OriginKind.PEFT) and origin.base is not None:
                 origin = origin.base
             if origin.keyword("num_labels") is not None:
                 continue  # a literal one is the static rule's; a computed one the probe cannot read
-            width = model["head_width"]
+            width = model.head_width
             yield self.report(
-                f"{role} model `{model['source']}` is loaded without num_labels and its config gives the "
-                f"`{model['head']}` head {width} outputs: TRL needs one scalar per token and train() fails with "
+                f"{role} model `{model.source}` is loaded without num_labels and its config gives the "
+                f"`{model.head}` head {width} outputs: TRL needs one scalar per token and train() fails with "
                 "`RuntimeError: output with shape [...] doesn't match the broadcast shape` (trl 0.12-1.12); "
                 "pass num_labels=1", origin.span or binding.value_span, setup), \
-                f"the {role} model's `{model['head']}` head has {width} outputs (num_labels from its config)"
+                f"the {role} model's `{model.head}` head has {width} outputs (num_labels from its config)"

@@ -9,7 +9,7 @@ from .common import new_api_applies, value_model_fix, value_model_works, version
 _ERRORS = {
     Role.POLICY: "AttributeError: ... object has no attribute 'generation_config'",
     Role.VALUE: "AttributeError: ... object has no attribute 'base_model_prefix'",
-    Role.REFERENCE: "an AttributeError on the wrapper",
+    Role.REFERENCE: "AttributeError: 'tuple' object has no attribute 'logits'",
     Role.REWARD: "an AttributeError on the wrapper",
 }
 
@@ -23,21 +23,26 @@ class ValueHeadWrapper(Rule):
     'generation_config'`, as the value model with `no attribute 'base_model_prefix'` (trl 1.12),
     both in `__init__`.
 
-    Fix: load the policy with `AutoModelForCausalLM` from the same path and arguments, and pass a
-    separate single-logit `AutoModelForSequenceClassification` as the value model. If the whole
+    As the reference it gets through `__init__`, and the first rollout dies on its forward pass, which
+    returns a tuple, not an output with `.logits`.
+
+    Fix: load the policy (and a wrapper reference) with `AutoModelForCausalLM` from the same path and
+    arguments, and pass a separate single-logit `AutoModelForSequenceClassification` as the value
+    model: every role with the mistake gets its own fix, so one run cures them all. If the whole
     script is written for TRL <= 0.11 (a `.step()` loop), pin `trl<=0.11.4` instead.
     Fix safety: safe: a wrapper never gets through the new trainer's __init__, so loading the same
     checkpoint as the class that trainer needs cannot change a script that runs.
-    Probe: reproduces the missing `generation_config` (policy) or the wrapper failing (value model); the
-    fix passes when the policy has a generation config and the value model passes TRL's checks.
+    Probe: reproduces the missing `generation_config` (policy), the reference's forward without
+    `.logits`, or the wrapper failing (value model); the fix passes when that check passes.
     """
 
     code = "PPD107"
     name = "value-head-wrapper"
     severity = ERROR
     summary = "a value-head wrapper is given to the new-era PPOTrainer"
-    fix_title = "policy: load it with AutoModelForCausalLM; value model: a single-logit classifier"
-    probe_check = "generation_config on the policy / PolicyAndValueWrapper and get_reward on the value model"
+    fix_title = "policy, reference: load them with AutoModelForCausalLM; value model: a single-logit classifier"
+    probe_check = ("generation_config on the policy / the reference's forward `.logits` / PolicyAndValueWrapper "
+                   "and get_reward on the value model")
     known_errors = (
         KnownError("value-head-wrapper-prefix", r"'[\w.]*ValueHead[\w.]*' object has no attribute 'base_model_prefix'",
                    "AttributeError: 'AutoModelForCausalLMWithValueHead' object has no attribute 'base_model_prefix'",
@@ -54,7 +59,14 @@ class ValueHeadWrapper(Rule):
         policy = AutoModelForCausalLMWithValueHead.from_pretrained("sft")
         trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
                              value_model=critic, train_dataset=ds)
-        ''',)
+        ''', '''
+        from transformers import AutoModelForCausalLM
+        from trl.experimental.ppo import AutoModelForCausalLMWithValueHead, PPOTrainer
+        policy = AutoModelForCausalLM.from_pretrained("sft")
+        ref = AutoModelForCausalLMWithValueHead.from_pretrained("sft")
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                             value_model=critic, train_dataset=ds)
+        ''')
     valid = ('''
         from transformers import AutoModelForCausalLM
         from trl.experimental.ppo import PPOTrainer
@@ -71,8 +83,8 @@ class ValueHeadWrapper(Rule):
             if binding is None or kinds.model_kind(binding.origin) != ModelKind.VALUE_HEAD:
                 continue
             fix = None
-            if role == Role.POLICY:
-                fix = Fix("Load the policy with AutoModelForCausalLM", SAFE)
+            if role in (Role.POLICY, Role.REFERENCE):
+                fix = Fix(f"Load the {role} with AutoModelForCausalLM", SAFE)
             elif role == Role.VALUE:
                 fix = Fix("Replace the value model with a single-logit AutoModelForSequenceClassification", SAFE)
             yield self.report(
@@ -88,11 +100,12 @@ class ValueHeadWrapper(Rule):
         # the fix library loads only when a fix is made: kept off `check`
         from ..fixes.builders import base_origin, from_pretrained_call, shared_with, swap_class
 
-        origin = base_origin(context.setup.origin(Role.POLICY))
-        _call, written = from_pretrained_call(origin, context.source, "policy")
+        role = Role(diagnostic.subject)
+        origin = base_origin(context.setup.origin(role))
+        _call, written = from_pretrained_call(origin, context.source, str(role))
         shared = shared_with(context.setup, origin, (Role.REWARD, Role.VALUE))
         if shared:
-            raise Declined(f"the policy is built by the same call as the {shared} model")
+            raise Declined(f"the {role} is built by the same call as the {shared} model")
         return swap_class(context.source, written, "transformers", "AutoModelForCausalLM")
 
     def reproduce(self, diagnostic, facts):
@@ -100,7 +113,8 @@ class ValueHeadWrapper(Rule):
         from ..probe.facts import failed
 
         checks = {Role.POLICY: (Check.GENERATION_CONFIG,), Role.VALUE: (Check.WRAPPER, Check.VALUE_GET_REWARD),
-                  Role.REWARD: (Check.REWARD_GET_REWARD,)}.get(diagnostic.subject)
+                  Role.REWARD: (Check.REWARD_GET_REWARD,),
+                  Role.REFERENCE: (Check.REFERENCE_LOGITS,)}.get(diagnostic.subject)
         if checks is None:
             return None, f"the probe does not run the {diagnostic.subject} model through TRL's checks"
         return failed(facts, diagnostic.setup_index, checks)

@@ -6,7 +6,7 @@ from typing import Optional
 from ..probe.probe_checks import Check
 from ..setup import kinds
 from ..setup.model import Origin
-from ..types import DISPLAY_ONLY, ERROR, SAFE, UNSAFE, Applicability, Declined, Fix, KnownError, ModelKind, Role
+from ..types import DISPLAY_ONLY, ERROR, SAFE, UNSAFE, Applicability, Declined, Fix, KnownError, ModelKind, OriginKind, Role
 from .base import Example, Rule
 from .common import describe, new_api_applies, versions
 
@@ -126,7 +126,7 @@ class PolicyNotCausalLM(Rule):
                     and (base.class_span or base.span) == (policy_base.class_span or policy_base.span):
                 continue  # a copy of the policy, or its class written in one place: the policy's finding covers it
             fix = None
-            if base.kind == "from_pretrained":
+            if base.kind == OriginKind.FROM_PRETRAINED:
                 fix = Fix(f"Load the {role} model with AutoModelForCausalLM", _applicability(base, context))
             yield self.report(
                 f"{role} model {describe(binding)} is not a causal LM: it has no LM head, so {_WHAT_BREAKS[role]} "
@@ -160,10 +160,10 @@ class PolicyNotCausalLM(Rule):
         if broken is not False:
             return (None if broken is None else False), detail
         built = model(after.setup(diagnostic.setup_index), diagnostic.subject)
-        saved = built.get("architectures") or []
+        saved = built.architectures
         if not any(kinds.class_kind(f"transformers.{name}") == ModelKind.CAUSAL_LM for name in saved):
             shown = ", ".join(saved) or "no known architecture"
-            return False, (f"the checkpoint `{built.get('source')}` was saved as {shown}, not a causal LM: its LM "
+            return False, (f"the checkpoint `{built.source}` was saved as {shown}, not a causal LM: its LM "
                            "head would be random")
         return True, detail
 
@@ -178,7 +178,7 @@ def _without_lm_head(origin: Origin) -> bool:
 
 
 def _base(origin: Optional[Origin]) -> Optional[Origin]:
-    while origin is not None and origin.kind in ("copy", "peft") and origin.base is not None:
+    while origin is not None and origin.kind in (OriginKind.COPY, OriginKind.PEFT) and origin.base is not None:
         origin = origin.base
     return origin
 

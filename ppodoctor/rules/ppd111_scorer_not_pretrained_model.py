@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..setup.model import Origin
-from ..types import ERROR, KnownError, Role
+from ..types import ERROR, KnownError, OriginKind, Role
 from .base import Rule
 from .common import new_api_applies, versions
 
@@ -113,9 +113,9 @@ class ScorerNotPretrainedModel(Rule):
 
 def _not_a_transformers_model(origin: Origin) -> Optional[tuple[str, str]]:
     """(the error TRL raises, when) for a function or a local plain-torch class instance; None otherwise."""
-    if origin.kind == "function":
+    if origin.kind == OriginKind.FUNCTION:
         return "AttributeError: 'function' object has no attribute 'modules'", "PPOTrainer(...)"
-    local = origin.local_class if origin.kind == "constructor" else None
+    local = origin.local_class if origin.kind == OriginKind.CONSTRUCTOR else None
     if local is None or "" in local.ancestors:
         return None  # not a class of this file, or a base that cannot be named
     if set(local.ancestors) <= {"object"} and not {"modules", "__getattr__"} & set(local.members):
@@ -128,6 +128,6 @@ def _not_a_transformers_model(origin: Origin) -> Optional[tuple[str, str]]:
 
 
 def _describe(origin: Origin) -> str:
-    if origin.kind == "function":
+    if origin.kind == OriginKind.FUNCTION:
         return "a lambda" if origin.text.startswith("lambda") else "a function defined in this file"
     return f"an instance of `{origin.local_class.name}`, a plain torch module"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
+from ..probe.probe_checks import Imported
 from ..types import ERROR, KnownError
 from . import fallbacks
 from .base import Example, Rule
@@ -65,10 +66,10 @@ class PPORemoved(Rule):
     def reproduce(self, diagnostic, facts):
         tracked = [r for r in facts.file.imports if r.module.split(".")[0] == "trl" and r.name not in ("", "*")]
         attempts = [(r, facts.import_attempt(r)) for r in tracked]
-        failing = [(r, a) for r, a in attempts if a is not None and a["status"] == "error"]
+        failing = [(r, a) for r, a in attempts if a is not None and a.status is Imported.ERROR]
         if failing:
             record, attempt = failing[0]
-            return True, f"`from {record.module} import {record.name}` gives {attempt['detail']} in trl {facts.trl}"
+            return True, f"`from {record.module} import {record.name}` gives {attempt.detail} in trl {facts.trl}"
         if any(a is None for _r, a in attempts) or not attempts:
             return None, facts.reason or "the probe did not try the PPO imports"
         return False, f"the PPO imports work in trl {facts.trl}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from ..probe.probe_checks import Check, Status
 from ..trl_api import eras, table
 from ..trl_api.config_moves import old_field_names
-from ..types import ERROR, SAFE, Declined, Fix, KnownError, Role
+from ..types import ERROR, SAFE, Declined, Fix, KnownError, Role, ValueKind
 from .base import Example, Rule
 from .common import accepted_config_fields, is_other_era_script, is_ppo_config
 
@@ -87,9 +87,9 @@ class ConfigFieldFromOtherEra(Rule):
             fix, plan = None, None
             if move is not None and move.action == config_moves.RENAME and move.to in accepted \
                     and move.to not in used:
-                respell, value = move.new_value(keyword.value.value) if keyword.value.kind == "literal" \
+                respell, value = move.new_value(keyword.value.value) if keyword.value.kind == ValueKind.LITERAL \
                     else (False, keyword.value.value)
-                if keyword.value.kind == "literal" and value is None and not respell:
+                if keyword.value.kind == ValueKind.LITERAL and value is None and not respell:
                     move = config_moves.FieldMove(config_moves.DECIDE, why=move.why)
                 else:
                     message += f"; the equivalent is `{move.to}=`"
@@ -119,7 +119,7 @@ class ConfigFieldFromOtherEra(Rule):
         source = context.source
         arg = source.node_at(keyword.span, cst.Arg)
         if arg.keyword is None or arg.keyword.value != diagnostic.subject:
-            raise Declined(f"`{diagnostic.subject}` comes from a `**mapping`")
+            return _in_mapping(source, keyword, diagnostic)
         if diagnostic.fix.param("action") == "drop":
             call = source.parent(arg)
             return remove_argument(source, call, arg)
@@ -169,3 +169,34 @@ def config_of(diagnostic, context):
     return next((origin for origin in context.file.configs if origin.span is not None
                  and (origin.span.line, origin.span.column) <= (span.line, span.column)
                  and (span.end_line, span.end_column) <= (origin.span.end_line, origin.span.end_column)), None)
+
+
+def _in_mapping(source, keyword, diagnostic):
+    """The same fix where a `**mapping` writes the field: its key renamed in the dict display, the
+    `dict(...)`/`.update(...)` keyword or the `kw["..."] =` subscript (and its value, where the move
+    changes it); a dropped field's `dict(...)` keyword removed."""
+    import libcst as cst
+
+    # the fix library loads only when a fix is made: kept off `check`
+    from ..fixes.calls import remove_argument
+
+    if keyword.key_span is None:
+        raise Declined(f"`{diagnostic.subject}` comes from a `**mapping` whose key is not written in this file")
+    key = source.node_at(keyword.key_span, cst.CSTNode)
+    if diagnostic.fix.param("action") == "drop":
+        holder = source.parent(key)
+        if isinstance(holder, cst.Arg) and holder.keyword is key:
+            return remove_argument(source, source.parent(holder), holder)
+        raise Declined(f"`{diagnostic.subject}` is set in a mapping: remove its entry by hand")
+    new = diagnostic.fix.param("to")
+    if isinstance(key, cst.Name):
+        edits = (source.replace(key, new),)
+    elif isinstance(key, cst.SimpleString) and key.evaluated_value == diagnostic.subject:
+        edits = (source.replace(key, f"{key.prefix}{key.quote}{new}{key.quote}"),)
+    else:
+        raise Declined(f"the key `{diagnostic.subject}` is not written as a plain name or string")
+    if diagnostic.fix.param("value") is not None:
+        if keyword.value_span is None:
+            raise Declined(f"the value of `{diagnostic.subject}` is not written in this file")
+        edits += (source.replace(source.node_at(keyword.value_span, cst.BaseExpression), diagnostic.fix.param("value")),)
+    return edits

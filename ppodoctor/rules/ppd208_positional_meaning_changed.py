@@ -3,7 +3,7 @@ from __future__ import annotations
 from ..probe.probe_checks import Check, Status
 from ..setup import kinds
 from ..trl_api import eras, table
-from ..types import ERROR, ModelKind, Role, Span
+from ..types import ERROR, ModelKind, OriginKind, Role, Span
 from .base import Example, Rule, setup_of
 from .common import ReplacementFix, is_other_era_script, replace_fix
 
@@ -122,7 +122,7 @@ def meanings_of(origin) -> frozenset[str]:
     """The roles an argument can fill by what it is (its class), whatever slot it sits in."""
     if kinds.is_tokenizer(origin):
         return frozenset({Role.PROCESSING_CLASS})
-    if origin.kind in ("constructor", "parsed_args") and origin.class_name.rsplit(".", 1)[-1] == "PPOConfig":
+    if origin.kind in (OriginKind.CONSTRUCTOR, OriginKind.PARSED_ARGS) and origin.class_name.rsplit(".", 1)[-1] == "PPOConfig":
         return frozenset({Role.CONFIG})
     kind = kinds.model_kind(origin)
     if kind in (ModelKind.CAUSAL_LM, ModelKind.VALUE_HEAD):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 
 from ..setup import kinds
-from ..types import ERROR, SAFE, UNSAFE, WARNING, Declined, Fix, KnownError, Role
+from ..types import ERROR, SAFE, UNSAFE, WARNING, Declined, Fix, KnownError, OperationKind, Role, ValueKind
 from .base import Rule
 from .common import new_api_applies
 
@@ -14,7 +14,7 @@ _MAY_SET_PAD = re.compile(r"token|pad|special|chat_format", re.IGNORECASE)
 
 def _names_pad(value) -> bool:
     """`{"pad_token": ...}` written out, or a constant holding such a dict."""
-    literal = value.value if value.kind == "literal" else None
+    literal = value.value if value.kind == ValueKind.LITERAL else None
     return "pad" in value.text or isinstance(literal, dict) and any("pad" in str(key) for key in literal)
 
 
@@ -22,12 +22,12 @@ def pad_token_given(origin) -> bool:
     if origin.keyword("pad_token", "pad_token_id") is not None or origin.partial:
         return True
     for operation in origin.all_operations():
-        if operation.kind == "set" and operation.name in ("pad_token", "pad_token_id"):
+        if operation.kind == OperationKind.SET and operation.name in ("pad_token", "pad_token_id"):
             return True
-        if operation.kind == "call" and operation.name in ("add_special_tokens", "add_tokens") and any(
+        if operation.kind == OperationKind.CALL and operation.name in ("add_special_tokens", "add_tokens") and any(
                 _names_pad(value) for value in operation.args + tuple(k.value for k in operation.keywords)):
             return True
-        if operation.kind == "passed" and _MAY_SET_PAD.search(operation.name):
+        if operation.kind == OperationKind.PASSED and _MAY_SET_PAD.search(operation.name):
             return True
     return False
 

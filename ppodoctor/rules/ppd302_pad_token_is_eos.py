@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..types import WARNING, Role
+from ..types import WARNING, OperationKind, Role
 from .base import Rule
 from .common import new_api_applies
 
 
 def _eos_assignment(operation) -> bool:
-    if operation.kind == "set" and operation.name in ("pad_token", "pad_token_id") and operation.value is not None:
+    if operation.kind == OperationKind.SET and operation.name in ("pad_token", "pad_token_id") and operation.value is not None:
         return operation.value.text.rstrip().endswith(("eos_token", "eos_token_id"))
-    if operation.kind == "call" and operation.name == "add_special_tokens":
+    if operation.kind == OperationKind.CALL and operation.name == "add_special_tokens":
         return any("pad_token" in v.text and "eos_token" in v.text for v in operation.args)
     return False
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..setup import kinds
-from ..types import MODEL_ROLES, WARNING
+from ..types import MODEL_ROLES, WARNING, OriginKind
 from .base import Rule
 from .common import new_api_applies
 
@@ -54,7 +54,7 @@ class DtypeMismatch(Rule):
         dtypes = {}
         for role in MODEL_ROLES:
             binding = setup.role(role)
-            if binding is not None and binding.origin.kind != "none":
+            if binding is not None and binding.origin.kind != OriginKind.NONE:
                 dtype = kinds.model_dtype(binding.origin)
                 if dtype is not None:
                     dtypes[role] = (dtype, binding)

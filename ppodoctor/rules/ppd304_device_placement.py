@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..setup.model import Origin
-from ..types import MODEL_ROLES, WARNING, Role
+from ..types import MODEL_ROLES, WARNING, OperationKind, OriginKind, Role, ValueKind
 from .base import Rule
 from .common import new_api_applies
 
@@ -27,16 +27,16 @@ def _normalise_device(value) -> Optional[str]:
 def model_device(origin: Origin) -> Optional[str]:
     device = None
     keyword = origin.keyword("device_map")
-    if keyword is not None and keyword.value.kind == "literal":
+    if keyword is not None and keyword.value.kind == ValueKind.LITERAL:
         device = _normalise_device(keyword.value.value)
     for operation in origin.operations:
-        if operation.conditional or operation.kind != "call":
+        if operation.conditional or operation.kind != OperationKind.CALL:
             continue
         if operation.name == "cuda":
             device = _normalise_device(operation.args[0].value if operation.args else "cuda")
         elif operation.name == "cpu":
             device = "cpu"
-        elif operation.name == "to" and operation.args and operation.args[0].kind == "literal":
+        elif operation.name == "to" and operation.args and operation.args[0].kind == ValueKind.LITERAL:
             device = _normalise_device(operation.args[0].value) or device
     return device
 
@@ -94,7 +94,7 @@ class DevicePlacement(Rule):
         policy = setup.role(Role.POLICY)
         if policy is not None:
             keyword = policy.origin.keyword("device_map")
-            if keyword is not None and keyword.value.kind == "literal" and keyword.value.value in (
+            if keyword is not None and keyword.value.kind == ValueKind.LITERAL and keyword.value.value in (
                     "auto", "balanced", "balanced_low_0", "sequential"):
                 yield self.report(
                     f"the policy is loaded with device_map={keyword.value.text}, which shards it across GPUs: "
@@ -106,7 +106,7 @@ class DevicePlacement(Rule):
         devices = {}
         for role in MODEL_ROLES:
             binding = setup.role(role)
-            if binding is not None and binding.origin.kind != "none":
+            if binding is not None and binding.origin.kind != OriginKind.NONE:
                 device = model_device(binding.origin)
                 if device is not None:
                     devices[role] = (device, binding)

@@ -1,20 +1,20 @@
 from __future__ import annotations
 
 from ..setup.model import Origin
-from ..types import ERROR, WARNING, Role
+from ..types import ERROR, WARNING, OperationKind, OriginKind, Role
 from .base import Rule
 from .common import new_api_applies
 
 
 def frozen_by(origin: Origin):
     """The operation that freezes every parameter of the model, if one does."""
-    operations = origin.operations if origin.kind == "peft" else origin.all_operations()
+    operations = origin.operations if origin.kind == OriginKind.PEFT else origin.all_operations()
     for operation in operations:
         if operation.conditional:
             continue
-        if operation.kind == "freeze" and operation.name == "parameters":
+        if operation.kind == OperationKind.FREEZE and operation.name == "parameters":
             return operation
-        if operation.kind == "call" and operation.name == "requires_grad_" and operation.args \
+        if operation.kind == OperationKind.CALL and operation.name == "requires_grad_" and operation.args \
                 and operation.args[0].is_literal(False):
             return operation
     return None

@@ -4,7 +4,7 @@ import dataclasses
 from typing import Any, Optional
 
 from ..trl_api import eras, table
-from ..types import ERROR, KnownError
+from ..types import ERROR, KnownError, ValueKind
 from .base import Example, Rule
 from .common import ppo_config_calls, versions
 
@@ -100,7 +100,7 @@ def _value(origin, name: str, default: Any) -> Any:
     keyword = origin.keyword(name)
     if keyword is None:
         return _UNKNOWN if origin.partial else default
-    return keyword.value.value if keyword.value.kind == "literal" else _UNKNOWN
+    return keyword.value.value if keyword.value.kind == ValueKind.LITERAL else _UNKNOWN
 
 
 def _count(value: Any) -> bool:

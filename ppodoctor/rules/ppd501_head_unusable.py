@@ -44,6 +44,6 @@ class HeadUnusable(Rule):
             if binding is None:
                 continue
             yield self.report(
-                f"the {role} model {model['class']} (from `{model['source']}`) has a `{model['head']}` head, "
+                f"the {role} model {model.class_name} (from `{model.source}`) has a `{model.head}` head, "
                 f"not `score`: train() fails with `{error}` (trl 0.12-1.12); use a decoder reward model",
                 binding.value_span, setup), error

@@ -28,14 +28,14 @@ class SavedPadTokenMissing(Rule):
     superseded_by = (PadTokenMissing,)  # a script that never sets a pad token is PPD301's
 
     def from_probe(self, setup, facts, already):
-        tokenizer = facts.get("tokenizer") or {}
+        tokenizer = facts.tokenizer
         binding = setup.role(Role.PROCESSING_CLASS)
-        if tokenizer.get("status") != "built" or binding is None:
+        if not tokenizer.built or binding is None:
             return
-        if tokenizer.get("pad_token") is not None or not tokenizer.get("opaque"):
+        if tokenizer.pad_token is not None or not tokenizer.opaque:
             return
-        helpers = ", ".join(f"`{name}`" for name in tokenizer["opaque"])
+        helpers = ", ".join(f"`{name}`" for name in tokenizer.opaque)
         yield self.report(
-            f"the saved tokenizer `{tokenizer['source']}` has no pad token; the script relies on {helpers} to add "
+            f"the saved tokenizer `{tokenizer.source}` has no pad token; the script relies on {helpers} to add "
             "one, or the first batch raises `ValueError: Asking to pad but the tokenizer does not have a padding "
             "token`", binding.origin.span or binding.value_span, setup), "no pad token as saved"

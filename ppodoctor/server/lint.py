@@ -83,11 +83,30 @@ def lint(uri: str, version: Optional[int], text: str, path: Optional[Path], cont
         start, end = span_offsets(linted.body, diagnostic.span.line, diagnostic.span.column,
                                   diagnostic.span.end_line, diagnostic.span.end_column)
         url = rule_url(context.settings.docs_url, diagnostic.code, diagnostic.name)
-        linted.findings.append(Finding(diagnostic, _lsp_diagnostic(diagnostic, lines, start + linted.shift,
-                                                                   end + linted.shift, url)))
+        lsp = _lsp_diagnostic(diagnostic, lines, start + linted.shift, end + linted.shift, url)
+        if diagnostic.related:
+            lsp.related_information = _related(diagnostic, encoding)
+        linted.findings.append(Finding(diagnostic, lsp))
     if report.error and options.show_syntax_errors:
         linted.error = _error_diagnostic(report.error, text, lines)
     return linted
+
+
+def _related(diagnostic: Diagnostic, encoding: str) -> list[types.DiagnosticRelatedInformation]:
+    """Where the cause is written in another file (a module the script imports), in that file's
+    positions; a file that cannot be read now is left out."""
+    found = []
+    for related in diagnostic.related:
+        span = related.span
+        try:
+            other = Path(span.file).resolve()
+            text = other.read_text(encoding="utf-8", errors="surrogateescape")
+        except (OSError, ValueError):
+            continue
+        start, end = span_offsets(text, span.line, span.column, span.end_line, span.end_column)
+        location = types.Location(other.as_uri(), _range(Lines(text, encoding), start, end))
+        found.append(types.DiagnosticRelatedInformation(location, related.message))
+    return found
 
 
 def _range(lines: Lines, start: int, end: int) -> types.Range:

@@ -94,7 +94,8 @@ class CallableResolution:
             else:
                 keywords[arg.keyword.value] = token  # lru_cache keys keywords in call order
         line, column = self.facts.position(function.node)
-        return f"memo:{function.name}@{line}:{column}:{(tuple(positional), tuple(keywords.items()))!r}"
+        where = self.facts.file_of(function.node)  # a loader in another module of the project
+        return f"memo:{function.name}@{line}:{column}#{where}:{(tuple(positional), tuple(keywords.items()))!r}"
 
     def _cache_size(self, function: FunctionInfo) -> Optional[int]:
         """How many results a memoising decorator of `function` keeps (0: unbounded), or None when no

@@ -13,6 +13,7 @@ from .forwarding import Forwarding, Passed, as_passed
 from .guards import import_guards, statement_guards
 from .model import Argument, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
 from .operations import Operations
+from .project import Project, project_for
 from .recent import remember
 from .relevance import TRAINER_NAMES
 from .resolve import Resolver
@@ -27,7 +28,7 @@ _NEW_ONLY_KEYWORDS = frozenset({"processing_class", "reward_model", "value_model
 def extract(module: cst.Module, path: str = "<string>", text: Optional[str] = None) -> FileSetup:
     """`text`, when given, is the exact source `module` was parsed from (it keys the reuse below)."""
     facts = collect(module)
-    file_setup = _Extractor(facts, path).run()
+    file_setup = _Extractor(facts, path, project_for(path, facts)).run()
     if file_setup.setups:
         # A fix preview or the fix engine will want this tree again; see recent.py.
         remember(facts, text)
@@ -39,9 +40,9 @@ def _is_trl(qualname: str) -> bool:
 
 
 class _Extractor:
-    def __init__(self, facts: ModuleFacts, path: str) -> None:
+    def __init__(self, facts: ModuleFacts, path: str, project: Optional[Project] = None) -> None:
         self.facts, self.path = facts, path
-        self.resolver = Resolver(facts)
+        self.resolver = Resolver(facts, project)
         self.operations = Operations(facts, self.resolver)
         self.forwarding = Forwarding(facts, self.resolver)
         # Local trainer subclasses with their own __init__: their signature is not TRL's.
@@ -207,8 +208,9 @@ class _Extractor:
         else:
             origin = Origin(reason=f"`{keyword}` is set only on some paths", text=self.resolver.text(node))
         value_span = self.resolver.span(node) if via != "mapping" else self.resolver.span(arg)
+        written = self.resolver.span(node) if via == "mapping" and certain else None
         return RoleBinding(role, via, keyword, position, self.resolver.text(node), self.resolver.span(arg),
-                           value_span, origin)
+                           value_span, origin, written)
 
     def _expand_sequence(self, node: cst.BaseExpression, ctx: Context):
         if isinstance(node, (cst.Tuple, cst.List)):

@@ -163,6 +163,10 @@ class ModuleFacts(State):
         """The node's code, stripped."""
         return self.positions.text(node, self.module)
 
+    def file_of(self, node: cst.CSTNode) -> str:
+        """The file a node is in, as Span.file names it: "" (this file; project.ProjectFacts knows others)."""
+        return ""
+
 
 def dotted_name(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Name):

@@ -16,6 +16,7 @@ import libcst as cst
 from .context import VARIES, Bound, Context, dominates
 from .literals import NOT_LITERAL, literal
 from .loops import LoopResolution, target_names
+from .roundtrip import LOADERS, RoundTripResolution
 from .model import Origin, Value
 
 _DEPTH = 24
@@ -23,13 +24,16 @@ _MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "popitem"})
 
 
 class Entry:
-    """One key of a visible mapping: the expression it holds, and whether every path sets it."""
+    """One key of a visible mapping: the expression it holds, and whether every path sets it.
+    key_node: the key as an expression (a string literal), which a loop over the mapping binds;
+    key_at: where the key is written, for fixes (also the keyword of `dict(name=...)`)."""
 
-    __slots__ = ("node", "ctx", "certain", "key_node")
+    __slots__ = ("node", "ctx", "certain", "key_node", "key_at")
 
     def __init__(self, node: cst.BaseExpression, ctx: Context, certain: bool = True,
-                 key_node: Optional[cst.BaseExpression] = None) -> None:
+                 key_node: Optional[cst.BaseExpression] = None, key_at: Optional[cst.CSTNode] = None) -> None:
         self.node, self.ctx, self.certain, self.key_node = node, ctx, certain, key_node
+        self.key_at = key_at if key_at is not None else key_node
 
 
 class View:
@@ -61,7 +65,7 @@ class View:
         return self.complete and all(entry.certain for entry in self.items.values())
 
 
-class MappingResolution(LoopResolution):
+class MappingResolution(LoopResolution, RoundTripResolution):
     def expand_mapping(self, node: cst.BaseExpression, ctx: Context, depth: int = 0):
         """The (key, value node, context) items of a `**mapping` whose every key and value is seen on
         every path (`migrate` rewrites them in place), else None."""
@@ -102,6 +106,8 @@ class MappingResolution(LoopResolution):
         callee = self.qualname(call.func, ctx)
         if callee == "dict":
             return self._arguments_view(call.args, ctx, depth)
+        if callee in LOADERS:
+            return self.round_trip_view(call, ctx, depth)
         if callee in ("copy.copy", "copy.deepcopy") and len(call.args) == 1 and not call.args[0].keyword:
             return self.mapping_view(call.args[0].value, ctx, depth + 1)
         if isinstance(call.func, cst.Attribute) and call.func.attr.value == "copy" and not call.args \
@@ -124,7 +130,7 @@ class MappingResolution(LoopResolution):
             view.merge(self.mapping_view(positional[0].value, ctx, depth + 1))
         for arg in args:
             if arg.keyword is not None:
-                view.items[arg.keyword.value] = Entry(arg.value, ctx)
+                view.items[arg.keyword.value] = Entry(arg.value, ctx, key_at=arg.keyword)
             elif arg.star == "**":
                 view.merge(self.mapping_view(arg.value, ctx, depth + 1))
             elif arg.star:
@@ -196,7 +202,7 @@ class MappingResolution(LoopResolution):
                 view.hide()
             return
         if isinstance(key, str):
-            view.items[key] = Entry(action.node, ctx, certain)
+            view.items[key] = Entry(action.node, ctx, certain, action.key)
             return
         items = self._loop_items(action, ctx, depth) if action.loop is not None else None
         if items is None:
@@ -238,7 +244,7 @@ class MappingResolution(LoopResolution):
             elif key in view.items:
                 view.items[key].certain = False
         elif key not in view.items and len(args) == 2:  # setdefault
-            view.items[key] = Entry(args[1].value, ctx, certain)
+            view.items[key] = Entry(args[1].value, ctx, certain, args[0].value)
 
     def _comprehension_view(self, node: cst.DictComp, ctx: Context, depth: int) -> Optional[View]:
         clause = node.for_in

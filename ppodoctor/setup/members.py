@@ -79,7 +79,11 @@ class MemberResolution:
                 if base is not None and base is not klass]
 
     def method_called(self, func: cst.Attribute, ctx: Context) -> Optional[FunctionInfo]:
-        """The method `obj.name(...)` runs, when obj is an instance of a class of this file."""
+        """The method `obj.name(...)` runs, when obj is an instance of a class of this file (or the
+        function `module.name(...)` runs, when `module` is one of the project's, project.py)."""
+        module = self.project_member(func, ctx) if self.project is not None else None
+        if module is not None:
+            return self.local_function(func.attr, module)
         instance = self.instance_class(func.value, ctx)
         return self.find_method(instance[0], func.attr.value) if instance is not None else None
 

@@ -54,13 +54,16 @@ class Keyword(Record):
     """A keyword argument: its name, value and where it is written.
 
     span covers the argument (`num_labels=2`, or the `**kwargs` that supplies it); value_span the
-    value's own text wherever it is written (`2`, also inside the dict literal a `**` unpacks).
+    value's own text wherever it is written (`2`, also inside the dict literal a `**` unpacks);
+    key_span, for a keyword a `**mapping` supplies, where its name is written: the dict key
+    (`"num_labels"`), the keyword of `dict(num_labels=...)`/`.update(...)`, or `kw["num_labels"]`'s key.
     """
 
     name: str
     value: Value
     span: Optional[Span] = None
     value_span: Optional[Span] = None
+    key_span: Optional[Span] = None
 
 
 @record
@@ -187,6 +190,8 @@ class RoleBinding(Record):
     span: Span
     value_span: Span
     origin: Origin
+    # via "mapping": where the mapping is given the value (`kw["value_model"] = <here>`), for fixes
+    written_span: Optional[Span] = None
 
 
 @record

@@ -20,23 +20,34 @@ from .resolve import DATASET_METHODS, Resolver
 
 _OPERATION_KINDS = frozenset({"call", "set", "freeze", "passed"})
 _MAX_HELPERS = 8
+_MODULE_ORDER = 1 << 32  # a project module's actions sort after the file's, module by module
 
 
 class Operations:
     def __init__(self, facts: ModuleFacts, resolver: Resolver) -> None:
         self.facts, self.resolver = facts, resolver
         self._by_key: Optional[dict[str, list[tuple[int, ObjectAction]]]] = None
+        self._modules = 0  # the project modules whose actions are indexed
 
     # --- keys -----------------------------------------------------------------------------
     def _index(self) -> dict[str, list[tuple[int, ObjectAction]]]:
         if self._by_key is None:
-            self._by_key = {}
-            for order, action in enumerate(self.facts.actions):
-                if action.kind in _OPERATION_KINDS or action.kind == "attribute":
-                    key = self._key_of(action)
-                    if key:
-                        self._by_key.setdefault(key, []).append((order, action))
+            self._by_key, self._modules = {}, 0
+            self._add(self.facts.actions, 0)
+        project = self.resolver.project
+        # The project modules followed so far (setup/project.py): what their functions do to the
+        # objects they make and return is those objects' operations too, keyed as the script sees them.
+        while project is not None and self._modules < len(project.modules):
+            self._modules += 1
+            self._add(project.modules[self._modules - 1][0].actions, self._modules * _MODULE_ORDER)
         return self._by_key
+
+    def _add(self, actions: list[ObjectAction], first: int) -> None:
+        for order, action in enumerate(actions, first):
+            if action.kind in _OPERATION_KINDS or action.kind == "attribute":
+                key = self._key_of(action)
+                if key:
+                    self._by_key.setdefault(key, []).append((order, action))
 
     def _key_of(self, action: ObjectAction) -> str:
         subject = action.subject

@@ -23,6 +23,7 @@ from .literals import NOT_LITERAL, literal, subscript_key, subscript_slice_start
 from .mappings import MappingResolution
 from .members import MemberResolution
 from .model import Operation, Origin, Value
+from .project import Project, ProjectResolution
 from .values import ValueResolution
 
 # Methods that return the object they were called on (nn.Module semantics).
@@ -55,9 +56,12 @@ def element(node: cst.BaseExpression, key: Any) -> Optional[cst.BaseExpression]:
     return None
 
 
-class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionResolution, CallableResolution):
-    def __init__(self, facts: ModuleFacts) -> None:
+class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionResolution, ProjectResolution,
+               CallableResolution):
+    def __init__(self, facts: ModuleFacts, project: Optional[Project] = None) -> None:
         self.facts = facts
+        # The script's own modules its imports name (project.py); None: imports stay imports.
+        self.project, self._project_names = project, {}
         self._active: set = set()
         self._origins: dict = {}
         self._keep_alive: list = []  # the contexts `_origins` is keyed on (by id) stay alive
@@ -72,7 +76,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if found is None:
             code_range = self.facts.range(node)
             found = self._spans[node] = Span(code_range.start.line, code_range.start.column + 1,
-                                             code_range.end.line, code_range.end.column + 1)
+                                             code_range.end.line, code_range.end.column + 1,
+                                             self.facts.file_of(node))
         return found
 
     def text(self, node: cst.CSTNode) -> str:
@@ -84,7 +89,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
             node = node.func.attr
         line, column = self.facts.position(node)
-        return f"{ctx.call_path}@{line}:{column}"
+        where = self.facts.file_of(node)
+        return f"{ctx.call_path}@{line}:{column}#{where}" if where else f"{ctx.call_path}@{line}:{column}"
 
     _key = key
 
@@ -109,10 +115,16 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
                 if count:
                     last = candidates[count - 1]
                     ambiguous = count > 1 and last.path != path[: len(last.path)]
+                    if last.kind == "import" and self.project is not None and not ambiguous:
+                        followed = self.follow_project(last, scope)  # a name of a project module
+                        if followed is not None:
+                            return followed
                     return last, scope, ambiguous
                 if scope.kind == "function":
                     return None, scope, False
             scope, position, path = scope.lookup_parent, None, ()
+        if self.project is not None:
+            return self.star_name(name, ctx.scope)  # `from models import *`, models a project module
         return None, None, False
 
     def _context_for(self, binding_position: Position, binding_path: BranchPath, scope: Scope,
@@ -232,6 +244,9 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             text = self.text(node)
             return Origin(reason=f"`{text}` is indexed by a value that cannot be followed", text=text)
         if kind is cst.Attribute:
+            module = self.project_member(node, ctx) if self.project is not None else None
+            if module is not None:  # `models.build`: `build` in the project module `models`
+                return self._name_origin(node.attr, module, index, depth)
             return self.attribute_origin(node, ctx, index, depth)
         text = self.text(node)
         if index:
@@ -270,8 +285,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
                 return _named(self.mapping_item_origin(node, ctx, index, depth), name)
             return _named(self.origin(binding.value, inner_ctx, binding.index + index, depth + 1), name)
         if binding.kind == "import":
-            return Origin(reason=f"`{name}` is imported from `{binding.qualname}`", key=f"import:{binding.qualname}",
-                          text=name)
+            return Origin(reason=f"`{name}` is imported from `{binding.qualname}`{self.import_note(binding.qualname)}",
+                          key=f"import:{binding.qualname}", text=name)
         if binding.kind == "def" and not index and binding.function is not None \
                 and not binding.function.node.decorators:  # a decorator may turn it into anything
             # The function object itself (no span: nothing builds it that a fix could edit).
@@ -329,7 +344,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if index:
             if isinstance(index[0], str):
                 return self.mapping_item_origin(call, ctx, index, depth)
-            return Origin(reason=f"element of the result of `{callee or text}` cannot be followed", text=text)
+            return Origin(reason=f"element of the result of `{callee or text}` cannot be followed"
+                          f"{self.import_note(callee)}", text=text)
         if method in ("from_pretrained", "from_config", "_from_config"):
             class_name = self.qualname(func.value, func_ctx)
             if method == "from_pretrained" and class_name.rsplit(".", 1)[-1].startswith("Peft") and positional:
@@ -353,7 +369,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             path = self._path(call, ctx, pairs, positional, depth, "")
             local = None if self._keys_only else self.local_class_facts(callee, func_ctx)
             return Origin("constructor", class_name=callee, path=path, local_class=local, **common)
-        return Origin("call", reason=f"the result of `{callee or method}(...)` is not followed", **common)
+        why = f"the result of `{callee or method}(...)` is not followed{self.import_note(callee)}"
+        return Origin("call", reason=why, **common)
 
     def is_import_rooted(self, node: cst.BaseExpression, ctx: Context) -> bool:
         while isinstance(node, cst.Attribute):
@@ -373,25 +390,6 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             if arg.keyword is not None and arg.keyword.value == keyword:
                 found = self.value(arg.value, actx, depth + 1)  # the last one: a call's overrides a partial's
         return found
-
-    def _parsed_args(self, parser: cst.BaseExpression, ctx: Context, index: Any, text: str, depth: int) -> Origin:
-        parser_node = (parser, ctx) if isinstance(parser, cst.Call) else None
-        if isinstance(parser, cst.Name):
-            binding, scope, ambiguous = self.lookup(parser.value, ctx)
-            if binding is not None and not ambiguous and binding.kind == "assign":
-                parser_node = (binding.value, self.context_for(binding, scope, ctx))
-        if parser_node is not None and isinstance(parser_node[0], cst.Call) and parser_node[0].args \
-                and isinstance(index, int):
-            parser_call, parser_ctx = parser_node
-            classes = parser_call.args[0].value
-            elements = classes.elements if isinstance(classes, (cst.Tuple, cst.List)) else None
-            chosen = elements[index].value if elements is not None and index < len(elements) else \
-                (classes if elements is None and index == 0 else None)
-            if chosen is not None:
-                class_name = self.qualname(chosen, parser_ctx)
-                return Origin("parsed_args", key=f"parsed:{text}:{index}", class_name=class_name, text=text,
-                              partial=True, reason="filled from the command line")
-        return Origin(reason="filled by an argument parser that cannot be followed", text=text)
 
 
 def _named(origin: Origin, name: str) -> Origin:

@@ -7,7 +7,7 @@ a default the source does not write (argparse and dataclass defaults are written
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import libcst as cst
 
@@ -165,6 +165,25 @@ class ValueResolution:
                 return Value("literal", len(inner.value), text)
         return _unknown(text, f"the result of `{callee or self.text(node.func)}(...)` is computed at run time")
 
+    def _parsed_args(self, parser: cst.BaseExpression, ctx: Context, index: Any, text: str, depth: int) -> Origin:
+        parser_node = (parser, ctx) if isinstance(parser, cst.Call) else None
+        if isinstance(parser, cst.Name):
+            binding, scope, ambiguous = self.lookup(parser.value, ctx)
+            if binding is not None and not ambiguous and binding.kind == "assign":
+                parser_node = (binding.value, self.context_for(binding, scope, ctx))
+        if parser_node is not None and isinstance(parser_node[0], cst.Call) and parser_node[0].args \
+                and isinstance(index, int):
+            parser_call, parser_ctx = parser_node
+            classes = parser_call.args[0].value
+            elements = classes.elements if isinstance(classes, (cst.Tuple, cst.List)) else None
+            chosen = elements[index].value if elements is not None and index < len(elements) else \
+                (classes if elements is None and index == 0 else None)
+            if chosen is not None:
+                class_name = self.qualname(chosen, parser_ctx)
+                return Origin("parsed_args", key=f"parsed:{text}:{index}", class_name=class_name, text=text,
+                              partial=True, reason="filled from the command line")
+        return Origin(reason="filled by an argument parser that cannot be followed", text=text)
+
     # --- arguments of a call ----------------------------------------------------------------
     def positional_values(self, call: cst.Call, ctx: Context, depth: int = 0) -> tuple[Value, ...]:
         return tuple(self.value(a.value, ctx, depth + 1) for a in call.args if a.keyword is None and not a.star)
@@ -209,8 +228,11 @@ class ValueResolution:
         for name, entry in view.items.items():
             value = self.value(entry.node, entry.ctx, depth + 1) if entry.certain else \
                 _unknown(self.text(entry.node), f"`{name}` is set only on some paths")
-            # The value's own span, when it is written in this file (a dict literal's entry).
-            keywords.append(Keyword(name, value, span, self.span(entry.node) if entry.certain else None))
+            # The value's own span and its key's, where they are written (a dict literal's entry,
+            # `dict(name=...)`, `kw["name"] = ...`), for fixes that edit them there.
+            keywords.append(Keyword(name, value, span, self.span(entry.node) if entry.certain else None,
+                                    self.span(entry.key_at) if entry.certain and entry.key_at is not None
+                                    else None))
         return not view.complete
 
 

@@ -1,0 +1,92 @@
+"""Data the script writes to a file and reads back: `json.dump(config, open(PATH, "w"))` then
+`json.load(open(PATH))` (or `yaml.safe_dump` / `yaml.safe_load`, each with `with open(...) as f`).
+
+What comes back is what went in, when the file is this script's own: the same literal path, one
+write of it in the module before the read, and the object written is visible (a mapping_view). A
+path written twice, or not by this script, or not a literal, leaves the read unknown, as a file
+read at run time is. A mixin of mappings.MappingResolution.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from .context import Context
+from .scanner import child_fields
+from ..types import ValueKind
+
+LOADERS = frozenset({"json.load", "yaml.safe_load", "yaml.load", "yaml.full_load", "yaml.unsafe_load"})
+DUMPERS = frozenset({"json.dump", "yaml.dump", "yaml.safe_dump"})
+_WRITE_MODES = ("w", "wt", "w+", "x")
+
+
+class RoundTripResolution:
+    def round_trip_view(self, call: cst.Call, ctx: Context, depth: int):
+        """The mapping a loader call reads back, when this script wrote that very file; else None."""
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        if not positional:
+            return None
+        path = self._opened_path(positional[0].value, ctx, writing=False)
+        if path is None:
+            return None
+        written = []
+        for site in self.facts.calls:
+            if self.qualname(site.node.func, Context(site.scope, site.position)) not in DUMPERS:
+                continue
+            args = [a for a in site.node.args if a.keyword is None and not a.star]
+            handle = next((a.value for a in site.node.args if a.keyword and a.keyword.value == "stream"), None) \
+                or (args[1].value if len(args) > 1 else None)
+            if handle is None or not args:
+                continue
+            site_ctx = Context(site.scope, site.position, site.path)
+            if self._opened_path(handle, site_ctx, writing=True) == path:
+                written.append((site, args[0].value, site_ctx))
+        if len(written) != 1 or written[0][0].position >= self.facts.position(call):
+            return None  # written more than once, or after the read: what is read cannot be told
+        _site, obj, site_ctx = written[0]
+        return self.mapping_view(obj, site_ctx, depth + 1)
+
+    def _opened_path(self, handle: cst.BaseExpression, ctx: Context, writing: bool) -> Optional[str]:
+        """The literal path of `open(PATH[, mode])` that `handle` is (or names, through `with ... as`),
+        opened for writing or for reading as asked."""
+        if isinstance(handle, cst.Name):
+            handle = self._with_item(handle, ctx)
+        if not isinstance(handle, cst.Call) or self.qualname(handle.func, ctx) not in ("open", "io.open"):
+            return None
+        args = [a for a in handle.args if a.keyword is None and not a.star]
+        mode_node = next((a.value for a in handle.args if a.keyword and a.keyword.value == "mode"), None) \
+            or (args[1].value if len(args) > 1 else None)
+        mode = self.value(mode_node, ctx).value if mode_node is not None else "r"  # unknown: not a str
+        if not args or not isinstance(mode, str) or (mode.replace("b", "") in _WRITE_MODES) != writing:
+            return None
+        path = self.value(args[0].value, ctx)
+        return path.value if path.kind == ValueKind.LITERAL and isinstance(path.value, str) else None
+
+    def _with_item(self, name: cst.Name, ctx: Context) -> Optional[cst.BaseExpression]:
+        """What `with EXPR as name` opened, for the one `with` that binds `name` before this point."""
+        binding, _scope, ambiguous = self.lookup(name.value, ctx)
+        if binding is None or ambiguous or binding.kind != "other":
+            return None
+        return self._with_items().get(binding.position)
+
+    def _with_items(self) -> dict:
+        """Position of each `with ... as NAME` target → the expression it opened (walked once)."""
+        found = getattr(self, "_with_items_found", None)
+        if found is None:
+            found = {}
+            pending: list[cst.CSTNode] = [self.facts.module]
+            while pending:
+                node = pending.pop()
+                kind = type(node)
+                if kind is cst.WithItem and node.asname is not None and isinstance(node.asname.name, cst.Name):
+                    found[self.facts.position(node.asname.name)] = node.item
+                for field in child_fields(kind):
+                    value = getattr(node, field)
+                    if isinstance(value, (tuple, list)):
+                        pending.extend(item for item in value if isinstance(item, cst.CSTNode))
+                    elif isinstance(value, cst.CSTNode):
+                        pending.append(value)
+            self._with_items_found = found
+        return found
