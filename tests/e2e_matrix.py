@@ -1,11 +1,13 @@
-"""Broken PPO scripts for the end-to-end matrix: every fixable rule's mistake, written in five styles.
+"""Broken PPO scripts for the end-to-end matrix: every fixable rule's mistake, written in eight styles.
 
 A `Case` names one mistake as changes to a correct trl 1.12 setup (the class a model is loaded as,
 whether the reference is the policy object, what the value model is, ...). A style renders any case
 as a whole script of its own shape: models built inline in the `PPOTrainer(...)` call; built in
 helper functions that take the paths as parameters and return a tuple; paths from argparse
-defaults; module constants; a class that holds the models as attributes. Tiny models (saved by
-`make_models`) train two episodes on the CPU in a few seconds.
+defaults; module constants; a class that holds the models as attributes; functools.partial loaders;
+lru_cache'd loaders (equal arguments, one object); a PPOTrainer subclass with an option of its own
+that hands the rest on. Tiny models (saved by `make_models`) train two episodes on the CPU in a few
+seconds.
 """
 
 from __future__ import annotations
@@ -274,15 +276,106 @@ def data_style(case: Case, models: Path) -> str:
             "trainer.train()\n")
 
 
+def partial_style(case: Case, models: Path) -> str:
+    """Every model through a functools.partial loader: the path or the keywords bound in the partial."""
+    value = {"classifier": "load_critic(RM)", "missing": None, "none": "None", "causal": "load_lm(POLICY)",
+             "policy": "policy", "wrapper": "load_wrapper()"}[case.value]
+    reward_kwargs = f", {case.reward_kwargs}" if case.reward_kwargs else ""
+    loaders = [f"load_policy = functools.partial({case.policy_class}.from_pretrained, POLICY)",
+               f"load_reward = functools.partial({case.reward_class}.from_pretrained{reward_kwargs})",
+               'load_tokenizer = functools.partial(AutoTokenizer.from_pretrained, padding_side="left")']
+    if case.ref != "policy":
+        loaders.append(f"load_ref = functools.partial({case.ref_class}.from_pretrained, POLICY)")
+    if case.value == "classifier":
+        loaders.append("load_critic = functools.partial(AutoModelForSequenceClassification.from_pretrained, "
+                       "num_labels=1)")
+    elif case.value == "causal":
+        loaders.append("load_lm = functools.partial(AutoModelForCausalLM.from_pretrained)")
+    elif case.value == "wrapper":
+        loaders.append("load_wrapper = functools.partial(AutoModelForCausalLMWithValueHead.from_pretrained, POLICY)")
+    config = "PPOConfig(" + CONFIG.format(out="OUT", epochs=case.config_epochs) + ")"
+    call = _call(case, "config", "tokenizer", "policy", "ref", "reward", "value" if value else None, DATASET)
+    return (_imports(case, "import functools") + _constants(_paths(case, models)) + "\n".join(loaders) + "\n\n"
+            "tokenizer = load_tokenizer(TOK)\n"
+            "policy = load_policy()\n"
+            f"ref = {'policy' if case.ref == 'policy' else 'load_ref()'}\n"
+            "reward = load_reward(RM)\n"
+            + (f"value = {value}\n" if value is not None else "")
+            + f"config = {config}\n"
+            f"trainer = {call.replace(chr(10) + '    ', chr(10))}\n"
+            "trainer.train()\n")
+
+
+def memoised(case: Case, models: Path) -> str:
+    """Models from lru_cache'd loaders: equal arguments give the one cached object, so the reference
+    is loaded with its own role argument; the PPD106 mistake is the natural `load_lm(..., POLICY)` twice."""
+    value = {"classifier": "load_critic(RM)", "missing": None, "none": "None",
+             "causal": 'load_lm(AutoModelForCausalLM, POLICY, "value")',
+             "policy": f"load_lm({case.policy_class}, POLICY)",  # the cached policy itself
+             "wrapper": 'load_lm(AutoModelForCausalLMWithValueHead, POLICY, "value")'}[case.value]
+    ref = f"load_lm({case.policy_class}, POLICY)" if case.ref == "policy" else \
+        f'load_lm({case.ref_class}, POLICY, "reference")'
+    reward_kwargs = f", {case.reward_kwargs}" if case.reward_kwargs else ""
+    config = "PPOConfig(" + CONFIG.format(out="OUT", epochs=case.config_epochs) + ")"
+    call = _call(case, "config", "tokenizer", "policy", "ref", "reward", "value" if value else None, DATASET)
+    return (_imports(case, "import functools") + _constants(_paths(case, models)) + "\n\n"
+            "@functools.lru_cache(maxsize=None)\n"
+            'def load_lm(model_class, path, role="policy"):\n'
+            "    return model_class.from_pretrained(path)\n\n\n"
+            "@functools.cache\n"
+            "def load_reward(path):\n"
+            f"    return {case.reward_class}.from_pretrained(path{reward_kwargs})\n\n\n"
+            "@functools.lru_cache\n"
+            "def load_critic(path):\n"
+            "    return AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)\n\n\n"
+            'tokenizer = AutoTokenizer.from_pretrained(TOK, padding_side="left")\n'
+            f"policy = load_lm({case.policy_class}, POLICY)\n"
+            f"ref = {ref}\n"
+            "reward = load_reward(RM)\n"
+            + (f"value = {value}\n" if value is not None else "")
+            + f"config = {config}\n"
+            f"trainer = {call.replace(chr(10) + '    ', chr(10))}\n"
+            "trainer.train()\n")
+
+
+def subclass(case: Case, models: Path) -> str:
+    """A PPOTrainer subclass with an option of its own that hands every other argument on."""
+    value = _value(case, "RM", "POLICY", "policy")
+    call = _call(case, "config", "tokenizer", "policy", "ref", "reward", "value" if value else None, DATASET)
+    call = "LoggingPPOTrainer(" + call[len("PPOTrainer("):]
+    head, close = call[:-1].rstrip(), ")"
+    if head.endswith(","):
+        call = head + "\n    log_every=1,\n" + close  # the keyword layout: one argument a line
+    else:
+        call = head + ", log_every=1" + close
+    config = "PPOConfig(" + CONFIG.format(out="OUT", epochs=case.config_epochs) + ")"
+    return (_imports(case) + _constants(_paths(case, models)) + "\n\n"
+            "class LoggingPPOTrainer(PPOTrainer):\n"
+            "    def __init__(self, *args, log_every=10, **kwargs):\n"
+            "        self.log_every = log_every\n"
+            "        super().__init__(*args, **kwargs)\n\n\n"
+            'tokenizer = AutoTokenizer.from_pretrained(TOK, padding_side="left")\n'
+            f"policy = {case.policy_class}.from_pretrained(POLICY)\n"
+            f"ref = {_ref(case, 'policy', 'POLICY')}\n"
+            f"reward = {_reward(case, 'RM')}\n"
+            + (f"value = {value}\n" if value is not None else "")
+            + f"config = {config}\n"
+            f"trainer = {call.replace(chr(10) + '    ', chr(10))}\n"
+            "trainer.train()\n")
+
+
 STYLES = {"inline": inline, "helpers": helpers, "argparse": argparse_style, "constants": constants,
-          "class": class_style, "data": data_style}
+          "class": class_style, "data": data_style, "partial": partial_style, "memoised": memoised,
+          "subclass": subclass}
 
 
-def write_scripts(root: Path, models: Path) -> dict[tuple[str, str], Path]:
-    """Every case in every style, each in a directory of its own (`<case>-<style>/train.py`)."""
+def write_scripts(root: Path, models: Path, styles=None) -> dict[tuple[str, str], Path]:
+    """Every case in every style (or in `styles`), each in a directory of its own (`<case>-<style>/train.py`)."""
     scripts = {}
     for case in CASES + (CLEAN,):
         for style, render in STYLES.items():
+            if styles is not None and style not in styles:
+                continue
             directory = root / f"{case.label}-{style}"
             directory.mkdir(parents=True, exist_ok=True)
             script = directory / "train.py"

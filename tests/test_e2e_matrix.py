@@ -1,4 +1,4 @@
-"""The end-to-end matrix: every fixable rule's mistake, in five script styles, against real trl 1.12.
+"""The end-to-end matrix: every fixable rule's mistake, in eight script styles, against real trl 1.12.
 
 For each (rule, style): the broken script first fails in trl 1.12 with the error the rule names;
 `ppodoctor fix --write --python <that interpreter>` (the probe on) patches it; the patched script
@@ -22,11 +22,25 @@ import pytest
 from e2e_matrix import CASES, CLEAN, STYLES, fix_all, make_models, run_scripts, write_scripts
 
 
+def _styles_to_run(request) -> set:
+    """The styles the selected tests need: with `-k partial`, only that style's scripts are built, run and
+    fixed; a selected test that is not about one style (the whole tree) needs them all."""
+    styles = set()
+    for item in request.session.items:
+        if item.module is not request.module:
+            continue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "style" not in params:
+            return set(STYLES)
+        styles.add(params["style"])
+    return styles
+
+
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory):
+def matrix(tmp_path_factory, request):
     root = tmp_path_factory.mktemp("matrix")
     make_models(sys.executable, root / "models")
-    scripts = write_scripts(root / "scripts", root / "models")
+    scripts = write_scripts(root / "scripts", root / "models", _styles_to_run(request))
     broken = run_scripts(sys.executable, list(scripts.values()))
     originals = {key: path.read_text() for key, path in scripts.items()}
     fixed = fix_all(sys.executable, root / "scripts")

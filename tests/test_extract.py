@@ -175,9 +175,21 @@ def test_trainer_usages_and_json_round_trip():
     assert m.loads(m.dumps(file_setup)) == file_setup
 
 
-def test_subclass_with_its_own_signature_binds_only_keywords():
+def test_subclass_that_forwards_binds_what_ppotrainer_receives():
     setup = one("from trl import PPOTrainer\nclass Mine(PPOTrainer):\n    def __init__(self, extra, *args, **kw):\n"
                 "        super().__init__(*args, **kw)\n"
                 f"{MODELS}\nt = Mine(1, cfg, tok, policy, value_model=critic)\n")
+    # `extra` takes the 1; cfg, tok, policy reach PPOTrainer as its first three positional arguments.
+    assert not setup.unresolved_star and setup.subclass_forwards
+    assert setup.origin(Role.POLICY).variable == "policy" and setup.role(Role.VALUE) is not None
+    assert [a.text for a in setup.arguments] == ["cfg", "tok", "policy", "value_model=critic"]
+
+
+def test_subclass_whose_forwarding_cannot_be_read_binds_only_keywords():
+    setup = one("from trl import PPOTrainer\nclass Mine(PPOTrainer):\n    def __init__(self, extra, *args, **kw):\n"
+                "        kw.update(value_model=None)\n"
+                "        super().__init__(*args, **kw)\n"
+                f"{MODELS}\nt = Mine(1, cfg, tok, policy, value_model=critic)\n")
     assert setup.unresolved_star, "missing-argument rules must stay silent"
+    assert not setup.subclass_forwards
     assert setup.role(Role.POLICY) is None and setup.role(Role.VALUE) is not None

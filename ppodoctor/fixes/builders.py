@@ -26,20 +26,28 @@ def base_origin(origin: Optional[Origin]) -> Optional[Origin]:
     return origin
 
 
-def from_pretrained_call(origin: Optional[Origin], source: SourceMap, what: str) -> cst.Call:
+def from_pretrained_call(origin: Optional[Origin], source: SourceMap, what: str) \
+        -> tuple[cst.Call, cst.BaseExpression]:
+    """The call that loads `origin` (a partial loader's call, or the call in a loader function) and the
+    expression that names its class, wherever that is written (origin.class_span)."""
     if origin is None or origin.kind != OriginKind.FROM_PRETRAINED:
         raise Declined(f"the {what} is not built by a visible `from_pretrained` call")
     call = source.node_at(origin.span, cst.Call)
-    if not isinstance(call.func, cst.Attribute):
+    if origin.class_span is None:
         raise Declined(f"the {what}'s class cannot be told from its call")
-    return call
+    return call, source.node_at(origin.class_span, cst.BaseExpression)
 
 
-def shared_with(setup: PPOSetup, origin: Origin, roles: tuple[str, ...]) -> Optional[str]:
-    """A role whose model is built by the very same call (changing it would change that role too)."""
+def shared_with(setup: PPOSetup, origin: Origin, roles: tuple[str, ...], call_too: bool = False) -> Optional[str]:
+    """A role whose model's class is written in the same place (changing it would change that role too);
+    call_too: or that is built by the very same call (an edit to the call's arguments would reach it)."""
     for role in roles:
         other = base_origin(setup.origin(role))
-        if other is not None and other.span is not None and other.span == origin.span:
+        if other is None:
+            continue
+        if other.class_span is not None and other.class_span == origin.class_span:
+            return role
+        if (call_too or origin.class_span is None) and other.span is not None and other.span == origin.span:
             return role
     return None
 
@@ -49,10 +57,11 @@ def spell_at(source: SourceMap, node: cst.CSTNode, module: str, name: str) -> Sp
     return spell(source, module, name, scope, source.position_before(node), source.start(node))
 
 
-def swap_class(source: SourceMap, call: cst.Call, module: str, name: str) -> tuple[Edit, ...]:
-    """`X.from_pretrained(...)` → `<name>.from_pretrained(...)`, importing `name` if it must."""
-    spelling = spell_at(source, call, module, name)
-    return (source.replace(call.func.value, spelling.text),) + spelling.edits
+def swap_class(source: SourceMap, written: cst.BaseExpression, module: str, name: str) -> tuple[Edit, ...]:
+    """`X.from_pretrained(...)` → `<name>.from_pretrained(...)`, where `X` is written (from_pretrained_call),
+    importing `name` if it must."""
+    spelling = spell_at(source, written, module, name)
+    return (source.replace(written, spelling.text),) + spelling.edits
 
 
 def alias_value(source: SourceMap, value: cst.BaseExpression) -> Optional[cst.Name]:

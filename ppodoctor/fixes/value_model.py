@@ -96,6 +96,8 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
                 return rewritten
         passing = (source.replace(source.node_at(binding.value_span, cst.BaseExpression), name),)
     elif binding is None:
+        if not setup.takes_keyword("value_model"):
+            raise Declined(f"`{setup.subclass}.__init__` does not hand a `value_model=` keyword on to PPOTrainer")
         passing = append_argument(source, call, f"value_model={name}")
     else:
         raise Declined("the trainer already has a value model")

@@ -68,7 +68,8 @@ def is_new_era_script_on_old_pin(setup: PPOSetup, context: RuleContext) -> bool:
     A script that branches on the TRL version or shims its imports is left to the per-import and
     per-keyword rules: which branch runs decides, and the file says it knows about both eras.
     """
-    if setup.trainer != "PPOTrainer" or setup.subclass or context.target.era != eras.OLD \
+    if setup.trainer != "PPOTrainer" or (setup.subclass and not setup.subclass_forwards) \
+            or context.target.era != eras.OLD \
             or setup.code_era not in (eras.V012, eras.V013):
         return False
     if old_loop_usages(setup) or any(kinds.model_kind(b.origin) == ModelKind.VALUE_HEAD for b in setup.roles):

@@ -72,12 +72,12 @@ class RewardModelNotClassifier(Rule):
         from ..fixes.calls import append_argument, keyword_argument
 
         origin = base_origin(context.setup.origin(Role.REWARD))
-        call = from_pretrained_call(origin, context.source, "reward model")
-        shared = shared_with(context.setup, origin, (Role.POLICY, Role.REFERENCE, Role.VALUE))
+        call, written = from_pretrained_call(origin, context.source, "reward model")
+        shared = shared_with(context.setup, origin, (Role.POLICY, Role.REFERENCE, Role.VALUE), call_too=True)
         if shared:
             raise Declined(f"the reward model is built by the same call as the {shared} model")
-        edits = swap_class(context.source, call, "transformers", "AutoModelForSequenceClassification")
-        if keyword_argument(call, "num_labels") is None:
+        edits = swap_class(context.source, written, "transformers", "AutoModelForSequenceClassification")
+        if keyword_argument(call, "num_labels") is None and origin.keyword("num_labels") is None:
             edits += append_argument(context.source, call, "num_labels=1")
         return edits
 

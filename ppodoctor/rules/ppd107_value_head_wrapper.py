@@ -102,11 +102,11 @@ class ValueHeadWrapper(Rule):
 
         role = Role(diagnostic.subject)
         origin = base_origin(context.setup.origin(role))
-        call = from_pretrained_call(origin, context.source, str(role))
+        _call, written = from_pretrained_call(origin, context.source, str(role))
         shared = shared_with(context.setup, origin, (Role.REWARD, Role.VALUE))
         if shared:
             raise Declined(f"the {role} is built by the same call as the {shared} model")
-        return swap_class(context.source, call, "transformers", "AutoModelForCausalLM")
+        return swap_class(context.source, written, "transformers", "AutoModelForCausalLM")
 
     def reproduce(self, diagnostic, facts):
         # the probe's library loads only when the probe runs: kept off `check`

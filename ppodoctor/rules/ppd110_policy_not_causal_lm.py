@@ -122,8 +122,9 @@ class PolicyNotCausalLM(Rule):
             base = _base(binding.origin) if binding is not None else None
             if base is None or not _without_lm_head(base):
                 continue
-            if role == Role.REFERENCE and policy_base is not None and base.span == policy_base.span:
-                continue  # a copy of the policy: the policy's finding (and fix) covers it
+            if role == Role.REFERENCE and policy_base is not None \
+                    and (base.class_span or base.span) == (policy_base.class_span or policy_base.span):
+                continue  # a copy of the policy, or its class written in one place: the policy's finding covers it
             fix = None
             if base.kind == OriginKind.FROM_PRETRAINED:
                 fix = Fix(f"Load the {role} model with AutoModelForCausalLM", _applicability(base, context))
@@ -138,12 +139,12 @@ class PolicyNotCausalLM(Rule):
 
         role = diagnostic.subject
         origin = base_origin(context.setup.origin(role))
-        call = from_pretrained_call(origin, context.source, f"{role} model")
+        _call, written = from_pretrained_call(origin, context.source, f"{role} model")
         others = tuple(r for r in (Role.POLICY, Role.REFERENCE, Role.REWARD, Role.VALUE) if r != role)
         shared = shared_with(context.setup, origin, others if role == Role.REFERENCE else (Role.REWARD, Role.VALUE))
         if shared:
             raise Declined(f"the {role} model is built by the same call as the {shared} model")
-        return swap_class(context.source, call, "transformers", "AutoModelForCausalLM")
+        return swap_class(context.source, written, "transformers", "AutoModelForCausalLM")
 
     def reproduce(self, diagnostic, facts):
         # the probe's library loads only when the probe runs: kept off `check`

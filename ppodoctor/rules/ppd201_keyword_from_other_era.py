@@ -50,7 +50,8 @@ class KeywordFromOtherEra(ReplacementFix, Rule):
     valid = (Example(_V012, "0.12.2"), Example(_V013, "0.15.2"), Example(_V013, "1.12.0"))
 
     def check_setup(self, setup, context):
-        if setup.trainer != "PPOTrainer" or setup.subclass or not target_has_ppo(context) \
+        if setup.trainer != "PPOTrainer" or (setup.subclass and not setup.subclass_forwards) \
+                or not target_has_ppo(context) \
                 or is_other_era_script(setup, context):
             return
         version = context.target.version

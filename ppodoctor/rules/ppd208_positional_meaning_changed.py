@@ -45,7 +45,8 @@ class PositionalMeaningChanged(ReplacementFix, Rule):
 
     def check_setup(self, setup, context):
         era = context.target.era
-        if setup.trainer != "PPOTrainer" or setup.subclass or not eras.has_ppo(era) or setup.unresolved_star \
+        if setup.trainer != "PPOTrainer" or (setup.subclass and not setup.subclass_forwards) \
+                or not eras.has_ppo(era) or setup.unresolved_star \
                 or is_other_era_script(setup, context):
             return
         target_order = table.trainer_parameters(context.target.version)
@@ -72,7 +73,9 @@ class PositionalMeaningChanged(ReplacementFix, Rule):
         where = f"`{slot}`" if slot else "no parameter"
         role = _role_for(first, setup)
         meant = role.replace("_", " ") if role else " or the ".join(sorted(m.replace("_", " ") for m in meanings))
-        fix = replace_fix("Pass the arguments as keywords of the target TRL", replacements) if replacements else None
+        # A subclass that hands no `**kwargs` on would not pass the new keywords to PPOTrainer.
+        fix = replace_fix("Pass the arguments as keywords of the target TRL", replacements) \
+            if replacements and all(setup.takes_keyword(text[:-1]) for _span, text in replacements) else None
         yield self.report(
             f"positional argument `{first.text}` ({_KINDS[meanings]}, meant as the {meant}) lands in {where} in trl "
             f"{context.target.version}, whose order is ({', '.join(target_order[:7])}, ...): "

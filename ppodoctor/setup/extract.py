@@ -9,6 +9,7 @@ import libcst as cst
 from ..trl_api import eras
 from ..types import Role
 from .context import Context
+from .forwarding import Forwarding, Passed, as_passed
 from .guards import import_guards, statement_guards
 from .model import Argument, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
 from .operations import Operations
@@ -43,6 +44,7 @@ class _Extractor:
         self.facts, self.path = facts, path
         self.resolver = Resolver(facts, project)
         self.operations = Operations(facts, self.resolver)
+        self.forwarding = Forwarding(facts, self.resolver)
         # Local trainer subclasses with their own __init__: their signature is not TRL's.
         self._own_init: set[str] = set()
 
@@ -116,49 +118,58 @@ class _Extractor:
     def _setup(self, site: CallSite, ctx: Context, callee: str, trainer: str, subclass: str) -> PPOSetup:
         call = site.node
         resolver = self.resolver
+        passed = as_passed(call, ctx)
+        own_signature = subclass in self._own_init
+        forwards, passes_keywords, own_keywords = False, not own_signature, frozenset()
+        if subclass:
+            klass = resolver.local_class(callee, ctx)
+            through = self.forwarding.through(klass, passed, call) if klass is not None else None
+            if through is not None:
+                # What the subclass's __init__ hands on is what PPOTrainer receives.
+                (passed, passes_keywords, own_keywords), own_signature, forwards = through, False, True
         arguments = []
         position = 0
         views = {}
-        for arg in call.args:
-            keyword = arg.keyword.value if arg.keyword is not None else None
-            index = position if keyword is None and not arg.star else None
+        for item in passed:
+            keyword = item.keyword
+            index = position if keyword is None and not item.star else None
             if index is not None:
                 position += 1
-            text = f"{keyword}={resolver.text(arg.value)}" if keyword else f"{arg.star}{resolver.text(arg.value)}"
+            text = f"{keyword}={resolver.text(item.value)}" if keyword else f"{item.star}{resolver.text(item.value)}"
             expanded = None
-            if arg.star == "**":
-                views[id(arg)] = view = resolver.mapping_view(arg.value, ctx)
+            if item.star == "**":
+                views[id(item)] = view = resolver.mapping_view(item.value, item.ctx)
                 expanded = tuple(view.items) if view is not None and view.exact else None
-            arguments.append(Argument(keyword, index, str(arg.star), text, resolver.span(arg),
-                                      resolver.span(arg.value), expanded))
+            arguments.append(Argument(keyword, index, item.star, text, resolver.span(item.arg),
+                                      resolver.span(item.value), expanded))
         usages = self.operations.usages(call, ctx)
-        code_era = self._code_era(trainer, callee, call, ctx, usages)
-        own_signature = subclass in self._own_init
+        code_era = self._code_era(trainer, callee, passed, usages)
         order = () if own_signature else eras.positional_order(trainer, code_era)
         roles: dict[str, RoleBinding] = {}
         unresolved_star = own_signature
         positional_values = []
-        for arg in call.args:
-            if arg.star == "*":
-                expanded = self._expand_sequence(arg.value, ctx)
+        for item in passed:
+            if item.star == "*":
+                expanded = self._expand_sequence(item.value, item.ctx)
                 if expanded is None:
                     unresolved_star = True
                 else:
-                    positional_values.extend((node, arg, node_ctx) for node, node_ctx in expanded)
-            elif arg.keyword is None and not arg.star:
-                positional_values.append((arg.value, arg, ctx))
+                    positional_values.extend((node, item.arg, node_ctx) for node, node_ctx in expanded)
+            elif item.keyword is None and not item.star:
+                positional_values.append((item.value, item.arg, item.ctx))
         for i, (node, arg, node_ctx) in enumerate(positional_values):
             parameter = order[i] if i < len(order) else None
             role = eras.KEYWORD_ROLES.get(parameter or "")
             if role and role not in roles:
                 roles[role] = self._binding(role, "positional", None, i, node, arg, node_ctx, site)
-        for arg in call.args:
-            if arg.keyword is not None:
-                role = eras.KEYWORD_ROLES.get(arg.keyword.value)
+        for item in passed:
+            if item.keyword is not None:
+                role = eras.KEYWORD_ROLES.get(item.keyword)
                 if role and role not in roles:
-                    roles[role] = self._binding(role, "keyword", arg.keyword.value, None, arg.value, arg, ctx, site)
-            elif arg.star == "**":
-                view = views[id(arg)]
+                    roles[role] = self._binding(role, "keyword", item.keyword, None, item.value, item.arg, item.ctx,
+                                                site)
+            elif item.star == "**":
+                view = views[id(item)]
                 if view is None or not view.exact:
                     unresolved_star = True
                     if view is None:
@@ -166,8 +177,8 @@ class _Extractor:
                 for name, entry in view.items.items():
                     role = eras.KEYWORD_ROLES.get(name)
                     if role and role not in roles:
-                        roles[role] = self._binding(role, "mapping", name, None, entry.node, arg, entry.ctx, site,
-                                                    entry.certain)
+                        roles[role] = self._binding(role, "mapping", name, None, entry.node, item.arg, entry.ctx,
+                                                    site, entry.certain)
         return PPOSetup(
             trainer=trainer,
             trainer_qualname=callee,
@@ -181,6 +192,9 @@ class _Extractor:
             variable=self._variable(site),
             usages=usages,
             guards=statement_guards(self.facts, site.scope, site.path, call, resolver),
+            subclass_forwards=forwards,
+            passes_keywords=passes_keywords,
+            own_keywords=tuple(sorted(own_keywords)),
         )
 
     def _binding(self, role: str, via: str, keyword: Optional[str], position: Optional[int],
@@ -217,10 +231,10 @@ class _Extractor:
         return ""
 
     # --- which era the code was written for -----------------------------------------------
-    def _code_era(self, trainer: str, callee: str, call: cst.Call, ctx: Context, usages: tuple[Usage, ...]) -> str:
+    def _code_era(self, trainer: str, callee: str, passed: list[Passed], usages: tuple[Usage, ...]) -> str:
         if trainer == "PPOv2Trainer":
             return "ppov2"
-        keywords = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+        keywords = {item.keyword for item in passed if item.keyword is not None}
         if keywords & {"policy", "ref_policy"}:
             return eras.V012
         if "config" in keywords and keywords & _NEW_ONLY_KEYWORDS:
@@ -232,9 +246,9 @@ class _Extractor:
         if any(u.name in ("step", "generate", "log_stats") for u in usages) or \
                 any(u.name in TRAINER_ATTRIBUTES for u in usages):
             return eras.OLD
-        positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        positional = [item for item in passed if item.keyword is None and not item.star]
         if len(positional) >= 2:
-            second = self.resolver.origin(positional[1], ctx)
+            second = self.resolver.origin(positional[1].value, positional[1].ctx)
             name = second.class_name.rsplit(".", 1)[-1]
             if "Tokenizer" in name or "Processor" in name:
                 return eras.V013

@@ -46,40 +46,54 @@ class FunctionResolution:
             return None
         return binding.function
 
-    def call_context(self, function: FunctionInfo, call: cst.Call, ctx: Context) -> Context:
-        """The context inside `function` as `call` runs it: its parameters bound to the arguments."""
+    def call_context(self, function: FunctionInfo, call: cst.Call, ctx: Context, pairs: Optional[list] = None) \
+            -> Context:
+        """The context inside `function` as `call` runs it: its parameters bound to the arguments.
+
+        pairs: the arguments with their contexts when they are not just `call`'s (a functools.partial's
+        bound arguments come first). A memoised function (lru_cache, cache) called with arguments of
+        known equal values runs once: its objects are keyed by the function and those values."""
+        pairs = [(arg, ctx) for arg in call.args] if pairs is None else pairs
+        params = self.bind_pairs(function, pairs)
+        memo = self.memo_path(function, pairs)
+        if memo is not None:
+            return Context(function.scope, None, (), params, memo)
         line, column = self.facts.position(call)
-        return Context(function.scope, None, (), self.bind_arguments(function, call, ctx),
-                       f"{ctx.call_path}/{line}:{column}")
+        return Context(function.scope, None, (), params, f"{ctx.call_path}/{line}:{column}")
 
     def bind_arguments(self, function: FunctionInfo, call: cst.Call, ctx: Context) -> tuple:
+        return self.bind_pairs(function, [(arg, ctx) for arg in call.args])
+
+    def bind_pairs(self, function: FunctionInfo, pairs: list) -> tuple:
         node = function.node.params
         positional_names = [p.name.value for p in list(node.posonly_params) + list(node.params)]
         if function.self_name:
             positional_names = positional_names[1:]  # `self` is the receiver or the new instance
         names = {name for name, _default in function.params}
-        params = []
-        positional = [a for a in call.args if a.keyword is None and not a.star]
-        for name, arg in zip(positional_names, positional):
-            params.append((name, Bound(arg.value, ctx)))
-        for arg in call.args:
+        params: dict = {}
+        positional = [(a, actx) for a, actx in pairs if a.keyword is None and not a.star]
+        for name, (arg, actx) in zip(positional_names, positional):
+            params[name] = Bound(arg.value, actx)
+        for arg, actx in pairs:
             if arg.keyword is not None and arg.keyword.value in names:
-                params.append((arg.keyword.value, Bound(arg.value, ctx)))
-        if any(arg.star for arg in call.args):
+                params[arg.keyword.value] = Bound(arg.value, actx)  # a later keyword overrides a partial's
+        if any(arg.star for arg, _actx in pairs):
             # `*args`/`**kwargs` at the call: what they fill is not known here.
-            params.extend((name, VARIES) for name in names if name not in dict(params))
-        return tuple(params)
+            for name in names:
+                params.setdefault(name, VARIES)
+        return tuple(params.items())
 
     def _function_origin(self, function: FunctionInfo, call: cst.Call, ctx: Context, index: tuple,
-                         depth: int) -> Origin:
+                         depth: int, pairs: Optional[list] = None) -> Origin:
         if not function.returns:
             return Origin(reason=f"`{function.name}` returns nothing that can be followed", text=self.text(call))
-        inner = self.call_context(function, call, ctx)
+        inner = self.call_context(function, call, ctx, pairs)
         origins = [self.origin(node, inner.at(position, ()), index, depth + 1)
                    for node, position in function.returns]
         first = origins[0]
         if all((o.kind, o.class_name, o.key) == (first.kind, first.class_name, first.key) for o in origins):
             return first
         if all((o.kind, o.class_name) == (first.kind, first.class_name) and o.known for o in origins):
-            return dataclasses.replace(first, key=self.key(call, ctx))
+            key = f"{inner.call_path}@return" if inner.call_path.startswith("memo:") else self.key(call, ctx)
+            return dataclasses.replace(first, key=key)
         return Origin(reason=f"`{function.name}` returns different things on different paths", text=self.text(call))

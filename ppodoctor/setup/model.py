@@ -123,6 +123,9 @@ class Origin(Record):
     args and keywords are the call's positional and keyword arguments (keywords include those of
     a visible `**mapping`; partial says some came from a mapping that cannot be seen).
     local_class: for a "constructor" of a class defined in the file, what the file shows of it.
+    class_span: for "from_pretrained"/"from_config", where the class is written: the `X` of
+    `X.from_pretrained(...)`, or the argument a followed call binds to the parameter `X` stands for (a
+    loader's `model_class`), or the callable a functools.partial wraps; None when no one place says.
     """
 
     kind: str = UNKNOWN
@@ -140,6 +143,7 @@ class Origin(Record):
     partial: bool = False  # some keyword arguments came from a **mapping we could not see
     args: tuple[Value, ...] = ()
     local_class: Optional[LocalClass] = None
+    class_span: Optional[Span] = None
 
     @property
     def known(self) -> bool:
@@ -217,6 +221,20 @@ class PPOSetup(Record):
     # The try/if statements around the call, outermost first, as ImportRecord.guards: an `if` on the
     # TRL version says which era the call is written for and whether it runs on the target.
     guards: tuple["ImportGuard", ...] = ()
+    # A local subclass (`subclass`) whose arguments reach PPOTrainer as the file shows: no `__init__` of
+    # its own, or one that hands them on (`super().__init__(*args, **kwargs)`). arguments and roles are
+    # then what PPOTrainer receives (the subclass's own parameters taken out, what its forwarding call
+    # adds put in), so the rules judge them as a PPOTrainer call.
+    subclass_forwards: bool = False
+    # Whether a keyword added to the call reaches PPOTrainer: False for a subclass whose `__init__` (or one
+    # up its chain) hands no `**kwargs` on, or whose forwarding cannot be read (a fix adds none there).
+    passes_keywords: bool = True
+    # The keywords a forwarding subclass keeps for itself (its own parameters, keys it pops off `**kwargs`).
+    own_keywords: tuple[str, ...] = ()
+
+    def takes_keyword(self, name: str) -> bool:
+        """Whether `name=` added to the call would reach PPOTrainer."""
+        return self.passes_keywords and name not in self.own_keywords
 
     def role(self, name: str) -> Optional[RoleBinding]:
         for binding in self.roles:

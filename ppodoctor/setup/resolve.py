@@ -17,6 +17,7 @@ import libcst as cst
 from ..types import Span
 from .context import VARIES, Bound, Context, dominates
 from .facts import Binding, BranchPath, ModuleFacts, Position, Scope, dotted_name
+from .callables import CallableResolution
 from .functions import MAX_DEPTH, FunctionResolution
 from .literals import NOT_LITERAL, literal, subscript_key, subscript_slice_start
 from .mappings import MappingResolution
@@ -55,7 +56,8 @@ def element(node: cst.BaseExpression, key: Any) -> Optional[cst.BaseExpression]:
     return None
 
 
-class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionResolution, ProjectResolution):
+class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionResolution, ProjectResolution,
+               CallableResolution):
     def __init__(self, facts: ModuleFacts, project: Optional[Project] = None) -> None:
         self.facts = facts
         # The script's own modules its imports name (project.py); None: imports stay imports.
@@ -310,14 +312,33 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         function = self.local_function(func, ctx)
         if function is not None:
             return self._function_origin(function, call, ctx, index, depth)
-        callee = self.qualname(func, ctx) or dotted_name(func)
+        wrapped = self.partial_target(func, ctx) if type(func) in (cst.Name, cst.Call) else None
+        if wrapped is not None:
+            # A functools.partial object: the callable it wraps, run with its bound arguments first.
+            target, target_ctx, pairs = wrapped
+            pairs = pairs + [(arg, ctx) for arg in call.args]
+            function = self.local_function(target, target_ctx)
+            if function is not None:
+                return self._function_origin(function, call, ctx, index, depth, pairs)
+            return self._made_by(call, ctx, target, target_ctx, pairs, index, depth, text)
+        return self._made_by(call, ctx, func, ctx, None, index, depth, text)
+
+    def _made_by(self, call: cst.Call, ctx: Context, func: cst.BaseExpression, func_ctx: Context,
+                 pairs: Optional[list], index: tuple, depth: int, text: str) -> Origin:
+        """What `call` makes running `func` (in func_ctx) with `pairs` (argument, context), else its own."""
+        method = func.attr.value if isinstance(func, cst.Attribute) else ""
+        callee = self.qualname(func, func_ctx) or dotted_name(func)
         last = callee.rsplit(".", 1)[-1] if callee else method
-        positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        positional = [(a.value, ctx) for a in call.args if a.keyword is None and not a.star] if pairs is None \
+            else [(a.value, actx) for a, actx in pairs if a.keyword is None and not a.star]
         if self._keys_only:
             keywords, partial, args = (), False, ()
-        else:
+        elif pairs is None:
             keywords, partial = self.keywords(call, ctx, depth)
             args = self.positional_values(call, ctx, depth)
+        else:
+            keywords, partial = self.keywords_of(pairs, depth)
+            args = self.positional_values_of(pairs, depth)
         common = dict(key=self.key(call, ctx), callee=callee, keywords=keywords, span=self.span(call), text=text,
                       partial=partial, args=args)
         if index:
@@ -326,26 +347,27 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             return Origin(reason=f"element of the result of `{callee or text}` cannot be followed"
                           f"{self.import_note(callee)}", text=text)
         if method in ("from_pretrained", "from_config", "_from_config"):
-            class_name = self.qualname(func.value, ctx)
+            class_name = self.qualname(func.value, func_ctx)
             if method == "from_pretrained" and class_name.rsplit(".", 1)[-1].startswith("Peft") and positional:
-                base = self.origin(positional[0], ctx, (), depth + 1)
+                base = self.origin(positional[0][0], positional[0][1], (), depth + 1)
                 return Origin("peft", class_name=base.class_name or class_name, base=base, **common)
-            path = self._path(call, positional, ctx, depth, "config" if method != "from_pretrained" else
+            path = self._path(call, ctx, pairs, positional, depth, "config" if method != "from_pretrained" else
                               "pretrained_model_name_or_path")
             kind = "from_pretrained" if method == "from_pretrained" else "from_config"
-            return Origin(kind, class_name=class_name, path=path, **common)
+            where = None if self._keys_only else self.written_at(func.value, func_ctx)
+            return Origin(kind, class_name=class_name, path=path, class_span=where, **common)
         if last in ("create_reference_model", "deepcopy") and positional:
-            base = self.origin(positional[0], ctx, (), depth + 1)
+            base = self.origin(positional[0][0], positional[0][1], (), depth + 1)
             return Origin("copy", class_name=base.class_name, base=base, **common)
         if last == "get_peft_model" and positional:
-            base = self.origin(positional[0], ctx, (), depth + 1)
+            base = self.origin(positional[0][0], positional[0][1], (), depth + 1)
             return Origin("peft", class_name=base.class_name, base=base, **common)
-        if method in DATASET_METHODS and not self.is_import_rooted(func.value, ctx):
-            base = self.origin(func.value, ctx, (), depth + 1)
+        if method in DATASET_METHODS and not self.is_import_rooted(func.value, func_ctx):
+            base = self.origin(func.value, func_ctx, (), depth + 1)
             return Origin("method", class_name=base.class_name, base=base, **dict(common, callee=method))
         if last[:1].isupper():
-            path = self._path(call, positional, ctx, depth, "")
-            local = None if self._keys_only else self.local_class_facts(callee, ctx)
+            path = self._path(call, ctx, pairs, positional, depth, "")
+            local = None if self._keys_only else self.local_class_facts(callee, func_ctx)
             return Origin("constructor", class_name=callee, path=path, local_class=local, **common)
         why = f"the result of `{callee or method}(...)` is not followed{self.import_note(callee)}"
         return Origin("call", reason=why, **common)
@@ -358,34 +380,16 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         binding, _scope, _ambiguous = self.lookup(node.value, ctx)
         return binding is not None and binding.kind == "import"
 
-    def _path(self, call: cst.Call, positional: list, ctx: Context, depth: int, keyword: str) -> Value:
+    def _path(self, call: cst.Call, ctx: Context, pairs: Optional[list], positional: list, depth: int, keyword: str):
         if self._keys_only:
             return Value()
         if positional:
-            return self.value(positional[0], ctx, depth + 1)
-        for arg in call.args:
+            return self.value(positional[0][0], positional[0][1], depth + 1)
+        found = Value()
+        for arg, actx in pairs if pairs is not None else ((arg, ctx) for arg in call.args):
             if arg.keyword is not None and arg.keyword.value == keyword:
-                return self.value(arg.value, ctx, depth + 1)
-        return Value()
-
-    def _parsed_args(self, parser: cst.BaseExpression, ctx: Context, index: Any, text: str, depth: int) -> Origin:
-        parser_node = (parser, ctx) if isinstance(parser, cst.Call) else None
-        if isinstance(parser, cst.Name):
-            binding, scope, ambiguous = self.lookup(parser.value, ctx)
-            if binding is not None and not ambiguous and binding.kind == "assign":
-                parser_node = (binding.value, self.context_for(binding, scope, ctx))
-        if parser_node is not None and isinstance(parser_node[0], cst.Call) and parser_node[0].args \
-                and isinstance(index, int):
-            parser_call, parser_ctx = parser_node
-            classes = parser_call.args[0].value
-            elements = classes.elements if isinstance(classes, (cst.Tuple, cst.List)) else None
-            chosen = elements[index].value if elements is not None and index < len(elements) else \
-                (classes if elements is None and index == 0 else None)
-            if chosen is not None:
-                class_name = self.qualname(chosen, parser_ctx)
-                return Origin("parsed_args", key=f"parsed:{text}:{index}", class_name=class_name, text=text,
-                              partial=True, reason="filled from the command line")
-        return Origin(reason="filled by an argument parser that cannot be followed", text=text)
+                found = self.value(arg.value, actx, depth + 1)  # the last one: a call's overrides a partial's
+        return found
 
 
 def _named(origin: Origin, name: str) -> Origin:

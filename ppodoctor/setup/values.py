@@ -7,7 +7,7 @@ a default the source does not write (argparse and dataclass defaults are written
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import libcst as cst
 
@@ -165,34 +165,75 @@ class ValueResolution:
                 return Value("literal", len(inner.value), text)
         return _unknown(text, f"the result of `{callee or self.text(node.func)}(...)` is computed at run time")
 
+    def _parsed_args(self, parser: cst.BaseExpression, ctx: Context, index: Any, text: str, depth: int) -> Origin:
+        parser_node = (parser, ctx) if isinstance(parser, cst.Call) else None
+        if isinstance(parser, cst.Name):
+            binding, scope, ambiguous = self.lookup(parser.value, ctx)
+            if binding is not None and not ambiguous and binding.kind == "assign":
+                parser_node = (binding.value, self.context_for(binding, scope, ctx))
+        if parser_node is not None and isinstance(parser_node[0], cst.Call) and parser_node[0].args \
+                and isinstance(index, int):
+            parser_call, parser_ctx = parser_node
+            classes = parser_call.args[0].value
+            elements = classes.elements if isinstance(classes, (cst.Tuple, cst.List)) else None
+            chosen = elements[index].value if elements is not None and index < len(elements) else \
+                (classes if elements is None and index == 0 else None)
+            if chosen is not None:
+                class_name = self.qualname(chosen, parser_ctx)
+                return Origin("parsed_args", key=f"parsed:{text}:{index}", class_name=class_name, text=text,
+                              partial=True, reason="filled from the command line")
+        return Origin(reason="filled by an argument parser that cannot be followed", text=text)
+
     # --- arguments of a call ----------------------------------------------------------------
     def positional_values(self, call: cst.Call, ctx: Context, depth: int = 0) -> tuple[Value, ...]:
         return tuple(self.value(a.value, ctx, depth + 1) for a in call.args if a.keyword is None and not a.star)
+
+    def positional_values_of(self, pairs: list, depth: int = 0) -> tuple[Value, ...]:
+        """positional_values over (argument, its context) pairs (a partial's bound ones first)."""
+        return tuple(self.value(a.value, actx, depth + 1) for a, actx in pairs if a.keyword is None and not a.star)
 
     def keywords(self, call: cst.Call, ctx: Context, depth: int = 0) -> tuple[tuple[Keyword, ...], bool]:
         """A call's keyword arguments, including visible `**mapping`s; and whether some were hidden."""
         keywords: list[Keyword] = []
         partial = False
         for arg in call.args:
-            if arg.keyword is not None:
-                keywords.append(Keyword(arg.keyword.value, self.value(arg.value, ctx, depth + 1), self.span(arg),
-                                        self.span(arg.value)))
-            elif arg.star == "**":
-                view = self.mapping_view(arg.value, ctx, depth + 1)
-                if view is None:
-                    partial = True
-                    continue
-                partial = partial or not view.complete
-                span = self.span(arg)
-                for name, entry in view.items.items():
-                    value = self.value(entry.node, entry.ctx, depth + 1) if entry.certain else \
-                        _unknown(self.text(entry.node), f"`{name}` is set only on some paths")
-                    # The value's own span and its key's, where they are written (a dict literal's entry,
-                    # `dict(name=...)`, `kw["name"] = ...`), for fixes that edit them there.
-                    keywords.append(Keyword(name, value, span, self.span(entry.node) if entry.certain else None,
-                                            self.span(entry.key_at) if entry.certain and entry.key_at is not None
-                                            else None))
+            if arg.keyword is not None or arg.star == "**":
+                partial = self._keyword_items(arg, ctx, depth, keywords) or partial
         return tuple(keywords), partial
+
+    def keywords_of(self, pairs: list, depth: int = 0) -> tuple[tuple[Keyword, ...], bool]:
+        """keywords over (argument, its context) pairs; a later keyword of the same name replaces an
+        earlier one in its place (a call's keyword overrides the one a functools.partial bound)."""
+        keywords: list[Keyword] = []
+        partial = False
+        for arg, ctx in pairs:
+            if arg.keyword is not None or arg.star == "**":
+                partial = self._keyword_items(arg, ctx, depth, keywords) or partial
+        merged: dict[str, Keyword] = {}
+        for keyword in keywords:
+            merged[keyword.name] = keyword  # the last one, in the first one's place
+        return tuple(merged.values()), partial
+
+    def _keyword_items(self, arg: cst.Arg, ctx: Context, depth: int, keywords: list) -> bool:
+        """Appends the keywords `arg` passes (`name=value`, or a `**mapping`'s visible items); True when a
+        mapping hides some."""
+        if arg.keyword is not None:
+            keywords.append(Keyword(arg.keyword.value, self.value(arg.value, ctx, depth + 1), self.span(arg),
+                                    self.span(arg.value)))
+            return False
+        view = self.mapping_view(arg.value, ctx, depth + 1)
+        if view is None:
+            return True
+        span = self.span(arg)
+        for name, entry in view.items.items():
+            value = self.value(entry.node, entry.ctx, depth + 1) if entry.certain else \
+                _unknown(self.text(entry.node), f"`{name}` is set only on some paths")
+            # The value's own span and its key's, where they are written (a dict literal's entry,
+            # `dict(name=...)`, `kw["name"] = ...`), for fixes that edit them there.
+            keywords.append(Keyword(name, value, span, self.span(entry.node) if entry.certain else None,
+                                    self.span(entry.key_at) if entry.certain and entry.key_at is not None
+                                    else None))
+        return not view.complete
 
 
 def _returned_keys(returns: list) -> Optional[tuple[str, ...]]:

@@ -1,0 +1,144 @@
+"""Callables that are not plain functions: functools.partial objects and memoised functions (a mixin
+of resolve.Resolver).
+
+A partial is the callable it wraps with arguments bound: calling it runs that callable with the
+partial's positional arguments first and its keywords merged with the call's (the call's win), each
+argument evaluated where it is written. A function under functools.lru_cache or functools.cache
+runs once per distinct argument list: two calls with arguments of equal literal values (or the same
+imported names, such as a model class) return one object, so the objects it makes are keyed by the
+function and those values. Where the values (or
+the cache's size) cannot be told, each call keeps its own objects, as for any function.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import libcst as cst
+
+from ..types import Span
+from .context import Bound, Context
+from .facts import FunctionInfo
+from .literals import NOT_LITERAL, literal
+
+_PARTIAL = "functools.partial"
+_CACHES = frozenset({"functools.lru_cache", "functools.cache"})
+# Decorators that return what the function returns (the object itself): a cache under them still holds.
+_TRANSPARENT = frozenset({"torch.no_grad", "torch.inference_mode", "torch.enable_grad"})
+_DEFAULT_MAXSIZE = 128  # functools.lru_cache's
+_DEPTH = 8  # partials of partials
+
+
+class CallableResolution:
+    def partial_target(self, func: cst.BaseExpression, ctx: Context, depth: int = 0) \
+            -> Optional[tuple[cst.BaseExpression, Context, list]]:
+        """When `func` is (or names) a `functools.partial(f, ...)`: f, its context, and the bound arguments
+        as (argument, its context) pairs, an inner partial's first."""
+        node, node_ctx = func, ctx
+        if isinstance(func, cst.Name):
+            binding, scope, ambiguous = self.lookup(func.value, ctx)
+            if binding is not None and binding.kind == "param" and scope is ctx.scope and depth < _DEPTH:
+                bound = self.param(func.value, ctx)  # a loader handed to a followed call
+                if isinstance(bound, Bound) and not bound.index:
+                    return self.partial_target(bound.node, bound.ctx, depth + 1)
+                return None
+            if binding is None or ambiguous or binding.kind != "assign" or binding.index \
+                    or not isinstance(binding.value, cst.Call):
+                return None
+            node, node_ctx = binding.value, self.context_for(binding, scope, ctx)
+        if not isinstance(node, cst.Call) or not node.args or self.qualname(node.func, node_ctx) != _PARTIAL:
+            return None
+        first = node.args[0]
+        if first.keyword is not None or first.star:
+            return None
+        bound = [(arg, node_ctx) for arg in node.args[1:]]
+        inner = self.partial_target(first.value, node_ctx, depth + 1) if depth < _DEPTH else None
+        if inner is not None:
+            return inner[0], inner[1], inner[2] + bound
+        return first.value, node_ctx, bound
+
+    def written_at(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> Optional[Span]:
+        """Where what `node` stands for is written: a parameter bound by a followed call is the argument
+        that call passes; None for a parameter no call binds (its objects come from elsewhere)."""
+        if isinstance(node, cst.Name):
+            binding, scope, _ambiguous = self.lookup(node.value, ctx)
+            if binding is not None and binding.kind == "param" and scope is ctx.scope:
+                bound = self.param(node.value, ctx)
+                if isinstance(bound, Bound) and not bound.index and depth < _DEPTH:
+                    return self.written_at(bound.node, bound.ctx, depth + 1)
+                return None
+        return self.span(node)
+
+    def memo_path(self, function: FunctionInfo, pairs: list) -> Optional[str]:
+        """The call path shared by every call of a memoised `function` with these argument values,
+        or None when it is not memoised or the values cannot all be told."""
+        maxsize = self._cache_size(function)
+        if maxsize is None:
+            return None
+        if maxsize > 0 and self._call_sites(function) > maxsize:
+            return None  # more calls than the cache holds: an entry may have been evicted
+        positional: list = []
+        keywords: dict = {}
+        for arg, ctx in pairs:
+            if arg.star:
+                return None
+            value = self.value(arg.value, ctx)
+            if value.kind == "literal":
+                token = value.value
+            elif value.kind == "name":
+                token = ("name", value.value)  # an imported object (a class): one name, one object
+            else:
+                return None
+            if arg.keyword is None:
+                positional.append(token)
+            else:
+                keywords[arg.keyword.value] = token  # lru_cache keys keywords in call order
+        line, column = self.facts.position(function.node)
+        where = self.facts.file_of(function.node)  # a loader in another module of the project
+        return f"memo:{function.name}@{line}:{column}#{where}:{(tuple(positional), tuple(keywords.items()))!r}"
+
+    def _cache_size(self, function: FunctionInfo) -> Optional[int]:
+        """How many results a memoising decorator of `function` keeps (0: unbounded), or None when no
+        cache that can be told stands outermost (below decorators that keep the result)."""
+        parent = function.scope.parent
+        if function.klass is not None or parent is None or parent.kind != "module":
+            # A method's cache is keyed by its instance too; a nested function gets a cache per outer call.
+            return None
+        outer = Context(parent, None)
+        for decorator in function.node.decorators:
+            expression = decorator.decorator
+            called = isinstance(expression, cst.Call)
+            name = self.qualname(expression.func if called else expression, outer)
+            if name in _TRANSPARENT:
+                continue
+            if name not in _CACHES:
+                return None
+            if name == "functools.cache" or not called:
+                return 0 if name == "functools.cache" else _DEFAULT_MAXSIZE
+            return _maxsize(expression)
+        return None
+
+    def _call_sites(self, function: FunctionInfo) -> int:
+        counts = getattr(self, "_call_counts", None)
+        if counts is None:
+            counts = self._call_counts = {}
+            for site in self.facts.calls:
+                if isinstance(site.node.func, cst.Name):
+                    counts[site.node.func.value] = counts.get(site.node.func.value, 0) + 1
+        return counts.get(function.name, 0)
+
+
+def _maxsize(call: cst.Call) -> Optional[int]:
+    """lru_cache(...)'s maxsize: 0 for None (unbounded), None when it caches nothing or cannot be told."""
+    found: Any = _DEFAULT_MAXSIZE
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is None or arg.keyword.value == "maxsize":
+            found = literal(arg.value)
+            break
+    if found is None:
+        return 0
+    if found is NOT_LITERAL or type(found) is not int or found <= 0:
+        return None  # a size the source does not show, or maxsize=0: no caching at all
+    return found
