@@ -157,6 +157,20 @@ class OperationKind(StrEnum):
     PASSED = "passed"
 
 
+class GuardKind(StrEnum):
+    """The statement around an import that may catch or skip it (setup.model.ImportGuard.kind)."""
+
+    TRY = "try"
+    IF = "if"
+
+
+class UsageKind(StrEnum):
+    """How the script uses the trainer object (setup.model.Usage.kind)."""
+
+    CALL = "call"
+    ATTRIBUTE = "attribute"
+
+
 class ValueKind(StrEnum):
     """What a value seen in the source is (setup.model.Value.kind)."""
 

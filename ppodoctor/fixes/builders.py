@@ -17,6 +17,7 @@ from ..setup.scopes import dotted_name
 from ..types import Declined, Edit, OriginKind
 from .imports import Spelling, spell
 from .source import SourceMap, elsewhere
+from ..setup.facts import BindingKind
 
 
 def base_origin(origin: Optional[Origin]) -> Optional[Origin]:
@@ -70,7 +71,7 @@ def alias_value(source: SourceMap, value: cst.BaseExpression) -> Optional[cst.Na
         return None
     scope = source.scope_of(value)
     binding, _scope, ambiguous = source.resolver.lookup(value.value, Context(scope, source.position_before(value)))
-    if binding is None or ambiguous or binding.kind != "assign" or binding.index \
+    if binding is None or ambiguous or binding.kind != BindingKind.ASSIGN or binding.index \
             or not isinstance(binding.value, cst.Name):
         return None
     statement = source.parent(binding.value)
@@ -90,7 +91,7 @@ def assignment_of(source: SourceMap, name: str, node: cst.CSTNode,
     else:
         scope = source.scope_of(node)
         found, _scope, ambiguous = source.resolver.lookup(name, Context(scope, source.position_before(node)))
-        if found is None or ambiguous or found.kind != "assign" or found.value is None or found.index:
+        if found is None or ambiguous or found.kind != BindingKind.ASSIGN or found.value is None or found.index:
             return None
         try:
             statement = source.statement(found.value)

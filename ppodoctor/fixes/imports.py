@@ -17,6 +17,7 @@ from ..setup.scopes import Scope, dotted_name
 from ..types import Declined, Edit
 from .source import SourceMap
 from ..setup.resolve import Context
+from ..setup.facts import BindingKind
 
 
 @record
@@ -59,7 +60,7 @@ def _imported_alias(source: SourceMap, module: str, name: str, scope: Scope,
         if info.name == "*":
             continue
         binding, _scope, ambiguous = source.resolver.lookup(info.alias, _context(scope, position))
-        if binding is None or ambiguous or binding.kind != "import":
+        if binding is None or ambiguous or binding.kind != BindingKind.IMPORT:
             continue
         if _matches(binding.qualname, module, name):
             return info.alias

@@ -22,6 +22,7 @@ from .calls import LINE_LIMIT, append_argument
 from .imports import spell
 from .source import SourceMap
 from ..setup.resolve import Context
+from ..setup.facts import BindingKind
 
 COPIED_KEYWORDS = ("torch_dtype", "dtype", "trust_remote_code")
 NAMES = ("value_model", "critic_model")
@@ -128,7 +129,7 @@ def _alias_assignment(source: SourceMap, name: str, scope, position) -> Optional
     if not name.isidentifier():
         return None
     found, found_scope, ambiguous = source.resolver.lookup(name, Context(scope, position))
-    if found is None or ambiguous or found_scope is not scope or found.kind != "assign" or found.index \
+    if found is None or ambiguous or found_scope is not scope or found.kind != BindingKind.ASSIGN or found.index \
             or len(scope.bindings.get(name, ())) != 1 or not isinstance(found.value, (cst.Name, cst.Attribute)):
         return None
     statement = source.statement(found.value)

@@ -16,6 +16,7 @@ from ..setup.model import Origin
 from ..setup.resolve import Context, Resolver
 from ..setup.scopes import collect
 from ..types import Span
+from ..setup.facts import BindingKind
 
 SUCCESSOR_NAMES = ("RLOOTrainer", "GRPOTrainer")
 FUNCTION = "function"  # a reward written as a local function (`Origin.kind` for it)
@@ -69,7 +70,7 @@ def successor_calls(text: str) -> tuple[SuccessorCall, ...]:
             node, node_ctx = item
             if isinstance(node, cst.Name):
                 binding, _scope, ambiguous = resolver.lookup(node.value, node_ctx)
-                if binding is not None and not ambiguous and binding.kind == "def":
+                if binding is not None and not ambiguous and binding.kind == BindingKind.DEF:
                     return Origin(FUNCTION, text=node.value, variable=node.value)
             return resolver.origin(node, node_ctx)
 

@@ -17,6 +17,7 @@ from ..setup.resolve import Context
 from ..types import Declined, Edit, ModelKind, ValueKind
 from .arglist import mapping_entries
 from .mapping import LOOP_GENERATION
+from ..setup.facts import BindingKind
 
 LOOP_METHODS = ("step", "generate", "log_stats")
 # trl names a ported script must not import any more (PPO's, and what left with it).
@@ -167,7 +168,7 @@ def _undo_tokenization(source: SourceMap, name: str, trainer_statement: cst.CSTN
     """`ds = ds.map(tokenize, ...)` where tokenize turns `row["col"]` into input_ids: keep the text."""
     scope = source.scope_of(trainer_statement)
     binding, _scope, ambiguous = source.resolver.lookup(name, Context(scope, source.position_before(trainer_statement)))
-    if binding is None or ambiguous or binding.kind != "assign" or binding.index:
+    if binding is None or ambiguous or binding.kind != BindingKind.ASSIGN or binding.index:
         return None
     call = binding.value
     if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "map"
@@ -177,7 +178,7 @@ def _undo_tokenization(source: SourceMap, name: str, trainer_statement: cst.CSTN
     body, dead = function, []
     if isinstance(function, cst.Name):
         found, _s, amb = source.resolver.lookup(function.value, Context(scope, source.position_before(call)))
-        if found is None or amb or found.kind != "def":
+        if found is None or amb or found.kind != BindingKind.DEF:
             return None
         body = found.function.node
         dead.append((function.value, body))

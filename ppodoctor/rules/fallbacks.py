@@ -20,7 +20,7 @@ from typing import Callable, Optional, Sequence
 from ..setup.model import ImportGuard, ImportRecord
 from ..trl_api import table
 from ..trl_api.eras import Version
-from ..types import Span
+from ..types import GuardKind, Span
 
 MODULE_MISSING = "ModuleNotFoundError"
 NAME_MISSING = "ImportError"
@@ -54,7 +54,7 @@ def failure(record: ImportRecord, version: Version) -> str:
 
 def branch_taken(guard: ImportGuard, version: Version) -> Optional[bool]:
     """Whether the branch of a TRL-version `if` runs on `version`; None where the test is not one."""
-    if guard.kind != "if" or not guard.compare:
+    if guard.kind != GuardKind.IF or not guard.compare:
         return None
     literal = tuple(int(part) for part in guard.release.split("."))
     actual = (version.major, version.minor, version.micro)
@@ -83,14 +83,14 @@ class _Groups:
         branches: dict[Span, set[str]] = {}
         for record, dead in zip(records, self.dead):
             for guard in record.guards:
-                if not dead and guard.kind == "if" and branch_taken(guard, version) is None:
+                if not dead and guard.kind == GuardKind.IF and branch_taken(guard, version) is None:
                     branches.setdefault(guard.statement, set()).add(guard.branch)
         self.undecided = {statement for statement, seen in branches.items() if len(seen) > 1}
         self.chains = [tuple(g for g in record.guards if self._is_group(g)) for record in records]
         self._ok: dict[Span, bool] = {}
 
     def _is_group(self, guard: ImportGuard) -> bool:
-        if guard.kind == "try":
+        if guard.kind == GuardKind.TRY:
             return bool(guard.catches)
         return guard.statement in self.undecided
 
@@ -123,7 +123,7 @@ class _Groups:
     def group_ok(self, depth: int, guard: ImportGuard) -> bool:
         cached = self._ok.get(guard.statement)
         if cached is None:
-            if guard.kind == "try":
+            if guard.kind == GuardKind.TRY:
                 if not self.branch_failure(guard.statement, "try", depth):
                     cached = True
                 else:
@@ -138,7 +138,7 @@ class _Groups:
 
     def handler_skipped(self, i: int) -> bool:
         for depth, guard in enumerate(self.chains[i]):
-            if guard.kind == "try" and guard.branch.startswith("except") and \
+            if guard.kind == GuardKind.TRY and guard.branch.startswith("except") and \
                     self.running_handler(guard.statement, depth) != guard.branch:
                 return True
         return False

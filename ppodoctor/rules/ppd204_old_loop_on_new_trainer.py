@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..trl_api import eras
-from ..types import ERROR, KnownError
+from ..types import ERROR, KnownError, UsageKind
 from .base import Example, Rule
 from .common import is_old_era_script, old_loop_usages
 
@@ -46,7 +46,7 @@ class OldLoopOnNewTrainer(Rule):
         if not eras.new_trainer_api(context.target.era) or is_old_era_script(setup, context):
             return
         for usage in old_loop_usages(setup):
-            what = f"`.{usage.name}" + ("()`" if usage.kind == "call" else "`")
+            what = f"`.{usage.name}" + ("()`" if usage.kind == UsageKind.CALL else "`")
             yield self.report(
                 f"{what} belongs to the trl <= 0.11 PPOTrainer; in trl {context.target.version} it is an "
                 "AttributeError: the new trainer runs rollouts and updates inside `trainer.train()`: port the "

@@ -16,9 +16,9 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from ..types import Span
+from ..types import Span, ValueKind
 from .context import Bound, Context
-from .facts import FunctionInfo
+from .facts import BindingKind, FunctionInfo, ScopeKind
 from .literals import NOT_LITERAL, literal
 
 _PARTIAL = "functools.partial"
@@ -37,12 +37,12 @@ class CallableResolution:
         node, node_ctx = func, ctx
         if isinstance(func, cst.Name):
             binding, scope, ambiguous = self.lookup(func.value, ctx)
-            if binding is not None and binding.kind == "param" and scope is ctx.scope and depth < _DEPTH:
+            if binding is not None and binding.kind == BindingKind.PARAM and scope is ctx.scope and depth < _DEPTH:
                 bound = self.param(func.value, ctx)  # a loader handed to a followed call
                 if isinstance(bound, Bound) and not bound.index:
                     return self.partial_target(bound.node, bound.ctx, depth + 1)
                 return None
-            if binding is None or ambiguous or binding.kind != "assign" or binding.index \
+            if binding is None or ambiguous or binding.kind != BindingKind.ASSIGN or binding.index \
                     or not isinstance(binding.value, cst.Call):
                 return None
             node, node_ctx = binding.value, self.context_for(binding, scope, ctx)
@@ -62,7 +62,7 @@ class CallableResolution:
         that call passes; None for a parameter no call binds (its objects come from elsewhere)."""
         if isinstance(node, cst.Name):
             binding, scope, _ambiguous = self.lookup(node.value, ctx)
-            if binding is not None and binding.kind == "param" and scope is ctx.scope:
+            if binding is not None and binding.kind == BindingKind.PARAM and scope is ctx.scope:
                 bound = self.param(node.value, ctx)
                 if isinstance(bound, Bound) and not bound.index and depth < _DEPTH:
                     return self.written_at(bound.node, bound.ctx, depth + 1)
@@ -83,9 +83,9 @@ class CallableResolution:
             if arg.star:
                 return None
             value = self.value(arg.value, ctx)
-            if value.kind == "literal":
+            if value.kind == ValueKind.LITERAL:
                 token = value.value
-            elif value.kind == "name":
+            elif value.kind == ValueKind.NAME:
                 token = ("name", value.value)  # an imported object (a class): one name, one object
             else:
                 return None
@@ -101,7 +101,7 @@ class CallableResolution:
         """How many results a memoising decorator of `function` keeps (0: unbounded), or None when no
         cache that can be told stands outermost (below decorators that keep the result)."""
         parent = function.scope.parent
-        if function.klass is not None or parent is None or parent.kind != "module":
+        if function.klass is not None or parent is None or parent.kind != ScopeKind.MODULE:
             # A method's cache is keyed by its instance too; a nested function gets a cache per outer call.
             return None
         outer = Context(parent, None)

@@ -7,7 +7,7 @@ from typing import Optional
 import libcst as cst
 
 from ..trl_api import eras
-from ..types import Role
+from ..types import OriginKind, Role
 from .context import Context
 from .forwarding import Forwarding, Passed, as_passed
 from .guards import import_guards, statement_guards
@@ -19,6 +19,7 @@ from .relevance import TRAINER_NAMES
 from .resolve import Resolver
 from .scanner import TRAINER_ATTRIBUTES
 from .scopes import CallSite, ModuleFacts, collect
+from .facts import BindingKind
 
 _OLD_KEYWORDS = frozenset({"tokenizer", "dataset", "num_shared_layers", "optimizer", "lr_scheduler"})
 _NEW_ONLY_KEYWORDS = frozenset({"processing_class", "reward_model", "value_model", "train_dataset", "eval_dataset",
@@ -81,7 +82,7 @@ class _Extractor:
         found = []
         for site in sites:
             origin = self.resolver.origin(site.node, self.resolver.entry_context(site.scope, site.position, site.path))
-            if origin.kind == "constructor" and origin.span not in taken:
+            if origin.kind == OriginKind.CONSTRUCTOR and origin.span not in taken:
                 found.append(origin)
         return tuple(found)
 
@@ -219,14 +220,14 @@ class _Extractor:
             return [(e.value, ctx) for e in node.elements]
         if isinstance(node, cst.Name):
             binding, scope, ambiguous = self.resolver.lookup(node.value, ctx)
-            if binding is not None and not ambiguous and binding.kind == "assign" and not binding.index:
+            if binding is not None and not ambiguous and binding.kind == BindingKind.ASSIGN and not binding.index:
                 return self._expand_sequence(binding.value, Context(scope, binding.position, binding.path))
         return None
 
     def _variable(self, site: CallSite) -> str:
         for bindings in site.scope.bindings.values():
             for binding in bindings:
-                if binding.value is site.node and binding.kind == "assign" and not binding.index:
+                if binding.value is site.node and binding.kind == BindingKind.ASSIGN and not binding.index:
                     return binding.name
         return ""
 

@@ -13,6 +13,7 @@ import libcst as cst
 from libcst._position import CodeRange
 
 from ..records import State, state
+from ..types import StrEnum
 from .positions import Positions
 
 Position = tuple[int, int]
@@ -21,12 +22,43 @@ Position = tuple[int, int]
 BranchPath = tuple[tuple[int, str], ...]
 
 
+class BindingKind(StrEnum):
+    """How a name is bound in a scope (Binding.kind)."""
+
+    ASSIGN = "assign"
+    PARAM = "param"
+    IMPORT = "import"
+    DEF = "def"
+    CLASS = "class"
+    FOR = "for"
+    WITH = "with"
+    OTHER = "other"  # `with ... as x`, except handlers, walrus, starred targets
+
+
+class ScopeKind(StrEnum):
+    MODULE = "module"
+    FUNCTION = "function"
+    CLASS = "class"
+
+
+class ActionKind(StrEnum):
+    """What a statement does to an object (ObjectAction.kind)."""
+
+    CALL = "call"
+    SET = "set"
+    FREEZE = "freeze"
+    ATTRIBUTE = "attribute"
+    PASSED = "passed"
+    ITEM = "item"
+    DELITEM = "delitem"
+
+
 @state
 class Binding(State):
     """A name bound in a scope: how, where, on which branch, and to what value."""
 
     name: str
-    kind: str  # assign, param, import, def, class, for, with, other
+    kind: BindingKind
     position: Position
     path: BranchPath
     value: Optional[cst.BaseExpression] = None
@@ -41,7 +73,7 @@ class Binding(State):
 class Scope(State):
     """A module, function or class body, with the bindings of each name in it."""
 
-    kind: str  # module, function, class
+    kind: ScopeKind
     name: str
     parent: Optional["Scope"]
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
@@ -55,7 +87,7 @@ class Scope(State):
     def lookup_parent(self) -> Optional["Scope"]:
         # Python skips class bodies when a method looks a name up.
         parent = self.parent
-        while parent is not None and parent.kind == "class":
+        while parent is not None and parent.kind == ScopeKind.CLASS:
             parent = parent.parent
         return parent
 
@@ -113,7 +145,7 @@ class ObjectAction(State):
     """
 
     receiver: str
-    kind: str
+    kind: ActionKind
     name: str
     node: cst.CSTNode
     scope: Scope

@@ -18,7 +18,7 @@ from typing import Optional
 import libcst as cst
 
 from .context import Bound, Context
-from .facts import ClassInfo, FunctionInfo, ModuleFacts
+from .facts import ActionKind, ClassInfo, FunctionInfo, ModuleFacts
 from .literals import literal
 
 _DEPTH = 8
@@ -176,7 +176,7 @@ class Forwarding:
         pop may not run or its key cannot be read."""
         found = set()
         for action in self.facts.actions:
-            if action.scope is init.scope and action.receiver == star_kw and action.kind == "call" \
+            if action.scope is init.scope and action.receiver == star_kw and action.kind == ActionKind.CALL \
                     and action.name == "pop" and isinstance(action.subject, cst.Name):
                 args = action.node.args
                 key = literal(args[0].value) if args and not args[0].keyword and not args[0].star else None
@@ -193,7 +193,7 @@ class Forwarding:
                 return False
         for action in self.facts.actions:
             if action.scope is init.scope and action.receiver in names and action.node is not site.node \
-                    and action.kind != "attribute" and not (action.kind == "call" and action.name in _READING) \
-                    and not (action.kind == "call" and action.name == "pop" and not action.path):
+                    and action.kind != ActionKind.ATTRIBUTE and not (action.kind == ActionKind.CALL and action.name in _READING) \
+                    and not (action.kind == ActionKind.CALL and action.name == "pop" and not action.path):
                 return False
         return True

@@ -10,7 +10,7 @@ from typing import Optional
 import libcst as cst
 
 from .context import VARIES, Bound, Context
-from .facts import FunctionInfo
+from .facts import BindingKind, FunctionInfo
 from .model import LocalClass, Origin
 
 MAX_DEPTH = 24  # how deep the resolver follows names, calls and classes
@@ -42,7 +42,7 @@ class FunctionResolution:
         if not isinstance(func, cst.Name):
             return None
         binding, _scope, ambiguous = self.lookup(func.value, ctx)
-        if binding is None or ambiguous or binding.kind != "def":
+        if binding is None or ambiguous or binding.kind != BindingKind.DEF:
             return None
         return binding.function
 

@@ -22,6 +22,8 @@ import libcst as cst
 from .model import ImportGuard
 from .resolve import Context, Resolver
 from .scopes import ImportInfo, ModuleFacts, dotted_name
+from .facts import BindingKind
+from ..types import GuardKind, ValueKind
 
 _PARSERS = frozenset({"packaging.version.parse", "packaging.version.Version", "pkg_resources.parse_version"})
 _METADATA = frozenset({"importlib.metadata.version", "importlib_metadata.version"})
@@ -48,15 +50,15 @@ def statement_guards(facts: ModuleFacts, scope, path, statement: cst.CSTNode,
                 continue  # `else:` of a try runs after the body worked: its handlers do not guard it
             if label == "try":
                 catches = _strongest([_caught(handler) for handler in node.handlers])
-                guards.append(ImportGuard("try", span, "try", catches))
+                guards.append(ImportGuard(GuardKind.TRY, span, "try", catches))
             elif label.startswith("except"):
                 handler = node.handlers[int(label[len("except"):])]
-                guards.append(ImportGuard("try", span, label, _caught(handler)))
+                guards.append(ImportGuard(GuardKind.TRY, span, label, _caught(handler)))
         elif isinstance(node, cst.If):
             ctx = Context(scope, facts.position(node), path[:depth]) if scope else None
             test = _version_test(node.test, resolver, ctx) if ctx is not None else None
             compare, release, form = test or ("", "", "")
-            guards.append(ImportGuard("if", span, "body" if label == "body" else "else", "", compare, release, form))
+            guards.append(ImportGuard(GuardKind.IF, span, "body" if label == "body" else "else", "", compare, release, form))
     return tuple(guards)
 
 
@@ -110,7 +112,7 @@ def _trl_version(node: cst.BaseExpression, resolver: Resolver, ctx: Context, dep
         return None
     if isinstance(node, cst.Name):
         binding, scope, ambiguous = resolver.lookup(node.value, ctx)
-        if binding is None or ambiguous or binding.kind != "assign" or binding.value is None or binding.index:
+        if binding is None or ambiguous or binding.kind != BindingKind.ASSIGN or binding.value is None or binding.index:
             return None
         return _trl_version(binding.value, resolver, Context(scope, binding.position, binding.path), depth + 1)
     if isinstance(node, cst.Call) and resolver.qualname(node.func, ctx) in _PARSERS and len(node.args) == 1:
@@ -148,11 +150,11 @@ def _literal_release(node: cst.BaseExpression, form: str, resolver: Resolver, ct
     if form == "release":
         if isinstance(node, cst.Call) and resolver.qualname(node.func, ctx) in _PARSERS and len(node.args) == 1:
             value = resolver.value(node.args[0].value, ctx)
-            if value.kind == "literal" and isinstance(value.value, str) and _plain_release(value.value):
+            if value.kind == ValueKind.LITERAL and isinstance(value.value, str) and _plain_release(value.value):
                 return value.value
         return ""
     value = resolver.value(node, ctx)
-    if value.kind == "literal" and isinstance(value.value, tuple) and 1 <= len(value.value) <= 3 and \
+    if value.kind == ValueKind.LITERAL and isinstance(value.value, tuple) and 1 <= len(value.value) <= 3 and \
             all(type(part) is int for part in value.value):
         return ".".join(str(part) for part in value.value)
     return ""

@@ -11,6 +11,7 @@ import libcst as cst
 from .context import Bound, Context
 from .literals import NOT_LITERAL, literal
 from .scanner import child_fields
+from .facts import BindingKind
 
 
 class LoopResolution:
@@ -57,7 +58,7 @@ class LoopResolution:
             return passes
         if isinstance(iterable, cst.Name):
             binding, scope, ambiguous = self.lookup(iterable.value, ctx)
-            if binding is None or ambiguous or binding.kind != "assign" or binding.index or binding.value is None:
+            if binding is None or ambiguous or binding.kind != BindingKind.ASSIGN or binding.index or binding.value is None:
                 return None
             inner = self.context_for(binding, scope, ctx)
             if isinstance(binding.value, (cst.Tuple, cst.List)) and not self.actions_on(iterable.value, scope):

@@ -18,6 +18,8 @@ from .literals import NOT_LITERAL, literal
 from .loops import LoopResolution, target_names
 from .roundtrip import LOADERS, RoundTripResolution
 from .model import Origin, Value
+from .facts import ActionKind, BindingKind
+from ..types import OriginKind
 
 _DEPTH = 24
 _MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "popitem"})
@@ -145,7 +147,7 @@ class MappingResolution(LoopResolution, RoundTripResolution):
         binding, scope, ambiguous = self.lookup(node.value, ctx)
         if binding is None or ambiguous:
             return None
-        if binding.kind == "param":
+        if binding.kind == BindingKind.PARAM:
             bound = self.param(node.value, ctx) if scope is ctx.scope else None
             if isinstance(bound, Bound):
                 target = self.follow_index(bound.node, bound.index)
@@ -153,7 +155,7 @@ class MappingResolution(LoopResolution, RoundTripResolution):
             if bound is None and ctx.params is not None and binding.value is not None and scope is ctx.scope:
                 return self.mapping_view(binding.value, Context(scope.lookup_parent or scope, None), depth + 1)
             return None
-        if binding.kind != "assign" or binding.value is None:
+        if binding.kind != BindingKind.ASSIGN or binding.value is None:
             return None
         inner = self.context_for(binding, scope, ctx)
         value = self.follow_index(binding.value, binding.index) if binding.index else binding.value
@@ -171,16 +173,16 @@ class MappingResolution(LoopResolution, RoundTripResolution):
         for action in self.actions_on(name, scope):
             if action.position <= binding.position or (until is not None and action.position >= until):
                 continue
-            if action.kind not in ("item", "delitem") and not (action.kind == "call" and action.name in _MUTATORS):
+            if action.kind not in (ActionKind.ITEM, ActionKind.DELITEM) and not (action.kind == ActionKind.CALL and action.name in _MUTATORS):
                 continue
             seen, _scope, ambiguous = self.lookup(name, Context(scope, action.position, action.path))
             if seen is not binding:
                 continue
             certain = dominates(action.path, use_path) and not ambiguous
             ctx = self._context_for(action.position, action.path, scope, binding_ctx)
-            if action.kind == "item":
+            if action.kind == ActionKind.ITEM:
                 self._write_item(view, action, ctx, certain, depth)
-            elif action.kind == "delitem":
+            elif action.kind == ActionKind.DELITEM:
                 key = literal(action.key) if action.key is not None else NOT_LITERAL
                 if not isinstance(key, str):
                     view.hide()
@@ -275,7 +277,7 @@ class MappingResolution(LoopResolution, RoundTripResolution):
             # `load_dataset(...)["train"]`, `split["test"]`: an item of an object that is not a visible
             # mapping. The same key of the same object is the same object.
             base = self.origin(node, ctx, (), depth + 1)
-            if base.kind in ("call", "method", "constructor", "from_pretrained"):
+            if base.kind in (OriginKind.CALL, OriginKind.METHOD, OriginKind.CONSTRUCTOR, OriginKind.FROM_PRETRAINED):
                 item = Origin("method", key=f"{base.key}[{key!r}]" if base.key else "", callee="__getitem__",
                               class_name="", base=base, args=(Value("literal", key, repr(key)),),
                               text=f"{text}[{key!r}]")
@@ -301,7 +303,7 @@ class MappingResolution(LoopResolution, RoundTripResolution):
             return (entry.node, entry.ctx) if entry is not None and entry.certain else None
         if isinstance(node, cst.Name):
             binding, scope, ambiguous = self.lookup(node.value, ctx)
-            if binding is None or ambiguous or binding.kind != "assign" or binding.value is None:
+            if binding is None or ambiguous or binding.kind != BindingKind.ASSIGN or binding.value is None:
                 return None
             inner = self.follow_index(binding.value, binding.index + (key,))
             return (inner, self.context_for(binding, scope, ctx)) if inner is not None else None

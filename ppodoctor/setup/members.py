@@ -14,7 +14,7 @@ from typing import Optional, Union
 import libcst as cst
 
 from .context import VARIES, Bound, Context, dominates
-from .facts import AttributeSite, ClassInfo, FunctionInfo, Scope
+from .facts import ActionKind, AttributeSite, BindingKind, ClassInfo, FunctionInfo, Scope
 from .model import Origin
 
 _DEPTH = 24
@@ -48,14 +48,14 @@ class MemberResolution:
         binding, scope, ambiguous = self.lookup(node.value, ctx)
         if binding is None or ambiguous:
             return None
-        if binding.kind == "param":
+        if binding.kind == BindingKind.PARAM:
             function = scope.function_info
             if function is not None and function.self_name == node.value and function.klass is not None:
                 return function.klass, None, None
             bound = self.param(node.value, ctx) if scope is ctx.scope else None
             return self.instance_class(bound.node, bound.ctx, depth + 1) if isinstance(bound, Bound) \
                 and not bound.index else None
-        if binding.kind == "assign" and binding.value is not None:
+        if binding.kind == BindingKind.ASSIGN and binding.value is not None:
             value = self.follow_index(binding.value, binding.index) if binding.index else binding.value
             if value is not None:
                 return self.instance_class(value, self.context_for(binding, scope, ctx), depth + 1)
@@ -176,7 +176,7 @@ class MemberResolution:
 
     def _class_attribute(self, klass: ClassInfo, name: str, text: str) -> Found:
         bindings = klass.scope.bindings.get(name, [])
-        if len(bindings) == 1 and bindings[0].kind == "assign" and bindings[0].value is not None \
+        if len(bindings) == 1 and bindings[0].kind == BindingKind.ASSIGN and bindings[0].value is not None \
                 and name not in klass.fields:
             binding = bindings[0]
             return binding.value, Context(klass.scope, binding.position, binding.path), binding.index
@@ -253,7 +253,7 @@ class MemberResolution:
                     and self.method_called(func, ctx) is function:
                 found.append((site.node, site.scope, site.position, site.path))
         for action in self.facts.actions:
-            if action.kind == "passed" and type(action.subject) is cst.Name and action.receiver == function.name \
+            if action.kind == ActionKind.PASSED and type(action.subject) is cst.Name and action.receiver == function.name \
                     and klass is None:
                 if self.local_function(action.subject, Context(action.scope, action.position, action.path)) \
                         is function:

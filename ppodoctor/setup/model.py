@@ -15,7 +15,7 @@ import typing
 from typing import Any, Optional, Union
 
 from ..records import Record, record
-from ..types import UNKNOWN, Span
+from ..types import UNKNOWN, GuardKind, OperationKind, OriginKind, Span, UsageKind, ValueKind
 
 @record
 class Value(Record):
@@ -33,7 +33,7 @@ class Value(Record):
     with this text. text is always the source text.
     """
 
-    kind: str = UNKNOWN
+    kind: ValueKind = ValueKind.UNKNOWN
     value: Any = None
     text: str = ""
     reason: str = ""
@@ -43,7 +43,7 @@ class Value(Record):
         return self.kind != UNKNOWN
 
     def is_literal(self, expected: Any) -> bool:
-        return self.kind == "literal" and type(self.value) is type(expected) and self.value == expected
+        return self.kind == ValueKind.LITERAL and type(self.value) is type(expected) and self.value == expected
 
 
 _NO_VALUE = Value()  # records are immutable: one shared default will do
@@ -82,7 +82,7 @@ class Operation(Record):
     their results are Origins of kind "method".
     """
 
-    kind: str
+    kind: OperationKind
     name: str
     args: tuple[Value, ...] = ()
     keywords: tuple[Keyword, ...] = ()
@@ -128,7 +128,7 @@ class Origin(Record):
     loader's `model_class`), or the callable a functools.partial wraps; None when no one place says.
     """
 
-    kind: str = UNKNOWN
+    kind: OriginKind = OriginKind.UNKNOWN
     key: str = ""
     callee: str = ""
     class_name: str = ""
@@ -199,7 +199,7 @@ class Usage(Record):
     """A method call or attribute read on the trainer object (`trainer.step(...)`)."""
 
     name: str
-    kind: str  # "call" or "attribute"
+    kind: UsageKind
     span: Span
 
 
@@ -265,7 +265,7 @@ class ImportGuard(Record):
     otherwise `compare` is "" and which branch runs is unknown.
     """
 
-    kind: str
+    kind: GuardKind
     statement: Span
     branch: str
     catches: str = ""

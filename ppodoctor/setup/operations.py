@@ -14,9 +14,10 @@ from typing import Optional
 import libcst as cst
 
 from .context import Context, dominates
-from .facts import CallSite, ModuleFacts, ObjectAction
+from .facts import ActionKind, BindingKind, CallSite, ModuleFacts, ObjectAction
 from .model import Keyword, Operation, Origin, Usage
 from .resolve import DATASET_METHODS, Resolver
+from ..types import UsageKind
 
 _OPERATION_KINDS = frozenset({"call", "set", "freeze", "passed"})
 _MAX_HELPERS = 8
@@ -44,7 +45,7 @@ class Operations:
 
     def _add(self, actions: list[ObjectAction], first: int) -> None:
         for order, action in enumerate(actions, first):
-            if action.kind in _OPERATION_KINDS or action.kind == "attribute":
+            if action.kind in _OPERATION_KINDS or action.kind == ActionKind.ATTRIBUTE:
                 key = self._key_of(action)
                 if key:
                     self._by_key.setdefault(key, []).append((order, action))
@@ -57,7 +58,7 @@ class Operations:
         ctx = Context(action.scope, action.position, action.path)
         if action.receiver:
             binding, _scope, ambiguous = resolver.lookup(action.receiver, ctx)
-            if ambiguous or (binding is not None and binding.kind in ("import", "def", "class")):
+            if ambiguous or (binding is not None and binding.kind in (BindingKind.IMPORT, BindingKind.DEF, BindingKind.CLASS)):
                 return ""  # modules, functions and classes are not the objects a trainer is given
         return resolver.origin_key(subject, ctx)
 
@@ -87,7 +88,7 @@ class Operations:
         found: list[Operation] = []
         actions = sorted({id(a): (o, a) for key in keys for o, a in self.acting_on(key)}.values(), key=_order)
         for _order_, action in actions:
-            if action.kind not in _OPERATION_KINDS or (action.kind == "call" and action.name in DATASET_METHODS):
+            if action.kind not in _OPERATION_KINDS or (action.kind == ActionKind.CALL and action.name in DATASET_METHODS):
                 continue  # `ds.map(...)` makes a new dataset: the receiver is left as it was
             same_scope = action.scope is site.scope
             if same_scope and action.position >= site.position:
@@ -103,7 +104,7 @@ class Operations:
                     ctx: Optional[Context] = None) -> list[Operation]:
         """ctx: where the action is evaluated, when it sits in a helper followed from its call."""
         ctx = ctx or Context(action.scope, action.position, action.path)
-        if action.kind == "passed":
+        if action.kind == ActionKind.PASSED:
             inlined = self._helper_operations(action, conditional, helpers, site, ctx)
             if inlined is not None:
                 return inlined
@@ -144,10 +145,10 @@ class Operations:
     def _operation(self, action: ObjectAction, conditional: bool, ctx: Context) -> Optional[Operation]:
         resolver = self.resolver
         span = resolver.span(action.node)
-        if action.kind == "set":
+        if action.kind == ActionKind.SET:
             value = resolver.value(action.node, ctx) if isinstance(action.node, cst.BaseExpression) else None
             return Operation("set", action.name, value=value, span=span, conditional=conditional)
-        if action.kind in ("freeze", "passed"):
+        if action.kind in (ActionKind.FREEZE, ActionKind.PASSED):
             return Operation(action.kind, action.name, span=span, conditional=conditional)
         call = action.node
         if not isinstance(call, cst.Call):
@@ -161,12 +162,12 @@ class Operations:
     def usages(self, call: cst.Call, ctx: Context) -> tuple[Usage, ...]:
         found: dict[tuple, Usage] = {}
         for _order_, action in self.acting_on(self.resolver.key(call, ctx)):
-            if action.kind not in ("call", "attribute"):
+            if action.kind not in (ActionKind.CALL, ActionKind.ATTRIBUTE):
                 continue
             span = self.resolver.span(action.node)
             slot = (action.name, span.line, span.column)
-            if slot not in found or action.kind == "call":
-                found[slot] = Usage(action.name, action.kind, span)
+            if slot not in found or action.kind == ActionKind.CALL:
+                found[slot] = Usage(action.name, UsageKind(action.kind), span)
         return tuple(sorted(found.values(), key=lambda u: (u.span.line, u.span.column)))
 
 

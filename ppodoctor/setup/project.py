@@ -22,7 +22,7 @@ from typing import Optional
 import libcst as cst
 
 from .context import Context
-from .facts import Binding, ModuleFacts, Scope
+from .facts import Binding, BindingKind, ModuleFacts, Scope
 from .scopes import collect
 
 MAX_MODULES = 16  # the project modules one checked file may follow
@@ -195,7 +195,7 @@ class Project:
 
 def module_binding(project: Project, binding: Binding, scope: Scope) -> Optional[ModuleFacts]:
     """The project module an import binding stands for, when it is one."""
-    if binding.kind != "import":
+    if binding.kind != BindingKind.IMPORT:
         return None
     return project.module(binding.qualname, project.file_of_scope(scope))
 
@@ -206,7 +206,7 @@ def follow_import(project: Project, binding: Binding, scope: Scope) -> Optional[
     seen: set = set()
     found = None
     for _hop in range(MAX_HOPS):
-        if binding.kind != "import" or id(binding) in seen:
+        if binding.kind != BindingKind.IMPORT or id(binding) in seen:
             break
         seen.add(id(binding))
         importer = project.file_of_scope(scope)
@@ -292,7 +292,7 @@ class ProjectResolution:
             return None
         if isinstance(node, cst.Name):
             binding, scope, ambiguous = self.lookup(node.value, ctx)
-            if binding is None or ambiguous or binding.kind != "import":
+            if binding is None or ambiguous or binding.kind != BindingKind.IMPORT:
                 return None
             found = module_binding(self.project, binding, scope)
         elif isinstance(node, cst.Attribute):

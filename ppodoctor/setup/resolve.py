@@ -16,7 +16,7 @@ import libcst as cst
 
 from ..types import Span
 from .context import VARIES, Bound, Context, dominates
-from .facts import Binding, BranchPath, ModuleFacts, Position, Scope, dotted_name
+from .facts import Binding, BindingKind, BranchPath, dotted_name, ModuleFacts, Position, Scope, ScopeKind
 from .callables import CallableResolution
 from .functions import MAX_DEPTH, FunctionResolution
 from .literals import NOT_LITERAL, literal, subscript_key, subscript_slice_start
@@ -115,12 +115,12 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
                 if count:
                     last = candidates[count - 1]
                     ambiguous = count > 1 and last.path != path[: len(last.path)]
-                    if last.kind == "import" and self.project is not None and not ambiguous:
+                    if last.kind == BindingKind.IMPORT and self.project is not None and not ambiguous:
                         followed = self.follow_project(last, scope)  # a name of a project module
                         if followed is not None:
                             return followed
                     return last, scope, ambiguous
-                if scope.kind == "function":
+                if scope.kind == ScopeKind.FUNCTION:
                     return None, scope, False
             scope, position, path = scope.lookup_parent, None, ()
         if self.project is not None:
@@ -160,7 +160,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             return ""
         bound = self.loop_var(node.value, ctx) if ctx.loop_vars else None
         binding, scope, _ambiguous = self.lookup(node.value, ctx) if bound is None else (None, None, False)
-        if bound is None and binding is not None and binding.kind == "param" and scope is ctx.scope:
+        if bound is None and binding is not None and binding.kind == BindingKind.PARAM and scope is ctx.scope:
             bound = self.param(node.value, ctx)
         if isinstance(bound, Bound):
             target = self.follow_index(bound.node, bound.index)
@@ -170,11 +170,11 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
                 if module.split(".")[0] == "trl":
                     return f"{module}.{node.value}"
             return node.value
-        if binding.kind == "import":
+        if binding.kind == BindingKind.IMPORT:
             return binding.qualname
-        if binding.kind in ("class", "def"):
+        if binding.kind in (BindingKind.CLASS, BindingKind.DEF):
             return f"<local>.{node.value}"
-        if binding.kind == "assign" and binding.value is not None and not binding.index:
+        if binding.kind == BindingKind.ASSIGN and binding.value is not None and not binding.index:
             return self.qualname(binding.value, self.context_for(binding, scope, ctx), depth + 1)
         return ""
 
@@ -267,7 +267,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             return Origin(reason=f"`{name}` is not assigned in this file", key=f"global:{name}", text=name)
         if ambiguous:
             return Origin(reason=f"`{name}` is assigned differently in different branches", text=name)
-        if binding.kind == "param":
+        if binding.kind == BindingKind.PARAM:
             bound = self.param(name, ctx) if scope is ctx.scope else None
             if isinstance(bound, Bound):
                 return _named(self.origin(bound.node, bound.ctx, bound.index + index, depth + 1), name)
@@ -279,15 +279,15 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
                 return _named(self.origin(binding.value, Context(default_scope, None), index, depth + 1), name)
             return Origin(reason=f"`{name}` is a parameter of `{scope.name}`", key=self.param_key(scope, name),
                           text=name, variable=name)
-        if binding.kind == "assign" and binding.value is not None:
+        if binding.kind == BindingKind.ASSIGN and binding.value is not None:
             inner_ctx = self.context_for(binding, scope, ctx)
             if index and isinstance(index[0], str) and not binding.index:
                 return _named(self.mapping_item_origin(node, ctx, index, depth), name)
             return _named(self.origin(binding.value, inner_ctx, binding.index + index, depth + 1), name)
-        if binding.kind == "import":
+        if binding.kind == BindingKind.IMPORT:
             return Origin(reason=f"`{name}` is imported from `{binding.qualname}`{self.import_note(binding.qualname)}",
                           key=f"import:{binding.qualname}", text=name)
-        if binding.kind == "def" and not index and binding.function is not None \
+        if binding.kind == BindingKind.DEF and not index and binding.function is not None \
                 and not binding.function.node.decorators:  # a decorator may turn it into anything
             # The function object itself (no span: nothing builds it that a fix could edit).
             return Origin("function", key="def:{}@{}:{}".format(name, *binding.position), text=name, variable=name,
@@ -378,7 +378,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if not isinstance(node, cst.Name):
             return False
         binding, _scope, _ambiguous = self.lookup(node.value, ctx)
-        return binding is not None and binding.kind == "import"
+        return binding is not None and binding.kind == BindingKind.IMPORT
 
     def _path(self, call: cst.Call, ctx: Context, pairs: Optional[list], positional: list, depth: int, keyword: str):
         if self._keys_only:

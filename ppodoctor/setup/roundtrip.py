@@ -16,6 +16,7 @@ import libcst as cst
 from .context import Context
 from .scanner import child_fields
 from ..types import ValueKind
+from .facts import BindingKind
 
 LOADERS = frozenset({"json.load", "yaml.safe_load", "yaml.load", "yaml.full_load", "yaml.unsafe_load"})
 DUMPERS = frozenset({"json.dump", "yaml.dump", "yaml.safe_dump"})
@@ -67,7 +68,7 @@ class RoundTripResolution:
     def _with_item(self, name: cst.Name, ctx: Context) -> Optional[cst.BaseExpression]:
         """What `with EXPR as name` opened, for the one `with` that binds `name` before this point."""
         binding, _scope, ambiguous = self.lookup(name.value, ctx)
-        if binding is None or ambiguous or binding.kind != "other":
+        if binding is None or ambiguous or binding.kind != BindingKind.OTHER:
             return None
         return self._with_items().get(binding.position)
 

@@ -18,6 +18,7 @@ from .facts import (AttributeSite, Binding, BranchPath, CallSite, ClassInfo, Fun
 from ..records import State, state
 from .positions import Positions
 from .scanner import ExpressionScanner, subject_root
+from .facts import BindingKind, ScopeKind
 
 __all__ = ["Binding", "BranchPath", "CallSite", "ClassInfo", "FunctionInfo", "ModuleFacts", "ObjectAction",
            "Position", "Scope", "collect", "dotted_name"]
@@ -108,7 +109,7 @@ class _Walker:
             starred = index == (-1,)
             if isinstance(node, cst.Name):
                 scope.add(Binding(node.value, "other" if starred else kind, position, path, value,
-                                  () if starred else index, loop=self._loop if kind == "for" else None))
+                                  () if starred else index, loop=self._loop if kind == BindingKind.FOR else None))
             elif isinstance(node, cst.Attribute):
                 if not index:
                     self._act(node.value, "set", node.attr.value, value or node, scope, position, path)
@@ -140,7 +141,7 @@ class _Walker:
         elif isinstance(stmt, cst.AnnAssign):
             if stmt.value is not None:
                 self.bind_target(stmt.target, stmt.value, scope, path)
-            if scope.kind == "class" and isinstance(stmt.target, cst.Name) and stmt.value is not None:
+            if scope.kind == ScopeKind.CLASS and isinstance(stmt.target, cst.Name) and stmt.value is not None:
                 default = stmt.value
                 if isinstance(default, cst.Call) and dotted_name(default.func).endswith("field"):
                     default = next((a.value for a in default.args if a.keyword and a.keyword.value == "default"), None)
@@ -149,7 +150,7 @@ class _Walker:
                     klass.fields.append(stmt.target.value)
                     if default is not None:
                         klass.field_defaults[stmt.target.value] = default
-            elif scope.kind == "class" and isinstance(stmt.target, cst.Name) and scope.class_info is not None:
+            elif scope.kind == ScopeKind.CLASS and isinstance(stmt.target, cst.Name) and scope.class_info is not None:
                 scope.class_info.fields.append(stmt.target.value)
         elif isinstance(stmt, cst.AugAssign):
             self.bind_target(stmt.target, None, scope, path, kind="other")

@@ -11,10 +11,11 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from ..types import UNKNOWN
+from ..types import UNKNOWN, OriginKind, ValueKind
 from .context import VARIES, Context
 from .literals import NOT_LITERAL, literal, subscript_key
 from .model import Keyword, Origin, Value
+from .facts import BindingKind
 
 _DEPTH = 24
 
@@ -64,7 +65,7 @@ class ValueResolution:
             return _unknown("", f"`{node.value}` is not assigned in this file")
         if ambiguous:
             return _unknown("", f"`{node.value}` is assigned differently in different branches")
-        if binding.kind == "param":
+        if binding.kind == BindingKind.PARAM:
             bound = self.param(node.value, ctx) if scope is ctx.scope else None
             if bound is not None and bound != VARIES:
                 target = self.follow_index(bound.node, bound.index)
@@ -76,11 +77,11 @@ class ValueResolution:
                 # Inside a followed call that did not pass it: the default applies.
                 return self.value(binding.value, Context(scope.lookup_parent or scope, None), depth + 1)
             return _unknown("", f"`{node.value}` is a parameter of `{scope.name}`")
-        if binding.kind == "import":
+        if binding.kind == BindingKind.IMPORT:
             return Value("name", binding.qualname, "")
-        if binding.kind == "def" and binding.function is not None:
+        if binding.kind == BindingKind.DEF and binding.function is not None:
             return Value("function", _returned_keys([n for n, _ in binding.function.returns]), "")
-        if binding.kind == "assign" and binding.value is not None:
+        if binding.kind == BindingKind.ASSIGN and binding.value is not None:
             inner = self.context_for(binding, scope, ctx)
             if binding.index:
                 target = self.follow_index(binding.value, binding.index)
@@ -104,21 +105,21 @@ class ValueResolution:
                 return _unknown(text, site)
             return _with_text(self.value(site[0], site[1], depth + 1), text)
         receiver = self.origin(node.value, ctx, depth=depth + 1)
-        klass = self.local_class(receiver.class_name, ctx) if receiver.kind in ("parsed_args", "constructor") \
+        klass = self.local_class(receiver.class_name, ctx) if receiver.kind in (OriginKind.PARSED_ARGS, OriginKind.CONSTRUCTOR) \
             else None
         if klass is not None and attr in klass.fields:
             return _with_text(self._field_value(receiver, klass, attr, depth), text)
-        parsed = receiver.kind == "call" and receiver.callee.split(".")[-1] in ("parse_args", "parse_known_args")
+        parsed = receiver.kind == OriginKind.CALL and receiver.callee.split(".")[-1] in ("parse_args", "parse_known_args")
         if parsed and attr in self.facts.argparse_defaults:
             inner = self.value(self.facts.argparse_defaults[attr], Context(self.facts.root, None), depth + 1)
             return _with_text(inner, text)
-        if receiver.kind == "parsed_args" or parsed:
+        if receiver.kind == OriginKind.PARSED_ARGS or parsed:
             return _unknown(text, f"`{attr}` has no default in the source: the command line fills it")
         return _unknown(text, receiver.reason or f"`{text}` cannot be read off the source")
 
     def _field_value(self, receiver: Origin, klass, attr: str, depth: int) -> Value:
         """A dataclass field: the keyword the constructor call passes, else its written default."""
-        if receiver.kind == "constructor":
+        if receiver.kind == OriginKind.CONSTRUCTOR:
             keyword = receiver.keyword(attr)
             if keyword is not None:
                 return keyword.value
@@ -141,9 +142,9 @@ class ValueResolution:
         if self.is_import_rooted(receiver, ctx):
             return None
         origin = self.origin(receiver, ctx, depth=depth + 1)
-        while origin.kind in ("copy", "peft", "method") and origin.base is not None:
+        while origin.kind in (OriginKind.COPY, OriginKind.PEFT, OriginKind.METHOD) and origin.base is not None:
             origin = origin.base
-        if origin.kind in ("from_pretrained", "from_config") and origin.path.known:
+        if origin.kind in (OriginKind.FROM_PRETRAINED, OriginKind.FROM_CONFIG) and origin.path.known:
             return _with_text(origin.path, text)
         return _unknown(text, origin.reason or f"the path `{text}` names is not visible")
 
@@ -151,17 +152,17 @@ class ValueResolution:
         callee = self.qualname(node.func, ctx) or ""
         if callee == "dict" and not any(a.star for a in node.args):
             items = {a.keyword.value: self.value(a.value, ctx, depth + 1) for a in node.args if a.keyword}
-            if all(v.kind == "literal" for v in items.values()) and len(items) == len(node.args):
+            if all(v.kind == ValueKind.LITERAL for v in items.values()) and len(items) == len(node.args):
                 return Value("literal", {k: v.value for k, v in items.items()}, text)
         if callee == "range" and 1 <= len(node.args) <= 3 and not any(a.keyword or a.star for a in node.args):
             bounds = [self.value(a.value, ctx, depth + 1) for a in node.args]
-            if all(b.kind == "literal" and type(b.value) is int for b in bounds):
+            if all(b.kind == ValueKind.LITERAL and type(b.value) is int for b in bounds):
                 start, stop, step = ([0] if len(bounds) == 1 else []) + [b.value for b in bounds] + \
                     ([1] if len(bounds) < 3 else [])
                 return Value("range", (start, stop, step), text)
         if callee == "len" and len(node.args) == 1 and not node.args[0].keyword:
             inner = self.value(node.args[0].value, ctx, depth + 1)
-            if inner.kind == "literal" and isinstance(inner.value, (tuple, dict, str)):
+            if inner.kind == ValueKind.LITERAL and isinstance(inner.value, (tuple, dict, str)):
                 return Value("literal", len(inner.value), text)
         return _unknown(text, f"the result of `{callee or self.text(node.func)}(...)` is computed at run time")
 
@@ -169,7 +170,7 @@ class ValueResolution:
         parser_node = (parser, ctx) if isinstance(parser, cst.Call) else None
         if isinstance(parser, cst.Name):
             binding, scope, ambiguous = self.lookup(parser.value, ctx)
-            if binding is not None and not ambiguous and binding.kind == "assign":
+            if binding is not None and not ambiguous and binding.kind == BindingKind.ASSIGN:
                 parser_node = (binding.value, self.context_for(binding, scope, ctx))
         if parser_node is not None and isinstance(parser_node[0], cst.Call) and parser_node[0].args \
                 and isinstance(index, int):
