@@ -13,16 +13,16 @@ Nothing here imports libcst: screening many files costs ~40 µs each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional, Union
 
 from . import files
+from .records import Record, record
 from .setup.relevance import may_matter, tree_may_matter
 from .types import Screen
 
 
-@dataclass(frozen=True)
-class Screened:
+@record
+class Screened(Record):
     """One file after the cheap stages: what screening says, the decoded source where it got that
     far, and the one-line cause (and position) where it could not go on."""
 

@@ -16,6 +16,7 @@ import builtins
 import re
 import symtable
 import warnings
+from functools import lru_cache
 from typing import Optional
 
 # Bound in every module by the import system or the interpreter, though no statement binds them.
@@ -26,6 +27,7 @@ _STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+\*", re.MUL
 _NOTEBOOK_NAMES = frozenset({"get_ipython", "display", "In", "Out", "exit", "quit"})
 
 
+@lru_cache(maxsize=8)  # a file's previews and fix rounds ask about the same original text again
 def unbound_names(text: str, notebook: bool = False) -> Optional[frozenset[str]]:
     """The global names `text` reads that nothing binds; None when it cannot be told (the text does
     not compile, or it imports `*`)."""
@@ -56,6 +58,7 @@ def unbound_names(text: str, notebook: bool = False) -> Optional[frozenset[str]]
     return frozenset(read - bound)
 
 
+@lru_cache(maxsize=8)
 def read_too_early(text: str) -> Optional[frozenset[str]]:
     """Names the module's top level reads, as it runs, before any statement above binds them (a
     NameError when the script runs, though something below binds them). Function and lambda bodies
