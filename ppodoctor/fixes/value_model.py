@@ -19,7 +19,7 @@ import libcst as cst
 from ..setup.model import Origin, PPOSetup
 from ..types import Declined, Edit, OriginKind, Role, ValueKind
 from .calls import LINE_LIMIT, append_argument
-from .imports import spell
+from .imports import Spelling, spell
 from .source import SourceMap
 from ..setup.resolve import Context
 from ..setup.facts import BindingKind
@@ -75,12 +75,8 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
         after = None
         position, use_offset = source.position_before(trainer_statement), source.start(trainer_statement)
 
-    path = _path_text(source, setup, model, scope, position)
-    if path is None:
-        raise Declined("the model path reads names that are not visible where the value model would go")
-    arguments = [path, "num_labels=1"] + [f"{k.name}={k.value.text}" for k in copied
-                                           if source.visible(k.value.text, scope, position)]
-    spelling = spell(source, "transformers", "AutoModelForSequenceClassification", scope, position, use_offset)
+    arguments, spelling = _classifier(source, setup, model, copied, scope, position, use_offset,
+                                      "where the value model would go")
     name = source.free_name(NAMES)
     statement = _layout(source, after or trainer_statement, f"{name} = {spelling.text}.from_pretrained(", arguments)
     insertion = source.insert_after(after, statement) if after is not None else \
@@ -111,14 +107,9 @@ def _replace_in_mapping(source: SourceMap, setup: PPOSetup, model: Origin, copie
     is read before it is bound."""
     node = source.node_at(binding.written_span, cst.BaseExpression)
     statement = source.statement(node)
-    scope, position = source.scope_of(node), source.position_before(statement)
-    path = _path_text(source, setup, model, scope, position)
-    if path is None:
-        raise Declined("the model path reads names that are not visible where the mapping gets the value model")
-    arguments = [path, "num_labels=1"] + [f"{k.name}={k.value.text}" for k in copied
-                                           if source.visible(k.value.text, scope, position)]
-    spelling = spell(source, "transformers", "AutoModelForSequenceClassification", scope, position,
-                     source.start(statement))
+    arguments, spelling = _classifier(source, setup, model, copied, source.scope_of(node),
+                                      source.position_before(statement), source.start(statement),
+                                      "where the mapping gets the value model")
     return (source.replace(node, f"{spelling.text}.from_pretrained({', '.join(arguments)})"),) + spelling.edits
 
 
@@ -144,18 +135,28 @@ def _alias_assignment(source: SourceMap, name: str, scope, position) -> Optional
 def _rewrite_alias(source: SourceMap, setup: PPOSetup, model: Origin, copied: list, alias: cst.Assign,
                    scope) -> Optional[tuple[Edit, ...]]:
     statement = source.statement(alias.value)
-    position = source.position_before(statement)
-    path = _path_text(source, setup, model, scope, position)
-    if path is None:
-        return None
-    arguments = [path, "num_labels=1"] + [f"{k.name}={k.value.text}" for k in copied
-                                           if source.visible(k.value.text, scope, position)]
-    spelling = spell(source, "transformers", "AutoModelForSequenceClassification", scope, position,
-                     source.start(statement))
+    try:
+        arguments, spelling = _classifier(source, setup, model, copied, scope, source.position_before(statement),
+                                          source.start(statement), "at the alias")
+    except Declined:
+        return None  # the new statement before the trainer call may still see the path
     head = f"{source.module.code_for_node(alias.targets[0].target)} = {spelling.text}.from_pretrained("
     comment = statement.trailing_whitespace.comment
     tail = len(statement.trailing_whitespace.whitespace.value + comment.value) if comment is not None else 0
     return (source.replace(alias, _layout(source, statement, head, arguments, tail)),) + spelling.edits
+
+
+def _classifier(source: SourceMap, setup: PPOSetup, model: Origin, copied: list, scope, position, use_offset: int,
+                where: str) -> tuple[list[str], Spelling]:
+    """The new classifier's `from_pretrained` arguments as they can be written at `position` (the
+    model's path, num_labels=1, the policy's dtype-like keywords that are visible there) and how its
+    class is spelled there."""
+    path = _path_text(source, setup, model, scope, position)
+    if path is None:
+        raise Declined(f"the model path reads names that are not visible {where}")
+    arguments = [path, "num_labels=1"] + [f"{k.name}={k.value.text}" for k in copied
+                                           if source.visible(k.value.text, scope, position)]
+    return arguments, spell(source, "transformers", "AutoModelForSequenceClassification", scope, position, use_offset)
 
 
 def _layout(source: SourceMap, neighbour: cst.CSTNode, head: str, arguments: list[str], tail: int = 0) -> str:

@@ -10,7 +10,7 @@ import libcst as cst
 
 from .context import Bound, Context
 from .literals import NOT_LITERAL, literal
-from .scanner import child_fields
+from .scanner import descendants
 from .facts import BindingKind
 
 
@@ -95,18 +95,5 @@ def target_names(target: cst.BaseExpression, prefix: tuple = ()) -> list[tuple[s
 
 def _jumps(body: cst.CSTNode) -> bool:
     """Whether a loop body holds a `break` or `continue` (its passes may then not all write)."""
-    pending = [body]
-    while pending:
-        node = pending.pop()
-        kind = type(node)
-        if kind is cst.Break or kind is cst.Continue:
-            return True
-        if kind in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
-            continue
-        for name in child_fields(kind):
-            value = getattr(node, name)
-            if isinstance(value, (tuple, list)):
-                pending.extend(item for item in value if isinstance(item, cst.CSTNode))
-            elif isinstance(value, cst.CSTNode):
-                pending.append(value)
-    return False
+    return any(type(node) in (cst.Break, cst.Continue)
+               for node in descendants(body, prune=(cst.FunctionDef, cst.ClassDef, cst.Lambda)))

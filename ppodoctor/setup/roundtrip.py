@@ -14,7 +14,7 @@ from typing import Optional
 import libcst as cst
 
 from .context import Context
-from .scanner import child_fields
+from .scanner import descendants
 from ..types import ValueKind
 from .facts import BindingKind
 
@@ -76,18 +76,8 @@ class RoundTripResolution:
         """Position of each `with ... as NAME` target → the expression it opened (walked once)."""
         found = getattr(self, "_with_items_found", None)
         if found is None:
-            found = {}
-            pending: list[cst.CSTNode] = [self.facts.module]
-            while pending:
-                node = pending.pop()
-                kind = type(node)
-                if kind is cst.WithItem and node.asname is not None and isinstance(node.asname.name, cst.Name):
-                    found[self.facts.position(node.asname.name)] = node.item
-                for field in child_fields(kind):
-                    value = getattr(node, field)
-                    if isinstance(value, (tuple, list)):
-                        pending.extend(item for item in value if isinstance(item, cst.CSTNode))
-                    elif isinstance(value, cst.CSTNode):
-                        pending.append(value)
+            found = {self.facts.position(node.asname.name): node.item for node in descendants(self.facts.module)
+                     if type(node) is cst.WithItem and node.asname is not None
+                     and isinstance(node.asname.name, cst.Name)}
             self._with_items_found = found
         return found

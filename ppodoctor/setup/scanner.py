@@ -7,7 +7,7 @@ fields that can only hold whitespace and punctuation.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import libcst as cst
 
@@ -45,6 +45,24 @@ def child_fields(kind: type) -> tuple[str, ...]:
                       if name not in _PUNCTUATION_FIELDS and not name.startswith("whitespace"))
         _CHILD_FIELDS[kind] = names
     return names
+
+
+def descendants(root: cst.CSTNode, prune: tuple[type, ...] = ()) -> Iterator[cst.CSTNode]:
+    """`root` and every node below it (depth first, child_fields only), not entering the kinds in
+    `prune` (they are yielded, their insides are not)."""
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        yield node
+        kind = type(node)
+        if kind in prune:
+            continue
+        for name in child_fields(kind):
+            value = getattr(node, name)
+            if isinstance(value, (tuple, list)):
+                pending.extend(item for item in value if isinstance(item, _NODE))
+            elif isinstance(value, _NODE):
+                pending.append(value)
 
 
 def _builds_object(call: cst.Call) -> bool:
