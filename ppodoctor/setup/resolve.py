@@ -351,8 +351,10 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             if method == "from_pretrained" and class_name.rsplit(".", 1)[-1].startswith("Peft") and positional:
                 base = self.origin(positional[0][0], positional[0][1], (), depth + 1)
                 return Origin("peft", class_name=base.class_name or class_name, base=base, **common)
-            path = self._path(call, ctx, pairs, positional, depth, "config" if method != "from_pretrained" else
-                              "pretrained_model_name_or_path")
+            name = "config" if method != "from_pretrained" else "pretrained_model_name_or_path"
+            path = self._path(call, ctx, pairs, positional, depth, name)
+            if not path.known:  # named by a visible `**mapping`: its keywords hold it
+                path = next((k.value for k in keywords if k.name == name), path)
             kind = "from_pretrained" if method == "from_pretrained" else "from_config"
             where = None if self._keys_only else self.written_at(func.value, func_ctx)
             return Origin(kind, class_name=class_name, path=path, class_span=where, **common)
