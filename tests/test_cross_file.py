@@ -365,3 +365,50 @@ def test_the_server_shows_the_other_file_and_its_actions_do_not_crash(tmp_path):
               for code, lsp in by_code.items()}
     assert any("single-logit" in title for title in titles["PPD103"])  # its edit is in the script: offered
     assert not any("PAD" in title for title in titles["PPD301"])  # its edit belongs in models.py: none offered
+
+
+# --- a PPOTrainer subclass defined in a project module -------------------------------------------
+TRAINER_MODULE = '''\
+from trl.experimental.ppo import PPOTrainer
+
+
+class LoggingPPOTrainer(PPOTrainer):
+    def __init__(self, *args, log_every=10, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.log_every = log_every
+'''
+SUBCLASS_SCRIPT = '''\
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+from trl.experimental.ppo import PPOConfig
+from mytrainer import LoggingPPOTrainer
+
+tok = AutoTokenizer.from_pretrained("sft")
+tok.add_special_tokens({"pad_token": "[PAD]"})
+policy = AutoModelForCausalLM.from_pretrained("sft")
+ref = AutoModelForCausalLM.from_pretrained("sft")
+rm = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)
+trainer = LoggingPPOTrainer(args=PPOConfig(output_dir="out"), processing_class=tok, model=policy, ref_model=ref,
+                            reward_model=rm, train_dataset=None, log_every=5)
+'''
+
+
+def test_a_forwarding_subclass_from_a_project_module_is_a_ppotrainer_call(tmp_path):
+    write(tmp_path, {"mytrainer.py": TRAINER_MODULE, "train.py": SUBCLASS_SCRIPT})
+    report = check(tmp_path / "train.py")
+    assert codes(report) == ["PPD101"]  # no value model reaches PPOTrainer; `log_every` is the subclass's own
+    fixed = fix_paths([tmp_path / "train.py"], Settings(), TARGET, write=True, probe=False).files[0]
+    assert fixed.written and "log_every=5, value_model=value_model)" in (tmp_path / "train.py").read_text()
+    assert codes(check(tmp_path / "train.py")) == []
+
+
+def test_a_project_subclass_that_supplies_the_value_model_or_cannot_be_read_is_silent(tmp_path):
+    supplies = TRAINER_MODULE.replace(
+        "super().__init__(*args, **kwargs)",
+        "super().__init__(*args, value_model=AutoModelForSequenceClassification.from_pretrained('rm', num_labels=1), "
+        "**kwargs)").replace("from trl", "from transformers import AutoModelForSequenceClassification\nfrom trl")
+    write(tmp_path / "a", {"mytrainer.py": supplies, "train.py": SUBCLASS_SCRIPT})
+    assert codes(check(tmp_path / "a" / "train.py")) == []
+    # Its own signature, not handed on as it came: what PPOTrainer receives cannot be told.
+    own = TRAINER_MODULE.replace("super().__init__(*args, **kwargs)", "super().__init__(*args, **prepare(kwargs))")
+    write(tmp_path / "b", {"mytrainer.py": own, "train.py": SUBCLASS_SCRIPT})
+    assert [c for c in codes(check(tmp_path / "b" / "train.py")) if c in ("PPD101", "PPD201", "PPD108")] == []

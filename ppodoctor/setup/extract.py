@@ -55,7 +55,7 @@ class _Extractor:
         for site in self.facts.calls:
             ctx = Context(site.scope, site.position, site.path)
             callee = self.resolver.qualname(site.node.func, ctx)
-            trainer = self._trainer_of(callee, subclasses)
+            trainer = self._trainer_of(callee, subclasses) or self._project_subclass(callee, ctx)
             if trainer is not None:
                 # Inside a function its calls in the file bind the parameters (`main(parse())`).
                 ctx = self.resolver.entry_context(site.scope, site.position, site.path)
@@ -95,6 +95,24 @@ class _Extractor:
             return last, ""
         return None
 
+    def _project_subclass(self, callee: str, ctx: Context, depth: int = 0) -> Optional[tuple[str, str]]:
+        """A trainer subclass defined in a project module the script imports (setup/project.py): the
+        trainer it derives from and its name, judged in its own module as a local one is here."""
+        if not callee.startswith("<local>.") or self.resolver.project is None or depth > 8:
+            return None
+        klass = self.resolver.local_class(callee, ctx)
+        if klass is None or klass.scope.parent is None or klass.scope.parent is self.facts.root:
+            return None
+        outer = Context(klass.scope.parent, None)
+        for base in klass.bases:
+            name = self.resolver.qualname(base, outer)
+            trainer = self._trainer_of(name, {}) or self._project_subclass(name, outer, depth + 1)
+            if trainer is not None:
+                if "__init__" in klass.scope.bindings or trainer[1] in self._own_init:
+                    self._own_init.add(klass.name)
+                return trainer[0], klass.name
+        return None
+
     def _trainer_subclasses(self) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}
         changed = True
@@ -115,6 +133,17 @@ class _Extractor:
                         break
         return found
 
+    def _forwarding_for(self, klass) -> Optional[Forwarding]:
+        """The reader of `klass`'s `__init__`, over the facts of the module that defines it."""
+        if klass is None:
+            return None
+        if self.resolver.project is None:
+            return self.forwarding
+        facts = self.resolver.project.facts_of_scope(klass.scope)
+        if facts is None or facts is self.facts:
+            return self.forwarding
+        return Forwarding(facts, self.resolver)
+
     # --- one trainer call -----------------------------------------------------------------
     def _setup(self, site: CallSite, ctx: Context, callee: str, trainer: str, subclass: str) -> PPOSetup:
         call = site.node
@@ -124,7 +153,8 @@ class _Extractor:
         forwards, passes_keywords, own_keywords = False, not own_signature, frozenset()
         if subclass:
             klass = resolver.local_class(callee, ctx)
-            through = self.forwarding.through(klass, passed, call) if klass is not None else None
+            forwarding = self._forwarding_for(klass)
+            through = forwarding.through(klass, passed, call) if forwarding is not None else None
             if through is not None:
                 # What the subclass's __init__ hands on is what PPOTrainer receives.
                 (passed, passes_keywords, own_keywords), own_signature, forwards = through, False, True

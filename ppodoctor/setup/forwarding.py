@@ -139,7 +139,7 @@ class Forwarding:
                 rest_keywords.append(item)
             else:
                 return None
-        line, column = self.facts.position(call)
+        line, column = self.resolver.facts.position(call)  # the call is in the checked script
         first = passed[0].ctx if passed else None
         inner = Context(init.scope, site.position, site.path,
                         tuple((name, Bound(item.value, item.ctx)) for name, item in bound.items()),

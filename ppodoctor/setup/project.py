@@ -144,6 +144,13 @@ class Project:
         self._files[id(found.root)] = (found, path)
         return found
 
+    def facts_of_scope(self, scope: Scope) -> Optional[ModuleFacts]:
+        """The facts of the module (this script or a project module) a scope belongs to."""
+        while scope.parent is not None:
+            scope = scope.parent
+        entry = self._files.get(id(scope))
+        return entry[0] if entry is not None else None
+
     def file_of_scope(self, scope: Scope) -> str:
         while scope.parent is not None:
             scope = scope.parent
