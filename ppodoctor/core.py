@@ -160,10 +160,19 @@ def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -
 
 def _without_superseded(found: list[Diagnostic]) -> list[Diagnostic]:
     """One problem, one finding: a rule that names another as its superseder (`superseded_by`) is
-    silent on an argument of a trainer call where that rule reports."""
+    silent on an argument of a trainer call where that rule reports; and a finding several trainer
+    calls share (a tokenizer two trainers are given, at the same place, with the same words) is
+    reported once, for the first."""
     spoken = {(d.setup_index, d.span, d.rule) for d in found}
-    return [d for d in found
-            if d.rule is None or not any((d.setup_index, d.span, other) in spoken for other in d.rule.superseded_by)]
+    kept, seen = [], set()
+    for d in found:
+        if d.rule is not None and any((d.setup_index, d.span, other) in spoken for other in d.rule.superseded_by):
+            continue
+        if (d.code, d.span, d.message) in seen:
+            continue
+        seen.add((d.code, d.span, d.message))
+        kept.append(d)
+    return kept
 
 
 def _in_this_file(diagnostic: Diagnostic, file_setup: FileSetup) -> Diagnostic:
