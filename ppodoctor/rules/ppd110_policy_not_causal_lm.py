@@ -34,7 +34,9 @@ class PolicyNotCausalLM(Rule):
     'BaseModelOutputWithPast' object has no attribute 'logits'` (a base model) or in the
     classifier's forward pass (`Cannot handle batch sizes > 1 if no padding token is defined`).
 
-    Fix: load it with `AutoModelForCausalLM.from_pretrained(...)`, same path and arguments.
+    Fix: load it with `AutoModelForCausalLM.from_pretrained(...)`, same path and arguments; a model
+    built from a config (`AutoModel.from_config(config)`, `LlamaModel(config)`) is built with
+    `AutoModelForCausalLM.from_config(config)` (unsafe: the probe builds `from_pretrained` models only).
     Fix safety: safe when the checkpoint's saved config shows a causal-LM architecture (the original
     cannot run, and the checkpoint has the LM head the new class loads); unsafe when the checkpoint
     cannot be seen; advice only when it was saved without an LM head (the head would be random).
@@ -128,6 +130,9 @@ class PolicyNotCausalLM(Rule):
             fix = None
             if base.kind == OriginKind.FROM_PRETRAINED:
                 fix = Fix(f"Load the {role} model with AutoModelForCausalLM", _applicability(base, context))
+            elif _built_from_config(base):
+                # Built from a config (no weights either way): the same config as a causal LM.
+                fix = Fix(f"Build the {role} model with AutoModelForCausalLM.from_config", UNSAFE)
             yield self.report(
                 f"{role} model {describe(binding)} is not a causal LM: it has no LM head, so {_WHAT_BREAKS[role]} "
                 f"({versions(context)}); load it with AutoModelForCausalLM", binding.value_span, setup, fix,
@@ -139,6 +144,8 @@ class PolicyNotCausalLM(Rule):
 
         role = diagnostic.subject
         origin = base_origin(context.setup.origin(role))
+        if _built_from_config(origin):
+            return _from_config_edits(context.source, origin, role)
         _call, written = from_pretrained_call(origin, context.source, f"{role} model")
         others = tuple(r for r in (Role.POLICY, Role.REFERENCE, Role.REWARD, Role.VALUE) if r != role)
         shared = shared_with(context.setup, origin, others if role == Role.REFERENCE else (Role.REWARD, Role.VALUE))
@@ -175,6 +182,36 @@ def _without_lm_head(origin: Origin) -> bool:
     if kind == ModelKind.SEQUENCE_CLASSIFIER:
         return True
     return kind == ModelKind.OTHER_MODEL and origin.class_name.rsplit(".", 1)[-1].endswith("Model")
+
+
+def _built_from_config(origin: Optional[Origin]) -> bool:
+    """`AutoModel.from_config(config)` or a transformers class called with its config (`LlamaModel(config)`)."""
+    if origin is None:
+        return False
+    if origin.kind == OriginKind.FROM_CONFIG:
+        return origin.class_span is not None
+    return origin.kind == OriginKind.CONSTRUCTOR and origin.class_name.startswith("transformers.") \
+        and len(origin.args) == 1 and not origin.keywords and origin.span is not None
+
+
+def _from_config_edits(source, origin: Origin, role: str):
+    """`AutoModel.from_config(c)` → `AutoModelForCausalLM.from_config(c)`; `LlamaModel(c)` →
+    `AutoModelForCausalLM.from_config(c)` (transformers picks the causal-LM class of the config)."""
+    import libcst as cst
+
+    # the fix library loads only when a fix is made: kept off `check`
+    from ..fixes.builders import spell_at, swap_class
+
+    if origin.kind == OriginKind.FROM_CONFIG:
+        return swap_class(source, source.node_at(origin.class_span, cst.BaseExpression), "transformers",
+                          "AutoModelForCausalLM")
+    call = source.node_at(origin.span, cst.Call)
+    config = next((a.value for a in call.args if a.keyword is None and not a.star), None)
+    if config is None:
+        raise Declined(f"the {role} model's config is not its one positional argument")
+    spelling = spell_at(source, call, "transformers", "AutoModelForCausalLM")
+    return (source.replace(call, f"{spelling.text}.from_config({source.module.code_for_node(config)})"),) \
+        + spelling.edits
 
 
 def _base(origin: Optional[Origin]) -> Optional[Origin]:
