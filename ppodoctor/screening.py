@@ -36,6 +36,10 @@ class Screened(Record):
     def text(self) -> str:
         return self.source.text
 
+    @classmethod
+    def failed(cls, name: str, error: files.SourceError) -> "Screened":
+        return cls(name, Screen.ERROR, error=str(error), error_position=error.position)
+
 
 def screen(source: Union[str, bytes], name: str, named: bool = False) -> Screened:
     """Decode and screen one file's bytes (or an editor's text). `named`: the user named this file,
@@ -54,7 +58,7 @@ def screen(source: Union[str, bytes], name: str, named: bool = False) -> Screene
             return Screened(name, Screen.UNREAD)
         decoded = files.decode_source(source, name)
     except files.SourceError as error:
-        return Screened(name, Screen.ERROR, error=str(error), error_position=error.position)
+        return Screened.failed(name, error)
     return Screened(name, Screen.CHECK if may_matter(decoded.text) else Screen.CLEAN, decoded)
 
 
@@ -63,5 +67,5 @@ def screen_file(name: str, named: bool = False) -> Screened:
     try:
         data = files.read_bytes(name)
     except files.SourceError as error:
-        return Screened(name, Screen.ERROR, error=str(error), error_position=error.position)
+        return Screened.failed(name, error)
     return screen(data, name, named)

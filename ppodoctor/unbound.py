@@ -43,8 +43,6 @@ def unbound_names(text: str, notebook: bool = False) -> Optional[frozenset[str]]
     for symbol in table.get_symbols():
         if symbol.is_assigned() or symbol.is_imported() or symbol.is_namespace():
             bound.add(symbol.get_name())
-    if "*" in bound:
-        return None
     read: set[str] = set()
     pending = [table]
     while pending:
@@ -59,17 +57,18 @@ def unbound_names(text: str, notebook: bool = False) -> Optional[frozenset[str]]
 
 
 @lru_cache(maxsize=8)
-def read_too_early(text: str) -> Optional[frozenset[str]]:
+def read_too_early(text: str, notebook: bool = False) -> Optional[frozenset[str]]:
     """Names the module's top level reads, as it runs, before any statement above binds them (a
-    NameError when the script runs, though something below binds them). Function and lambda bodies
-    run later and are left out; a binding on any branch counts (leniently: it may have run)."""
+    NameError when the script runs, though something below binds them; builtins are bound from the
+    start). Function and lambda bodies run later and are left out; a binding on any branch counts
+    (leniently: it may have run)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    bound: set[str] = set()
+    bound: set[str] = set(_builtin_names(notebook))
     early: set[str] = set()
     for statement in tree.body:
         reads, binds = _top_level_names(statement)
@@ -114,13 +113,23 @@ def _top_level_names(statement: ast.stmt) -> tuple[set[str], set[str]]:
 def new_unbound(before: str, after: str, notebook: bool = False) -> frozenset[str]:
     """The names `after` reads where nothing binds them (anywhere, or above the read at the top
     level) that `before` did not; nothing when either text cannot be told."""
-    old, new = unbound_names(before, notebook), unbound_names(after, notebook)
-    found = new - old if old is not None and new is not None else frozenset()
-    old_early, new_early = read_too_early(before), read_too_early(after)
-    if old_early is not None and new_early is not None:
-        found |= new_early - old_early - (_builtin_names(notebook))
-    return frozenset(found)
+    found: frozenset[str] = frozenset()
+    for names in (unbound_names, read_too_early):
+        old, new = names(before, notebook), names(after, notebook)
+        if old is not None and new is not None:
+            found |= new - old
+    return found
 
 
+def why_unbound(before: str, after: str, notebook: bool = False) -> str:
+    """"would read `x` where nothing binds it" when `after` reads names `before` did not read unbound
+    (new_unbound); "" when it reads none: the one wording of the guard for fixes and ports."""
+    unbound = new_unbound(before, after, notebook)
+    if not unbound:
+        return ""
+    return "would read " + ", ".join(f"`{name}`" for name in sorted(unbound)) + " where nothing binds it"
+
+
+@lru_cache(maxsize=2)
 def _builtin_names(notebook: bool) -> frozenset[str]:
     return frozenset(dir(builtins)) | _MODULE_NAMES | (_NOTEBOOK_NAMES if notebook else frozenset())

@@ -25,7 +25,7 @@ from ..rules.base import FixContext, setup_of
 from ..setup.model import FileSetup
 from ..trl_api.eras import Target
 from ..types import Applicability, Declined, Diagnostic, Edit
-from ..unbound import new_unbound
+from ..unbound import why_unbound
 
 MAX_ROUNDS = 10
 UNSAFE_REASON = "unsafe fix: apply it with --unsafe-fixes"
@@ -93,11 +93,8 @@ def refusal(old: str, new: str, must_compile: bool, filename: str) -> Optional[s
     no name that nothing binds where `old` read none (unbound.py)."""
     if not parses(new, must_compile, filename):
         return "the fixed code would not parse"
-    unbound = new_unbound(old, new, files.is_notebook(filename))
-    if unbound:
-        names = ", ".join(f"`{name}`" for name in sorted(unbound))
-        return f"the fixed code would read {names} where nothing binds it"
-    return None
+    unbound = why_unbound(old, new, files.is_notebook(filename))
+    return f"the fixed code {unbound}" if unbound else None
 
 
 def fix_text(text: str, filename: str, target: Target, settings: Settings, newline: str = "\n",

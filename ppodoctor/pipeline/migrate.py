@@ -17,7 +17,7 @@ from ..config import Settings
 from ..core import check_source, parse_screened
 from ..screening import screen
 from .engine import parses
-from ..unbound import new_unbound
+from ..unbound import why_unbound
 from ..fixes.edits import apply
 from ..migrate import mapping
 from ..migrate.layout import relayout
@@ -75,11 +75,10 @@ def migrate_source(source: Union[str, bytes], filename: str = "<stdin>", target:
     if not parses(text, True, filename):
         return FileMigration(filename, decoded, decoded.text, ports,
                              declined="the ported code would not parse (e.g. a block left empty); nothing is changed")
-    unbound = new_unbound(decoded.text, text, decoded.is_notebook)
+    unbound = why_unbound(decoded.text, text, decoded.is_notebook)
     if unbound:
-        names = ", ".join(f"`{name}`" for name in sorted(unbound))
         return FileMigration(filename, decoded, decoded.text, ports,
-                             declined=f"the ported code would read {names} where nothing binds it; nothing is changed")
+                             declined=f"the ported code {unbound}; nothing is changed")
     try:
         files.encode(decoded, text)
     except UnicodeEncodeError as error:

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Optional
 from ..setup.model import FileSetup, ImportRecord
 from ..types import Evidence
 from .probe_checks import Built, Check, Imported, Status
-from .setup_facts import CheckResult, ImportAttempt, ModelFacts, SetupFacts, TokenizerFacts  # noqa: F401  (re-exported for the rules)
+from .setup_facts import CheckResult, ImportAttempt, ModelFacts, SetupFacts
 
 SCORERS = ("reward", "value")
 

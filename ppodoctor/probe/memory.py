@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .probe_checks import Built
-from .setup_facts import ROLES, ModelFacts, SetupFacts
+from .facts import model as model_of
+from .setup_facts import ROLES, SetupFacts
 
 TRAINED_ROLES = ("policy", "value")
 ADAMW_STATES = 2
@@ -55,7 +56,7 @@ class MemoryPlan:
 def memory_plan(facts: Optional[SetupFacts]) -> MemoryPlan:
     models, missing = [], []
     for role in ROLES:
-        model = facts.model(role) if facts is not None else ModelFacts(Built.ABSENT)
+        model = model_of(facts, role)
         if model.built:
             # An object that a trained role shares (the value model is the reward object) is trained there.
             trained = role in TRAINED_ROLES or (facts is not None and any(
