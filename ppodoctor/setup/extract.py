@@ -103,15 +103,7 @@ class _Extractor:
         klass = self.resolver.local_class(callee, ctx)
         if klass is None or klass.scope.parent is None or klass.scope.parent is self.facts.root:
             return None
-        outer = Context(klass.scope.parent, None)
-        for base in klass.bases:
-            name = self.resolver.qualname(base, outer)
-            trainer = self._trainer_of(name, {}) or self._project_subclass(name, outer, depth + 1)
-            if trainer is not None:
-                if "__init__" in klass.scope.bindings or trainer[1] in self._own_init:
-                    self._own_init.add(klass.name)
-                return trainer[0], klass.name
-        return None
+        return self._subclass_of(klass, {}, depth)
 
     def _trainer_subclasses(self) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}
@@ -122,27 +114,24 @@ class _Extractor:
                 key = f"<local>.{klass.name}"
                 if key in found or klass.scope.parent is None:
                     continue
-                ctx = Context(klass.scope.parent, None)
-                for base in klass.bases:
-                    trainer = self._trainer_of(self.resolver.qualname(base, ctx), found)
-                    if trainer is not None:
-                        found[key] = (trainer[0], klass.name)
-                        if "__init__" in klass.scope.bindings or trainer[1] in self._own_init:
-                            self._own_init.add(klass.name)
-                        changed = True
-                        break
+                trainer = self._subclass_of(klass, found)
+                if trainer is not None:
+                    found[key] = trainer
+                    changed = True
         return found
 
-    def _forwarding_for(self, klass) -> Optional[Forwarding]:
-        """The reader of `klass`'s `__init__`, over the facts of the module that defines it."""
-        if klass is None:
-            return None
-        if self.resolver.project is None:
-            return self.forwarding
-        facts = self.resolver.project.facts_of_scope(klass.scope)
-        if facts is None or facts is self.facts:
-            return self.forwarding
-        return Forwarding(facts, self.resolver)
+    def _subclass_of(self, klass, known: dict[str, tuple[str, str]], depth: int = 0) -> Optional[tuple[str, str]]:
+        """(the trainer `klass` derives from, its name) when a base is a trainer, a subclass in `known`
+        or one of a project module; a subclass with an `__init__` of its own (or above it) is noted."""
+        outer = Context(klass.scope.parent, None)
+        for base in klass.bases:
+            name = self.resolver.qualname(base, outer)
+            trainer = self._trainer_of(name, known) or self._project_subclass(name, outer, depth + 1)
+            if trainer is not None:
+                if "__init__" in klass.scope.bindings or trainer[1] in self._own_init:
+                    self._own_init.add(klass.name)
+                return trainer[0], klass.name
+        return None
 
     # --- one trainer call -----------------------------------------------------------------
     def _setup(self, site: CallSite, ctx: Context, callee: str, trainer: str, subclass: str) -> PPOSetup:
@@ -153,8 +142,7 @@ class _Extractor:
         forwards, passes_keywords, own_keywords = False, not own_signature, frozenset()
         if subclass:
             klass = resolver.local_class(callee, ctx)
-            forwarding = self._forwarding_for(klass)
-            through = forwarding.through(klass, passed, call) if forwarding is not None else None
+            through = self.forwarding.through(klass, passed, call) if klass is not None else None
             if through is not None:
                 # What the subclass's __init__ hands on is what PPOTrainer receives.
                 (passed, passes_keywords, own_keywords), own_signature, forwards = through, False, True

@@ -46,6 +46,13 @@ class Forwarding:
     def __init__(self, facts: ModuleFacts, resolver) -> None:
         self.facts, self.resolver = facts, resolver
 
+    def _facts_of(self, scope) -> ModuleFacts:
+        """The facts of the module `scope` is in: this script's, or a project module's that defines
+        the class (setup/project.py)."""
+        project = self.resolver.project
+        found = project.facts_of_scope(scope) if project is not None else None
+        return found if found is not None else self.facts
+
     def through(self, klass: ClassInfo, passed: list[Passed], call: cst.Call, depth: int = 0) \
             -> Optional[tuple[list[Passed], bool, frozenset]]:
         """The arguments the trainer base receives when `klass(...)` is called with `passed`, or None;
@@ -78,7 +85,7 @@ class Forwarding:
     def _forwarding_call(self, init: FunctionInfo, klass: ClassInfo, outer: Context):
         """The one `super().__init__(...)` (or `Base.__init__(self, ...)`) that always runs, and the base."""
         found = []
-        for site in self.facts.calls:
+        for site in self._facts_of(init.scope).calls:
             func = site.node.func
             if site.scope is not init.scope or not isinstance(func, cst.Attribute) or func.attr.value != "__init__":
                 continue
@@ -175,7 +182,7 @@ class Forwarding:
         """The literal keys `__init__` always pops off its `**kwargs` before handing them on; None when a
         pop may not run or its key cannot be read."""
         found = set()
-        for action in self.facts.actions:
+        for action in self._facts_of(init.scope).actions:
             if action.scope is init.scope and action.receiver == star_kw and action.kind == ActionKind.CALL \
                     and action.name == "pop" and isinstance(action.subject, cst.Name):
                 args = action.node.args
@@ -191,7 +198,7 @@ class Forwarding:
         for name in names:
             if len(init.scope.bindings.get(name, ())) != 1:
                 return False
-        for action in self.facts.actions:
+        for action in self._facts_of(init.scope).actions:
             if action.scope is init.scope and action.receiver in names and action.node is not site.node \
                     and action.kind != ActionKind.ATTRIBUTE and not (action.kind == ActionKind.CALL and action.name in _READING) \
                     and not (action.kind == ActionKind.CALL and action.name == "pop" and not action.path):
