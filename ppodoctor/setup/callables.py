@@ -57,6 +57,30 @@ class CallableResolution:
             return inner[0], inner[1], inner[2] + bound
         return first.value, node_ctx, bound
 
+    def lambda_origin(self, call: cst.Call, ctx: Context, index: tuple, depth: int):
+        """What calling a lambda without parameters makes (`LOADERS = {"value": lambda: ...}` then
+        `load()`): its body's object, anew for each call; None when `call` calls no such lambda. A lambda
+        with parameters is not followed: its parameters have no scope of their own in the walk."""
+        if call.args:
+            return None
+        node, node_ctx = call.func, ctx
+        if isinstance(node, cst.Name):
+            bound = self.loop_var(node.value, ctx) if ctx.loop_vars else None
+            if bound is not None:
+                node, node_ctx = self.follow_index(bound.node, bound.index), bound.ctx
+            else:
+                binding, scope, ambiguous = self.lookup(node.value, ctx)
+                if binding is None or ambiguous or binding.kind != BindingKind.ASSIGN or binding.index:
+                    return None
+                node, node_ctx = binding.value, self.context_for(binding, scope, ctx)
+        params = node.params if isinstance(node, cst.Lambda) else None
+        if params is None or params.params or params.posonly_params or params.kwonly_params \
+                or params.star_arg is not cst.MaybeSentinel.DEFAULT or params.star_kwarg is not None:
+            return None
+        line, column = self.facts.position(call)
+        inner = node_ctx.replace(call_path=f"{ctx.call_path}/{line}:{column}")  # each call makes its own object
+        return self.origin(node.body, inner, index, depth + 1)
+
     def written_at(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> Optional[Span]:
         """Where what `node` stands for is written: a parameter bound by a followed call is the argument
         that call passes; None for a parameter no call binds (its objects come from elsewhere)."""

@@ -27,6 +27,9 @@ def _with_text(value: Value, text: str) -> Value:
 def _unknown(text: str, reason: str) -> Value:
     return Value(UNKNOWN, None, text, reason)
 
+# Classes whose instances hold exactly the keywords they are built with, as attributes.
+NAMESPACES = frozenset({"types.SimpleNamespace", "argparse.Namespace"})
+
 
 class ValueResolution:
     def value(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> Value:
@@ -109,6 +112,9 @@ class ValueResolution:
             else None
         if klass is not None and attr in klass.fields:
             return _with_text(self._field_value(receiver, klass, attr, depth), text)
+        if receiver.kind == OriginKind.CONSTRUCTOR and receiver.class_name in NAMESPACES \
+                and receiver.keyword(attr) is not None:
+            return _with_text(receiver.keyword(attr).value, text)  # a namespace's attributes: its keywords
         parsed = receiver.kind == OriginKind.CALL and receiver.callee.split(".")[-1] in ("parse_args", "parse_known_args")
         if parsed and attr in self.facts.argparse_defaults:
             inner = self.value(self.facts.argparse_defaults[attr], Context(self.facts.root, None), depth + 1)
