@@ -73,11 +73,13 @@ class CheckReport(Record):
         return exit_status(errors=bool(self.errors), left=bool(self.problems))
 
 
-def parse_setup(text: str, filename: str, screened: bool = False) -> FileSetup:
+def parse_setup(text: str, filename: str, screened: bool = False,
+                overlay: Optional[dict[str, str]] = None) -> FileSetup:
     """Source text → setup model; raises files.SourceError for text libcst cannot parse.
 
     Text that cannot matter to any rule (setup.relevance) gets an empty model without libcst;
-    `screened`: the caller has already asked setup.relevance (a scan's screening) and it may matter."""
+    `screened`: the caller has already asked setup.relevance (a scan's screening) and it may matter;
+    `overlay`: absolute path → text of project modules a fix in progress has changed."""
     # the extractor (libcst) loads only for text that can hold a setup
     from .setup.relevance import may_matter
 
@@ -95,7 +97,7 @@ def parse_setup(text: str, filename: str, screened: bool = False) -> FileSetup:
     except RecursionError:
         raise files.SourceError("too deeply nested to parse") from None
     try:
-        return extract(module, filename, text=text)
+        return extract(module, filename, text=text, overlay=overlay)
     except RecursionError:
         raise files.SourceError("too deeply nested to analyse") from None
 

@@ -26,10 +26,12 @@ _NEW_ONLY_KEYWORDS = frozenset({"processing_class", "reward_model", "value_model
                                 "callbacks", "optimizers", "peft_config"})
 
 
-def extract(module: cst.Module, path: str = "<string>", text: Optional[str] = None) -> FileSetup:
-    """`text`, when given, is the exact source `module` was parsed from (it keys the reuse below)."""
+def extract(module: cst.Module, path: str = "<string>", text: Optional[str] = None,
+            overlay: Optional[dict[str, str]] = None) -> FileSetup:
+    """`text`, when given, is the exact source `module` was parsed from (it keys the reuse below);
+    `overlay`: the project modules' texts as a fix in progress has them (setup/project.py)."""
     facts = collect(module)
-    file_setup = _Extractor(facts, path, project_for(path, facts)).run()
+    file_setup = _Extractor(facts, path, project_for(path, facts, overlay)).run()
     if file_setup.setups:
         # A fix preview or the fix engine will want this tree again; see recent.py.
         remember(facts, text)
