@@ -53,9 +53,12 @@ class FunctionResolution:
         pairs: the arguments with their contexts when they are not just `call`'s (a functools.partial's
         bound arguments come first). A memoised function (lru_cache, cache) called with arguments of
         known equal values runs once: its objects are keyed by the function and those values."""
+        receiver = ""
+        if pairs is None and function.klass is not None and isinstance(call.func, cst.Attribute):
+            receiver = self.origin_key(call.func.value, ctx)  # `obj.method(...)`: the instance's key
         pairs = [(arg, ctx) for arg in call.args] if pairs is None else pairs
         params = self.bind_pairs(function, pairs)
-        memo = self.memo_path(function, pairs)
+        memo = self.memo_path(function, pairs, receiver)
         if memo is not None:
             return Context(function.scope, None, (), params, memo)
         line, column = self.facts.position(call)

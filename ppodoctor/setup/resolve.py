@@ -312,7 +312,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         function = self.local_function(func, ctx)
         if function is not None:
             return self._function_origin(function, call, ctx, index, depth)
-        wrapped = self.partial_target(func, ctx) if type(func) in (cst.Name, cst.Call) else None
+        wrapped = self.partial_target(func, ctx) if type(func) in (cst.Name, cst.Call, cst.Attribute) else None
         if wrapped is not None:
             # A functools.partial object: the callable it wraps, run with its bound arguments first.
             target, target_ctx, pairs = wrapped
