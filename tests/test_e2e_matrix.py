@@ -1,4 +1,4 @@
-"""The end-to-end matrix: every fixable rule's mistake, in ten script styles, against real trl 1.12.
+"""The end-to-end matrix: every fixable rule's mistake, in eleven script styles, against real trl 1.12.
 
 For each (rule, style): the broken script first fails in trl 1.12 with the error the rule names;
 `ppodoctor fix --write --python <that interpreter>` (the probe on) patches it; the patched script
