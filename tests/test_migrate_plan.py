@@ -163,7 +163,6 @@ def test_a_stop_token_id_is_reported_not_guessed():
 def test_fix_and_migrate_say_the_same_of_init_kl_coef():
     """One table (trl_api/old_config_fields.json) for a field with only a closest equivalent: PPD205's
     unsafe rename to kl_coef and the port's beta say the same change of meaning."""
-    from eras_helpers import codes  # noqa: F401 - the helpers' path set-up
     from ppodoctor.api import check_source
     from ppodoctor.config import Settings
     from ppodoctor.trl_api import config_moves
