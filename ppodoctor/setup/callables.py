@@ -62,6 +62,20 @@ class CallableResolution:
             return inner[0], inner[1], inner[2] + bound
         return first.value, node_ctx, bound
 
+    def getattr_qualname(self, call: cst.Call, ctx: Context, depth: int) -> str:
+        """`getattr(transformers, "AutoModelForCausalLM")` names what `transformers.AutoModelForCausalLM`
+        does when the name is a string the source shows (a constant, a table entry, a bound parameter)."""
+        args = call.args
+        if depth > _DEPTH or len(args) != 2 or any(a.keyword is not None or a.star for a in args) \
+                or self.qualname(call.func, ctx, depth + 1) != "getattr":
+            return ""
+        owner = self.qualname(args[0].value, ctx, depth + 1)
+        name = self.value(args[1].value, ctx, depth + 1)
+        if not owner or owner.startswith("<local>") or name.kind != ValueKind.LITERAL \
+                or not isinstance(name.value, str) or not name.value.isidentifier():
+            return ""
+        return f"{owner}.{name.value}"
+
     def lambda_origin(self, call: cst.Call, ctx: Context, index: tuple, depth: int):
         """What calling a lambda without parameters makes (`LOADERS = {"value": lambda: ...}` then
         `load()`): its body's object, anew for each call; None when `call` calls no such lambda. A lambda

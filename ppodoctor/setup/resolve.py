@@ -156,6 +156,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if kind is cst.Attribute:
             inner = self.qualname(node.value, ctx, depth)
             return f"{inner}.{node.attr.value}" if inner else ""
+        if kind is cst.Call:
+            return self.getattr_qualname(node, ctx, depth)
         if kind is not cst.Name or depth > MAX_DEPTH:
             return ""
         bound = self.loop_var(node.value, ctx) if ctx.loop_vars else None
@@ -374,14 +376,6 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             return Origin("constructor", class_name=callee, path=path, local_class=local, **common)
         why = f"the result of `{callee or method}(...)` is not followed{self.import_note(callee)}"
         return Origin("call", reason=why, **common)
-
-    def is_import_rooted(self, node: cst.BaseExpression, ctx: Context) -> bool:
-        while isinstance(node, cst.Attribute):
-            node = node.value
-        if not isinstance(node, cst.Name):
-            return False
-        binding, _scope, _ambiguous = self.lookup(node.value, ctx)
-        return binding is not None and binding.kind == BindingKind.IMPORT
 
     def _path(self, call: cst.Call, ctx: Context, pairs: Optional[list], positional: list, depth: int, keyword: str):
         if self._keys_only:

@@ -153,7 +153,11 @@ class _Walker:
             elif scope.kind == ScopeKind.CLASS and isinstance(stmt.target, cst.Name) and scope.class_info is not None:
                 scope.class_info.fields.append(stmt.target.value)
         elif isinstance(stmt, cst.AugAssign):
-            self.bind_target(stmt.target, None, scope, path, kind="other")
+            if isinstance(stmt.operator, cst.BitOrAssign) and isinstance(stmt.target, cst.Name):
+                # `kw |= {...}`: the value is `kw | {...}` (a dict merged in place); mappings.py reads it.
+                self.bind_target(stmt.target, stmt, scope, path)
+            else:
+                self.bind_target(stmt.target, None, scope, path, kind="other")
         elif isinstance(stmt, cst.Del):
             for element in _targets(stmt.target):
                 node = element[0]

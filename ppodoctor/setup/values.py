@@ -45,6 +45,11 @@ class ValueResolution:
             return self._attribute_value(node, ctx, text, depth)
         if isinstance(node, cst.Subscript):
             key = subscript_key(node)
+            if key is NOT_LITERAL and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+                # `TABLE[role]` with a key the source shows elsewhere (a bound parameter, a constant)
+                found = self.value(node.slice[0].slice.value, ctx, depth + 1)
+                if found.kind == ValueKind.LITERAL and type(found.value) in (str, int):
+                    key = found.value
             if key is not NOT_LITERAL:
                 target = self.element_node(node.value, ctx, key, depth)
                 if target is not None:
