@@ -23,7 +23,7 @@ OVER_THE_LIMIT: set[str] = set()
 # Bottom to top; a module belongs to the first entry that is it or a package above it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("types", ("ppodoctor.records", "ppodoctor.types", "ppodoctor")),
-    ("foundation", ("ppodoctor.trl_api", "ppodoctor.setup", "ppodoctor.config", "ppodoctor.files",
+    ("foundation", ("ppodoctor.trl_api", "ppodoctor.setup", "ppodoctor.launch", "ppodoctor.config", "ppodoctor.files",
                     "ppodoctor.noqa", "ppodoctor.ignore", "ppodoctor.magics", "ppodoctor.notebook",
                     "ppodoctor.notebook_json", "ppodoctor.saved", "ppodoctor.envreport", "ppodoctor.textdiff",
                     "ppodoctor.screening", "ppodoctor.unbound")),
