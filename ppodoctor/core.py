@@ -73,8 +73,9 @@ class CheckReport(Record):
         return exit_status(errors=bool(self.errors), left=bool(self.problems))
 
 
-def parse_setup(text: str, filename: str, screened: bool = False) -> FileSetup:
-    """Source text → setup model; raises files.SourceError for text libcst cannot parse.
+def parse_setup(text: str, filename: str, screened: bool = False, argv=None) -> FileSetup:
+    """Source text → setup model; raises files.SourceError for text libcst cannot parse. `argv`
+    (setup.argv.ScriptArgv): the command line a launch gives the script, bound to its parser.
 
     Text that cannot matter to any rule (setup.relevance) gets an empty model without libcst;
     `screened`: the caller has already asked setup.relevance (a scan's screening) and it may matter."""
@@ -95,7 +96,7 @@ def parse_setup(text: str, filename: str, screened: bool = False) -> FileSetup:
     except RecursionError:
         raise files.SourceError("too deeply nested to parse") from None
     try:
-        return extract(module, filename, text=text)
+        return extract(module, filename, text=text, argv=argv)
     except RecursionError:
         raise files.SourceError("too deeply nested to analyse") from None
 
@@ -134,13 +135,13 @@ def failed(filename: str, error: files.SourceError, **fields) -> FileReport:
     return FileReport(filename, error=str(error), error_position=error.position, **fields)
 
 
-def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -> tuple[Diagnostic, ...]:
+def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings, launch=None) -> tuple[Diagnostic, ...]:
     if target.trl_path or target.transformers_path:
         # the installation's reader loads only for a target read from an installation
         from .trl_api.installed_facts import use
 
         use(target)  # the rules read what the tables lack from the target's installation
-    context = RuleContext(target=target, file=setup, saved=SavedFiles.near(setup.path))
+    context = RuleContext(target=target, file=setup, saved=SavedFiles.near(setup.path), launch=launch)
     table = noqa.noqa_lines(text)
     found = []
     for rule in select_rules(*settings.rule_codes(setup.path)):

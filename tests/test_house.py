@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                     "ppodoctor.screening", "ppodoctor.unbound")),
     ("libraries", ("ppodoctor.fixes", "ppodoctor.probe", "ppodoctor.migrate")),
     ("rules", ("ppodoctor.rules",)),
-    ("core", ("ppodoctor.core", "ppodoctor.explain")),
+    ("core", ("ppodoctor.core", "ppodoctor.explain", "ppodoctor.launch_check")),
     ("pipeline", ("ppodoctor.pipeline", "ppodoctor.scan", "ppodoctor.workers")),
     ("report", ("ppodoctor.report",)),
     ("entry", ("ppodoctor.api", "ppodoctor.cli", "ppodoctor.cli_check", "ppodoctor.cli_common",

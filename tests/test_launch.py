@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ppodoctor.launch import NotALaunch, ShellError, command_launch, read_launcher
+from ppodoctor.launch.command import NotALaunch, command_launch
+from ppodoctor.launch.shell import ShellError, read_launcher
 from ppodoctor.launch.model import Launcher, dumps, loads
 
 
@@ -115,6 +116,8 @@ def test_not_a_launch():
 
 def test_shell_launcher_variables_defaults_continuations_and_lines(zero, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(zero))
+    monkeypatch.delenv("SEED", raising=False)
+    monkeypatch.delenv("NP", raising=False)
     path = _write(zero, "run_ppo.sh", """
         #!/bin/bash
         set -e
@@ -137,7 +140,7 @@ def test_shell_launcher_variables_defaults_continuations_and_lines(zero, monkeyp
                                  "--per_device_train_batch_size", "4", "--seed", "$SEED")
     assert first.world_size == 4 and first.deepspeed.zero_stage == 2
     assert dict(first.env) == {"ACCELERATE_USE_CPU": "true"}
-    assert "the environment" in first.unknown("argument `$SEED`")
+    assert "neither in the launcher nor in the environment" in first.unknown("argument `$SEED`")
     assert second.source.line == 10 and second.world_size == 2
     assert "loop" in second.unknown("argument `$i`")
     assert third.source.line == 11 and third.launcher is Launcher.PYTHON and third.script_argv == ("--lr", "1e-5")
@@ -159,3 +162,16 @@ def test_an_unparsable_launcher_is_an_error(tmp_path):
     path = _write(tmp_path, "bad.sh", "if then fi (\n")
     with pytest.raises(ShellError):
         read_launcher(path)
+
+
+def test_a_variable_the_launcher_does_not_set_comes_from_the_environment(tmp_path, monkeypatch):
+    path = _write(tmp_path, "run.sh", """
+        BATCH=${BATCH:-3}
+        python t.py --bs $BATCH --seed $SEED
+        """)
+    monkeypatch.delenv("BATCH", raising=False)
+    monkeypatch.setenv("SEED", "7")
+    assert read_launcher(path)[0].script_argv == ("--bs", "3", "--seed", "7")
+    monkeypatch.setenv("BATCH", "2")
+    assert read_launcher(path)[0].script_argv == ("--bs", "2", "--seed", "7")
+    assert read_launcher(path, environ={})[0].script_argv == ("--bs", "3", "--seed", "$SEED")

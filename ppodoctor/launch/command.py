@@ -13,7 +13,7 @@ from typing import Optional
 
 from .configs import ConfigError, deepspeed_of_accelerate, default_accelerate_config, read_accelerate, \
     read_deepspeed_json
-from .model import Launch, Launcher, LaunchSource, Unknown
+from .model import DeepSpeedVia, Launch, Launcher, LaunchSource, Unknown
 
 _ACCELERATE_FLAGS = frozenset({
     "--cpu", "--debug", "--downcast_bf16", "--dynamo_use_dynamic", "--dynamo_use_fullgraph",
@@ -170,16 +170,21 @@ def _script_deepspeed(argv: list[str], base: Path, unknowns: list[Unknown]):
     """The DeepSpeed JSON the script's TrainingArguments name (`--deepspeed ds.json`)."""
     for index, word in enumerate(argv):
         if word == "--deepspeed" and index + 1 < len(argv):
-            return _json_or_unknown(argv[index + 1], base, unknowns)
+            return _json_or_unknown(argv[index + 1], base, unknowns, DeepSpeedVia.TRAINING_ARGUMENTS)
         if word.startswith("--deepspeed="):
-            return _json_or_unknown(word.partition("=")[2], base, unknowns)
+            return _json_or_unknown(word.partition("=")[2], base, unknowns, DeepSpeedVia.TRAINING_ARGUMENTS)
     return None
 
 
-def _json_or_unknown(named: str, base: Path, unknowns: list[Unknown]):
+def _json_or_unknown(named: str, base: Path, unknowns: list[Unknown], via: DeepSpeedVia = DeepSpeedVia.ACCELERATE):
     path = Path(named) if Path(named).is_absolute() else base / named
     try:
-        return read_deepspeed_json(path)
+        return read_deepspeed_json(path, via)
     except ConfigError as error:
         unknowns.append(Unknown("deepspeed config", str(error)))
         return None
+
+
+def command_launch(words: list[str], base: Path = Path(".")) -> Launch:
+    """The launch a command line (`accelerate launch ... train.py ...`) starts; raises NotALaunch."""
+    return parse_command(list(words), base, LaunchSource(text=" ".join(words)))

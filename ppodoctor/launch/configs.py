@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-from .model import AccelerateConfig, DeepSpeedConfig
+from .model import AccelerateConfig, DeepSpeedConfig, DeepSpeedVia
 
 # The DeepSpeed entries the rules and the memory plan read, dotted.
 _DEEPSPEED_KEYS = (
@@ -58,7 +58,7 @@ def read_accelerate(path: Path) -> AccelerateConfig:
     return AccelerateConfig(str(path), data)
 
 
-def read_deepspeed_json(path: Path) -> DeepSpeedConfig:
+def read_deepspeed_json(path: Path, via: DeepSpeedVia = DeepSpeedVia.ACCELERATE) -> DeepSpeedConfig:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
@@ -67,7 +67,7 @@ def read_deepspeed_json(path: Path) -> DeepSpeedConfig:
         raise ConfigError(f"{path} is not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path} does not hold a JSON object")
-    return DeepSpeedConfig(str(path), _flatten(data))
+    return DeepSpeedConfig(str(path), _flatten(data), via)
 
 
 def deepspeed_of_accelerate(config: AccelerateConfig, base: Path) -> Optional[DeepSpeedConfig]:

@@ -43,6 +43,14 @@ class LaunchSource(Record):
         return f"{self.file}:{self.line}" if self.file else "the command line"
 
 
+class DeepSpeedVia(StrEnum):
+    """Who hands the DeepSpeed configuration over: the TrainingArguments (`--deepspeed ds.json`: transformers
+    checks it against them when they are built) or accelerate (its YAML or `--deepspeed_config_file`)."""
+
+    TRAINING_ARGUMENTS = "training_arguments"
+    ACCELERATE = "accelerate"
+
+
 @record
 class DeepSpeedConfig(Record):
     """A DeepSpeed configuration as the launch hands it over.
@@ -55,6 +63,7 @@ class DeepSpeedConfig(Record):
 
     source: str
     values: dict[str, Any]
+    via: DeepSpeedVia = DeepSpeedVia.ACCELERATE
 
     def value(self, name: str) -> Any:
         return self.values.get(name)

@@ -4,13 +4,15 @@ What is followed: literal variable assignments in the order they run (`NP=8`, `e
 command's own `VAR=value` prefix), `$VAR`, `${VAR}`, `${VAR:-default}`/`${VAR-default}`/`${VAR:=default}`,
 quoting and line continuations (the shell's own word splitting, after expansion). What is not:
 command substitutions, positional parameters without a default, variables set inside `if`/`for`/
-functions or in the environment; a word that holds one stays as written and the launch says why in
-its unknowns. Every command that starts a Python script (command.parse_command) is a launch, with the
+functions; a word that holds one stays as written and the launch says why in its unknowns. A
+variable the launcher does not assign is read from the environment ppodoctor runs in, as the shell
+would read it from the one it runs in (`BATCH=2 ppodoctor check run_ppo.sh`). Every command that starts a Python script (command.parse_command) is a launch, with the
 line it starts on.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 from typing import Optional
@@ -27,12 +29,12 @@ class _Unexpandable(Exception):
     pass
 
 
-def read_launcher(path: Path) -> tuple[Launch, ...]:
+def read_launcher(path: Path, environ: Optional[dict[str, str]] = None) -> tuple[Launch, ...]:
     text = path.read_text(encoding="utf-8")
-    return launches_of(text, str(path), path.parent)
+    return launches_of(text, str(path), path.parent, environ)
 
 
-def launches_of(text: str, filename: str, base: Path) -> tuple[Launch, ...]:
+def launches_of(text: str, filename: str, base: Path, environ: Optional[dict[str, str]] = None) -> tuple[Launch, ...]:
     # bashlex only when a shell launcher is read: `check` of a Python file never imports it
     import bashlex
 
@@ -40,15 +42,15 @@ def launches_of(text: str, filename: str, base: Path) -> tuple[Launch, ...]:
         trees = bashlex.parse(text)
     except (bashlex.errors.ParsingError, NotImplementedError, AssertionError) as error:
         raise ShellError(f"{filename}: cannot parse as a shell script: {error}") from None
-    walker = _Walker(text, filename, base)
+    walker = _Walker(text, filename, base, dict(os.environ) if environ is None else environ)
     for tree in trees:
         walker.walk(tree, straight=True)
     return tuple(walker.launches)
 
 
 class _Walker:
-    def __init__(self, text: str, filename: str, base: Path) -> None:
-        self.text, self.filename, self.base = text, filename, base
+    def __init__(self, text: str, filename: str, base: Path, environ: dict[str, str]) -> None:
+        self.text, self.filename, self.base, self.environ = text, filename, base, environ
         self.variables: dict[str, Optional[str]] = {}  # None: set in a way that cannot be told
         self.why_not: dict[str, str] = {}  # why a variable's value (None) cannot be told
         self.exported: set[str] = set()
@@ -166,13 +168,14 @@ class _Walker:
             if operator in expression:
                 name, _, default = expression.partition(operator)
                 break
-        value = self.variables.get(name) if name in self.variables else None
+        value = self.variables[name] if name in self.variables else self.environ.get(name)
         if name in self.variables and value is None:
             raise _Unexpandable(self.why_not.get(name, f"`${name}` cannot be told"))
         if value is None or (value == "" and default is not None and ":" in expression[len(name):len(name) + 1]):
             if default is None:
-                where = "the launcher's arguments" if name.isdigit() or name in ("@", "*") else "the environment"
-                raise _Unexpandable(f"`${name}` comes from {where}")
+                if name.isdigit() or name in ("@", "*"):
+                    raise _Unexpandable(f"`${name}` comes from the launcher's arguments")
+                raise _Unexpandable(f"`${name}` is set neither in the launcher nor in the environment")
             return default
         return value
 

@@ -91,6 +91,8 @@ class _Walker:
                 dest = chosen.lstrip("-").replace("-", "_")
         if dest and "default" in keywords:
             self.facts.argparse_defaults[dest] = keywords["default"]
+        if dest:
+            self.facts.argparse_options.append((dest, tuple(o for o in options if isinstance(o, str)), keywords))
 
     def scan(self, node: cst.CSTNode, scope: Scope, path: BranchPath) -> None:
         ExpressionScanner(self.facts, scope, path, self._loop, self.record_argparse).scan(node)
@@ -148,10 +150,12 @@ class _Walker:
                 klass = scope.class_info
                 if klass is not None:
                     klass.fields.append(stmt.target.value)
+                    klass.field_types[stmt.target.value] = self.facts.code(stmt.annotation.annotation).strip()
                     if default is not None:
                         klass.field_defaults[stmt.target.value] = default
             elif scope.kind == ScopeKind.CLASS and isinstance(stmt.target, cst.Name) and scope.class_info is not None:
                 scope.class_info.fields.append(stmt.target.value)
+                scope.class_info.field_types[stmt.target.value] = self.facts.code(stmt.annotation.annotation).strip()
         elif isinstance(stmt, cst.AugAssign):
             self.bind_target(stmt.target, None, scope, path, kind="other")
         elif isinstance(stmt, cst.Del):
