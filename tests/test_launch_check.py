@@ -69,9 +69,15 @@ def _script(folder: Path, text: str, name: str = "train.py") -> Path:
     return path
 
 
-def _codes(report) -> list[str]:
+def _codes(report, precision: bool = False) -> list[str]:
+    """The codes found; PPD703 (precision) only when asked: these scripts keep PPOConfig's bf16 default."""
     assert report.error is None, report.error
-    return sorted(d.code for d in report.diagnostics)
+    return sorted(d.code for d in report.diagnostics if precision or d.code != "PPD703")
+
+
+def _message(report, code: str) -> str:
+    (found,) = [d.message for d in report.diagnostics if d.code == code]
+    return found
 
 
 def _launch(folder: Path, *words: str):
@@ -92,18 +98,19 @@ def test_hfargumentparser_fields_take_the_launchs_values(tmp_path):
     assert given == {"per_device_train_batch_size": 4, "num_mini_batches": 2, "whiten_rewards": True}
     # whiten_rewards with a per-rank mini-batch of 4 // 2 = 2 < 8: TRL's assertion, found from the launch
     assert _codes(report) == ["PPD401"]
-    assert "[launch: the command line]" in report.diagnostics[0].message
+    assert "[launch: the command line]" in _message(report, "PPD401")
 
 
 def test_the_file_alone_is_not_judged_by_the_parsers_defaults(tmp_path):
     path = _script(tmp_path, HF_SCRIPT)
-    result = CliRunner().invoke(main, ["check", "--select", "PPD4,PPD6", str(path)], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["check", "--select", "PPD4,PPD7", str(path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     # one process with PPOConfig's defaults (8 per device, 1 mini-batch) and 8 rows: fine
     assert _codes(_launch(tmp_path, "python", "train.py")) == []
     # two: each rank needs its own 8 rows
     two = _launch(tmp_path, "torchrun", "--nproc_per_node", "2", "train.py")
-    assert _codes(two) == ["PPD405"] and "sharded over the launch's 2 processes" in two.diagnostics[0].message
+    assert _codes(two) == ["PPD405"]
+    assert "sharded over the launch's 2 processes" in _message(two, "PPD405")
 
 
 def test_argparse_values_types_flags_and_nargs(tmp_path):
@@ -117,7 +124,7 @@ def test_argparse_values_types_flags_and_nargs(tmp_path):
     assert _codes(_launch(tmp_path, "python", "train.py")) == []  # its defaults: 2 per device, 1 mini-batch
     # a prefix names an option (argparse's allow_abbrev); store_true with whitening and a mini-batch < 8
     whiten = _launch(tmp_path, "python", "train.py", "--per_device", "2", "--whiten")
-    assert _codes(whiten) == ["PPD401"] and "whiten_rewards=True" in whiten.diagnostics[0].message
+    assert _codes(whiten) == ["PPD401"] and "whiten_rewards=True" in _message(whiten, "PPD401")
 
 
 @pytest.mark.parametrize("words, error", [
@@ -128,7 +135,7 @@ def test_argparse_values_types_flags_and_nargs(tmp_path):
 def test_what_argparse_refuses_is_a_finding_in_its_words(tmp_path, words, error):
     _script(tmp_path, ARGPARSE_SCRIPT)
     report = _launch(tmp_path, "python", "train.py", *words)
-    refused = [d for d in report.diagnostics if d.code == "PPD601"]
+    refused = [d for d in report.diagnostics if d.code == "PPD701"]
     assert len(refused) == 1 and f"`{error}`" in refused[0].message
     assert refused[0].span.line == 11  # the parse_args() call
 
@@ -136,7 +143,7 @@ def test_what_argparse_refuses_is_a_finding_in_its_words(tmp_path, words, error)
 def test_what_hfargumentparser_refuses(tmp_path):
     _script(tmp_path, HF_SCRIPT)
     report = _launch(tmp_path, "python", "train.py", "--per_device_train_batch_sise", "4", "--use_peft", "maybe")
-    messages = [d.message for d in report.diagnostics if d.code == "PPD601"]
+    messages = [d.message for d in report.diagnostics if d.code == "PPD701"]
     assert any("Some specified arguments are not used by the HfArgumentParser: "
                "['--per_device_train_batch_sise', '4']" in m for m in messages), messages
     assert any("Truthy value expected: got maybe" in m for m in messages), messages
@@ -218,7 +225,7 @@ def test_a_deepspeed_json_against_the_training_arguments(tmp_path, entries, args
     _script(tmp_path, DS_SCRIPT)
     (tmp_path / "ds.json").write_text(json.dumps({"zero_optimization": {"stage": 2}, **entries}))
     report = _launch(tmp_path, "torchrun", "--nproc_per_node", "2", "train.py", "--deepspeed", "ds.json", *args)
-    found = [d for d in report.diagnostics if d.code == "PPD602"]
+    found = [d for d in report.diagnostics if d.code == "PPD702"]
     if mismatch is None:
         assert found == []
     else:
@@ -248,3 +255,22 @@ def test_nargs_and_positionals_bind_as_argparse_binds_them():
     assert bound.errors == ()
     short = bind(specs, ("--pair", "1"), True, "L")
     assert short.errors == ("argument --pair: expected 2 arguments",)
+
+
+@pytest.mark.parametrize("words, expected", [
+    (("python", "train.py"), "it trains with no mixed precision"),  # bf16 defaults to True (not fp16)
+    (("accelerate", "launch", "--cpu", "--mixed_precision", "fp16", "train.py"), "mixed_precision=fp16"),
+    (("accelerate", "launch", "--cpu", "--mixed_precision", "no", "train.py", "--bf16", "false", "--fp16", "true"),
+     "PPOConfig asks for fp16"),
+    (("accelerate", "launch", "--cpu", "--mixed_precision", "bf16", "train.py"), None),
+    (("torchrun", "train.py", "--bf16", "false"), None),
+    (("deepspeed", "--num_gpus", "2", "train.py"), None),
+])
+def test_the_precision_ppo_trains_in_is_the_launchs(tmp_path, words, expected):
+    _script(tmp_path, HF_SCRIPT)
+    report = _launch(tmp_path, *words)
+    found = [d.message for d in report.diagnostics if d.code == "PPD703"]
+    if expected is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and expected in found[0], found

@@ -23,7 +23,7 @@ class LaunchArgumentRejected(Rule):
     Fix: correct the launch's arguments (the finding names the launch line), or declare the option.
     """
 
-    code = "PPD601"
+    code = "PPD701"
     name = "launch-argument-rejected"
     severity = ERROR
     summary = "the script's parser refuses the launch's command line"

@@ -28,7 +28,7 @@ class DeepSpeedConfigMismatch(Rule):
     them agree.
     """
 
-    code = "PPD602"
+    code = "PPD702"
     name = "deepspeed-config-mismatch"
     severity = ERROR
     summary = "the launch's DeepSpeed JSON contradicts the TrainingArguments"
