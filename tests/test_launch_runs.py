@@ -186,3 +186,18 @@ def test_the_world_size_decides_and_the_finding_follows_it(models, tmp_path):
     assert status == 0 and "TRAINED 0 of 1" in output, output[-3000:]
     status, output = _run(two, tmp_path, HANG_AFTER)
     assert status == 124 and "TRAINED" not in output, output[-3000:]  # both ranks spin in repeat_generator
+
+
+def test_a_deepspeed_json_handed_to_ppoconfig_fails_for_real(models, tmp_path):
+    site = Path(__file__).resolve().parents[1] / ".venv-deepspeed-site"
+    if not (site / "deepspeed").is_dir():
+        pytest.skip("no .venv-deepspeed-site (scripts/setup --test installs DeepSpeed there)")
+    (tmp_path / "train_hf.py").write_text(textwrap.dedent(HF_SCRIPT).lstrip())
+    (tmp_path / "ds.json").write_text('{"train_micro_batch_size_per_gpu": "auto", "zero_optimization": {"stage": 2}}')
+    launch = ["torchrun", "--nproc_per_node", "1", "train_hf.py", "--models", str(models), "--output_dir", "out",
+              "--use_cpu", "true", "--bf16", "false", "--deepspeed", "ds.json"]
+    assert "PPD702" in _codes(tmp_path, "--", *launch)
+    status, output = _run(launch, tmp_path, 240, PYTHONPATH=str(site), DS_ACCELERATOR="cpu")
+    assert status not in (0, 124)
+    assert "trainer_config_process" in output and \
+        "TypeError: unsupported operand type(s) for *: 'NoneType' and 'int'" in output, output[-3000:]
