@@ -145,7 +145,8 @@ def check(paths, select, extend_select, ignore, per_file_ignores, extend_per_fil
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @probe_options
 def probe(script, trl_version, config, output_format, **probe_settings) -> None:
-    """Build SCRIPT's models on the meta device (no weights) and check them against TRL; print a memory plan."""
+    """Build SCRIPT's models on the meta device (no weights) and check them against TRL; print a memory plan
+    (SCRIPT may be a shell launcher: each launch's script with its values, and the plan per GPU)."""
     import json
 
     # each command imports only what it runs (cold start)
@@ -158,7 +159,13 @@ def probe(script, trl_version, config, output_format, **probe_settings) -> None:
     from .report.summary import error_lines, exit_status
 
     settings = load_settings((script,), config, trl_version=trl_version)
-    report = api.check_paths([Path(script)], settings)
+    if script.endswith(".sh"):
+        # a shell launcher: each launch's script with its values, and the plan per GPU (cold start: only here)
+        from .launch_check import check_launches
+
+        report = api.CheckReport(check_launches((script,), settings)[0])
+    else:
+        report = api.check_paths([Path(script)], settings)
     report = api.probe_report(report, make_probe_options(**probe_settings), settings)
     click.echo("\n".join(error_lines(report)), err=True, nl=bool(report.errors))
     if output_format == "json":

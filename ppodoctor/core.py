@@ -35,6 +35,7 @@ class FileReport(Record):
     source: Optional[files.SourceText] = None
     target: Optional[Target] = None
     probe: Optional[object] = None  # a probe.ProbeResult when the runtime probe looked (--probe)
+    launch: Optional[object] = None  # the launch.model.Launch that starts the file, when a launch is checked
 
 
 @record

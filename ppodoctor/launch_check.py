@@ -44,7 +44,7 @@ def check_launch(launch: Launch, settings: Settings, target: Optional[Target] = 
         return failed(launch.script, error, source=screened.source, target=target)
     found = run_rules(setup, screened.text, target, settings, launch) if screened.screen == Screen.CHECK else ()
     return FileReport(launch.script, tuple(launched(d, launch) for d in found), setup=setup,
-                      source=screened.source, target=target)
+                      source=screened.source, target=target, launch=launch)
 
 
 def launched(diagnostic: Diagnostic, launch: Launch) -> Diagnostic:

@@ -121,3 +121,40 @@ def test_ppo_with_a_7b_policy_and_critic_on_eight_80gb_gpus():
     assert 80e9 < per_gpu(2) < 90e9
     # ZeRO-3: (2 × 18/8 + 2 × 2/8) bytes × 6.74 B + two gathered layers ≈ 35 GB: room for activations
     assert 30e9 < per_gpu(3) < 40e9
+
+
+def test_probe_of_a_launcher_prints_the_plan_per_gpu(tmp_path):
+    """`ppodoctor probe run.sh`: the models built on the meta device from fixtures/models/llama-7b's
+    config, their states per GPU at the launch's 8 ranks and ZeRO-3 with optimizer offload."""
+    from click.testing import CliRunner
+
+    from ppodoctor.cli import main
+    from ppodoctor.probe.memory import human_bytes
+
+    (tmp_path / "ds_z3.json").write_text(json.dumps({"train_micro_batch_size_per_gpu": "auto", "zero_optimization": {
+        "stage": 3, "offload_optimizer": {"device": "cpu"}}}))
+    (tmp_path / "z3.yaml").write_text("distributed_type: DEEPSPEED\ndeepspeed_config:\n  deepspeed_config_file: "
+                                      "ds_z3.json\nmixed_precision: bf16\nnum_processes: 8\n")
+    (tmp_path / "train.py").write_text(f"""
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, HfArgumentParser
+from trl.experimental.ppo import PPOConfig, PPOTrainer
+
+(config,) = HfArgumentParser(PPOConfig).parse_args_into_dataclasses()
+tokenizer = AutoTokenizer.from_pretrained("{MODELS}/tok-pad")
+policy = AutoModelForCausalLM.from_pretrained("{MODELS}/llama-7b")
+ref_policy = AutoModelForCausalLM.from_pretrained("{MODELS}/llama-7b")
+reward = AutoModelForSequenceClassification.from_pretrained("{MODELS}/llama-rm", num_labels=1)
+value = AutoModelForSequenceClassification.from_pretrained("{MODELS}/llama-rm", num_labels=1)
+trainer = PPOTrainer(args=config, processing_class=tokenizer, model=policy, ref_model=ref_policy,
+                     reward_model=reward, value_model=value, train_dataset=dataset)
+""")
+    (tmp_path / "run.sh").write_text("accelerate launch --config_file z3.yaml train.py --output_dir out\n")
+    result = CliRunner().invoke(main, ["probe", str(tmp_path / "run.sh")], catch_exceptions=False)
+    text = result.output
+    assert "per GPU at 8 ranks, ZeRO-3 + optimizer offload" in text, text[-3000:]
+    params = SHAPES["llama-2-7b"][0]
+    policy = trained_states(params, 8, 3, offload_optimizer=True)
+    reference = frozen_states(params, 8, 3)
+    lines = [line.split() for line in text.splitlines() if line.strip().startswith(("policy", "reference"))]
+    assert ["policy", *human_bytes(policy.device_bytes).split(), *human_bytes(policy.host_bytes).split()] in lines
+    assert ["reference", *human_bytes(reference.device_bytes).split(), "0", "B"] in lines

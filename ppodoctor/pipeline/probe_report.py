@@ -10,6 +10,7 @@ from ..types import Diagnostic
 from .verdicts import annotate, runtime_findings
 from ..probe.results import probe_files
 from ..probe.memory import render_plan
+from ..probe.zero import rank_plan_lines
 from ..probe.probe_checks import Built
 from ..probe.runner import coerce_options
 from ..core import CheckReport
@@ -87,6 +88,8 @@ def render_probe_text(report) -> str:
                 out.append(f"    tokenizer  unchecked: {tokenizer.reason}")
             out.append("    memory plan:")
             out.extend("  " + line for line in render_plan(result.memory(index)))
+            if file_report.launch is not None:
+                out.extend("  " + line for line in rank_plan_lines(result.memory(index), file_report.launch))
     return "\n".join(out) + ("\n" if out else "")
 
 
