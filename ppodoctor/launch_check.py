@@ -37,7 +37,8 @@ def check_launch(launch: Launch, settings: Settings, target: Optional[Target] = 
     if screened.screen == Screen.ERROR:
         return FileReport(launch.script, error=screened.error, error_position=screened.error_position)
     target = target or resolve_target(settings, path)
-    argv = ScriptArgv(launch.script_argv, launch.describe(), ppo_config_fields(target))
+    directory = str(Path(launch.source.file).parent) if launch.source.file else str(Path.cwd())
+    argv = ScriptArgv(launch.script_argv, launch.describe(), ppo_config_fields(target), directory)
     try:
         setup = parse_setup(screened.text, launch.script, screened=screened.screen == Screen.CHECK, argv=argv)
     except files.SourceError as error:

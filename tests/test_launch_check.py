@@ -272,3 +272,34 @@ def test_the_precision_ppo_trains_in_is_the_launchs(tmp_path, words, expected):
         assert found == []
     else:
         assert len(found) == 1 and expected in found[0], found
+
+
+TRL_PARSER_SCRIPT = """
+from datasets import Dataset
+from trl import ModelConfig, ScriptArguments, TrlParser
+from trl.experimental.ppo import PPOConfig, PPOTrainer
+
+parser = TrlParser((ScriptArguments, PPOConfig, ModelConfig))
+script_args, training_args, model_args = parser.parse_args_and_config()
+dataset = Dataset.from_dict({"input_ids": [[5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16], [17, 18], [19, 20]]})
+trainer = PPOTrainer(args=training_args, processing_class=tok, model=policy, ref_model=ref, reward_model=rm,
+                     value_model=critic, train_dataset=dataset)
+"""
+
+
+def test_a_trlparser_config_yaml_sets_defaults_the_command_line_overrides(tmp_path):
+    _script(tmp_path, TRL_PARSER_SCRIPT)
+    (tmp_path / "ppo.yaml").write_text("per_device_train_batch_size: 3\nnum_mini_batches: 2\nmodel_name_or_path: m\n"
+                                       "env:\n  WANDB_MODE: offline\n")
+    launcher = tmp_path / "run.sh"
+    launcher.write_text("accelerate launch --num_processes 1 train.py --config ppo.yaml\n"
+                        "accelerate launch --num_processes 1 train.py --config ppo.yaml --per_device_train_batch_size 2\n"
+                        "accelerate launch --num_processes 1 train.py --config missing.yaml\n")
+    from ppodoctor.launch.shell import read_launcher
+
+    reports = [check_launch(launch, Settings(), TARGET) for launch in read_launcher(launcher)]
+    assert [_codes(report) for report in reports] == [["PPD401"], [], []]
+    given = {k.name: (k.value.value, k.value.text) for k in _config(reports[0]).keywords}
+    assert given["per_device_train_batch_size"] == (3, "per_device_train_batch_size: 3 (ppo.yaml)")
+    assert {k.name: k.value.value for k in _config(reports[1]).keywords}["per_device_train_batch_size"] == 2
+    assert _config(reports[2]).partial  # a YAML that cannot be read: the values stay unknown

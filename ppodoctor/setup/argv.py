@@ -29,6 +29,7 @@ class ScriptArgv(Record):
     tokens: tuple[str, ...]
     where: str = "the launch"
     class_fields: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    directory: str = "."  # where the launch runs: relative paths it names (TrlParser's --config) start here
 
     def fields_of(self, class_name: str) -> Optional[dict[str, Any]]:
         short = class_name.rsplit(".", 1)[-1]

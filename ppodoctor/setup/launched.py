@@ -12,7 +12,9 @@ from typing import Optional
 
 import libcst as cst
 
+from ..types import ValueKind
 from .argv import Binding, OptionSpec, bind, dataclass_specs, kind_of_annotation, kind_of_default
+from .model import Value
 from .context import Context
 from .facts import BindingKind
 from .literals import NOT_LITERAL, literal
@@ -62,12 +64,12 @@ class LaunchedValues:
         if method in _ARGPARSE_METHODS and callee == "argparse.ArgumentParser":
             return bind(self._argparse_specs(), self.argv.tokens, method == "parse_args", where)
         if method in _DATACLASS_METHODS and callee.rsplit(".", 1)[-1] in _DATACLASS_PARSERS and parser.args:
-            if callee.endswith("TrlParser") and any(t == "--config" or t.startswith("--config=") for t in self.argv.tokens):
-                return None  # the YAML's values become the parser's defaults: not read here, so unknown
             specs, complete = self._dataclass_specs(parser.args[0].value, parser_ctx)
-            if callee.endswith("TrlParser"):
-                specs.append(OptionSpec("config", ("--config",), "str"))  # TrlParser's own option
-            return bind(specs, self.argv.tokens, complete, where, dataclasses=True)
+            if not callee.endswith("TrlParser"):
+                return bind(specs, self.argv.tokens, complete, where, dataclasses=True)
+            bound = bind(specs + [OptionSpec("config", ("--config",), "str")], self.argv.tokens, complete, where,
+                         dataclasses=True)
+            return _with_config_file(bound, specs, self.argv.directory)
         return None
 
     def _argparse_specs(self) -> list[OptionSpec]:
@@ -109,3 +111,29 @@ class LaunchedValues:
 def _literal_text(node: Optional[cst.BaseExpression]) -> str:
     value = literal(node) if node is not None else NOT_LITERAL
     return value if isinstance(value, str) else ""
+
+
+def _with_config_file(bound: Binding, specs: list[OptionSpec], directory: str) -> Optional[Binding]:
+    """TrlParser's `--config file.yaml`: its values replace the dataclasses' defaults and the command
+    line overrides them (trl's parse_args_and_config); None (unknown) when the file cannot be read."""
+    config = bound.of("").get("config")
+    if config is None:
+        return bound
+    if config.kind != ValueKind.LITERAL or not isinstance(config.value, str):
+        return None
+    import os
+
+    import yaml  # a launch that names a TrlParser YAML only: `check` of a file never reads one
+
+    try:
+        with open(os.path.join(directory, config.value), encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    owners = {spec.dest: spec.owner for spec in specs}
+    from_file = tuple((owners[key], key, Value("literal", value, f"{key}: {value} ({config.value})"))
+                      for key, value in data.items() if key in owners and key != "env")
+    # earlier values give way to later ones (Binding.of): the file first, the command line after it
+    return Binding(from_file + bound.values, bound.errors, bound.complete)
