@@ -130,7 +130,7 @@ class ClassInfo(State):
     scope: Scope
     field_defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
     fields: list[str] = field(default_factory=list)  # annotated fields, in order (a dataclass's __init__)
-    field_types: dict[str, str] = field(default_factory=dict)  # a field's annotation, as written
+    field_types: dict[str, cst.BaseExpression] = field(default_factory=dict)  # a field's annotation
     methods: dict[str, FunctionInfo] = field(default_factory=dict)
     attributes: dict[str, list[AttributeSite]] = field(default_factory=dict)
 

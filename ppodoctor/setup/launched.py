@@ -95,7 +95,8 @@ class LaunchedValues:
             name = self.qualname(element, ctx) or ""
             klass = self.local_class(name, ctx)
             if klass is not None:
-                kinds = {field: kind_of_annotation(klass.field_types.get(field, "")) for field in klass.fields}
+                kinds = {field: kind_of_annotation(self.text(klass.field_types[field]) if field in klass.field_types
+                                                   else "") for field in klass.fields}
                 defaults = {field: literal(node) for field, node in klass.field_defaults.items()}
                 specs.extend(dataclass_specs(name, kinds, defaults))
                 continue

@@ -150,12 +150,12 @@ class _Walker:
                 klass = scope.class_info
                 if klass is not None:
                     klass.fields.append(stmt.target.value)
-                    klass.field_types[stmt.target.value] = self.facts.code(stmt.annotation.annotation).strip()
+                    klass.field_types[stmt.target.value] = stmt.annotation.annotation
                     if default is not None:
                         klass.field_defaults[stmt.target.value] = default
             elif scope.kind == ScopeKind.CLASS and isinstance(stmt.target, cst.Name) and scope.class_info is not None:
                 scope.class_info.fields.append(stmt.target.value)
-                scope.class_info.field_types[stmt.target.value] = self.facts.code(stmt.annotation.annotation).strip()
+                scope.class_info.field_types[stmt.target.value] = stmt.annotation.annotation
         elif isinstance(stmt, cst.AugAssign):
             self.bind_target(stmt.target, None, scope, path, kind="other")
         elif isinstance(stmt, cst.Del):
