@@ -159,7 +159,8 @@ def check(paths, select, extend_select, ignore, per_file_ignores, extend_per_fil
 def probe(script, trl_version, config, output_format, world_size, nodes, zero_stage, offload, query_length,
           gpu_memory, **probe_settings) -> None:
     """Build SCRIPT's models on the meta device (no weights) and check them against TRL; print a memory plan
-    (with --world-size, --zero-stage or --gpu-memory: what one GPU holds in that launch)."""
+    (with --world-size, --zero-stage or --gpu-memory: what one GPU holds in that launch; SCRIPT may be a
+    shell launcher: each launch's script with its values, and the plan per GPU)."""
     import json
 
     # each command imports only what it runs (cold start)
@@ -184,7 +185,13 @@ def probe(script, trl_version, config, output_format, world_size, nodes, zero_st
         request = PlanRequest(Distribution(world_size or 1, nodes, zero_stage, offload != "none", offload == "all"),
                               query_length, gpu_bytes)
     settings = load_settings((script,), config, trl_version=trl_version)
-    report = api.check_paths([Path(script)], settings)
+    if script.endswith(".sh"):
+        # a shell launcher: each launch's script with its values, and the plan per GPU (cold start: only here)
+        from .launch_check import check_launches
+
+        report = api.CheckReport(check_launches((script,), settings)[0])
+    else:
+        report = api.check_paths([Path(script)], settings)
     report = api.probe_report(report, make_probe_options(**probe_settings), settings)
     click.echo("\n".join(error_lines(report)), err=True, nl=bool(report.errors))
     plans = None

@@ -3,7 +3,7 @@
 Three setups are probed for real (the models built on the meta device by the probe's worker in .venv):
 a Llama-2-7B-shaped policy with a 7B value model, the tiny Llama pair the end-to-end tests train, and a
 7B policy with a BERT-base value model. The trained engine's model states per GPU (policy + value, as
-TRL's PolicyAndValueWrapper trains them) must agree within 5 % with DeepSpeed 0.18's
+TRL's PolicyAndValueWrapper trains them) must agree within 5 % with DeepSpeed 0.19.8's
 `estimate_zero2_model_states_mem_needs` / `estimate_zero3_model_states_mem_needs`, run in .venv's
 interpreter with DeepSpeed from .venv-deepspeed-site (scripts/setup --test), at several world sizes,
 stages and offload settings. The parameter counts the plan uses are DeepSpeed's own

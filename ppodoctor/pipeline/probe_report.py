@@ -11,6 +11,7 @@ from .verdicts import annotate, runtime_findings
 from ..probe.results import probe_files
 from ..probe.device_plan import DevicePlan, Distribution, Workload, cheapest_fit, device_plan
 from ..probe.memory import human_bytes, human_count, render_plan
+from ..probe.zero import rank_plan_lines
 from ..rules.common import config_value
 from ..trl_api import table
 from ..types import Diagnostic, Role
@@ -91,6 +92,8 @@ def render_probe_text(report) -> str:
                 out.append(f"    tokenizer  unchecked: {tokenizer.reason}")
             out.append("    memory plan:")
             out.extend("  " + line for line in render_plan(result.memory(index)))
+            if file_report.launch is not None:
+                out.extend("  " + line for line in rank_plan_lines(result.memory(index), file_report.launch))
     return "\n".join(out) + ("\n" if out else "")
 
 

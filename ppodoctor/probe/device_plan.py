@@ -1,13 +1,9 @@
 """The per-device memory plan: what one GPU holds in a PPO run at a launch's world size, precision and
 ZeRO stage, from the models the probe built on the meta device (no weights).
 
-Model states follow DeepSpeed's own accounting, so that they can be held against its estimators
-(`estimate_zero2_model_states_mem_needs`, `estimate_zero3_model_states_mem_needs`, DeepSpeed 0.18):
-a model DeepSpeed trains keeps 16-bit parameters (2 bytes a parameter) and, per parameter, 16-bit and
-32-bit gradients, 32-bit master parameters and two 32-bit Adam moments (18 bytes), partitioned over
-the ranks by the stage: ZeRO-1 the optimizer state (the paper's stage; DeepSpeed estimates it with
-stage 2), ZeRO-2 gradients too, ZeRO-3 the parameters too, plus the largest module's parameters
-gathered whole (4 bytes each). Offloading moves the partitioned state to the CPU. Without DeepSpeed
+Model states under DeepSpeed are zero.py's (DeepSpeed's own accounting, held against its estimators:
+16-bit weights and gradients, 16 bytes of fp32 state a parameter, partitioned by the ZeRO stage, the
+largest module gathered whole at stage 3; offloading moves state to the CPU). Without DeepSpeed
 (plain DDP) every rank holds weights, gradients and torch's two AdamW moments at the parameters' own
 dtype (an 8-bit optimizer: one byte a moment). PPO trains the policy and the value model as one
 engine (TRL's PolicyAndValueWrapper); the reference and reward models are only run: under ZeRO-3
@@ -24,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from . import zero
 from .setup_facts import ModelFacts, SetupFacts
 
 TRAINED = ("policy", "value")
@@ -95,33 +92,22 @@ class DevicePlan:
 
 
 def trained_states(params: int, largest_layer: int, param_bytes: int, d: Distribution) -> tuple[int, int]:
-    """(bytes on one GPU, bytes offloaded per rank) for a model the run trains."""
-    n = max(1, d.world_size)
+    """(bytes on one GPU, bytes offloaded per rank) for a model the run trains: zero.py's ZeRO figures
+    under DeepSpeed, else every rank holds weights, gradients and torch's two AdamW moments at the
+    parameters' dtype (one byte a moment for an 8-bit optimizer)."""
     if d.zero_stage is None:
         moments = 2 * params * (1 if d.optimizer_bits == 8 else param_bytes)
         return 2 * params * param_bytes + moments, 0
-    if d.zero_stage == 3:
-        gathered = 4 * largest_layer
-        if d.offload_optimizer and d.offload_params:
-            return gathered, 18 * params // n
-        if d.offload_optimizer:
-            return gathered + 2 * params // n, 16 * params // n
-        return gathered + 18 * params // n, 0
-    if d.offload_optimizer:  # ZeRO-1/2 with the optimizer on the CPU: the 16-bit parameters stay
-        return 2 * params, 16 * params // n
-    if d.zero_stage == 2:
-        return 2 * params + 18 * params // n, 0
-    if d.zero_stage == 1:  # gradients not partitioned: 16-bit ones whole, the 32-bit copy partitioned
-        return 4 * params + 16 * params // n, 0
-    return 20 * params, 0  # stage 0: DeepSpeed's mixed precision, nothing partitioned
+    states = zero.trained_states(params, max(1, d.world_size), d.zero_stage, d.offload_optimizer, d.offload_params,
+                                 largest_layer)
+    return states.device_bytes, states.host_bytes
 
 
-def frozen_states(params: int, largest_layer: int, param_bytes: int, d: Distribution) -> int:
+def frozen_states(params: int, param_bytes: int, d: Distribution) -> tuple[int, int]:
     if d.zero_stage is None:
-        return params * param_bytes
-    if d.zero_stage == 3:
-        return 2 * params // max(1, d.world_size) + 2 * largest_layer
-    return 2 * params
+        return params * param_bytes, 0
+    states = zero.frozen_states(params, max(1, d.world_size), d.zero_stage, d.offload_params)
+    return states.device_bytes, states.host_bytes
 
 
 def device_plan(facts: Optional[SetupFacts], distribution: Distribution = Distribution(),
@@ -151,8 +137,7 @@ def device_plan(facts: Optional[SetupFacts], distribution: Distribution = Distri
         if model.same_as:
             roles.append(RoleMemory(role, model.params, model.same_as in TRAINED, 0, 0, model.same_as))
             continue
-        roles.append(RoleMemory(role, model.params, False,
-                                frozen_states(model.params, model.largest_layer, _bytes(model), distribution)))
+        roles.append(RoleMemory(role, model.params, False, *frozen_states(model.params, _bytes(model), distribution)))
     policy = models.get("policy")
     kv = logits = activations = 0
     if policy is not None and policy.layers and policy.kv_heads and policy.head_dim:
