@@ -151,10 +151,12 @@ trainer = PPOTrainer(args=config, processing_class=tokenizer, model=policy, ref_
     (tmp_path / "run.sh").write_text("accelerate launch --config_file z3.yaml train.py --output_dir out\n")
     result = CliRunner().invoke(main, ["probe", str(tmp_path / "run.sh")], catch_exceptions=False)
     text = result.output
-    assert "per GPU at 8 ranks, ZeRO-3 + optimizer offload" in text, text[-3000:]
-    params = SHAPES["llama-2-7b"][0]
-    policy = trained_states(params, 8, 3, offload_optimizer=True)
+    assert "per GPU at world size 8, ZeRO-3 (optimizer offloaded)" in text, text[-3000:]
+    params, largest = SHAPES["llama-2-7b"]
+    # The value model is the tiny llama-rm: the trained engine's states are the policy's, to the 0.01 GiB.
+    policy = trained_states(params, 8, 3, offload_optimizer=True, largest_layer=largest)
     reference = frozen_states(params, 8, 3)
     lines = [line.split() for line in text.splitlines() if line.strip().startswith(("policy", "reference"))]
-    assert ["policy", *human_bytes(policy.device_bytes).split(), *human_bytes(policy.host_bytes).split()] in lines
-    assert ["reference", *human_bytes(reference.device_bytes).split(), "0", "B"] in lines
+    assert ["policy", "6.74B", *human_bytes(policy.device_bytes).split(), "trained,",
+            *human_bytes(policy.host_bytes).split(), "on", "the", "CPU"] in lines, lines
+    assert ["reference", "6.74B", *human_bytes(reference.device_bytes).split(), "frozen"] in lines, lines

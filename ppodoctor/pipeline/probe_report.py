@@ -11,7 +11,6 @@ from .verdicts import annotate, runtime_findings
 from ..probe.results import probe_files
 from ..probe.device_plan import DevicePlan, Distribution, Workload, cheapest_fit, device_plan
 from ..probe.memory import human_bytes, human_count, render_plan
-from ..probe.zero import rank_plan_lines
 from ..rules.common import config_value
 from ..trl_api import table
 from ..types import Diagnostic, Role
@@ -93,7 +92,13 @@ def render_probe_text(report) -> str:
             out.append("    memory plan:")
             out.extend("  " + line for line in render_plan(result.memory(index)))
             if file_report.launch is not None:
-                out.extend("  " + line for line in rank_plan_lines(result.memory(index), file_report.launch))
+                request, why = launch_request(file_report.launch)
+                if request is None:
+                    out.append(f"    per GPU: unknown ({why})")
+                else:
+                    plans = device_plans(dataclasses.replace(report, files=(file_report,)), request)
+                    out.extend("  " + line for line in render_device_plans(
+                        [p for p in plans if p[1] == index], request).splitlines())
     return "\n".join(out) + ("\n" if out else "")
 
 
@@ -112,6 +117,22 @@ class PlanRequest:
     distribution: Distribution = Distribution()
     query_length: int = 512
     gpu_bytes: int = 0
+
+
+def launch_request(launch, query_length: int = 512, gpu_bytes: int = 0) -> tuple[Optional[PlanRequest], str]:
+    """The per-GPU plan a launch asks for (its world size, machines, ZeRO stage and offload), or why
+    it cannot be told."""
+    if launch.world_size is None:
+        return None, launch.unknown("world size") or "the world size cannot be told"
+    deepspeed, stage = launch.deepspeed, None
+    if deepspeed is not None:
+        stage = deepspeed.zero_stage
+        if stage is None:
+            return None, f"ZeRO stage {deepspeed.value('zero_optimization.stage')!r} in {deepspeed.source}"
+    offload_optimizer = bool(deepspeed.offload_optimizer) if deepspeed is not None else False
+    offload_params = bool(deepspeed.offload_param) if deepspeed is not None else False
+    distribution = Distribution(launch.world_size, launch.num_machines or 1, stage, offload_optimizer, offload_params)
+    return PlanRequest(distribution, query_length, gpu_bytes), ""
 
 
 def workload_of(setup, target, query_length: int) -> Workload:
@@ -156,9 +177,10 @@ def device_plans(report, request: PlanRequest) -> list[tuple[str, int, DevicePla
 
 def render_device_plans(plans, request: PlanRequest) -> str:
     d = request.distribution
+    offloaded = " and ".join(what for what, on in (("optimizer", d.offload_optimizer), ("parameters", d.offload_params))
+                             if on)
     stage = "no DeepSpeed" if d.zero_stage is None else f"ZeRO-{d.zero_stage}" + (
-        " (optimizer offloaded)" if d.offload_optimizer and not d.offload_params else
-        " (optimizer and parameters offloaded)" if d.offload_optimizer else "")
+        f" ({offloaded} offloaded)" if offloaded else "")
     out = []
     for path, index, plan, fit in plans:
         w = plan.workload

@@ -68,37 +68,3 @@ def frozen_states(params: int, world: int, stage: int, offload_param: bool = Fal
         share = HALF * params // world
         return RankStates(0, share) if offload_param else RankStates(share, 0)
     return RankStates(HALF * params, 0)
-
-
-def rank_plan_lines(plan, launch) -> list[str]:
-    """The memory plan (memory.MemoryPlan) per GPU of `launch` (launch.model.Launch): each role's model
-    states on one rank at the launch's world size and ZeRO stage."""
-    from .memory import human_bytes  # the one-device plan's units (a sibling module)
-
-    world = launch.world_size
-    deepspeed = launch.deepspeed
-    if world is None:
-        return [f"  per GPU: unknown ({launch.unknown('world size')})"]
-    if deepspeed is None:
-        return [f"  per GPU: the plan above on each of the launch's {world} ranks (no ZeRO: every rank holds "
-                "everything)"]
-    stage = deepspeed.zero_stage
-    if stage is None:
-        return [f"  per GPU: unknown (ZeRO stage {deepspeed.value('zero_optimization.stage')!r} in {deepspeed.source})"]
-    offload_optimizer, offload_param = bool(deepspeed.offload_optimizer), bool(deepspeed.offload_param)
-    lines = [f"  per GPU at {world} ranks, ZeRO-{stage}{' + optimizer offload' if offload_optimizer else ''}"
-             f"{' + parameter offload' if offload_param else ''} (16-bit weights, fp32 AdamW state; "
-             f"{deepspeed.source}):", "  role       on the GPU   in host memory"]
-    device = host = 0
-    for model in plan.models:
-        if model.shared_with:
-            continue
-        states = trained_states(model.params, world, stage, offload_optimizer, offload_param) if model.trained \
-            else frozen_states(model.params, world, stage, offload_param)
-        device, host = device + states.device_bytes, host + states.host_bytes
-        lines.append(f"  {model.role:<10} {human_bytes(states.device_bytes):>11}  {human_bytes(states.host_bytes):>13}")
-    gathered = " + the largest layer ZeRO-3 gathers" if stage == 3 else ""
-    qualifier = " (incomplete: roles the probe could not build are not counted)" if plan.missing else ""
-    lines.append(f"  per GPU{qualifier}: {human_bytes(device)}{gathered} before activations; host: "
-                 f"{human_bytes(host)} per rank")
-    return lines
