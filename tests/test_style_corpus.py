@@ -38,32 +38,37 @@ SCRIPTS = ("broken", "twin")
 
 # `check` (static) does not report the broken script's rule, as an error, at the mistake.
 CHECK_MISSES = {
-    "cached_property": "PPD106 missed: `reference` is a functools.cached_property returning `self.policy`; the "
-                       "setup model does not evaluate cached_property members read as `self.reference` (no finding)",
-    "closure_factory": "PPD104 missed: the reward loader is `make_loader(AutoModelForCausalLM)`, a closure whose "
-                       "inner `load(path)` calls `model_class.from_pretrained`; the class bound in the enclosing "
-                       "call is not followed into the returned function (no finding)",
-    "dataclass_models": "PPD101 missed: the models reach PPOTrainer as `**vars(bundle)` of a dataclass with no "
-                        "value_model field; `**` of an unknown mapping makes every keyword 'maybe given' (silent)",
+    "cached_property": "PPD106 missed: `ref_model=self.reference` in a method, `reference` a functools.cached_property "
+                       "returning `self.policy`; the setup model says '`self.reference` cannot be followed' for every "
+                       "role (cached_property members read through self are not evaluated): no finding",
+    "closure_factory": "PPD104 missed: `reward_model=load_reward(\"models/rm\")`, `load_reward = "
+                       "make_loader(AutoModelForCausalLM)` a closure factory; 'the result of `load_reward(...)` is not "
+                       "followed' (a call of a returned inner function, its class bound in the enclosing call)",
+    "dataclass_models": "PPD101 missed: the models reach PPOTrainer as `**vars(bundle)` of a dataclass instance with "
+                        "no value_model field; the `**` stays unresolved (unresolved_star), so no model role is bound "
+                        "and the missing value_model is not reported",
     "deepcopy_ref": "PPD301 only a warning: the tokenizer path is `f\"{MODEL_DIR}/tok-nopad\"` over a module "
                     "constant; the f-string is not evaluated, so the saved tokenizer (no pad token) is not read "
                     "and the certain crash is reported as 'if the saved tokenizer has none'",
-    "getattr_class": "PPD103 missed: the value model's class is `getattr(transformers, spec[\"class\"])` with the "
-                     "name a literal in the SPECS dict; getattr on the transformers module with a resolvable "
-                     "string is not evaluated (only a PPD301 warning, the tokenizer path unresolved too)",
+    "getattr_class": "PPD103 missed: `load(\"value\")` is followed to `model_class.from_pretrained(spec[\"path\"], ...)`, "
+                     "but `model_class = getattr(transformers, spec[\"class\"])` with `spec = SPECS[role]` (role a "
+                     "literal argument, SPECS a literal dict) stays unknown: every role is a from_pretrained of no "
+                     "class and no path (only a PPD301 warning)",
     "ini_config": "PPD301 only a warning: the tokenizer path comes from an INI text in the script read with "
                   "configparser (`paths[\"tokenizer\"]`); configparser is not evaluated, the files not read",
-    "kwargs_merge": "PPD105 missed: `reward_kwargs = {**scorer_kwargs}` then `reward_kwargs.update(num_labels=2, "
-                    "...)`, passed as `**reward_kwargs`; models given as `**models` of a dict built with `|=`; "
-                    "no finding at all",
-    "model_registry": "PPD104 missed: a ModelRegistry instance, chained `.register(role, cls, path, **options)` "
-                      "storing tuples in `self._specs`, `.build(role)` unpacking them; instance state written by "
-                      "one method and read by another is not followed (no finding)",
-    "namedtuple_models": "PPD109 missed: the helper returns `PPOModels(policy=policy, ..., value=policy)` (a "
-                         "NamedTuple) and the call passes `models.value`; attributes of a NamedTuple built from "
-                         "keywords are not mapped to the objects (no finding)",
-    "trl012_ppov2": "PPD201 missed on trl 0.12.2: `PPOv2Trainer(args=..., model=..., ref_model=...)`; the rule "
-                    "does not treat PPOv2Trainer (a PPOTrainer subclass in 0.12) as a PPOTrainer call (no finding)",
+    "kwargs_merge": "PPD105 missed: the models go in as `**models`, `models = {...}` then `models |= {...}`; the "
+                    "augmented assignment makes `models` unknown ('bound by a other statement'), so the `**` is "
+                    "unresolved and no model role is bound. (The reward's kwargs chain `{**scorer_kwargs}` + "
+                    "`.update(num_labels=2, ...)` itself is resolved: passed explicitly it gets PPD105)",
+    "model_registry": "PPD104 missed: `reward_model=registry.build(\"reward\")`, a registry instance built by chained "
+                      "`.register(role, cls, path, **options)` (tuples in `self._specs`); 'the result of "
+                      "`registry.build(...)` is not followed' (state written by one method, read by another)",
+    "namedtuple_models": "PPD109 missed: `value_model=models.value`, `models` a NamedTuple returned by a helper as "
+                         "`PPOModels(policy=policy, ..., value=policy)`; '`models.value` cannot be followed' for "
+                         "every role (fields of a NamedTuple built with keywords)",
+    "trl012_ppov2": "PPD201 missed on trl 0.12.2: `PPOv2Trainer(args=..., model=..., ref_model=...)`; the roles are "
+                    "bound, but ppd201 (and common.is_new_era_script_on_old_pin, ppd208) only look at "
+                    "`setup.trainer == \"PPOTrainer\"`, and PPOv2Trainer is PPOTrainer's subclass in 0.11-0.12",
 }
 
 # The twin gets a finding (a warning: no error-level one in the corpus) where nothing is wrong.
