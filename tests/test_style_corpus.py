@@ -66,6 +66,9 @@ CHECK_MISSES = {
     "namedtuple_models": "PPD109 missed: `value_model=models.value`, `models` a NamedTuple returned by a helper as "
                          "`PPOModels(policy=policy, ..., value=policy)`; '`models.value` cannot be followed' for "
                          "every role (fields of a NamedTuple built with keywords)",
+    "trainer_partial": "PPD201 missed: `make_trainer = functools.partial(PPOTrainer, config=..., ...)` then "
+                       "`make_trainer(policy=..., ref_policy=..., ...)`; no setup at all is extracted (a partial of "
+                       "the trainer class is not a PPOTrainer call; partials of loaders are)",
     "trl012_ppov2": "PPD201 missed on trl 0.12.2: `PPOv2Trainer(args=..., model=..., ref_model=...)`; the roles are "
                     "bound, but ppd201 (and common.is_new_era_script_on_old_pin, ppd208) only look at "
                     "`setup.trainer == \"PPOTrainer\"`, and PPOv2Trainer is PPOTrainer's subclass in 0.11-0.12",
