@@ -438,14 +438,15 @@ def write_scripts(root: Path, models: Path, styles=None) -> dict[tuple[str, str]
     return scripts
 
 
-def run_scripts(python: str, scripts, timeout: int = 300) -> dict[str, dict]:
-    """Each script run to the end (or its failure) by `python`, through tests/e2e_runner.py."""
+def run_scripts(python: str, scripts, timeout: int = 300, env: dict | None = None) -> dict[str, dict]:
+    """Each script run to the end (or its failure) by `python`, through tests/e2e_runner.py; `env` adds
+    to the runner's environment (a PYTHONPATH that puts another TRL first)."""
     import json
 
     jobs = [{"script": str(path), "timeout": timeout} for path in scripts]
+    environment = dict(ENV, HOME=str(Path(scripts[0]).parent), **(env or {}))
     done = subprocess.run([python, str(Path(__file__).with_name("e2e_runner.py"))], input=json.dumps(jobs),
-                          capture_output=True, text=True, env=dict(ENV, HOME=str(Path(scripts[0]).parent)),
-                          timeout=timeout * len(jobs))
+                          capture_output=True, text=True, env=environment, timeout=timeout * len(jobs))
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
