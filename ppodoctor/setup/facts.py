@@ -129,6 +129,8 @@ class ClassInfo(State):
     bases: list[cst.BaseExpression]
     scope: Scope
     field_defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    # `x: Section = field(default_factory=Section)`: the factory, called for each instance
+    field_factories: dict[str, cst.BaseExpression] = field(default_factory=dict)
     fields: list[str] = field(default_factory=list)  # annotated fields, in order (a dataclass's __init__)
     field_types: dict[str, cst.BaseExpression] = field(default_factory=dict)  # a field's annotation
     methods: dict[str, FunctionInfo] = field(default_factory=dict)

@@ -19,7 +19,7 @@ from .context import VARIES, Bound, Context, dominates
 from .facts import Binding, BindingKind, BranchPath, dotted_name, ModuleFacts, Position, Scope, ScopeKind
 from .callables import CallableResolution
 from .functions import MAX_DEPTH, FunctionResolution
-from .literals import NOT_LITERAL, literal, subscript_key, subscript_slice_start
+from .literals import NOT_LITERAL, literal, subscript_slice_start
 from .mappings import MappingResolution
 from .members import MemberResolution
 from .model import Operation, Origin, Value
@@ -237,7 +237,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
                 return self.mapping_item_origin(node, ctx, index, depth)
             return Origin(reason="element of a tuple that cannot be followed", text=self.text(node))
         if kind is cst.Subscript:
-            key = subscript_key(node)
+            key = self.key_of(node, ctx, depth)
             if key is not NOT_LITERAL:
                 return self.origin(node.value, ctx, (key,) + index, depth + 1)
             start = subscript_slice_start(node)

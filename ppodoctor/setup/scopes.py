@@ -144,15 +144,18 @@ class _Walker:
             if stmt.value is not None:
                 self.bind_target(stmt.target, stmt.value, scope, path)
             if scope.kind == ScopeKind.CLASS and isinstance(stmt.target, cst.Name) and stmt.value is not None:
-                default = stmt.value
+                default, factory = stmt.value, None
                 if isinstance(default, cst.Call) and dotted_name(default.func).endswith("field"):
-                    default = next((a.value for a in default.args if a.keyword and a.keyword.value == "default"), None)
+                    keywords = {a.keyword.value: a.value for a in default.args if a.keyword}
+                    default, factory = keywords.get("default"), keywords.get("default_factory")
                 klass = scope.class_info
                 if klass is not None:
                     klass.fields.append(stmt.target.value)
                     klass.field_types[stmt.target.value] = stmt.annotation.annotation
                     if default is not None:
                         klass.field_defaults[stmt.target.value] = default
+                    elif factory is not None:
+                        klass.field_factories[stmt.target.value] = factory
             elif scope.kind == ScopeKind.CLASS and isinstance(stmt.target, cst.Name) and scope.class_info is not None:
                 scope.class_info.fields.append(stmt.target.value)
                 scope.class_info.field_types[stmt.target.value] = stmt.annotation.annotation
