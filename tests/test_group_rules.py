@@ -185,3 +185,57 @@ def test_no_ppd6_rule_judges_a_ppo_call():
                     "trainer = PPOTrainer(args=PPOConfig(output_dir='o', num_generations=1), model=policy, "
                     "reward_model=f, train_dataset=Dataset.from_dict({'question': ['a']}))\n")
     assert codes(source, "1.12.0") == []
+
+
+# --- PPD606 --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("config, kind, expected", [
+    ("kl_coef=0.05, " + OK_CONFIG, "GRPO", ["PPD606"]),
+    ("cliprange=0.2, vf_coef=0.1, " + OK_CONFIG, "RLOO", ["PPD606", "PPD606"]),
+    ("total_episodes=100, " + OK_CONFIG, "GRPO", ["PPD606"]),
+    ("init_kl_coef=0.2, " + OK_CONFIG, "GRPO", ["PPD606"]),  # a <= 0.11 PPOConfig field
+    ("score_clip=1.0, " + OK_CONFIG, "GRPO", ["PPD606"]),  # RLOO has reward_clip_range, GRPO nothing
+    ("beta=0.05, epsilon=0.2, temperature=0.7, learning_rate=1e-5, " + OK_CONFIG, "GRPO", []),
+    ("num_iterations=2, max_completion_length=8, " + OK_CONFIG, "RLOO", []),
+])
+def test_ppo_field_in_group_config(config, kind, expected):
+    assert codes(script(trainer(config, kind))) == expected
+
+
+def test_a_renamed_ppo_field_is_renamed_and_a_dropped_one_left_to_the_user():
+    text = fixed(script(trainer("kl_coef=0.05, cliprange=0.2, vf_coef=0.1, " + OK_CONFIG, "RLOO")), "PPD606")
+    assert "beta=0.05, epsilon=0.2, vf_coef=0.1" in text
+    assert codes(text) == ["PPD606"]
+    # the new name already written: renaming would pass it twice
+    (finding,) = findings(script(trainer("kl_coef=0.05, beta=0.1, " + OK_CONFIG)))
+    assert finding.fix is None
+
+
+# --- PPD607 --------------------------------------------------------------------------------------------
+def test_use_vllm_without_vllm_in_the_target_interpreter(tmp_path):
+    import dataclasses
+
+    from migrate_helpers import trl116_python
+
+    python = trl116_python()
+    if python is None:
+        pytest.skip("no trl 1.16 interpreter")
+    # The same interpreter with a vllm package on its path: TRL's own check (find_spec) would pass.
+    (tmp_path / "site" / "vllm").mkdir(parents=True)
+    (tmp_path / "site" / "vllm" / "__init__.py").write_text("")
+    with_vllm = tmp_path / "python"
+    with_vllm.write_text(f'#!/bin/sh\nPYTHONPATH="{tmp_path / "site"}" exec "{python}" "$@"\n')
+    with_vllm.chmod(0o755)
+    source = script(trainer("use_vllm=True, " + OK_CONFIG))
+
+    def found(interpreter: str, version: str = "1.16.0"):
+        target = dataclasses.replace(Target.of(version), python=interpreter, trl_path="site-packages")
+        report = check_source(source, "train.py", target=target)
+        return [d for d in report.diagnostics if d.code.startswith("PPD6")]
+
+    (finding,) = found(python)
+    assert finding.code == "PPD607" and "vLLM is not available" in finding.message
+    assert found(str(with_vllm)) == []
+    assert codes(source) == []  # a bare --trl-version: what is installed is not known
+    assert found(python).__len__() == 1 and codes(script(trainer("use_vllm=False, " + OK_CONFIG))) == []
+    text = fixed(source, "PPD607")
+    assert "use_vllm=True" in text  # no interpreter: no finding, nothing to fix

@@ -108,7 +108,8 @@ def test_the_messages_are_what_trl_116_raises():
     assert not {known.key for known in SUCCESSOR_ERRORS} & RULE_OWNED
 
 
-RULE_OWNED = {"generations-divide", "generations-at-least-two", "prompt-column-missing"}
+RULE_OWNED = {"generations-divide", "generations-at-least-two", "prompt-column-missing",
+              "ppo-field-on-successor-config"}
 
 
 def test_the_errors_a_rule_catches_are_the_rules():

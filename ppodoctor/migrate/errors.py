@@ -17,11 +17,10 @@ def _measured(key: str, pattern: str, error: str, trl_versions: str, when: str, 
 
 _MIGRATE = "`ppodoctor migrate --to rloo|grpo` (its probe builds the new config and checks the call before writing)"
 _NEW_TRAINER = r"(?<=(?:RLOO|GRPO)Trainer\.__init__\(\) got an )"
-_NEW_CONFIG = r"(?<=(?:RLOO|GRPO)Config\.__init__\(\) got an )"
 
 # What RLOOTrainer / GRPOTrainer (PPO's successors) raise, measured with trl 1.16.0 on CPU. The errors a
 # check rule catches on any RLOO/GRPO script are that rule's (generation batch: PPD601, num_generations < 2:
-# PPD602, no `prompt` column: PPD604); `explain` names the rule, and the port is checked by it too.
+# PPD602, no `prompt` column: PPD604, a PPOConfig field: PPD606); `explain` names the rule, and the port is checked by it too.
 SUCCESSOR_ERRORS: tuple[KnownError, ...] = (
     _measured(
         "generation-batch-global", r"generation_batch_size \(\d+\) must be divisible by the global batch size",
@@ -43,13 +42,6 @@ SUCCESSOR_ERRORS: tuple[KnownError, ...] = (
         "the reward model is `reward_funcs=`, the config `args=`", (),
         "drop value_model/ref_model; rename reward_model→reward_funcs, policy→model, config→args, "
         "tokenizer→processing_class", _MIGRATE),
-    _measured(
-        "ppo-field-on-successor-config", _NEW_CONFIG + r"unexpected keyword argument '(\w+)'",
-        "TypeError: RLOOConfig.__init__() got an unexpected keyword argument 'kl_coef'",
-        "RLOO/GRPO ≥ 0.22", "RLOOConfig(...) / GRPOConfig(...)",
-        "a PPOConfig field the new config does not have", (),
-        "kl_coef→beta, cliprange→epsilon, num_ppo_epochs→num_iterations, response_length→max_completion_length, "
-        "num_mini_batches→steps_per_generation, total_episodes→max_steps; the critic's fields go", _MIGRATE),
     _measured(
         "reward-funcs-missing", r"missing 1 required positional argument: '?reward_funcs'?|No reward source provided",
         "TypeError: RLOOTrainer.__init__() missing 1 required positional argument: 'reward_funcs'",
