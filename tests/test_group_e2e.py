@@ -36,9 +36,14 @@ BREAKS = {
                "rloo_list": ("def brevity(completions, **kwargs)", "def brevity(completions)")},
     "PPD604": {"grpo_function": ('{"prompt": [', '{"question": ['),
                "rloo_list": ('"prompt":', '"question":')},
+    "PPD606": {"grpo_function": ("    num_generations=2,\n", "    num_generations=2,\n    kl_coef=0.05,\n"),
+               "rloo_list": ("num_generations=2,", "num_generations=2, cliprange=0.2,")},
+    # one tokenizer for a function and a model: the fix pairs them [None, tokenizer]
+    "PPD608": {"rloo_list": ("    processing_class=tokenizer,\n",
+                             "    processing_class=tokenizer,\n    reward_processing_classes=tokenizer,\n")},
 }
-FIXABLE = ("PPD601", "PPD602", "PPD603")
-CASES = [(code, style) for code in BREAKS for style in STYLES]
+FIXABLE = ("PPD601", "PPD602", "PPD603", "PPD606", "PPD608")
+CASES = [(code, style) for code in BREAKS for style in STYLES if style in BREAKS[code]]
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +117,26 @@ def test_correct_twins_are_clean_untouched_and_train(style, models, python116, t
                         cwd=tmp_path)
     assert written.returncode == 0, written.stdout + written.stderr
     assert script.read_bytes() == original
+    done = run(python116, script)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'train_runtime'" in done.stdout + done.stderr
+
+
+def test_use_vllm_without_vllm_fails_is_found_against_the_interpreter_and_fixed(models, python116, tmp_path):
+    """PPD607 knows what the target interpreter has only when asked with --python (trl 1.16 has no vLLM)."""
+    text = (SCRIPTS / "grpo_function.py").read_text().replace("    use_cpu=True,\n",
+                                                              "    use_cpu=True,\n    use_vllm=True,\n")
+    script = place(tmp_path, models, "grpo_function", text)
+    failed = run(python116, script)
+    assert failed.returncode != 0 and re.search(find_rule("PPD607").known_errors[0].pattern, failed.stderr), \
+        failed.stderr[-1500:]
+    assert found_codes(script) == []  # --trl-version alone: the installed packages are not known
+    checked = ppodoctor("check", "--python", python116, "--output-format", "concise", script.name, cwd=tmp_path)
+    assert re.findall(r":\d+:\d+: (PPD\d+)", checked.stdout) == ["PPD607"], checked.stdout
+    written = ppodoctor("fix", "--write", "--no-probe", "--unsafe-fixes", "--python", python116, script.name,
+                        cwd=tmp_path)
+    assert written.returncode == 0, written.stdout + written.stderr
+    assert "use_vllm=False" in script.read_text()
     done = run(python116, script)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "'train_runtime'" in done.stdout + done.stderr

@@ -239,3 +239,29 @@ def test_use_vllm_without_vllm_in_the_target_interpreter(tmp_path):
     assert found(python).__len__() == 1 and codes(script(trainer("use_vllm=False, " + OK_CONFIG))) == []
     text = fixed(source, "PPD607")
     assert "use_vllm=True" in text  # no interpreter: no finding, nothing to fix
+
+
+# --- PPD608 --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("funcs, classes, expected", [
+    ("[reward, 'models/rm']", "tok", ["PPD608"]),
+    ("['models/rm']", "[None, None]", ["PPD608"]),
+    ("[reward, 'models/rm']", "[None, tok]", []),
+    ("'models/rm'", "tok", []),
+    ("[reward, 'models/rm']", "None", []),
+    ("funcs", "tok", []),  # not visible: silent
+    ("[reward, 'models/rm']", "tokenizers", []),
+])
+def test_reward_processing_classes_count(funcs, classes, expected):
+    call = trainer(OK_CONFIG, funcs=funcs).replace("train_dataset=ds)",
+                                                   f"train_dataset=ds, reward_processing_classes={classes})")
+    source = script("from transformers import AutoTokenizer\ntok = AutoTokenizer.from_pretrained('models/rm')\n" + call)
+    assert codes(source) == expected
+
+
+def test_one_tokenizer_for_several_entries_is_paired_by_the_fix():
+    source = script("from transformers import AutoTokenizer\ntok = AutoTokenizer.from_pretrained('models/rm')\n"
+                    + trainer(OK_CONFIG, funcs="[reward, 'models/rm', reward]").replace(
+                        "train_dataset=ds)", "train_dataset=ds, reward_processing_classes=tok)"))
+    text = fixed(source, "PPD608")
+    assert "reward_processing_classes=[None, tok, None]" in text
+    assert codes(text) == []

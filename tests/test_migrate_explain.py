@@ -109,7 +109,7 @@ def test_the_messages_are_what_trl_116_raises():
 
 
 RULE_OWNED = {"generations-divide", "generations-at-least-two", "prompt-column-missing",
-              "ppo-field-on-successor-config"}
+              "ppo-field-on-successor-config", "reward-processing-classes-count"}
 
 
 def test_the_errors_a_rule_catches_are_the_rules():

@@ -19,8 +19,9 @@ _MIGRATE = "`ppodoctor migrate --to rloo|grpo` (its probe builds the new config 
 _NEW_TRAINER = r"(?<=(?:RLOO|GRPO)Trainer\.__init__\(\) got an )"
 
 # What RLOOTrainer / GRPOTrainer (PPO's successors) raise, measured with trl 1.16.0 on CPU. The errors a
-# check rule catches on any RLOO/GRPO script are that rule's (generation batch: PPD601, num_generations < 2:
-# PPD602, no `prompt` column: PPD604, a PPOConfig field: PPD606); `explain` names the rule, and the port is checked by it too.
+# check rule catches on any RLOO/GRPO script are that rule's (the generation batch: PPD601, num_generations
+# < 2: PPD602, no `prompt` column: PPD604, a PPOConfig field: PPD606, reward_processing_classes of the wrong
+# length: PPD608): `explain` names the rule, and a port is checked by it before it is written.
 SUCCESSOR_ERRORS: tuple[KnownError, ...] = (
     _measured(
         "generation-batch-global", r"generation_batch_size \(\d+\) must be divisible by the global batch size",
@@ -48,12 +49,6 @@ SUCCESSOR_ERRORS: tuple[KnownError, ...] = (
         "RLOO/GRPO ≥ 0.22", "RLOOTrainer(...) / GRPOTrainer(...)", "no `reward_funcs=`", (),
         "pass the reward model (a one-label sequence classifier, or its path) or a reward function as "
         "`reward_funcs=`", _MIGRATE),
-    _measured(
-        "reward-processing-classes-count", r"number of reward processing classes \(\d+\) must match",
-        "ValueError: The number of reward processing classes (2) must match the number of reward functions (1).",
-        "RLOO/GRPO ≥ 0.22", "RLOOTrainer(...) / GRPOTrainer(...)",
-        "reward_processing_classes and reward_funcs have different lengths", (),
-        "one entry per reward function (None for a function)", _MIGRATE),
     _measured(
         "reward-not-classifier", r"expand\(torch\.\w+\{\[\d+, \d+\]\}, size=\[\d+\]\)",
         "RuntimeError: expand(torch.FloatTensor{[2, 64]}, size=[2]): the number of sizes provided (1) must be "

@@ -6,8 +6,8 @@ from typing import Optional
 from ..setup.model import Origin
 from ..types import ERROR, UNSAFE, Declined, Fix, KnownError, OperationKind
 from .base import Rule
-from .group_common import (example, GROUP_KINDS, MEASURED, WORLD_SIZE_NOTE, applies, config_field, group_config, is_count,
-                           trainer_word)
+from .group_common import (GROUP_KINDS, MEASURED, WORLD_SIZE_NOTE, applies, config_field, example, group_config,
+                           is_count, trainer_word)
 
 _FIELDS = ("per_device_train_batch_size", "gradient_accumulation_steps", "generation_batch_size",
            "steps_per_generation", "num_generations")

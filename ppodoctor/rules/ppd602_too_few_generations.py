@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from ..types import ERROR, SAFE, Fix, KnownError, OperationKind
 from .base import Rule
-from .group_common import example, GROUP_KINDS, MEASURED, applies, config_field, group_config, is_count, trainer_word
+from .group_common import (GROUP_KINDS, MEASURED, applies, config_field, example, group_config, is_count,
+                           trainer_word)
 from .ppd601_generation_batch_indivisible import generation_batch
 
 

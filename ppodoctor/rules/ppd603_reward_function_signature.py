@@ -5,8 +5,8 @@ from typing import Optional
 from ..setup.model import FunctionShape
 from ..types import ERROR, SAFE, Declined, Fix, KnownError, ParameterKind, ReturnKind, Role
 from .base import Rule
-from .group_common import (example, CALL_KEYWORDS, GROUP_KINDS, MEASURED, NOT_PASSED_COLUMNS, applies, dataset_columns,
-                           trainer_word)
+from .group_common import (CALL_KEYWORDS, GROUP_KINDS, MEASURED, NOT_PASSED_COLUMNS, applies, dataset_columns,
+                           example, trainer_word)
 
 _NAMED = (ParameterKind.POSITIONAL_OR_KEYWORD, ParameterKind.KEYWORD_ONLY)
 

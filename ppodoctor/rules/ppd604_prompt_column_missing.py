@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..types import ERROR, KnownError, Role
 from .base import Rule
-from .group_common import example, GROUP_KINDS, MEASURED, applies, dataset_columns, trainer_word
+from .group_common import GROUP_KINDS, MEASURED, applies, dataset_columns, example, trainer_word
 
 
 class PromptColumnMissing(Rule):

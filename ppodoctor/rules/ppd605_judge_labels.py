@@ -6,7 +6,7 @@ from ..setup import kinds
 from ..setup.model import Origin
 from ..types import WARNING, ModelKind, OriginKind, Role, ValueKind
 from .base import Rule
-from .group_common import example, GROUP_KINDS, applies, trainer_word
+from .group_common import GROUP_KINDS, applies, example, trainer_word
 
 
 class RewardModelLabels(Rule):

@@ -93,7 +93,8 @@ class PPOFieldInGroupConfig(ReplacementFix, Rule):
                                  SAFE) if direct else None
             return f"its {successor.upper()} name is `{rule.new}`", fix
         if rule.action == mapping.Action.COMPUTE and rule.new:
-            return f"its counterpart is `{rule.new}`, computed differently (`ppodoctor migrate` does the arithmetic)", None
+            return (f"its counterpart is `{rule.new}`, computed differently (`ppodoctor migrate` does the "
+                    "arithmetic)"), None
         reason = mapping.format_reason(rule.reason, successor) if rule.reason else "it has no counterpart"
         return f"it has no counterpart: {reason}; remove it", None
 

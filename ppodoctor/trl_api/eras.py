@@ -166,6 +166,9 @@ class Target(Record):
     # the installed one: a release the tables did not measure is read from there (installed_facts.py).
     trl_path: str = ""
     transformers_path: str = ""
+    # The interpreter whose installed trl is the target (where trl_path is set): what else it has
+    # (vllm, ...) is asked of it only when a rule needs to know (target.has_package).
+    python: str = ""
 
     @property
     def era(self) -> str:
