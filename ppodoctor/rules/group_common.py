@@ -15,7 +15,7 @@ from .dataset_shape import Columns, columns
 
 GROUP_KINDS = (TrainerKind.RLOO, TrainerKind.GRPO)
 FIRST_GROUP_RELEASE = Version.parse("1.0.0")  # the signature the setup model binds (eras.GROUP_ORDER)
-MEASURED = "trl 1.12 - 1.16"
+MEASURED = "trl 1.16 measured, 1.12 by its source"  # .venv's trl 1.12 cannot import GRPO (no `requests`)
 WORLD_SIZE_NOTE = "× 1 process, assumed: the launch is not read yet, and more processes multiply the batch"
 
 # GRPOConfig / RLOOConfig defaults (trl 1.16's dataclasses; TrainingArguments' for the batch).
