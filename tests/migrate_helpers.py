@@ -56,7 +56,8 @@ def break_generations(text: str) -> str:
 
 
 def break_reward_signature(text: str) -> str:
-    """A reward function without **kwargs, defined after the imports and put first in `reward_funcs`."""
+    """A reward function without **kwargs, defined after the imports and put first in `reward_funcs` (and a
+    None first in `reward_processing_classes`, where the port passes them)."""
     lines = text.splitlines(keepends=True)
     at = max(i for i, line in enumerate(lines) if line.startswith(("import ", "from ")))
     while lines[at].count("(") > lines[at].count(")"):  # an import over several lines: after its `)`
@@ -68,7 +69,9 @@ def break_reward_signature(text: str) -> str:
                             lambda m: f"{m.group(1)}[wrong_signature, {m.group(3) or m.group(2)}]",
                             "".join(lines), count=1)
     assert count == 1
-    return broken
+    # its processing class (None for a function) keeps one per reward function: PPD608 stays out of it
+    return re.sub(r'(reward_processing_classes"?\s*[=:]\s*)(\[([^\]]*)\]|\w+)',
+                  lambda m: f"{m.group(1)}[None, {m.group(3) or m.group(2)}]", broken, count=1)
 
 
 def break_prompt_column(text: str) -> str:
