@@ -184,7 +184,7 @@ def _in_this_file(diagnostic: Diagnostic, file_setup: FileSetup) -> Diagnostic:
     setup/project.py) points at both places: its own span in this file (a rule that reports at the
     cause is moved to the trainer argument that brings the object in) and the other file's line."""
     index = diagnostic.setup_index
-    setup = file_setup.setups[index] if index is not None and 0 <= index < len(file_setup.setups) else None
+    setup = file_setup.setup_at(index)
     span = diagnostic.span
     if span.file:
         binding = _binding_holding(setup, span) if setup is not None else None

@@ -20,6 +20,7 @@ from .facts import Binding, BindingKind, BranchPath, dotted_name, ModuleFacts, P
 from .callables import CallableResolution
 from .functions import MAX_DEPTH, FunctionResolution
 from .literals import NOT_LITERAL, literal, subscript_slice_start
+from .signatures import def_origin, lambda_function_origin
 from .mappings import MappingResolution
 from .members import MemberResolution
 from .model import Operation, Origin, Value
@@ -255,7 +256,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if index:
             return Origin(reason="element of a value that cannot be followed", text=text)
         if kind is cst.Lambda:
-            return Origin("function", key=self.key(node, ctx), text=text, reason="a lambda")
+            return lambda_function_origin(node, self.key(node, ctx), text, self.span)
         if literal(node) is not NOT_LITERAL:
             return Origin("literal", key=self.key(node, ctx), text=text, span=self.span(node))
         return Origin(reason=f"`{text}` cannot be followed", key=f"expr:{ctx.scope.name}:{text}", text=text)
@@ -293,8 +294,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if binding.kind == BindingKind.DEF and not index and binding.function is not None \
                 and not binding.function.node.decorators:  # a decorator may turn it into anything
             # The function object itself (no span: nothing builds it that a fix could edit).
-            return Origin("function", key="def:{}@{}:{}".format(name, *binding.position), text=name, variable=name,
-                          reason=f"`{name}` is a function defined in this file")
+            return def_origin(name, "def:{}@{}:{}".format(name, *binding.position), binding.function.node, self.span)
         return Origin(reason=f"`{name}` is bound by a {binding.kind} statement", text=name)
 
     def _call_origin(self, call: cst.Call, ctx: Context, index: tuple, depth: int) -> Origin:
