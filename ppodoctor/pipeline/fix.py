@@ -27,7 +27,7 @@ from ..trl_api.eras import Target
 from ..trl_api.target import resolve_target
 from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ExitStatus, ProbeVerdict, Screen, exit_status
 from .engine import FixOutcome, Skipped, finding_key, fix_text, parses
-from .probe_gate import Confirmer, confirm_with_probe
+from .probe_gate import Confirmer, confirm_with_probe, warm_probe
 from ..textdiff import file_diff
 
 
@@ -163,6 +163,15 @@ def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: O
 def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target: Optional[Target] = None,
               unsafe: bool = False, write: bool = False, probe: bool = True,
               confirm: Optional[Confirmer] = None, probe_options: Any = None) -> FixReport:
+    """_fix_paths with one warm probe worker per interpreter for the whole run (every file, every
+    round of the gate), started only if the probe is asked, stopped at the end."""
+    with warm_probe():
+        return _fix_paths(paths, settings, target, unsafe, write, probe, confirm, probe_options)
+
+
+def _fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target: Optional[Target] = None,
+               unsafe: bool = False, write: bool = False, probe: bool = True,
+               confirm: Optional[Confirmer] = None, probe_options: Any = None) -> FixReport:
     """Fix files; with `write`, replace each changed one atomically (see the module docstring).
 
     With `write` and `probe` (the default) every fix the rules can make is proposed and the probe

@@ -10,19 +10,21 @@ the findings whose fixes were applied (as first reported); each mapping goes fro
 `diagnostics` to an object with `.status` (a Verdict: "confirmed" when the failure reproduces and
 the fixed setup passes; "refuted" when either half fails; "unchecked" when the probe could not tell)
 and `.detail` (one line). A missing index counts as unchecked. One call covers every file of a run,
-so the worker (which imports torch, transformers and trl) starts once. When the probe raises,
-every fix is unchecked.
+and every call inside `warm_probe()` (a whole `fix` run, its rounds included) asks the same warm
+worker, so the worker (which imports torch, transformers and trl) starts once. When the probe
+raises, every fix is unchecked.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Protocol, Sequence
 
+from ..probe.warm import session as warm_probe
 from ..setup.model import FileSetup
 from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ProbeVerdict, Verdict
 from .verdicts import confirm_fix_sets
 
-__all__ = ["Confirmer", "FixSet", "confirm_with_probe"]
+__all__ = ["Confirmer", "FixSet", "confirm_with_probe", "warm_probe"]
 
 FixSet = tuple[FileSetup, FileSetup, Sequence[Diagnostic]]
 

@@ -2,9 +2,11 @@
 this module says when to check, what to publish and what a code action or the probe command does.
 
 On a keystroke only the static check runs (libcst, the rules: no torch), a short while after the
-typing stops. The runtime probe (a subprocess of the scripts' interpreter, seconds) runs on save
-when `probeOnSave` is on, or on `workspace/executeCommand` `ppodoctor.probe`; its verdicts stay on
-the findings for as long as the text is the one it probed.
+typing stops. The runtime probe runs on save when `probeOnSave` is on (the static findings are
+published first, then again with the verdicts), or on `workspace/executeCommand` `ppodoctor.probe`;
+its verdicts stay on the findings for as long as the text is the one it probed. It asks a warm
+worker of the scripts' interpreter (probe/warm.py), kept for the server's life: the first probe
+pays the imports (seconds), later ones a fraction of a second.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class PPODoctorServer(LanguageServer):
         self.told: set[str] = set()  # configuration problems already shown
         self.shut_down = False
         self.warming: Optional[concurrent.futures.Future] = None
+        self.probe_pool: Any = None  # a probe.warm.WorkerPool, made by the first probe
 
     # --- what the client sees -----------------------------------------------------------------
     def encoding(self) -> str:
@@ -160,8 +163,13 @@ class PPODoctorServer(LanguageServer):
         if uri in self.probing:
             return {"uri": uri, "probed": False, "reason": "a probe of this document is already running"}
         self.probing.add(uri)
+        if self.probe_pool is None:
+            # loaded on first use: a server that never probes does not pay for it
+            from ..probe.warm import WorkerPool
+
+            self.probe_pool = WorkerPool()
         try:
-            probed = await asyncio.to_thread(_run_probe, linted, self.root)
+            probed = await asyncio.to_thread(_run_probe, linted, self.root, self.probe_pool)
         except Exception:  # noqa: BLE001 - the probe's own failures are verdicts; this is a bug of ours
             failure = f"ppodoctor probe failed on {uri}:\n{traceback.format_exc()}"
             self.window_log_message(types.LogMessageParams(types.MessageType.Error, failure))
@@ -178,7 +186,14 @@ class PPODoctorServer(LanguageServer):
         result = getattr(probed, "probe", None)
         reason = getattr(result, "reason", "") if result is not None and not getattr(result, "ok", True) else ""
         return {"uri": uri, "probed": True, "verdicts": verdicts, "findings": len(probed.diagnostics),
-                "reason": reason or None}
+                "reason": reason or None, "worker": {"pid": getattr(result, "worker_pid", 0),
+                                                     "warm": getattr(result, "warm", False),
+                                                     "seconds": round(getattr(result, "wall_s", 0.0), 3),
+                                                     "started": self.probe_pool.started}}
+
+    def stop_probe(self) -> None:
+        if self.probe_pool is not None:
+            self.probe_pool.close()
 
 
 def _warm_up() -> None:
@@ -193,13 +208,14 @@ def _warm_up() -> None:
     all_rules()  # an error here shows again, and is reported, in the first check
 
 
-def _run_probe(linted: Linted, root: Optional[Path]) -> api.FileReport:
+def _run_probe(linted: Linted, root: Optional[Path], pool: Any) -> api.FileReport:
     # loaded on first use: the server answers `initialize` first
     from ..probe.runner import ProbeOptions
 
     settings = linted.context.settings
     options = ProbeOptions(python=settings.python or sys.executable, cwd=str(root) if root else None)
-    report = api.probe_report(api.CheckReport((linted.report,)), options, settings)
+    with pool.active():  # the warm worker of this interpreter, started by the first probe
+        report = api.probe_report(api.CheckReport((linted.report,)), options, settings)
     return report.files[0]
 
 
@@ -307,6 +323,7 @@ def build() -> PPODoctorServer:
         ls.shut_down = True
         for uri in list(ls.pending):
             ls.cancel(uri)
+        ls.stop_probe()
 
     return server
 
@@ -316,5 +333,8 @@ def serve() -> int:
     of stdin came without it."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="ppodoctor server: %(message)s")
     server = build()
-    server.start_io()
+    try:
+        server.start_io()
+    finally:
+        server.stop_probe()  # its warm workers leave with it (they would at the end of their stdin anyway)
     return 0 if server.shut_down else 1
