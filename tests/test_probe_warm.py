@@ -104,6 +104,26 @@ def test_a_changed_installation_or_another_interpreter_gets_a_worker_of_its_own(
         pool.close()
 
 
+def test_fix_write_on_several_files_starts_one_worker(tmp_path):
+    """Every file of one `fix --write` run, every round of its gate, asks the one worker, which it
+    starts as soon as the first file has a fix to confirm."""
+    from ppodoctor.pipeline.fix import fix_paths
+
+    paths = []
+    for index in range(3):
+        paths.append(tmp_path / f"train_{index}.py")
+        paths[-1].write_text(new_script(value=None, config=f"PPOConfig(output_dir='out{index}', use_cpu=True)"))
+    pool = WorkerPool()
+    try:
+        with pool.active():  # fix's own session joins the pool it finds: this one, to be counted
+            report = fix_paths(paths, write=True)
+    finally:
+        pool.close()
+    outcomes = [outcome for result in report.files for outcome in result.outcomes]
+    assert [(o.diagnostic.code, o.fixed, o.verdict.status) for o in outcomes] == [("PPD101", True, CONFIRMED)] * 3
+    assert all("value_model=" in path.read_text() for path in paths) and pool.started == 1
+
+
 @pytest.fixture
 def bare_python(tmp_path) -> str:
     """This interpreter without site-packages: the real worker, answering fast (no torch to import)."""
@@ -137,6 +157,17 @@ def test_the_worker_retires_after_its_requests_and_past_its_memory_and_leaves_wh
     pool = WorkerPool(Limits(rss_limit=1))  # every answer finds it over its memory bound
     try:
         assert len({_ask(pool, bare_python)["pid"] for _ in range(2)}) == 2
+    finally:
+        pool.close()
+
+
+def test_a_worker_started_ahead_answers_the_first_request(bare_python):
+    pool = WorkerPool()
+    try:
+        pool.start(bare_python, worker_environment(ProbeOptions()), None)
+        (ahead,) = pool.workers.values()
+        first = _ask(pool, bare_python)
+        assert first["pid"] == ahead.pid and not first["warm"] and pool.started == 1
     finally:
         pool.close()
 

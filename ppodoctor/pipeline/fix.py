@@ -27,7 +27,7 @@ from ..trl_api.eras import Target
 from ..trl_api.target import resolve_target
 from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ExitStatus, ProbeVerdict, Screen, exit_status
 from .engine import FixOutcome, Skipped, finding_key, fix_text, parses
-from .probe_gate import Confirmer, confirm_with_probe, warm_probe
+from .probe_gate import Confirmer, confirm_with_probe, warm_probe, warm_up
 from ..textdiff import file_diff
 
 
@@ -199,6 +199,8 @@ def _fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, targe
             continue
         fixed = fix_source(data, str(path), settings, target, propose_unsafe, strict=str(path) in named)
         if write and fixed.changed and not fixed.error:
+            if probe and confirm is None and not refixes:  # the first file the probe will gate
+                warm_up(probe_options or settings)
             refixes[len(results)] = (path, lambda allow, data=data, path=path:
                                      fix_source(data, str(path), settings, target, propose_unsafe, allow))
         results.append(fixed)

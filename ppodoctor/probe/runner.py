@@ -104,6 +104,14 @@ def ask_worker(request: dict, options: ProbeOptions) -> dict:
     return warm.ask(options.python, worker_environment(options), options.cwd, request, options.timeout_s)
 
 
+def prewarm(options: ProbeOptions) -> None:
+    """Inside an active pool: starts the worker of the options' interpreter now (its imports overlap
+    what the caller does before its first probe); elsewhere nothing."""
+    pool = warm.current()
+    if pool is not None:
+        pool.start(options.python, worker_environment(options), options.cwd)
+
+
 def run_worker(file_setups: Sequence[FileSetup], options: ProbeOptions) -> ProbeAnswer:
     """One worker run for all of `file_setups` (several files, or versions of one, share its imports)."""
     import time

@@ -78,6 +78,7 @@ class Worker:
         self.stderr = open(os.path.join(self.scratch, "worker.stderr"), "w+b")
         self.buffer = b""
         self.served = 0
+        self.greeted = False
         self.retired = False
         self.pid = 0
         self.last_used = time.monotonic()
@@ -103,6 +104,7 @@ class Worker:
             raise self._fail("the probe worker said no hello")
         self.watch = list(hello.get("watch") or ())
         self.seen = fingerprint(self.watch)
+        self.greeted = True
 
     def usable(self) -> bool:
         """Alive, not retired, not about to leave for idleness, and its interpreter unchanged."""
@@ -203,19 +205,15 @@ class WorkerPool:
     def ask(self, python: str, environment: dict, cwd: Optional[str], request: dict, timeout_s: float) -> dict:
         """The answer to `request` from the warm worker of `python` (started when there is none or
         the one there is cannot serve); `_worker` in it says which process answered and whether warm."""
-        key = (os.path.abspath(python), tuple(sorted(environment.items())))
+        key = _key(python, environment)
         deadline = time.monotonic() + timeout_s
         with self.lock:
-            worker = self.workers.get(key)
-            if worker is not None and not worker.usable():
-                self.workers.pop(key).stop()
-                worker = None
-            warm = worker is not None
+            worker = self._usable(key)
+            warm = worker is not None and worker.greeted
             try:
                 if worker is None:
-                    worker = Worker(python, environment, cwd, self.limits)
-                    self.workers[key] = worker
-                    self.started += 1
+                    worker = self._start(key, python, environment, cwd)
+                if not worker.greeted:
                     worker.greet(deadline, timeout_s)
                 answer = worker.ask(request, deadline, timeout_s)
             except BaseException:  # a failure, or Ctrl-C: the worker (if any) must not outlive it
@@ -227,6 +225,28 @@ class WorkerPool:
                 self.workers.pop(key).stop()
         answer["_worker"] = {"pid": worker.pid, "warm": warm, "served": worker.served}
         return answer
+
+    def start(self, python: str, environment: dict, cwd: Optional[str]) -> None:
+        """Starts the worker of `python` now, without waiting for it, so that its imports overlap
+        the caller's own work; the first `ask` waits for its hello. A failure shows at that ask."""
+        key = _key(python, environment)
+        with self.lock:
+            if self._usable(key) is None:
+                with contextlib.suppress(ProbeFailed):
+                    self._start(key, python, environment, cwd)
+
+    def _usable(self, key: tuple) -> Optional[Worker]:
+        worker = self.workers.get(key)
+        if worker is not None and not worker.usable():
+            self.workers.pop(key).stop()
+            return None
+        return worker
+
+    def _start(self, key: tuple, python: str, environment: dict, cwd: Optional[str]) -> Worker:
+        worker = Worker(python, environment, cwd, self.limits)
+        self.workers[key] = worker
+        self.started += 1
+        return worker
 
     def close(self) -> None:
         with self.lock:
@@ -242,6 +262,12 @@ class WorkerPool:
             yield self
         finally:
             _CURRENT.reset(token)
+
+
+def _key(python: str, environment: dict) -> tuple:
+    """A worker per interpreter path as given (a venv's python is a link to the same binary, but
+    another sys.prefix) and per environment (offline or not, PYTHONPATH)."""
+    return os.path.abspath(python), tuple(sorted(environment.items()))
 
 
 _CURRENT: contextvars.ContextVar[Optional[WorkerPool]] = contextvars.ContextVar("ppodoctor_probe_pool", default=None)
