@@ -77,16 +77,21 @@ def test_one_warm_worker_answers_every_request_each_in_a_fresh_child(tmp_path):
 
 
 def test_a_changed_installation_or_another_interpreter_gets_a_worker_of_its_own(tmp_path, monkeypatch):
-    # A directory on the interpreter's sys.path stands in for its site-packages: installing a
-    # package there (a new dist-info) changes what the worker imported from.
-    site = tmp_path / "site"
-    site.mkdir()
-    monkeypatch.setenv("PYTHONPATH", str(site))
+    # A site-packages directory put on the interpreter's sys.path: installing a package there (a new
+    # dist-info) changes what the worker may import. A file saved in another directory on it does not.
+    site = tmp_path / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join((str(project), str(site))))
     broken = _report(tmp_path, "broken.py", BROKEN)
     pool = WorkerPool()
     try:
         with pool.active():
             (first,) = probe_files([broken.setup], ProbeOptions())
+            (project / "notes.py").write_text("# saved\n")
+            (again,) = probe_files([broken.setup], ProbeOptions())
+            assert again.worker_pid == first.worker_pid and again.warm
             (site / "newpkg-1.0.dist-info").mkdir()
             (second,) = probe_files([broken.setup], ProbeOptions())
             (third,) = probe_files([broken.setup], ProbeOptions())

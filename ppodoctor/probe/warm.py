@@ -10,7 +10,8 @@ ask outside any pool starts a worker, asks once and stops it, as before.
 Bounds: the worker exits after `Limits.idle_s` without a request, after `max_requests`, or when
 its memory passes `rss_limit`; the pool starts a fresh one the next time, and also when the
 interpreter or its installed packages changed (a fingerprint of what the worker's hello names:
-the interpreter, the directories on its sys.path, the dist-info of torch, transformers and trl).
+the interpreter, the site-packages directories on its sys.path, the dist-info of torch,
+transformers and trl).
 A worker that dies, hangs or cannot start raises `ProbeFailed` with the reason, within the
 caller's time limit: the callers make that an "unchecked" verdict, never a hang.
 """

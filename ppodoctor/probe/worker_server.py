@@ -79,21 +79,26 @@ def _learn(modules: list) -> None:
 
 
 _WATCHED = ("torch", "transformers", "trl")
+_INSTALL_DIRECTORIES = ("site-packages", "dist-packages")
 
 
 def watched_paths() -> list:
-    """What changes when a package is installed, removed or upgraded: each directory on sys.path (an
-    install adds or removes entries there) and the dist-info of torch, transformers and trl."""
+    """What changes when a package is installed, removed or upgraded: the interpreter, each
+    site-packages directory on sys.path (an install adds or removes entries there) and the dist-info
+    of torch, transformers and trl. Not the project's own directories (a save there is no install)."""
     found = [sys.executable]
     for entry in sys.path:
-        if entry and entry != _HERE and os.path.isdir(entry):
-            found.append(os.path.abspath(entry))
-            try:
-                names = os.listdir(entry)
-            except OSError:
-                continue
-            found.extend(os.path.join(entry, name) for name in sorted(names)
-                         if name.endswith(".dist-info") and name.split("-")[0].lower() in _WATCHED)
+        if not entry or os.path.basename(os.path.normpath(entry)) not in _INSTALL_DIRECTORIES:
+            continue
+        if not os.path.isdir(entry):
+            continue
+        found.append(os.path.abspath(entry))
+        try:
+            names = os.listdir(entry)
+        except OSError:
+            continue
+        found.extend(os.path.join(entry, name) for name in sorted(names)
+                     if name.endswith(".dist-info") and name.split("-")[0].lower() in _WATCHED)
     return found
 
 
