@@ -231,10 +231,14 @@ class WorkerPool:
         """Starts the worker of `python` now, without waiting for it, so that its imports overlap
         the caller's own work; the first `ask` waits for its hello. A failure shows at that ask."""
         key = _key(python, environment)
-        with self.lock:
+        if not self.lock.acquire(blocking=False):
+            return  # a request is under way (and starts what it needs): never keep the caller waiting
+        try:
             if self._usable(key) is None:
                 with contextlib.suppress(ProbeFailed):
                     self._start(key, python, environment, cwd)
+        finally:
+            self.lock.release()
 
     def _usable(self, key: tuple) -> Optional[Worker]:
         worker = self.workers.get(key)
