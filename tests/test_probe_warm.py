@@ -21,7 +21,7 @@ from ppodoctor.pipeline.verdicts import annotate
 from ppodoctor.probe import ProbeOptions, probe_files
 from ppodoctor.probe.probe_checks import Built
 from ppodoctor.probe.runner import worker_environment
-from ppodoctor.probe.warm import Limits, WorkerPool
+from ppodoctor.probe.warm import Limits, ProbeFailed, WorkerPool
 from ppodoctor.types import CONFIRMED, UNCHECKED
 from probe_helpers import new_script, trl012_python
 
@@ -173,6 +173,24 @@ def test_a_worker_started_ahead_answers_the_first_request(bare_python):
         (ahead,) = pool.workers.values()
         first = _ask(pool, bare_python)
         assert first["pid"] == ahead.pid and not first["warm"] and pool.started == 1
+    finally:
+        pool.close()
+
+
+def test_a_request_that_hangs_is_killed_by_the_worker_which_stays_warm(bare_python, tmp_path, monkeypatch):
+    # The request's import check imports a module of the user's that never finishes importing.
+    (tmp_path / "hangs_on_import.py").write_text("import time\ntime.sleep(600)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    pool = WorkerPool()
+    try:
+        before = _ask(pool, bare_python)
+        request = {"files": [{"imports": [{"module": "hangs_on_import", "name": ""}], "setups": []}]}
+        started = time.monotonic()
+        with pytest.raises(ProbeFailed, match="the probe worker did not finish within 2.7 s"):
+            pool.ask(bare_python, worker_environment(ProbeOptions()), None, request, 3)
+        assert time.monotonic() - started < 10
+        after = _ask(pool, bare_python)
+        assert after["pid"] == before["pid"] and after["warm"] and pool.started == 1
     finally:
         pool.close()
 

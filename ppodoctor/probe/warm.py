@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 WORKER_SERVER = Path(__file__).with_name("worker_server.py")
-# The worker's own deadline for a request comes this much before the caller's, so that a hung
-# request is killed by the worker (which stays warm) rather than the worker by the caller.
+# The worker's own deadline for a request comes a little before the caller's (a tenth of the time
+# left, at most this much), so that a hung request is killed by the worker, which stays warm, rather
+# than the worker by the caller.
 _WORKER_MARGIN_S = 5.0
 
 
@@ -118,7 +119,8 @@ class Worker:
     def ask(self, request: dict, deadline: float, timeout_s: float) -> dict:
         """The worker's answer to one request, by the deadline; ProbeFailed otherwise (and it is stopped)."""
         self.served += 1
-        worker_limit = max(0.1, min(deadline - time.monotonic(), timeout_s) - _WORKER_MARGIN_S)
+        left = max(0.0, min(deadline - time.monotonic(), timeout_s))
+        worker_limit = round(max(0.1, left - min(_WORKER_MARGIN_S, left / 10)), 1)
         line = json.dumps({"id": self.served, "request": request, "timeout_s": worker_limit}) + "\n"
         try:
             self.process.stdin.write(line.encode("utf-8"))
@@ -131,9 +133,7 @@ class Worker:
         answer = reply.get("answer")
         if not isinstance(answer, dict):
             raise self._fail("the probe worker answered nothing")
-        if answer.get("worker_error"):
-            raise ProbeFailed(answer["worker_error"])
-        return answer
+        return answer  # with `worker_error` when the request's child died or hung: the worker lives on
 
     def _read(self, deadline: float, timeout_s: float) -> dict:
         stdout = self.process.stdout.fileno()
@@ -224,6 +224,8 @@ class WorkerPool:
                 raise
             if not worker.usable():
                 self.workers.pop(key).stop()
+        if answer.get("worker_error"):
+            raise ProbeFailed(answer["worker_error"])
         answer["_worker"] = {"pid": worker.pid, "warm": warm, "served": worker.served}
         return answer
 
