@@ -2,9 +2,11 @@
 
 It is started by path (`python .../worker.py`), not as part of ppodoctor, which that interpreter
 may not have: it imports only the standard library, torch, transformers, trl and its sibling
-`worker_models.py` / `worker_api.py`. It reads one JSON request on stdin (setup models as plain dicts, see
-ppodoctor.setup.model.to_json_dict) and writes one JSON answer on stdout. It builds models on the
-meta device from their configs, so no weights are ever read, and calls TRL's own code on them.
+`worker_models.py` / `worker_api.py`. `respond` turns one JSON request (setup models as plain dicts,
+see ppodoctor.setup.model.to_json_dict) into one JSON answer: the warm worker (worker_server.py) calls
+it once per request in a forked child; run as a script, it reads one request on stdin and writes
+the answer on stdout. It builds models on the meta device from their configs, so no weights are
+ever read, and calls TRL's own code on them.
 """
 
 from __future__ import annotations
