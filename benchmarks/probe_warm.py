@@ -65,7 +65,8 @@ def probe_figures(runs: int, python: str, directory: Path) -> tuple[list[float],
                     (again,) = probe_files([check_file(script).setup], ProbeOptions(python=python))
                     warm.append(time.perf_counter() - started)
                     if not (again.ok and again.warm and again.worker_pid == first.worker_pid):
-                        sys.exit(f"the re-probe was not answered by the warm worker: {again.reason}")
+                        sys.exit(f"the re-probe was not answered by the warm worker ({again.reason or 'a fresh one'}"
+                                 "; a package installed into the interpreter meanwhile restarts it)")
         finally:
             pool.close()
     return cold, warm
