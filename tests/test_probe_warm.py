@@ -238,3 +238,29 @@ def test_the_protocol_is_one_json_line_each_way(bare_python):
     hello, reply = map(json.loads, process.stdout.splitlines())
     assert hello["hello"] and sys.executable in hello["watch"] and hello["pid"] == reply["pid"]
     assert reply["id"] == 7 and reply["served"] == 1 and not reply["answer"]["ok"] and not reply["retire"]
+
+
+def test_closing_the_pool_does_not_wait_for_a_request_under_way(tmp_path):
+    """The language server closes its pool at shutdown, perhaps while a probe hangs in a thread."""
+    import threading
+
+    python = _fake_worker(tmp_path, "time.sleep(600)")
+    pool = WorkerPool()
+    failures = []
+
+    def asking() -> None:
+        try:
+            pool.ask(python, worker_environment(ProbeOptions()), None, {"files": []}, 300)
+        except ProbeFailed as error:
+            failures.append(str(error))
+
+    thread = threading.Thread(target=asking)
+    thread.start()
+    while not (tmp_path / "pid").exists() or not (tmp_path / "pid").read_text():
+        time.sleep(0.05)
+    started = time.monotonic()
+    pool.close()
+    thread.join(10)
+    assert time.monotonic() - started < 10 and not thread.is_alive()
+    assert failures and failures[0].startswith("the probe worker died") and not pool.workers
+    assert _gone(int((tmp_path / "pid").read_text()))

@@ -177,6 +177,12 @@ class Worker:
             return ""
         return lines[-1].strip() if lines else ""
 
+    def kill(self) -> None:
+        """Kills the worker's session now; whoever is reading from it sees it die."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
     def stop(self) -> None:
         """Ends the worker (its whole session: the children it forked too) and removes its files."""
         if self.process is not None:
@@ -256,6 +262,10 @@ class WorkerPool:
         return worker
 
     def close(self) -> None:
+        """Stops every worker. A request under way fails at once (its worker is killed first, and its
+        thread cleans up), so closing never waits for a probe to finish."""
+        for worker in list(self.workers.values()):
+            worker.kill()
         with self.lock:
             for worker in self.workers.values():
                 worker.stop()
