@@ -47,6 +47,16 @@ class CheckOptions(Record):
 
 
 def run_check(paths: tuple[str, ...], settings, options: CheckOptions) -> int:
+    if options.fix and options.probe:
+        # `--fix --probe` only: the probe's library stays off a plain check's start-up
+        from .pipeline.probe_gate import warm_probe
+
+        with warm_probe():  # the fixes' gate and the probe of the result ask one warm worker
+            return _run_check(paths, settings, options)
+    return _run_check(paths, settings, options)
+
+
+def _run_check(paths: tuple[str, ...], settings, options: CheckOptions) -> int:
     err_colour = color_enabled(sys.stderr) and not options.silent
     style = styler(err_colour)
     say = (lambda lines: None) if options.silent else (lambda lines: echo_err(lines, err_colour))

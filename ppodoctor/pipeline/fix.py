@@ -28,7 +28,7 @@ from ..trl_api.eras import Target
 from ..trl_api.target import resolve_target
 from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ExitStatus, ProbeVerdict, Screen, exit_status
 from .engine import FixOutcome, OtherFile, Skipped, finding_key, fix_text, parses
-from .probe_gate import Confirmer, confirm_with_probe
+from .probe_gate import Confirmer, confirm_with_probe, warm_probe, warm_up
 from ..textdiff import file_diff
 
 
@@ -173,6 +173,15 @@ def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: O
 def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target: Optional[Target] = None,
               unsafe: bool = False, write: bool = False, probe: bool = True,
               confirm: Optional[Confirmer] = None, probe_options: Any = None) -> FixReport:
+    """_fix_paths with one warm probe worker per interpreter for the whole run (every file, every
+    round of the gate), started only if the probe is asked, stopped at the end."""
+    with warm_probe():
+        return _fix_paths(paths, settings, target, unsafe, write, probe, confirm, probe_options)
+
+
+def _fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target: Optional[Target] = None,
+               unsafe: bool = False, write: bool = False, probe: bool = True,
+               confirm: Optional[Confirmer] = None, probe_options: Any = None) -> FixReport:
     """Fix files; with `write`, replace each changed one atomically (see the module docstring).
 
     With `write` and `probe` (the default) every fix the rules can make is proposed and the probe
@@ -200,6 +209,8 @@ def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target
             continue
         fixed = fix_source(data, str(path), settings, target, propose_unsafe, strict=str(path) in named)
         if write and fixed.changed and not fixed.error:
+            if probe and confirm is None and not refixes:  # the first file the probe will gate
+                warm_up(probe_options or settings)
             refixes[len(results)] = (path, lambda allow, data=data, path=path:
                                      fix_source(data, str(path), settings, target, propose_unsafe, allow))
         results.append(fixed)
