@@ -37,7 +37,7 @@ class CallableResolution:
         node, node_ctx = func, ctx
         if isinstance(func, cst.Name):
             binding, scope, ambiguous = self.lookup(func.value, ctx)
-            if binding is not None and binding.kind == BindingKind.PARAM and scope is ctx.scope and depth < _DEPTH:
+            if binding is not None and binding.kind == BindingKind.PARAM and self.binds_in(scope, ctx) and depth < _DEPTH:
                 bound = self.param(func.value, ctx)  # a loader handed to a followed call
                 if isinstance(bound, Bound) and not bound.index:
                     return self.partial_target(bound.node, bound.ctx, depth + 1)
@@ -105,7 +105,7 @@ class CallableResolution:
         that call passes; None for a parameter no call binds (its objects come from elsewhere)."""
         if isinstance(node, cst.Name):
             binding, scope, _ambiguous = self.lookup(node.value, ctx)
-            if binding is not None and binding.kind == BindingKind.PARAM and scope is ctx.scope:
+            if binding is not None and binding.kind == BindingKind.PARAM and self.binds_in(scope, ctx):
                 bound = self.param(node.value, ctx)
                 if isinstance(bound, Bound) and not bound.index and depth < _DEPTH:
                     return self.written_at(bound.node, bound.ctx, depth + 1)

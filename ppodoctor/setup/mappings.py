@@ -198,11 +198,11 @@ class MappingResolution(LoopResolution, RoundTripResolution):
         if binding is None or ambiguous:
             return None
         if binding.kind == BindingKind.PARAM:
-            bound = self.param(node.value, ctx) if scope is ctx.scope else None
+            bound = self.param(node.value, ctx) if self.binds_in(scope, ctx) else None
             if isinstance(bound, Bound):
                 target = self.follow_index(bound.node, bound.index)
                 return self.mapping_view(target, bound.ctx, depth + 1) if target is not None else None
-            if bound is None and ctx.params is not None and binding.value is not None and scope is ctx.scope:
+            if bound is None and ctx.params is not None and binding.value is not None and self.binds_in(scope, ctx):
                 return self.mapping_view(binding.value, Context(scope.lookup_parent or scope, None), depth + 1)
             return None
         if binding.kind != BindingKind.ASSIGN or binding.value is None:

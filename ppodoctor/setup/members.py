@@ -89,7 +89,7 @@ class MemberResolution:
             if function is not None and function.klass is not None and (
                     function.self_name == node.value or (is_classmethod(function) and first_param(function) == node.value)):
                 return function.klass, None, None  # `self`, or a classmethod's `cls` (its class attributes)
-            bound = self.param(node.value, ctx) if scope is ctx.scope else None
+            bound = self.param(node.value, ctx) if self.binds_in(scope, ctx) else None
             return self.instance_class(bound.node, bound.ctx, depth + 1) if isinstance(bound, Bound) \
                 and not bound.index else None
         if binding.kind == BindingKind.ASSIGN and binding.value is not None:

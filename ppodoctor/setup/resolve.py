@@ -133,6 +133,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
                      ctx: Context) -> Context:
         if scope is ctx.scope:
             return ctx.at(binding_position, binding_path)
+        if scope in ctx.closure:  # a name of the function enclosing a closure: its call's parameters
+            return Context(scope, binding_position, binding_path, ctx.params, ctx.call_path, (), ctx.closure)
         return Context(scope, binding_position, binding_path)
 
     def context_for(self, binding: Binding, scope: Scope, ctx: Context) -> Context:
@@ -164,7 +166,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             return ""
         bound = self.loop_var(node.value, ctx) if ctx.loop_vars else None
         binding, scope, _ambiguous = self.lookup(node.value, ctx) if bound is None else (None, None, False)
-        if bound is None and binding is not None and binding.kind == BindingKind.PARAM and scope is ctx.scope:
+        if bound is None and binding is not None and binding.kind == BindingKind.PARAM and self.binds_in(scope, ctx):
             bound = self.param(node.value, ctx)
         if isinstance(bound, Bound):
             target = self.follow_index(bound.node, bound.index)
@@ -272,13 +274,13 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if ambiguous:
             return Origin(reason=f"`{name}` is assigned differently in different branches", text=name)
         if binding.kind == BindingKind.PARAM:
-            bound = self.param(name, ctx) if scope is ctx.scope else None
+            bound = self.param(name, ctx) if self.binds_in(scope, ctx) else None
             if isinstance(bound, Bound):
                 return _named(self.origin(bound.node, bound.ctx, bound.index + index, depth + 1), name)
             if bound == VARIES:
                 return Origin(reason=f"`{name}` is passed differently by the calls of `{scope.name}`", text=name,
                               variable=name)
-            if ctx.params is not None and binding.value is not None and scope is ctx.scope:
+            if ctx.params is not None and binding.value is not None and self.binds_in(scope, ctx):
                 default_scope = scope.lookup_parent or scope
                 return _named(self.origin(binding.value, Context(default_scope, None), index, depth + 1), name)
             return Origin(reason=f"`{name}` is a parameter of `{scope.name}`", key=self.param_key(scope, name),
@@ -315,6 +317,9 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         function = self.local_function(func, ctx)
         if function is not None:
             return self._function_origin(function, call, ctx, index, depth)
+        closure = self.closure_call(func, ctx)
+        if closure is not None:
+            return self._function_origin(closure[0], call, ctx, index, depth, outer=closure[1])
         wrapped = self.partial_target(func, ctx) if type(func) in (cst.Name, cst.Call, cst.Attribute) else None
         if wrapped is not None:
             # A functools.partial object: the callable it wraps, run with its bound arguments first.

@@ -111,14 +111,14 @@ class ValueResolution:
         if ambiguous:
             return _unknown("", f"`{node.value}` is assigned differently in different branches")
         if binding.kind == BindingKind.PARAM:
-            bound = self.param(node.value, ctx) if scope is ctx.scope else None
+            bound = self.param(node.value, ctx) if self.binds_in(scope, ctx) else None
             if bound is not None and bound != VARIES:
                 target = self.follow_index(bound.node, bound.index)
                 if target is not None:
                     return self.value(target, bound.ctx, depth + 1)
             if bound == VARIES:
                 return _unknown("", f"`{node.value}` is passed differently by the calls of `{scope.name}`")
-            if ctx.params is not None and binding.value is not None and scope is ctx.scope:
+            if ctx.params is not None and binding.value is not None and self.binds_in(scope, ctx):
                 # Inside a followed call that did not pass it: the default applies.
                 return self.value(binding.value, Context(scope.lookup_parent or scope, None), depth + 1)
             return _unknown("", f"`{node.value}` is a parameter of `{scope.name}`")
