@@ -38,40 +38,14 @@ SCRIPTS = ("broken", "twin")
 
 # `check` (static) does not report the broken script's rule, as an error, at the mistake.
 CHECK_MISSES = {
-    "cached_property": "PPD106 missed: `ref_model=self.reference` in a method, `reference` a functools.cached_property "
-                       "returning `self.policy`; the setup model says '`self.reference` cannot be followed' for every "
-                       "role (cached_property members read through self are not evaluated): no finding",
-    "closure_factory": "PPD104 missed: `reward_model=load_reward(\"models/rm\")`, `load_reward = "
-                       "make_loader(AutoModelForCausalLM)` a closure factory; 'the result of `load_reward(...)` is not "
-                       "followed' (a call of a returned inner function, its class bound in the enclosing call)",
-    "dataclass_models": "PPD101 missed: the models reach PPOTrainer as `**vars(bundle)` of a dataclass instance with "
-                        "no value_model field; the `**` stays unresolved (unresolved_star), so no model role is bound "
-                        "and the missing value_model is not reported",
-    "deepcopy_ref": "PPD301 only a warning: the tokenizer path is `f\"{MODEL_DIR}/tok-nopad\"` over a module "
-                    "constant; the f-string is not evaluated, so the saved tokenizer (no pad token) is not read "
-                    "and the certain crash is reported as 'if the saved tokenizer has none'",
-    "getattr_class": "PPD103 missed: `load(\"value\")` is followed to `model_class.from_pretrained(spec[\"path\"], ...)`, "
-                     "but `model_class = getattr(transformers, spec[\"class\"])` with `spec = SPECS[role]` (role a "
-                     "literal argument, SPECS a literal dict) stays unknown: every role is a from_pretrained of no "
-                     "class and no path (only a PPD301 warning)",
     "ini_config": "PPD301 only a warning: the tokenizer path comes from an INI text in the script read with "
                   "configparser (`paths[\"tokenizer\"]`); configparser is not evaluated, the files not read",
-    "kwargs_merge": "PPD105 missed: the models go in as `**models`, `models = {...}` then `models |= {...}`; the "
-                    "augmented assignment makes `models` unknown ('bound by a other statement'), so the `**` is "
-                    "unresolved and no model role is bound. (The reward's kwargs chain `{**scorer_kwargs}` + "
-                    "`.update(num_labels=2, ...)` itself is resolved: passed explicitly it gets PPD105)",
     "model_registry": "PPD104 missed: `reward_model=registry.build(\"reward\")`, a registry instance built by chained "
                       "`.register(role, cls, path, **options)` (tuples in `self._specs`); 'the result of "
                       "`registry.build(...)` is not followed' (state written by one method, read by another)",
-    "namedtuple_models": "PPD109 missed: `value_model=models.value`, `models` a NamedTuple returned by a helper as "
-                         "`PPOModels(policy=policy, ..., value=policy)`; '`models.value` cannot be followed' for "
-                         "every role (fields of a NamedTuple built with keywords)",
     "trainer_partial": "PPD201 missed: `make_trainer = functools.partial(PPOTrainer, config=..., ...)` then "
                        "`make_trainer(policy=..., ref_policy=..., ...)`; no setup at all is extracted (a partial of "
                        "the trainer class is not a PPOTrainer call; partials of loaders are)",
-    "trl012_ppov2": "PPD201 missed on trl 0.12.2: `PPOv2Trainer(args=..., model=..., ref_model=...)`; the roles are "
-                    "bound, but ppd201 (and common.is_new_era_script_on_old_pin, ppd208) only look at "
-                    "`setup.trainer == \"PPOTrainer\"`, and PPOv2Trainer is PPOTrainer's subclass in 0.11-0.12",
 }
 
 # The twin gets a finding (a warning: no error-level one in the corpus) where nothing is wrong.
@@ -79,30 +53,24 @@ TWIN_FALSE_ALARMS = {
     style: "PPD301 warning on a tokenizer whose saved files have a pad token: the path is not resolved "
            f"statically ({how}), so the files are not read"
     for style, how in {
-        "classmethod_loader": "`ckpt.path(\"policy\")`: os.environ.get default through a classmethod and Path /",
-        "deepcopy_ref": "an f-string over a module constant",
-        "getattr_class": "`SPECS[\"policy\"][\"path\"]`, a nested dict subscript",
         "ini_config": "configparser over an INI text in the script",
-        "nested_config": "`cfg.model.tokenizer_path`: a nested dataclass default through a parameter",
         "trl_parser": "`paths.tokenizer_dir`: a dataclass default filled by TrlParser",
     }.items()
 }
 
 # `fix --write` (probe on) does not make the broken script train. Styles check misses cannot be fixed.
 FIX_FAILS = dict(CHECK_MISSES, **{
-    "classmethod_loader": "PPD109 not fixed: 'neither the reward model's nor the policy's path can be seen' (the "
-                          "root is `os.environ.get(\"PPO_MODELS_DIR\", \"models\")` via a classmethod and Path /)",
+    "closure_factory": "PPD104 not fixed: 'the reward model is built by the same call as the policy model' (every "
+                       "loader's from_pretrained is the one call inside the factory's closure: adding num_labels=1 "
+                       "there would reach the policy too; the class is swapped where the factory is called only "
+                       "together with that keyword)",
     "hf_parser": "PPD104 not written: the probe says 'the model path `training_args.reward_model_path` is not a "
                  "literal; map it with --model-path', though the launch list in the script gives it",
-    "nested_config": "PPD106 not written: the probe says 'the model path `cfg.model.policy_path` is not a literal' "
-                     "(a nested dataclass default reached through a parameter), though check resolved it",
     "old_step_loop": "PPD206 has no fix (the port to the 0.12 API or the `trl<=0.11.4` pin is the user's choice); "
                      "`fix --write` says 'Fixed 0 problems in 0 files' with no line naming the PPD206 it left",
     "trl_parser": "PPD101 not written: reproduced, but 'the model path `model_args.model_name_or_path` is not a "
                   "literal' (a TrlParser argument list in the script)",
 })
-FIX_FAILS["deepcopy_ref"] = ("PPD301 not written: the probe says 'the model path `f\"{MODEL_DIR}/tok-nopad\"` is not "
-                             "a literal' (an f-string over a module constant)")
 FIX_FAILS["ini_config"] = ("PPD301 not written: the probe says 'the model path `paths[\"tokenizer\"]` is not a "
                            "literal' (configparser over an INI text in the script)")
 

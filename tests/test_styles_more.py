@@ -198,3 +198,147 @@ def test_the_twins_train_and_are_left_byte_for_byte(trained, name):
     path = next(p for p in paths if p.parent.name == name)
     assert before[str(path)]["returncode"] == 0, before[str(path)]["stderr"][-2000:]
     assert path.read_text() == originals[path] and after[str(path)]["returncode"] == 0
+
+
+# --- values and objects the corpus showed (general rules, each with the case that must not fire) ------
+
+PROPERTY = HEAD + """
+import functools
+
+
+class Setup:
+    def __init__(self, root):
+        self.root = root
+
+    @DECORATOR
+    def policy(self):
+        return AutoModelForCausalLM.from_pretrained(self.root + "/sft")
+
+    def trainer(self):
+        tok = AutoTokenizer.from_pretrained(self.root + "/sft")
+        tok.add_special_tokens({"pad_token": "[PAD]"})
+        return PPOTrainer(args=PPOConfig(output_dir="o"), processing_class=tok, model=self.policy,
+                          ref_model=self.policy, reward_model=RM, value_model=CRITIC, train_dataset=None)
+
+
+trainer = Setup("ckpt").trainer()
+"""
+CRITIC = 'AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)'
+
+
+@pytest.mark.parametrize("decorator, expected", [("functools.cached_property", ["PPD106"]),
+                                                 ("property", [])])
+def test_a_cached_property_is_one_object_a_property_one_per_read(decorator, expected):
+    text = PROPERTY.replace("DECORATOR", decorator).replace("RM", RM).replace("CRITIC", CRITIC)
+    assert found(text) == expected
+
+
+PATHS = "import os\nfrom pathlib import Path\n" + HEAD + """
+ROOT = "ckpt"
+tok = AutoTokenizer.from_pretrained(f"{ROOT}/sft")
+tok.add_special_tokens({"pad_token": "[PAD]"})
+trainer = PPOTrainer(args=PPOConfig(output_dir="o"), processing_class=tok,
+                     model=AutoModelForCausalLM.from_pretrained(Path(ROOT) / "sft"),
+                     ref_model=AutoModelForCausalLM.from_pretrained(os.path.join(ROOT, "sft")),
+                     reward_model=AutoModelForSequenceClassification.from_pretrained(ROOT + "/rm", num_labels=1),
+                     value_model=AutoModelForSequenceClassification.from_pretrained(
+                         str(Path(os.environ.get("PPODOCTOR_TEST_ROOT", ROOT)) / "rm"), num_labels=1),
+                     train_dataset=None)
+"""
+
+
+def test_paths_built_from_parts_the_source_shows(monkeypatch):
+    from ppodoctor.setup.extract import extract
+    import libcst
+
+    monkeypatch.delenv("PPODOCTOR_TEST_ROOT", raising=False)
+    (setup,) = extract(libcst.parse_module(PATHS), "t.py").setups
+    assert [setup.origin(role).path.value for role in ("processing_class", "policy", "reference", "reward",
+                                                        "value")] == ["ckpt/sft", "ckpt/sft", "ckpt/sft", "ckpt/rm",
+                                                                      "ckpt/rm"]
+    monkeypatch.setenv("PPODOCTOR_TEST_ROOT", "/data/run1")  # what the script reads on this machine
+    (setup,) = extract(libcst.parse_module(PATHS), "t.py").setups
+    assert setup.origin("value").path.value == "/data/run1/rm"
+    unknown = PATHS.replace('f"{ROOT}/sft"', 'f"{ROOT!r}/sft"')  # a conversion: not evaluated
+    (setup,) = extract(libcst.parse_module(unknown), "t.py").setups
+    assert not setup.origin("processing_class").path.known
+
+
+BUNDLE = "from dataclasses import dataclass, field\nfrom typing import Any\n" + HEAD + """
+
+@dataclass
+class Paths:
+    sft: str = "ckpt/sft"
+    rm: str = "ckpt/rm"
+
+
+@dataclass
+class Config:
+    paths: Paths = field(default_factory=Paths)
+
+
+@dataclass
+class Bundle:
+    model: Any
+    ref_model: Any
+    reward_model: Any
+    EXTRA_FIELD
+
+
+cfg = Config()
+tok = AutoTokenizer.from_pretrained(cfg.paths.sft)
+tok.add_special_tokens({"pad_token": "[PAD]"})
+bundle = Bundle(model=AutoModelForCausalLM.from_pretrained(cfg.paths.sft),
+                ref_model=AutoModelForCausalLM.from_pretrained(cfg.paths.sft),
+                reward_model=AutoModelForSequenceClassification.from_pretrained(cfg.paths.rm, num_labels=1)EXTRA_ARG)
+trainer = PPOTrainer(args=PPOConfig(output_dir="o"), processing_class=tok, **vars(bundle), train_dataset=None)
+"""
+
+
+def test_vars_of_a_dataclass_and_a_default_factory_field():
+    missing = BUNDLE.replace("    EXTRA_FIELD\n", "").replace("EXTRA_ARG", "")
+    assert found(missing) == ["PPD101"]
+    whole = BUNDLE.replace("EXTRA_FIELD", "value_model: Any").replace(
+        "EXTRA_ARG", ",\n                value_model=AutoModelForSequenceClassification.from_pretrained(cfg.paths.rm, "
+                     "num_labels=1)")
+    assert found(whole) == []
+    from ppodoctor.setup.extract import extract
+    import libcst
+
+    (setup,) = extract(libcst.parse_module(whole), "t.py").setups
+    assert setup.origin("policy").path.value == "ckpt/sft"  # cfg.paths: the default_factory's instance
+
+
+CLOSURE = HEAD + """
+def make_loader(model_class):
+    def load(path):
+        return model_class.from_pretrained(path)
+    return load
+
+
+load_lm = make_loader(AutoModelForCausalLM)
+load_reward = make_loader(REWARD_CLASS)
+tok = AutoTokenizer.from_pretrained("sft")
+tok.add_special_tokens({"pad_token": "[PAD]"})
+trainer = PPOTrainer(args=PPOConfig(output_dir="o"), processing_class=tok, model=load_lm("sft"),
+                     ref_model=load_lm("sft"), reward_model=load_reward("rm"), value_model=CRITIC, train_dataset=None)
+"""
+
+
+def test_a_closure_runs_with_the_factory_calls_parameters_and_each_call_is_its_own_object():
+    assert found(CLOSURE.replace("REWARD_CLASS", "AutoModelForCausalLM").replace("CRITIC", CRITIC)) == ["PPD104"]
+    # load_lm("sft") twice: two calls, two objects (no PPD106); a classifier reward: nothing to say
+    # (num_labels not passed: the saved config decides, which only the probe reads)
+    assert found(CLOSURE.replace("REWARD_CLASS", "AutoModelForSequenceClassification").replace("CRITIC", CRITIC)) == []
+
+
+def test_ppov2trainer_is_judged_as_ppotrainer_from_trl_0_12():
+    script = HEAD.replace("from trl.experimental.ppo import PPOConfig, PPOTrainer", "from trl import PPOv2Config, PPOv2Trainer") + """
+tok = AutoTokenizer.from_pretrained("sft")
+trainer = PPOv2Trainer(config=PPOv2Config(output_dir="o"), processing_class=tok, policy=p, ref_policy=r,
+                       reward_model=rm, value_model=v, train_dataset=None)
+"""
+    assert codes(script, "0.12.2", ("PPD201",)) == []
+    new_names = script.replace("config=", "args=").replace("policy=p", "model=p").replace("ref_policy=", "ref_model=")
+    assert codes(new_names, "0.12.2", ("PPD201",)) == ["PPD201", "PPD201", "PPD201"]
+    assert codes(new_names, "0.11.4", ("PPD201",)) == []  # on 0.11 PPOv2Trainer is a class of its own

@@ -128,6 +128,14 @@ class MemberResolution:
         method = self.find_method(klass, func.attr.value) if klass is not None else None
         return method if method is not None and not method.self_name else None  # a static or class method
 
+    def class_of_cls(self, binding, scope) -> str:
+        """`<local>.Name` for the first parameter of a classmethod of class Name, else ""."""
+        function = scope.function_info if scope is not None else None
+        if binding.kind != BindingKind.PARAM or function is None or function.klass is None \
+                or not is_classmethod(function) or first_param(function) != binding.name:
+            return ""
+        return f"<local>.{function.klass.name}"
+
     # --- attributes -----------------------------------------------------------------------
     def attribute_origin(self, node: cst.Attribute, ctx: Context, index: tuple, depth: int) -> Origin:
         text = self.text(node)

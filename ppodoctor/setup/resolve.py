@@ -182,7 +182,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             return f"<local>.{node.value}"
         if binding.kind == BindingKind.ASSIGN and binding.value is not None and not binding.index:
             return self.qualname(binding.value, self.context_for(binding, scope, ctx), depth + 1)
-        return ""
+        return self.class_of_cls(binding, scope)  # a classmethod's `cls`: its class
 
     def follow_index(self, node: cst.BaseExpression, index: tuple) -> Optional[cst.BaseExpression]:
         for key in index:

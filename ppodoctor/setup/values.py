@@ -7,6 +7,7 @@ a default the source does not write (argparse and dataclass defaults are written
 
 from __future__ import annotations
 
+import os
 import posixpath
 
 from typing import Any, Optional
@@ -240,6 +241,13 @@ class ValueResolution:
             inner = self.value(node.args[0].value, ctx, depth + 1)  # Path("models"), str(path): the string
             if inner.kind == ValueKind.LITERAL and isinstance(inner.value, str):
                 return Value("literal", inner.value, text)
+        if callee in ("os.environ.get", "os.getenv") and len(node.args) == 2 \
+                and not any(a.keyword or a.star for a in node.args):
+            # What the script reads on this machine: the variable when it is set here, else its default
+            # (the environment that runs `check` is the one the run starts from, as for a shell launcher).
+            name, default = (self.value(a.value, ctx, depth + 1) for a in node.args)
+            if name.kind == ValueKind.LITERAL and isinstance(name.value, str) and default.kind == ValueKind.LITERAL:
+                return Value("literal", os.environ.get(name.value, default.value), text)
         if callee == "os.path.join" and node.args and not any(a.keyword or a.star for a in node.args):
             parts = [self.value(a.value, ctx, depth + 1) for a in node.args]
             if all(p.kind == ValueKind.LITERAL and isinstance(p.value, str) for p in parts):
@@ -248,6 +256,13 @@ class ValueResolution:
             inner = self.value(node.args[0].value, ctx, depth + 1)
             if inner.kind == ValueKind.LITERAL and isinstance(inner.value, (tuple, dict, str)):
                 return Value("literal", len(inner.value), text)
+        function = self.local_function(node.func, ctx)
+        if function is not None and len(function.returns) == 1 and depth < _DEPTH:
+            # a helper of the script returning a value (`ckpt.path("policy")` -> str(self.root / name))
+            returned, position = function.returns[0]
+            found = self.value(returned, self.call_context(function, node, ctx).at(position, ()), depth + 1)
+            if found.kind == ValueKind.LITERAL:
+                return Value("literal", found.value, text)
         return _unknown(text, f"the result of `{callee or self.text(node.func)}(...)` is computed at run time")
 
     def _parsed_args(self, parser: cst.BaseExpression, ctx: Context, index: Any, text: str, depth: int,
