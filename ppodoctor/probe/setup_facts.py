@@ -36,6 +36,7 @@ class ModelFacts:
     dtype: Optional[str] = None
     same_as: str = ""  # the role whose very object it is
     architectures: tuple[str, ...] = ()  # as its saved config names them
+    from_config: bool = False  # built from a config (random weights), not loaded from a checkpoint
 
     @property
     def built(self) -> bool:
@@ -48,7 +49,8 @@ class ModelFacts:
         status, reason = _built(raw, "model")
         return cls(status, reason, raw.get("class") or "", raw.get("source") or "", raw.get("head"),
                    raw.get("head_width"), raw.get("vocab"), int(raw.get("params") or 0), int(raw.get("bytes") or 0),
-                   raw.get("dtype"), raw.get("same_as") or "", tuple(raw.get("architectures") or ()))
+                   raw.get("dtype"), raw.get("same_as") or "", tuple(raw.get("architectures") or ()),
+                   bool(raw.get("from_config")))
 
 
 @dataclass(frozen=True)
