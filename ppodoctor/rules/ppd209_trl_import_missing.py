@@ -45,7 +45,8 @@ class TrlImportMissing(ImportAttemptCheck, ReplacementFix, Rule):
     name = "trl-import-missing"
     severity = ERROR
     summary = "a trl name or module (outside PPO's own) that the target TRL does not have"
-    fix_title = "import it from the module that holds the same definition in the target TRL"
+    fix_title = "import it from the module that holds the same definition in the target TRL, or write the " \
+                "constant's value where no module has it"
     probe_check = "the import tried in this interpreter; fixed: the new imports work"
     known_errors = (
         KnownError("trl-import-missing", r"cannot import name '\w+' from 'trl[\w.]*'|No module named '?trl\.[\w.]+",
