@@ -161,7 +161,7 @@ def config_of(origin: dict, resolver: Resolver):
 
     made = origin.get("config")
     if not made:
-        shown = (origin.get("args") or [{}])[0].get("text") or "?"
+        shown = (origin.get("path") or {}).get("text") or "?"
         raise Unresolved(f"the config `{shown}` is not an `AutoConfig.from_pretrained(...)` or a config class "
                          "called with literal arguments")
     if made.get("partial"):
