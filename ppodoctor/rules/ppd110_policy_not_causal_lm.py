@@ -55,8 +55,8 @@ class PolicyNotCausalLM(Rule):
     severity = ERROR
     summary = "the policy or reference model is not a causal LM"
     fix_title = "load it with AutoModelForCausalLM (same path and arguments)"
-    probe_check = "generation_config on the policy / per-token logits of the reference; fixed: both, and a causal " \
-                  "checkpoint"
+    probe_check = "generation_config on the policy / per-token logits of the reference (built from its checkpoint's " \
+                  "or the script's config); fixed: both, and a causal checkpoint unless built from a config"
     known_errors = (
         KnownError("policy-no-generation-config", r"'(?!\w*ValueHead)\w+' object has no attribute 'generation_config'",
                    "AttributeError: 'LlamaModel' object has no attribute 'generation_config'", "0.12 - 1.12",
