@@ -13,6 +13,7 @@ with only the confirmed findings allowed, and that text is written. The write is
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from ..setup.model import FileSetup
 from ..trl_api.eras import Target
 from ..trl_api.target import resolve_target
 from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ExitStatus, ProbeVerdict, Screen, exit_status
-from .engine import FixOutcome, Skipped, finding_key, fix_text, parses
+from .engine import FixOutcome, OtherFile, Skipped, finding_key, fix_text, parses
 from .probe_gate import Confirmer, confirm_with_probe
 from ..textdiff import file_diff
 
@@ -73,6 +74,7 @@ class FileFix:
     verdicts: tuple[ProbeVerdict, ...] = ()  # one per `proposed` fix when the probe looked
     proposed: tuple[Diagnostic, ...] = ()  # every fix the engine would apply, when the probe gated them
     outcomes: tuple[FindingOutcome, ...] = ()  # one per proposed fix: written or not, and why
+    others: tuple[OtherFile, ...] = ()  # project modules a fix edits where the cause is written
 
     @property
     def remaining_problems(self) -> tuple[Diagnostic, ...]:
@@ -80,6 +82,11 @@ class FileFix:
 
     @property
     def changed(self) -> bool:
+        return self.changed_here or any(other.changed for other in self.others)
+
+    @property
+    def changed_here(self) -> bool:
+        """Whether this file's own text changed (`changed` counts the other files too)."""
         return self.original is not None and self.text is not None and self.text != self.original.text
 
     @property
@@ -87,9 +94,10 @@ class FileFix:
         return files.encode(self.original, self.text)
 
     def diff(self) -> str:
-        if not self.changed:
-            return ""
-        return file_diff(self.path, self.original.text, self.text, self.original.is_notebook)
+        """This file's diff, then each other file's a fix edits."""
+        here = file_diff(self.path, self.original.text, self.text, self.original.is_notebook) if self.changed_here else ""
+        return here + "".join(file_diff(other.path, other.original.text, other.text, False)
+                              for other in self.others if other.changed)
 
 
 @dataclass(frozen=True)
@@ -148,10 +156,12 @@ def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: O
     except files.SourceError as error:
         return FileFix(filename, decoded, error=str(error))
     fixed = FileFix(filename, decoded, outcome.text, outcome.applied, outcome.skipped, outcome.remaining,
-                    outcome.before, outcome.after, outcome.rounds)
+                    outcome.before, outcome.after, outcome.rounds, others=outcome.others)
     if fixed.changed:
         try:
             fixed.new_bytes
+            for other in fixed.others:
+                files.encode(other.original, other.text)
         except UnicodeEncodeError as error:
             return FileFix(filename, decoded, error=f"the fixed text cannot be written as {decoded.encoding}: "
                                                     f"{error.reason}")
@@ -310,10 +320,25 @@ def _allowed_only(refix, allowed: set) -> tuple[Optional[FileFix], str]:
 
 
 def _replace_file(path: Path, fixed: FileFix, expected: Optional[bytes] = None) -> FileFix:
-    try:
-        files.write_atomic(path, fixed.new_bytes, expected=expected if expected is not None else fixed.original.raw)
-    except files.SourceError as error:
-        return dataclasses.replace(fixed, error=str(error))
-    except OSError as error:
-        return dataclasses.replace(fixed, error=f"cannot write: {error.strerror or error}")
+    """Write the fixed file and the other files its fixes edit, each atomically and only over the bytes
+    that were read; when one write fails, those already written get their old bytes back, so a fix is
+    in every file it edits or in none."""
+    writes = [(Path(os.path.abspath(other.path)), files.encode(other.original, other.text), other.original.raw)
+              for other in fixed.others if other.changed]
+    if fixed.changed_here:
+        writes.append((path, fixed.new_bytes, expected if expected is not None else fixed.original.raw))
+    done: list[tuple[Path, bytes, bytes]] = []
+    for target, new, old in writes:
+        try:
+            files.write_atomic(target, new, expected=old)
+        except (files.SourceError, OSError) as error:
+            for written, written_new, written_old in reversed(done):
+                try:
+                    files.write_atomic(written, written_old, expected=written_new)
+                except (files.SourceError, OSError):
+                    pass  # changed again meanwhile: leave what is there
+            cause = str(error) if isinstance(error, files.SourceError) else f"cannot write: {error.strerror or error}"
+            where = "" if target == path else f"{target}: "
+            return dataclasses.replace(fixed, error=where + cause)
+        done.append((target, new, old))
     return dataclasses.replace(fixed, written=True)

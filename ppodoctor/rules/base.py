@@ -43,6 +43,7 @@ class RuleContext(Record):
     transformers_version: Optional[str] = None
     extra: tuple[tuple[str, Any], ...] = field(default=())
     saved: Optional["SavedFiles"] = field(default=None, compare=False)  # models/tokenizers on disk (saved.py)
+    launch: Optional[Any] = None  # launch.model.Launch: how the script is started, when a launch is checked
 
 
 @record

@@ -96,7 +96,9 @@ def is_ppo_config(origin: Optional[Origin]) -> bool:
 def config_value(origin: Origin, name: str, default: Any = None) -> tuple[bool, Any]:
     """(known, value) of a PPOConfig field: the literal keyword, a later literal assignment, or
     `default` (the target release's default) when the source sets it nowhere."""
-    known, value = (not origin.partial and origin.kind == OriginKind.CONSTRUCTOR), default
+    # A parsed-arguments instance is known only under a launch (setup/launched.py): its command line's
+    # values, the class defaults for the rest.
+    known, value = (not origin.partial and origin.kind in (OriginKind.CONSTRUCTOR, OriginKind.PARSED_ARGS)), default
     keyword = origin.keyword(name)
     if keyword is not None:
         known, value = keyword.value.kind == ValueKind.LITERAL, keyword.value.value

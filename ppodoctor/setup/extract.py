@@ -11,7 +11,8 @@ from ..types import OriginKind, Role
 from .context import Context
 from .forwarding import Forwarding, Passed, as_passed
 from .guards import import_guards, statement_guards
-from .model import Argument, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
+from .launched import PARSE_CALLS
+from .model import Argument, ArgvRefusal, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
 from .operations import Operations
 from .project import Project, project_for
 from .recent import remember
@@ -26,10 +27,13 @@ _NEW_ONLY_KEYWORDS = frozenset({"processing_class", "reward_model", "value_model
                                 "callbacks", "optimizers", "peft_config"})
 
 
-def extract(module: cst.Module, path: str = "<string>", text: Optional[str] = None) -> FileSetup:
-    """`text`, when given, is the exact source `module` was parsed from (it keys the reuse below)."""
+def extract(module: cst.Module, path: str = "<string>", text: Optional[str] = None, argv=None,
+            overlay: Optional[dict[str, str]] = None) -> FileSetup:
+    """`text`, when given, is the exact source `module` was parsed from (it keys the reuse below);
+    `argv` (argv.ScriptArgv), the command line a launch gives the script; `overlay`: the project
+    modules' texts as a fix in progress has them (setup/project.py)."""
     facts = collect(module)
-    file_setup = _Extractor(facts, path, project_for(path, facts)).run()
+    file_setup = _Extractor(facts, path, project_for(path, facts, overlay), argv).run()
     if file_setup.setups:
         # A fix preview or the fix engine will want this tree again; see recent.py.
         remember(facts, text)
@@ -41,9 +45,9 @@ def _is_trl(qualname: str) -> bool:
 
 
 class _Extractor:
-    def __init__(self, facts: ModuleFacts, path: str, project: Optional[Project] = None) -> None:
+    def __init__(self, facts: ModuleFacts, path: str, project: Optional[Project] = None, argv=None) -> None:
         self.facts, self.path = facts, path
-        self.resolver = Resolver(facts, project)
+        self.resolver = Resolver(facts, project, argv)
         self.operations = Operations(facts, self.resolver)
         self.forwarding = Forwarding(facts, self.resolver)
         # Local trainer subclasses with their own __init__: their signature is not TRL's.
@@ -70,7 +74,20 @@ class _Extractor:
         mentions_value_head = any("ValueHead" in (i.name or "") or "PreTrainedModelWrapper" in (i.name or "")
                                   for i in imports)
         return FileSetup(self.path, tuple(setups), imports, mentions_value_head,
-                         self._free_configs(setups, config_sites))
+                         self._free_configs(setups, config_sites), self._refusals())
+
+    def _refusals(self) -> tuple[ArgvRefusal, ...]:
+        """What the script's parsers would refuse in the launch's command line, at each parse call."""
+        if self.resolver.argv is None:
+            return ()
+        found = []
+        for site in self.facts.calls:
+            func = site.node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in PARSE_CALLS:
+                binding = self.resolver.launch_binding(site.node, Context(site.scope, site.position, site.path))
+                span = self.resolver.span(site.node)
+                found.extend(ArgvRefusal(error, span) for error in (binding.errors if binding else ()))
+        return tuple(found)
 
     def _free_configs(self, setups: list[PPOSetup], sites: list[CallSite]) -> tuple[Origin, ...]:
         """PPOConfig(...) calls no trainer call takes: TRL validates a config where it is built, so a

@@ -11,6 +11,7 @@ import libcst as cst
 
 from .context import VARIES, Bound, Context
 from .facts import BindingKind, FunctionInfo
+from .members import is_classmethod
 from .model import LocalClass, Origin
 
 MAX_DEPTH = 24  # how deep the resolver follows names, calls and classes
@@ -35,6 +36,14 @@ class FunctionResolution:
                 ancestors.append("" if name.startswith("<local>.") else name)
         return LocalClass(klass.name, tuple(dict.fromkeys(ancestors)), tuple(sorted(members)))
 
+    def is_import_rooted(self, node: cst.BaseExpression, ctx: Context) -> bool:
+        while isinstance(node, cst.Attribute):
+            node = node.value
+        if not isinstance(node, cst.Name):
+            return False
+        binding, _scope, _ambiguous = self.lookup(node.value, ctx)
+        return binding is not None and binding.kind == BindingKind.IMPORT
+
     def local_function(self, func: cst.BaseExpression, ctx: Context) -> Optional[FunctionInfo]:
         """The function or method defined in this file that `func(...)` calls, if it can be told."""
         if isinstance(func, cst.Attribute):
@@ -53,9 +62,12 @@ class FunctionResolution:
         pairs: the arguments with their contexts when they are not just `call`'s (a functools.partial's
         bound arguments come first). A memoised function (lru_cache, cache) called with arguments of
         known equal values runs once: its objects are keyed by the function and those values."""
+        receiver = ""
+        if pairs is None and function.klass is not None and isinstance(call.func, cst.Attribute):
+            receiver = self.origin_key(call.func.value, ctx)  # `obj.method(...)`: the instance's key
         pairs = [(arg, ctx) for arg in call.args] if pairs is None else pairs
         params = self.bind_pairs(function, pairs)
-        memo = self.memo_path(function, pairs)
+        memo = self.memo_path(function, pairs, receiver)
         if memo is not None:
             return Context(function.scope, None, (), params, memo)
         line, column = self.facts.position(call)
@@ -67,8 +79,8 @@ class FunctionResolution:
     def bind_pairs(self, function: FunctionInfo, pairs: list) -> tuple:
         node = function.node.params
         positional_names = [p.name.value for p in list(node.posonly_params) + list(node.params)]
-        if function.self_name:
-            positional_names = positional_names[1:]  # `self` is the receiver or the new instance
+        if function.self_name or (function.klass is not None and is_classmethod(function)):
+            positional_names = positional_names[1:]  # `self` (or `cls`) is the receiver or the new instance
         names = {name for name, _default in function.params}
         params: dict = {}
         positional = [(a, actx) for a, actx in pairs if a.keyword is None and not a.star]

@@ -102,7 +102,21 @@ class MappingResolution(LoopResolution, RoundTripResolution):
             found = self.attribute_value_node(node, ctx, depth)
             if isinstance(found, tuple) and not found[2]:
                 return self.mapping_view(found[0], found[1], depth + 1)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            return self._merged(node.left, node.right, ctx, depth)
+        if isinstance(node, cst.AugAssign):  # `kw |= other`, bound as kw's new value (scopes.py)
+            return self._merged(node.target, node.value, ctx, depth)
         return None
+
+    def _merged(self, left: cst.BaseExpression, right: cst.BaseExpression, ctx: Context, depth: int) -> Optional[View]:
+        """`left | right` of two mappings: the right one's keys win."""
+        first = self.mapping_view(left, ctx, depth + 1)
+        if first is None:
+            return None
+        view = View()
+        view.merge(first)
+        view.merge(self.mapping_view(right, ctx, depth + 1))
+        return view
 
     def _call_view(self, call: cst.Call, ctx: Context, depth: int) -> Optional[View]:
         callee = self.qualname(call.func, ctx)

@@ -14,7 +14,7 @@ from typing import Optional, Union
 import libcst as cst
 
 from .context import VARIES, Bound, Context, dominates
-from .facts import ActionKind, AttributeSite, BindingKind, ClassInfo, FunctionInfo, Scope
+from .facts import ActionKind, AttributeSite, BindingKind, ClassInfo, FunctionInfo, Scope, dotted_name
 from .model import Origin
 
 _DEPTH = 24
@@ -22,6 +22,15 @@ _DEPTH = 24
 Instance = tuple[ClassInfo, Optional[cst.Call], Optional[Context]]
 # What an attribute read finds: (expression, its context, element index), or why it cannot be told.
 Found = Union[tuple[cst.BaseExpression, Context, tuple], str, None]
+
+
+def is_classmethod(function: FunctionInfo) -> bool:
+    return any(dotted_name(d.decorator) == "classmethod" for d in function.node.decorators)
+
+
+def first_param(function: FunctionInfo) -> str:
+    params = list(function.node.params.posonly_params) + list(function.node.params.params)
+    return params[0].name.value if params else ""
 
 
 class MemberResolution:
@@ -38,7 +47,14 @@ class MemberResolution:
             return None
         if isinstance(node, cst.Call):
             klass = self.local_class(self.qualname(node.func, ctx), ctx)
-            return (klass, node, ctx) if klass is not None else None
+            if klass is not None:
+                return klass, node, ctx
+            # `load_models(...)` returning `Models(policy=..., ...)`: the instance its one return makes.
+            function = self.local_function(node.func, ctx)
+            if function is None or len(function.returns) != 1:
+                return None
+            returned, position = function.returns[0]
+            return self.instance_class(returned, self.call_context(function, node, ctx).at(position, ()), depth + 1)
         if isinstance(node, cst.Attribute):
             found = self.attribute_value_node(node, ctx, depth + 1)
             return self.instance_class(found[0], found[1], depth + 1) if isinstance(found, tuple) and not found[2] \
@@ -50,8 +66,9 @@ class MemberResolution:
             return None
         if binding.kind == BindingKind.PARAM:
             function = scope.function_info
-            if function is not None and function.self_name == node.value and function.klass is not None:
-                return function.klass, None, None
+            if function is not None and function.klass is not None and (
+                    function.self_name == node.value or (is_classmethod(function) and first_param(function) == node.value)):
+                return function.klass, None, None  # `self`, or a classmethod's `cls` (its class attributes)
             bound = self.param(node.value, ctx) if scope is ctx.scope else None
             return self.instance_class(bound.node, bound.ctx, depth + 1) if isinstance(bound, Bound) \
                 and not bound.index else None
@@ -85,7 +102,11 @@ class MemberResolution:
         if module is not None:
             return self.local_function(func.attr, module)
         instance = self.instance_class(func.value, ctx)
-        return self.find_method(instance[0], func.attr.value) if instance is not None else None
+        if instance is not None:
+            return self.find_method(instance[0], func.attr.value)
+        klass = self.local_class(self.qualname(func.value, ctx), ctx)  # `Loader.policy()`: on the class
+        method = self.find_method(klass, func.attr.value) if klass is not None else None
+        return method if method is not None and not method.self_name else None  # a static or class method
 
     # --- attributes -----------------------------------------------------------------------
     def attribute_origin(self, node: cst.Attribute, ctx: Context, index: tuple, depth: int) -> Origin:

@@ -107,6 +107,15 @@ class LocalClass(Record):
 
 
 @record
+class ArgvRefusal(Record):
+    """What the script's parser would refuse in a launch's command line (its own words), at the
+    parse call that reads it."""
+
+    message: str
+    span: Span
+
+
+@record
 class Origin(Record):
     """Where an object comes from.
 
@@ -303,6 +312,7 @@ class FileSetup(Record):
     imports: tuple[ImportRecord, ...] = ()
     mentions_value_head: bool = False
     configs: tuple[Origin, ...] = ()
+    refusals: tuple[ArgvRefusal, ...] = ()
 
 
 def to_json_dict(obj: Any) -> Any:

@@ -3,8 +3,8 @@
 Follows an expression to the call that made its object: through assignments, aliases, tuple
 unpacking and literal subscripts, self-returning methods (`.to()`, `.cuda()`), copies and PEFT
 wrapping, small local functions and methods (their parameters bound from the call), instance
-attributes (members.py), containers and visible `**mappings` (mappings.py). Whatever cannot be
-followed becomes an Origin or Value of kind "unknown" with the reason, never a guess.
+attributes (members.py), containers and visible `**mappings` (mappings.py), a launch's command line
+(launched.py). Whatever cannot be followed becomes an Origin or Value "unknown" with the reason.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .members import MemberResolution
 from .model import Operation, Origin, Value
 from .project import Project, ProjectResolution
 from .values import ValueResolution
+from .launched import LaunchedValues
 
 # Methods that return the object they were called on (nn.Module semantics).
 SELF_RETURNING = frozenset({"to", "cuda", "cpu", "half", "float", "bfloat16", "double", "eval", "train",
@@ -57,13 +58,13 @@ def element(node: cst.BaseExpression, key: Any) -> Optional[cst.BaseExpression]:
 
 
 class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionResolution, ProjectResolution,
-               CallableResolution):
-    def __init__(self, facts: ModuleFacts, project: Optional[Project] = None) -> None:
+               CallableResolution, LaunchedValues):
+    def __init__(self, facts: ModuleFacts, project: Optional[Project] = None, argv=None) -> None:
         self.facts = facts
+        self._launched_init(argv)  # a launch's command line (argv.ScriptArgv), or None
         # The script's own modules its imports name (project.py); None: imports stay imports.
         self.project, self._project_names = project, {}
-        self._active: set = set()
-        self._origins: dict = {}
+        self._active, self._origins = set(), {}
         self._keep_alive: list = []  # the contexts `_origins` is keyed on (by id) stay alive
         self._spans: dict = {}
         # Set while only an object's key is wanted: call arguments are not turned into Values.
@@ -154,6 +155,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if kind is cst.Attribute:
             inner = self.qualname(node.value, ctx, depth)
             return f"{inner}.{node.attr.value}" if inner else ""
+        if kind is cst.Call:
+            return self.getattr_qualname(node, ctx, depth)
         if kind is not cst.Name or depth > MAX_DEPTH:
             return ""
         bound = self.loop_var(node.value, ctx) if ctx.loop_vars else None
@@ -306,11 +309,11 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             operation = Operation("call", method, args, keywords, None, self.span(call))
             return dataclasses.replace(base, operations=base.operations + (operation,))
         if method in PARSER_METHODS and index:
-            return self._parsed_args(func.value, ctx, index[0], text, depth)
+            return self._parsed_args(func.value, ctx, index[0], text, depth, call)
         function = self.local_function(func, ctx)
         if function is not None:
             return self._function_origin(function, call, ctx, index, depth)
-        wrapped = self.partial_target(func, ctx) if type(func) in (cst.Name, cst.Call) else None
+        wrapped = self.partial_target(func, ctx) if type(func) in (cst.Name, cst.Call, cst.Attribute) else None
         if wrapped is not None:
             # A functools.partial object: the callable it wraps, run with its bound arguments first.
             target, target_ctx, pairs = wrapped
@@ -374,14 +377,6 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
                           config=self.config_of(callee, positional, depth), **common)
         why = f"the result of `{callee or method}(...)` is not followed{self.import_note(callee)}"
         return Origin("call", reason=why, **common)
-
-    def is_import_rooted(self, node: cst.BaseExpression, ctx: Context) -> bool:
-        while isinstance(node, cst.Attribute):
-            node = node.value
-        if not isinstance(node, cst.Name):
-            return False
-        binding, _scope, _ambiguous = self.lookup(node.value, ctx)
-        return binding is not None and binding.kind == BindingKind.IMPORT
 
     def _path(self, call: cst.Call, ctx: Context, pairs: Optional[list], positional: list, depth: int, keyword: str):
         if self._keys_only:

@@ -45,6 +45,11 @@ class ValueResolution:
             return self._attribute_value(node, ctx, text, depth)
         if isinstance(node, cst.Subscript):
             key = subscript_key(node)
+            if key is NOT_LITERAL and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+                # `TABLE[role]` with a key the source shows elsewhere (a bound parameter, a constant)
+                found = self.value(node.slice[0].slice.value, ctx, depth + 1)
+                if found.kind == ValueKind.LITERAL and type(found.value) in (str, int):
+                    key = found.value
             if key is not NOT_LITERAL:
                 target = self.element_node(node.value, ctx, key, depth)
                 if target is not None:
@@ -116,6 +121,9 @@ class ValueResolution:
                 and receiver.keyword(attr) is not None:
             return _with_text(receiver.keyword(attr).value, text)  # a namespace's attributes: its keywords
         parsed = receiver.kind == OriginKind.CALL and receiver.callee.split(".")[-1] in ("parse_args", "parse_known_args")
+        launched = self._argparse_launched(node.value, ctx, attr, text) if parsed and self.argv is not None else None
+        if launched is not None:
+            return launched
         if parsed and attr in self.facts.argparse_defaults:
             inner = self.value(self.facts.argparse_defaults[attr], Context(self.facts.root, None), depth + 1)
             return _with_text(inner, text)
@@ -123,8 +131,33 @@ class ValueResolution:
             return _unknown(text, f"`{attr}` has no default in the source: the command line fills it")
         return _unknown(text, receiver.reason or f"`{text}` cannot be read off the source")
 
+    def _argparse_launched(self, namespace: cst.BaseExpression, ctx: Context, attr: str, text: str) -> Optional[Value]:
+        """`args.attr` under a launch: the command line's value, else argparse's default (the written
+        one, False for store_true, None otherwise); None when the parse call cannot be read."""
+        call = namespace if isinstance(namespace, cst.Call) else None
+        if isinstance(namespace, cst.Name):
+            binding, scope, ambiguous = self.lookup(namespace.value, ctx)
+            if binding is not None and not ambiguous and binding.kind == BindingKind.ASSIGN and not binding.index \
+                    and isinstance(binding.value, cst.Call):
+                call, ctx = binding.value, self.context_for(binding, scope, ctx)
+        launched = self.launch_binding(call, ctx) if call is not None else None
+        if launched is None:
+            return None
+        given = launched.of("")
+        if attr in given:
+            return _with_text(given[attr], text)
+        if attr in self.facts.argparse_defaults:
+            return None  # the written default, read as without a launch
+        for dest, _flags, keywords in self.facts.argparse_options:
+            if dest == attr:
+                action = literal(keywords["action"]) if "action" in keywords else None
+                return Value("literal", {"store_true": False, "store_false": True}.get(action), text)
+        return None
+
     def _field_value(self, receiver: Origin, klass, attr: str, depth: int) -> Value:
         """A dataclass field: the keyword the constructor call passes, else its written default."""
+        if receiver.kind == OriginKind.PARSED_ARGS and receiver.keyword(attr) is not None:
+            return receiver.keyword(attr).value  # the launch's command line names it
         if receiver.kind == OriginKind.CONSTRUCTOR:
             keyword = receiver.keyword(attr)
             if keyword is not None:
@@ -172,7 +205,8 @@ class ValueResolution:
                 return Value("literal", len(inner.value), text)
         return _unknown(text, f"the result of `{callee or self.text(node.func)}(...)` is computed at run time")
 
-    def _parsed_args(self, parser: cst.BaseExpression, ctx: Context, index: Any, text: str, depth: int) -> Origin:
+    def _parsed_args(self, parser: cst.BaseExpression, ctx: Context, index: Any, text: str, depth: int,
+                     call: Optional[cst.Call] = None) -> Origin:
         parser_node = (parser, ctx) if isinstance(parser, cst.Call) else None
         if isinstance(parser, cst.Name):
             binding, scope, ambiguous = self.lookup(parser.value, ctx)
@@ -187,6 +221,14 @@ class ValueResolution:
                 (classes if elements is None and index == 0 else None)
             if chosen is not None:
                 class_name = self.qualname(chosen, parser_ctx)
+                launched = self.launch_binding(call, ctx) if call is not None else None
+                if launched is not None and (self.local_class(class_name, parser_ctx) is not None
+                                             or self.argv.fields_of(class_name) is not None):
+                    # The launch's command line fills the fields it names; the others keep their defaults.
+                    span = self.span(call)
+                    keywords = tuple(Keyword(name, value, span) for name, value in launched.of(class_name).items())
+                    return Origin("parsed_args", key=f"parsed:{text}:{index}", class_name=class_name, text=text,
+                                  keywords=keywords, span=span, reason=f"filled from {self.argv.where}")
                 return Origin("parsed_args", key=f"parsed:{text}:{index}", class_name=class_name, text=text,
                               partial=True, reason="filled from the command line")
         return Origin(reason="filled by an argument parser that cannot be followed", text=text)
