@@ -289,7 +289,8 @@ def rules(output_format, verbose) -> None:
 
     def card(rule) -> dict:
         return {"code": rule.code, "name": rule.name, "severity": rule.severity, "summary": rule.summary,
-                "fixable": rule.fixable, "fix": rule.fix_title or None, "probe_check": rule.probe_check or None,
+                "fixable": rule.fixable, "fix": rule.fix_title or None, "no_fix": rule.no_fix_reason or None,
+                "probe_check": rule.probe_check or None,
                 "known_errors": [known.key for known in rule.known_errors]}
 
     if output_format == "json":
@@ -299,7 +300,7 @@ def rules(output_format, verbose) -> None:
         fix = "[*]" if rule.fixable else "   "
         click.echo(f"{rule.code} {fix} {rule.name:<30} {rule.severity:<8} {rule.summary}")
         if verbose:
-            click.echo(f"      fix:   {rule.fix_title or '-'}")
+            click.echo(f"      fix:   {rule.fix_title or '- (' + (rule.no_fix_reason or 'none') + ')'}")
             click.echo(f"      probe: {rule.probe_check or '-'}")
             if rule.known_errors:
                 click.echo(f"      explains: {', '.join(known.error for known in rule.known_errors)}")
@@ -323,6 +324,8 @@ def explain(rule, as_json) -> None:
         return
     click.echo(f"# {found.code} {found.name} ({found.severity})\n")
     click.echo(found.documentation() + "\n")
+    if not found.fixable and found.no_fix_reason:
+        click.echo(f"No automatic fix: {found.no_fix_reason}.\n")
     for title, which in (("Fires on", "invalid"), ("Does not fire on", "valid")):
         for example in found.examples(which):
             click.echo(f"## {title} (trl {example.trl_version}):\n")

@@ -41,6 +41,8 @@ def rule_section(rule: Rule) -> str:
     parts = [f"## {rule.code} {rule.name}", "",
              f"Severity: **{rule.severity}** · Fixable: **{fix}** · {rule.summary}", "",
              rule.documentation()]
+    if not rule.fixable and rule.no_fix_reason:
+        parts += ["", f"No automatic fix: {rule.no_fix_reason}."]
     for title, which in (("Fires on", "invalid"), ("Does not fire on", "valid")):
         for example in rule.examples(which):
             parts += ["", f"{title} (trl {example.trl_version}):", "", "```python", example.code.rstrip(), "```"]

@@ -196,3 +196,19 @@ def test_real_trl_012_errors_are_recognised():
         result = CliRunner().invoke(main, ["explain", "-", "--json"], input=_traceback(python, code))
         assert result.exit_code == 0, (code, result.output)
         assert json.loads(result.output)[0]["key"] == key, code
+
+
+# --- rules without a fix say why (issue 21) ------------------------------------------------------------
+@pytest.mark.parametrize("rule", [r for r in __import__("ppodoctor.rules", fromlist=["all_rules"]).all_rules()
+                                  if r.severity == "error" and not r.fixable], ids=lambda r: r.code)
+def test_an_error_rule_without_a_fix_says_why_in_explain(rule):
+    shown = CliRunner().invoke(main, ["explain", rule.code]).output
+    assert len(rule.no_fix_reason) > 40 and f"No automatic fix: {rule.no_fix_reason}." in shown
+
+
+def test_a_rule_with_a_fix_gives_no_reason_for_having_none():
+    from ppodoctor.rules import all_rules
+
+    fixable = [rule for rule in all_rules() if rule.fixable]
+    assert fixable and not [rule.code for rule in fixable if rule.no_fix_reason]
+    assert "No automatic fix" not in CliRunner().invoke(main, ["explain", "PPD404"]).output

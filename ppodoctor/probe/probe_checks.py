@@ -35,6 +35,7 @@ class Check(_Named):
     REWARD_GET_REWARD = "reward_get_reward"  # get_reward on the reward model
     VALUE_GET_REWARD = "value_get_reward"  # get_reward on the value model
     REWARD_NOT_TRAINED = "reward_not_trained"  # no reward parameter is among PolicyAndValueWrapper's trained ones
+    FIRST_BATCH = "first_batch"  # DataCollatorWithPadding(tokenizer) on the rebuilt dataset's first rows
 
     @classmethod
     def get_reward(cls, role: str) -> "Check":

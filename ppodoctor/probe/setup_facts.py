@@ -42,6 +42,7 @@ class ModelFacts:
     heads: Optional[int] = None
     kv_heads: Optional[int] = None
     head_dim: Optional[int] = None
+    from_config: bool = False  # built from a config (random weights), not loaded from a checkpoint
 
     @property
     def built(self) -> bool:
@@ -56,7 +57,8 @@ class ModelFacts:
                    raw.get("head_width"), raw.get("vocab"), int(raw.get("params") or 0), int(raw.get("bytes") or 0),
                    raw.get("dtype"), raw.get("same_as") or "", tuple(raw.get("architectures") or ()),
                    int(raw.get("largest_layer") or 0), *(_int_or_none((raw.get("shape") or {}).get(key))
-                                                          for key in ("layers", "hidden", "heads", "kv_heads", "head_dim")))
+                                                          for key in ("layers", "hidden", "heads", "kv_heads", "head_dim")),
+                   from_config=bool(raw.get("from_config")))
 
 
 def _int_or_none(value: Any) -> Optional[int]:

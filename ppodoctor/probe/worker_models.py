@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import os
 
-from probe_checks import Built
+from probe_checks import Built, Check
 from worker import error_text, keyword_map
 
 MODEL_ROLES = ("policy", "reference", "reward", "value")
@@ -88,7 +88,7 @@ def model_class(class_name: str):
     return found
 
 
-def dtype_of(origin: dict, config):
+def dtype_of(origin: dict, config, checkpoint: bool = True):
     import torch
     import transformers
 
@@ -100,8 +100,8 @@ def dtype_of(origin: dict, config):
         if not isinstance(name, str):
             raise Unresolved(f"the dtype `{value.get('text')}` is not a literal")
         name = name.rsplit(".", 1)[-1]
-    elif int(transformers.__version__.split(".")[0]) >= 5:
-        name = "auto"  # transformers 5 loads in the checkpoint's dtype by default
+    elif checkpoint and int(transformers.__version__.split(".")[0]) >= 5:
+        name = "auto"  # transformers 5 loads in the checkpoint's dtype (one built from a config: float32)
     if name == "auto":
         saved = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
         name = str(saved).replace("torch.", "") if saved else "float32"
@@ -120,18 +120,15 @@ def build_model(origin: dict, resolver: Resolver):
         return build_model(origin["base"], resolver)
     if kind == "peft":
         raise Unresolved("PEFT-wrapped models are not built by the probe")
-    if kind != "from_pretrained":
+    if kind in ("from_config", "constructor"):
+        config, source = config_of(origin, resolver)
+    elif kind != "from_pretrained":
         reason = origin.get("reason") or f"it is made by `{origin.get('text') or kind}`"
-        raise Unresolved(f"the probe builds models from `from_pretrained` only; {reason}")
-    overrides = {}
-    for name, value in keyword_map(origin).items():
-        if name in _CONFIG_KEYWORDS:
-            if value["kind"] != "literal":
-                raise Unresolved(f"`{name}={value.get('text')}` is not a literal")
-            overrides[name] = value["value"]
-    config, source = resolver.config(origin, overrides)
+        raise Unresolved(f"the probe builds models from `from_pretrained` or a visible config only; {reason}")
+    else:
+        config, source = resolver.config(origin, literal_keywords(origin, _CONFIG_KEYWORDS))
     cls = model_class(origin["class_name"])
-    dtype = dtype_of(origin, config)
+    dtype = dtype_of(origin, config, checkpoint=kind == "from_pretrained")
     with torch.device("meta"):
         if cls is None:
             from transformers import AutoModelForCausalLM
@@ -144,6 +141,72 @@ def build_model(origin: dict, resolver: Resolver):
             model = cls._from_config(config, attn_implementation="eager")
     model.to(dtype)
     return model, source
+
+
+def literal_keywords(origin: dict, names=None, leave_out=()) -> dict:
+    """The call's keywords among `names` (every one when None), which must all be literals."""
+    found = {}
+    for name, value in keyword_map(origin).items():
+        if (names is None or name in names) and name not in leave_out:
+            if value["kind"] != "literal":
+                raise Unresolved(f"`{name}={value.get('text')}` is not a literal")
+            found[name] = value["value"]
+    return found
+
+
+def config_of(origin: dict, resolver: Resolver):
+    """The config a model is built from (`X.from_config(c)`, `LlamaModel(c)`), as the script makes it:
+    `AutoConfig.from_pretrained(path, **literal overrides)` or `SomeConfig(**literal keywords)`."""
+    import transformers
+
+    made = origin.get("config")
+    if not made:
+        shown = (origin.get("path") or {}).get("text") or "?"
+        raise Unresolved(f"the config `{shown}` is not an `AutoConfig.from_pretrained(...)` or a config class "
+                         "called with literal arguments")
+    if made.get("partial"):
+        raise Unresolved(f"the config `{made.get('text')}` is given arguments the source does not show")
+    changes = config_changes(made)
+    if made["kind"] == "from_pretrained":
+        config, source = resolver.config(made, literal_keywords(made, leave_out=_LOADER_KEYWORDS))
+    elif made.get("args"):
+        raise Unresolved(f"`{made.get('text')}` takes positional arguments the probe does not follow")
+    else:
+        cls = getattr(transformers, made["class_name"].rsplit(".", 1)[-1], None)
+        if cls is None:
+            raise Unresolved(f"`{made['class_name']}` is not a transformers config class")
+        try:
+            config, source = cls(**literal_keywords(made)), made.get("text") or made["class_name"]
+        except Exception as error:
+            raise Unresolved(f"`{made.get('text')}` fails: {error_text(error)}")
+    for name, value in changes:
+        setattr(config, name, value)
+    return config, source
+
+
+def config_changes(made: dict) -> list:
+    """The script's literal attribute sets on the config (`config.num_hidden_layers = 2`), in order; any other
+    change (a method call, a helper it is handed to, a value the source does not show) is not followed."""
+    import transformers
+
+    changes = []
+    for operation in made.get("operations") or ():
+        last = operation["name"].rsplit(".", 1)[-1]
+        if operation["kind"] == "passed" and not operation.get("conditional") and (
+                last in ("from_config", "_from_config") or isinstance(getattr(transformers, last, None), type)):
+            continue  # handed to a model class to build a model: that leaves it as it is
+        value = operation.get("value") or {}
+        if operation["kind"] != "set" or operation.get("conditional") or value.get("kind") != "literal":
+            how = {"call": f"`.{operation['name']}(...)`", "passed": f"handed to `{operation['name']}`"}.get(
+                operation["kind"], f"`.{operation['name']} = {value.get('text') or '?'}`")
+            raise Unresolved(f"the config `{made.get('text')}` is changed after it is made ({how})")
+        changes.append((operation["name"], value["value"]))
+    return changes
+
+
+# Keywords of `AutoConfig.from_pretrained` that say where to load from, not what the config holds.
+_LOADER_KEYWORDS = ("trust_remote_code", "revision", "cache_dir", "token", "local_files_only", "force_download",
+                    "subfolder")
 
 
 def value_head_class():
@@ -178,7 +241,7 @@ def shape_facts(config) -> dict:
     return {"layers": layers, "hidden": hidden, "heads": heads, "kv_heads": kv_heads, "head_dim": head_dim}
 
 
-def model_facts(model, source: str) -> dict:
+def model_facts(model, source: str, from_config: bool = False) -> dict:
     facts = {"status": Built.BUILT, "source": source, "class": type(model).__name__}
     facts.update(head_facts(model))
     parameters = list(model.parameters())
@@ -194,6 +257,7 @@ def model_facts(model, source: str) -> dict:
     facts["shape"] = shape_facts(config)
     facts["num_labels"] = getattr(config, "num_labels", None)
     facts["architectures"] = list(getattr(config, "architectures", None) or [])
+    facts["from_config"] = from_config
     facts["has_score"] = hasattr(model, "score")
     generation = getattr(model, "generation_config", None)
     facts["generation_config"] = None if generation is None else {
@@ -202,7 +266,12 @@ def model_facts(model, source: str) -> dict:
 
 
 from worker_tokenizer import build_tokenizer  # noqa: E402  (after the helpers it imports from us)
+from worker_dataset import first_batch_check  # noqa: E402
 from worker_trl import run_checks  # noqa: E402
+
+
+def _base(origin: dict) -> dict:
+    return _base(origin["base"]) if origin["kind"] == "copy" and origin.get("base") else origin
 
 
 def probe_setup(setup: dict, resolver: Resolver, versions: dict, config: dict) -> dict:
@@ -230,11 +299,12 @@ def probe_setup(setup: dict, resolver: Resolver, versions: dict, config: dict) -
         except Exception as error:
             models[role] = {"status": Built.UNCHECKED, "reason": f"building it failed: {error_text(error)}"}
         else:
-            built[role], models[role] = model, model_facts(model, source)
+            built[role], models[role] = model, model_facts(model, source, _base(origin)["kind"] != "from_pretrained")
         if key:
             by_key.setdefault(key, role)
     for role in MODEL_ROLES:
         models.setdefault(role, {"status": Built.ABSENT})
     tokenizer, tokenizer_facts = build_tokenizer(setup, resolver)
-    return {"models": models, "tokenizer": tokenizer_facts,
-            "config": config, "checks": run_checks(setup, built, models, tokenizer, versions, config)}
+    checks = run_checks(setup, built, models, tokenizer, versions, config)
+    checks[Check.FIRST_BATCH] = first_batch_check(setup, tokenizer, tokenizer_facts)
+    return {"models": models, "tokenizer": tokenizer_facts, "config": config, "checks": checks}

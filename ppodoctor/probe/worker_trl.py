@@ -209,7 +209,7 @@ def generation_config_check(policy) -> dict:
 
 def reference_logits_check(models: dict, reference, inputs: dict) -> dict:
     """The first rollout runs the reference model as TRL's `forward` does and reads per-token `.logits`."""
-    if models["reference"]["status"] in (Built.NONE, Built.ABSENT) or reference is None:
+    if models["reference"]["status"] in (Built.NONE, Built.ABSENT):
         return check_result(Status.UNCHECKED, reason="no reference model")
 
     def forward():
@@ -218,7 +218,7 @@ def reference_logits_check(models: dict, reference, inputs: dict) -> dict:
             raise ValueError(f"the reference model's logits have shape {list(logits.shape)}: one score per "
                              "sequence, not one per token")
 
-    return needs(models, "reference") or attempt(forward)
+    return needs(models, "reference") or attempt(forward)  # one not built: the reason it was not
 
 
 def reward_not_trained_check(models: dict, wrapper_class, policy, value, reward) -> dict:

@@ -68,6 +68,8 @@ class Rule:
     known_errors: ClassVar[tuple[KnownError, ...]] = ()
     runtime_only: ClassVar[bool] = False  # found by the probe alone (`from_probe`)
     fix_title: ClassVar[str] = ""  # what `rules --verbose` shows for the fix
+    # For a rule without a fix: why no edit of the script can cure it (`ppodoctor explain` says it).
+    no_fix_reason: ClassVar[str] = ""
     probe_check: ClassVar[str] = ""  # what `rules --verbose` shows for `reproduce`/`validate_fix`
     # Rules whose finding on the same trainer call says all this rule would (ruff's "superseded"):
     # beside one of theirs on the same argument this rule's static finding is not reported (one

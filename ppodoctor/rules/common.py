@@ -216,15 +216,20 @@ def _imports_value_head(context: RuleContext) -> bool:
                for record in live(context.file.imports, context.target.version))
 
 
-def import_rewrite_fix(statement, plans) -> Optional[Fix]:
+def import_rewrite_fix(statement, plans, values: Optional[dict] = None,
+                       applicability: Applicability = Applicability.SAFE) -> Optional[Fix]:
     """Rewrite one `from M import a, b` statement so that each moving name is imported from its home.
 
     `plans`: (record, problem, home) for every name of the statement; problem is None for a name that
     stays, else a tuple whose third item is the name to import (a rename keeps the local name through
-    `as`). No fix when a moving name has no home or the statement is `import M` / `import *`.
+    `as`). `values`: for a moving name with no home, the Python source of its value, bound to the local
+    name in place of the import. No fix when a moving name has neither, or the statement is `import M` /
+    `import *`.
     """
+    values = values or {}
     moving = [(record, problem, home) for record, problem, home in plans if problem is not None]
-    if not moving or any(home is None for _r, _p, home in moving) or any(r.name in ("", "*") for r, _p, _h in plans):
+    if not moving or any(home is None and record not in values for record, _p, home in moving) \
+            or any(r.name in ("", "*") for r, _p, _h in plans):
         return None
     staying = [record for record, problem, _home in plans if problem is None]
     lines = []
@@ -233,11 +238,16 @@ def import_rewrite_fix(statement, plans) -> Optional[Fix]:
     homes: dict = {}
     for record, problem, home in moving:
         local = record.alias or record.name
+        if home is None:
+            continue
         homes.setdefault(home, []).append(_spell(problem[2], local if local != problem[2] else ""))
     lines.extend(f"from {home} import {', '.join(names)}" for home, names in homes.items())
+    lines.extend(f"{record.alias or record.name} = {values[record]}" for record, _p, home in moving if home is None)
     indent = " " * (statement.column - 1)
-    moved = ", ".join(sorted({home for _r, _p, home in moving}))
-    return replace_fix(f"Import from `{moved}`", [(statement, ("\n" + indent).join(lines))])
+    moved = ", ".join(sorted({home for _r, _p, home in moving if home is not None}))
+    inlined = ", ".join(record.name for record, _p, home in moving if home is None)
+    title = " and ".join(part for part in (moved and f"Import from `{moved}`", inlined and f"inline {inlined}") if part)
+    return replace_fix(title[:1].upper() + title[1:], [(statement, ("\n" + indent).join(lines))], applicability)
 
 
 def _spell(name: str, alias: str) -> str:

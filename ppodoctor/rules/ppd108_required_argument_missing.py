@@ -25,6 +25,8 @@ class RequiredArgumentMissing(Rule):
     name = "required-argument-missing"
     severity = ERROR
     summary = "a required PPOTrainer argument is missing"
+    no_fix_reason = ("the missing argument is a model, config or dataset only the user can supply; nothing in the "
+                     "script says which object it would be")
     probe_check = "the call bound to PPOTrainer.__init__'s real signature"
     invalid = ('''
         from trl.experimental.ppo import PPOTrainer

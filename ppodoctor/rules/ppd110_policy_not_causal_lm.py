@@ -36,12 +36,18 @@ class PolicyNotCausalLM(Rule):
 
     Fix: load it with `AutoModelForCausalLM.from_pretrained(...)`, same path and arguments; a model
     built from a config (`AutoModel.from_config(config)`, `LlamaModel(config)`) is built with
-    `AutoModelForCausalLM.from_config(config)` (unsafe: the probe builds `from_pretrained` models only).
+    `AutoModelForCausalLM.from_config(config)`.
     Fix safety: safe when the checkpoint's saved config shows a causal-LM architecture (the original
     cannot run, and the checkpoint has the LM head the new class loads); unsafe when the checkpoint
-    cannot be seen; advice only when it was saved without an LM head (the head would be random).
+    cannot be seen; advice only when it was saved without an LM head (the head would be random). A
+    model built from a config is unsafe without the probe (the source does not show that the config
+    has a causal-LM class); the probe builds it from the same config and confirms it.
     Probe: reproduces the missing generation config (policy) or per-token logits (reference) on the
-    meta device; the fix passes when the new model has them and its checkpoint was saved as a causal LM.
+    meta device; the fix passes when the new model has them and its checkpoint was saved as a causal LM
+    (a model built from a config has no checkpoint: its weights are random before and after). The
+    config is built as the script makes it, `AutoConfig.from_pretrained(path, ...)` or a config class
+    called with literal arguments; any other config (read from elsewhere, changed after it is made)
+    leaves the fix unchecked, with that reason.
     """
 
     code = "PPD110"
@@ -49,8 +55,8 @@ class PolicyNotCausalLM(Rule):
     severity = ERROR
     summary = "the policy or reference model is not a causal LM"
     fix_title = "load it with AutoModelForCausalLM (same path and arguments)"
-    probe_check = "generation_config on the policy / per-token logits of the reference; fixed: both, and a causal " \
-                  "checkpoint"
+    probe_check = "generation_config on the policy / per-token logits of the reference (built from its checkpoint's " \
+                  "or the script's config); fixed: both, and a causal checkpoint unless built from a config"
     known_errors = (
         KnownError("policy-no-generation-config", r"'(?!\w*ValueHead)\w+' object has no attribute 'generation_config'",
                    "AttributeError: 'LlamaModel' object has no attribute 'generation_config'", "0.12 - 1.12",
@@ -131,7 +137,8 @@ class PolicyNotCausalLM(Rule):
             if base.kind == OriginKind.FROM_PRETRAINED:
                 fix = Fix(f"Load the {role} model with AutoModelForCausalLM", _applicability(base, context))
             elif _built_from_config(base):
-                # Built from a config (no weights either way): the same config as a causal LM.
+                # Built from a config (no weights either way): the same config as a causal LM; whether
+                # the config has a causal-LM class is the probe's to confirm.
                 fix = Fix(f"Build the {role} model with AutoModelForCausalLM.from_config", UNSAFE)
             yield self.report(
                 f"{role} model {describe(binding)} is not a causal LM: it has no LM head, so {_WHAT_BREAKS[role]} "
@@ -167,6 +174,8 @@ class PolicyNotCausalLM(Rule):
         if broken is not False:
             return (None if broken is None else False), detail
         built = model(after.setup(diagnostic.setup_index), diagnostic.subject)
+        if built.from_config:
+            return True, detail + f" (built from the config `{built.source}`: its weights are random either way)"
         saved = built.architectures
         if not any(kinds.class_kind(f"transformers.{name}") == ModelKind.CAUSAL_LM for name in saved):
             shown = ", ".join(saved) or "no known architecture"

@@ -35,6 +35,9 @@ class ScorerNotPretrainedModel(Rule):
     name = "scorer-not-pretrained-model"
     severity = ERROR
     summary = "the reward or value model is a function or a plain nn.Module, not a transformers model"
+    no_fix_reason = ("a reward function or custom module has no single-logit classifier equivalent in the script; "
+                     "which model to train, or whether to move to RLOO/GRPO (`ppodoctor migrate`), is the user's "
+                     "decision")
     known_errors = (
         KnownError("scorer-is-function", r"'(?!NoneType')[\w.]+' object has no attribute 'modules'",
                    "AttributeError: 'function' object has no attribute 'modules'", "0.12 - 1.12", "PPOTrainer(...)",

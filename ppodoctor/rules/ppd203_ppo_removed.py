@@ -33,6 +33,9 @@ class PPORemoved(Rule):
     name = "ppo-removed"
     severity = ERROR
     summary = "the target TRL has no PPO (removed in 1.13)"
+    no_fix_reason = ("the cure is outside the script (pin `trl==1.12.0`) or a port to another trainer with "
+                     "different semantics (`ppodoctor migrate --to rloo|grpo`, probe-gated), not an edit `fix` can"
+                     " make")
     probe_check = "the PPO imports tried in this interpreter"
     known_errors = (
         KnownError("ppo-removed", r"No module named '?trl\.experimental\.ppo'?",

@@ -38,6 +38,9 @@ class OldLoopOnNewTrainer(Rule):
     name = "old-loop-on-new-trainer"
     severity = ERROR
     summary = "the old `.step()` loop on the new-era PPOTrainer"
+    no_fix_reason = ("the hand-written rollout loop (generation, reward computation, `.step()`) must be replaced "
+                     "by `trainer.train()` with a reward model; which parts of the loop's logic to keep is the "
+                     "user's decision")
     invalid = (Example(_HALF_PORTED, "1.12.0"), Example(_HALF_PORTED, "0.12.2"))
     valid = (Example(_HALF_PORTED.replace("for batch in trainer.dataloader:\n    stats = trainer.step(queries, "
                                           "responses, rewards)\n", "trainer.train()\n"), "1.12.0"),)

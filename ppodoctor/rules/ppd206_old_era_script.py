@@ -37,6 +37,8 @@ class OldEraScript(Rule):
     name = "old-era-script"
     severity = ERROR
     summary = "a script for TRL <= 0.11 meets a newer TRL"
+    no_fix_reason = ("the whole script is written for the old API: either the pin changes (outside the script) or "
+                     "the script is rewritten for the new trainer, which changes how rewards are computed")
     invalid = (Example(_OLD_SCRIPT, "0.12.2"), Example(_OLD_SCRIPT, "1.12.0"))
     valid = (Example(_OLD_SCRIPT, "0.11.4"),)
 

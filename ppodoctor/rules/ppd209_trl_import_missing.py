@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import Optional
 
 from ..trl_api import eras, table
+from ..trl_api.constants import constant_value
 from ..trl_api.eras import Version
-from ..types import ERROR, KnownError
+from ..types import ERROR, SAFE, UNSAFE, KnownError
 from . import fallbacks
 from .base import Example, Rule
 from .common import ImportAttemptCheck, ReplacementFix, import_rewrite_fix
@@ -29,9 +30,14 @@ class TrlImportMissing(ImportAttemptCheck, ReplacementFix, Rule):
     the branch that runs on the target: no finding when it works.
 
     Fix: import the name from the module that has it in the target TRL, or pin a TRL that has it.
-    Fix safety: safe, and offered only when the name moved unchanged (the target's module holds
-    the same definition, byte for byte); otherwise the finding says where a name of that name
-    lives and leaves the choice to you.
+    A constant that no module of the target holds (`SIMPLE_CHAT_TEMPLATE` on trl 1.12) is written in
+    the script instead of imported: `SIMPLE_CHAT_TEMPLATE = "{% for message in messages %}..."`, the
+    value the releases that had it there bound it to (read from their sources, scripts/
+    generate_trl_constants.py).
+    Fix safety: safe when the name moved unchanged (the target's module holds the same definition,
+    byte for byte), or when the constant's value was the same in every release that had it; unsafe
+    when that value changed between releases (the newest is written). Otherwise no fix: the finding
+    says where a name of that name lives and leaves the choice to you.
     Probe: tries the import in this interpreter; the fixed statement's imports must work.
     """
 
@@ -39,7 +45,8 @@ class TrlImportMissing(ImportAttemptCheck, ReplacementFix, Rule):
     name = "trl-import-missing"
     severity = ERROR
     summary = "a trl name or module (outside PPO's own) that the target TRL does not have"
-    fix_title = "import it from the module that holds the same definition in the target TRL"
+    fix_title = "import it from the module that holds the same definition in the target TRL, or write the " \
+                "constant's value where no module has it"
     probe_check = "the import tried in this interpreter; fixed: the new imports work"
     known_errors = (
         KnownError("trl-import-missing", r"cannot import name '\w+' from 'trl[\w.]*'|No module named '?trl\.[\w.]+",
@@ -77,13 +84,18 @@ class TrlImportMissing(ImportAttemptCheck, ReplacementFix, Rule):
                 statements.setdefault(record.statement_span, []).append(record)
         for statement, failing in statements.items():
             everyone = [r for r in imports if r.statement_span == statement]
-            plans = []
+            plans, values, applicability = [], {}, SAFE
             for record in everyone:
                 move = self._certain_move(record, version) if record in failing else None
                 plans.append((record, (None, None, record.name) if record in failing else None, move))
-            fix = None if any(shimmed[r] for r in everyone) else import_rewrite_fix(statement, plans)
+                inlined = _inlinable(record, version) if record in failing and move is None else None
+                if inlined is not None:
+                    values[record] = inlined.source
+                    applicability = applicability if inlined.unchanged else UNSAFE
+            fix = None if any(shimmed[r] for r in everyone) else \
+                import_rewrite_fix(statement, plans, values, applicability)
             for record in failing:
-                yield self.report(self._message(record, version), record.span, fix=fix)
+                yield self.report(self._message(record, version, values.get(record)), record.span, fix=fix)
                 fix = None  # one edit per statement
 
     @staticmethod
@@ -101,7 +113,7 @@ class TrlImportMissing(ImportAttemptCheck, ReplacementFix, Rule):
         return moved[0] if moved is not None and moved[1] else None
 
     @staticmethod
-    def _message(record, version: Version) -> str:
+    def _message(record, version: Version, inlined: Optional[str] = None) -> str:
         spelled = f"`import {record.module}`" if not record.name else f"`from {record.module} import {record.name}`"
         version = table.measured(version)
         if table.module_state(record.module, version) is False:
@@ -115,7 +127,18 @@ class TrlImportMissing(ImportAttemptCheck, ReplacementFix, Rule):
             home, same = moved
             message += (f"; it moved to `{home}`" if same
                         else f"; `{home}` has a `{record.name}` (changed since: check it is the one you want)")
+        elif inlined is not None:
+            message += f"; no module of trl {version} has it: its value can be written in the script"
         return message
+
+
+def _inlinable(record, version: Version):
+    """The value of a constant the target has nowhere (no module holds a name of that name), as the
+    releases that had it at this module bound it; None for anything else."""
+    if record.name in ("", "*") or table.moved_to(record.module, record.name, version) is not None \
+            or table.home_of(record.name, version) is not None:
+        return None
+    return constant_value(record.module, record.name)
 
 
 def _when(history, version: Version) -> str:

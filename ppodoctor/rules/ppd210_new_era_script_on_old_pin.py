@@ -65,6 +65,8 @@ class NewEraScriptOnOldPin(Rule):
     name = "new-era-script-on-old-pin"
     severity = ERROR
     summary = "a script for TRL >= 0.12 meets TRL <= 0.11"
+    no_fix_reason = ("the pin lives outside the script (requirements, pyproject or the environment), where `fix` "
+                     "does not write")
     # Its TRL error is PPD201's `other-era-keyword` (`also` names PPD210), as TRL raises it either way.
     invalid = (Example(_V013_SCRIPT, "0.11.4"), Example(_V012_SCRIPT, "0.11.4"), Example(_V013_SCRIPT, "0.8.6"))
     valid = (Example(_V013_SCRIPT, "1.12.0"), Example(_V012_SCRIPT, "0.12.2"), Example(_OLD_SCRIPT, "0.11.4"),

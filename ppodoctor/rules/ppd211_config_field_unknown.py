@@ -43,6 +43,8 @@ class ConfigFieldUnknown(Rule):
     name = "config-field-unknown"
     severity = ERROR
     summary = "a PPOConfig keyword the target PPOConfig has no field for"
+    no_fix_reason = ("the field has no counterpart in the target PPOConfig; a close name is offered as advice, but"
+                     " whether it means the same is the user's decision")
     known_errors = (
         KnownError("unknown-config-field",
                    rf"PPOConfig\.__init__\(\) got an unexpected keyword argument '(?!(?:{OLD_CONFIG_FIELDS})')\w+'",

@@ -24,6 +24,8 @@ class BatchArithmetic(Rule):
     name = "batch-arithmetic"
     severity = ERROR
     summary = "PPOConfig batch sizes that TRL rejects"
+    no_fix_reason = ("several sizes would divide; which one to change (and so the memory per step and the number "
+                     "of updates) is the user's choice")
     probe_check = "the script's PPOConfig built in this interpreter and TRL's batch arithmetic applied to it"
     known_errors = (
         KnownError("mini-batches", r"must be a multiple of num_mini_batches",

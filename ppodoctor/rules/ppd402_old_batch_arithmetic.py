@@ -37,6 +37,8 @@ class OldBatchArithmetic(Rule):
     name = "old-batch-arithmetic"
     severity = ERROR
     summary = "old-era PPOConfig batch sizes that do not divide"
+    no_fix_reason = ("several sizes would divide; which one to change (and so the memory per step and the number "
+                     "of updates) is the user's choice")
     known_errors = (
         KnownError("old-inexact-division",
                    r"`?batch_size`? must be a multiple of `?mini_batch_size \* gradient_accumulation_steps`?.*"

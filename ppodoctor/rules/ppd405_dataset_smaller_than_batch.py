@@ -31,6 +31,8 @@ class DatasetSmallerThanBatch(Rule):
     name = "dataset-smaller-than-batch"
     severity = ERROR
     summary = "the training dataset has fewer rows than one batch: train() hangs"
+    no_fix_reason = ("either more data or a smaller batch cures it, and the data is not ppodoctor's to invent; "
+                     "which is the user's choice")
     known_errors = (
         # A hang prints nothing; what there is to match is the traceback of the Ctrl-C that ends it.
         KnownError("dataset-smaller-than-batch", r"in repeat_generator\b[\s\S]*KeyboardInterrupt",

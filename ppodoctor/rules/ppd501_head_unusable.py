@@ -27,6 +27,8 @@ class HeadUnusable(Rule):
     name = "head-unusable"
     severity = ERROR
     summary = "a reward or value model's head is not the `score` head TRL calls (runtime, --probe)"
+    no_fix_reason = ("no edit to the script gives the checkpoint a trained `score` head: a different or newly "
+                     "trained reward model is needed")
     runtime_only = True
     probe_check = "get_reward on the meta-device scorer built from its config"
     # Per role, the static rules whose finding already names this model (`superseded_by`, by role).

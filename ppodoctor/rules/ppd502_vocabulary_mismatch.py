@@ -24,6 +24,8 @@ class VocabularyMismatch(Rule):
     name = "vocabulary-mismatch"
     severity = ERROR
     summary = "a model's vocabulary is smaller than the ids it is fed (runtime, --probe)"
+    no_fix_reason = ("resizing the embeddings adds untrained rows that change the model's outputs; the proper cure"
+                     " is a checkpoint trained with the policy's tokenizer")
     runtime_only = True
     probe_check = "embedding sizes of the models built on the meta device against the tokenizer's ids"
     known_errors = (

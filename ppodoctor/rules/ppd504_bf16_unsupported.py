@@ -26,6 +26,8 @@ class Bf16Unsupported(Rule):
     name = "bf16-unsupported"
     severity = ERROR
     summary = "PPOConfig defaults to bf16 and this interpreter has no bf16 GPU (runtime, --probe)"
+    no_fix_reason = ("`use_cpu=True` and `bf16=False` both run here, but the right one depends on the machine the "
+                     "run is meant for")
     runtime_only = True
     probe_check = "the script's PPOConfig built in this interpreter, on this machine"
     known_errors = (

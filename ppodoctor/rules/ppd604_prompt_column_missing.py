@@ -24,6 +24,9 @@ class PromptColumnMissing(Rule):
     severity = ERROR
     summary = "the RLOO/GRPO training dataset has no `prompt` column"
     trainer_kinds = GROUP_KINDS
+    no_fix_reason = ("which column holds the prompts, and whether it needs a chat template, is the data's "
+                     "meaning: rename that column to `prompt` (`dataset.rename_column(\"question\", \"prompt\")`) "
+                     "or map the rows to one")
     known_errors = (
         KnownError("prompt-column-missing", r"KeyError: 'prompt'", "KeyError: 'prompt'", "1.12 - 1.16",
                    "train() (first batch)", "the training dataset has no `prompt` column",

@@ -27,6 +27,9 @@ class LaunchArgumentRejected(Rule):
     name = "launch-argument-rejected"
     severity = ERROR
     summary = "the script's parser refuses the launch's command line"
+    no_fix_reason = ("the refused argument is in the launch (a shell script, an accelerate or torchrun "
+                     "command), outside the Python file `fix` edits; which of the argument or the parser is "
+                     "wrong is the user's call")
     known_errors = (
         KnownError("unrecognized", r"error: unrecognized arguments:", "train.py: error: unrecognized arguments: --bogus 1",
                    "any", "parser.parse_args()", "the launch passes an option the script's parser does not declare",

@@ -29,6 +29,8 @@ class DeepSpeedThroughTrainingArguments(Rule):
     name = "deepspeed-through-training-arguments"
     severity = ERROR
     summary = "a DeepSpeed JSON given to PPOConfig (`--deepspeed`) makes PPOConfig(...) fail"
+    no_fix_reason = ("the cure moves the DeepSpeed JSON from the script's arguments to the accelerate launch or its "
+                     "config file, which live outside the Python file `fix` edits")
     known_errors = (
         KnownError("deepspeed-world-size", r"trainer_config_process[\s\S]*unsupported operand type\(s\) for \*: "
                    r"'NoneType' and 'int'",

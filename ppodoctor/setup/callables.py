@@ -16,10 +16,11 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from ..types import Span, ValueKind
+from ..types import OriginKind, Span, ValueKind
 from .context import Bound, Context
 from .facts import BindingKind, FunctionInfo, ScopeKind
 from .literals import NOT_LITERAL, literal
+from .model import Origin
 
 _PARTIAL = "functools.partial"
 _CACHES = frozenset({"functools.lru_cache", "functools.cache"})
@@ -178,6 +179,20 @@ class CallableResolution:
                 if name is not None:  # a method's calls by its name on any object: an upper bound
                     counts[name] = counts.get(name, 0) + 1
         return counts.get(function.name, 0)
+
+    def config_of(self, callee: str, positional: list, depth: int) -> Optional[Origin]:
+        """The config a transformers model is built from (`X.from_config(c)`, `LlamaModel(c)`): the origin of
+        `c` when it is a visible config (`AutoConfig.from_pretrained(...)`, a `...Config(...)` call), else None."""
+        last = callee.rsplit(".", 1)[-1]
+        built = last in ("from_config", "_from_config") or last[:1].isupper() and len(positional) == 1
+        if self._keys_only or not built or not positional or not callee.startswith("transformers."):
+            return None
+        config = self.origin(positional[0][0], positional[0][1], (), depth + 1)
+        named = config.class_name.rsplit(".", 1)[-1]
+        if config.kind in (OriginKind.FROM_PRETRAINED, OriginKind.CONSTRUCTOR) and named.endswith("Config") \
+                and config.class_name.startswith("transformers."):
+            return config
+        return None
 
 
 def _maxsize(call: cst.Call) -> Optional[int]:

@@ -128,6 +128,8 @@ class Origin(Record):
     class_span: for "from_pretrained"/"from_config", where the class is written: the `X` of
     `X.from_pretrained(...)`, or the argument a followed call binds to the parameter `X` stands for (a
     loader's `model_class`), or the callable a functools.partial wraps; None when no one place says.
+    config: for a model built from a config (`X.from_config(c)`, a transformers class called with `c`), the
+    origin of `c` when it is a config the source shows (`AutoConfig.from_pretrained(...)`, `LlamaConfig(...)`).
     """
 
     kind: OriginKind = OriginKind.UNKNOWN
@@ -147,6 +149,7 @@ class Origin(Record):
     local_class: Optional[LocalClass] = None
     class_span: Optional[Span] = None
     function: Optional[FunctionShape] = None  # kind "function": its parameters and returns
+    config: Optional["Origin"] = None
 
     @property
     def known(self) -> bool:

@@ -81,9 +81,12 @@ class Operations:
         """
         unbound_base = unbound.base if unbound is not None else None
         base = self.with_operations(origin.base, site, unbound_base) if origin.base is not None else None
+        # What is done to a model's config before the call (`config.num_labels = 1`): the probe rebuilds it.
+        config = self.with_operations(origin.config, site) if origin.config is not None else None
         keys = [key for key in {origin.key, unbound.key if unbound is not None else ""} if key]
         if not keys:
-            return origin if base is origin.base else Origin(**{**origin.__dict__, "base": base})
+            return origin if base is origin.base and config is origin.config \
+                else Origin(**{**origin.__dict__, "base": base, "config": config})
         seen = {(op.name, op.span) for op in origin.operations}
         found: list[Operation] = []
         actions = sorted({id(a): (o, a) for key in keys for o, a in self.acting_on(key)}.values(), key=_order)
@@ -98,7 +101,8 @@ class Operations:
                 if (operation.name, operation.span) not in seen:
                     seen.add((operation.name, operation.span))
                     found.append(operation)
-        return Origin(**{**origin.__dict__, "base": base, "operations": origin.operations + tuple(found)})
+        return Origin(**{**origin.__dict__, "base": base, "config": config,
+                         "operations": origin.operations + tuple(found)})
 
     def _operations(self, action: ObjectAction, conditional: bool, helpers: set, site: CallSite,
                     ctx: Optional[Context] = None) -> list[Operation]:

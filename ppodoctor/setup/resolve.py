@@ -94,8 +94,6 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         where = self.facts.file_of(node)
         return f"{ctx.call_path}@{line}:{column}#{where}" if where else f"{ctx.call_path}@{line}:{column}"
 
-    _key = key
-
     def param_key(self, scope: Scope, name: str) -> str:
         """The key of what a parameter holds, seen from inside its function."""
         function = scope.function_info
@@ -366,7 +364,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
                 path = next((k.value for k in keywords if k.name == name), path)
             kind = "from_pretrained" if method == "from_pretrained" else "from_config"
             where = None if self._keys_only else self.written_at(func.value, func_ctx)
-            return Origin(kind, class_name=class_name, path=path, class_span=where, **common)
+            return Origin(kind, class_name=class_name, path=path, class_span=where,
+                          config=self.config_of(callee, positional, depth), **common)
         if last in ("create_reference_model", "deepcopy") and positional:
             base = self.origin(positional[0][0], positional[0][1], (), depth + 1)
             return Origin("copy", class_name=base.class_name, base=base, **common)
@@ -379,7 +378,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if last[:1].isupper():
             path = self._path(call, ctx, pairs, positional, depth, "")
             local = None if self._keys_only else self.local_class_facts(callee, func_ctx)
-            return Origin("constructor", class_name=callee, path=path, local_class=local, **common)
+            return Origin("constructor", class_name=callee, path=path, local_class=local,
+                          config=self.config_of(callee, positional, depth), **common)
         why = f"the result of `{callee or method}(...)` is not followed{self.import_note(callee)}"
         return Origin("call", reason=why, **common)
 
