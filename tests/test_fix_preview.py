@@ -73,8 +73,8 @@ def _restore(originals: dict[Path, bytes]) -> None:
         path.write_bytes(data)
 
 
-def _run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+def _run(*args: str, input: str | None = None):
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
 
 def _finding_lines(stderr: str) -> list[str]:

@@ -3,7 +3,8 @@
 `annotate` gives each finding the verdict of its rule's `reproduce`; `runtime_findings` adds what
 only the probe sees (the rules' `from_probe`); `confirm_fix_sets` tells `fix --write` which fixes
 cure what they claim: the rule's `reproduce` on the setup as it is, its `validate_fix` on the setup
-as fixed, and nothing that passed before may fail after.
+as fixed, every other role's TRL steps passing on the fixed setup (probe.facts.CHECK_ROLES), and
+nothing that passed before may fail after.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import dataclasses
 from typing import Sequence
 
 from ..probe.results import ProbeResult, probe_files
-from ..probe.facts import FileFacts, regressions
+from ..probe.facts import FileFacts, left_broken, regressions
 from ..rules import rule_of
 from ..rules.base import runs_on_target
 from ..setup.model import FileSetup
@@ -85,6 +86,10 @@ def fix_verdict(diagnostic: Diagnostic, before: FileFacts, after: FileFacts, wor
                                        f"{cured_detail}", True)
     if not cured:
         return ProbeVerdict(REFUTED, f"the fix does not cure it: {cured_detail}", True)
+    # Confirmed means TRL's own steps run for every role, not only those the finding is about.
+    broken = left_broken(after, diagnostic.setup_index, rule.roles_of(diagnostic), rule.steps)
+    if broken:
+        return ProbeVerdict(REFUTED, f"the fixed setup still fails: {broken[0]}", True)
     if worse:
         return ProbeVerdict(REFUTED, f"the fixed script fails where the original did not: {worse[0]}", True)
     return ProbeVerdict(CONFIRMED, f"reproduced `{detail}`; the fixed setup passes", True)

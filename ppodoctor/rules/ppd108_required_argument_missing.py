@@ -24,6 +24,7 @@ class RequiredArgumentMissing(Rule):
     code = "PPD108"
     name = "required-argument-missing"
     severity = ERROR
+    steps = (Check.SIGNATURE,)
     summary = "a required PPOTrainer argument is missing"
     probe_check = "the call bound to PPOTrainer.__init__'s real signature"
     invalid = ('''

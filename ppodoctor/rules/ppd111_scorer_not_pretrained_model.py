@@ -34,6 +34,7 @@ class ScorerNotPretrainedModel(Rule):
     code = "PPD111"
     name = "scorer-not-pretrained-model"
     severity = ERROR
+    subject_is_role = True  # one finding per role it names
     summary = "the reward or value model is a function or a plain nn.Module, not a transformers model"
     known_errors = (
         KnownError("scorer-is-function", r"'(?!NoneType')[\w.]+' object has no attribute 'modules'",

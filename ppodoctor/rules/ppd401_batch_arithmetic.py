@@ -23,6 +23,7 @@ class BatchArithmetic(Rule):
     code = "PPD401"
     name = "batch-arithmetic"
     severity = ERROR
+    roles = (Role.CONFIG,)
     summary = "PPOConfig batch sizes that TRL rejects"
     probe_check = "the script's PPOConfig built in this interpreter and TRL's batch arithmetic applied to it"
     known_errors = (

@@ -25,6 +25,7 @@ class Bf16Unsupported(Rule):
     code = "PPD504"
     name = "bf16-unsupported"
     severity = ERROR
+    roles = (Role.CONFIG,)
     summary = "PPOConfig defaults to bf16 and this interpreter has no bf16 GPU (runtime, --probe)"
     runtime_only = True
     probe_check = "the script's PPOConfig built in this interpreter, on this machine"
