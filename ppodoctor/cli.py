@@ -176,8 +176,8 @@ def probe(script, trl_version, config, output_format, **probe_settings) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @rule_options
 @click.option("--write", is_flag=True, help="Apply the fixes in place (default: print a diff, write nothing).")
-@click.option("--unsafe-fixes", is_flag=True, help="Also write fixes the probe could not check (with --no-probe: "
-              "the unsafe fixes, which the source alone cannot show to be harmless).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also keep (in the diff and the write) fixes the probe could not "
+              "check (with --no-probe: the unsafe fixes, which the source alone cannot show to be harmless).")
 @click.option("--probe/--no-probe", "use_probe", default=True, show_default=True,
               help="Keep the fixes the runtime probe confirms (the original fails as the rule says, the fixed "
               "setup passes), in the diff and in what --write writes alike; --no-probe keeps the safe fixes "

@@ -152,7 +152,8 @@ def test_check_diff_is_the_same_preview(tree):
     diff = _run("check", "--diff", *PIN, *ACME, *map(str, some))
     assert diff.stdout == preview.stdout and diff.exit_code == preview.exit_code == 1
     assert "add_special_tokens" not in diff.stdout and "kl_coef" not in diff.stdout
-    stdin = _run("check", "--diff", *PIN, *ACME, "--stdin-filename", str(some[0]), "-",
-                 input=originals[some[0]].decode())
-    assert stdin.stdout == _run("fix", *PIN, *ACME, str(some[0])).stdout != ""
+    refuted = scripts / "refuted" / "train.py"
+    stdin = _run("check", "--diff", *PIN, *ACME, "--stdin-filename", str(refuted), "-",
+                 input=originals[refuted].decode())
+    assert stdin.stdout == _run("fix", *PIN, *ACME, str(refuted)).stdout != ""
     assert "PPD301 not fixed: refuted" in stdin.stderr
