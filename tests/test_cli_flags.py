@@ -85,12 +85,14 @@ def test_fix_leaves_unsafe_fixes_to_unsafe_fixes(tmp_path):
 
 
 def test_fix_is_gated_by_the_probe_as_fix_write_is(tmp_path):
-    """The real probe: the era renames are confirmed and written, the model fixes stay unchecked
-    (hub ids not cached offline) and are reported as remaining, exactly as `fix --write` does."""
+    """The real probe: the import's fix is confirmed and written, the keyword renames are refuted (the
+    fixed call's PPOConfig still asks for bf16, which this CPU machine refuses), the model fixes stay
+    unchecked (hub ids not cached offline) and are reported as remaining, exactly as `fix --write` does."""
     by_check, by_fix = copy(tmp_path, "guide", "a.py"), copy(tmp_path, "guide", "b.py")
     result = run("--fix", by_check)
     assert result.exit_code == 1
-    assert f"{by_check}:35:5: PPD201 fixed (confirmed)" in result.stderr
+    assert f"{by_check}:5:17: PPD202 fixed (confirmed)" in result.stderr
+    assert f"{by_check}:35:5: PPD201 not fixed: refuted: the fixed setup still fails: the PPOConfig" in result.stderr
     assert f"{by_check}:32:15: PPD101 not fixed: unchecked:" in result.stderr
     assert "PPD101" in result.stdout and "fixed, " in result.stdout and " remaining)." in result.stdout
     CliRunner().invoke(main, ["fix", "--write", *PIN, str(by_fix)], catch_exceptions=False)
