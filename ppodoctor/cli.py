@@ -143,9 +143,24 @@ def check(paths, select, extend_select, ignore, per_file_ignores, extend_per_fil
 @trl_option
 @config_option
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--world-size", type=click.IntRange(1), default=None,
+              help="Per-GPU plan: the processes the run launches (all machines together).")
+@click.option("--nodes", type=click.IntRange(1), default=1, show_default=True, help="Per-GPU plan: machines.")
+@click.option("--zero-stage", type=click.IntRange(0, 3), default=None,
+              help="Per-GPU plan: DeepSpeed's ZeRO stage (default: no DeepSpeed).")
+@click.option("--offload", type=click.Choice(["none", "optimizer", "all"]), default="none", show_default=True,
+              help="Per-GPU plan: what DeepSpeed offloads to the CPU.")
+@click.option("--query-length", type=click.IntRange(1), default=512, show_default=True,
+              help="Per-GPU plan: prompt tokens (the dataset's, which the script does not say).")
+@click.option("--gpu-memory", default=None, metavar="SIZE",
+              help="Per-GPU plan: the device's memory (e.g. 80GiB, 40GB): says whether the run fits, and the "
+                   "cheapest change that makes it fit.")
 @probe_options
-def probe(script, trl_version, config, output_format, **probe_settings) -> None:
-    """Build SCRIPT's models on the meta device (no weights) and check them against TRL; print a memory plan."""
+def probe(script, trl_version, config, output_format, world_size, nodes, zero_stage, offload, query_length,
+          gpu_memory, **probe_settings) -> None:
+    """Build SCRIPT's models on the meta device (no weights) and check them against TRL; print a memory plan
+    (with --world-size, --zero-stage or --gpu-memory: what one GPU holds in that launch; SCRIPT may be a
+    shell launcher: each launch's script with its values, and the plan per GPU)."""
     import json
 
     # each command imports only what it runs (cold start)
@@ -157,18 +172,53 @@ def probe(script, trl_version, config, output_format, **probe_settings) -> None:
     # each command imports only what it runs (cold start)
     from .report.summary import error_lines, exit_status
 
+    request = None
+    if world_size is not None or zero_stage is not None or gpu_memory is not None:
+        # each command imports only what it runs (cold start)
+        from .probe.device_plan import Distribution, parse_size
+        from .pipeline.probe_report import PlanRequest
+
+        try:
+            gpu_bytes = parse_size(gpu_memory) if gpu_memory is not None else 0
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--gpu-memory") from None
+        request = PlanRequest(Distribution(world_size or 1, nodes, zero_stage, offload != "none", offload == "all"),
+                              query_length, gpu_bytes)
     settings = load_settings((script,), config, trl_version=trl_version)
-    report = api.check_paths([Path(script)], settings)
+    if script.endswith(".sh"):
+        # a shell launcher: each launch's script with its values, and the plan per GPU (cold start: only here)
+        from .launch_check import check_launches
+
+        report = api.CheckReport(check_launches((script,), settings)[0])
+    else:
+        report = api.check_paths([Path(script)], settings)
     report = api.probe_report(report, make_probe_options(**probe_settings), settings)
     click.echo("\n".join(error_lines(report)), err=True, nl=bool(report.errors))
+    plans = None
+    if request is not None:
+        # each command imports only what it runs (cold start)
+        from .pipeline.probe_report import device_plans
+
+        plans = device_plans(report, request)
     if output_format == "json":
         # each command imports only what it runs (cold start)
         from .report.json_format import entries
 
-        click.echo(json.dumps({"diagnostics": entries(report, settings.docs_url),
-                               "probe": probe_json(report)}, indent=2))
+        document = {"diagnostics": entries(report, settings.docs_url), "probe": probe_json(report)}
+        if plans is not None:
+            # each command imports only what it runs (cold start)
+            from .pipeline.probe_report import device_plans_json
+
+            document["device_plan"] = device_plans_json(plans)
+        click.echo(json.dumps(document, indent=2))
     else:
-        click.echo(render(report, "text") + "\n" + render_probe_text(report), nl=False)
+        text = render(report, "text") + "\n" + render_probe_text(report)
+        if plans is not None:
+            # each command imports only what it runs (cold start)
+            from .pipeline.probe_report import render_device_plans
+
+            text += render_device_plans(plans, request)
+        click.echo(text, nl=False)
     sys.exit(exit_status(report))
 
 

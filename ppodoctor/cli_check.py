@@ -47,11 +47,23 @@ class CheckOptions(Record):
 
 
 def run_check(paths: tuple[str, ...], settings, options: CheckOptions) -> int:
+    if options.fix and options.probe:
+        # `--fix --probe` only: the probe's library stays off a plain check's start-up
+        from .pipeline.probe_gate import warm_probe
+
+        with warm_probe():  # the fixes' gate and the probe of the result ask one warm worker
+            return _run_check(paths, settings, options)
+    return _run_check(paths, settings, options)
+
+
+def _run_check(paths: tuple[str, ...], settings, options: CheckOptions) -> int:
     err_colour = color_enabled(sys.stderr) and not options.silent
     style = styler(err_colour)
     say = (lambda lines: None) if options.silent else (lambda lines: echo_err(lines, err_colour))
     if options.fix and "-" in paths and not options.diff:
         raise click.UsageError("--fix cannot write to stdin; use --diff to see the fixes, or name the file")
+    if (options.diff or options.fix) and _has_launch(paths):
+        raise click.UsageError("--fix and --diff edit scripts: name the script, not its launch")
     if options.diff:
         return _run_diff(paths, settings, options, say, style)
     fixes = None
@@ -74,6 +86,14 @@ def run_check(paths: tuple[str, ...], settings, options: CheckOptions) -> int:
 
 def _check(paths: tuple[str, ...], settings, options: CheckOptions):
     reports = []
+    if _has_launch(paths):
+        # launches only: `check` of Python files never imports the launch readers (bashlex, PyYAML)
+        from .launch_check import check_launches
+
+        launched, paths = check_launches(paths, settings)
+        reports.extend(launched)
+        if not paths:
+            return api.CheckReport(tuple(reports))
     if "-" in paths:
         # Source from an editor is named by the user: it is always decoded and compiled.
         reports.append(api.check_source(sys.stdin.buffer.read(), options.stdin_name, settings, strict=True))
@@ -81,6 +101,14 @@ def _check(paths: tuple[str, ...], settings, options: CheckOptions):
     quiet = options.quiet or options.silent
     report = _check_with_progress(api, file_paths, settings, quiet)
     return api.CheckReport(tuple(reports) + report.files)
+
+
+def _has_launch(paths) -> bool:
+    """A launch command (`check -- accelerate launch ...`) or a shell launcher among the paths."""
+    first = Path(paths[0]).name if paths else ""
+    return any(path.endswith(".sh") for path in paths) or (
+        first in ("accelerate", "accelerate-launch", "torchrun", "deepspeed") or first.startswith("python")) \
+        and not Path(paths[0]).exists()
 
 
 def _check_with_progress(api, file_paths, settings, quiet: bool):

@@ -35,6 +35,7 @@ class FileReport(Record):
     source: Optional[files.SourceText] = None
     target: Optional[Target] = None
     probe: Optional[object] = None  # a probe.ProbeResult when the runtime probe looked (--probe)
+    launch: Optional[object] = None  # the launch.model.Launch that starts the file, when a launch is checked
 
 
 @record
@@ -73,11 +74,14 @@ class CheckReport(Record):
         return exit_status(errors=bool(self.errors), left=bool(self.problems))
 
 
-def parse_setup(text: str, filename: str, screened: bool = False) -> FileSetup:
-    """Source text → setup model; raises files.SourceError for text libcst cannot parse.
+def parse_setup(text: str, filename: str, screened: bool = False, argv=None,
+                overlay: Optional[dict[str, str]] = None) -> FileSetup:
+    """Source text → setup model; raises files.SourceError for text libcst cannot parse. `argv`
+    (setup.argv.ScriptArgv): the command line a launch gives the script, bound to its parser.
 
     Text that cannot matter to any rule (setup.relevance) gets an empty model without libcst;
-    `screened`: the caller has already asked setup.relevance (a scan's screening) and it may matter."""
+    `screened`: the caller has already asked setup.relevance (a scan's screening) and it may matter;
+    `overlay`: absolute path → text of project modules a fix in progress has changed."""
     # the extractor (libcst) loads only for text that can hold a setup
     from .setup.relevance import may_matter
 
@@ -95,7 +99,7 @@ def parse_setup(text: str, filename: str, screened: bool = False) -> FileSetup:
     except RecursionError:
         raise files.SourceError("too deeply nested to parse") from None
     try:
-        return extract(module, filename, text=text)
+        return extract(module, filename, text=text, argv=argv, overlay=overlay)
     except RecursionError:
         raise files.SourceError("too deeply nested to analyse") from None
 
@@ -134,13 +138,13 @@ def failed(filename: str, error: files.SourceError, **fields) -> FileReport:
     return FileReport(filename, error=str(error), error_position=error.position, **fields)
 
 
-def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings) -> tuple[Diagnostic, ...]:
+def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings, launch=None) -> tuple[Diagnostic, ...]:
     if target.trl_path or target.transformers_path:
         # the installation's reader loads only for a target read from an installation
         from .trl_api.installed_facts import use
 
         use(target)  # the rules read what the tables lack from the target's installation
-    context = RuleContext(target=target, file=setup, saved=SavedFiles.near(setup.path))
+    context = RuleContext(target=target, file=setup, saved=SavedFiles.near(setup.path), launch=launch)
     table = noqa.noqa_lines(text)
     found = []
     for rule in select_rules(*settings.rule_codes(setup.path)):
@@ -180,7 +184,7 @@ def _in_this_file(diagnostic: Diagnostic, file_setup: FileSetup) -> Diagnostic:
     setup/project.py) points at both places: its own span in this file (a rule that reports at the
     cause is moved to the trainer argument that brings the object in) and the other file's line."""
     index = diagnostic.setup_index
-    setup = file_setup.setups[index] if index is not None and 0 <= index < len(file_setup.setups) else None
+    setup = file_setup.setup_at(index)
     span = diagnostic.span
     if span.file:
         binding = _binding_holding(setup, span) if setup is not None else None

@@ -111,6 +111,36 @@ class Role(StrEnum):
     EVAL_DATASET = "eval_dataset"
     PEFT_CONFIG = "peft_config"
     DATA_COLLATOR = "data_collator"
+    # RLOOTrainer / GRPOTrainer (trl >= 1.0): the reward functions or models, and their tokenizers.
+    REWARD_FUNCS = "reward_funcs"
+    REWARD_PROCESSING_CLASSES = "reward_processing_classes"
+
+
+class TrainerKind(StrEnum):
+    """Which TRL trainer a call builds: the rules of one family never judge another's calls."""
+
+    PPO = "ppo"  # PPOTrainer / PPOv2Trainer: FileSetup.setups
+    RLOO = "rloo"  # RLOOTrainer and GRPOTrainer (trl >= 1.0: model, reward_funcs, args, ...):
+    GRPO = "grpo"  # FileSetup.group_setups
+
+
+class ParameterKind(StrEnum):
+    """How a function parameter can be passed (inspect.Parameter's kinds, as the source writes them)."""
+
+    POSITIONAL_ONLY = "positional_only"  # before a `/`
+    POSITIONAL_OR_KEYWORD = "positional_or_keyword"
+    VAR_POSITIONAL = "var_positional"  # *args
+    KEYWORD_ONLY = "keyword_only"  # after `*` or `*args`
+    VAR_KEYWORD = "var_keyword"  # **kwargs
+
+
+class ReturnKind(StrEnum):
+    """What a function's `return` statement visibly gives back (setup.signatures)."""
+
+    LIST = "list"  # a list display or comprehension
+    SCALAR = "scalar"  # a number, float(...)/int(...)/sum(...)/len(...)/x.item(), torch.tensor(<number>)
+    NONE = "none"  # `return`, `return None`, or falling off the end
+    OTHER = "other"  # anything the source does not show the type of
 
 
 MODEL_ROLES = (Role.POLICY, Role.REFERENCE, Role.REWARD, Role.VALUE)

@@ -1,11 +1,12 @@
-"""Broken PPO scripts for the end-to-end matrix: every fixable rule's mistake, written in eight styles.
+"""Broken PPO scripts for the end-to-end matrix: every fixable rule's mistake, written in eleven styles.
 
 A `Case` names one mistake as changes to a correct trl 1.12 setup (the class a model is loaded as,
 whether the reference is the policy object, what the value model is, ...). A style renders any case
 as a whole script of its own shape: models built inline in the `PPOTrainer(...)` call; built in
-helper functions that take the paths as parameters and return a tuple; paths from argparse
+helper functions that take the paths as parameters and return a tuple, in the script or in a module
+beside it that the script imports (`models.py`: the cause, and the fix, are there); paths from argparse
 defaults; module constants; a class that holds the models as attributes; functools.partial loaders;
-lru_cache'd loaders (equal arguments, one object); a PPOTrainer subclass with an option of its own
+lru_cache'd loaders (equal arguments, one object); a registry of parameterless lambdas; a PPOTrainer subclass with an option of its own
 that hands the rest on. Tiny models (saved by `make_models`) train two episodes on the CPU in a few
 seconds.
 """
@@ -364,9 +365,61 @@ def subclass(case: Case, models: Path) -> str:
             "trainer.train()\n")
 
 
+def registry(case: Case, models: Path) -> str:
+    """A dict of loaders written as lambdas without parameters, called in a comprehension, the paths in
+    a `types.SimpleNamespace`: each role is `models[name]`, made by its own lambda."""
+    paths = _paths(case, models)
+    value = _value(case, "paths.rm", "paths.policy", 'models["policy"]')
+    loaders = [("policy", f"{case.policy_class}.from_pretrained(paths.policy)"),
+               ("reward", _reward(case, "paths.rm"))]
+    if case.ref != "policy":
+        loaders.append(("ref", f"{case.ref_class}.from_pretrained(paths.policy)"))
+    if value is not None and case.value != "policy":
+        loaders.append(("value", value))
+    ref = 'models["policy"]' if case.ref == "policy" else 'models["ref"]'
+    value_arg = None if value is None else value if case.value in ("none", "policy") else 'models["value"]'
+    config = "PPOConfig(" + CONFIG.format(out="paths.out", epochs=case.config_epochs) + ")"
+    call = _call(case, "config", "tokenizer", 'models["policy"]', ref, 'models["reward"]', value_arg, DATASET)
+    return (_imports(case, "from types import SimpleNamespace") +
+            f"paths = SimpleNamespace(policy={paths['POLICY']!r}, rm={paths['RM']!r}, tok={paths['TOK']!r}, "
+            f"out={paths['OUT']!r})\n"
+            "LOADERS = {\n" + "".join(f"    {name!r}: lambda: {code},\n" for name, code in loaders) + "}\n"
+            "models = {name: load() for name, load in LOADERS.items()}\n"
+            'tokenizer = AutoTokenizer.from_pretrained(paths.tok, padding_side="left")\n'
+            f"config = {config}\n"
+            f"trainer = {call.replace(chr(10) + '    ', chr(10))}\n"
+            "trainer.train()\n")
+
+
+def sibling(case: Case, models: Path) -> dict[str, str]:
+    """The helpers of `helpers` in a module of their own beside the script (`models.py`), which the
+    script imports: the causes of most mistakes are written there, and so are their fixes."""
+    value = _value(case, "reward_path", "policy_path", "policy")
+    models_out = "policy, ref, reward" + (", value" if value is not None else "")
+    module = (_imports(case).replace(f"from {case.import_from} import PPOConfig, PPOTrainer\n", "")
+              .replace("from datasets import Dataset\n", "") + "\n\n"
+              "def load_tokenizer(path):\n"
+              '    return AutoTokenizer.from_pretrained(path, padding_side="left")\n\n\n'
+              "def load_models(policy_path, reward_path):\n"
+              f"    policy = {case.policy_class}.from_pretrained(policy_path)\n"
+              f"    ref = {_ref(case, 'policy', 'policy_path')}\n"
+              f"    reward = {_reward(case, 'reward_path')}\n"
+              + (f"    value = {value}\n" if value is not None else "")
+              + f"    return {models_out}\n")
+    script = ("from datasets import Dataset\n"
+              f"from {case.import_from} import PPOConfig, PPOTrainer\n"
+              "from models import load_models, load_tokenizer\n\n" + _constants(_paths(case, models)) +
+              f"tokenizer = load_tokenizer(TOK)\n"
+              f"{models_out} = load_models(POLICY, RM)\n"
+              "config = PPOConfig(" + CONFIG.format(out="OUT", epochs=case.config_epochs) + ")\n"
+              f"trainer = {_call(case, 'config', 'tokenizer', 'policy', 'ref', 'reward', 'value' if value else None, DATASET).replace(chr(10) + '    ', chr(10))}\n"
+              "trainer.train()\n")
+    return {"train.py": script, "models.py": module}
+
+
 STYLES = {"inline": inline, "helpers": helpers, "argparse": argparse_style, "constants": constants,
           "class": class_style, "data": data_style, "partial": partial_style, "memoised": memoised,
-          "subclass": subclass}
+          "subclass": subclass, "sibling": sibling, "registry": registry}
 
 
 def write_scripts(root: Path, models: Path, styles=None) -> dict[tuple[str, str], Path]:
@@ -378,20 +431,22 @@ def write_scripts(root: Path, models: Path, styles=None) -> dict[tuple[str, str]
                 continue
             directory = root / f"{case.label}-{style}"
             directory.mkdir(parents=True, exist_ok=True)
-            script = directory / "train.py"
-            script.write_text(render(case, models))
-            scripts[(case.label, style)] = script
+            rendered = render(case, models)  # the script's text, or every file by name (train.py first)
+            for name, text in (rendered if isinstance(rendered, dict) else {"train.py": rendered}).items():
+                (directory / name).write_text(text)
+            scripts[(case.label, style)] = directory / "train.py"
     return scripts
 
 
-def run_scripts(python: str, scripts, timeout: int = 300) -> dict[str, dict]:
-    """Each script run to the end (or its failure) by `python`, through tests/e2e_runner.py."""
+def run_scripts(python: str, scripts, timeout: int = 300, env: dict | None = None) -> dict[str, dict]:
+    """Each script run to the end (or its failure) by `python`, through tests/e2e_runner.py; `env` adds
+    to the runner's environment (a PYTHONPATH that puts another TRL first)."""
     import json
 
     jobs = [{"script": str(path), "timeout": timeout} for path in scripts]
+    environment = dict(ENV, HOME=str(Path(scripts[0]).parent), **(env or {}))
     done = subprocess.run([python, str(Path(__file__).with_name("e2e_runner.py"))], input=json.dumps(jobs),
-                          capture_output=True, text=True, env=dict(ENV, HOME=str(Path(scripts[0]).parent)),
-                          timeout=timeout * len(jobs))
+                          capture_output=True, text=True, env=environment, timeout=timeout * len(jobs))
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -1,7 +1,8 @@
 """The script's own modules (setup/project.py): a model built by a function of a sibling module, a
 package (absolute or relative import), a `src/` layout, `import models` then `models.build(...)`, is
 followed as local code; installed packages are not; a cycle and the bounds stay safe; a finding
-whose cause is in the other file points there in every format; a fix there is declined."""
+whose cause is in the other file points there in every format; a fix there is made there: previewed
+in the diff, written with the script (both or neither), offered by the server as an edit of that file."""
 
 from __future__ import annotations
 
@@ -198,7 +199,7 @@ def test_a_class_of_the_module_and_its_constants(tmp_path):
     assert pad.related[0].span.line == 9 and pad.related[0].span.file.endswith("models.py")
 
 
-def test_a_registry_function_and_a_fix_there_declined(tmp_path):
+def test_a_registry_function_and_its_fix_written_there(tmp_path):
     script = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\nimport models\nm = models.registry()\n"
               "trainer = PPOTrainer(args=PPOConfig(output_dir='o'), processing_class=tok, model=m['policy'],\n"
               "                     ref_model=None, reward_model=rm, value_model=m['value'], train_dataset=None)\n")
@@ -207,9 +208,10 @@ def test_a_registry_function_and_a_fix_there_declined(tmp_path):
     (labels,) = [d for d in report.diagnostics if d.code == "PPD105"]
     assert labels.span.line == 5 and labels.related[0].span.line == 16
     result = fix_paths([tmp_path / "train.py"], Settings(), TARGET, write=True, probe=False).files[0]
-    (skipped,) = result.skipped
-    assert "the cause is in" in skipped.reason and "models.py:16; edit it there" in skipped.reason
-    assert (tmp_path / "models.py").read_text() == CLASS_MODULE and not result.written
+    assert [d.code for d in result.applied] == ["PPD105"] and not result.skipped and result.written
+    assert (tmp_path / "models.py").read_text() == CLASS_MODULE.replace("num_labels=2", "num_labels=1")
+    assert (tmp_path / "train.py").read_text() == script  # the cause is not in the script: it is left alone
+    assert "PPD105" not in codes(check(tmp_path / "train.py"))
 
 
 def test_a_module_importing_the_script_back(tmp_path):
@@ -311,11 +313,15 @@ def test_many_files_checked_in_worker_processes_keep_the_other_file(tmp_path):
     assert {d.related[0].span.file for d in found} == {str(tmp_path / "models.py")}
 
 
-def test_a_notebook_follows_the_modules_of_its_folder(tmp_path):
+def _notebook() -> dict:
     cells = [train().split("\n\n")[0] + "\n", train().split("\n\n")[1]]
-    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                           "source": cell.splitlines(True)} for cell in cells],
-                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    return {"cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                       "source": cell.splitlines(True)} for cell in cells],
+            "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_a_notebook_follows_the_modules_of_its_folder(tmp_path):
+    notebook = _notebook()
     write(tmp_path, {"models.py": MODELS, "nb.ipynb": json.dumps(notebook)})
     report = check(tmp_path / "nb.ipynb")
     (diagnostic,) = report.diagnostics
@@ -326,23 +332,90 @@ def test_a_notebook_follows_the_modules_of_its_folder(tmp_path):
 
 # --- fixes ---------------------------------------------------------------------------------------------
 
-def test_a_fix_in_the_other_file_is_declined_with_where(tmp_path):
+def _unpadded(tmp_path):
     models = MODELS.replace('    tok.add_special_tokens({"pad_token": "[PAD]"})\n', "")
     write(tmp_path, {"models.py": models, "train.py": train()})
-    before = (tmp_path / "models.py").read_bytes(), (tmp_path / "train.py").read_bytes()
+    return models
+
+
+def test_a_fix_in_the_other_file_is_written_there(tmp_path):
+    models = _unpadded(tmp_path)
+    before = (tmp_path / "train.py").read_bytes()
     result = fix_paths([tmp_path / "train.py"], Settings(), TARGET, unsafe=True, write=True, probe=False).files[0]
-    (skipped,) = [s for s in result.skipped if s.diagnostic.code == "PPD301"]
-    assert skipped.reason.endswith(f"the cause is in {tmp_path / 'models.py'}:5; edit it there")
-    assert (tmp_path / "models.py").read_bytes() == before[0]  # never an edit in the wrong file
+    assert sorted(d.code for d in result.applied) == ["PPD103", "PPD301"] and result.written
+    # PPD301's cause (a tokenizer without a pad token) is in models.py: the token is added right there.
+    assert (tmp_path / "models.py").read_text() == models.replace(
+        "    tok = AutoTokenizer.from_pretrained(path)\n",
+        "    tok = AutoTokenizer.from_pretrained(path)\n    tok.add_special_tokens({\"pad_token\": \"[PAD]\"})\n")
     # PPD103's fix builds a new value model in the script itself, from the reward model's path.
     text = (tmp_path / "train.py").read_text()
-    assert text != before[1].decode() and "value_model=critic_model" in text
-    assert codes(check(tmp_path / "train.py")) == ["PPD301"]
+    assert text != before.decode() and "value_model=critic_model" in text
+    assert codes(check(tmp_path / "train.py")) == []
+
+
+def test_the_preview_shows_both_files_and_writes_neither(tmp_path):
+    models = _unpadded(tmp_path)
+    report = fix_paths([tmp_path / "train.py"], Settings(), TARGET, unsafe=True, write=False, probe=False)
+    diff = report.files[0].diff()
+    assert f"--- {tmp_path / 'train.py'}" in diff and f"+++ {tmp_path / 'models.py'}" in diff
+    assert '+    tok.add_special_tokens({"pad_token": "[PAD]"})' in diff
+    assert (tmp_path / "models.py").read_text() == models and report.exit_code == 1
+    safe_only = fix_paths([tmp_path / "train.py"], Settings(), TARGET, write=False, probe=False).files[0]
+    assert "models.py" not in safe_only.diff()  # PPD301's fix is unsafe: not without --unsafe-fixes
+
+
+def test_a_notebook_fix_is_written_in_the_module_its_cell_imports(tmp_path):
+    models = MODELS.replace('    tok.add_special_tokens({"pad_token": "[PAD]"})\n', "")
+    write(tmp_path, {"models.py": models, "nb.ipynb": json.dumps(_notebook())})
+    result = fix_paths([tmp_path / "nb.ipynb"], Settings(), TARGET, unsafe=True, write=True, probe=False).files[0]
+    assert sorted(d.code for d in result.applied) == ["PPD103", "PPD301"] and result.written
+    assert 'tok.add_special_tokens({"pad_token": "[PAD]"})' in (tmp_path / "models.py").read_text()
+    cells = json.loads((tmp_path / "nb.ipynb").read_text())["cells"]
+    assert "value_model=critic_model" in "".join(cells[1]["source"])  # the notebook stays a notebook
+    assert codes(check(tmp_path / "nb.ipynb")) == []
+
+
+def test_a_failed_write_takes_the_other_file_back(tmp_path, monkeypatch):
+    from ppodoctor import files
+
+    models = _unpadded(tmp_path)
+    script = (tmp_path / "train.py").read_text()
+    real = files.write_atomic
+
+    def failing(path, data, expected=None):
+        if Path(path).name == "train.py":
+            raise OSError(28, "No space left on device")
+        return real(path, data, expected)
+
+    monkeypatch.setattr(files, "write_atomic", failing)
+    result = fix_paths([tmp_path / "train.py"], Settings(), TARGET, unsafe=True, write=True, probe=False).files[0]
+    assert not result.written and "No space left on device" in result.error
+    assert (tmp_path / "models.py").read_text() == models  # written, then taken back
+    assert (tmp_path / "train.py").read_text() == script
+
+
+def test_a_module_changed_since_it_was_read_is_not_overwritten(tmp_path, monkeypatch):
+    from ppodoctor.pipeline import fix
+
+    _unpadded(tmp_path)
+    real = fix.fix_source
+
+    def edited_meanwhile(*args, **kwargs):
+        found = real(*args, **kwargs)
+        (tmp_path / "models.py").write_text("# the user's edit\n")
+        return found
+
+    monkeypatch.setattr(fix, "fix_source", edited_meanwhile)
+    script = (tmp_path / "train.py").read_text()
+    result = fix_paths([tmp_path / "train.py"], Settings(), TARGET, unsafe=True, write=True, probe=False).files[0]
+    assert not result.written and "models.py" in result.error
+    assert (tmp_path / "models.py").read_text() == "# the user's edit\n"
+    assert (tmp_path / "train.py").read_text() == script  # the script's half of the fix is not written alone
 
 
 # --- the editor server -----------------------------------------------------------------------------------
 
-def test_the_server_shows_the_other_file_and_its_actions_do_not_crash(tmp_path):
+def test_the_server_shows_the_other_file_and_offers_the_edit_there(tmp_path):
     pytest.importorskip("lsprotocol")
     from ppodoctor.server import actions
     from ppodoctor.server.lint import lint
@@ -364,7 +437,17 @@ def test_the_server_shows_the_other_file_and_its_actions_do_not_crash(tmp_path):
                                                                       False) or ()]
               for code, lsp in by_code.items()}
     assert any("single-logit" in title for title in titles["PPD103"])  # its edit is in the script: offered
-    assert not any("PAD" in title for title in titles["PPD301"])  # its edit belongs in models.py: none offered
+    (pad_action,) = [action for action in actions.code_actions(linted, by_code["PPD301"].range, ["quickfix"],
+                                                                options, "utf-16", False)
+                     if "PAD" in action.title]
+    assert pad_action.title.endswith("in models.py (unsafe)")
+    ((uri, (edit,)),) = pad_action.edit.changes.items()  # one edit, in models.py, none in the script
+    assert uri == (tmp_path / "models.py").as_uri()
+    assert (edit.range.start.line, edit.range.start.character) == (5, 0)
+    assert edit.new_text == '    tok.add_special_tokens({"pad_token": "[PAD]"})\n'
+    everything = actions.fix_all(linted, options, actions.Lines(linted.text, "utf-16"), True)
+    assert {change.text_document.uri for change in everything.edit.document_changes} == {
+        path.as_uri(), (tmp_path / "models.py").as_uri()}
 
 
 # --- a PPOTrainer subclass defined in a project module -------------------------------------------

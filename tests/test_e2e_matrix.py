@@ -1,4 +1,4 @@
-"""The end-to-end matrix: every fixable rule's mistake, in eight script styles, against real trl 1.12.
+"""The end-to-end matrix: every fixable rule's mistake, in eleven script styles, against real trl 1.12.
 
 For each (rule, style): the broken script first fails in trl 1.12 with the error the rule names;
 `ppodoctor fix --write --python <that interpreter>` (the probe on) patches it; the patched script
@@ -42,7 +42,7 @@ def matrix(tmp_path_factory, request):
     make_models(sys.executable, root / "models")
     scripts = write_scripts(root / "scripts", root / "models", _styles_to_run(request))
     broken = run_scripts(sys.executable, list(scripts.values()))
-    originals = {key: path.read_text() for key, path in scripts.items()}
+    originals = {key: {p.name: p.read_text() for p in path.parent.glob("*.py")} for key, path in scripts.items()}
     fixed = fix_all(sys.executable, root / "scripts")
     trained = run_scripts(sys.executable, list(scripts.values()))
     return scripts, originals, broken, fixed, trained
@@ -58,7 +58,7 @@ def test_broken_then_fixed_then_trains(matrix, case, style):
     scripts, originals, broken, fixed, trained = matrix
     script = scripts[(case.label, style)]
     before = broken[str(script)]
-    assert before["returncode"] != 0, f"the broken script trained:\n{originals[(case.label, style)]}"
+    assert before["returncode"] != 0, f"the broken script trained:\n{originals[(case.label, style)]['train.py']}"
     assert case.error in before["stderr"], f"expected {case.error!r}:\n{before['stderr'][-2500:]}"
     outcomes = _outcome(fixed, script, case.code)
     assert outcomes and all(o == "fixed (confirmed)" for o in outcomes), \
@@ -72,7 +72,7 @@ def test_a_script_that_trains_is_left_byte_for_byte(matrix, style):
     scripts, originals, broken, _fixed, trained = matrix
     script = scripts[(CLEAN.label, style)]
     assert broken[str(script)]["returncode"] == 0, broken[str(script)]["stderr"][-2500:]
-    assert script.read_text() == originals[(CLEAN.label, style)]
+    assert {p.name: p.read_text() for p in script.parent.glob("*.py")} == originals[(CLEAN.label, style)]
     assert trained[str(script)]["returncode"] == 0
 
 

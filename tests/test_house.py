@@ -23,13 +23,13 @@ OVER_THE_LIMIT: set[str] = set()
 # Bottom to top; a module belongs to the first entry that is it or a package above it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("types", ("ppodoctor.records", "ppodoctor.types", "ppodoctor")),
-    ("foundation", ("ppodoctor.trl_api", "ppodoctor.setup", "ppodoctor.config", "ppodoctor.files",
+    ("foundation", ("ppodoctor.trl_api", "ppodoctor.setup", "ppodoctor.launch", "ppodoctor.config", "ppodoctor.files",
                     "ppodoctor.noqa", "ppodoctor.ignore", "ppodoctor.magics", "ppodoctor.notebook",
                     "ppodoctor.notebook_json", "ppodoctor.saved", "ppodoctor.envreport", "ppodoctor.textdiff",
                     "ppodoctor.screening", "ppodoctor.unbound")),
     ("libraries", ("ppodoctor.fixes", "ppodoctor.probe", "ppodoctor.migrate")),
     ("rules", ("ppodoctor.rules",)),
-    ("core", ("ppodoctor.core", "ppodoctor.explain")),
+    ("core", ("ppodoctor.core", "ppodoctor.explain", "ppodoctor.launch_check")),
     ("pipeline", ("ppodoctor.pipeline", "ppodoctor.scan", "ppodoctor.workers")),
     ("report", ("ppodoctor.report",)),
     ("entry", ("ppodoctor.api", "ppodoctor.cli", "ppodoctor.cli_check", "ppodoctor.cli_common",

@@ -29,7 +29,8 @@ LOCK_FILES = sorted(LOCKS.glob("*.txt"))
 
 
 def test_every_environment_has_a_lock():
-    assert {path.name for path in LOCK_FILES} == {"venv.txt", "trl012.txt", "trl116.txt", "trl011-site.txt"}
+    assert {path.name for path in LOCK_FILES} == {"venv.txt", "trl012.txt", "trl116.txt", "trl011-site.txt",
+                                                   "deepspeed-site.txt"}
     for request in LOCKS.glob("*.in"):
         assert (LOCKS / f"{request.stem}.txt").is_file(), request
 

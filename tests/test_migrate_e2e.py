@@ -1,6 +1,8 @@
 """End to end on the CPU: five correct PPO scripts of different eras and styles are ported to RLOO and to
 GRPO by `ppodoctor migrate --write` (probe-gated, in trl 1.16.0's interpreter), and then train to the end
-there; `check --trl-version 1.16.0` finds no error in the result and no PPOTrainer/PPOConfig is left.
+there; `check --trl-version 1.16.0` finds nothing in the result and no PPOTrainer/PPOConfig is left, and
+each port broken one way (indivisible num_generations, a reward function without **kwargs, no `prompt`
+column) is caught by its PPD6xx rule: the silence is the rules' verdict, not their absence.
 
 The originals are shown to be correct PPO scripts first: they train in their own era's interpreter
 (trl 1.12 for the 1.12-style scripts, trl 0.12.2 for the 0.12 one, and, where one is given, trl 0.11.4
@@ -11,6 +13,7 @@ for the loop script: PPODOCTOR_TRL011_PYTHON, .venv-trl011, or scripts/setup's `
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate_helpers import SCRIPTS, STYLES, TARGETS, trl116_python
+from migrate_helpers import PORT_BREAKS, SCRIPTS, STYLES, TARGETS, trl116_python
 from probe_helpers import trl012_python
 from test_e2e_trl import make_models, run
 
@@ -116,6 +119,18 @@ def test_ported_scripts_train_on_trl_116(target, models, python116, tmp_path):
         assert "PPOTrainer" not in text and "PPOConfig" not in text, name
     checked = ppodoctor("check", "--trl-version", "1.16.0", "--output-format", "concise", *names, cwd=root)
     assert checked.returncode == 0, checked.stdout
+    # Silence because the rules looked: each port broken one way is caught by its PPD6xx rule.
+    broken_names = []
+    for name in names:
+        for code, breaking in PORT_BREAKS.items():
+            broken = root / f"broken_{code}_{name}"
+            broken.write_text(breaking((root / name).read_text()))
+            broken_names.append((broken.name, code))
+    caught = ppodoctor("check", "--trl-version", "1.16.0", "--output-format", "concise",
+                       *(n for n, _c in broken_names), cwd=root)
+    for broken_name, code in broken_names:
+        assert re.findall(rf"^{re.escape(broken_name)}:\d+:\d+: (PPD\d+)", caught.stdout, re.M) == [code], \
+            caught.stdout
     for name in names:
         trained(python116, root / name, marker="'train_runtime'")
 

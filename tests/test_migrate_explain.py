@@ -52,11 +52,11 @@ def test_ppo_errors_still_map_to_their_rules():
 
 
 def test_explain_points_to_migrate():
-    result = CliRunner().invoke(main, ["explain", MEASURED[0][0]])
+    result = CliRunner().invoke(main, ["explain", MEASURED[2][0]])
     assert result.exit_code == 0
     assert "caught by: `ppodoctor migrate --to rloo|grpo`" in result.output
-    assert "num_generations" in result.output
-    as_json = json.loads(CliRunner().invoke(main, ["explain", "--json", MEASURED[0][0]]).output)
+    assert "steps_per_generation" in result.output
+    as_json = json.loads(CliRunner().invoke(main, ["explain", "--json", MEASURED[2][0]]).output)
     assert as_json[0]["caught_by"].startswith("`ppodoctor migrate")
 
 
@@ -103,4 +103,17 @@ def test_the_messages_are_what_trl_116_raises():
     measured = [m for m, _k in MEASURED]
     for index in (0, 2, 3, 4, 6, 7):
         assert raised[index] in measured, raised[index]
-    assert len(SUCCESSOR_ERRORS) == len({k for _m, k in MEASURED})
+    # One entry per error: those a PPD6xx rule catches on any RLOO/GRPO script are the rule's.
+    assert {known.key for known in SUCCESSOR_ERRORS} | RULE_OWNED == {k for _m, k in MEASURED}
+    assert not {known.key for known in SUCCESSOR_ERRORS} & RULE_OWNED
+
+
+RULE_OWNED = {"generations-divide", "generations-at-least-two", "prompt-column-missing",
+              "ppo-field-on-successor-config", "reward-processing-classes-count"}
+
+
+def test_the_errors_a_rule_catches_are_the_rules():
+    for message, key in MEASURED:
+        matches = match_errors(message)
+        if key in RULE_OWNED:
+            assert matches[0].known.codes[0].startswith("PPD6"), (message, matches[0].known.codes)

@@ -158,3 +158,22 @@ def test_a_stop_token_id_is_reported_not_guessed():
     migration = migrate_source(source, "t.py", "rloo")
     unported = [n.text for n in migration.notes if n.kind is NoteKind.UNPORTED]
     assert any(n.startswith("stop_token_id=7 is not carried over") for n in unported), unported
+
+
+def test_fix_and_migrate_say_the_same_of_init_kl_coef():
+    """One table (trl_api/old_config_fields.json) for a field with only a closest equivalent: PPD205's
+    unsafe rename to kl_coef and the port's beta say the same change of meaning."""
+    from ppodoctor.api import check_source
+    from ppodoctor.config import Settings
+    from ppodoctor.trl_api import config_moves
+    from ppodoctor.trl_api.eras import Target
+
+    why = config_moves.move_of("init_kl_coef", fixed_kl=False).why
+    assert "adapted" in why and "fixed" in why
+    assert f"beta: {why}" in notes(OLD.format(fields="init_kl_coef=0.1"))
+    assert not any(why in n for n in notes(OLD.format(fields="init_kl_coef=0.1, adap_kl_ctrl=False")))
+    script = ("from trl.experimental.ppo import PPOConfig\n"
+              "config = PPOConfig(output_dir='o', init_kl_coef=0.1)\n")
+    report = check_source(script, "t.py", Settings(), Target.of("1.12.0", transformers="5.24.0"))
+    (finding,) = [d for d in report.diagnostics if d.code == "PPD205"]
+    assert why in finding.message

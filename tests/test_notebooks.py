@@ -416,3 +416,38 @@ def test_stdin_with_a_notebook_filename(tmp_path):
                            "--stdin-filename", "nb.ipynb", "-"], input=TUTORIAL.read_text(encoding="utf-8"),
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert "nb.ipynb:cell 11:1:11: PPD101" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_class_imported_only_in_a_later_cell_is_imported_where_the_fix_needs_it(tmp_path):
+    """The reward model is a causal LM in cell 1; the classifier class is imported in cell 2. The fix
+    imports it in cell 1 too (the same import, so nothing else changes meaning); a name bound later to
+    something else still declines the fix."""
+    from ppodoctor.pipeline.fix import fix_source
+    from ppodoctor.trl_api.eras import Target
+
+    first = ('from transformers import AutoModelForCausalLM, AutoTokenizer\n'
+             'from trl.experimental.ppo import PPOConfig, PPOTrainer\n'
+             'tok = AutoTokenizer.from_pretrained("sft")\ntok.add_special_tokens({"pad_token": "[PAD]"})\n'
+             'policy = AutoModelForCausalLM.from_pretrained("sft")\nref = AutoModelForCausalLM.from_pretrained("sft")\n'
+             'rm = AutoModelForCausalLM.from_pretrained("rm")\n')
+    second = ('from transformers import AutoModelForSequenceClassification\n'
+              'critic = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)\n')
+    third = ('trainer = PPOTrainer(args=PPOConfig(output_dir="o"), processing_class=tok, model=policy, ref_model=ref,'
+             ' reward_model=rm, value_model=critic, train_dataset=None)\n')
+    target = Target.of("1.12.0", transformers="5.24.0")
+
+    def fixed(cells):
+        data = json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                                      "source": cell.splitlines(True)} for cell in cells],
+                           "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+        return fix_source(data, str(tmp_path / "nb.ipynb"), target=target, unsafe=True)
+
+    result = fixed([first, second, third])
+    assert [d.code for d in result.applied] == ["PPD104"]
+    cells = json.loads(files.encode(result.original, result.text))["cells"]
+    assert "".join(cells[0]["source"]).startswith(
+        "from transformers import AutoModelForCausalLM, AutoTokenizer, AutoModelForSequenceClassification\n")
+    assert 'rm = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)' in "".join(cells[0]["source"])
+    other = fixed([first, second.replace("from transformers import AutoModelForSequenceClassification",
+                                         "from mylib import AutoModelForSequenceClassification"), third])
+    assert not other.applied and "already means something else" in other.skipped[0].reason

@@ -75,7 +75,7 @@ def test_every_tracked_name_imported_from_trl_matters():
 
 
 def test_the_extractor_and_the_fast_path_agree_on_the_trainers():
-    assert set(EXTRACT_TRAINER_NAMES) == set(TRAINER_NAMES) == {"PPOTrainer", "PPOv2Trainer"}
+    assert set(EXTRACT_TRAINER_NAMES) == set(TRAINER_NAMES) == {"PPOTrainer", "PPOv2Trainer", "RLOOTrainer", "GRPOTrainer"}
 
 
 def test_every_invalid_rule_example_and_every_fixture_with_findings_matters():

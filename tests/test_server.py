@@ -366,3 +366,45 @@ def test_check_never_imports_the_server_and_the_server_never_imports_torch(tmp_p
              "print(len(linted.findings), sorted(m for m in ('torch', 'transformers', 'trl') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["1", "[]"], done.stderr
+
+
+def test_a_save_publishes_the_static_findings_then_the_warm_probe_verdicts(tmp_path):
+    """probeOnSave (off unless asked): each save publishes the static findings at once, then again
+    with the verdicts of the real worker (trl 1.12 here), which the server started once, when the
+    document was opened. A save while the probe runs gets the verdicts of the text it saved."""
+    script = new_script(value=None)  # no value model: PPD101, which the probe reproduces
+    # The value model is the policy (PPD109 in trl 1.12: the policy has no `score` head).
+    changed = script.replace("reward_model=reward,", "reward_model=reward, value_model=policy,")
+    uri = write(tmp_path, "saved.py", script)
+    session = Session(root=tmp_path, initialization_options={"probeOnSave": True, "python": sys.executable})
+
+    def probed_after(mark: int) -> list:
+        session.wait(lambda: any(d.data["probe"] for p in session.published[uri][mark:] for d in p.diagnostics),
+                     "the probe's verdicts after a save")
+        return next(p for p in session.published[uri][mark:] if any(d.data["probe"] for d in p.diagnostics))
+
+    try:
+        opened = session.open(uri, script)
+        assert codes(opened) == ["PPD101"] and opened[0].data["probe"] is None  # opening does not probe
+        first = session.save(uri)
+        session.change(uri, changed, 2)  # typed and saved again while the first probe runs
+        second = session.save(uri)
+        verdicts = probed_after(first)
+        assert verdicts.version == 2 and [(d.code, d.data["probe"]) for d in verdicts.diagnostics] == \
+            [("PPD109", "confirmed")], verdicts
+        statics = session.published[uri][second:]
+        assert [(d.code, d.data["probe"]) for d in statics[0].diagnostics] == [("PPD109", None)]  # first, at once
+        # Back to the first text: its verdicts, from the worker already warm.
+        session.change(uri, script, 3)
+        mark = session.save(uri)
+        verdicts = probed_after(mark)
+        static = session.published[uri][mark].diagnostics  # the save's own check, published first
+        assert [(d.code, d.data["probe"]) for d in static] == [("PPD101", None)]
+        (ppd101,) = verdicts.diagnostics
+        assert verdicts.version == 3 and ppd101.data["probe"] == "confirmed" and "[probe: confirmed" in ppd101.message
+        assert "reproduced" in ppd101.data["probeDetail"]
+        result = session.execute("ppodoctor.probe", uri)
+        assert result["worker"]["warm"] and result["worker"]["started"] == 1, result
+        assert result["worker"]["seconds"] < 5, result  # no imports paid: a warm worker
+    finally:
+        assert session.close_session() == 0

@@ -218,6 +218,63 @@ ref = Loader().load("sft")
     assert found(body) == []
 
 
+LOADER = """
+class Loader:
+    def __init__(self, root):
+        self.root = root
+
+    @functools.lru_cache(maxsize=None)
+    def load(self, name):
+        return AutoModelForCausalLM.from_pretrained(self.root + name)
+
+"""
+
+
+def test_a_memoised_method_on_one_object_with_equal_arguments_returns_one_object():
+    # lru_cache on a method keys by (self, arguments): one loader, the same name -> the policy object twice.
+    body = LOADER + 'loader = Loader("/ckpt/")\npolicy = loader.load("sft")\nref = loader.load("sft")\n' + MODELS_REST
+    assert found(body) == ["PPD106"]
+
+
+@pytest.mark.parametrize("calls", [
+    'loader = Loader("/ckpt/")\npolicy = loader.load("sft")\nref = loader.load("sft-ref")\n',  # other arguments
+    'policy = Loader("/ckpt/").load("sft")\nref = Loader("/ckpt/").load("sft")\n',  # two objects, two caches
+    'a = Loader("/ckpt/")\nb = Loader("/ckpt/")\npolicy = a.load("sft")\nref = b.load("sft")\n',
+])
+def test_a_memoised_method_on_other_objects_or_arguments_makes_two(calls):
+    assert found(LOADER + calls + MODELS_REST) == []
+
+
+def test_a_method_without_a_cache_makes_an_object_per_call():
+    body = LOADER.replace("    @functools.lru_cache(maxsize=None)\n", "")
+    assert found(body + 'loader = Loader("/ckpt/")\npolicy = loader.load("sft")\nref = loader.load("sft")\n'
+                 + MODELS_REST) == []
+
+
+HELD_PARTIAL = """
+class Models:
+    def __init__(self):
+        self.load = functools.partial({cls}.from_pretrained{kwargs})
+
+    def critic(self):
+        return self.load("sft")
+
+m = Models()
+policy = AutoModelForCausalLM.from_pretrained("sft")
+ref = AutoModelForCausalLM.from_pretrained("sft")
+reward = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=1)
+critic = m.critic()
+"""
+
+
+def test_a_partial_held_as_an_attribute_is_followed():
+    assert found(HELD_PARTIAL.format(cls="AutoModelForCausalLM", kwargs="")) == ["PPD103"]
+    assert found(HELD_PARTIAL.format(cls="AutoModelForSequenceClassification", kwargs=", num_labels=1")) == []
+    setup = setup_of(HELD_PARTIAL.format(cls="AutoModelForSequenceClassification", kwargs=", num_labels=1"))
+    value = setup.origin("value")
+    assert value.path.value == "sft" and [(k.name, k.value.value) for k in value.keywords] == [("num_labels", 1)]
+
+
 # --- PPOTrainer subclasses that forward ---------------------------------------------------------
 
 MODELS = """

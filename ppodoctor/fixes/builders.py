@@ -16,7 +16,7 @@ from ..setup.resolve import Context
 from ..setup.scopes import dotted_name
 from ..types import Declined, Edit, OriginKind
 from .imports import Spelling, spell
-from .source import SourceMap, elsewhere
+from .source import SourceMap
 from ..setup.facts import BindingKind
 
 
@@ -109,7 +109,7 @@ def made_by_statement(source: SourceMap, origin: Origin) -> Optional[tuple[str, 
     the target a name or an attribute (`self.tokenizer`)."""
     if origin.span is None:
         return None
-    elsewhere(origin.span)  # made in another file: the edit belongs there, not here
+    source.here(origin.span)  # made in another file: the edit belongs there, not here
     try:
         call = source.node_at(origin.span, cst.Call)
         statement = source.statement(call)

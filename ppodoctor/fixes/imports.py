@@ -36,7 +36,10 @@ def spell(source: SourceMap, module: str, name: str, scope: Scope, position: tup
     if package is not None:
         return Spelling(f"{package}.{name}")
     binding, _scope, _ambiguous = source.resolver.lookup(name, _context(scope, position))
-    if binding is not None or name in source.facts.root.bindings:
+    later = source.facts.root.bindings.get(name, ())
+    # The same import further down (a notebook's later cell): importing it here too changes nothing.
+    same = all(b.kind == BindingKind.IMPORT and _matches(b.qualname, module, name) for b in later)
+    if binding is not None or (later and not same):
         raise Declined(f"`{name}` already means something else in this file")
     return Spelling(name, (_import_edit(source, module, name, use_offset),))
 

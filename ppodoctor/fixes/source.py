@@ -24,16 +24,22 @@ _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.Module)
 _NODE = cst.CSTNode
 
 
-def elsewhere(span: Optional[Span]) -> None:
-    """Decline an edit at a span of another file (a module the script imports): this map's offsets
-    are the checked file's, so the edit would land in the wrong file."""
-    if span is not None and span.file:
-        raise Declined(f"the cause is in {span.file}:{span.line}; edit it there")
+class Elsewhere(Declined):
+    """An edit at a span of another file than the map's (a module the script imports, or the script
+    from a module's map): this map's offsets would put it in the wrong file. The fix engine computes
+    the fix again over that file's map (pipeline/engine.py); anyone else declines it, with where."""
+
+    def __init__(self, file: str, line: int) -> None:
+        super().__init__(f"the cause is in {file or 'the checked script'}:{line}; edit it there")
+        self.file = file
 
 
 class SourceMap:
-    def __init__(self, text: str, newline: str) -> None:
-        self.text, self.newline = text, newline
+    """One file's text. `file`: "" for the checked file, else the other file's path as the setup
+    model's spans name it (Span.file); a span of any other file raises Elsewhere."""
+
+    def __init__(self, text: str, newline: str, file: str = "") -> None:
+        self.text, self.newline, self.file = text, newline, file
         # The check has usually just parsed this very text; its tree and facts are read-only here.
         self.facts = recall(text) or collect(cst.parse_module(text))
         self.module = self.facts.module
@@ -44,6 +50,11 @@ class SourceMap:
         self._by_span: Optional[dict] = None
         self._names: Optional[frozenset] = None
         self._name_counts: Optional[dict] = None
+
+    def here(self, span: Optional[Span]) -> None:
+        """Raise Elsewhere when `span` is in another file than this map's."""
+        if span is not None and span.file != self.file:
+            raise Elsewhere(span.file, span.line)
 
     @property
     def parents(self) -> dict:
@@ -77,7 +88,7 @@ class SourceMap:
     def replace_span(self, span: Span, text: str, end_column: Optional[int] = None) -> Edit:
         """Replace the text a setup-model Span covers (or its first line up to `end_column`); "\\n" in
         `text` becomes the file's line ending."""
-        elsewhere(span)
+        self.here(span)
         start = self.lines.offset(span.line, span.column)
         end = self.lines.offset(span.line, end_column) if end_column is not None else \
             self.lines.offset(span.end_line, span.end_column)
@@ -92,7 +103,7 @@ class SourceMap:
     def node_at(self, span: Optional[Span], kind: type) -> cst.CSTNode:
         if span is None:
             raise Declined("its location is unknown")
-        elsewhere(span)
+        self.here(span)
         if self._by_span is None:
             self._by_span = {}
             for node, code_range in self.positions.items():

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from ..setup.model import Keyword, PPOSetup
-from ..trl_api import eras, table
+from ..trl_api import config_moves, eras, table
 from ..trl_api.eras import Version
 from ..types import ValueKind
 from . import mapping
@@ -152,8 +152,8 @@ class _Planner:
             self.written[new] = value
             self.changes.append(FieldChange(ChangeKind.ADD, "", new, value, comment=f"{new}={value}: {why}"))
         if self.family == mapping.OLD_FAMILY and "adap_kl_ctrl" not in self.keywords:
-            self.note("PPO ≤ 0.11 adapted its KL coefficient by default (adap_kl_ctrl=True); "
-                      f"{self.trainer}'s beta stays fixed")
+            # One fact for `fix` (PPD205's unsafe init_kl_coef -> kl_coef) and the port: the table's.
+            self.note(f"beta: {config_moves.move_of('init_kl_coef', fixed_kl=False).why}")
         self.carry_defaults()
         self.generations()
         self.kl_notes()

@@ -15,6 +15,7 @@ bytes that were read, atomically (files.write_atomic).
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,8 @@ from ..setup.model import FileSetup
 from ..trl_api.eras import Target
 from ..trl_api.target import resolve_target
 from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ExitStatus, ProbeVerdict, Screen, exit_status
-from .engine import FixOutcome, Skipped, finding_key, fix_text, parses
-from .probe_gate import Confirmer, confirm_with_probe
+from .engine import FixOutcome, OtherFile, Skipped, finding_key, fix_text, parses
+from .probe_gate import Confirmer, confirm_with_probe, warm_probe, warm_up
 from ..textdiff import file_diff
 
 
@@ -80,6 +81,7 @@ class FileFix:
     verdicts: tuple[ProbeVerdict, ...] = ()  # one per `proposed` fix when the probe looked
     proposed: tuple[Diagnostic, ...] = ()  # every fix the engine would apply, when the probe gated them
     outcomes: tuple[FindingOutcome, ...] = ()  # one per proposed fix: written or not, and why
+    others: tuple[OtherFile, ...] = ()  # project modules a fix edits where the cause is written
 
     @property
     def remaining_problems(self) -> tuple[Diagnostic, ...]:
@@ -87,6 +89,11 @@ class FileFix:
 
     @property
     def changed(self) -> bool:
+        return self.changed_here or any(other.changed for other in self.others)
+
+    @property
+    def changed_here(self) -> bool:
+        """Whether this file's own text changed (`changed` counts the other files too)."""
         return self.original is not None and self.text is not None and self.text != self.original.text
 
     @property
@@ -94,9 +101,10 @@ class FileFix:
         return files.encode(self.original, self.text)
 
     def diff(self) -> str:
-        if not self.changed:
-            return ""
-        return file_diff(self.path, self.original.text, self.text, self.original.is_notebook)
+        """This file's diff, then each other file's a fix edits."""
+        here = file_diff(self.path, self.original.text, self.text, self.original.is_notebook) if self.changed_here else ""
+        return here + "".join(file_diff(other.path, other.original.text, other.text, False)
+                              for other in self.others if other.changed)
 
 
 @dataclass(frozen=True)
@@ -155,10 +163,12 @@ def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: O
     except files.SourceError as error:
         return FileFix(filename, decoded, error=str(error))
     fixed = FileFix(filename, decoded, outcome.text, outcome.applied, outcome.skipped, outcome.remaining,
-                    outcome.before, outcome.after, outcome.rounds)
+                    outcome.before, outcome.after, outcome.rounds, others=outcome.others)
     if fixed.changed:
         try:
             fixed.new_bytes
+            for other in fixed.others:
+                files.encode(other.original, other.text)
         except UnicodeEncodeError as error:
             return FileFix(filename, decoded, error=f"the fixed text cannot be written as {decoded.encoding}: "
                                                     f"{error.reason}")
@@ -183,6 +193,16 @@ def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target
               unsafe: bool = False, write: bool = False, probe: bool = True,
               confirm: Optional[Confirmer] = None, probe_options: Any = None,
               sources: Sequence[tuple[str, bytes]] = ()) -> FixReport:
+    """_fix_paths with one warm probe worker per interpreter for the whole run (every file, every
+    round of the gate), started only if the probe is asked, stopped at the end."""
+    with warm_probe():
+        return _fix_paths(paths, settings, target, unsafe, write, probe, confirm, probe_options, sources)
+
+
+def _fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target: Optional[Target] = None,
+               unsafe: bool = False, write: bool = False, probe: bool = True,
+               confirm: Optional[Confirmer] = None, probe_options: Any = None,
+               sources: Sequence[tuple[str, bytes]] = ()) -> FixReport:
     """Fix files: decide each file's final text (see the module docstring), then, with `write`,
     replace each changed one atomically. Without `write` the report holds the very texts a write would
     write (its diff is the preview).
@@ -203,6 +223,8 @@ def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target
     def propose(data: bytes, name: str, strict: bool, path: Optional[Path]) -> None:
         fixed = fix_source(data, name, settings, target, propose_unsafe, strict=strict)
         if fixed.changed and not fixed.error:
+            if probe and confirm is None and not pending:  # the first source the probe will gate
+                warm_up(probe_options or settings)
             pending[len(results)] = Pending(fixed, lambda allow: fix_source(data, name, settings, target,
                                                                             propose_unsafe, allow), path)
         results.append(fixed)
@@ -301,7 +323,8 @@ def _settled(fixed: FileFix, final: Optional[FileFix], verdicts: dict, why_not: 
         why = why_not or (f"{len(doubtful)} of {len(all_verdicts)} fixes not confirmed by the runtime "
                           f"probe ({'; '.join(doubtful)}); --no-probe writes the safe ones unconfirmed")
         # The original text stays: a preview shows no diff, a write writes nothing.
-        return dataclasses.replace(fixed, text=fixed.original.text, after=fixed.before, outcomes=tuple(outcomes),
+        return dataclasses.replace(fixed, text=fixed.original.text, others=(), after=fixed.before,
+                                   outcomes=tuple(outcomes),
                                    verdicts=all_verdicts, proposed=fixed.applied, applied=(), not_written=why)
     held = {finding_key(d) for d, was_written in zip(fixed.applied, written) if not was_written} - written_keys
     return dataclasses.replace(final, verdicts=all_verdicts, proposed=fixed.applied, outcomes=tuple(outcomes),
@@ -343,11 +366,26 @@ def _allowed_only(refix, allowed: set) -> tuple[Optional[FileFix], str]:
 
 
 def write_decided(path: Path, fixed: FileFix, expected: bytes) -> FileFix:
-    """The write step: the decided text onto `path`, if it still holds `expected` (the bytes read)."""
-    try:
-        files.write_atomic(path, fixed.new_bytes, expected=expected)
-    except files.SourceError as error:
-        return dataclasses.replace(fixed, error=str(error))
-    except OSError as error:
-        return dataclasses.replace(fixed, error=f"cannot write: {error.strerror or error}")
+    """The write step: the decided text onto `path` (if it still holds `expected`, the bytes read) and
+    onto the other files its fixes edit, each atomically and only over the bytes that were read; when
+    one write fails, those already written get their old bytes back, so a fix is in every file it
+    edits or in none."""
+    writes = [(Path(os.path.abspath(other.path)), files.encode(other.original, other.text), other.original.raw)
+              for other in fixed.others if other.changed]
+    if fixed.changed_here:
+        writes.append((path, fixed.new_bytes, expected))
+    done: list[tuple[Path, bytes, bytes]] = []
+    for target, new, old in writes:
+        try:
+            files.write_atomic(target, new, expected=old)
+        except (files.SourceError, OSError) as error:
+            for written, written_new, written_old in reversed(done):
+                try:
+                    files.write_atomic(written, written_old, expected=written_new)
+                except (files.SourceError, OSError):
+                    pass  # changed again meanwhile: leave what is there
+            cause = str(error) if isinstance(error, files.SourceError) else f"cannot write: {error.strerror or error}"
+            where = "" if target == path else f"{target}: "
+            return dataclasses.replace(fixed, error=where + cause)
+        done.append((target, new, old))
     return dataclasses.replace(fixed, written=True)

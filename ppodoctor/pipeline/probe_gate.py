@@ -10,25 +10,34 @@ the findings whose fixes were applied (as first reported); each mapping goes fro
 `diagnostics` to an object with `.status` (a Verdict: "confirmed" when the failure reproduces and
 the fixed setup passes; "refuted" when either half fails; "unchecked" when the probe could not tell)
 and `.detail` (one line). A missing index counts as unchecked. One call covers every file of a run,
-so the worker (which imports torch, transformers and trl) starts once. When the probe raises,
-every fix is unchecked.
+and every call inside `warm_probe()` (a whole `fix` run, its rounds included) asks the same warm
+worker, so the worker (which imports torch, transformers and trl) starts once. When the probe
+raises, every fix is unchecked.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Protocol, Sequence
 
+from ..probe.runner import coerce_options, prewarm
+from ..probe.warm import session as warm_probe
 from ..setup.model import FileSetup
 from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ProbeVerdict, Verdict
 from .verdicts import confirm_fix_sets
 
-__all__ = ["Confirmer", "FixSet", "confirm_with_probe"]
+__all__ = ["Confirmer", "FixSet", "confirm_with_probe", "warm_probe", "warm_up"]
 
 FixSet = tuple[FileSetup, FileSetup, Sequence[Diagnostic]]
 
 
 class Confirmer(Protocol):
     def __call__(self, sets: Sequence[FixSet], options: Any) -> Sequence[Mapping[int, Any]]: ...
+
+
+def warm_up(options: Any) -> None:
+    """Inside `warm_probe()`: starts the probe's worker now, so that its interpreter start and imports
+    overlap the fixes still to be computed instead of following them."""
+    prewarm(coerce_options(options))
 
 
 def confirm_with_probe(sets: Sequence[FixSet], options: Any,

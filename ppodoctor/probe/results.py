@@ -28,6 +28,8 @@ class ProbeResult:
     accelerator: str = ""
     peak_rss_bytes: int = 0
     wall_s: float = 0.0
+    worker_pid: int = 0  # the warm worker that answered (0: none did)
+    warm: bool = False  # whether that worker was already running, its imports paid before
 
     @property
     def ok(self) -> bool:
@@ -72,7 +74,8 @@ def _result(answer: ProbeAnswer, index: int, file_setup: FileSetup) -> ProbeResu
     facts = FileFacts(file_setup, tuple(map(SetupFacts.read, answer.files[index])),
                       _file_imports(file_setup, answer.api), answer.api,
                       dict(answer.versions))
-    return ProbeResult(facts, str(answer.accelerator.get("name", "")), answer.peak_rss_bytes, answer.wall_s)
+    return ProbeResult(facts, str(answer.accelerator.get("name", "")), answer.peak_rss_bytes, answer.wall_s,
+                       answer.worker_pid, answer.warm)
 
 
 def probe_files(file_setups: Sequence[FileSetup], options: ProbeOptions) -> tuple[ProbeResult, ...]:

@@ -1,26 +1,25 @@
-"""Launches the probe's worker in the interpreter that will run the training script.
+"""Asks the probe's worker, in the interpreter that will run the training script.
 
-The worker gets the setup models as JSON on stdin and answers in JSON on stdout. It runs with a
-time limit, a memory cap (set by the worker itself, see worker.cap_memory) and offline by default;
-anything that goes wrong here becomes a ProbeFailed whose message is the reason, so that callers
-report "unchecked", never a pass.
+The worker gets the setup models as JSON and answers in JSON. It runs with a time limit, a memory
+cap (set by the worker itself, see worker.cap_memory) and offline by default; anything that goes
+wrong here becomes a ProbeFailed whose message is the reason, so that callers report "unchecked",
+never a pass. The worker is a warm one (warm.py): reused inside an active pool (a `fix` run, the
+language server), started for the one request otherwise.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import signal
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
 from ..setup.model import FileSetup, to_json_dict
+from . import warm
+from .warm import ProbeFailed
 
-WORKER = Path(__file__).with_name("worker.py")
 DEFAULT_MEMORY_BYTES = 8 << 30  # generous: a 70B config on the meta device needs well under 1 GB
 
 
@@ -47,10 +46,6 @@ def coerce_options(options) -> ProbeOptions:
     return ProbeOptions(**given)
 
 
-class ProbeFailed(Exception):
-    """The worker gave no usable answer; the message says why."""
-
-
 @dataclass(frozen=True)
 class ProbeAnswer:
     """The worker's answer: facts per file, per setup (plain dicts, see worker.py)."""
@@ -61,6 +56,8 @@ class ProbeAnswer:
     peak_rss_bytes: int
     wall_s: float
     api: dict = field(default_factory=dict)  # the interpreter's TRL API and import checks (worker_api.py)
+    worker_pid: int = 0  # the warm worker that answered
+    warm: bool = False  # whether it was already running (no imports paid for this answer)
 
 
 def parse_model_path(text: str) -> tuple[str, str]:
@@ -77,12 +74,6 @@ def worker_environment(options: ProbeOptions) -> dict:
     env.update(TOKENIZERS_PARALLELISM="false", TRL_EXPERIMENTAL_SILENCE="1", PYTHONWARNINGS="ignore",
                TRANSFORMERS_VERBOSITY="error", PYTHONDONTWRITEBYTECODE="1")
     return env
-
-
-def _no_core_dumps() -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def script_dir(file_setup: FileSetup) -> str:
@@ -103,53 +94,22 @@ def base_request(options: ProbeOptions) -> dict:
 
 
 def ask_worker(request: dict, options: ProbeOptions) -> dict:
-    """Runs the worker on one JSON request, bounded in time; its answer, or ProbeFailed with the reason.
+    """The worker's answer to one JSON request, bounded in time; ProbeFailed with the reason otherwise.
 
     Every task goes through here (the PPO probe, `migrate`'s checks of a ported script): one place
-    starts the interpreter, kills it at the deadline and reads its last JSON line. The worker runs in
-    a session of its own, which a terminal's Ctrl-C does not reach: on Ctrl-C here (or an error) it is
-    killed and reaped before the interrupt goes on. Its temporary files go to a directory of its own
-    (TMPDIR), removed however it ended, killed included."""
-    import shutil
-    import tempfile
-
-    scratch = tempfile.mkdtemp(prefix="ppodoctor-probe-")
-    try:
-        return _ask(request, options, dict(worker_environment(options), TMPDIR=scratch))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    starts the interpreter (or finds it warm), kills it past the deadline and reads its answer. The
+    worker runs in a session of its own, which a terminal's Ctrl-C does not reach: on Ctrl-C here (or
+    an error) it is killed and reaped before the interrupt goes on. Its temporary files go to a
+    directory of its own (TMPDIR), removed however it ended, killed included."""
+    return warm.ask(options.python, worker_environment(options), options.cwd, request, options.timeout_s)
 
 
-def _ask(request: dict, options: ProbeOptions, environment: dict) -> dict:
-    try:
-        process = subprocess.Popen([options.python, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=environment, text=True,
-                                   cwd=options.cwd or None, start_new_session=True, preexec_fn=_no_core_dumps)
-    except OSError as error:
-        raise ProbeFailed(f"cannot start {options.python}: {error.strerror or error}")
-    try:
-        stdout, stderr = process.communicate(json.dumps(request), timeout=options.timeout_s)
-    except subprocess.TimeoutExpired:
-        _kill(process)
-        raise ProbeFailed(f"the probe did not finish within {options.timeout_s:g} s")
-    except BaseException:  # Ctrl-C, or an error here: the worker must not outlive the call
-        _kill(process)
-        raise
-    answer = _last_json_line(stdout)
-    if answer is None:
-        tail = (stderr.strip().splitlines() or ["no output"])[-1]
-        if process.returncode and process.returncode < 0:
-            tail = f"killed by signal {-process.returncode} ({tail})"
-        raise ProbeFailed(f"the probe crashed in {options.python}: {tail}")
-    return answer
-
-
-def _kill(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # the worker's own session: nothing else is in it
-    except ProcessLookupError:  # it ended, and whatever it started with it
-        pass
-    process.communicate()
+def prewarm(options: ProbeOptions) -> None:
+    """Inside an active pool: starts the worker of the options' interpreter now (its imports overlap
+    what the caller does before its first probe); elsewhere nothing."""
+    pool = warm.current()
+    if pool is not None:
+        pool.start(options.python, worker_environment(options), options.cwd)
 
 
 def run_worker(file_setups: Sequence[FileSetup], options: ProbeOptions) -> ProbeAnswer:
@@ -166,16 +126,7 @@ def run_worker(file_setups: Sequence[FileSetup], options: ProbeOptions) -> Probe
     files = tuple(tuple(setups) for setups in answer["files"])
     if len(files) != len(file_setups) or any(len(f) != len(s.setups) for f, s in zip(files, file_setups)):
         raise ProbeFailed("the probe answered for a different set of setups")
+    worker = answer.get("_worker") or {}
     return ProbeAnswer(files, answer.get("versions") or {}, answer.get("accelerator") or {},
-                       int(answer.get("peak_rss_bytes") or 0), wall, answer.get("api") or {})
-
-
-def _last_json_line(stdout: str) -> Optional[dict]:
-    # Libraries may print to stdout; the worker's answer is its last line.
-    for line in reversed(stdout.strip().splitlines()):
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError:
-                return None
-    return None
+                       int(answer.get("peak_rss_bytes") or 0), wall, answer.get("api") or {},
+                       int(worker.get("pid") or 0), bool(worker.get("warm")))

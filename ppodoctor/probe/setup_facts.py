@@ -36,6 +36,12 @@ class ModelFacts:
     dtype: Optional[str] = None
     same_as: str = ""  # the role whose very object it is
     architectures: tuple[str, ...] = ()  # as its saved config names them
+    largest_layer: int = 0  # the most parameters one module holds itself (ZeRO-3 gathers it whole)
+    layers: Optional[int] = None  # the text model's shape: what the generation cache and activations grow with
+    hidden: Optional[int] = None
+    heads: Optional[int] = None
+    kv_heads: Optional[int] = None
+    head_dim: Optional[int] = None
 
     @property
     def built(self) -> bool:
@@ -48,7 +54,13 @@ class ModelFacts:
         status, reason = _built(raw, "model")
         return cls(status, reason, raw.get("class") or "", raw.get("source") or "", raw.get("head"),
                    raw.get("head_width"), raw.get("vocab"), int(raw.get("params") or 0), int(raw.get("bytes") or 0),
-                   raw.get("dtype"), raw.get("same_as") or "", tuple(raw.get("architectures") or ()))
+                   raw.get("dtype"), raw.get("same_as") or "", tuple(raw.get("architectures") or ()),
+                   int(raw.get("largest_layer") or 0), *(_int_or_none((raw.get("shape") or {}).get(key))
+                                                          for key in ("layers", "hidden", "heads", "kv_heads", "head_dim")))
+
+
+def _int_or_none(value: Any) -> Optional[int]:
+    return value if type(value) is int else None
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 It is started by path (`python .../worker.py`), not as part of ppodoctor, which that interpreter
 may not have: it imports only the standard library, torch, transformers, trl and its sibling
-`worker_models.py` / `worker_api.py`. It reads one JSON request on stdin (setup models as plain dicts, see
-ppodoctor.setup.model.to_json_dict) and writes one JSON answer on stdout. It builds models on the
-meta device from their configs, so no weights are ever read, and calls TRL's own code on them.
+`worker_models.py` / `worker_api.py`. `respond` turns one JSON request (setup models as plain dicts,
+see ppodoctor.setup.model.to_json_dict) into one JSON answer: the warm worker (worker_server.py) calls
+it once per request in a forked child; run as a script, it reads one request on stdin and writes
+the answer on stdout. It builds models on the meta device from their configs, so no weights are
+ever read, and calls TRL's own code on them.
 """
 
 from __future__ import annotations
@@ -141,17 +143,18 @@ def cap_memory(budget: int) -> dict:
     return {"applied": True, "limit": limit, "at_cap_time": used}
 
 
-def main() -> int:
-    request = json.loads(sys.stdin.read())
+def respond(request: dict) -> dict:
+    """The answer to one request (the PPO probe's, or `migrate`'s "successor" task): a plain dict."""
     if request.get("task") == "successor":  # `ppodoctor migrate`'s checks of a ported script
         import worker_successor
 
-        return worker_successor.main(request)
+        return worker_successor.respond(request)
     answer: dict = {"ok": False}
     try:
         import worker_api
 
-        # First: its import checks must see the modules they name imported fresh (warnings fire once).
+        # First: its import checks must see the modules they name imported fresh (warnings fire once;
+        # a warm worker, worker_server.py, imported them before and hands over what they warned then).
         answer["api"] = worker_api.api_facts(worker_api.import_questions(request["files"]))
         answer["versions"] = versions()
         answer["accelerator"] = accelerator()
@@ -172,10 +175,20 @@ def main() -> int:
     except Exception as error:
         answer["error"] = error_text(error)
         answer["traceback"] = traceback.format_exc(limit=6)
+    answer["peak_rss_bytes"] = peak_rss()
+    return answer
+
+
+def peak_rss() -> int:
     import resource
 
-    answer["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    sys.stdout.write("\n" + json.dumps(answer, default=str) + "\n")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def main() -> int:
+    """One request on stdin, its answer as the last line on stdout (a one-shot run)."""
+    found = respond(json.loads(sys.stdin.read()))
+    sys.stdout.write("\n" + json.dumps(found, default=str) + "\n")
     sys.stdout.flush()
     return 0
 

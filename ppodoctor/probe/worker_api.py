@@ -20,6 +20,9 @@ from worker import error_text
 # Where PPOTrainer lives, newest first: TRL moved it to trl.experimental.ppo in 0.26.
 _PPO_MODULES = ("trl.experimental.ppo", "trl")
 _DEPRECATIONS = (FutureWarning, DeprecationWarning, PendingDeprecationWarning)
+# What importing fired before the import checks ran: a warm worker (worker_server.py) imports trl once,
+# and a module's import-time warning fires only then, so it keeps them here for every later check.
+EARLIER_WARNINGS: list = []
 
 
 def check_import(module: str, names: list) -> dict:
@@ -40,7 +43,8 @@ def check_import(module: str, names: list) -> dict:
             found.update(status=Imported.ERROR, detail=error_text(error))
             return found
     words = [module, *names]
-    relevant = [w for w in caught if issubclass(w.category, _DEPRECATIONS) and any(word in str(w.message) for word in words)]
+    relevant = [w for w in [*caught, *EARLIER_WARNINGS]
+                if issubclass(w.category, _DEPRECATIONS) and any(word in str(w.message) for word in words)]
     if relevant:
         first = relevant[0]
         found.update(status=Imported.WARNING, detail=f"{first.category.__name__}: {str(first.message).splitlines()[0]}")

@@ -167,6 +167,17 @@ def head_facts(model) -> dict:
     return {"head": None, "head_width": None}
 
 
+def shape_facts(config) -> dict:
+    """What the generation cache and the logits buffer grow with: layers, key/value heads, head size."""
+    text = getattr(config, "get_text_config", lambda: config)() if config is not None else None
+    layers = getattr(text, "num_hidden_layers", None)
+    hidden = getattr(text, "hidden_size", None)
+    heads = getattr(text, "num_attention_heads", None)
+    kv_heads = getattr(text, "num_key_value_heads", None) or heads
+    head_dim = getattr(text, "head_dim", None) or (hidden // heads if hidden and heads else None)
+    return {"layers": layers, "hidden": hidden, "heads": heads, "kv_heads": kv_heads, "head_dim": head_dim}
+
+
 def model_facts(model, source: str) -> dict:
     facts = {"status": Built.BUILT, "source": source, "class": type(model).__name__}
     facts.update(head_facts(model))
@@ -176,7 +187,11 @@ def model_facts(model, source: str) -> dict:
     facts["dtype"] = str(parameters[0].dtype).replace("torch.", "") if parameters else None
     embeddings = getattr(model, "get_input_embeddings", lambda: None)()
     facts["vocab"] = getattr(embeddings, "num_embeddings", None)
+    # DeepSpeed's "largest layer" (ZeRO-3 gathers one module's own parameters at a time).
+    facts["largest_layer"] = max((sum(p.numel() for p in m.parameters(recurse=False)) for m in model.modules()),
+                                 default=0)
     config = getattr(model, "config", None)
+    facts["shape"] = shape_facts(config)
     facts["num_labels"] = getattr(config, "num_labels", None)
     facts["architectures"] = list(getattr(config, "architectures", None) or [])
     facts["has_score"] = hasattr(model, "score")

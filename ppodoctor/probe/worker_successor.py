@@ -16,8 +16,6 @@ Each check is "pass", "fail" (with TRL's or torch's error) or "unchecked" (with 
 from __future__ import annotations
 
 import inspect
-import json
-import sys
 import tempfile
 import warnings
 
@@ -186,7 +184,7 @@ def check_call(call: dict, resolver) -> dict:
     return {"checks": checks, "tokenizer": tokenizer_facts}
 
 
-def main(request: dict) -> int:
+def respond(request: dict) -> dict:
     """Answers a {"task": "successor", "files": [{"script_dir", "calls": [...]}, ...]} request."""
     answer: dict = {"ok": False}
     try:
@@ -206,9 +204,7 @@ def main(request: dict) -> int:
         answer["error"] = "the probe ran out of its memory cap"
     except Exception as error:
         answer["error"] = error_text(error)
-    import resource
+    import worker
 
-    answer["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    sys.stdout.write("\n" + json.dumps(answer, default=str) + "\n")
-    sys.stdout.flush()
-    return 0
+    answer["peak_rss_bytes"] = worker.peak_rss()
+    return answer

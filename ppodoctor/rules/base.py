@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Optional
 from ..records import Record, record
 from ..setup.model import FileSetup, PPOSetup
 from ..trl_api.eras import Target
-from ..types import Declined, Diagnostic, Edit, Evidence, Fix, KnownError, Role, Severity, Span
+from ..types import Declined, Diagnostic, Edit, Evidence, Fix, KnownError, Role, Severity, Span, TrainerKind
 
 if TYPE_CHECKING:  # only for annotations: a rule imports the fix and probe libraries when it uses them
     from ..fixes.source import SourceMap
@@ -43,6 +43,7 @@ class RuleContext(Record):
     transformers_version: Optional[str] = None
     extra: tuple[tuple[str, Any], ...] = field(default=())
     saved: Optional["SavedFiles"] = field(default=None, compare=False)  # models/tokenizers on disk (saved.py)
+    launch: Optional[Any] = None  # launch.model.Launch: how the script is started, when a launch is checked
 
 
 @record
@@ -78,10 +79,13 @@ class Rule:
     roles: ClassVar[tuple[Role, ...]] = ()
     subject_is_role: ClassVar[bool] = False
     steps: ClassVar[tuple[Any, ...]] = ()  # probe_checks.Check members: TRL steps on the whole call
+    # The trainers whose calls this rule judges (`check_setup` sees no other's): the PPO rules never
+    # read an RLOOTrainer/GRPOTrainer call, nor the PPD6xx rules a PPOTrainer one.
+    trainer_kinds: ClassVar[tuple[TrainerKind, ...]] = (TrainerKind.PPO,)
 
     # --- detection ----------------------------------------------------------------------------
     def check(self, context: RuleContext) -> Iterator[Diagnostic]:
-        for index, setup in live_setups(context):
+        for index, setup in live_setups(context, self.trainer_kinds):
             for diagnostic in self.check_setup(setup, context):
                 yield dataclasses.replace(diagnostic, setup_index=index)
 
@@ -135,10 +139,12 @@ class Rule:
                      for item in items)
 
 
-def live_setups(context: RuleContext) -> Iterator[tuple[int, PPOSetup]]:
-    """The file's trainer setups (with their index) that can run on the target: what every rule judges."""
-    for index, setup in enumerate(context.file.setups):
-        if not setup.guards or runs_on_target(setup, context.target):
+def live_setups(context: RuleContext, kinds: tuple[TrainerKind, ...] = (TrainerKind.PPO,)
+                ) -> Iterator[tuple[int, PPOSetup]]:
+    """The file's trainer setups of `kinds` (with their index in FileSetup.all_setups) that can run on the
+    target: what every rule judges."""
+    for index, setup in enumerate(context.file.all_setups()):
+        if setup.kind in kinds and (not setup.guards or runs_on_target(setup, context.target)):
             yield index, setup
 
 
@@ -156,7 +162,4 @@ def first_line(text: str) -> str:
 
 
 def setup_of(file_setup: FileSetup, diagnostic: Diagnostic) -> Optional[PPOSetup]:
-    index = diagnostic.setup_index
-    if index is None or not 0 <= index < len(file_setup.setups):
-        return None
-    return file_setup.setups[index]
+    return file_setup.setup_at(diagnostic.setup_index)

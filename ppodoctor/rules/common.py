@@ -61,6 +61,15 @@ def is_old_era_script(setup: PPOSetup, context: RuleContext) -> bool:
     return wrapper or bool(old_loop_usages(setup))
 
 
+def ppotrainer_signature(setup: PPOSetup, context: RuleContext) -> bool:
+    """Whether the call takes PPOTrainer's own parameters in the target: a PPOTrainer call (or a subclass
+    that hands its arguments on), or PPOv2Trainer from 0.12 on, where it is PPOTrainer under its old name
+    (`class PPOv2Trainer(PPOTrainer)`, forwarding everything; on <= 0.11 it is a class of its own)."""
+    if setup.subclass and not setup.subclass_forwards:
+        return False
+    return setup.trainer == "PPOTrainer" or (setup.trainer == "PPOv2Trainer" and context.target.era != eras.OLD)
+
+
 def is_new_era_script_on_old_pin(setup: PPOSetup, context: RuleContext) -> bool:
     """A script written for TRL >= 0.12 (`processing_class=`, `reward_model=`, `value_model=`, `args=`...)
     on a target <= 0.11, where PPOTrainer is the value-head-era class: the mirror of `is_old_era_script`.
@@ -96,7 +105,9 @@ def is_ppo_config(origin: Optional[Origin]) -> bool:
 def config_value(origin: Origin, name: str, default: Any = None) -> tuple[bool, Any]:
     """(known, value) of a PPOConfig field: the literal keyword, a later literal assignment, or
     `default` (the target release's default) when the source sets it nowhere."""
-    known, value = (not origin.partial and origin.kind == OriginKind.CONSTRUCTOR), default
+    # A parsed-arguments instance is known only under a launch (setup/launched.py): its command line's
+    # values, the class defaults for the rest.
+    known, value = (not origin.partial and origin.kind in (OriginKind.CONSTRUCTOR, OriginKind.PARSED_ARGS)), default
     keyword = origin.keyword(name)
     if keyword is not None:
         known, value = keyword.value.kind == ValueKind.LITERAL, keyword.value.value

@@ -185,8 +185,14 @@ def _kind(values: tuple) -> str:
 def _untouched(origin: Origin) -> bool:
     """No in-place call that may change the dataset (`set_format(columns=...)`, `set_transform`, a
     helper it is handed to) and no step that may not run."""
-    return all(not op.conditional and (op.kind == OperationKind.CALL and op.name in _HARMLESS_CALLS or op.kind == OperationKind.PASSED
-                                       and _harmless_callee(op.name)) for op in origin.operations)
+    return all(not op.conditional and (op.kind == OperationKind.CALL and (op.name in _HARMLESS_CALLS or _format_only(op))
+                                       or op.kind == OperationKind.PASSED and _harmless_callee(op.name))
+               for op in origin.operations)
+
+
+def _format_only(operation) -> bool:
+    """`ds.set_format("torch")`: the type rows come back as, every column kept (no `columns=`)."""
+    return operation.name == "set_format" and len(operation.args) <= 1 and not operation.keywords
 
 
 def _harmless_callee(name: str) -> bool:

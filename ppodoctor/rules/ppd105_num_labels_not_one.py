@@ -8,14 +8,20 @@ from .common import new_api_applies, versions
 
 # The heads a sequence classifier's num_labels sizes (BERT-style encoders call theirs `classifier`).
 _CLASSIFIER_HEADS = ("score", "classifier")
+# What train() raises, measured in trl 1.12 with a two-label head on each role (tests/test_styles_more.py).
+_ERRORS = {Role.REWARD: "RuntimeError: output with shape [...] doesn't match the broadcast shape",
+           Role.VALUE: "RuntimeError: The size of tensor a (...) must match the size of tensor b (...) at "
+                       "non-singleton dimension 2"}
 
 
 class NumLabelsNotOne(Rule):
     """The reward or value model is built with `num_labels` other than 1.
 
     Why it breaks: TRL reads one scalar per token from the `score` head. With `num_labels=2`
-    the head emits two, and `train()` dies with `RuntimeError: output with shape [2] doesn't match
-    the broadcast shape [2, 2]` (trl 1.12; a shape error on 0.12) after the first rollout.
+    the head emits two, and `train()` dies after the first rollout: a reward model with
+    `RuntimeError: output with shape [2] doesn't match the broadcast shape [2, 2]` (trl 1.12; a shape
+    error on 0.12), a value model with `RuntimeError: The size of tensor a (4) must match the size of
+    tensor b (2) at non-singleton dimension 2` (trl 1.12, masking the values).
 
     A model loaded without `num_labels` takes the count from its saved config (two labels when
     the config names none); only the probe (`ppodoctor check --probe`) sees that head's width, and
@@ -39,6 +45,10 @@ class NumLabelsNotOne(Rule):
         KnownError("num-labels-shape", r"doesn't match the broadcast shape|output with shape \[\d+\]",
                    "RuntimeError: output with shape [2] doesn't match the broadcast shape [2, 2]", "0.12 - 1.12",
                    "train()", "the reward or value model has `num_labels` other than 1", "load it with `num_labels=1`"),
+        KnownError("num-labels-value-shape", r"must match the size of tensor b \(\d+\) at non-singleton dimension 2",
+                   "RuntimeError: The size of tensor a (4) must match the size of tensor b (2) at non-singleton "
+                   "dimension 2", "1.12", "train()", "the value model has `num_labels` other than 1",
+                   "load it with `num_labels=1`"),
     )
     invalid = ('''
         from transformers import AutoModelForSequenceClassification
@@ -76,8 +86,7 @@ class NumLabelsNotOne(Rule):
                 continue
             yield self.report(
                 f"{role} model has num_labels={keyword.value.text}: TRL needs one scalar per token and train() "
-                f"fails with `RuntimeError: output with shape [...] doesn't match the broadcast shape` "
-                f"({versions(context)}); use num_labels=1",
+                f"fails with `{_ERRORS[role]}` ({versions(context)}); use num_labels=1",
                 keyword.span or binding.value_span, setup,
                 Fix("Set num_labels=1", SAFE, (("role", role),)),
             )
@@ -114,6 +123,5 @@ class NumLabelsNotOne(Rule):
             yield self.report(
                 f"{role} model `{model.source}` is loaded without num_labels and its config gives the "
                 f"`{model.head}` head {width} outputs: TRL needs one scalar per token and train() fails with "
-                "`RuntimeError: output with shape [...] doesn't match the broadcast shape` (trl 0.12-1.12); "
-                "pass num_labels=1", origin.span or binding.value_span, setup), \
+                f"`{_ERRORS[role]}` (trl 0.12-1.12); pass num_labels=1", origin.span or binding.value_span, setup), \
                 f"the {role} model's `{model.head}` head has {width} outputs (num_labels from its config)"

@@ -4,7 +4,7 @@ from ..trl_api import eras, table
 from ..probe.probe_checks import Check
 from ..types import ERROR, WARNING, KnownError
 from .base import Example, Rule
-from .common import ReplacementFix, is_other_era_script, rename_keyword, target_has_ppo, versions
+from .common import ReplacementFix, is_other_era_script, ppotrainer_signature, rename_keyword, target_has_ppo, versions
 
 # The keywords that changed names between the constructor eras (≤ 0.12 vs ≥ 0.13).
 _ERA_KEYWORDS = "args|model|ref_model|processing_class|config|policy|ref_policy|tokenizer|reward_model|" \
@@ -52,7 +52,7 @@ class KeywordFromOtherEra(ReplacementFix, Rule):
     valid = (Example(_V012, "0.12.2"), Example(_V013, "0.15.2"), Example(_V013, "1.12.0"))
 
     def check_setup(self, setup, context):
-        if setup.trainer != "PPOTrainer" or (setup.subclass and not setup.subclass_forwards) \
+        if not ppotrainer_signature(setup, context) \
                 or not target_has_ppo(context) \
                 or is_other_era_script(setup, context):
             return

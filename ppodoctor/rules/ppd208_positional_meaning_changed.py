@@ -5,7 +5,7 @@ from ..setup import kinds
 from ..trl_api import eras, table
 from ..types import ERROR, ModelKind, OriginKind, Role, Span
 from .base import Example, Rule, setup_of
-from .common import ReplacementFix, is_other_era_script, replace_fix
+from .common import ReplacementFix, is_other_era_script, ppotrainer_signature, replace_fix
 
 _OLD_POSITIONAL = ("from transformers import AutoModelForCausalLM, AutoTokenizer\nfrom trl import PPOConfig, PPOTrainer\n"
                    "model = AutoModelForCausalLM.from_pretrained(\"sft\")\nref = AutoModelForCausalLM.from_pretrained(\"sft\")\n"
@@ -46,7 +46,7 @@ class PositionalMeaningChanged(ReplacementFix, Rule):
 
     def check_setup(self, setup, context):
         era = context.target.era
-        if setup.trainer != "PPOTrainer" or (setup.subclass and not setup.subclass_forwards) \
+        if not ppotrainer_signature(setup, context) \
                 or not eras.has_ppo(era) or setup.unresolved_star \
                 or is_other_era_script(setup, context):
             return

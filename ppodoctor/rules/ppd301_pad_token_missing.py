@@ -136,8 +136,9 @@ class PadTokenMissing(Rule):
         if binding is None:
             raise Declined("the trainer is given no tokenizer")
         line = '.add_special_tokens({"pad_token": "[PAD]"})'
-        call = source.node_at(setup.span, cst.Call)
-        local = assignment_of(source, binding.text, call) if binding.text.isidentifier() else None
+        local = None
+        if binding.text.isidentifier() and setup.span.file == source.file:  # else: a module's map (engine)
+            local = assignment_of(source, binding.text, source.node_at(setup.span, cst.Call))
         if local is not None:
             return (source.insert_after(local, binding.text + line),)
         origin = binding.origin

@@ -15,8 +15,11 @@ class DatasetSmallerThanBatch(Rule):
     `per_device_train_batch_size × gradient_accumulation_steps` rows per process and
     `drop_last=True`, then draws batches from `while True: yield from dataloader`. A dataset with
     fewer rows than that makes an empty DataLoader, so `train()` spins in that loop for ever: no
-    error, no log line, no progress bar step. More processes only need more rows (each takes its own
-    batch), so the figure below is the least that can work.
+    error, no log line, no progress bar step. Under a launch of W processes `accelerator.prepare`
+    shards that DataLoader's batches over the ranks (each rank gets every W-th batch, whole rounds
+    only), so every rank needs its own batch: the dataset needs `W ×` the rows (measured: 2 prompts
+    with a batch of 2 train in one process and hang in two). Without a launch the rule assumes one
+    process, the least that can work; `ppodoctor check run_ppo.sh` judges the launch's world size.
 
     Fix: give the dataset at least one batch of rows, or lower `per_device_train_batch_size` /
     `gradient_accumulation_steps`. The rule reads the rows of a literal dataset
@@ -82,11 +85,25 @@ class DatasetSmallerThanBatch(Rule):
         if rows is None or not all(known and type(value) is int and value > 0 for known, value in factors):
             return
         per_device, accumulation = (value for _known, value in factors)
+        world = context.launch.world_size if context.launch is not None else 1
+        if world is None:
+            world = 1  # the launch does not say: one process, the least that can work
         batch = per_device * accumulation
-        if rows >= batch:
+        if rows >= batch * world:
             return
+        if world == 1:
+            yield self.report(
+                f"train_dataset `{dataset.text}` has {rows} row{'s' if rows != 1 else ''} < batch {batch} = "
+                f"per_device_train_batch_size {per_device} × gradient_accumulation_steps {accumulation}: TRL's "
+                f"DataLoader (drop_last=True) is empty and train() hangs forever without an error "
+                f"({versions(context)}); give it at least {batch} rows or lower the batch size",
+                dataset.value_span, setup)
+            return
+        most = rows // batch
+        fewer = f", or launch at most {most} process{'es' if most > 1 else ''}" if most else ""
         yield self.report(
-            f"train_dataset `{dataset.text}` has {rows} row{'s' if rows != 1 else ''} < batch {batch} = "
-            f"per_device_train_batch_size {per_device} × gradient_accumulation_steps {accumulation}: TRL's "
-            f"DataLoader (drop_last=True) is empty and train() hangs forever without an error ({versions(context)}); "
-            f"give it at least {batch} rows or lower the batch size", dataset.value_span, setup)
+            f"train_dataset `{dataset.text}` has {rows} row{'s' if rows != 1 else ''}, sharded over the launch's "
+            f"{world} processes: each rank needs its own batch of {batch} (per_device_train_batch_size {per_device} "
+            f"× gradient_accumulation_steps {accumulation}), {batch * world} rows in all, so the ranks' DataLoaders "
+            f"(drop_last=True) are empty and train() hangs forever without an error ({versions(context)}); give it "
+            f"at least {batch * world} rows or lower the batch size{fewer}", dataset.value_span, setup)

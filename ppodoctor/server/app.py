@@ -2,9 +2,11 @@
 this module says when to check, what to publish and what a code action or the probe command does.
 
 On a keystroke only the static check runs (libcst, the rules: no torch), a short while after the
-typing stops. The runtime probe (a subprocess of the scripts' interpreter, seconds) runs on save
-when `probeOnSave` is on, or on `workspace/executeCommand` `ppodoctor.probe`; its verdicts stay on
-the findings for as long as the text is the one it probed.
+typing stops. The runtime probe runs on save when `probeOnSave` is on (the static findings are
+published first, then again with the verdicts), or on `workspace/executeCommand` `ppodoctor.probe`;
+its verdicts stay on the findings for as long as the text is the one it probed. It asks a warm
+worker of the scripts' interpreter (probe/warm.py), kept for the server's life: the first probe
+pays the imports (seconds), later ones a fraction of a second.
 """
 
 from __future__ import annotations
@@ -44,9 +46,11 @@ class PPODoctorServer(LanguageServer):
         self.probed: dict[str, api.FileReport] = {}  # uri → the probe's report of the text it probed
         self.pending: dict[str, asyncio.Task] = {}
         self.probing: set[str] = set()
+        self.probe_again: set[str] = set()  # saved while its probe ran: probe the new text after it
         self.told: set[str] = set()  # configuration problems already shown
         self.shut_down = False
         self.warming: Optional[concurrent.futures.Future] = None
+        self.probe_pool: Any = None  # a probe.warm.WorkerPool, made by the first probe
 
     # --- what the client sees -----------------------------------------------------------------
     def encoding(self) -> str:
@@ -158,10 +162,12 @@ class PPODoctorServer(LanguageServer):
         if linted.report.error or linted.report.setup is None or not linted.report.setup.setups:
             return {"uri": uri, "probed": False, "reason": linted.report.error or "no PPOTrainer setup in the file"}
         if uri in self.probing:
-            return {"uri": uri, "probed": False, "reason": "a probe of this document is already running"}
+            self.probe_again.add(uri)
+            return {"uri": uri, "probed": False, "reason": "a probe of this document is already running; "
+                                                           "its present text is probed next"}
         self.probing.add(uri)
         try:
-            probed = await asyncio.to_thread(_run_probe, linted, self.root)
+            probed = await asyncio.to_thread(_run_probe, linted, self.root, self.pool())
         except Exception:  # noqa: BLE001 - the probe's own failures are verdicts; this is a bug of ours
             failure = f"ppodoctor probe failed on {uri}:\n{traceback.format_exc()}"
             self.window_log_message(types.LogMessageParams(types.MessageType.Error, failure))
@@ -171,6 +177,11 @@ class PPODoctorServer(LanguageServer):
         self.probed[uri] = probed
         self.cancel(uri)
         self.check(uri)  # with the verdicts, if the text is still the one probed
+        if uri in self.probe_again:
+            self.probe_again.discard(uri)
+            document = self.workspace.text_documents.get(uri)
+            if document is not None and (probed.source is None or probed.source.text != _body(document.source)):
+                return await self.probe(uri)  # a save came while it ran: the verdicts were for the old text
         verdicts: dict[str, int] = {}
         for diagnostic in probed.diagnostics:
             status = str(getattr(diagnostic.probe, "value", diagnostic.probe))
@@ -178,7 +189,32 @@ class PPODoctorServer(LanguageServer):
         result = getattr(probed, "probe", None)
         reason = getattr(result, "reason", "") if result is not None and not getattr(result, "ok", True) else ""
         return {"uri": uri, "probed": True, "verdicts": verdicts, "findings": len(probed.diagnostics),
-                "reason": reason or None}
+                "reason": reason or None, "worker": {"pid": getattr(result, "worker_pid", 0),
+                                                     "warm": getattr(result, "warm", False),
+                                                     "seconds": round(getattr(result, "wall_s", 0.0), 3),
+                                                     "started": self.probe_pool.started}}
+
+    def pool(self) -> Any:
+        """The server's warm probe workers (probe/warm.py), made on first use."""
+        if self.probe_pool is None:
+            # loaded on first use: a server that never probes does not pay for it
+            from ..probe.warm import WorkerPool
+
+            self.probe_pool = WorkerPool()
+        return self.probe_pool
+
+    def warm_probe(self, uri: str) -> None:
+        """With probeOnSave: start the worker of the document's interpreter now, so that the first
+        save finds it warm (its imports take seconds; starting it does not wait for them)."""
+        if not self.options.probe_on_save or self.shut_down:
+            return
+        settings = self.context(uri).settings
+        with self.pool().active():
+            _prewarm(_probe_options(settings, self.root))
+
+    def stop_probe(self) -> None:
+        if self.probe_pool is not None:
+            self.probe_pool.close()
 
 
 def _warm_up() -> None:
@@ -193,13 +229,25 @@ def _warm_up() -> None:
     all_rules()  # an error here shows again, and is reported, in the first check
 
 
-def _run_probe(linted: Linted, root: Optional[Path]) -> api.FileReport:
+def _probe_options(settings: Any, root: Optional[Path]) -> Any:
     # loaded on first use: the server answers `initialize` first
     from ..probe.runner import ProbeOptions
 
+    return ProbeOptions(python=settings.python or sys.executable, cwd=str(root) if root else None)
+
+
+def _prewarm(options: Any) -> None:
+    # loaded on first use: the server answers `initialize` first
+    from ..probe.runner import prewarm
+
+    prewarm(options)
+
+
+def _run_probe(linted: Linted, root: Optional[Path], pool: Any) -> api.FileReport:
     settings = linted.context.settings
-    options = ProbeOptions(python=settings.python or sys.executable, cwd=str(root) if root else None)
-    report = api.probe_report(api.CheckReport((linted.report,)), options, settings)
+    options = _probe_options(settings, root)
+    with pool.active():  # the warm worker of this interpreter, started by the first probe
+        report = api.probe_report(api.CheckReport((linted.report,)), options, settings)
     return report.files[0]
 
 
@@ -244,7 +292,9 @@ def build() -> PPODoctorServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: PPODoctorServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.check(params.text_document.uri, fresh_context=True)
+        linted = ls.check(params.text_document.uri, fresh_context=True)
+        if linted is not None and linted.report.setup is not None and linted.report.setup.setups:
+            ls.warm_probe(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: PPODoctorServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -307,6 +357,7 @@ def build() -> PPODoctorServer:
         ls.shut_down = True
         for uri in list(ls.pending):
             ls.cancel(uri)
+        ls.stop_probe()
 
     return server
 
@@ -316,5 +367,8 @@ def serve() -> int:
     of stdin came without it."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="ppodoctor server: %(message)s")
     server = build()
-    server.start_io()
+    try:
+        server.start_io()
+    finally:
+        server.stop_probe()  # its warm workers leave with it (they would at the end of their stdin anyway)
     return 0 if server.shut_down else 1

@@ -37,7 +37,7 @@ class CallableResolution:
         node, node_ctx = func, ctx
         if isinstance(func, cst.Name):
             binding, scope, ambiguous = self.lookup(func.value, ctx)
-            if binding is not None and binding.kind == BindingKind.PARAM and scope is ctx.scope and depth < _DEPTH:
+            if binding is not None and binding.kind == BindingKind.PARAM and self.binds_in(scope, ctx) and depth < _DEPTH:
                 bound = self.param(func.value, ctx)  # a loader handed to a followed call
                 if isinstance(bound, Bound) and not bound.index:
                     return self.partial_target(bound.node, bound.ctx, depth + 1)
@@ -46,6 +46,11 @@ class CallableResolution:
                     or not isinstance(binding.value, cst.Call):
                 return None
             node, node_ctx = binding.value, self.context_for(binding, scope, ctx)
+        elif isinstance(func, cst.Attribute):  # `self.load = functools.partial(...)`, then `self.load(...)`
+            found = self.attribute_value_node(func, ctx) if depth < _DEPTH else None
+            if not isinstance(found, tuple) or found[2]:
+                return None
+            node, node_ctx = found[0], found[1]
         if not isinstance(node, cst.Call) or not node.args or self.qualname(node.func, node_ctx) != _PARTIAL:
             return None
         first = node.args[0]
@@ -56,6 +61,20 @@ class CallableResolution:
         if inner is not None:
             return inner[0], inner[1], inner[2] + bound
         return first.value, node_ctx, bound
+
+    def getattr_qualname(self, call: cst.Call, ctx: Context, depth: int) -> str:
+        """`getattr(transformers, "AutoModelForCausalLM")` names what `transformers.AutoModelForCausalLM`
+        does when the name is a string the source shows (a constant, a table entry, a bound parameter)."""
+        args = call.args
+        if depth > _DEPTH or len(args) != 2 or any(a.keyword is not None or a.star for a in args) \
+                or self.qualname(call.func, ctx, depth + 1) != "getattr":
+            return ""
+        owner = self.qualname(args[0].value, ctx, depth + 1)
+        name = self.value(args[1].value, ctx, depth + 1)
+        if not owner or owner.startswith("<local>") or name.kind != ValueKind.LITERAL \
+                or not isinstance(name.value, str) or not name.value.isidentifier():
+            return ""
+        return f"{owner}.{name.value}"
 
     def lambda_origin(self, call: cst.Call, ctx: Context, index: tuple, depth: int):
         """What calling a lambda without parameters makes (`LOADERS = {"value": lambda: ...}` then
@@ -86,17 +105,18 @@ class CallableResolution:
         that call passes; None for a parameter no call binds (its objects come from elsewhere)."""
         if isinstance(node, cst.Name):
             binding, scope, _ambiguous = self.lookup(node.value, ctx)
-            if binding is not None and binding.kind == BindingKind.PARAM and scope is ctx.scope:
+            if binding is not None and binding.kind == BindingKind.PARAM and self.binds_in(scope, ctx):
                 bound = self.param(node.value, ctx)
                 if isinstance(bound, Bound) and not bound.index and depth < _DEPTH:
                     return self.written_at(bound.node, bound.ctx, depth + 1)
                 return None
         return self.span(node)
 
-    def memo_path(self, function: FunctionInfo, pairs: list) -> Optional[str]:
-        """The call path shared by every call of a memoised `function` with these argument values,
-        or None when it is not memoised or the values cannot all be told."""
-        maxsize = self._cache_size(function)
+    def memo_path(self, function: FunctionInfo, pairs: list, receiver: str = "") -> Optional[str]:
+        """The call path shared by every call of a memoised `function` with these argument values (a
+        method's: on the object `receiver` keys), or None when it is not memoised or the values (or
+        the instance) cannot all be told."""
+        maxsize = self._cache_size(function, receiver)
         if maxsize is None:
             return None
         if maxsize > 0 and self._call_sites(function) > maxsize:
@@ -119,15 +139,20 @@ class CallableResolution:
                 keywords[arg.keyword.value] = token  # lru_cache keys keywords in call order
         line, column = self.facts.position(function.node)
         where = self.facts.file_of(function.node)  # a loader in another module of the project
-        return f"memo:{function.name}@{line}:{column}#{where}:{(tuple(positional), tuple(keywords.items()))!r}"
+        arguments = (receiver, tuple(positional), tuple(keywords.items())) if receiver else \
+            (tuple(positional), tuple(keywords.items()))
+        return f"memo:{function.name}@{line}:{column}#{where}:{arguments!r}"
 
-    def _cache_size(self, function: FunctionInfo) -> Optional[int]:
+    def _cache_size(self, function: FunctionInfo, receiver: str = "") -> Optional[int]:
         """How many results a memoising decorator of `function` keeps (0: unbounded), or None when no
         cache that can be told stands outermost (below decorators that keep the result)."""
         parent = function.scope.parent
-        if function.klass is not None or parent is None or parent.kind != ScopeKind.MODULE:
-            # A method's cache is keyed by its instance too; a nested function gets a cache per outer call.
-            return None
+        if function.klass is not None:
+            # A method's cache is keyed by its instance too: calls share an entry only on one known object.
+            if not receiver or parent is None or parent.kind != ScopeKind.CLASS:
+                return None
+        elif parent is None or parent.kind != ScopeKind.MODULE:
+            return None  # a nested function gets a cache of its own per outer call
         outer = Context(parent, None)
         for decorator in function.node.decorators:
             expression = decorator.decorator
@@ -147,8 +172,11 @@ class CallableResolution:
         if counts is None:
             counts = self._call_counts = {}
             for site in self.facts.calls:
-                if isinstance(site.node.func, cst.Name):
-                    counts[site.node.func.value] = counts.get(site.node.func.value, 0) + 1
+                func = site.node.func
+                name = func.value if isinstance(func, cst.Name) else func.attr.value \
+                    if isinstance(func, cst.Attribute) else None
+                if name is not None:  # a method's calls by its name on any object: an upper bound
+                    counts[name] = counts.get(name, 0) + 1
         return counts.get(function.name, 0)
 
 

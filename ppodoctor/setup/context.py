@@ -33,15 +33,19 @@ class Context:
     bind its parameters) it maps parameter names to Bound or VARIES, and a parameter it leaves out
     takes its default. loop_vars binds the names of a followed `for` loop or comprehension.
     call_path names the chain of calls that led here, so that two calls of one helper make two objects.
+    closure: the enclosing function scopes of a closure called through the function that made it.
     """
 
-    __slots__ = ("scope", "position", "path", "params", "call_path", "loop_vars")
+    __slots__ = ("scope", "position", "path", "params", "call_path", "loop_vars", "closure")
 
     def __init__(self, scope: Scope, position: Optional[Position], path: BranchPath = (),
                  params: Optional[tuple[tuple[str, Any], ...]] = None, call_path: str = "",
-                 loop_vars: tuple[tuple[str, Bound], ...] = ()) -> None:
+                 loop_vars: tuple[tuple[str, Bound], ...] = (), closure: tuple = ()) -> None:
         self.scope, self.position, self.path = scope, position, path
         self.params, self.call_path, self.loop_vars = params, call_path, loop_vars
+        # A closure's enclosing function scopes whose parameters `params` holds too (after its own):
+        # `def make_loader(cls): def load(path): return cls.from_pretrained(path)` called through it.
+        self.closure = closure
 
     def replace(self, **changes: Any) -> "Context":
         fields = {name: getattr(self, name) for name in self.__slots__}
@@ -50,7 +54,7 @@ class Context:
 
     def at(self, position: Optional[Position], path: BranchPath) -> "Context":
         """The same context at another point of its scope (dataclasses.replace costs ten times more)."""
-        return Context(self.scope, position, path, self.params, self.call_path, self.loop_vars)
+        return Context(self.scope, position, path, self.params, self.call_path, self.loop_vars, self.closure)
 
 
 def dominates(binding_path: BranchPath, use_path: BranchPath) -> bool:

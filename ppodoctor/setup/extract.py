@@ -1,4 +1,4 @@
-"""Source → setup model: finds every PPOTrainer construction and binds its roles."""
+"""Source → setup model: finds every PPOTrainer (and RLOOTrainer/GRPOTrainer) construction and binds its roles."""
 
 from __future__ import annotations
 
@@ -7,29 +7,34 @@ from typing import Optional
 import libcst as cst
 
 from ..trl_api import eras
-from ..types import OriginKind, Role
+from ..types import OriginKind, Role, TrainerKind
 from .context import Context
 from .forwarding import Forwarding, Passed, as_passed
 from .guards import import_guards, statement_guards
-from .model import Argument, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
+from .launched import PARSE_CALLS
+from .model import Argument, ArgvRefusal, FileSetup, ImportRecord, Origin, PPOSetup, RoleBinding, Usage
 from .operations import Operations
 from .project import Project, project_for
 from .recent import remember
-from .relevance import TRAINER_NAMES
+from .relevance import TRAINER_KINDS, TRAINER_NAMES
 from .resolve import Resolver
 from .scanner import TRAINER_ATTRIBUTES
 from .scopes import CallSite, ModuleFacts, collect
 from .facts import BindingKind
 
+_SEQUENCE_ROLES = frozenset({Role.REWARD_FUNCS, Role.REWARD_PROCESSING_CLASSES})  # one object or a list of them
 _OLD_KEYWORDS = frozenset({"tokenizer", "dataset", "num_shared_layers", "optimizer", "lr_scheduler"})
 _NEW_ONLY_KEYWORDS = frozenset({"processing_class", "reward_model", "value_model", "train_dataset", "eval_dataset",
                                 "callbacks", "optimizers", "peft_config"})
 
 
-def extract(module: cst.Module, path: str = "<string>", text: Optional[str] = None) -> FileSetup:
-    """`text`, when given, is the exact source `module` was parsed from (it keys the reuse below)."""
+def extract(module: cst.Module, path: str = "<string>", text: Optional[str] = None, argv=None,
+            overlay: Optional[dict[str, str]] = None) -> FileSetup:
+    """`text`, when given, is the exact source `module` was parsed from (it keys the reuse below);
+    `argv` (argv.ScriptArgv), the command line a launch gives the script; `overlay`: the project
+    modules' texts as a fix in progress has them (setup/project.py)."""
     facts = collect(module)
-    file_setup = _Extractor(facts, path, project_for(path, facts)).run()
+    file_setup = _Extractor(facts, path, project_for(path, facts, overlay), argv).run()
     if file_setup.setups:
         # A fix preview or the fix engine will want this tree again; see recent.py.
         remember(facts, text)
@@ -41,9 +46,9 @@ def _is_trl(qualname: str) -> bool:
 
 
 class _Extractor:
-    def __init__(self, facts: ModuleFacts, path: str, project: Optional[Project] = None) -> None:
+    def __init__(self, facts: ModuleFacts, path: str, project: Optional[Project] = None, argv=None) -> None:
         self.facts, self.path = facts, path
-        self.resolver = Resolver(facts, project)
+        self.resolver = Resolver(facts, project, argv)
         self.operations = Operations(facts, self.resolver)
         self.forwarding = Forwarding(facts, self.resolver)
         # Local trainer subclasses with their own __init__: their signature is not TRL's.
@@ -51,7 +56,7 @@ class _Extractor:
 
     def run(self) -> FileSetup:
         subclasses = self._trainer_subclasses()
-        setups, config_sites = [], []
+        setups, group_setups, config_sites = [], [], []
         for site in self.facts.calls:
             ctx = Context(site.scope, site.position, site.path)
             callee = self.resolver.qualname(site.node.func, ctx)
@@ -59,7 +64,8 @@ class _Extractor:
             if trainer is not None:
                 # Inside a function its calls in the file bind the parameters (`main(parse())`).
                 ctx = self.resolver.entry_context(site.scope, site.position, site.path)
-                setups.append(self._setup(site, ctx, callee, *trainer))
+                found = self._setup(site, ctx, callee, *trainer)
+                (setups if found.kind == TrainerKind.PPO else group_setups).append(found)
             elif callee.rsplit(".", 1)[-1] == "PPOConfig" and _is_trl(callee):
                 config_sites.append(site)
         imports = tuple(
@@ -70,7 +76,21 @@ class _Extractor:
         mentions_value_head = any("ValueHead" in (i.name or "") or "PreTrainedModelWrapper" in (i.name or "")
                                   for i in imports)
         return FileSetup(self.path, tuple(setups), imports, mentions_value_head,
-                         self._free_configs(setups, config_sites))
+                         self._free_configs(setups, config_sites), refusals=self._refusals(),
+                         group_setups=tuple(group_setups))
+
+    def _refusals(self) -> tuple[ArgvRefusal, ...]:
+        """What the script's parsers would refuse in the launch's command line, at each parse call."""
+        if self.resolver.argv is None:
+            return ()
+        found = []
+        for site in self.facts.calls:
+            func = site.node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in PARSE_CALLS:
+                binding = self.resolver.launch_binding(site.node, Context(site.scope, site.position, site.path))
+                span = self.resolver.span(site.node)
+                found.extend(ArgvRefusal(error, span) for error in (binding.errors if binding else ()))
+        return tuple(found)
 
     def _free_configs(self, setups: list[PPOSetup], sites: list[CallSite]) -> tuple[Origin, ...]:
         """PPOConfig(...) calls no trainer call takes: TRL validates a config where it is built, so a
@@ -162,8 +182,13 @@ class _Extractor:
             arguments.append(Argument(keyword, index, item.star, text, resolver.span(item.arg),
                                       resolver.span(item.value), expanded))
         usages = self.operations.usages(call, ctx)
-        code_era = self._code_era(trainer, callee, passed, usages)
-        order = () if own_signature else eras.positional_order(trainer, code_era)
+        kind = TRAINER_KINDS[trainer]
+        if kind == TrainerKind.PPO:
+            code_era, keyword_roles = self._code_era(trainer, callee, passed, usages), eras.KEYWORD_ROLES
+            order = () if own_signature else eras.positional_order(trainer, code_era)
+        else:  # RLOOTrainer / GRPOTrainer: one signature since trl 1.0
+            code_era, keyword_roles = "unknown", eras.GROUP_KEYWORD_ROLES
+            order = () if own_signature else eras.GROUP_ORDER
         roles: dict[str, RoleBinding] = {}
         unresolved_star = own_signature
         positional_values = []
@@ -178,12 +203,12 @@ class _Extractor:
                 positional_values.append((item.value, item.arg, item.ctx))
         for i, (node, arg, node_ctx) in enumerate(positional_values):
             parameter = order[i] if i < len(order) else None
-            role = eras.KEYWORD_ROLES.get(parameter or "")
+            role = keyword_roles.get(parameter or "")
             if role and role not in roles:
                 roles[role] = self._binding(role, "positional", None, i, node, arg, node_ctx, site)
         for item in passed:
             if item.keyword is not None:
-                role = eras.KEYWORD_ROLES.get(item.keyword)
+                role = keyword_roles.get(item.keyword)
                 if role and role not in roles:
                     roles[role] = self._binding(role, "keyword", item.keyword, None, item.value, item.arg, item.ctx,
                                                 site)
@@ -194,7 +219,7 @@ class _Extractor:
                     if view is None:
                         continue
                 for name, entry in view.items.items():
-                    role = eras.KEYWORD_ROLES.get(name)
+                    role = keyword_roles.get(name)
                     if role and role not in roles:
                         roles[role] = self._binding(role, "mapping", name, None, entry.node, item.arg, entry.ctx,
                                                     site, entry.certain)
@@ -214,6 +239,7 @@ class _Extractor:
             subclass_forwards=forwards,
             passes_keywords=passes_keywords,
             own_keywords=tuple(sorted(own_keywords)),
+            kind=kind,
         )
 
     def _binding(self, role: str, via: str, keyword: Optional[str], position: Optional[int],
@@ -228,8 +254,14 @@ class _Extractor:
             origin = Origin(reason=f"`{keyword}` is set only on some paths", text=self.resolver.text(node))
         value_span = self.resolver.span(node) if via != "mapping" else self.resolver.span(arg)
         written = self.resolver.span(node) if via == "mapping" and certain else None
+        elements = None
+        if certain and role in _SEQUENCE_ROLES:
+            # `reward_funcs=[f, "org/rm"]`: the trainer judges each element on its own.
+            expanded = self._expand_sequence(node, ctx)
+            if expanded is not None:
+                elements = tuple(self.resolver.origin(item, item_ctx) for item, item_ctx in expanded)
         return RoleBinding(role, via, keyword, position, self.resolver.text(node), self.resolver.span(arg),
-                           value_span, origin, written)
+                           value_span, origin, written, elements)
 
     def _expand_sequence(self, node: cst.BaseExpression, ctx: Context):
         if isinstance(node, (cst.Tuple, cst.List)):

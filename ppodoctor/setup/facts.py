@@ -129,7 +129,10 @@ class ClassInfo(State):
     bases: list[cst.BaseExpression]
     scope: Scope
     field_defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    # `x: Section = field(default_factory=Section)`: the factory, called for each instance
+    field_factories: dict[str, cst.BaseExpression] = field(default_factory=dict)
     fields: list[str] = field(default_factory=list)  # annotated fields, in order (a dataclass's __init__)
+    field_types: dict[str, cst.BaseExpression] = field(default_factory=dict)  # a field's annotation
     methods: dict[str, FunctionInfo] = field(default_factory=dict)
     attributes: dict[str, list[AttributeSite]] = field(default_factory=dict)
 
@@ -178,6 +181,8 @@ class ModuleFacts(State):
     imports: list = field(default_factory=list)  # scopes.ImportInfo
     star_modules: list[str] = field(default_factory=list)
     argparse_defaults: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    # every add_argument call: (dest, option strings, its keyword arguments), for a launch's argv (argv.py)
+    argparse_options: list[tuple[str, tuple[str, ...], dict[str, cst.BaseExpression]]] = field(default_factory=list)
     functions: dict[int, FunctionInfo] = field(default_factory=dict)
     classes: list[ClassInfo] = field(default_factory=list)
     branch_statements: dict[int, cst.CSTNode] = field(default_factory=dict)  # branch id → its If/Try (guards)

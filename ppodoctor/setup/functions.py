@@ -11,6 +11,7 @@ import libcst as cst
 
 from .context import VARIES, Bound, Context
 from .facts import BindingKind, FunctionInfo
+from .members import is_classmethod
 from .model import LocalClass, Origin
 
 MAX_DEPTH = 24  # how deep the resolver follows names, calls and classes
@@ -35,6 +36,14 @@ class FunctionResolution:
                 ancestors.append("" if name.startswith("<local>.") else name)
         return LocalClass(klass.name, tuple(dict.fromkeys(ancestors)), tuple(sorted(members)))
 
+    def is_import_rooted(self, node: cst.BaseExpression, ctx: Context) -> bool:
+        while isinstance(node, cst.Attribute):
+            node = node.value
+        if not isinstance(node, cst.Name):
+            return False
+        binding, _scope, _ambiguous = self.lookup(node.value, ctx)
+        return binding is not None and binding.kind == BindingKind.IMPORT
+
     def local_function(self, func: cst.BaseExpression, ctx: Context) -> Optional[FunctionInfo]:
         """The function or method defined in this file that `func(...)` calls, if it can be told."""
         if isinstance(func, cst.Attribute):
@@ -46,19 +55,48 @@ class FunctionResolution:
             return None
         return binding.function
 
-    def call_context(self, function: FunctionInfo, call: cst.Call, ctx: Context, pairs: Optional[list] = None) \
-            -> Context:
+    def binds_in(self, scope, ctx: Context) -> bool:
+        """Whether ctx's parameters say what the parameters of `scope`'s function hold."""
+        return scope is ctx.scope or scope in ctx.closure
+
+    def closure_call(self, func: cst.BaseExpression, ctx: Context) -> Optional[tuple[FunctionInfo, Context]]:
+        """`load = make_loader(cls)`, then `load(path)`: the function `make_loader` defines and returns,
+        with the context of the call that made it (its parameters are the closure's)."""
+        if not isinstance(func, cst.Name):
+            return None
+        binding, scope, ambiguous = self.lookup(func.value, ctx)
+        if binding is None or ambiguous or binding.kind != BindingKind.ASSIGN or binding.index \
+                or not isinstance(binding.value, cst.Call):
+            return None
+        maker_ctx = self.context_for(binding, scope, ctx)
+        maker = self.local_function(binding.value.func, maker_ctx)
+        if maker is None or len(maker.returns) != 1 or not isinstance(maker.returns[0][0], cst.Name):
+            return None
+        returned, position = maker.returns[0]
+        inner, inner_scope, ambiguous = self.lookup(returned.value, Context(maker.scope, position))
+        if inner is None or ambiguous or inner.kind != BindingKind.DEF or inner_scope is not maker.scope:
+            return None
+        return inner.function, self.call_context(maker, binding.value, maker_ctx)
+
+    def call_context(self, function: FunctionInfo, call: cst.Call, ctx: Context, pairs: Optional[list] = None,
+                     outer: Optional[Context] = None) -> Context:
         """The context inside `function` as `call` runs it: its parameters bound to the arguments.
 
         pairs: the arguments with their contexts when they are not just `call`'s (a functools.partial's
         bound arguments come first). A memoised function (lru_cache, cache) called with arguments of
         known equal values runs once: its objects are keyed by the function and those values."""
+        receiver = ""
+        if pairs is None and function.klass is not None and isinstance(call.func, cst.Attribute):
+            receiver = self.origin_key(call.func.value, ctx)  # `obj.method(...)`: the instance's key
         pairs = [(arg, ctx) for arg in call.args] if pairs is None else pairs
         params = self.bind_pairs(function, pairs)
-        memo = self.memo_path(function, pairs)
+        line, column = self.facts.position(call)
+        if outer is not None:  # a closure: its own parameters, then those of the call that made it
+            return Context(function.scope, None, (), params + (outer.params or ()),
+                           f"{outer.call_path}/{ctx.call_path}/{line}:{column}", (), (outer.scope,) + outer.closure)
+        memo = self.memo_path(function, pairs, receiver)
         if memo is not None:
             return Context(function.scope, None, (), params, memo)
-        line, column = self.facts.position(call)
         return Context(function.scope, None, (), params, f"{ctx.call_path}/{line}:{column}")
 
     def bind_arguments(self, function: FunctionInfo, call: cst.Call, ctx: Context) -> tuple:
@@ -67,8 +105,8 @@ class FunctionResolution:
     def bind_pairs(self, function: FunctionInfo, pairs: list) -> tuple:
         node = function.node.params
         positional_names = [p.name.value for p in list(node.posonly_params) + list(node.params)]
-        if function.self_name:
-            positional_names = positional_names[1:]  # `self` is the receiver or the new instance
+        if function.self_name or (function.klass is not None and is_classmethod(function)):
+            positional_names = positional_names[1:]  # `self` (or `cls`) is the receiver or the new instance
         names = {name for name, _default in function.params}
         params: dict = {}
         positional = [(a, actx) for a, actx in pairs if a.keyword is None and not a.star]
@@ -84,10 +122,10 @@ class FunctionResolution:
         return tuple(params.items())
 
     def _function_origin(self, function: FunctionInfo, call: cst.Call, ctx: Context, index: tuple,
-                         depth: int, pairs: Optional[list] = None) -> Origin:
+                         depth: int, pairs: Optional[list] = None, outer: Optional[Context] = None) -> Origin:
         if not function.returns:
             return Origin(reason=f"`{function.name}` returns nothing that can be followed", text=self.text(call))
-        inner = self.call_context(function, call, ctx, pairs)
+        inner = self.call_context(function, call, ctx, pairs, outer)
         origins = [self.origin(node, inner.at(position, ()), index, depth + 1)
                    for node, position in function.returns]
         first = origins[0]

@@ -14,12 +14,12 @@ from typing import Any, Optional
 import libcst as cst
 
 from .context import VARIES, Bound, Context, dominates
-from .literals import NOT_LITERAL, literal
+from .literals import NOT_LITERAL, literal, subscript_key
 from .loops import LoopResolution, target_names
 from .roundtrip import LOADERS, RoundTripResolution
 from .model import Origin, Value
 from .facts import ActionKind, BindingKind
-from ..types import OriginKind
+from ..types import OriginKind, ValueKind
 
 _DEPTH = 24
 _MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "popitem"})
@@ -102,7 +102,25 @@ class MappingResolution(LoopResolution, RoundTripResolution):
             found = self.attribute_value_node(node, ctx, depth)
             if isinstance(found, tuple) and not found[2]:
                 return self.mapping_view(found[0], found[1], depth + 1)
+        if isinstance(node, cst.Subscript):  # `spec = SPECS[role]`: the mapping an entry of another holds
+            key = self.key_of(node, ctx, depth)
+            found = self.element_node(node.value, ctx, key, depth) if key is not NOT_LITERAL else None
+            return self.mapping_view(found[0], found[1], depth + 1) if found is not None else None
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            return self._merged(node.left, node.right, ctx, depth)
+        if isinstance(node, cst.AugAssign):  # `kw |= other`, bound as kw's new value (scopes.py)
+            return self._merged(node.target, node.value, ctx, depth)
         return None
+
+    def _merged(self, left: cst.BaseExpression, right: cst.BaseExpression, ctx: Context, depth: int) -> Optional[View]:
+        """`left | right` of two mappings: the right one's keys win."""
+        first = self.mapping_view(left, ctx, depth + 1)
+        if first is None:
+            return None
+        view = View()
+        view.merge(first)
+        view.merge(self.mapping_view(right, ctx, depth + 1))
+        return view
 
     def _call_view(self, call: cst.Call, ctx: Context, depth: int) -> Optional[View]:
         callee = self.qualname(call.func, ctx)
@@ -115,12 +133,44 @@ class MappingResolution(LoopResolution, RoundTripResolution):
         if isinstance(call.func, cst.Attribute) and call.func.attr.value == "copy" and not call.args \
                 and not self.is_import_rooted(call.func.value, ctx):
             return self.mapping_view(call.func.value, ctx, depth + 1)
+        if callee == "vars" and len(call.args) == 1 and not call.args[0].keyword and not call.args[0].star:
+            return self._fields_view(call.args[0].value, ctx, depth)
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "get" and 1 <= len(call.args) <= 2 \
+                and not any(a.keyword or a.star for a in call.args):
+            # `spec.get("kwargs", {})`: the entry when the mapping surely has it, the default when surely not
+            owner = self.mapping_view(call.func.value, ctx, depth + 1)
+            key = self.value(call.args[0].value, ctx, depth + 1)
+            if owner is not None and key.kind == ValueKind.LITERAL and isinstance(key.value, str):
+                entry = owner.items.get(key.value)
+                if entry is not None and entry.certain:
+                    return self.mapping_view(entry.node, entry.ctx, depth + 1)
+                if entry is None and owner.complete:
+                    return self.mapping_view(call.args[1].value, ctx, depth + 1) if len(call.args) == 2 else None
+            return None
         function = self.local_function(call.func, ctx)
         if function is not None and len(function.returns) == 1:
             returned, position = function.returns[0]
             inner = self.call_context(function, call, ctx).at(position, ())
             return self.mapping_view(returned, inner, depth + 1)
         return None
+
+    def _fields_view(self, node: cst.BaseExpression, ctx: Context, depth: int) -> Optional[View]:
+        """`vars(bundle)` of a dataclass instance of this file (fields, no `__init__` or other instance
+        attributes of its own): each field as the call that made it passes it, else its default."""
+        instance = self.instance_class(node, ctx, depth + 1)
+        if instance is None:
+            return None
+        klass, made_by, made_ctx = instance
+        if not klass.fields or "__init__" in klass.methods or set(klass.attributes) - set(klass.fields):
+            return None
+        view = View()
+        for name in klass.fields:
+            found = self._field_node(klass, name, made_by, made_ctx, name)
+            if isinstance(found, tuple) and not found[2]:
+                view.items[name] = Entry(found[0], found[1])
+            else:
+                view.hide()  # the field is there; what it holds is not seen
+        return view
 
     def _arguments_view(self, args, ctx: Context, depth: int) -> Optional[View]:
         """What `dict(...)` (or `.update(...)`) with these arguments holds."""
@@ -148,11 +198,11 @@ class MappingResolution(LoopResolution, RoundTripResolution):
         if binding is None or ambiguous:
             return None
         if binding.kind == BindingKind.PARAM:
-            bound = self.param(node.value, ctx) if scope is ctx.scope else None
+            bound = self.param(node.value, ctx) if self.binds_in(scope, ctx) else None
             if isinstance(bound, Bound):
                 target = self.follow_index(bound.node, bound.index)
                 return self.mapping_view(target, bound.ctx, depth + 1) if target is not None else None
-            if bound is None and ctx.params is not None and binding.value is not None and scope is ctx.scope:
+            if bound is None and ctx.params is not None and binding.value is not None and self.binds_in(scope, ctx):
                 return self.mapping_view(binding.value, Context(scope.lookup_parent or scope, None), depth + 1)
             return None
         if binding.kind != BindingKind.ASSIGN or binding.value is None:
@@ -294,6 +344,17 @@ class MappingResolution(LoopResolution, RoundTripResolution):
         if rest:
             return Origin(reason=f"element of `{text}` cannot be followed", text=text)
         return origin
+
+    def key_of(self, node: cst.Subscript, ctx: Context, depth: int) -> Any:
+        """The key of `x[key]`: written literally, or a str/int the source shows elsewhere (a bound
+        parameter, a constant); NOT_LITERAL otherwise."""
+        key = subscript_key(node)
+        if key is NOT_LITERAL and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
+                and node.slice[0].slice.star is None:
+            found = self.value(node.slice[0].slice.value, ctx, depth + 1)
+            if found.kind == ValueKind.LITERAL and type(found.value) in (str, int):
+                key = found.value
+        return key
 
     def element_node(self, node: cst.BaseExpression, ctx: Context, key: Any, depth: int):
         """(expression, context) of `node[key]` for a literal key, when visible."""

@@ -14,7 +14,7 @@ from typing import Optional, Union
 import libcst as cst
 
 from .context import VARIES, Bound, Context, dominates
-from .facts import ActionKind, AttributeSite, BindingKind, ClassInfo, FunctionInfo, Scope
+from .facts import ActionKind, AttributeSite, BindingKind, ClassInfo, FunctionInfo, Scope, dotted_name
 from .model import Origin
 
 _DEPTH = 24
@@ -22,6 +22,32 @@ _DEPTH = 24
 Instance = tuple[ClassInfo, Optional[cst.Call], Optional[Context]]
 # What an attribute read finds: (expression, its context, element index), or why it cannot be told.
 Found = Union[tuple[cst.BaseExpression, Context, tuple], str, None]
+
+
+def is_classmethod(function: FunctionInfo) -> bool:
+    return any(dotted_name(d.decorator) == "classmethod" for d in function.node.decorators)
+
+
+_PROPERTIES = {"property": "property", "cached_property": "cached", "functools.cached_property": "cached"}
+
+
+def _property_kind(function: FunctionInfo) -> str:
+    """"property", "cached" (functools.cached_property) or "" for a method read as an attribute."""
+    for decorator in function.node.decorators:
+        kind = _PROPERTIES.get(dotted_name(decorator.decorator))
+        if kind:
+            return kind
+    return ""
+
+
+def first_param(function: FunctionInfo) -> str:
+    params = list(function.node.params.posonly_params) + list(function.node.params.params)
+    return params[0].name.value if params else ""
+
+
+# An element index meaning "what calling this makes" (a dataclass field's default_factory): only
+# instance_class reads it; for anything else it is an element that cannot be followed.
+CALLED = "<called>"
 
 
 class MemberResolution:
@@ -38,9 +64,19 @@ class MemberResolution:
             return None
         if isinstance(node, cst.Call):
             klass = self.local_class(self.qualname(node.func, ctx), ctx)
-            return (klass, node, ctx) if klass is not None else None
+            if klass is not None:
+                return klass, node, ctx
+            # `load_models(...)` returning `Models(policy=..., ...)`: the instance its one return makes.
+            function = self.local_function(node.func, ctx)
+            if function is None or len(function.returns) != 1:
+                return None
+            returned, position = function.returns[0]
+            return self.instance_class(returned, self.call_context(function, node, ctx).at(position, ()), depth + 1)
         if isinstance(node, cst.Attribute):
             found = self.attribute_value_node(node, ctx, depth + 1)
+            if isinstance(found, tuple) and found[2] == (CALLED,):  # a dataclass field's default_factory
+                klass = self.local_class(self.qualname(found[0], found[1]), found[1])
+                return (klass, None, None) if klass is not None else None
             return self.instance_class(found[0], found[1], depth + 1) if isinstance(found, tuple) and not found[2] \
                 else None
         if not isinstance(node, cst.Name):
@@ -50,9 +86,10 @@ class MemberResolution:
             return None
         if binding.kind == BindingKind.PARAM:
             function = scope.function_info
-            if function is not None and function.self_name == node.value and function.klass is not None:
-                return function.klass, None, None
-            bound = self.param(node.value, ctx) if scope is ctx.scope else None
+            if function is not None and function.klass is not None and (
+                    function.self_name == node.value or (is_classmethod(function) and first_param(function) == node.value)):
+                return function.klass, None, None  # `self`, or a classmethod's `cls` (its class attributes)
+            bound = self.param(node.value, ctx) if self.binds_in(scope, ctx) else None
             return self.instance_class(bound.node, bound.ctx, depth + 1) if isinstance(bound, Bound) \
                 and not bound.index else None
         if binding.kind == BindingKind.ASSIGN and binding.value is not None:
@@ -85,7 +122,11 @@ class MemberResolution:
         if module is not None:
             return self.local_function(func.attr, module)
         instance = self.instance_class(func.value, ctx)
-        return self.find_method(instance[0], func.attr.value) if instance is not None else None
+        if instance is not None:
+            return self.find_method(instance[0], func.attr.value)
+        klass = self.local_class(self.qualname(func.value, ctx), ctx)  # `Loader.policy()`: on the class
+        method = self.find_method(klass, func.attr.value) if klass is not None else None
+        return method if method is not None and not method.self_name else None  # a static or class method
 
     # --- attributes -----------------------------------------------------------------------
     def attribute_origin(self, node: cst.Attribute, ctx: Context, index: tuple, depth: int) -> Origin:
@@ -108,6 +149,10 @@ class MemberResolution:
         klass, call, call_ctx = instance
         name, text = node.attr.value, self.text(node)
         sites = self.attribute_sites(klass, name)
+        if not sites:
+            method = self.find_method(klass, name)
+            if method is not None and _property_kind(method):
+                return self._property_value(node, ctx, method, call is not None)
         reader = ctx.scope.function_info if call is None else None
         if reader is not None:
             before = [s for s in sites if s.function is reader and s.position < (ctx.position or (0, 0))]
@@ -130,6 +175,20 @@ class MemberResolution:
         if len(others) > 1 and last.path:
             return f"`{text}` is assigned differently in different branches of `{methods[0]}`"
         return self._site_value(last, klass, call, call_ctx, text)
+
+    def _property_value(self, node: cst.Attribute, ctx: Context, method: FunctionInfo, made: bool) -> Found:
+        """`obj.reference` of a property: what its method returns, run anew on each read (`property`),
+        or once per object (`functools.cached_property`: every read on one object is one value)."""
+        if len(method.returns) != 1:
+            return f"`{self.text(node)}` is a property returning different things"
+        returned, position = method.returns[0]
+        if _property_kind(method) == "cached":
+            owner = self.origin_key(node.value, ctx) if made else "self"
+            call_path = f"cached:{method.name}@{self.facts.position(method.node)}#{owner}"
+        else:
+            line, column = self.facts.position(node)
+            call_path = f"{ctx.call_path}/{line}:{column}"
+        return returned, Context(method.scope, position, (), self.entry_params(method), call_path), ()
 
     def attribute_sites(self, klass: ClassInfo, name: str, depth: int = 0) -> list[AttributeSite]:
         sites = list(klass.attributes.get(name, ()))
@@ -163,6 +222,8 @@ class MemberResolution:
             return f"`{text}` is passed differently by the instantiations of `{klass.name}`"
         if name in klass.field_defaults:
             return klass.field_defaults[name], Context(klass.scope, None), ()
+        if name in klass.field_factories:  # what calling the factory makes: instance_class reads it
+            return klass.field_factories[name], Context(klass.scope, None), (CALLED,)
         return f"`{text}` has no default in the source"
 
     def _instantiations(self, klass: ClassInfo) -> list:

@@ -15,7 +15,9 @@ import typing
 from typing import Any, Optional, Union
 
 from ..records import Record, record
-from ..types import UNKNOWN, GuardKind, OperationKind, OriginKind, Span, UsageKind, ValueKind
+from .shapes import ArgvRefusal, FunctionShape
+from ..types import (UNKNOWN, GuardKind, OperationKind, OriginKind, Span, TrainerKind,
+                     UsageKind, ValueKind)
 
 @record
 class Value(Record):
@@ -144,6 +146,7 @@ class Origin(Record):
     args: tuple[Value, ...] = ()
     local_class: Optional[LocalClass] = None
     class_span: Optional[Span] = None
+    function: Optional[FunctionShape] = None  # kind "function": its parameters and returns
 
     @property
     def known(self) -> bool:
@@ -192,6 +195,13 @@ class RoleBinding(Record):
     origin: Origin
     # via "mapping": where the mapping is given the value (`kw["value_model"] = <here>`), for fixes
     written_span: Optional[Span] = None
+    # A list or tuple the source shows (`reward_funcs=[f, "org/rm"]`): each element's origin; None for
+    # one object (or a sequence whose elements cannot all be told).
+    elements: Optional[tuple[Origin, ...]] = None
+
+    def members(self) -> tuple[Origin, ...]:
+        """What the argument holds, one origin each: the elements of a visible list, else the value."""
+        return self.elements if self.elements is not None else (self.origin,)
 
 
 @record
@@ -205,9 +215,10 @@ class Usage(Record):
 
 @record
 class PPOSetup(Record):
-    """One PPOTrainer construction: its arguments, the roles they bind and the calls on the trainer."""
+    """One trainer construction: its arguments, the roles they bind and the calls on the trainer. kind: PPO
+    (PPOTrainer, PPOv2Trainer) in FileSetup.setups; RLOO and GRPO (trl >= 1.0) in FileSetup.group_setups."""
 
-    trainer: str  # "PPOTrainer" or "PPOv2Trainer"
+    trainer: str  # "PPOTrainer", "PPOv2Trainer", "RLOOTrainer", "GRPOTrainer"
     trainer_qualname: str
     subclass: str
     code_era: str
@@ -231,6 +242,7 @@ class PPOSetup(Record):
     passes_keywords: bool = True
     # The keywords a forwarding subclass keeps for itself (its own parameters, keys it pops off `**kwargs`).
     own_keywords: tuple[str, ...] = ()
+    kind: TrainerKind = TrainerKind.PPO
 
     def takes_keyword(self, name: str) -> bool:
         """Whether `name=` added to the call would reach PPOTrainer."""
@@ -300,6 +312,17 @@ class FileSetup(Record):
     imports: tuple[ImportRecord, ...] = ()
     mentions_value_head: bool = False
     configs: tuple[Origin, ...] = ()
+    refusals: tuple[ArgvRefusal, ...] = ()
+    # RLOOTrainer / GRPOTrainer constructions: a rule's setup_index counts them after `setups`
+    # (all_setups), so everything that reads PPO calls by index (the probe, migrate) is unchanged.
+    group_setups: tuple[PPOSetup, ...] = ()
+
+    def all_setups(self) -> tuple[PPOSetup, ...]:
+        return self.setups + self.group_setups
+
+    def setup_at(self, index: Optional[int]) -> Optional[PPOSetup]:
+        every = self.all_setups()
+        return every[index] if index is not None and 0 <= index < len(every) else None
 
 
 def to_json_dict(obj: Any) -> Any:

@@ -51,8 +51,14 @@ def _root_of(folder: str) -> str:
         current = parent
 
 
-def _parse(path: str) -> object:
-    """The module's facts, or the reason it is not followed."""
+def _parse(path: str, text: Optional[str] = None) -> object:
+    """The module's facts, or the reason it is not followed. `text`: the module as a fix in progress
+    has it (the fix engine's overlay), parsed instead of the file and not cached."""
+    if text is not None:
+        try:
+            return collect(cst.parse_module(text))
+        except (cst.ParserSyntaxError, RecursionError, ValueError):
+            return f"`{os.path.basename(path)}` cannot be parsed"
     try:
         stat = os.stat(path)
     except OSError as error:
@@ -87,8 +93,9 @@ def _module_file(base: str, parts: list[str]) -> Optional[str]:
 class Project:
     """The project modules one checked file reaches, each with its facts and the path reports name."""
 
-    def __init__(self, filename: str, facts: ModuleFacts) -> None:
+    def __init__(self, filename: str, facts: ModuleFacts, overlay: Optional[dict[str, str]] = None) -> None:
         self.filename = filename
+        self.overlay = overlay or {}  # absolute path → the text a fix in progress gave that module
         self.path = os.path.abspath(filename)
         folder = os.path.dirname(self.path)
         self.root = _root_of(folder)
@@ -134,7 +141,7 @@ class Project:
         if len(self.modules) >= MAX_MODULES:
             self.refused[qualname] = f"more than {MAX_MODULES} project modules are followed"
             return None
-        found = _parse(path)
+        found = _parse(path, self.overlay.get(path))
         if isinstance(found, str):
             self.refused[qualname] = found
             return None
@@ -269,11 +276,12 @@ class ProjectFacts:
         return self._owner(node)[1]
 
 
-def project_for(filename: str, facts: ModuleFacts) -> Optional[Project]:
-    """The project of a checked file on disk; None for text with no file (stdin, a rule's example)."""
+def project_for(filename: str, facts: ModuleFacts, overlay: Optional[dict[str, str]] = None) -> Optional[Project]:
+    """The project of a checked file on disk; None for text with no file (stdin, a rule's example).
+    `overlay`: absolute path → text, for modules a fix has changed but not yet written."""
     if filename.startswith("<") or not os.path.isfile(filename):
         return None
-    return Project(filename, facts)
+    return Project(filename, facts, overlay)
 
 
 class ProjectResolution:

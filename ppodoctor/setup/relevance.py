@@ -4,7 +4,7 @@ The byte prefilter (files.may_hold_setup) must let through every file that impor
 TRL's own sources and every script built on any TRL trainer. libcst costs ~6 ms a KB on those
 (parse, positions, scopes); Python's C parser and an ast walk answer ~30× faster whether the file
 holds anything the setup model feeds to the rules:
-  - a trainer's name (PPOTrainer, PPOv2Trainer) as a variable or an attribute: every trainer call
+  - a trainer's name (PPOTrainer, PPOv2Trainer, RLOOTrainer, GRPOTrainer) as a variable or an attribute: every trainer call
     and trainer subclass goes through one, however it was imported or aliased;
   - an import from trl (absolute) of a name the era table tracks, of `*`, or from
     trl.experimental.ppo, and `import trl.<module>`: what the import rules read.
@@ -21,7 +21,12 @@ import ast
 import warnings
 from functools import lru_cache
 
-TRAINER_NAMES = frozenset({"PPOTrainer", "PPOv2Trainer"})
+from ..types import TrainerKind
+
+# Which trainer each name builds: PPO's, and RLOO/GRPO (the trainers `migrate` ports to).
+TRAINER_KINDS = {"PPOTrainer": TrainerKind.PPO, "PPOv2Trainer": TrainerKind.PPO,
+                 "RLOOTrainer": TrainerKind.RLOO, "GRPOTrainer": TrainerKind.GRPO}
+TRAINER_NAMES = frozenset(TRAINER_KINDS)
 
 
 def may_matter(text: str) -> bool:

@@ -3,8 +3,8 @@
 Follows an expression to the call that made its object: through assignments, aliases, tuple
 unpacking and literal subscripts, self-returning methods (`.to()`, `.cuda()`), copies and PEFT
 wrapping, small local functions and methods (their parameters bound from the call), instance
-attributes (members.py), containers and visible `**mappings` (mappings.py). Whatever cannot be
-followed becomes an Origin or Value of kind "unknown" with the reason, never a guess.
+attributes (members.py), containers and visible `**mappings` (mappings.py), a launch's command line
+(launched.py). Whatever cannot be followed becomes an Origin or Value "unknown" with the reason.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from .context import VARIES, Bound, Context, dominates
 from .facts import Binding, BindingKind, BranchPath, dotted_name, ModuleFacts, Position, Scope, ScopeKind
 from .callables import CallableResolution
 from .functions import MAX_DEPTH, FunctionResolution
-from .literals import NOT_LITERAL, literal, subscript_key, subscript_slice_start
+from .literals import NOT_LITERAL, literal, subscript_slice_start
+from .signatures import def_origin, lambda_function_origin
 from .mappings import MappingResolution
 from .members import MemberResolution
 from .model import Operation, Origin, Value
 from .project import Project, ProjectResolution
 from .values import ValueResolution
+from .launched import LaunchedValues
 
 # Methods that return the object they were called on (nn.Module semantics).
 SELF_RETURNING = frozenset({"to", "cuda", "cpu", "half", "float", "bfloat16", "double", "eval", "train",
@@ -57,13 +59,13 @@ def element(node: cst.BaseExpression, key: Any) -> Optional[cst.BaseExpression]:
 
 
 class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionResolution, ProjectResolution,
-               CallableResolution):
-    def __init__(self, facts: ModuleFacts, project: Optional[Project] = None) -> None:
+               CallableResolution, LaunchedValues):
+    def __init__(self, facts: ModuleFacts, project: Optional[Project] = None, argv=None) -> None:
         self.facts = facts
+        self._launched_init(argv)  # a launch's command line (argv.ScriptArgv), or None
         # The script's own modules its imports name (project.py); None: imports stay imports.
         self.project, self._project_names = project, {}
-        self._active: set = set()
-        self._origins: dict = {}
+        self._active, self._origins = set(), {}
         self._keep_alive: list = []  # the contexts `_origins` is keyed on (by id) stay alive
         self._spans: dict = {}
         # Set while only an object's key is wanted: call arguments are not turned into Values.
@@ -131,6 +133,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
                      ctx: Context) -> Context:
         if scope is ctx.scope:
             return ctx.at(binding_position, binding_path)
+        if scope in ctx.closure:  # a name of the function enclosing a closure: its call's parameters
+            return Context(scope, binding_position, binding_path, ctx.params, ctx.call_path, (), ctx.closure)
         return Context(scope, binding_position, binding_path)
 
     def context_for(self, binding: Binding, scope: Scope, ctx: Context) -> Context:
@@ -156,11 +160,13 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if kind is cst.Attribute:
             inner = self.qualname(node.value, ctx, depth)
             return f"{inner}.{node.attr.value}" if inner else ""
+        if kind is cst.Call:
+            return self.getattr_qualname(node, ctx, depth)
         if kind is not cst.Name or depth > MAX_DEPTH:
             return ""
         bound = self.loop_var(node.value, ctx) if ctx.loop_vars else None
         binding, scope, _ambiguous = self.lookup(node.value, ctx) if bound is None else (None, None, False)
-        if bound is None and binding is not None and binding.kind == BindingKind.PARAM and scope is ctx.scope:
+        if bound is None and binding is not None and binding.kind == BindingKind.PARAM and self.binds_in(scope, ctx):
             bound = self.param(node.value, ctx)
         if isinstance(bound, Bound):
             target = self.follow_index(bound.node, bound.index)
@@ -234,7 +240,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
                 return self.mapping_item_origin(node, ctx, index, depth)
             return Origin(reason="element of a tuple that cannot be followed", text=self.text(node))
         if kind is cst.Subscript:
-            key = subscript_key(node)
+            key = self.key_of(node, ctx, depth)
             if key is not NOT_LITERAL:
                 return self.origin(node.value, ctx, (key,) + index, depth + 1)
             start = subscript_slice_start(node)
@@ -252,7 +258,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if index:
             return Origin(reason="element of a value that cannot be followed", text=text)
         if kind is cst.Lambda:
-            return Origin("function", key=self.key(node, ctx), text=text, reason="a lambda")
+            return lambda_function_origin(node, self.key(node, ctx), text, self.span)
         if literal(node) is not NOT_LITERAL:
             return Origin("literal", key=self.key(node, ctx), text=text, span=self.span(node))
         return Origin(reason=f"`{text}` cannot be followed", key=f"expr:{ctx.scope.name}:{text}", text=text)
@@ -268,13 +274,13 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if ambiguous:
             return Origin(reason=f"`{name}` is assigned differently in different branches", text=name)
         if binding.kind == BindingKind.PARAM:
-            bound = self.param(name, ctx) if scope is ctx.scope else None
+            bound = self.param(name, ctx) if self.binds_in(scope, ctx) else None
             if isinstance(bound, Bound):
                 return _named(self.origin(bound.node, bound.ctx, bound.index + index, depth + 1), name)
             if bound == VARIES:
                 return Origin(reason=f"`{name}` is passed differently by the calls of `{scope.name}`", text=name,
                               variable=name)
-            if ctx.params is not None and binding.value is not None and scope is ctx.scope:
+            if ctx.params is not None and binding.value is not None and self.binds_in(scope, ctx):
                 default_scope = scope.lookup_parent or scope
                 return _named(self.origin(binding.value, Context(default_scope, None), index, depth + 1), name)
             return Origin(reason=f"`{name}` is a parameter of `{scope.name}`", key=self.param_key(scope, name),
@@ -290,8 +296,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         if binding.kind == BindingKind.DEF and not index and binding.function is not None \
                 and not binding.function.node.decorators:  # a decorator may turn it into anything
             # The function object itself (no span: nothing builds it that a fix could edit).
-            return Origin("function", key="def:{}@{}:{}".format(name, *binding.position), text=name, variable=name,
-                          reason=f"`{name}` is a function defined in this file")
+            return def_origin(name, "def:{}@{}:{}".format(name, *binding.position), binding.function.node, self.span)
         return Origin(reason=f"`{name}` is bound by a {binding.kind} statement", text=name)
 
     def _call_origin(self, call: cst.Call, ctx: Context, index: tuple, depth: int) -> Origin:
@@ -308,11 +313,14 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             operation = Operation("call", method, args, keywords, None, self.span(call))
             return dataclasses.replace(base, operations=base.operations + (operation,))
         if method in PARSER_METHODS and index:
-            return self._parsed_args(func.value, ctx, index[0], text, depth)
+            return self._parsed_args(func.value, ctx, index[0], text, depth, call)
         function = self.local_function(func, ctx)
         if function is not None:
             return self._function_origin(function, call, ctx, index, depth)
-        wrapped = self.partial_target(func, ctx) if type(func) in (cst.Name, cst.Call) else None
+        closure = self.closure_call(func, ctx)
+        if closure is not None:
+            return self._function_origin(closure[0], call, ctx, index, depth, outer=closure[1])
+        wrapped = self.partial_target(func, ctx) if type(func) in (cst.Name, cst.Call, cst.Attribute) else None
         if wrapped is not None:
             # A functools.partial object: the callable it wraps, run with its bound arguments first.
             target, target_ctx, pairs = wrapped
@@ -374,14 +382,6 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             return Origin("constructor", class_name=callee, path=path, local_class=local, **common)
         why = f"the result of `{callee or method}(...)` is not followed{self.import_note(callee)}"
         return Origin("call", reason=why, **common)
-
-    def is_import_rooted(self, node: cst.BaseExpression, ctx: Context) -> bool:
-        while isinstance(node, cst.Attribute):
-            node = node.value
-        if not isinstance(node, cst.Name):
-            return False
-        binding, _scope, _ambiguous = self.lookup(node.value, ctx)
-        return binding is not None and binding.kind == BindingKind.IMPORT
 
     def _path(self, call: cst.Call, ctx: Context, pairs: Optional[list], positional: list, depth: int, keyword: str):
         if self._keys_only:

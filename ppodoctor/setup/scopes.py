@@ -91,6 +91,8 @@ class _Walker:
                 dest = chosen.lstrip("-").replace("-", "_")
         if dest and "default" in keywords:
             self.facts.argparse_defaults[dest] = keywords["default"]
+        if dest:
+            self.facts.argparse_options.append((dest, tuple(o for o in options if isinstance(o, str)), keywords))
 
     def scan(self, node: cst.CSTNode, scope: Scope, path: BranchPath) -> None:
         ExpressionScanner(self.facts, scope, path, self._loop, self.record_argparse).scan(node)
@@ -142,18 +144,27 @@ class _Walker:
             if stmt.value is not None:
                 self.bind_target(stmt.target, stmt.value, scope, path)
             if scope.kind == ScopeKind.CLASS and isinstance(stmt.target, cst.Name) and stmt.value is not None:
-                default = stmt.value
+                default, factory = stmt.value, None
                 if isinstance(default, cst.Call) and dotted_name(default.func).endswith("field"):
-                    default = next((a.value for a in default.args if a.keyword and a.keyword.value == "default"), None)
+                    keywords = {a.keyword.value: a.value for a in default.args if a.keyword}
+                    default, factory = keywords.get("default"), keywords.get("default_factory")
                 klass = scope.class_info
                 if klass is not None:
                     klass.fields.append(stmt.target.value)
+                    klass.field_types[stmt.target.value] = stmt.annotation.annotation
                     if default is not None:
                         klass.field_defaults[stmt.target.value] = default
+                    elif factory is not None:
+                        klass.field_factories[stmt.target.value] = factory
             elif scope.kind == ScopeKind.CLASS and isinstance(stmt.target, cst.Name) and scope.class_info is not None:
                 scope.class_info.fields.append(stmt.target.value)
+                scope.class_info.field_types[stmt.target.value] = stmt.annotation.annotation
         elif isinstance(stmt, cst.AugAssign):
-            self.bind_target(stmt.target, None, scope, path, kind="other")
+            if isinstance(stmt.operator, cst.BitOrAssign) and isinstance(stmt.target, cst.Name):
+                # `kw |= {...}`: the value is `kw | {...}` (a dict merged in place); mappings.py reads it.
+                self.bind_target(stmt.target, stmt, scope, path)
+            else:
+                self.bind_target(stmt.target, None, scope, path, kind="other")
         elif isinstance(stmt, cst.Del):
             for element in _targets(stmt.target):
                 node = element[0]

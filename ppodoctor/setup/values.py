@@ -7,13 +7,15 @@ a default the source does not write (argparse and dataclass defaults are written
 
 from __future__ import annotations
 
+import posixpath
+
 from typing import Any, Optional
 
 import libcst as cst
 
 from ..types import UNKNOWN, OriginKind, ValueKind
 from .context import VARIES, Context
-from .literals import NOT_LITERAL, literal, subscript_key
+from .literals import NOT_LITERAL, literal
 from .model import Keyword, Origin, Value
 from .facts import BindingKind
 
@@ -31,6 +33,9 @@ def _unknown(text: str, reason: str) -> Value:
 NAMESPACES = frozenset({"types.SimpleNamespace", "argparse.Namespace"})
 
 
+_PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"})
+
+
 class ValueResolution:
     def value(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> Value:
         found = literal(node)
@@ -44,7 +49,7 @@ class ValueResolution:
         if isinstance(node, cst.Attribute):
             return self._attribute_value(node, ctx, text, depth)
         if isinstance(node, cst.Subscript):
-            key = subscript_key(node)
+            key = self.key_of(node, ctx, depth)  # `TABLE[role]`: a key the source shows elsewhere too
             if key is not NOT_LITERAL:
                 target = self.element_node(node.value, ctx, key, depth)
                 if target is not None:
@@ -54,7 +59,44 @@ class ValueResolution:
             return self._call_value(node, ctx, text, depth)
         if isinstance(node, cst.Lambda):
             return Value("function", _returned_keys([node.body]), text)
+        if isinstance(node, (cst.FormattedString, cst.BinaryOperation)):
+            built = self._built_string(node, ctx, depth)
+            if built is not None:
+                return Value("literal", built, text)
         return _unknown(text, f"`{text}` is computed at run time")
+
+    def _built_string(self, node: cst.BaseExpression, ctx: Context, depth: int) -> Optional[str]:
+        """A path or name built from parts the source shows: an f-string of known values, `a + b` of
+        strings, `Path(a) / b` (as the string it stands for); None when a part is not known."""
+        if isinstance(node, cst.FormattedString):
+            parts = []
+            for part in node.parts:
+                if isinstance(part, cst.FormattedStringText):
+                    parts.append(part.value)
+                    continue
+                if part.conversion is not None or part.format_spec is not None:
+                    return None
+                value = self.value(part.expression, ctx, depth + 1)
+                if value.kind != ValueKind.LITERAL or type(value.value) not in (str, int):
+                    return None
+                parts.append(str(value.value))
+            return "".join(parts)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Divide)):
+            left, right = (self._path_part(side, ctx, depth) for side in (node.left, node.right))
+            if left is None or right is None:
+                return None
+            # `a / b` runs only on a path (str / str raises): the path it makes, as a string
+            return left + right if isinstance(node.operator, cst.Add) else posixpath.join(left, right)
+        return None
+
+    def _path_part(self, node: cst.BaseExpression, ctx: Context, depth: int) -> Optional[str]:
+        if isinstance(node, cst.Call) and self.qualname(node.func, ctx) in _PATH_CLASSES and len(node.args) == 1 \
+                and not node.args[0].keyword and not node.args[0].star:
+            node = node.args[0].value  # Path("models"): the string it wraps
+        if isinstance(node, cst.BinaryOperation):
+            return self._built_string(node, ctx, depth + 1)
+        value = self.value(node, ctx, depth + 1)
+        return value.value if value.kind == ValueKind.LITERAL and isinstance(value.value, str) else None
 
     def _name_value(self, node: cst.Name, ctx: Context, depth: int) -> Value:
         from_loop = self.loop_var(node.value, ctx) if ctx.loop_vars else None
@@ -69,14 +111,14 @@ class ValueResolution:
         if ambiguous:
             return _unknown("", f"`{node.value}` is assigned differently in different branches")
         if binding.kind == BindingKind.PARAM:
-            bound = self.param(node.value, ctx) if scope is ctx.scope else None
+            bound = self.param(node.value, ctx) if self.binds_in(scope, ctx) else None
             if bound is not None and bound != VARIES:
                 target = self.follow_index(bound.node, bound.index)
                 if target is not None:
                     return self.value(target, bound.ctx, depth + 1)
             if bound == VARIES:
                 return _unknown("", f"`{node.value}` is passed differently by the calls of `{scope.name}`")
-            if ctx.params is not None and binding.value is not None and scope is ctx.scope:
+            if ctx.params is not None and binding.value is not None and self.binds_in(scope, ctx):
                 # Inside a followed call that did not pass it: the default applies.
                 return self.value(binding.value, Context(scope.lookup_parent or scope, None), depth + 1)
             return _unknown("", f"`{node.value}` is a parameter of `{scope.name}`")
@@ -116,6 +158,9 @@ class ValueResolution:
                 and receiver.keyword(attr) is not None:
             return _with_text(receiver.keyword(attr).value, text)  # a namespace's attributes: its keywords
         parsed = receiver.kind == OriginKind.CALL and receiver.callee.split(".")[-1] in ("parse_args", "parse_known_args")
+        launched = self._argparse_launched(node.value, ctx, attr, text) if parsed and self.argv is not None else None
+        if launched is not None:
+            return launched
         if parsed and attr in self.facts.argparse_defaults:
             inner = self.value(self.facts.argparse_defaults[attr], Context(self.facts.root, None), depth + 1)
             return _with_text(inner, text)
@@ -123,8 +168,33 @@ class ValueResolution:
             return _unknown(text, f"`{attr}` has no default in the source: the command line fills it")
         return _unknown(text, receiver.reason or f"`{text}` cannot be read off the source")
 
+    def _argparse_launched(self, namespace: cst.BaseExpression, ctx: Context, attr: str, text: str) -> Optional[Value]:
+        """`args.attr` under a launch: the command line's value, else argparse's default (the written
+        one, False for store_true, None otherwise); None when the parse call cannot be read."""
+        call = namespace if isinstance(namespace, cst.Call) else None
+        if isinstance(namespace, cst.Name):
+            binding, scope, ambiguous = self.lookup(namespace.value, ctx)
+            if binding is not None and not ambiguous and binding.kind == BindingKind.ASSIGN and not binding.index \
+                    and isinstance(binding.value, cst.Call):
+                call, ctx = binding.value, self.context_for(binding, scope, ctx)
+        launched = self.launch_binding(call, ctx) if call is not None else None
+        if launched is None:
+            return None
+        given = launched.of("")
+        if attr in given:
+            return _with_text(given[attr], text)
+        if attr in self.facts.argparse_defaults:
+            return None  # the written default, read as without a launch
+        for dest, _flags, keywords in self.facts.argparse_options:
+            if dest == attr:
+                action = literal(keywords["action"]) if "action" in keywords else None
+                return Value("literal", {"store_true": False, "store_false": True}.get(action), text)
+        return None
+
     def _field_value(self, receiver: Origin, klass, attr: str, depth: int) -> Value:
         """A dataclass field: the keyword the constructor call passes, else its written default."""
+        if receiver.kind == OriginKind.PARSED_ARGS and receiver.keyword(attr) is not None:
+            return receiver.keyword(attr).value  # the launch's command line names it
         if receiver.kind == OriginKind.CONSTRUCTOR:
             keyword = receiver.keyword(attr)
             if keyword is not None:
@@ -166,13 +236,22 @@ class ValueResolution:
                 start, stop, step = ([0] if len(bounds) == 1 else []) + [b.value for b in bounds] + \
                     ([1] if len(bounds) < 3 else [])
                 return Value("range", (start, stop, step), text)
+        if callee in _PATH_CLASSES | {"str", "os.fspath"} and len(node.args) == 1 and not node.args[0].keyword and not node.args[0].star:
+            inner = self.value(node.args[0].value, ctx, depth + 1)  # Path("models"), str(path): the string
+            if inner.kind == ValueKind.LITERAL and isinstance(inner.value, str):
+                return Value("literal", inner.value, text)
+        if callee == "os.path.join" and node.args and not any(a.keyword or a.star for a in node.args):
+            parts = [self.value(a.value, ctx, depth + 1) for a in node.args]
+            if all(p.kind == ValueKind.LITERAL and isinstance(p.value, str) for p in parts):
+                return Value("literal", posixpath.join(*(p.value for p in parts)), text)
         if callee == "len" and len(node.args) == 1 and not node.args[0].keyword:
             inner = self.value(node.args[0].value, ctx, depth + 1)
             if inner.kind == ValueKind.LITERAL and isinstance(inner.value, (tuple, dict, str)):
                 return Value("literal", len(inner.value), text)
         return _unknown(text, f"the result of `{callee or self.text(node.func)}(...)` is computed at run time")
 
-    def _parsed_args(self, parser: cst.BaseExpression, ctx: Context, index: Any, text: str, depth: int) -> Origin:
+    def _parsed_args(self, parser: cst.BaseExpression, ctx: Context, index: Any, text: str, depth: int,
+                     call: Optional[cst.Call] = None) -> Origin:
         parser_node = (parser, ctx) if isinstance(parser, cst.Call) else None
         if isinstance(parser, cst.Name):
             binding, scope, ambiguous = self.lookup(parser.value, ctx)
@@ -187,6 +266,14 @@ class ValueResolution:
                 (classes if elements is None and index == 0 else None)
             if chosen is not None:
                 class_name = self.qualname(chosen, parser_ctx)
+                launched = self.launch_binding(call, ctx) if call is not None else None
+                if launched is not None and (self.local_class(class_name, parser_ctx) is not None
+                                             or self.argv.fields_of(class_name) is not None):
+                    # The launch's command line fills the fields it names; the others keep their defaults.
+                    span = self.span(call)
+                    keywords = tuple(Keyword(name, value, span) for name, value in launched.of(class_name).items())
+                    return Origin("parsed_args", key=f"parsed:{text}:{index}", class_name=class_name, text=text,
+                                  keywords=keywords, span=span, reason=f"filled from {self.argv.where}")
                 return Origin("parsed_args", key=f"parsed:{text}:{index}", class_name=class_name, text=text,
                               partial=True, reason="filled from the command line")
         return Origin(reason="filled by an argument parser that cannot be followed", text=text)

@@ -63,6 +63,20 @@ KEYWORD_ROLES = {
     "data_collator": "data_collator",
 }
 
+# RLOOTrainer and GRPOTrainer (trl >= 1.0: 1.12 and 1.16 read alike), by keyword and in positional order.
+GROUP_ORDER = ("model", "reward_funcs", "args", "train_dataset", "eval_dataset", "processing_class",
+               "reward_processing_classes", "callbacks", "optimizers", "quantization_config", "peft_config")
+GROUP_KEYWORD_ROLES = {
+    "model": "policy",
+    "reward_funcs": "reward_funcs",
+    "args": "config",
+    "train_dataset": "train_dataset",
+    "eval_dataset": "eval_dataset",
+    "processing_class": "processing_class",
+    "reward_processing_classes": "reward_processing_classes",
+    "peft_config": "peft_config",
+}
+
 
 class InvalidVersion(ValueError):
     """Text that is not a PEP 440 version; str() says which text and what a version looks like."""
@@ -152,6 +166,9 @@ class Target(Record):
     # the installed one: a release the tables did not measure is read from there (installed_facts.py).
     trl_path: str = ""
     transformers_path: str = ""
+    # The interpreter whose installed trl is the target (where trl_path is set): what else it has
+    # (vllm, ...) is asked of it only when a rule needs to know (target.has_package).
+    python: str = ""
 
     @property
     def era(self) -> str:

@@ -254,7 +254,27 @@ def resolve_target(settings, path: Optional[Path] = None) -> Target:
     if transformers is None:
         transformers, transformers_source = default_transformers(target.version)
         transformers_path = ""
-    return Target(target.version, target.source, transformers, transformers_source, trl_path, transformers_path)
+    return Target(target.version, target.source, transformers, transformers_source, trl_path, transformers_path,
+                  python if trl_path else "")
+
+
+@lru_cache(maxsize=16)
+def has_package(python: str, name: str) -> Optional[bool]:
+    """Whether `python` can import the top-level package `name` (as TRL's own is_*_available asks:
+    importlib's finder, then the distribution's metadata); None when the interpreter cannot be asked.
+    Asked only when a rule needs it (an option that needs the package), never on `check`'s start-up."""
+    if os.path.abspath(python) == os.path.abspath(sys.executable):
+        import importlib.util
+
+        return importlib.util.find_spec(name) is not None
+    import subprocess
+
+    ask = f"import importlib.util as u, sys; sys.exit(0 if u.find_spec({name!r}) else 3)"
+    try:
+        done = subprocess.run([python, "-c", ask], capture_output=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {0: True, 3: False}.get(done.returncode)
 
 
 def _installed_version(text: Optional[str]) -> Optional[Version]:

@@ -1,0 +1,142 @@
+"""End to end on the CPU in trl 1.16: RLOO and GRPO scripts broken one way each fail in real TRL with the
+rule's own error, `check` finds them, `fix --write` patches those with a fix, and the patched scripts train
+to the end; the correct twins are found clean, left byte for byte by `fix --write`, and train.
+
+Two styles (fixtures/group/): a GRPO script with a reward function and a config variable; an RLOO script
+with the policy object, a reward function and a reward-model path in one list, the config built inside the
+call, everything passed by position. The PPD6xx fixes are not confirmed by the probe (it builds PPO setups
+only): `fix --write --no-probe` writes the safe ones, `--unsafe-fixes` the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migrate_helpers import trl116_python
+from ppodoctor.rules import find_rule
+from test_e2e_trl import make_models, run
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "fixtures" / "group"
+STYLES = ("grpo_function", "rloo_list")
+
+# code -> (the correct text, its broken replacement) in each style; None: that style cannot show it.
+BREAKS = {
+    "PPD601": {"grpo_function": ("num_generations=2", "num_generations=3"),
+               "rloo_list": ("num_generations=2", "num_generations=3")},
+    "PPD602": {"grpo_function": ("num_generations=2", "num_generations=1"),
+               "rloo_list": ("num_generations=2", "num_generations=1")},
+    "PPD603": {"grpo_function": ("def length_reward(completions, **kwargs)", "def length_reward(completions)"),
+               "rloo_list": ("def brevity(completions, **kwargs)", "def brevity(completions)")},
+    "PPD604": {"grpo_function": ('{"prompt": [', '{"question": ['),
+               "rloo_list": ('"prompt":', '"question":')},
+    "PPD606": {"grpo_function": ("    num_generations=2,\n", "    num_generations=2,\n    kl_coef=0.05,\n"),
+               "rloo_list": ("num_generations=2,", "num_generations=2, cliprange=0.2,")},
+    # one tokenizer for a function and a model: the fix pairs them [None, tokenizer]
+    "PPD608": {"rloo_list": ("    processing_class=tokenizer,\n",
+                             "    processing_class=tokenizer,\n    reward_processing_classes=tokenizer,\n")},
+}
+FIXABLE = ("PPD601", "PPD602", "PPD603", "PPD606", "PPD608")
+CASES = [(code, style) for code in BREAKS for style in STYLES if style in BREAKS[code]]
+
+
+@pytest.fixture(scope="module")
+def python116() -> str:
+    python = trl116_python()
+    if python is None:
+        pytest.skip("no trl 1.16 interpreter (.venv-trl116; scripts/setup makes it)")
+    return python
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, python116) -> Path:
+    out = tmp_path_factory.mktemp("models") / "models"
+    make_models(python116, out)
+    return out
+
+
+def ppodoctor(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ppodoctor", *args], capture_output=True, text=True, cwd=cwd,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
+
+
+def found_codes(script: Path) -> list[str]:
+    done = ppodoctor("check", "--trl-version", "1.16.0", "--output-format", "concise", script.name, cwd=script.parent)
+    return re.findall(r":\d+:\d+: (PPD\d+)", done.stdout)
+
+
+def place(tmp_path: Path, models: Path, style: str, text: str) -> Path:
+    (tmp_path / "models").symlink_to(models, target_is_directory=True)
+    script = tmp_path / f"{style}.py"
+    script.write_text(text)
+    return script
+
+
+def broken_text(code: str, style: str) -> str:
+    correct, broken = BREAKS[code][style]
+    text = (SCRIPTS / f"{style}.py").read_text()
+    assert correct in text, (code, style)
+    return text.replace(correct, broken)
+
+
+@pytest.mark.parametrize("code, style", CASES, ids=[f"{c}-{s}" for c, s in CASES])
+def test_broken_scripts_fail_are_found_fixed_and_train(code, style, models, python116, tmp_path):
+    script = place(tmp_path, models, style, broken_text(code, style))
+    # 1. real trl 1.16 fails with the error the rule says it prevents
+    failed = run(python116, script)
+    assert failed.returncode != 0, failed.stdout[-500:]
+    rule = find_rule(code)
+    assert any(re.search(known.pattern, failed.stderr) for known in rule.known_errors), failed.stderr[-1500:]
+    # 2. check finds it, and nothing else
+    assert found_codes(script) == [code]
+    if code not in FIXABLE:
+        return
+    # 3. fix --write patches it; 4. the patched script trains to the end
+    written = ppodoctor("fix", "--write", "--no-probe", "--unsafe-fixes", "--trl-version", "1.16.0", script.name,
+                        cwd=tmp_path)
+    assert written.returncode == 0, written.stdout + written.stderr
+    assert script.read_text() != broken_text(code, style)
+    assert found_codes(script) == []
+    done = run(python116, script)
+    assert done.returncode == 0, f"{script.read_text()}\n{done.stderr[-2000:]}"
+    assert "'train_runtime'" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_correct_twins_are_clean_untouched_and_train(style, models, python116, tmp_path):
+    original = (SCRIPTS / f"{style}.py").read_bytes()
+    script = place(tmp_path, models, style, original.decode())
+    assert found_codes(script) == []
+    written = ppodoctor("fix", "--write", "--no-probe", "--unsafe-fixes", "--trl-version", "1.16.0", script.name,
+                        cwd=tmp_path)
+    assert written.returncode == 0, written.stdout + written.stderr
+    assert script.read_bytes() == original
+    done = run(python116, script)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'train_runtime'" in done.stdout + done.stderr
+
+
+def test_use_vllm_without_vllm_fails_is_found_against_the_interpreter_and_fixed(models, python116, tmp_path):
+    """PPD607 knows what the target interpreter has only when asked with --python (trl 1.16 has no vLLM)."""
+    text = (SCRIPTS / "grpo_function.py").read_text().replace("    use_cpu=True,\n",
+                                                              "    use_cpu=True,\n    use_vllm=True,\n")
+    script = place(tmp_path, models, "grpo_function", text)
+    failed = run(python116, script)
+    assert failed.returncode != 0 and re.search(find_rule("PPD607").known_errors[0].pattern, failed.stderr), \
+        failed.stderr[-1500:]
+    assert found_codes(script) == []  # --trl-version alone: the installed packages are not known
+    checked = ppodoctor("check", "--python", python116, "--output-format", "concise", script.name, cwd=tmp_path)
+    assert re.findall(r":\d+:\d+: (PPD\d+)", checked.stdout) == ["PPD607"], checked.stdout
+    written = ppodoctor("fix", "--write", "--no-probe", "--unsafe-fixes", "--python", python116, script.name,
+                        cwd=tmp_path)
+    assert written.returncode == 0, written.stdout + written.stderr
+    assert "use_vllm=False" in script.read_text()
+    done = run(python116, script)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'train_runtime'" in done.stdout + done.stderr
