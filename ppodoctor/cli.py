@@ -100,8 +100,8 @@ def main() -> None:
               "runtime probe first, unless --no-probe), then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply fixes that change "
               "behaviour beyond the crash; without, count them as fixable.")
-@click.option("--diff", is_flag=True, help="Print the diff of every fix and write nothing; exit 1 when "
-              "there is something to fix.")
+@click.option("--diff", is_flag=True, help="Print the diff --fix would apply (the same probe gate) and write "
+              "nothing; exit 1 when there is something to fix.")
 @click.option("--show-fixes/--no-show-fixes", default=None, help="With --fix, list what was fixed; "
               "--no-show-fixes drops the fix previews from the text output.")
 @click.option("--statistics", is_flag=True, help="Count the findings per code instead of listing them "
@@ -116,7 +116,7 @@ def main() -> None:
               "(--output-file is still written).")
 @click.option("--probe/--no-probe", default=None, help="--probe: also build the models on the meta device in "
               "the scripts' interpreter: confirm each finding, add runtime findings (PPD501-504) and a memory "
-              "plan. --no-probe: with --fix, write the fixes unconfirmed.")
+              "plan. --no-probe: with --fix or --diff, keep the fixes unconfirmed (safe ones; unsafe with --unsafe-fixes).")
 @click.option("--hide-refuted", is_flag=True, help="With --probe: leave out the findings the probe refuted "
               "(they are never counted as problems).")
 @probe_options
@@ -226,16 +226,17 @@ def probe(script, trl_version, config, output_format, world_size, nodes, zero_st
 @click.argument("paths", nargs=-1, type=click.Path())
 @rule_options
 @click.option("--write", is_flag=True, help="Apply the fixes in place (default: print a diff, write nothing).")
-@click.option("--unsafe-fixes", is_flag=True, help="Also write fixes the probe could not check (with --no-probe: "
-              "the unsafe fixes, which the source alone cannot show to be harmless).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also keep (in the diff and the write) fixes the probe could not "
+              "check (with --no-probe: the unsafe fixes, which the source alone cannot show to be harmless).")
 @click.option("--probe/--no-probe", "use_probe", default=True, show_default=True,
-              help="With --write: write the fixes the runtime probe confirms (the original fails as the rule "
-              "says, the fixed setup passes); --no-probe writes the safe fixes unconfirmed.")
+              help="Keep the fixes the runtime probe confirms (the original fails as the rule says, the fixed "
+              "setup passes), in the diff and in what --write writes alike; --no-probe keeps the safe fixes "
+              "unconfirmed.")
 @click.option("--quiet", "-q", is_flag=True, help="Print the diff and errors only.")
 @probe_options
 def fix(paths, select, extend_select, ignore, per_file_ignores, extend_per_file_ignores, trl_version, config,
         exclude, write, unsafe_fixes, use_probe, quiet, **probe_settings) -> None:
-    """Fix PPO training scripts: print a diff of every fix, or apply them with --write."""
+    """Fix PPO training scripts: print the diff --write would apply (and why any fix is left out), or apply it."""
     # each command imports only what it runs (cold start)
     from .pipeline.fix import fix_paths
     from .report.summary import FixSummary, error_line
@@ -243,7 +244,7 @@ def fix(paths, select, extend_select, ignore, per_file_ignores, extend_per_file_
     paths = paths or (".",)
     settings = command_settings(paths, config, select, extend_select, ignore, per_file_ignores,
                                 extend_per_file_ignores, trl_version, exclude, probe_settings.get("probe_python"))
-    gate_options = make_probe_options(**probe_settings) if write and use_probe else None
+    gate_options = make_probe_options(**probe_settings) if use_probe else None
     report = fix_paths([Path(p) for p in paths], settings, unsafe=unsafe_fixes, write=write, probe=use_probe,
                        probe_options=gate_options)
     summary = FixSummary(report, write, use_probe, apply_hint="; run with --write to apply")

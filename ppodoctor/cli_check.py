@@ -145,16 +145,17 @@ def _apply_fixes(paths, settings, options: CheckOptions, say):
 
 
 def _run_diff(paths, settings, options: CheckOptions, say, style) -> int:
-    """--diff: the diff of every fix on stdout, nothing written; 1 when there is something to fix."""
+    """--diff: the diff `--fix` would apply (the same probe gate, unless --no-probe) on stdout, nothing
+    written; 1 when there is something to fix."""
     # `--fix`/`--diff` only: the fix stage is not paid by a plain check
-    from .pipeline.fix import FixReport, fix_paths, fix_source
-    files = []
-    if "-" in paths:
-        files.append(fix_source(sys.stdin.buffer.read(), options.stdin_name, settings,
-                                unsafe=options.unsafe_fixes, strict=True))
-    files.extend(fix_paths([Path(path) for path in paths if path != "-"], settings,
-                           unsafe=options.unsafe_fixes).files)
-    summary = FixSummary(FixReport(tuple(sorted(files, key=lambda item: item.path))), write=False)
+    from .pipeline.fix import FixReport, fix_paths
+    use_probe = options.probe is not False
+    probe_options = make_probe_options(**dict(options.probe_settings)) if use_probe else None
+    sources = [(options.stdin_name, sys.stdin.buffer.read())] if "-" in paths else []
+    decided = fix_paths([Path(path) for path in paths if path != "-"], settings, unsafe=options.unsafe_fixes,
+                        probe=use_probe, probe_options=probe_options, sources=sources)
+    summary = FixSummary(FixReport(tuple(sorted(decided.files, key=lambda item: item.path)), probe=use_probe),
+                         write=False, use_probe=use_probe)
     say([error_line(path, cause, style) for path, cause in summary.errors])
     if not options.silent or options.output_file is not None:
         emit(summary.diff, options.output_file)

@@ -85,11 +85,14 @@ def test_fix_leaves_unsafe_fixes_to_unsafe_fixes(tmp_path):
 
 
 def test_fix_is_gated_by_the_probe_as_fix_write_is(tmp_path):
-    """The real probe: the era renames are confirmed and written, the model fixes stay unchecked
-    (hub ids not cached offline) and are reported as remaining, exactly as `fix --write` does."""
+    """The real probe: the import's fix and the keyword renames are confirmed and written (the fixed
+    call's PPOConfig still asks for bf16, which this CPU machine refuses: PPD504's own finding, a fact of
+    the machine, refutes no other fix), the model fixes stay unchecked (hub ids not cached offline) and
+    are reported as remaining, exactly as `fix --write` does."""
     by_check, by_fix = copy(tmp_path, "guide", "a.py"), copy(tmp_path, "guide", "b.py")
     result = run("--fix", by_check)
     assert result.exit_code == 1
+    assert f"{by_check}:5:17: PPD202 fixed (confirmed)" in result.stderr
     assert f"{by_check}:35:5: PPD201 fixed (confirmed)" in result.stderr
     assert f"{by_check}:32:15: PPD101 not fixed: unchecked:" in result.stderr
     assert "PPD101" in result.stdout and "fixed, " in result.stdout and " remaining)." in result.stdout
@@ -114,19 +117,20 @@ def test_fix_refuses_stdin():
 
 # --- --diff ------------------------------------------------------------------------------------------
 def test_diff_prints_the_fixes_and_writes_nothing(tmp_path):
+    # --no-probe: the safe fixes (the probe-gated --diff: tests/test_fix_preview.py)
     path = copy(tmp_path, "crlf")
     before = path.read_bytes()
-    result = run("--diff", path)
+    result = run("--diff", "--no-probe", path)
     assert result.exit_code == 1 and path.read_bytes() == before
     assert result.stdout.startswith(f"--- {path}\n+++ {path}\n") and "+    value_model=value_model," in result.stdout
     assert "+tokenizer.add_special_tokens" not in result.stdout  # unsafe: only with --unsafe-fixes
     assert "Would fix 1 problem in 1 file." in result.stderr
-    assert run("--diff", "--exit-zero", path).exit_code == 0
+    assert run("--diff", "--no-probe", "--exit-zero", path).exit_code == 0
     clean = tmp_path / "clean.py"
     clean.write_bytes((CASES / "crlf" / "expected.py").read_bytes())
-    nothing = run("--diff", clean)
+    nothing = run("--diff", "--no-probe", clean)
     assert nothing.exit_code == 0 and nothing.stdout == ""
-    from_stdin = run("--diff", "--stdin-filename", "edit.py", "-", input=path.read_text())
+    from_stdin = run("--diff", "--no-probe", "--stdin-filename", "edit.py", "-", input=path.read_text())
     assert from_stdin.exit_code == 1 and from_stdin.stdout.startswith("--- edit.py\n")
 
 
@@ -222,7 +226,7 @@ def test_per_file_ignores_from_the_configuration_and_the_command_line(tmp_path):
 def test_per_file_ignores_apply_to_fixes_too(tmp_path):
     path = copy(tmp_path, "crlf")
     (tmp_path / "pyproject.toml").write_text('[tool.ppodoctor]\nper-file-ignores = {"train.py" = ["PPD301"]}\n')
-    diff = CliRunner().invoke(main, ["fix", *PIN, str(path)]).stdout
+    diff = CliRunner().invoke(main, ["fix", "--no-probe", *PIN, str(path)]).stdout
     assert "value_model=value_model" in diff and "add_special_tokens" not in diff
 
 
@@ -283,7 +287,8 @@ def test_junit_survives_characters_xml_cannot_carry(tmp_path):
 @pytest.mark.parametrize("args, content, expected", [
     ((), "clean", 0), ((), "broken", 1), ((), "bad", 2),
     (("--exit-zero",), "broken", 0), (("--exit-zero",), "bad", 2),
-    (("--diff",), "clean", 0), (("--diff",), "fixable", 1), (("--diff",), "broken", 0), (("--diff",), "bad", 2),
+    (("--diff",), "clean", 0), (("--diff", "--no-probe"), "fixable", 1), (("--diff",), "broken", 0),
+    (("--diff",), "bad", 2),
     (("--statistics",), "clean", 0), (("--statistics",), "broken", 1), (("--statistics",), "bad", 2),
     (("--quiet",), "broken", 1), (("--silent",), "broken", 1), (("--silent",), "bad", 2),
     (("--fix", "--no-probe"), "clean", 0), (("--fix", "--no-probe"), "fixable", 0),

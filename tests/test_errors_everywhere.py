@@ -125,7 +125,7 @@ def test_errors_stay_on_stderr_and_exit_2_with_every_mode(bad_tree, tmp_path, fl
     _root, paths, good = bad_tree
     copy = tmp_path / good.name
     copy.write_text(BROKEN)
-    extra = ("--no-probe",) if flag == "--fix" else ()
+    extra = ("--no-probe",) if flag in ("--fix", "--diff") else ()
     result = ppodoctor("check", "--trl-version", "1.12.0", flag, *extra, *paths, copy)
     assert_every_cause_on_stderr(result, paths)
 
@@ -138,7 +138,7 @@ def test_silent_prints_nothing_but_still_exits_2(bad_tree):
 
 def test_fix_names_every_bad_file_too(bad_tree):
     _root, paths, good = bad_tree
-    result = ppodoctor("fix", "--trl-version", "1.12.0", *paths, good)
+    result = ppodoctor("fix", "--no-probe", "--trl-version", "1.12.0", *paths, good)
     assert_every_cause_on_stderr(result, paths)
     assert f"+++ {good}" in result.stdout  # the good file's diff is still printed
 

@@ -1,13 +1,15 @@
 """fix_source / fix_paths: what `ppodoctor fix` and other tools call.
 
-Nothing is written unless asked (`write=True`), and then only: fixes the runtime probe confirmed
-(both halves: the original fails as the rule says, the fixed setup passes; unchecked ones too with
-`unsafe`), or, when the caller opted out with `probe=False`, the safe fixes (and the unsafe ones
-with `unsafe`); in a text that parsed again and
+A fix run is two steps. `decide` (pure: nothing touches a disk) settles each file's final text: with
+the probe (the default), every fix the rules can make is proposed and the probe decides which stay
+(those it confirmed, both halves: the original fails as the rule says, the fixed setup passes;
+unchecked ones too with `unsafe`; never a refuted one); when it confirms some fixes and not others,
+the file is fixed again with only the confirmed findings allowed. Without the probe (`probe=False`)
+the safe fixes stay, and the unsafe ones with `unsafe`. Then, only with `write=True`, each decided
+text that changes its file is written; without it the same decided text is the preview's diff, so
+the preview shows exactly what `--write` writes. A text is written only when it parsed again and
 encodes in the file's own encoding (BOM and line endings kept), onto a file that still holds the
-bytes that were read. When the probe confirms some fixes and not others, the file is fixed again
-with only the confirmed findings allowed, and that text is written. The write is atomic
-(files.write_atomic).
+bytes that were read, atomically (files.write_atomic).
 """
 
 from __future__ import annotations
@@ -43,13 +45,18 @@ class FindingOutcome:
 
     @property
     def text(self) -> str:
+        return self.describe(written=True)
+
+    def describe(self, written: bool) -> str:
+        """One line: what the write did with the finding (`written`), or what it would do (a preview)."""
+        done = "fixed" if written else "would fix"
         verdict = self.verdict
         if verdict is None:
-            return f"fixed ({self.diagnostic.fix.applicability}, not probed)" if self.fixed else \
+            return f"{done} ({self.diagnostic.fix.applicability}, not probed)" if self.fixed else \
                 f"not fixed: {self.detail}"
         if self.fixed:
-            return "fixed (confirmed)" if verdict.status == CONFIRMED else \
-                f"fixed (unconfirmed, --unsafe-fixes): {verdict.detail}"
+            return f"{done} (confirmed)" if verdict.status == CONFIRMED else \
+                f"{done} (unconfirmed, --unsafe-fixes): {verdict.detail}"
         if self.detail:
             return f"not fixed: {verdict.status}, but {self.detail}"
         why = f": {verdict.detail}" if verdict.detail else ""
@@ -170,32 +177,60 @@ def fix_source(source: Union[str, bytes], filename: str = "<stdin>", settings: O
     return fixed
 
 
+Refix = Callable[[Callable[[Diagnostic], bool]], FileFix]  # the same source fixed again, only `allow`ed findings
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One source whose fixes change it: the engine's proposal and how to fix it again with fewer."""
+
+    proposal: FileFix
+    refix: Refix
+    path: Optional[Path] = None  # where a write goes; None for a text that is never written (stdin)
+
+
 def fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target: Optional[Target] = None,
               unsafe: bool = False, write: bool = False, probe: bool = True,
-              confirm: Optional[Confirmer] = None, probe_options: Any = None) -> FixReport:
+              confirm: Optional[Confirmer] = None, probe_options: Any = None,
+              sources: Sequence[tuple[str, bytes]] = ()) -> FixReport:
     """_fix_paths with one warm probe worker per interpreter for the whole run (every file, every
     round of the gate), started only if the probe is asked, stopped at the end."""
     with warm_probe():
-        return _fix_paths(paths, settings, target, unsafe, write, probe, confirm, probe_options)
+        return _fix_paths(paths, settings, target, unsafe, write, probe, confirm, probe_options, sources)
 
 
 def _fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, target: Optional[Target] = None,
                unsafe: bool = False, write: bool = False, probe: bool = True,
-               confirm: Optional[Confirmer] = None, probe_options: Any = None) -> FixReport:
-    """Fix files; with `write`, replace each changed one atomically (see the module docstring).
+               confirm: Optional[Confirmer] = None, probe_options: Any = None,
+               sources: Sequence[tuple[str, bytes]] = ()) -> FixReport:
+    """Fix files: decide each file's final text (see the module docstring), then, with `write`,
+    replace each changed one atomically. Without `write` the report holds the very texts a write would
+    write (its diff is the preview).
 
-    With `write` and `probe` (the default) every fix the rules can make is proposed and the probe
-    decides: the confirmed ones are written, and with `unsafe` the unchecked ones too, never a refuted
-    one. Without `probe`, safe fixes are written, and unsafe ones with `unsafe`. The probe runs once
-    for all files: `confirm` replaces its default (pipeline.verdicts.confirm_fix_sets); `probe_options`
-    (a probe.ProbeOptions) is handed to it, `settings` when None.
+    With `probe` (the default) every fix the rules can make is proposed and the probe decides: the
+    confirmed ones stay, and with `unsafe` the unchecked ones too, never a refuted one. Without
+    `probe`, safe fixes stay, and unsafe ones with `unsafe`. The probe runs once for all files:
+    `confirm` replaces its default (pipeline.verdicts.confirm_fix_sets); `probe_options` (a
+    probe.ProbeOptions) is handed to it, `settings` when None. `sources` are (name, bytes) texts from
+    an editor or stdin, decided with the files (one probe run) and never written.
     """
     settings = settings or Settings()
-    # A diff (no `write`) shows what may be written without the probe's word: safe fixes (unsafe with
-    # `unsafe`). A probe-gated write proposes every fix and lets the probe decide.
-    propose_unsafe = unsafe or (probe and write)
+    # The probe decides about every fix, unsafe ones included; without it the unsafe ones need `unsafe`.
+    propose_unsafe = unsafe or probe
     results: list[FileFix] = []
-    refixes: dict[int, tuple[Path, Callable]] = {}
+    pending: dict[int, Pending] = {}
+
+    def propose(data: bytes, name: str, strict: bool, path: Optional[Path]) -> None:
+        fixed = fix_source(data, name, settings, target, propose_unsafe, strict=strict)
+        if fixed.changed and not fixed.error:
+            if probe and confirm is None and not pending:  # the first source the probe will gate
+                warm_up(probe_options or settings)
+            pending[len(results)] = Pending(fixed, lambda allow: fix_source(data, name, settings, target,
+                                                                            propose_unsafe, allow), path)
+        results.append(fixed)
+
+    for name, data in sources:
+        propose(data, name, True, None)  # an editor's text is named by the user: compiled first
     paths = list(paths)
     named = files.named_files(paths)
     for path, problem in files.discover(paths, settings.is_excluded if settings.exclude else None):
@@ -207,42 +242,36 @@ def _fix_paths(paths: Iterable[Path], settings: Optional[Settings] = None, targe
         except files.SourceError as error:
             results.append(FileFix(str(path), error=str(error)))
             continue
-        fixed = fix_source(data, str(path), settings, target, propose_unsafe, strict=str(path) in named)
-        if write and fixed.changed and not fixed.error:
-            if probe and confirm is None and not refixes:  # the first file the probe will gate
-                warm_up(probe_options or settings)
-            refixes[len(results)] = (path, lambda allow, data=data, path=path:
-                                     fix_source(data, str(path), settings, target, propose_unsafe, allow))
-        results.append(fixed)
-    if write and refixes:
-        if probe:
-            written = _gated_writes({i: (refixes[i][0], refixes[i][1], results[i]) for i in refixes},
-                                    probe_options or settings, confirm, unsafe)
-        else:
-            written = {i: _replace_file(refixes[i][0], dataclasses.replace(
-                results[i], outcomes=tuple(FindingOutcome(d, None, True) for d in results[i].applied)))
-                for i in refixes}
-        for position, result in written.items():
-            results[position] = result
+        propose(data, str(path), str(path) in named, path)
+    decided = decide(pending, unsafe, probe_options or settings, confirm) if probe else \
+        {i: dataclasses.replace(item.proposal, outcomes=tuple(FindingOutcome(d, None, True)
+                                                              for d in item.proposal.applied))
+         for i, item in pending.items()}
+    for position, result in decided.items():
+        path = pending[position].path
+        if write and path is not None and result.changed:
+            result = write_decided(path, result, pending[position].proposal.original.raw)
+        results[position] = result
     return FixReport(tuple(results), write, probe)
 
 
 # A fix the probe refutes in one text may be cured in a text without the fixes that were held back
 # (another fix's edit broke what it needs): the gate proposes the smaller text again, a bounded
-# number of times, and writes only a text whose every fix the probe confirmed in that very text.
-MAX_GATE_ROUNDS = 3
+# number of times, and keeps only a text whose every fix the probe confirmed in that very text.
+MAX_GATE_ROUNDS = 4  # all proposed; the confirmed and once-retried; the confirmed; that text probed
 
 
-def _gated_writes(pending: dict[int, tuple[Path, Callable, FileFix]], options: Any, confirm: Optional[Confirmer],
-                  unsafe: bool) -> dict[int, FileFix]:
+def decide(pending: dict[int, Pending], unsafe: bool, options: Any,
+           confirm: Optional[Confirmer] = None) -> dict[int, FileFix]:
+    """The probe gate, pure: each pending source's final text (its original when no fix may stay),
+    with one outcome per proposed fix (kept or not, and why). Nothing is written here."""
     def allowed(verdict: ProbeVerdict) -> bool:
         return verdict.status == CONFIRMED or (unsafe and verdict.status == UNCHECKED)
 
-    proposed = {i: fixed for i, (_path, _refix, fixed) in pending.items()}
-    current = dict(proposed)
+    current = {i: item.proposal for i, item in pending.items()}
     verdicts: dict[int, dict] = {i: {} for i in pending}  # finding key -> its latest verdict
     retried: dict[int, set] = {i: set() for i in pending}
-    done: dict[int, FileFix] = {}
+    done: dict[int, Optional[FileFix]] = {}
     why_not: dict[int, str] = {}
     for _round in range(MAX_GATE_ROUNDS):
         todo = [i for i in pending if i not in done]
@@ -265,39 +294,45 @@ def _gated_writes(pending: dict[int, tuple[Path, Callable, FileFix]], options: A
             if not keep:
                 done[i] = None
                 continue
-            smaller, problem = _allowed_only(pending[i][1], keep)
+            smaller, problem = _allowed_only(pending[i].refix, keep)
             if smaller is None or not smaller.changed:
                 done[i], why_not[i] = None, problem
                 continue
             current[i] = smaller
-    results = {}
-    for i, (path, _refix, fixed) in pending.items():
-        final = done.get(i)
-        written_keys = {finding_key(d) for d in final.applied} if final is not None else set()
-        written = _written_flags(fixed.applied, final.applied if final is not None else ())
-        outcomes = []
-        for d, was_written in zip(fixed.applied, written):
-            verdict = verdicts[i].get(finding_key(d), ProbeVerdict(UNCHECKED, "not probed"))
-            detail = ""
-            if allowed(verdict) and not was_written:
-                detail = why_not.get(i, "") or (HELD_WITH_ANOTHER if finding_key(d) in written_keys else "")
-            outcomes.append(FindingOutcome(d, verdict, was_written, detail))
-        outcomes = tuple(outcomes)
-        all_verdicts = tuple(verdicts[i].get(finding_key(d), ProbeVerdict(UNCHECKED, "not probed"))
-                             for d in fixed.applied)
-        if final is None:
-            doubtful = sorted({f"{v.status}: {v.detail}" if v.detail else str(v.status)
-                               for v in all_verdicts if not allowed(v)})
-            why = why_not.get(i) or (f"{len(doubtful)} of {len(all_verdicts)} fixes not confirmed by the runtime "
-                                     f"probe ({'; '.join(doubtful)}); --no-probe writes the safe ones unconfirmed")
-            results[i] = dataclasses.replace(fixed, outcomes=outcomes, verdicts=all_verdicts, proposed=fixed.applied,
-                                             applied=(), not_written=why)
-            continue
-        held = {finding_key(d) for d, was_written in zip(fixed.applied, written) if not was_written} - written_keys
-        final = dataclasses.replace(final, verdicts=all_verdicts, proposed=fixed.applied, outcomes=outcomes,
-                                    skipped=tuple(s for s in final.skipped if finding_key(s.diagnostic) not in held))
-        results[i] = _replace_file(path, final, expected=fixed.original.raw)
-    return results
+    return {i: _settled(item.proposal, done.get(i), verdicts[i], why_not.get(i, ""), allowed)
+            for i, item in pending.items()}
+
+
+def _settled(fixed: FileFix, final: Optional[FileFix], verdicts: dict, why_not: str,
+             allowed: Callable[[ProbeVerdict], bool]) -> FileFix:
+    """The decided FileFix of one source: `final` (None: no fix stays) with every proposed fix's outcome."""
+    written_keys = {finding_key(d) for d in final.applied} if final is not None else set()
+    written = _written_flags(fixed.applied, final.applied if final is not None else ())
+    outcomes = []
+    for d, was_written in zip(fixed.applied, written):
+        verdict = verdicts.get(finding_key(d), ProbeVerdict(UNCHECKED, "not probed"))
+        detail = ""
+        if allowed(verdict) and not was_written:
+            detail = why_not or (HELD_WITH_ANOTHER if finding_key(d) in written_keys else
+                                 "" if final is not None else OUT_OF_ROUNDS)
+        outcomes.append(FindingOutcome(d, verdict, was_written, detail))
+    all_verdicts = tuple(verdicts.get(finding_key(d), ProbeVerdict(UNCHECKED, "not probed")) for d in fixed.applied)
+    if final is None:
+        doubtful = sorted({f"{v.status}: {v.detail}" if v.detail else str(v.status)
+                           for v in all_verdicts if not allowed(v)})
+        why = why_not or (f"{len(doubtful)} of {len(all_verdicts)} fixes not confirmed by the runtime "
+                          f"probe ({'; '.join(doubtful)}); --no-probe writes the safe ones unconfirmed")
+        # The original text stays: a preview shows no diff, a write writes nothing.
+        return dataclasses.replace(fixed, text=fixed.original.text, others=(), after=fixed.before,
+                                   outcomes=tuple(outcomes),
+                                   verdicts=all_verdicts, proposed=fixed.applied, applied=(), not_written=why)
+    held = {finding_key(d) for d, was_written in zip(fixed.applied, written) if not was_written} - written_keys
+    return dataclasses.replace(final, verdicts=all_verdicts, proposed=fixed.applied, outcomes=tuple(outcomes),
+                               skipped=tuple(s for s in final.skipped if finding_key(s.diagnostic) not in held))
+
+
+# The gate stopped before the text with only the confirmed fixes was probed itself.
+OUT_OF_ROUNDS = f"the text without the other fixes was not probed again within {MAX_GATE_ROUNDS} rounds"
 
 
 # A finding met in a later round inside code another fix added (a value model's new statement copies
@@ -330,14 +365,15 @@ def _allowed_only(refix, allowed: set) -> tuple[Optional[FileFix], str]:
     return partial, ""
 
 
-def _replace_file(path: Path, fixed: FileFix, expected: Optional[bytes] = None) -> FileFix:
-    """Write the fixed file and the other files its fixes edit, each atomically and only over the bytes
-    that were read; when one write fails, those already written get their old bytes back, so a fix is
-    in every file it edits or in none."""
+def write_decided(path: Path, fixed: FileFix, expected: bytes) -> FileFix:
+    """The write step: the decided text onto `path` (if it still holds `expected`, the bytes read) and
+    onto the other files its fixes edit, each atomically and only over the bytes that were read; when
+    one write fails, those already written get their old bytes back, so a fix is in every file it
+    edits or in none."""
     writes = [(Path(os.path.abspath(other.path)), files.encode(other.original, other.text), other.original.raw)
               for other in fixed.others if other.changed]
     if fixed.changed_here:
-        writes.append((path, fixed.new_bytes, expected if expected is not None else fixed.original.raw))
+        writes.append((path, fixed.new_bytes, expected))
     done: list[tuple[Path, bytes, bytes]] = []
     for target, new, old in writes:
         try:

@@ -3,17 +3,20 @@
 `annotate` gives each finding the verdict of its rule's `reproduce`; `runtime_findings` adds what
 only the probe sees (the rules' `from_probe`); `confirm_fix_sets` tells `fix --write` which fixes
 cure what they claim: the rule's `reproduce` on the setup as it is, its `validate_fix` on the setup
-as fixed, and nothing that passed before may fail after.
+as fixed, every other role's TRL steps passing on the fixed setup (probe.facts.CHECK_ROLES), and
+nothing that passed before may fail after.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
+from functools import lru_cache
 from typing import Sequence
 
 from ..probe.results import ProbeResult, probe_files
-from ..probe.facts import FileFacts, regressions
-from ..rules import rule_of
+from ..probe.facts import FileFacts, left_broken, regressions
+from ..rules import all_rules, rule_of
 from ..rules.base import runs_on_target
 from ..setup.model import FileSetup
 from ..types import CONFIRMED, REFUTED, UNCHECKED, Diagnostic, ProbeVerdict
@@ -69,6 +72,15 @@ def runtime_findings(file_setup: FileSetup, result: ProbeResult, existing: Seque
     return tuple(found)
 
 
+@lru_cache(maxsize=1)
+def _machine_errors() -> tuple:
+    """The errors of findings about the probe's machine (Rule.machine_dependent): met on another role of a
+    fixed setup, they do not refute a fix (that finding is reported on its own, and the script may train
+    on a machine where they do not happen)."""
+    return tuple(re.compile(known.pattern) for rule in all_rules() if rule.machine_dependent
+                 for known in rule.known_errors)
+
+
 def fix_verdict(diagnostic: Diagnostic, before: FileFacts, after: FileFacts, worse: Sequence[str]) -> ProbeVerdict:
     """Both halves: the original fails the way the rule says, and the fixed setup passes."""
     rule = _rule(diagnostic)
@@ -85,6 +97,11 @@ def fix_verdict(diagnostic: Diagnostic, before: FileFacts, after: FileFacts, wor
                                        f"{cured_detail}", True)
     if not cured:
         return ProbeVerdict(REFUTED, f"the fix does not cure it: {cured_detail}", True)
+    # Confirmed means TRL's own steps run for every role, not only those the finding is about.
+    broken = [line for line in left_broken(after, diagnostic.setup_index, rule.roles_of(diagnostic), rule.steps)
+              if not any(pattern.search(line) for pattern in _machine_errors())]
+    if broken:
+        return ProbeVerdict(REFUTED, f"the fixed setup still fails: {broken[0]}", True)
     if worse:
         return ProbeVerdict(REFUTED, f"the fixed script fails where the original did not: {worse[0]}", True)
     return ProbeVerdict(CONFIRMED, f"reproduced `{detail}`; the fixed setup passes", True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
 from ..setup.model import FileSetup, ImportRecord
-from ..types import Evidence
+from ..types import Evidence, Role
 from .probe_checks import Built, Check, Imported, Status
 from .setup_facts import CheckResult, ImportAttempt, ModelFacts, SetupFacts
 
@@ -25,6 +25,28 @@ SCORERS = ("reward", "value")
 # dropout walk; the value model's `base_model_prefix` is read by PolicyAndValueWrapper after it.
 INIT_ORDER = (Check.SIGNATURE, Check.SAME_OBJECT, Check.GENERATION_CONFIG, Check.CONFIG, Check.BATCH, Check.DROPOUT,
               Check.WRAPPER)
+
+
+_MODELS = (Role.POLICY, Role.REFERENCE, Role.REWARD, Role.VALUE)
+
+# Every step TRL takes on the trainer's arguments in __init__ and the first rollout and update, with
+# the roles it runs: a fix is confirmed only when all of them pass (or could not be run) on the fixed
+# setup, for the roles it touches and those it does not (pipeline/verdicts.py).
+CHECK_ROLES: dict[Check, tuple[Role, ...]] = {
+    Check.SIGNATURE: (),  # the whole call binds: a rule speaks for it by its `steps`
+    Check.CONFIG: (Role.CONFIG,),
+    Check.BATCH: (Role.CONFIG,),
+    Check.SAME_OBJECT: (Role.POLICY, Role.REFERENCE),
+    Check.GENERATION_CONFIG: (Role.POLICY,),
+    Check.DROPOUT: _MODELS,
+    Check.WRAPPER: (Role.POLICY, Role.VALUE),
+    Check.POLICY_LOGITS: (Role.POLICY,),
+    Check.REFERENCE_LOGITS: (Role.REFERENCE,),
+    Check.REWARD_GET_REWARD: (Role.REWARD,),
+    Check.VALUE_GET_REWARD: (Role.VALUE,),
+    Check.REWARD_NOT_TRAINED: (Role.REWARD, Role.VALUE),
+    Check.FIRST_BATCH: (Role.TRAIN_DATASET,),
+}
 
 
 @dataclass(frozen=True)
@@ -128,6 +150,25 @@ def first_failure(facts: FileFacts, index: Optional[int],
         if result.status is Status.FAIL and match(result):
             return True, result.error
     return False, "TRL's checks pass on the meta-device models (" + ", ".join(name for name, _m in steps) + ")"
+
+
+def left_broken(facts: FileFacts, index: Optional[int], own: Iterable[Role] = (),
+                own_steps: Iterable[Check] = ()) -> list[str]:
+    """TRL's steps that fail on the setup, but for those on a role in `own` and those in `own_steps`
+    (what a finding's own `validate_fix` speaks for): the role (or roles) and TRL's error, one line each."""
+    setup_facts = facts.setup(index)
+    if setup_facts is None or not setup_facts.trl_module:
+        return []  # no PPOTrainer of the new era here: its steps are not the ones the script meets
+    own, own_steps = set(own), set(own_steps)
+    found = []
+    for name, roles in CHECK_ROLES.items():
+        result = check(setup_facts, name)
+        if result.status is Status.FAIL and not own & set(roles) and name not in own_steps:
+            who = " and ".join("the PPOConfig" if role is Role.CONFIG else "the training dataset"
+                               if role is Role.TRAIN_DATASET else f"the {role} model" for role in roles) \
+                if roles and len(roles) <= 2 else "the trainer call"
+            found.append(f"{who}: TRL's {name} step still fails: {result.error}")
+    return found
 
 
 def checks_passing(setup_facts: Optional[SetupFacts]) -> set[Check]:

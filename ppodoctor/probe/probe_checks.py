@@ -30,6 +30,7 @@ class Check(_Named):
     SAME_OBJECT = "same_object"  # `model` and `ref_model` are not one object
     DROPOUT = "dropout"  # disable_dropout_in_model over the four models
     GENERATION_CONFIG = "generation_config"  # the policy's generation_config (the stop token)
+    POLICY_LOGITS = "policy_logits"  # the policy's forward (rollout and update) gives per-token `.logits`
     REFERENCE_LOGITS = "reference_logits"  # the reference's forward gives per-token `.logits`
     WRAPPER = "wrapper"  # PolicyAndValueWrapper(policy, value) forward
     REWARD_GET_REWARD = "reward_get_reward"  # get_reward on the reward model
@@ -41,6 +42,11 @@ class Check(_Named):
     def get_reward(cls, role: str) -> "Check":
         """The get_reward check of a scorer role ("reward" or "value")."""
         return cls(f"{role}_get_reward")
+
+    @classmethod
+    def logits(cls, role: str) -> "Check":
+        """The forward-gives-`.logits` check of a generating role ("policy" or "reference")."""
+        return cls(f"{role}_logits")
 
 
 class Status(_Named):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from .probe_checks import Built, Check, Imported, Status
+from .probe_checks import TRL_MODULE, Built, Check, Imported, Status
 
 
 def _built(raw: dict, what: str) -> tuple[Built, str]:
@@ -133,6 +133,12 @@ class SetupFacts:
 
     def model(self, role: str) -> ModelFacts:
         return self.models.get(role) or ModelFacts(Built.ABSENT)
+
+    @property
+    def trl_module(self) -> Optional[str]:
+        """The module whose PPOTrainer the checks ran against; None where this TRL has none (the
+        worker's stand-ins ran, for a trainer the script does not meet)."""
+        return (self.raw.get("checks") or {}).get(TRL_MODULE)
 
     def check(self, name: Check) -> CheckResult:
         for result in self.checks:

@@ -207,18 +207,19 @@ def generation_config_check(policy) -> dict:
     return check_result(Status.PASS)
 
 
-def reference_logits_check(models: dict, reference, inputs: dict) -> dict:
-    """The first rollout runs the reference model as TRL's `forward` does and reads per-token `.logits`."""
-    if models["reference"]["status"] in (Built.NONE, Built.ABSENT):
-        return check_result(Status.UNCHECKED, reason="no reference model")
+def logits_check(models: dict, role: str, model, inputs: dict) -> dict:
+    """The first rollout runs the policy and the reference as TRL's `forward` does and reads per-token
+    `.logits` (the update runs the policy so again)."""
+    if models[role]["status"] in (Built.NONE, Built.ABSENT):
+        return check_result(Status.UNCHECKED, reason=f"no {role} model")
 
     def forward():
-        logits = reference(**inputs).logits
+        logits = model(**inputs).logits
         if logits.dim() != 3:
-            raise ValueError(f"the reference model's logits have shape {list(logits.shape)}: one score per "
+            raise ValueError(f"the {role} model's logits have shape {list(logits.shape)}: one score per "
                              "sequence, not one per token")
 
-    return needs(models, "reference") or attempt(forward)  # one not built: the reason it was not
+    return needs(models, role) or attempt(forward)  # one not built: the reason it was not
 
 
 def reward_not_trained_check(models: dict, wrapper_class, policy, value, reward) -> dict:
@@ -284,7 +285,8 @@ def run_checks(setup: dict, built: dict, models: dict, tokenizer, versions: dict
         parts["PolicyAndValueWrapper"](policy, value)(**inputs)
 
     checks[Check.GENERATION_CONFIG] = needs(models, "policy") or generation_config_check(policy)
-    checks[Check.REFERENCE_LOGITS] = reference_logits_check(models, reference, inputs)
+    for role, generating in (("policy", policy), ("reference", reference)):
+        checks[Check.logits(role)] = logits_check(models, role, generating, inputs)
     checks[Check.WRAPPER] = needs(models, "policy", "value") or attempt(wrapper, value)
     checks[Check.REWARD_NOT_TRAINED] = reward_not_trained_check(models, parts["PolicyAndValueWrapper"], policy, value,
                                                                 reward)

@@ -155,7 +155,8 @@ class FixSummary:
 
 
 def _finding_lines(files, write: bool) -> list[str]:
-    """One line per finding whose fix was held back or gated: `path:line:col: CODE what happened`."""
+    """One line per finding whose fix was held back or gated: `path:line:col: CODE what happened` (a
+    preview says what the write would do, from the same decision)."""
     # the fix engine (libcst) loads only when fixes are shown
     from ..pipeline.engine import finding_key
 
@@ -168,9 +169,12 @@ def _finding_lines(files, write: bool) -> list[str]:
         for skipped in result.skipped:
             if not skipped.reason.startswith("unsafe fix") and finding_key(skipped.diagnostic) not in gated_keys:
                 lines.append(f"{skipped.diagnostic.location}: {skipped.diagnostic.code} not fixed: {skipped.reason}")
-        lines.extend(f"{o.diagnostic.location}: {o.diagnostic.code} {o.text}" for o in gated)
-        if write and result.changed and not result.written and result.not_written:
-            lines.append(f"{result.path}: not written: {result.not_written}")
+        # A preview's diff already shows the fixes no probe looked at; the rest say what the gate decided.
+        lines.extend(f"{o.diagnostic.location}: {o.diagnostic.code} {o.describe(write)}" for o in gated
+                     if write or o.verdict is not None or not o.fixed)
+        if result.not_written and not result.written:
+            lines.append(f"{result.path}: {'not written' if write else 'nothing would be written'}: "
+                         f"{result.not_written}")
     return lines
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Optional
 from ..records import Record, record
 from ..setup.model import FileSetup, PPOSetup
 from ..trl_api.eras import Target
-from ..types import Declined, Diagnostic, Edit, Evidence, Fix, KnownError, Severity, Span, TrainerKind
+from ..types import Declined, Diagnostic, Edit, Evidence, Fix, KnownError, Role, Severity, Span, TrainerKind
 
 if TYPE_CHECKING:  # only for annotations: a rule imports the fix and probe libraries when it uses them
     from ..fixes.source import SourceMap
@@ -75,6 +75,15 @@ class Rule:
     # beside one of theirs on the same argument this rule's static finding is not reported (one
     # problem, one finding), and beside one anywhere on the call, nor are its runtime findings.
     superseded_by: ClassVar[tuple[type, ...]] = ()
+    # What the finding is about, for the probe: the roles (and further TRL steps, probe.facts.CHECK_ROLES)
+    # that `validate_fix` speaks for. Every other role's steps must pass on the fixed setup too, or the
+    # fix is refuted (pipeline/verdicts.py). With `subject_is_role`, a finding is about its subject's role.
+    roles: ClassVar[tuple[Role, ...]] = ()
+    subject_is_role: ClassVar[bool] = False
+    steps: ClassVar[tuple[Any, ...]] = ()  # probe_checks.Check members: TRL steps on the whole call
+    # A finding about the machine the probe runs on, not the script (bf16 without a bf16 GPU): its error,
+    # met on another role, does not refute other findings' fixes (the script may train elsewhere).
+    machine_dependent: ClassVar[bool] = False
     # The trainers whose calls this rule judges (`check_setup` sees no other's): the PPO rules never
     # read an RLOOTrainer/GRPOTrainer call, nor the PPD6xx rules a PPOTrainer one.
     trainer_kinds: ClassVar[tuple[TrainerKind, ...]] = (TrainerKind.PPO,)
@@ -114,6 +123,10 @@ class Rule:
         """Does the fixed setup (`after`) pass? True when it does. By default: the failure is gone."""
         found, detail = self.reproduce(diagnostic, after)
         return (None if found is None else not found), detail
+
+    def roles_of(self, diagnostic: Diagnostic) -> tuple[Role, ...]:
+        """The roles this finding is about: its subject's (`subject_is_role`), else the rule's `roles`."""
+        return (Role(diagnostic.subject),) if self.subject_is_role else self.roles
 
     def from_probe(self, setup: PPOSetup, facts: dict, already: set) -> Iterable[tuple[Diagnostic, str]]:
         """Findings only the probe's facts show (the runtime rules), with the evidence for each."""

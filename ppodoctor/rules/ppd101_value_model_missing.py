@@ -32,6 +32,8 @@ class ValueModelMissing(Rule):
     code = "PPD101"
     name = "value-model-missing"
     severity = ERROR
+    roles = (Role.VALUE,)
+    steps = (Check.SIGNATURE,)  # the call binds once value_model= is passed
     summary = "PPOTrainer is built without a value model"
     fix_title = "add `value_model=`: a single-logit classifier from the reward model's path"
     probe_check = "signature / dropout walk / PolicyAndValueWrapper on None; fixed: all pass with the new model"

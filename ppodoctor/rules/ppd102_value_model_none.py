@@ -26,6 +26,7 @@ class ValueModelNone(Rule):
     code = "PPD102"
     name = "value-model-none"
     severity = ERROR
+    roles = (Role.VALUE,)
     summary = "`value_model=None` is passed to PPOTrainer"
     fix_title = "replace None with a single-logit classifier from the reward model's path"
     probe_check = "dropout walk / PolicyAndValueWrapper on None; fixed: all pass with the new model"

@@ -29,6 +29,7 @@ class ValueModelNotClassifier(Rule):
     code = "PPD103"
     name = "value-model-not-classifier"
     severity = ERROR
+    roles = (Role.VALUE,)
     summary = "the value model is not a single-logit sequence classifier"
     fix_title = "replace it with a single-logit classifier from the reward model's path"
     probe_check = "PolicyAndValueWrapper forward / get_reward on the value model; fixed: both pass"

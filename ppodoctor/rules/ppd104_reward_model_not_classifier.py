@@ -27,6 +27,7 @@ class RewardModelNotClassifier(Rule):
     code = "PPD104"
     name = "reward-model-not-classifier"
     severity = ERROR
+    roles = (Role.REWARD,)
     summary = "the reward model is not a sequence classifier"
     fix_title = "load the reward checkpoint as a single-logit AutoModelForSequenceClassification"
     probe_check = "get_reward on the reward model; fixed: passes, and the checkpoint is a saved classifier"

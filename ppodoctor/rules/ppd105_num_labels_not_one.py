@@ -37,6 +37,7 @@ class NumLabelsNotOne(Rule):
     code = "PPD105"
     name = "num-labels-not-one"
     severity = ERROR
+    roles = (Role.REWARD, Role.VALUE)
     summary = "the reward or value model has `num_labels` other than 1"
     fix_title = "set num_labels=1 where it is written"
     probe_check = "width of the reward and value heads built on the meta device; fixed: 1"

@@ -24,6 +24,7 @@ class ReferenceIsPolicy(Rule):
     code = "PPD106"
     name = "reference-is-policy"
     severity = ERROR
+    roles = (Role.REFERENCE,)
     summary = "the reference model is the policy object"
     fix_title = "pass `create_reference_model(policy)` (or None with a peft_config)"
     probe_check = "TRL's `ref_model is model` test; fixed: separate objects"

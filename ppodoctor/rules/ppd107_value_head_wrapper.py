@@ -39,6 +39,7 @@ class ValueHeadWrapper(Rule):
     code = "PPD107"
     name = "value-head-wrapper"
     severity = ERROR
+    subject_is_role = True  # one finding per role it names
     summary = "a value-head wrapper is given to the new-era PPOTrainer"
     fix_title = "policy, reference: load them with AutoModelForCausalLM; value model: a single-logit classifier"
     probe_check = ("generation_config on the policy / the reference's forward `.logits` / PolicyAndValueWrapper "

@@ -24,6 +24,7 @@ class RequiredArgumentMissing(Rule):
     code = "PPD108"
     name = "required-argument-missing"
     severity = ERROR
+    steps = (Check.SIGNATURE,)
     summary = "a required PPOTrainer argument is missing"
     no_fix_reason = ("the missing argument is a model, config or dataset only the user can supply; nothing in the "
                      "script says which object it would be")

@@ -27,6 +27,7 @@ class ValueIsPolicy(Rule):
     code = "PPD109"
     name = "value-is-policy"
     severity = ERROR
+    roles = (Role.VALUE,)
     summary = "the value model is the policy object"
     fix_title = "replace it with a separate single-logit classifier from the reward model's path"
     probe_check = "PolicyAndValueWrapper forward / get_reward on the value model; fixed: both pass"

@@ -53,6 +53,7 @@ class PolicyNotCausalLM(Rule):
     code = "PPD110"
     name = "policy-not-causal-lm"
     severity = ERROR
+    subject_is_role = True  # one finding per role it names
     summary = "the policy or reference model is not a causal LM"
     fix_title = "load it with AutoModelForCausalLM (same path and arguments)"
     probe_check = "generation_config on the policy / per-token logits of the reference (built from its checkpoint's " \

@@ -34,6 +34,7 @@ class ScorerNotPretrainedModel(Rule):
     code = "PPD111"
     name = "scorer-not-pretrained-model"
     severity = ERROR
+    subject_is_role = True  # one finding per role it names
     summary = "the reward or value model is a function or a plain nn.Module, not a transformers model"
     no_fix_reason = ("a reward function or custom module has no single-logit classifier equivalent in the script; "
                      "which model to train, or whether to move to RLOO/GRPO (`ppodoctor migrate`), is the user's "

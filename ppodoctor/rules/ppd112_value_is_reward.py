@@ -37,6 +37,7 @@ class ValueIsReward(Rule):
     code = "PPD112"
     name = "value-is-reward"
     severity = WARNING
+    roles = (Role.VALUE,)
     summary = "the value model is the reward model object, so PPO trains the reward model"
     fix_title = "replace it with a separate single-logit classifier from the reward model's path"
     probe_check = "reward parameters among PolicyAndValueWrapper(policy, value)'s trained ones; fixed: none are"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from ..trl_api import eras, table
+from ..probe.probe_checks import Check
 from ..types import ERROR, WARNING, KnownError
 from .base import Example, Rule
 from .common import ReplacementFix, is_other_era_script, ppotrainer_signature, rename_keyword, target_has_ppo, versions
@@ -34,6 +35,7 @@ class KeywordFromOtherEra(ReplacementFix, Rule):
     code = "PPD201"
     name = "keyword-from-other-era"
     severity = ERROR
+    steps = (Check.SIGNATURE,)
     summary = "a PPOTrainer keyword from another TRL era"
     fix_title = "rename the keyword to the target era's name for the same role"
     probe_check = "PPOTrainer.__init__'s real parameters: rejects the old keyword, accepts the new one"

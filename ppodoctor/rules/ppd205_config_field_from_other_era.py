@@ -36,6 +36,7 @@ class ConfigFieldFromOtherEra(Rule):
     code = "PPD205"
     name = "config-field-from-other-era"
     severity = ERROR
+    roles = (Role.CONFIG,)
     summary = "a PPOConfig field from another TRL era"
     fix_title = "rename, or remove what the new trainer has no use for"
     probe_check = "PPOConfig(...) built in this interpreter; fixed: it takes the keywords"

@@ -35,6 +35,7 @@ class PositionalMeaningChanged(ReplacementFix, Rule):
     code = "PPD208"
     name = "positional-meaning-changed"
     severity = ERROR
+    steps = (Check.SIGNATURE,)
     summary = "positional PPOTrainer arguments whose meaning changed across eras"
     fix_title = "pass the arguments as keywords of the target TRL"
     probe_check = "the positional arguments against PPOTrainer.__init__'s real order; fixed: the keywords bind"

@@ -4,7 +4,7 @@ import dataclasses
 from typing import Optional
 
 from ..trl_api import eras, table
-from ..types import DISPLAY_ONLY, ERROR, Fix, KnownError
+from ..types import DISPLAY_ONLY, ERROR, Fix, KnownError, Role
 from .base import Example, Rule
 from .common import (accepted_config_fields, installed_transformers, is_other_era_script, ppo_config_calls,
                      versions)
@@ -42,6 +42,7 @@ class ConfigFieldUnknown(Rule):
     code = "PPD211"
     name = "config-field-unknown"
     severity = ERROR
+    roles = (Role.CONFIG,)
     summary = "a PPOConfig keyword the target PPOConfig has no field for"
     no_fix_reason = ("the field has no counterpart in the target PPOConfig; a close name is offered as advice, but"
                      " whether it means the same is the user's decision")

@@ -23,6 +23,7 @@ class BatchArithmetic(Rule):
     code = "PPD401"
     name = "batch-arithmetic"
     severity = ERROR
+    roles = (Role.CONFIG,)
     summary = "PPOConfig batch sizes that TRL rejects"
     no_fix_reason = ("several sizes would divide; which one to change (and so the memory per step and the number "
                      "of updates) is the user's choice")

@@ -44,6 +44,7 @@ class DatasetColumns(Rule):
     code = "PPD404"
     name = "dataset-columns"
     severity = ERROR
+    roles = (Role.TRAIN_DATASET,)
     summary = "the training dataset is raw text, or keeps a text column beside input_ids"
     fix_title = "tokenize the one text column with the trainer's tokenizer, keeping only input_ids"
     probe_check = "the dataset rebuilt from the source, its first rows through TRL's DataCollatorWithPadding; " \

@@ -25,6 +25,8 @@ class Bf16Unsupported(Rule):
     code = "PPD504"
     name = "bf16-unsupported"
     severity = ERROR
+    roles = (Role.CONFIG,)
+    machine_dependent = True
     summary = "PPOConfig defaults to bf16 and this interpreter has no bf16 GPU (runtime, --probe)"
     no_fix_reason = ("`use_cpu=True` and `bf16=False` both run here, but the right one depends on the machine the "
                      "run is meant for")
