@@ -115,3 +115,15 @@ def test_nothing_to_fix_exits_0(tmp_path):
     path.write_bytes((CASES / "crlf" / "expected.py").read_bytes())
     result = _run("fix", str(path), *PIN)
     assert result.exit_code == 0 and result.stdout == ""
+
+
+def test_a_write_names_what_is_left_that_no_fix_covers(tmp_path):
+    """`Fixed 0 problems` never stands alone: a finding without a fix is named with why it has none."""
+    path = tmp_path / "train.py"
+    path.write_bytes((Path(__file__).resolve().parents[1] / "fixtures" / "styles" / "old_step_loop" /
+                      "broken.py").read_bytes())
+    result = _run("fix", "--write", "--no-probe", "--trl-version", "0.12.2", str(path))
+    assert result.exit_code == 1
+    (left,) = [line for line in result.stderr.splitlines() if " left: " in line]
+    assert left.startswith(f"{path}:") and " PPD206 left: no automatic fix: the whole script is written for the " \
+                                            "old API" in left

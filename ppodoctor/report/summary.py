@@ -175,6 +175,13 @@ def _finding_lines(files, write: bool) -> list[str]:
         if result.not_written and not result.written:
             lines.append(f"{result.path}: {'not written' if write else 'nothing would be written'}: "
                          f"{result.not_written}")
+        # what is left that no fix covers: "Fixed 0 problems" never stands alone (ruff says so too)
+        listed = gated_keys | {finding_key(s.diagnostic) for s in result.skipped}
+        for diagnostic in result.remaining_problems:
+            if diagnostic.fix is None and finding_key(diagnostic) not in listed:
+                why = getattr(diagnostic.rule, "no_fix_reason", "") if diagnostic.rule is not None else ""
+                lines.append(f"{diagnostic.location}: {diagnostic.code} left: no automatic fix"
+                             + (f": {why}" if why else f" (ppodoctor explain {diagnostic.code})"))
     return lines
 
 
