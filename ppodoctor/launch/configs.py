@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .model import AccelerateConfig, DeepSpeedConfig, DeepSpeedVia
 
@@ -43,31 +43,28 @@ def default_accelerate_config() -> Optional[Path]:
     return path if path.is_file() else None
 
 
+def _read_mapping(path: Path, loads: Callable[[str], Any], invalid: type[Exception], what: str) -> dict:
+    """The mapping a configuration file holds, or ConfigError naming the file and the cause."""
+    try:
+        data = loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read {path}: {error}") from None
+    except invalid as error:
+        raise ConfigError(f"{path} is not valid {what}: {str(error).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} does not hold a mapping")
+    return data
+
+
 def read_accelerate(path: Path) -> AccelerateConfig:
     # PyYAML only when a launch names a YAML: `check` of a plain file never reads one
     import yaml
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {error}") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} does not hold a mapping")
-    return AccelerateConfig(str(path), data)
+    return AccelerateConfig(str(path), _read_mapping(path, yaml.safe_load, yaml.YAMLError, "YAML"))
 
 
 def read_deepspeed_json(path: Path, via: DeepSpeedVia = DeepSpeedVia.ACCELERATE) -> DeepSpeedConfig:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {error}") from None
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} does not hold a JSON object")
-    return DeepSpeedConfig(str(path), _flatten(data), via)
+    return DeepSpeedConfig(str(path), _flatten(_read_mapping(path, json.loads, json.JSONDecodeError, "JSON")), via)
 
 
 def deepspeed_of_accelerate(config: AccelerateConfig, base: Path) -> Optional[DeepSpeedConfig]:

@@ -102,6 +102,15 @@ def is_ppo_config(origin: Optional[Origin]) -> bool:
         and origin.class_name.rsplit(".", 1)[-1] == "PPOConfig"
 
 
+def new_api_ppo_config(setup: PPOSetup, context: RuleContext) -> Optional[RoleBinding]:
+    """The trainer's PPOConfig binding where the target TRL takes the new API (the config rules' shared
+    guard), else None."""
+    binding = setup.role(Role.CONFIG)
+    if binding is None or not is_ppo_config(binding.origin) or not new_api_applies(setup, context):
+        return None
+    return binding
+
+
 def config_value(origin: Origin, name: str, default: Any = None) -> tuple[bool, Any]:
     """(known, value) of a PPOConfig field: the literal keyword, a later literal assignment, or
     `default` (the target release's default) when the source sets it nowhere."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 from ..probe.probe_checks import Check
 from ..types import ERROR, KnownError, Role
 from .base import Rule
-from .common import BATCH_DEFAULTS, config_value, is_ppo_config, new_api_applies, versions
+from .common import BATCH_DEFAULTS, config_value, new_api_ppo_config, versions
 
 
 class BatchArithmetic(Rule):
@@ -58,8 +58,8 @@ class BatchArithmetic(Rule):
         ''')
 
     def check_setup(self, setup, context):
-        binding = setup.role(Role.CONFIG)
-        if binding is None or not is_ppo_config(binding.origin) or not new_api_applies(setup, context):
+        binding = new_api_ppo_config(setup, context)
+        if binding is None:
             return
         origin = binding.origin
         values = {name: config_value(origin, name, default) for name, default in BATCH_DEFAULTS.items()}

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from ..types import WARNING, Role
+from ..types import WARNING
 from .base import Rule
-from .common import is_ppo_config, new_api_applies
+from .common import new_api_ppo_config
 
 _OVERWRITTEN = ("batch_size", "mini_batch_size", "local_batch_size", "micro_batch_size", "local_mini_batch_size",
                 "world_size", "num_total_batches")
@@ -44,8 +44,8 @@ class OverwrittenConfigFields(Rule):
         ''',)
 
     def check_setup(self, setup, context):
-        binding = setup.role(Role.CONFIG)
-        if binding is None or not is_ppo_config(binding.origin) or not new_api_applies(setup, context):
+        binding = new_api_ppo_config(setup, context)
+        if binding is None:
             return
         for keyword in binding.origin.keywords:
             if keyword.name in _OVERWRITTEN:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from ..launch.model import DeepSpeedVia
-from ..types import ERROR, KnownError, OriginKind, Role, ValueKind
+from ..types import ERROR, KnownError, OriginKind, ValueKind
 from .base import Rule
-from .common import is_ppo_config, new_api_applies, versions
+from .common import new_api_ppo_config, versions
 
 
 class DeepSpeedThroughTrainingArguments(Rule):
@@ -59,8 +59,8 @@ class DeepSpeedThroughTrainingArguments(Rule):
         ''')
 
     def check_setup(self, setup, context):
-        binding = setup.role(Role.CONFIG)
-        if binding is None or not is_ppo_config(binding.origin) or not new_api_applies(setup, context):
+        binding = new_api_ppo_config(setup, context)
+        if binding is None:
             return
         origin = binding.origin
         keyword = origin.keyword("deepspeed")

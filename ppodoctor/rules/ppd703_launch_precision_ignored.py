@@ -4,9 +4,9 @@ from typing import Optional
 
 from ..launch.model import Launcher
 from ..trl_api import table
-from ..types import WARNING, Role
+from ..types import WARNING
 from .base import Rule
-from .common import config_value, is_ppo_config, new_api_applies, versions
+from .common import config_value, new_api_ppo_config, versions
 
 
 class LaunchPrecisionIgnored(Rule):
@@ -33,9 +33,8 @@ class LaunchPrecisionIgnored(Rule):
 
     def check_setup(self, setup, context):
         launch = context.launch
-        binding = setup.role(Role.CONFIG)
-        if launch is None or launch.launcher is Launcher.DEEPSPEED or launch.deepspeed is not None \
-                or binding is None or not is_ppo_config(binding.origin) or not new_api_applies(setup, context):
+        binding = new_api_ppo_config(setup, context)
+        if launch is None or launch.launcher is Launcher.DEEPSPEED or launch.deepspeed is not None or binding is None:
             return
         written = _config_precision(binding.origin, table.ppo_config_defaults(context.target.version).get("bf16", False))
         used = launch.mixed_precision or dict(launch.env).get("ACCELERATE_MIXED_PRECISION") or "no"
