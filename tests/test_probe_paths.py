@@ -113,6 +113,26 @@ SCRIPTS = {
         critic = AutoModelForSequenceClassification.from_pretrained(args.reward, num_labels=1)
         trainer = {CALL}
         """,
+    # `sys.argv` set by the script before main() parses it (the launch it stands for, written down)
+    "sys_argv_assigned": f"""
+        import sys
+
+        def main():
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--policy")
+            parser.add_argument("--reward")
+            args = parser.parse_args()
+            tok = AutoTokenizer.from_pretrained("{TOK}")
+            policy = AutoModelForCausalLM.from_pretrained(args.policy)
+            ref = AutoModelForCausalLM.from_pretrained(args.policy)
+            rm = AutoModelForSequenceClassification.from_pretrained(args.reward, num_labels=1)
+            critic = AutoModelForSequenceClassification.from_pretrained(args.reward, num_labels=1)
+            return {CALL}
+
+        if __name__ == "__main__":
+            sys.argv = ["train.py", "--policy", "{POLICY}", "--reward", "{RM}"]
+            main()
+        """,
     # HfArgumentParser over a dataclass of the script and TRL's PPOConfig, with the script's own list:
     # PPOConfig's reward_model_path / sft_model_path are fields of a class the source does not show
     "hf_parser_list": f"""

@@ -61,6 +61,7 @@ class Binding(Record):
     # `--name value` words no known option takes, when some class's fields no data gives: the field
     # `name` of that class (a dataclass parser refuses a field two classes share), read as "any" reads
     unclaimed: tuple[tuple[str, Value], ...] = ()
+    where: str = "the launch"  # the command line's source, for the values' reasons
 
     def of(self, owner: str) -> dict[str, Value]:
         return {dest: value for who, dest, value in self.values if who == owner}
@@ -178,7 +179,7 @@ def bind(specs: list[OptionSpec], tokens: tuple[str, ...], complete: bool, where
     if unrecognized and complete:
         errors.append(f"Some specified arguments are not used by the HfArgumentParser: {unrecognized}" if dataclasses
                       else f"unrecognized arguments: {' '.join(unrecognized)}")
-    return Binding(tuple(values), tuple(errors), complete, tuple(unclaimed))
+    return Binding(tuple(values), tuple(errors), complete, tuple(unclaimed), where)
 
 
 def _value(spec: OptionSpec, words: list[str], text: str, where: str, errors: list[str]) -> Value:

@@ -21,8 +21,8 @@ import libcst as cst
 from ..types import ValueKind
 from .argv import Binding, OptionSpec, bind, dataclass_specs, kind_of_annotation, kind_of_default
 from .model import Value
-from .context import Context
-from .facts import BindingKind
+from .context import Context, dominates
+from .facts import ActionKind, BindingKind
 from .literals import NOT_LITERAL, literal
 
 _ARGPARSE_METHODS = frozenset({"parse_args", "parse_known_args"})
@@ -35,7 +35,7 @@ IN_SCRIPT = "the argument list in the script"
 class LaunchedValues:
     def _launched_init(self, argv) -> None:
         self.argv = argv  # argv.ScriptArgv, or None when no launch is known
-        self._bindings: dict[int, Optional[Binding]] = {}
+        self._bindings: dict[tuple, Optional[Binding]] = {}
         # parsed-arguments origin key -> the binding whose unclaimed words fill its class's fields
         self.unclaimed_words: dict[str, Binding] = {}
 
@@ -84,7 +84,7 @@ class LaunchedValues:
         the launch's; None without either, or for a parser that cannot be read."""
         if not isinstance(parse.func, cst.Attribute) or parse.func.attr.value not in PARSE_CALLS:
             return None
-        key = id(parse)
+        key = (id(parse), id(ctx.params))  # a list handed in as a parameter depends on the call
         if key not in self._bindings:
             self._bindings[key] = self._bind(parse, ctx)
         return self._bindings[key]
@@ -98,7 +98,11 @@ class LaunchedValues:
                     or not all(isinstance(word, str) for word in words.value):
                 return None  # a list the source does not show: what it binds is not known
             tokens, where = tuple(words.value), IN_SCRIPT
-        elif self.argv is None or given is STAR:
+        elif given is STAR:
+            return None
+        elif self._assigned_argv(ctx) is not None:
+            tokens, where = self._assigned_argv(ctx), "`sys.argv` as the script sets it"
+        elif self.argv is None:
             return None
         else:
             tokens, where = self.argv.tokens, self.argv.where
@@ -111,12 +115,38 @@ class LaunchedValues:
             return bind(self._argparse_specs(), tokens, method == "parse_args", where)
         if method in _DATACLASS_METHODS and callee.rsplit(".", 1)[-1] in _DATACLASS_PARSERS and parser.args:
             specs, complete = self._dataclass_specs(parser.args[0].value, parser_ctx)
+            complete = complete and not _keeps_unknown_words(parse)
             if not callee.endswith("TrlParser"):
                 return bind(specs, tokens, complete, where, dataclasses=True)
             bound = bind(specs + [OptionSpec("config", ("--config",), "str")], tokens, complete, where,
                          dataclasses=True)
             return _with_config_file(bound, specs, self.argv.directory if self.argv is not None else ".")
         return None
+
+    def _assigned_argv(self, ctx: Context) -> Optional[tuple[str, ...]]:
+        """The words after the program name of the one `sys.argv = [...]` of the module, when it runs
+        before a parse at `ctx`: unconditionally in the module, above the parse there or above every call
+        of the function that parses; None when the script sets sys.argv nowhere, or not in that way."""
+        sets = [a for a in self.facts.actions if a.receiver == "sys" and a.subject is not None
+                and self.qualname(a.subject, Context(a.scope, a.position, a.path)) in ("sys", "sys.argv")
+                and (a.name == "argv" or type(a.subject) is not cst.Name)]
+        if len(sets) != 1 or sets[0].kind != ActionKind.SET or sets[0].scope is not self.facts.root:
+            return None  # several, or changed in place (`sys.argv += [...]`)
+        assigned = sets[0]
+        function = ctx.scope.function_info
+        if ctx.scope is self.facts.root:
+            runs_before = ctx.position is not None and assigned.position < ctx.position \
+                and dominates(assigned.path, ctx.path)
+        else:  # `if __name__ == "__main__": sys.argv = [...]; main()`
+            calls = self.callers(function) if function is not None and ctx.scope.parent is self.facts.root else None
+            runs_before = bool(calls) and all(scope is self.facts.root and assigned.position < position
+                                              and dominates(assigned.path, path)
+                                              for _call, scope, position, path in calls)
+        words = self.value(assigned.node, Context(assigned.scope, assigned.position, assigned.path))
+        if not runs_before or words.kind != ValueKind.LITERAL or not isinstance(words.value, (tuple, list)) \
+                or not words.value or not all(isinstance(word, str) for word in words.value):
+            return None
+        return tuple(words.value[1:])
 
     def _argparse_specs(self) -> list[OptionSpec]:
         specs = []
@@ -175,6 +205,13 @@ def _words_argument(parse: cst.Call):
 STAR = object()
 
 
+def _keeps_unknown_words(parse: cst.Call) -> bool:
+    """`return_remaining_strings=True` / `fail_with_unknown_args=False`: words no field takes are no error."""
+    lenient = {"return_remaining_strings": True, "fail_with_unknown_args": False}
+    return any(arg.keyword is not None and arg.keyword.value in lenient
+               and literal(arg.value) != (not lenient[arg.keyword.value]) for arg in parse.args)
+
+
 def _literal_text(node: Optional[cst.BaseExpression]) -> str:
     value = literal(node) if node is not None else NOT_LITERAL
     return value if isinstance(value, str) else ""
@@ -205,4 +242,4 @@ def _with_config_file(bound: Binding, specs: list[OptionSpec], directory: str) -
     known = tuple(entry for entry in from_file if entry[0] is not None)
     unclaimed = () if bound.complete else tuple((key, value) for owner, key, value in from_file if owner is None)
     # earlier values give way to later ones (Binding.of): the file first, the command line after it
-    return Binding(known + bound.values, bound.errors, bound.complete, unclaimed + bound.unclaimed)
+    return Binding(known + bound.values, bound.errors, bound.complete, unclaimed + bound.unclaimed, bound.where)

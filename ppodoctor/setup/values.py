@@ -19,7 +19,6 @@ from .context import VARIES, Context
 from .literals import NOT_LITERAL, literal
 from .model import Keyword, Origin, Value
 from .facts import BindingKind
-from .launched import IN_SCRIPT, words_given
 
 _DEPTH = 24
 
@@ -306,7 +305,6 @@ class ValueResolution:
             if chosen is not None:
                 class_name = self.qualname(chosen, parser_ctx)
                 launched = self.launch_binding(call, ctx) if call is not None else None
-                where = self.argv.where if self.argv is not None and not words_given(call) else IN_SCRIPT
                 key = f"parsed:{text}:{index}"
                 if launched is not None and (self.local_class(class_name, parser_ctx) is not None
                                              or (self.argv is not None and self.argv.fields_of(class_name) is not None)):
@@ -314,7 +312,7 @@ class ValueResolution:
                     span = self.span(call)
                     keywords = tuple(Keyword(name, value, span) for name, value in launched.of(class_name).items())
                     return Origin("parsed_args", key=key, class_name=class_name, text=text,
-                                  keywords=keywords, span=span, reason=f"filled from {where}")
+                                  keywords=keywords, span=span, reason=f"filled from {launched.where}")
                 if launched is not None:
                     self.unclaimed_words[key] = launched  # read field by field (unclaimed_word)
                 return Origin("parsed_args", key=key, class_name=class_name, text=text,
