@@ -242,3 +242,12 @@ def test_a_tokenizer_path_from_an_ini_text_is_judged_by_its_saved_files():
 
     assert ("PPD301", "error") in tokenizer_codes("tok-nopad")
     assert [code for code, _ in tokenizer_codes("tok-pad")] == []
+
+
+def test_a_script_that_imports_configparser_reads_its_other_data_as_before():
+    # configparser is asked only about its own objects: a JSON round-trip and its subscripts, and
+    # `os.environ.get`, beside an unused parser, read as they do without it
+    text = script("import configparser, os\nunused = configparser.ConfigParser()\n" + ROUND_TRIP.replace(
+        '"output_dir": "out"', '"output_dir": os.environ.get("PPODOCTOR_UNSET_DIR", "out")'))
+    assert codes(text) == ["PPD205"]
+    assert _setup(text).role("config").origin.keyword("output_dir").value.value == "out"

@@ -60,15 +60,19 @@ class IniResolution:
                     or node.func.attr.value not in _INI_GETTERS or any(a.star for a in node.args):
                 return None
             method, receiver = node.func.attr.value, node.func.value
+            # what is read first: a `.get(...)` of anything else is not configparser's
+            section = self._ini_section(receiver, ctx, depth)
+            parser = self._ini_parser(receiver, ctx, depth) if section is None else None
+            if section is None and parser is None:
+                return None
             args = [self._ini_literal(a.value, ctx, depth) for a in node.args if a.keyword is None]
             keywords = tuple((a.keyword.value, self._ini_literal(a.value, ctx, depth)) for a in node.args if a.keyword)
-            section = self._ini_section(receiver, ctx, depth)
             if section is not None and 1 <= len(args) <= 2:  # a section's get(key, fallback)
                 fallback = (("fallback", args[1]),) if len(args) == 2 else ()
                 return _ini_read(*section, method, args[0], keywords + fallback, text)
-            parser = self._ini_parser(receiver, ctx, depth)
             if parser is not None and len(args) == 2:
                 return _ini_read(parser, args[0], method, args[1], keywords, text)
+            return Value(UNKNOWN, None, text, f"`{text}` is not a read of configparser that is followed")
         except IniUnknown as why:
             return Value(UNKNOWN, None, text, str(why))
         return None
