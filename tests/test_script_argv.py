@@ -111,3 +111,26 @@ def test_a_starred_call_binds_no_default_it_cannot_see():
     known = textwrap.dedent(part).replace("main(*sys.argv[1:])", 'PAIR = ("rm-dir",)\nmain(*PAIR)')
     assert check_source(HEAD + known, "train.py").setup.setups[0].role("reward").origin.path.value \
         == "rm-dir"
+
+
+def test_under_a_launch_the_scripts_own_list_is_what_the_parse_reads(tmp_path):
+    # The launch's words reach sys.argv, which a parse handed its own list never reads: the list's values
+    # are the run's, and what the parser would refuse in the list is not the launch's refusal (PPD701).
+    from ppodoctor.config import Settings
+    from ppodoctor.launch.command import command_launch
+    from ppodoctor.launch_check import check_launch
+    from ppodoctor.trl_api.eras import Target
+
+    (tmp_path / "train.py").write_text(HEAD + textwrap.dedent("""\
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--reward")
+        args = parser.parse_args(["--reward", "rm-dir"] + EXTRA)
+        """) + TAIL.replace("REWARD", "args.reward"))
+    for extra, refused in (("[]", []), ('["--bogus"]', [])):
+        text = (tmp_path / "train.py").read_text().replace("EXTRA", extra)
+        (tmp_path / "train.py").write_text(text)
+        report = check_launch(command_launch(["python", "train.py", "--reward", "launch-dir"], tmp_path), Settings(),
+                              Target.of("1.12.0"))
+        assert report.setup.setups[0].role("reward").origin.path.value == "rm-dir"
+        assert [d.code for d in report.diagnostics if d.code == "PPD701"] == refused
+        (tmp_path / "train.py").write_text(text.replace(f"+ {extra}", "+ EXTRA"))
