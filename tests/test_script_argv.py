@@ -134,3 +134,17 @@ def test_under_a_launch_the_scripts_own_list_is_what_the_parse_reads(tmp_path):
         assert report.setup.setups[0].role("reward").origin.path.value == "rm-dir"
         assert [d.code for d in report.diagnostics if d.code == "PPD701"] == refused
         (tmp_path / "train.py").write_text(text.replace(f"+ {extra}", "+ EXTRA"))
+
+
+def test_a_list_passed_on_as_a_parameter_is_the_callers_and_none_is_sys_argv():
+    part = """\
+        def parse(argv=None):
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--reward", default="default-rm")
+            return parser.parse_args(argv)
+
+        args = parse(ARGV)
+        """
+    assert reward_path(part.replace("ARGV", '["--reward", "rm-dir"]'), "args.reward").value == "rm-dir"
+    # `parse()`: argv is None, so argparse reads sys.argv: no launch here, so the written default
+    assert reward_path(part.replace("ARGV", ""), "args.reward").value == "default-rm"

@@ -84,7 +84,7 @@ class LaunchedValues:
         the launch's; None without either, or for a parser that cannot be read."""
         if not isinstance(parse.func, cst.Attribute) or parse.func.attr.value not in PARSE_CALLS:
             return None
-        key = (id(parse), id(ctx.params))  # a list handed in as a parameter depends on the call
+        key = (id(parse), ctx.call_path)  # a list handed in as a parameter depends on the call that passed it
         if key not in self._bindings:
             self._bindings[key] = self._bind(parse, ctx)
         return self._bindings[key]
@@ -92,8 +92,10 @@ class LaunchedValues:
     def _bind(self, parse: cst.Call, ctx: Context) -> Optional[Binding]:
         method = parse.func.attr.value
         given = _words_argument(parse)
-        if words_given(parse):
-            words = self.value(given, ctx)  # the script's own list (a name, a literal, "...".split())
+        # the script's own list (a name, a literal, "...".split()); None, as `def main(argv=None)` passes
+        # it on, is sys.argv
+        words = self.value(given, ctx) if words_given(parse) else None
+        if words is not None and not (words.kind == ValueKind.LITERAL and words.value is None):
             if words.kind != ValueKind.LITERAL or not isinstance(words.value, (tuple, list)) \
                     or not all(isinstance(word, str) for word in words.value):
                 return None  # a list the source does not show: what it binds is not known

@@ -195,6 +195,11 @@ class ValueResolution:
             if binding is not None and not ambiguous and binding.kind == BindingKind.ASSIGN and not binding.index \
                     and isinstance(binding.value, cst.Call):
                 call, ctx = binding.value, self.context_for(binding, scope, ctx)
+        for _hop in range(4):  # `args = parse(argv)`: the parse call a helper of the script returns
+            function = self.local_function(call.func, ctx) if call is not None else None
+            if function is None or len(function.returns) != 1 or not isinstance(function.returns[0][0], cst.Call):
+                break
+            call, ctx = function.returns[0][0], self.call_context(function, call, ctx).at(function.returns[0][1], ())
         launched = self.launch_binding(call, ctx) if call is not None else None
         if launched is None:
             return None
