@@ -148,3 +148,18 @@ def test_a_list_passed_on_as_a_parameter_is_the_callers_and_none_is_sys_argv():
     assert reward_path(part.replace("ARGV", '["--reward", "rm-dir"]'), "args.reward").value == "rm-dir"
     # `parse()`: argv is None, so argparse reads sys.argv: no launch here, so the written default
     assert reward_path(part.replace("ARGV", ""), "args.reward").value == "default-rm"
+
+
+def test_a_trl_parser_config_yaml_the_list_names_is_read_beside_the_script(tmp_path):
+    from ppodoctor.api import check_file
+
+    (tmp_path / "ppo.yaml").write_text("scorer: yaml-rm\n")
+    (tmp_path / "train.py").write_text(HEAD + textwrap.dedent("""\
+        @dataclass
+        class Paths:
+            scorer: str = "default-rm"
+
+        (paths,) = TrlParser((Paths,)).parse_args_and_config(args=["--config", "ppo.yaml"])
+        """) + TAIL.replace("REWARD", "paths.scorer"))
+    setup = check_file(tmp_path / "train.py").setup.setups[0]
+    assert setup.role("reward").origin.path.value == "yaml-rm"

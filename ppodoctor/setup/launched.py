@@ -14,6 +14,7 @@ ModelConfig is the `--model_name_or_path` word (`Binding.unclaimed`).
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import libcst as cst
@@ -122,8 +123,16 @@ class LaunchedValues:
                 return bind(specs, tokens, complete, where, dataclasses=True)
             bound = bind(specs + [OptionSpec("config", ("--config",), "str")], tokens, complete, where,
                          dataclasses=True)
-            return _with_config_file(bound, specs, self.argv.directory if self.argv is not None else ".")
+            return _with_config_file(bound, specs, self._run_directory(where))
         return None
+
+    def _run_directory(self, where: str) -> str:
+        """Where the run starts, for the relative paths its words name: the launch's directory for the
+        launch's words, else the script's own folder (the script's own words: no launch says more)."""
+        if self.argv is not None and where == self.argv.where:
+            return self.argv.directory
+        project = getattr(self, "project", None)
+        return os.path.dirname(project.path) if project is not None else "."
 
     def _assigned_argv(self, ctx: Context) -> Optional[tuple[str, ...]]:
         """The words after the program name of the one `sys.argv = [...]` of the module, when it runs
@@ -227,9 +236,7 @@ def _with_config_file(bound: Binding, specs: list[OptionSpec], directory: str) -
         return bound
     if config.kind != ValueKind.LITERAL or not isinstance(config.value, str):
         return None
-    import os
-
-    import yaml  # a launch that names a TrlParser YAML only: `check` of a file never reads one
+    import yaml  # a TrlParser `--config` YAML only: a plain script's check never reads one
 
     try:
         with open(os.path.join(directory, config.value), encoding="utf-8") as handle:
