@@ -100,6 +100,97 @@ SCRIPTS = {
         critic = AutoModelForSequenceClassification.from_pretrained(rm.config._name_or_path, num_labels=1)
         trainer = {CALL}
         """,
+    # an argument list the script hands argparse itself
+    "argparse_list": f"""
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--policy")
+        parser.add_argument("--reward", required=True)
+        args = parser.parse_args(["--policy", "{POLICY}", "--reward={RM}"])
+        tok = AutoTokenizer.from_pretrained("{TOK}")
+        policy = AutoModelForCausalLM.from_pretrained(args.policy)
+        ref = AutoModelForCausalLM.from_pretrained(args.policy)
+        rm = AutoModelForSequenceClassification.from_pretrained(args.reward, num_labels=1)
+        critic = AutoModelForSequenceClassification.from_pretrained(args.reward, num_labels=1)
+        trainer = {CALL}
+        """,
+    # `sys.argv` set by the script before main() parses it (the launch it stands for, written down)
+    "sys_argv_assigned": f"""
+        import sys
+
+        def main():
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--policy")
+            parser.add_argument("--reward")
+            args = parser.parse_args()
+            tok = AutoTokenizer.from_pretrained("{TOK}")
+            policy = AutoModelForCausalLM.from_pretrained(args.policy)
+            ref = AutoModelForCausalLM.from_pretrained(args.policy)
+            rm = AutoModelForSequenceClassification.from_pretrained(args.reward, num_labels=1)
+            critic = AutoModelForSequenceClassification.from_pretrained(args.reward, num_labels=1)
+            return {CALL}
+
+        if __name__ == "__main__":
+            sys.argv = ["train.py", "--policy", "{POLICY}", "--reward", "{RM}"]
+            main()
+        """,
+    # HfArgumentParser over a dataclass of the script and TRL's PPOConfig, with the script's own list:
+    # PPOConfig's reward_model_path / sft_model_path are fields of a class the source does not show
+    "hf_parser_list": f"""
+        @dataclass
+        class ModelArguments:
+            policy_path: str = field(default="elsewhere")
+
+        LAUNCH = ["--policy_path", "{POLICY}", "--sft_model_path", "{POLICY}", "--reward_model_path", "{RM}",
+                  "--output_dir", "out"]
+        margs, training_args = HfArgumentParser((ModelArguments, PPOConfig)).parse_args_into_dataclasses(args=LAUNCH)
+        tok = AutoTokenizer.from_pretrained("{TOK}")
+        policy = AutoModelForCausalLM.from_pretrained(margs.policy_path)
+        ref = AutoModelForCausalLM.from_pretrained(training_args.sft_model_path)
+        rm = AutoModelForSequenceClassification.from_pretrained(training_args.reward_model_path, num_labels=1)
+        critic = AutoModelForSequenceClassification.from_pretrained(training_args.reward_model_path, num_labels=1)
+        trainer = {CALL}
+        """,
+    # TrlParser with an argument text split in the script, its instances unpacked into main()'s parameters
+    "trl_parser_list": f"""
+        from trl import ModelConfig, TrlParser
+
+        @dataclass
+        class PathArguments:
+            scorer_path: str = "{RM}"
+
+        def main(paths, model_args):
+            tok = AutoTokenizer.from_pretrained("{TOK}")
+            policy = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path)
+            ref = AutoModelForCausalLM.from_pretrained(model_args.model_name_or_path)
+            rm = AutoModelForSequenceClassification.from_pretrained(paths.scorer_path, num_labels=1)
+            critic = AutoModelForSequenceClassification.from_pretrained(paths.scorer_path, num_labels=1)
+            return {CALL}
+
+        ARGV = "--model_name_or_path {POLICY} --trust_remote_code false".split()
+        main(*TrlParser((PathArguments, ModelConfig)).parse_args_and_config(args=ARGV))
+        """,
+    # an INI text read with configparser: sections, the DEFAULT section, interpolation, get/getint
+    "configparser": f"""
+        import configparser
+
+        SETTINGS = \"\"\"
+        [DEFAULT]
+        root = {MODELS}
+
+        [models]
+        policy = %(root)s/llama-causal
+        reward = %(root)s/llama-rm
+        \"\"\"
+        cp = configparser.ConfigParser()
+        cp.read_string(SETTINGS)
+        paths = cp["models"]
+        tok = AutoTokenizer.from_pretrained("{TOK}")
+        policy = AutoModelForCausalLM.from_pretrained(paths["policy"])
+        ref = AutoModelForCausalLM.from_pretrained(cp.get("models", "policy"))
+        rm = AutoModelForSequenceClassification.from_pretrained(cp["models"]["reward"], num_labels=1)
+        critic = AutoModelForSequenceClassification.from_pretrained(paths.get("reward", "elsewhere"), num_labels=1)
+        trainer = {CALL}
+        """,
     # nothing in the source says the path: it comes from the command line
     "from_argv": f"""
         import sys

@@ -38,8 +38,6 @@ SCRIPTS = ("broken", "twin")
 
 # `check` (static) does not report the broken script's rule, as an error, at the mistake.
 CHECK_MISSES = {
-    "ini_config": "PPD301 only a warning: the tokenizer path comes from an INI text in the script read with "
-                  "configparser (`paths[\"tokenizer\"]`); configparser is not evaluated, the files not read",
     "model_registry": "PPD104 missed: `reward_model=registry.build(\"reward\")`, a registry instance built by chained "
                       "`.register(role, cls, path, **options)` (tuples in `self._specs`); 'the result of "
                       "`registry.build(...)` is not followed' (state written by one method, read by another)",
@@ -49,14 +47,7 @@ CHECK_MISSES = {
 }
 
 # The twin gets a finding (a warning: no error-level one in the corpus) where nothing is wrong.
-TWIN_FALSE_ALARMS = {
-    style: "PPD301 warning on a tokenizer whose saved files have a pad token: the path is not resolved "
-           f"statically ({how}), so the files are not read"
-    for style, how in {
-        "ini_config": "configparser over an INI text in the script",
-        "trl_parser": "`paths.tokenizer_dir`: a dataclass default filled by TrlParser",
-    }.items()
-}
+TWIN_FALSE_ALARMS: dict = {}
 
 # `fix --write` (probe on) does not make the broken script train. Styles check misses cannot be fixed.
 FIX_FAILS = dict(CHECK_MISSES, **{
@@ -64,15 +55,9 @@ FIX_FAILS = dict(CHECK_MISSES, **{
                        "loader's from_pretrained is the one call inside the factory's closure: adding num_labels=1 "
                        "there would reach the policy too; the class is swapped where the factory is called only "
                        "together with that keyword)",
-    "hf_parser": "PPD104 not written: the probe says 'the model path `training_args.reward_model_path` is not a "
-                 "literal; map it with --model-path', though the launch list in the script gives it",
     "old_step_loop": "PPD206 has no fix (the port to the 0.12 API or the `trl<=0.11.4` pin is the user's choice); "
                      "`fix --write` says 'Fixed 0 problems in 0 files' with no line naming the PPD206 it left",
-    "trl_parser": "PPD101 not written: reproduced, but 'the model path `model_args.model_name_or_path` is not a "
-                  "literal' (a TrlParser argument list in the script)",
 })
-FIX_FAILS["ini_config"] = ("PPD301 not written: the probe says 'the model path `paths[\"tokenizer\"]` is not a "
-                           "literal' (configparser over an INI text in the script)")
 
 
 def _era(style: str, script: str = "broken") -> str:

@@ -58,9 +58,16 @@ class Binding(Record):
     values: tuple[tuple[str, str, Value], ...] = ()  # (owner, dest, value)
     errors: tuple[str, ...] = ()
     complete: bool = True  # every option's owner is known: an unrecognized argument is one
+    # `--name value` words no known option takes, when some class's fields no data gives: the field
+    # `name` of that class (a dataclass parser refuses a field two classes share), read as "any" reads
+    unclaimed: tuple[tuple[str, Value], ...] = ()
+    where: str = "the launch"  # the command line's source, for the values' reasons
 
     def of(self, owner: str) -> dict[str, Value]:
         return {dest: value for who, dest, value in self.values if who == owner}
+
+    def unclaimed_value(self, dest: str) -> Optional[Value]:
+        return dict(self.unclaimed).get(dest)
 
 
 _TRUE, _FALSE = ("yes", "true", "t", "y", "1"), ("no", "false", "f", "n", "0")
@@ -120,6 +127,7 @@ def bind(specs: list[OptionSpec], tokens: tuple[str, ...], complete: bool, where
     values: list[tuple[str, str, Value]] = []
     errors: list[str] = []
     unrecognized: list[str] = []
+    unclaimed: list[tuple[str, Value]] = []
     index = 0
     while index < len(tokens):
         word = tokens[index]
@@ -135,8 +143,16 @@ def bind(specs: list[OptionSpec], tokens: tuple[str, ...], complete: bool, where
         spec = by_flag.get(flag) or _abbreviation(flag, by_flag)
         if spec is None:
             unrecognized.append(word)
-            if not equals and index < len(tokens) and not tokens[index].startswith("-") and not complete:
-                index += 1  # an option of a class no data gives: it takes its value with it
+            if complete or not flag.startswith("--"):
+                continue
+            # an option of a class no data gives: it takes its value with it
+            words = [attached] if equals else []
+            if not equals and index < len(tokens) and (not tokens[index].startswith("-") or _is_number(tokens[index])):
+                words.append(tokens[index])
+                index += 1
+            spec = OptionSpec(flag[2:].replace("-", "_"), (flag,), "any", "", "?")
+            unclaimed.append((spec.dest, _value(spec, words, " ".join([flag] + words), where, []) if words
+                              else Value(UNKNOWN, None, word, f"`{word}`'s type is not known")))
             continue
         if spec.kind in ("store_true", "store_false"):
             values.append((spec.owner, spec.dest, Value("literal", spec.kind == "store_true", word)))
@@ -163,7 +179,7 @@ def bind(specs: list[OptionSpec], tokens: tuple[str, ...], complete: bool, where
     if unrecognized and complete:
         errors.append(f"Some specified arguments are not used by the HfArgumentParser: {unrecognized}" if dataclasses
                       else f"unrecognized arguments: {' '.join(unrecognized)}")
-    return Binding(tuple(values), tuple(errors), complete)
+    return Binding(tuple(values), tuple(errors), complete, tuple(unclaimed), where)
 
 
 def _value(spec: OptionSpec, words: list[str], text: str, where: str, errors: list[str]) -> Value:

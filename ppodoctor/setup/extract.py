@@ -89,7 +89,9 @@ class _Extractor:
             if isinstance(func, cst.Attribute) and func.attr.value in PARSE_CALLS:
                 binding = self.resolver.launch_binding(site.node, Context(site.scope, site.position, site.path))
                 span = self.resolver.span(site.node)
-                found.extend(ArgvRefusal(error, span) for error in (binding.errors if binding else ()))
+                # only the launch's words: a list the script writes itself is not the launch's to answer for
+                ours = binding is not None and binding.where == self.resolver.argv.where
+                found.extend(ArgvRefusal(error, span) for error in (binding.errors if ours else ()))
         return tuple(found)
 
     def _free_configs(self, setups: list[PPOSetup], sites: list[CallSite]) -> tuple[Origin, ...]:

@@ -112,6 +112,13 @@ class FunctionResolution:
         positional = [(a, actx) for a, actx in pairs if a.keyword is None and not a.star]
         for name, (arg, actx) in zip(positional_names, positional):
             params[name] = Bound(arg.value, actx)
+        spread = _spread(pairs)
+        if spread is not None:
+            # `main(*parser.parse_args_and_config())`: the parameters after the plain positionals are
+            # the unpacked sequence's elements, in order
+            arg, actx = spread
+            for offset, name in enumerate(positional_names[len(positional):]):
+                params[name] = Bound(arg.value, actx, (offset,))
         for arg, actx in pairs:
             if arg.keyword is not None and arg.keyword.value in names:
                 params[arg.keyword.value] = Bound(arg.value, actx)  # a later keyword overrides a partial's
@@ -135,3 +142,15 @@ class FunctionResolution:
             key = f"{inner.call_path}@return" if inner.call_path.startswith("memo:") else self.key(call, ctx)
             return dataclasses.replace(first, key=key)
         return Origin(reason=f"`{function.name}` returns different things on different paths", text=self.text(call))
+
+
+def _spread(pairs: list):
+    """The one `*sequence` argument of a call, when it comes after every plain positional and no
+    `**mapping` may fill a parameter too; else None."""
+    stars = [(index, pair) for index, pair in enumerate(pairs) if pair[0].star]
+    if len(stars) != 1 or stars[0][1][0].star != "*":
+        return None
+    index, pair = stars[0]
+    if any(arg.keyword is None and not arg.star for arg, _actx in pairs[index + 1:]):
+        return None
+    return pair

@@ -1,10 +1,15 @@
-"""Data the script writes to a file and reads back: `json.dump(config, open(PATH, "w"))` then
-`json.load(open(PATH))` (or `yaml.safe_dump` / `yaml.safe_load`, each with `with open(...) as f`).
+"""Data the script reads: what it wrote itself, an INI text it holds, a config file of the project.
 
-What comes back is what went in, when the file is this script's own: the same literal path, one
-write of it in the module before the read, and the object written is visible (a mapping_view). A
-path written twice, or not by this script, or not a literal, leaves the read unknown, as a file
-read at run time is. A mixin of mappings.MappingResolution.
+JSON/YAML round-trips: `json.dump(config, open(PATH, "w"))` then `json.load(open(PATH))` (or
+`yaml.safe_dump` / `yaml.safe_load`, each with `with open(...) as f`). What comes back is what went
+in, when the file is this script's own: the same literal path, one write of it in the module before
+the read, and the object written is visible (a mapping_view). A path written twice, or not by this
+script, or not a literal, leaves the read unknown, as a file read at run time is.
+
+configparser (inidata.py, whose IniResolution this mixin includes): an INI text the script holds,
+writes or keeps beside it, read as Python's configparser reads it.
+
+A mixin of mappings.MappingResolution.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Optional
 import libcst as cst
 
 from .context import Context
+from .inidata import IniResolution
 from .scanner import descendants
 from ..types import ValueKind
 from .facts import BindingKind
@@ -23,7 +29,9 @@ DUMPERS = frozenset({"json.dump", "yaml.dump", "yaml.safe_dump"})
 _WRITE_MODES = ("w", "wt", "w+", "x")
 
 
-class RoundTripResolution:
+# --- JSON and YAML the script writes and reads back ----------------------------------------------
+
+class RoundTripResolution(IniResolution):
     def round_trip_view(self, call: cst.Call, ctx: Context, depth: int):
         """The mapping a loader call reads back, when this script wrote that very file; else None."""
         positional = [a for a in call.args if a.keyword is None and not a.star]

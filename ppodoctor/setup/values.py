@@ -50,6 +50,9 @@ class ValueResolution:
         if isinstance(node, cst.Attribute):
             return self._attribute_value(node, ctx, text, depth)
         if isinstance(node, cst.Subscript):
+            from_data = self.ini_value(node, ctx, depth)  # `cp["paths"]["policy"]` of a configparser
+            if from_data is not None:
+                return from_data
             key = self.key_of(node, ctx, depth)  # `TABLE[role]`: a key the source shows elsewhere too
             if key is not NOT_LITERAL:
                 target = self.element_node(node.value, ctx, key, depth)
@@ -64,6 +67,11 @@ class ValueResolution:
             built = self._built_string(node, ctx, depth)
             if built is not None:
                 return Value("literal", built, text)
+            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+                # `BASE_ARGS + ["--seed", "0"]`: sequences the source shows, joined (as a tuple)
+                left, right = (self.value(side, ctx, depth + 1) for side in (node.left, node.right))
+                if all(side.kind == ValueKind.LITERAL and isinstance(side.value, (tuple, list)) for side in (left, right)):
+                    return Value("literal", tuple(left.value) + tuple(right.value), text)
         return _unknown(text, f"`{text}` is computed at run time")
 
     def _built_string(self, node: cst.BaseExpression, ctx: Context, depth: int) -> Optional[str]:
@@ -117,6 +125,11 @@ class ValueResolution:
                 target = self.follow_index(bound.node, bound.index)
                 if target is not None:
                     return self.value(target, bound.ctx, depth + 1)
+                found = self.element_node(bound.node, bound.ctx, bound.index[0], depth) if len(bound.index) == 1 \
+                    else None  # `main(*PATHS)`: an element of a sequence bound to a name
+                if found is not None:
+                    return self.value(found[0], found[1], depth + 1)
+                return _unknown("", f"`{node.value}` is an element of `{self.text(bound.node)}`, not followed")
             if bound == VARIES:
                 return _unknown("", f"`{node.value}` is passed differently by the calls of `{scope.name}`")
             if ctx.params is not None and binding.value is not None and self.binds_in(scope, ctx):
@@ -155,11 +168,15 @@ class ValueResolution:
             else None
         if klass is not None and attr in klass.fields:
             return _with_text(self._field_value(receiver, klass, attr, depth), text)
+        if receiver.kind == OriginKind.PARSED_ARGS and klass is None:
+            given = self.unclaimed_word(receiver, attr)  # a field of a class no data describes
+            if given is not None:
+                return _with_text(given, text)
         if receiver.kind == OriginKind.CONSTRUCTOR and receiver.class_name in NAMESPACES \
                 and receiver.keyword(attr) is not None:
             return _with_text(receiver.keyword(attr).value, text)  # a namespace's attributes: its keywords
         parsed = receiver.kind == OriginKind.CALL and receiver.callee.split(".")[-1] in ("parse_args", "parse_known_args")
-        launched = self._argparse_launched(node.value, ctx, attr, text) if parsed and self.argv is not None else None
+        launched = self._argparse_launched(node.value, ctx, attr, text) if parsed else None
         if launched is not None:
             return launched
         if parsed and attr in self.facts.argparse_defaults:
@@ -178,6 +195,11 @@ class ValueResolution:
             if binding is not None and not ambiguous and binding.kind == BindingKind.ASSIGN and not binding.index \
                     and isinstance(binding.value, cst.Call):
                 call, ctx = binding.value, self.context_for(binding, scope, ctx)
+        for _hop in range(4):  # `args = parse(argv)`: the parse call a helper of the script returns
+            function = self.local_function(call.func, ctx) if call is not None else None
+            if function is None or len(function.returns) != 1 or not isinstance(function.returns[0][0], cst.Call):
+                break
+            call, ctx = function.returns[0][0], self.call_context(function, call, ctx).at(function.returns[0][1], ())
         launched = self.launch_binding(call, ctx) if call is not None else None
         if launched is None:
             return None
@@ -252,6 +274,12 @@ class ValueResolution:
             parts = [self.value(a.value, ctx, depth + 1) for a in node.args]
             if all(p.kind == ValueKind.LITERAL and isinstance(p.value, str) for p in parts):
                 return Value("literal", posixpath.join(*(p.value for p in parts)), text)
+        from_data = self.ini_value(node, ctx, depth)  # `cp.get("paths", "policy")`, `section.getint("seed")`
+        if from_data is not None:
+            return from_data
+        words = self.split_words(node, callee, ctx, depth)
+        if words is not None:
+            return Value("literal", words, text)
         if callee == "len" and len(node.args) == 1 and not node.args[0].keyword:
             inner = self.value(node.args[0].value, ctx, depth + 1)
             if inner.kind == ValueKind.LITERAL and isinstance(inner.value, (tuple, dict, str)):
@@ -282,14 +310,17 @@ class ValueResolution:
             if chosen is not None:
                 class_name = self.qualname(chosen, parser_ctx)
                 launched = self.launch_binding(call, ctx) if call is not None else None
+                key = f"parsed:{text}:{index}"
                 if launched is not None and (self.local_class(class_name, parser_ctx) is not None
-                                             or self.argv.fields_of(class_name) is not None):
-                    # The launch's command line fills the fields it names; the others keep their defaults.
+                                             or (self.argv is not None and self.argv.fields_of(class_name) is not None)):
+                    # The command line fills the fields it names; the others keep their defaults.
                     span = self.span(call)
                     keywords = tuple(Keyword(name, value, span) for name, value in launched.of(class_name).items())
-                    return Origin("parsed_args", key=f"parsed:{text}:{index}", class_name=class_name, text=text,
-                                  keywords=keywords, span=span, reason=f"filled from {self.argv.where}")
-                return Origin("parsed_args", key=f"parsed:{text}:{index}", class_name=class_name, text=text,
+                    return Origin("parsed_args", key=key, class_name=class_name, text=text,
+                                  keywords=keywords, span=span, reason=f"filled from {launched.where}")
+                if launched is not None:
+                    self.unclaimed_words[key] = launched  # read field by field (unclaimed_word)
+                return Origin("parsed_args", key=key, class_name=class_name, text=text,
                               partial=True, reason="filled from the command line")
         return Origin(reason="filled by an argument parser that cannot be followed", text=text)
 
