@@ -4,8 +4,10 @@ to the end; the correct twins are found clean, left byte for byte by `fix --writ
 
 Two styles (fixtures/group/): a GRPO script with a reward function and a config variable; an RLOO script
 with the policy object, a reward function and a reward-model path in one list, the config built inside the
-call, everything passed by position. The PPD6xx fixes are not confirmed by the probe (it builds PPO setups
-only): `fix --write --no-probe` writes the safe ones, `--unsafe-fixes` the rest.
+call, everything passed by position. `fix --write` is the plain one, the probe on (`--python` names trl
+1.16's interpreter): every fix is written because the probe confirmed it there (probe/worker_group.py: the
+config rebuilt, the reward functions called by TRL's own `_calculate_rewards`, ...), and one it refutes
+(a fix that leaves the config invalid) is not written, with TRL's error, the one the script then meets.
 """
 
 from __future__ import annotations
@@ -66,6 +68,11 @@ def ppodoctor(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
 
 
+def fix_write(python116: str, script: Path) -> subprocess.CompletedProcess:
+    """Plain `fix --write`: the probe confirms each fix in trl 1.16's interpreter before it is written."""
+    return ppodoctor("fix", "--write", "--python", python116, script.name, cwd=script.parent)
+
+
 def found_codes(script: Path) -> list[str]:
     done = ppodoctor("check", "--trl-version", "1.16.0", "--output-format", "concise", script.name, cwd=script.parent)
     return re.findall(r":\d+:\d+: (PPD\d+)", done.stdout)
@@ -97,10 +104,10 @@ def test_broken_scripts_fail_are_found_fixed_and_train(code, style, models, pyth
     assert found_codes(script) == [code]
     if code not in FIXABLE:
         return
-    # 3. fix --write patches it; 4. the patched script trains to the end
-    written = ppodoctor("fix", "--write", "--no-probe", "--unsafe-fixes", "--trl-version", "1.16.0", script.name,
-                        cwd=tmp_path)
+    # 3. fix --write patches it, the probe having confirmed the fix in trl 1.16; 4. the patched script trains
+    written = fix_write(python116, script)
     assert written.returncode == 0, written.stdout + written.stderr
+    assert f"{code} fixed (confirmed)" in written.stdout + written.stderr, written.stdout + written.stderr
     assert script.read_text() != broken_text(code, style)
     assert found_codes(script) == []
     done = run(python116, script)
@@ -113,8 +120,7 @@ def test_correct_twins_are_clean_untouched_and_train(style, models, python116, t
     original = (SCRIPTS / f"{style}.py").read_bytes()
     script = place(tmp_path, models, style, original.decode())
     assert found_codes(script) == []
-    written = ppodoctor("fix", "--write", "--no-probe", "--unsafe-fixes", "--trl-version", "1.16.0", script.name,
-                        cwd=tmp_path)
+    written = fix_write(python116, script)
     assert written.returncode == 0, written.stdout + written.stderr
     assert script.read_bytes() == original
     done = run(python116, script)
@@ -133,10 +139,31 @@ def test_use_vllm_without_vllm_fails_is_found_against_the_interpreter_and_fixed(
     assert found_codes(script) == []  # --trl-version alone: the installed packages are not known
     checked = ppodoctor("check", "--python", python116, "--output-format", "concise", script.name, cwd=tmp_path)
     assert re.findall(r":\d+:\d+: (PPD\d+)", checked.stdout) == ["PPD607"], checked.stdout
-    written = ppodoctor("fix", "--write", "--no-probe", "--unsafe-fixes", "--python", python116, script.name,
-                        cwd=tmp_path)
+    written = fix_write(python116, script)
     assert written.returncode == 0, written.stdout + written.stderr
+    assert "PPD607 fixed (confirmed)" in written.stdout + written.stderr, written.stdout + written.stderr
     assert "use_vllm=False" in script.read_text()
     done = run(python116, script)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "'train_runtime'" in done.stdout + done.stderr
+
+
+def test_a_fix_that_leaves_the_config_invalid_is_refuted_with_trls_error(models, python116, tmp_path):
+    """num_generations=3 (PPD601, fixable) beside `vf_coef` (PPD606: a PPO critic field with no counterpart, no
+    fix): the 601 fix alone would leave GRPOConfig raising on vf_coef, so the probe refutes it and nothing is
+    written; the reason it gives is the TypeError real trl 1.16 raises on the script."""
+    text = (SCRIPTS / "grpo_function.py").read_text().replace("    num_generations=2,\n",
+                                                              "    num_generations=3,\n    vf_coef=0.1,\n")
+    script = place(tmp_path, models, "grpo_function", text)
+    assert found_codes(script) == ["PPD601", "PPD606"]
+    failed = run(python116, script)
+    assert failed.returncode != 0
+    trl_error = "GRPOConfig.__init__() got an unexpected keyword argument 'vf_coef'"
+    assert trl_error in failed.stderr, failed.stderr[-1500:]
+    written = fix_write(python116, script)
+    said = written.stdout + written.stderr
+    assert written.returncode == 1, said
+    assert re.search(r"PPD601 not fixed: refuted: the fixed setup still fails: the GRPOConfig: .*" + re.escape(trl_error),
+                     said), said
+    assert script.read_text() == text
+

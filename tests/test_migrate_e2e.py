@@ -2,7 +2,9 @@
 GRPO by `ppodoctor migrate --write` (probe-gated, in trl 1.16.0's interpreter), and then train to the end
 there; `check --trl-version 1.16.0` finds nothing in the result and no PPOTrainer/PPOConfig is left, and
 each port broken one way (indivisible num_generations, a reward function without **kwargs, no `prompt`
-column) is caught by its PPD6xx rule: the silence is the rules' verdict, not their absence.
+column) is caught by its PPD6xx rule: the silence is the rules' verdict, not their absence. The breaks a rule
+fixes are healed by a plain `fix --write` (each fix confirmed by the probe in trl 1.16), check clean after,
+and one style's healed ports train.
 
 The originals are shown to be correct PPO scripts first: they train in their own era's interpreter
 (trl 1.12 for the 1.12-style scripts, trl 0.12.2 for the 0.12 one, and, where one is given, trl 0.11.4
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from migrate_helpers import PORT_BREAKS, SCRIPTS, STYLES, TARGETS, trl116_python
+from ppodoctor.rules import find_rule
 from probe_helpers import trl012_python
 from test_e2e_trl import make_models, run
 
@@ -131,8 +134,24 @@ def test_ported_scripts_train_on_trl_116(target, models, python116, tmp_path):
     for broken_name, code in broken_names:
         assert re.findall(rf"^{re.escape(broken_name)}:\d+:\d+: (PPD\d+)", caught.stdout, re.M) == [code], \
             caught.stdout
+    # The breaks a rule can fix are healed by a plain `fix --write`: the probe confirms each fix in trl 1.16
+    # (it builds the group setup there) before it is written; the healed ports check clean, and train.
+    fixable = [(name, code) for name, code in broken_names if find_rule(code).fixable]
+    started = time.monotonic()
+    healed = ppodoctor("fix", "--write", "--python", python116, *(name for name, _code in fixable), cwd=root)
+    TIMINGS[f"{target}: fix --write (probe) of {len(fixable)} broken ports"] = time.monotonic() - started
+    said = healed.stdout + healed.stderr
+    assert healed.returncode == 0, said
+    for broken_name, code in fixable:
+        assert re.search(rf"^{re.escape(broken_name)}:\d+:\d+: {code} fixed \(confirmed\)", said, re.M), said
+    rechecked = ppodoctor("check", "--trl-version", "1.16.0", "--output-format", "concise",
+                          *(name for name, _code in fixable), cwd=root)
+    assert rechecked.returncode == 0, rechecked.stdout
     for name in names:
         trained(python116, root / name, marker="'train_runtime'")
+    for broken_name, _code in fixable:
+        if broken_name.endswith(names[0]):  # one style's healed ports: each fix's own training run
+            trained(python116, root / broken_name, marker="'train_runtime'")
 
 
 def test_report_timings():

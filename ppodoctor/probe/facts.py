@@ -46,6 +46,11 @@ CHECK_ROLES: dict[Check, tuple[Role, ...]] = {
     Check.VALUE_GET_REWARD: (Role.VALUE,),
     Check.REWARD_NOT_TRAINED: (Role.REWARD, Role.VALUE),
     Check.FIRST_BATCH: (Role.TRAIN_DATASET,),
+    # RLOOTrainer / GRPOTrainer (worker_group.py); SIGNATURE, CONFIG and GENERATION_CONFIG above serve them too
+    Check.VLLM: (Role.CONFIG,),
+    Check.REWARD_MODELS: (Role.REWARD_FUNCS,),
+    Check.REWARD_CALL: (Role.REWARD_FUNCS,),
+    Check.REWARD_PROCESSING_CLASSES: (Role.REWARD_PROCESSING_CLASSES,),
 }
 
 
@@ -158,17 +163,23 @@ def left_broken(facts: FileFacts, index: Optional[int], own: Iterable[Role] = ()
     (what a finding's own `validate_fix` speaks for): the role (or roles) and TRL's error, one line each."""
     setup_facts = facts.setup(index)
     if setup_facts is None or not setup_facts.trl_module:
-        return []  # no PPOTrainer of the new era here: its steps are not the ones the script meets
+        return []  # no such trainer in this TRL: its steps are not the ones the script meets
+    setup = facts.file.setup_at(index)
+    config = setup.trainer.replace("v2Trainer", "Config").replace("Trainer", "Config") if setup is not None \
+        else "PPOConfig"
     own, own_steps = set(own), set(own_steps)
     found = []
     for name, roles in CHECK_ROLES.items():
         result = check(setup_facts, name)
         if result.status is Status.FAIL and not own & set(roles) and name not in own_steps:
-            who = " and ".join("the PPOConfig" if role is Role.CONFIG else "the training dataset"
-                               if role is Role.TRAIN_DATASET else f"the {role} model" for role in roles) \
+            who = " and ".join(_ROLE_WORDS.get(role, f"the {role} model").format(config=config) for role in roles) \
                 if roles and len(roles) <= 2 else "the trainer call"
             found.append(f"{who}: TRL's {name} step still fails: {result.error}")
     return found
+
+
+_ROLE_WORDS = {Role.CONFIG: "the {config}", Role.TRAIN_DATASET: "the training dataset",
+               Role.REWARD_FUNCS: "the reward functions", Role.REWARD_PROCESSING_CLASSES: "the reward processing classes"}
 
 
 def checks_passing(setup_facts: Optional[SetupFacts]) -> set[Check]:

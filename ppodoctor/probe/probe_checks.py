@@ -22,10 +22,12 @@ class _Named(str, Enum):
 
 
 class Check(_Named):
-    """One of TRL's own steps that the worker runs on the meta-device models (trl 0.12 - 1.12)."""
+    """One of TRL's own steps that the worker runs on the meta-device models: PPOTrainer's (trl 0.12 - 1.12)
+    and RLOOTrainer's / GRPOTrainer's (trl >= 1.0, worker_group.py; SIGNATURE, CONFIG and GENERATION_CONFIG
+    serve both)."""
 
-    SIGNATURE = "signature"  # PPOTrainer.__init__'s parameters bound to the call's arguments
-    CONFIG = "config"  # PPOConfig(...) built with the call's literal keywords
+    SIGNATURE = "signature"  # the trainer's __init__ parameters bound to the call's arguments
+    CONFIG = "config"  # the trainer's config (PPOConfig, RLOOConfig, GRPOConfig) built with the call's literal keywords
     BATCH = "batch"  # __init__'s batch arithmetic (num_mini_batches, whitening)
     SAME_OBJECT = "same_object"  # `model` and `ref_model` are not one object
     DROPOUT = "dropout"  # disable_dropout_in_model over the four models
@@ -37,6 +39,11 @@ class Check(_Named):
     VALUE_GET_REWARD = "value_get_reward"  # get_reward on the value model
     REWARD_NOT_TRAINED = "reward_not_trained"  # no reward parameter is among PolicyAndValueWrapper's trained ones
     FIRST_BATCH = "first_batch"  # DataCollatorWithPadding(tokenizer) on the rebuilt dataset's first rows
+    # RLOOTrainer / GRPOTrainer
+    VLLM = "vllm"  # with use_vllm: TRL's own check that vLLM is installed
+    REWARD_MODELS = "reward_models"  # each reward model entry built on the meta device
+    REWARD_CALL = "reward_call"  # each reward function's stand-in called by the trainer's _calculate_rewards
+    REWARD_PROCESSING_CLASSES = "reward_processing_classes"  # __init__'s own count check of them
 
     @classmethod
     def get_reward(cls, role: str) -> "Check":

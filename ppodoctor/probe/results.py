@@ -82,12 +82,12 @@ def probe_files(file_setups: Sequence[FileSetup], options: ProbeOptions) -> tupl
     """One worker run for all of `file_setups` (different files, or one file before and after a fix)."""
     if not file_setups:
         return ()
-    if not any(fs.setups or fs.imports for fs in file_setups):
-        return tuple(ProbeResult(FileFacts(fs, reason="no PPOTrainer setup to probe")) for fs in file_setups)
+    if not any(fs.all_setups() or fs.imports for fs in file_setups):
+        return tuple(ProbeResult(FileFacts(fs, reason="no trainer setup to probe")) for fs in file_setups)
     try:
         answer = run_worker(file_setups, coerce_options(options))
     except ProbeFailed as error:
-        return tuple(ProbeResult(FileFacts(fs, tuple(None for _ in fs.setups), reason=str(error)))
+        return tuple(ProbeResult(FileFacts(fs, tuple(None for _ in fs.all_setups()), reason=str(error)))
                      for fs in file_setups)
     return tuple(_result(answer, index, fs) for index, fs in enumerate(file_setups))
 

@@ -124,7 +124,7 @@ def run_worker(file_setups: Sequence[FileSetup], options: ProbeOptions) -> Probe
     if not answer.get("ok"):
         raise ProbeFailed(f"the probe failed: {answer.get('error') or 'no reason given'}")
     files = tuple(tuple(setups) for setups in answer["files"])
-    if len(files) != len(file_setups) or any(len(f) != len(s.setups) for f, s in zip(files, file_setups)):
+    if len(files) != len(file_setups) or any(len(f) != len(s.all_setups()) for f, s in zip(files, file_setups)):
         raise ProbeFailed("the probe answered for a different set of setups")
     worker = answer.get("_worker") or {}
     return ProbeAnswer(files, answer.get("versions") or {}, answer.get("accelerator") or {},

@@ -165,9 +165,11 @@ def respond(request: dict) -> dict:
 
         directories = request.get("script_dirs") or [""] * len(files)
         resolvers = {directory: worker_models.Resolver(request, directory) for directory in set(directories)}
+        # One answer per setup of FileSetup.all_setups(): PPOTrainer calls, then RLOOTrainer/GRPOTrainer ones.
         answer["files"] = [
             [worker_models.probe_setup(setup, resolvers[directory], answer["versions"], config)
              for setup, config in zip(file["setups"], file_configs)]
+            + [group_setup(setup, resolvers[directory]) for setup in file.get("group_setups") or ()]
             for file, file_configs, directory in zip(files, configs, directories)]
         answer["ok"] = True
     except MemoryError:
@@ -177,6 +179,12 @@ def respond(request: dict) -> dict:
         answer["traceback"] = traceback.format_exc(limit=6)
     answer["peak_rss_bytes"] = peak_rss()
     return answer
+
+
+def group_setup(setup: dict, resolver) -> dict:
+    import worker_group
+
+    return worker_group.probe_group_setup(setup, resolver)
 
 
 def peak_rss() -> int:

@@ -68,6 +68,24 @@ def dataset_columns(setup: PPOSetup) -> Optional[Columns]:
     return columns(binding.origin) if binding is not None else None
 
 
+class ConfigChecked:
+    """A rule whose failure is one of the config's own checks (`RLOOConfig`/`GRPOConfig.__post_init__`): the
+    probe rebuilds the config in the target interpreter (probe/worker_group.py), and the finding reproduces
+    when TRL's error there is the rule's own (its `known_errors`). The fixed setup passes when that error
+    is gone; every other step must pass too (pipeline/verdicts.py), the config's others included."""
+
+    probe_check = "RLOOConfig/GRPOConfig(...) rebuilt from the call's literal keywords in the target interpreter: " \
+                  "its own __post_init__ checks raise the rule's error; fixed: they pass"
+    extra_patterns: tuple[str, ...] = ()
+
+    def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
+        from ..probe.group_facts import config_checks
+
+        patterns = tuple(known.pattern for known in self.known_errors) + self.extra_patterns
+        return config_checks(facts, diagnostic.setup_index, patterns)
+
+
 def example(code: str) -> Example:
     """A rule example checked against trl 1.16 (the release `migrate` ports to)."""
     return Example(inspect.cleandoc(code) + "\n", "1.16.0")

@@ -6,8 +6,8 @@ from typing import Optional
 from ..setup.model import Origin
 from ..types import ERROR, UNSAFE, Declined, Fix, KnownError, OperationKind
 from .base import Rule
-from .group_common import (GROUP_KINDS, MEASURED, WORLD_SIZE_NOTE, applies, config_field, example, group_config,
-                           is_count, trainer_word)
+from .group_common import (GROUP_KINDS, MEASURED, WORLD_SIZE_NOTE, ConfigChecked, applies, config_field, example,
+                           group_config, is_count, trainer_word)
 
 _FIELDS = ("per_device_train_batch_size", "gradient_accumulation_steps", "generation_batch_size",
            "steps_per_generation", "num_generations")
@@ -27,7 +27,7 @@ def generation_batch(values: dict, world_size: int = 1) -> Optional[int]:
     return None
 
 
-class GenerationBatchIndivisible(Rule):
+class GenerationBatchIndivisible(ConfigChecked, Rule):
     """The generation batch is not a multiple of `num_generations`.
 
     Why it breaks: RLOOConfig and GRPOConfig check in `__post_init__` that the generation batch holds

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from ..types import ERROR, SAFE, Fix, KnownError, OperationKind
 from .base import Rule
-from .group_common import (GROUP_KINDS, MEASURED, applies, config_field, example, group_config, is_count,
+from .group_common import (GROUP_KINDS, MEASURED, ConfigChecked, applies, config_field, example, group_config, is_count,
                            trainer_word)
 from .ppd601_generation_batch_indivisible import generation_batch
 
 
-class TooFewGenerations(Rule):
+class TooFewGenerations(ConfigChecked, Rule):
     """`num_generations` is below 2.
 
     Why it breaks: RLOO and GRPO score each completion against the other completions of the same prompt
@@ -27,6 +27,7 @@ class TooFewGenerations(Rule):
     summary = "num_generations below 2 in an RLOO/GRPO config"
     trainer_kinds = GROUP_KINDS
     fix_title = "set num_generations=2"
+    extra_patterns = ("integer modulo by zero",)  # num_generations=0: the divisibility check divides by it
     known_errors = (
         KnownError("generations-at-least-two", r"requires at least 2 generations per prompt",
                    "ValueError: GRPO requires at least 2 generations per prompt to calculate the advantages. You "

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..probe.probe_checks import Check
 from ..setup.model import FunctionShape
 from ..types import ERROR, SAFE, Declined, Fix, KnownError, ParameterKind, ReturnKind, Role
 from .base import Rule
@@ -39,6 +40,11 @@ class RewardFunctionSignature(Rule):
     summary = "a reward function that cannot take the trainer's keyword call or returns no list"
     trainer_kinds = GROUP_KINDS
     fix_title = "add **kwargs to the reward function's parameters"
+    probe_check = "the trainer's own _calculate_rewards calls a stand-in with the function's parameters and visible " \
+                  "returns on the dataset's first rows (the user's function never runs); fixed: the call binds"
+    # The probe's verdict reads only the call of the finding's own function: another function's failure is its
+    # own finding, and every other step must pass (pipeline/verdicts.py).
+    steps = (Check.REWARD_CALL,)
     known_errors = (
         KnownError("reward-function-keywords", r"got an unexpected keyword argument '(prompts|completions|"
                    r"completion_ids|trainer_state|log_extra|log_metric)'",
@@ -114,14 +120,14 @@ class RewardFunctionSignature(Rule):
                                   "it with keywords only (`prompts=`, `completions=`, `completion_ids=`, the "
                                   "dataset's other columns, `trainer_state=`, `log_extra=`, `log_metric=`) at the "
                                   f"first step ({MEASURED}, target {context.target.version})", span, setup, fix=fix,
-                                  subject="signature")
+                                  subject=f"{_SIGNATURE}:{shape.name}")
             returned = _not_a_list(shape)
             if returned:
                 yield self.report(f"reward function `{origin.text}` returns {returned}, not a list of rewards: "
                                   f"{trainer_word(setup)}Trainer iterates it and fails with `TypeError: "
                                   f"'{'NoneType' if returned == 'None' else 'float'}' object is not iterable` "
                                   f"({MEASURED}, target {context.target.version}); return one float per "
-                                  "completion", span, setup, subject="returns")
+                                  "completion", span, setup, subject=f"{_RETURNS}:{shape.name}")
 
     def fix(self, diagnostic, context):
         shape: FunctionShape = diagnostic.fix.param("function")
@@ -139,6 +145,31 @@ class RewardFunctionSignature(Rule):
         if opening < 0:
             raise Declined("the function's parameters do not start on its name's line")
         return (context.source.insert_at(name.end_line, opening + 2, "**kwargs"),)
+
+
+    def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
+        from ..probe.group_facts import reward_call_fails
+
+        what, _sep, function = diagnostic.subject.partition(":")
+        return reward_call_fails(facts, diagnostic.setup_index, function, self._patterns(what))
+
+    def validate_fix(self, diagnostic, before, after):
+        """The fixed function's call binds: TRL passes it every keyword. A returned number it still fails on
+        is the `returns` finding's, which no fix makes (the function is cured of this one)."""
+        # the probe's library loads only when the probe runs: kept off `check`
+        from ..probe.group_facts import reward_call_fails
+
+        what, _sep, function = diagnostic.subject.partition(":")
+        found, detail = reward_call_fails(after, diagnostic.setup_index, function, self._patterns(what))
+        return (None if found is None else not found), detail
+
+    def _patterns(self, what: str) -> list[str]:
+        own = self.known_errors[2:] if what == _RETURNS else self.known_errors[:2]
+        return [known.pattern for known in own]
+
+
+_SIGNATURE, _RETURNS = "signature", "returns"  # a finding's subject: `signature:<function>` / `returns:<function>`
 
 
 def _signature_problem(shape: FunctionShape, passed: Optional[tuple[str, ...]]) -> tuple[str, bool]:

@@ -35,6 +35,8 @@ class PPOFieldInGroupConfig(ReplacementFix, Rule):
     summary = "a PPOConfig field in an RLOOConfig/GRPOConfig"
     trainer_kinds = GROUP_KINDS
     fix_title = "rename the PPO field to its RLOO/GRPO name"
+    probe_check = "RLOOConfig/GRPOConfig(...) rebuilt from the call's keywords in the target interpreter: the " \
+                  "dataclass rejects the field; fixed: it has no such field left and the config builds"
     known_errors = (
         KnownError("ppo-field-on-successor-config", r"(?<=(?:RLOO|GRPO)Config\.__init__\(\) got an )unexpected "
                    r"keyword argument '(\w+)'",
@@ -81,6 +83,12 @@ class PPOFieldInGroupConfig(ReplacementFix, Rule):
                 f"`{keyword.name}` is a PPOConfig field: {config} raises `TypeError: {config}.__init__() got an "
                 f"unexpected keyword argument '{keyword.name}'` ({MEASURED}, target {context.target.version}); "
                 f"{advice}", keyword.span or origin.span, setup, fix=fix, subject=keyword.name)
+
+    def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
+        from ..probe.group_facts import unknown_config_field
+
+        return unknown_config_field(facts, diagnostic.setup_index, diagnostic.subject)
 
     @staticmethod
     def _advice(rule: "FieldRule", keyword: Keyword, successor: str, written: set, mapping):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from ..probe.probe_checks import Check
 from ..trl_api.target import has_package
 from ..types import ERROR, UNSAFE, KnownError
 from .base import Rule
@@ -27,6 +28,8 @@ class VllmNotInstalled(ReplacementFix, Rule):
     summary = "use_vllm=True where the target interpreter has no vLLM"
     trainer_kinds = GROUP_KINDS
     fix_title = "set use_vllm=False (generate with transformers)"
+    probe_check = "the config rebuilt in the target interpreter, then with use_vllm the check TRL runs first when " \
+                  "it starts vLLM (VLLMGeneration._init_vllm); fixed: it passes"
     known_errors = (
         KnownError("vllm-not-installed", r"vLLM is not available and `use_vllm` is set to True",
                    "ImportError: vLLM is not available and `use_vllm` is set to True. Please install vLLM with "
@@ -59,3 +62,9 @@ class VllmNotInstalled(ReplacementFix, Rule):
             f"available and `use_vllm` is set to True` when it is built ({MEASURED}, target "
             f"{context.target.version}); install it (`pip install trl[vllm]`) or set use_vllm=False",
             keyword.span or origin.span, setup, fix=fix, subject="use_vllm")
+
+    def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
+        from ..probe.group_facts import step_fails
+
+        return step_fails(facts, diagnostic.setup_index, Check.VLLM, [known.pattern for known in self.known_errors])

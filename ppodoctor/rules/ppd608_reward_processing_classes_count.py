@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..probe.probe_checks import Check
 from ..setup.model import Origin, RoleBinding
 from ..types import ERROR, SAFE, KnownError, OriginKind, Role
 from .base import Rule
@@ -33,6 +34,8 @@ class RewardProcessingClassesCount(ReplacementFix, Rule):
     summary = "reward_processing_classes does not have one entry per reward function"
     trainer_kinds = GROUP_KINDS
     fix_title = "one entry per reward function: the tokenizer for each model, None for each function"
+    probe_check = "the statements of the trainer's __init__ that read only reward_funcs and " \
+                  "reward_processing_classes (TRL's own, from its source) run with the call's counts; fixed: they pass"
     known_errors = (
         KnownError("reward-processing-classes-count", r"number of reward processing classes \(\d+\) must match",
                    "ValueError: The number of reward processing classes (1) must match the number of reward "
@@ -76,6 +79,13 @@ class RewardProcessingClassesCount(ReplacementFix, Rule):
             f"classes ({given}) must match the number of reward functions ({wanted}).` ({MEASURED}, target "
             f"{context.target.version}); give one per function, None for a function",
             classes.value_span, setup, fix=_fix(funcs, classes, self.fix_title), subject="reward_processing_classes")
+
+    def reproduce(self, diagnostic, facts):
+        # the probe's library loads only when the probe runs: kept off `check`
+        from ..probe.group_facts import step_fails
+
+        return step_fails(facts, diagnostic.setup_index, Check.REWARD_PROCESSING_CLASSES,
+                          [known.pattern for known in self.known_errors])
 
 
 def _count(binding: RoleBinding) -> Optional[int]:
