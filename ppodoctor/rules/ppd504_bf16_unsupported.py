@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from ..probe.probe_checks import Check, Status
-from ..types import ERROR, KnownError, Role
+from ..trl_api.target import has_bf16_device
+from ..types import ERROR, KnownError, Role, TrainerKind
 from .base import Rule
+from .group_common import GROUP_KINDS, applies, config_field, group_config, trainer_word
 
 
 # The PPOConfig fields that decide whether bf16 on a machine without a bf16 GPU is an error.
@@ -18,6 +20,16 @@ class Bf16Unsupported(Rule):
     machine, so this rule runs in the probe, which builds the script's `PPOConfig` (with its literal
     `bf16`/`fp16`/`use_cpu` values) in the interpreter that will run it.
 
+    RLOOConfig and GRPOConfig (trl 1.0 on) default to bf16 the same way and fail the same way, measured
+    in trl 1.16 on a CPU machine: `GRPOConfig(output_dir="out")` raises `ValueError: Your setup doesn't
+    support bf16/gpu. You need to assign use_cpu if you want to train the model on CPU.` For them the rule
+    reads the config statically and asks the target interpreter (`--python`, or the one running
+    ppodoctor; silent for a bare `--trl-version`) whether its machine has a bf16 GPU, as transformers
+    does. Measured, and so not reported: only the config's own `use_cpu=True` counts (a launch's
+    `ACCELERATE_USE_CPU=true` or `accelerate launch --cpu` does not); `fp16=True` on the CPU trains
+    (transformers 5.25, accelerate 1.16, torch 2.13), and so does a launch's `--mixed_precision bf16`
+    or `fp16` with `bf16=False` (TrainingArguments does not check the launch's precision).
+
     Fix: pass `use_cpu=True` to train on the CPU, or `bf16=False` to train in float32.
     No automatic fix (the choice depends on the machine the run is meant for).
     """
@@ -27,7 +39,9 @@ class Bf16Unsupported(Rule):
     severity = ERROR
     roles = (Role.CONFIG,)
     machine_dependent = True
-    summary = "PPOConfig defaults to bf16 and this interpreter has no bf16 GPU (runtime, --probe)"
+    summary = "the config trains in bf16 (PPO/RLOO/GRPO's default) and this machine has no bf16 GPU"
+    # PPO's finding comes from the probe (`from_probe`); RLOO's and GRPO's from the config and the machine.
+    trainer_kinds = (TrainerKind.PPO,) + GROUP_KINDS
     no_fix_reason = ("`use_cpu=True` and `bf16=False` both run here, but the right one depends on the machine the "
                      "run is meant for")
     runtime_only = True
@@ -37,7 +51,29 @@ class Bf16Unsupported(Rule):
                    "ValueError: Your setup doesn't support bf16/gpu.", "0.12 - 1.12", "PPOConfig(...)",
                    "`PPOConfig` defaults to `bf16=True` and the machine has no GPU",
                    "pass `bf16=False` (and `use_cpu=True` on CPU) to `PPOConfig`"),
+        KnownError("bf16-no-gpu-group", r"Your setup doesn't support bf16/gpu",
+                   "ValueError: Your setup doesn't support bf16/gpu. You need to assign use_cpu if you want to train "
+                   "the model on CPU.", "1.0 - 1.16", "GRPOConfig(...) / RLOOConfig(...)",
+                   "the config defaults to `bf16=True` (unless `fp16`), `use_cpu` is not set, and the machine has "
+                   "no bf16 GPU", "pass `use_cpu=True` to train on the CPU, or `bf16=False`"),
     )
+
+    def check_setup(self, setup, context):
+        if setup.kind not in GROUP_KINDS:
+            return  # PPOConfig's failure is the probe's to find (from_probe)
+        origin = group_config(setup)
+        python = context.target.python
+        if origin is None or not python or not applies(context) or not group_wants_bf16(setup, origin):
+            return
+        if has_bf16_device(python) is not False:
+            return
+        word = trainer_word(setup)
+        yield self.report(
+            f"{word}Config trains in bf16 (its default unless fp16 is set) without use_cpu=True, and the machine of "
+            f"{python} has no bf16 GPU: it raises `ValueError: Your setup doesn't support bf16/gpu. You need to "
+            f"assign use_cpu if you want to train the model on CPU.` (trl 1.16 measured, target "
+            f"{context.target.version}); pass `use_cpu=True` (a launch's ACCELERATE_USE_CPU or --cpu does not "
+            "count) or `bf16=False`", origin.span or setup.span, setup)
 
     def from_probe(self, setup, facts, already):
         # the probe's library loads only when the probe runs: kept off `check`
@@ -52,3 +88,19 @@ class Bf16Unsupported(Rule):
         yield self.report(
             f"`{binding.text}` fails on this interpreter: `{config.error}`; pass `use_cpu=True` to train on "
             "the CPU or `bf16=False`", binding.origin.span or binding.value_span, setup), config.error
+
+
+def group_wants_bf16(setup, origin) -> bool:
+    """Whether an RLOO/GRPO config, as the source writes it, reaches TrainingArguments' bf16 check: bf16 (or
+    bf16_full_eval) on, which `bf16=None` means unless fp16 is set (trl's _BaseConfig), and use_cpu off.
+    False where a value is not visible."""
+    values = {}
+    for name in ("bf16", "fp16", "use_cpu", "bf16_full_eval", "no_cuda"):
+        known, value = config_field(setup, origin, name)  # unset: None, TRL's and TrainingArguments' default
+        if not known or (value is not None and not isinstance(value, bool)):
+            return False
+        values[name] = value
+    if values["no_cuda"] is not None:
+        return False  # an old spelling of use_cpu that transformers 5 no longer takes: not this rule's to judge
+    bf16 = (not values["fp16"]) if values["bf16"] is None else values["bf16"]
+    return bool(bf16 or values["bf16_full_eval"]) and not values["use_cpu"]

@@ -277,6 +277,28 @@ def has_package(python: str, name: str) -> Optional[bool]:
     return {0: True, 3: False}.get(done.returncode)
 
 
+# Asked of the target interpreter: what TrainingArguments.__post_init__ accepts for bf16 without use_cpu
+# (transformers' own tests, so the answer is the one the run will get).
+_BF16_QUESTION = """import sys
+from transformers.utils import is_torch_bf16_gpu_available, is_torch_xla_available
+sys.exit(0 if is_torch_bf16_gpu_available() or is_torch_xla_available() else 3)"""
+
+
+@lru_cache(maxsize=8)
+def has_bf16_device(python: str) -> Optional[bool]:
+    """Whether the machine `python` runs on has a bf16 GPU (or an XLA device) as transformers sees it; None
+    when the interpreter cannot be asked. It imports torch there (about 3 s), so it is asked once per run
+    and only when a rule needs it (an RLOO/GRPO config that trains in bf16 without use_cpu), never on
+    `check`'s start-up."""
+    import subprocess
+
+    try:
+        done = subprocess.run([python, "-c", _BF16_QUESTION], capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {0: True, 3: False}.get(done.returncode)
+
+
 def _installed_version(text: Optional[str]) -> Optional[Version]:
     """An installed distribution's version; None for none, or for a header that is not PEP 440
     (a hand-built package): then it is as good as unknown."""
