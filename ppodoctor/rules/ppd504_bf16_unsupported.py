@@ -12,7 +12,7 @@ PRECISION_FIELDS = ("bf16", "fp16", "use_cpu", "no_cuda", "bf16_full_eval", "fp1
 
 
 class Bf16Unsupported(Rule):
-    """`PPOConfig` asks for bf16 on an interpreter with no bf16-capable GPU.
+    """The config (PPOConfig, RLOOConfig, GRPOConfig) asks for bf16 on a machine with no bf16-capable GPU.
 
     Why it breaks: from TRL 0.13 on `PPOConfig.bf16` defaults to True (unless `fp16` is set), and
     `transformers.TrainingArguments` refuses it without a bf16-capable GPU: `PPOConfig(...)` itself
@@ -25,10 +25,11 @@ class Bf16Unsupported(Rule):
     support bf16/gpu. You need to assign use_cpu if you want to train the model on CPU.` For them the rule
     reads the config statically and asks the target interpreter (`--python`, or the one running
     ppodoctor; silent for a bare `--trl-version`) whether its machine has a bf16 GPU, as transformers
-    does. Measured, and so not reported: only the config's own `use_cpu=True` counts (a launch's
-    `ACCELERATE_USE_CPU=true` or `accelerate launch --cpu` does not); `fp16=True` on the CPU trains
-    (transformers 5.25, accelerate 1.16, torch 2.13), and so does a launch's `--mixed_precision bf16`
-    or `fp16` with `bf16=False` (TrainingArguments does not check the launch's precision).
+    does. Measured: only the config's own `use_cpu=True` avoids the error (under a launch's
+    `ACCELERATE_USE_CPU=true` or `accelerate launch --cpu` it is raised all the same, and reported);
+    not reported, because they train on the CPU (transformers 5.25, accelerate 1.16, torch 2.13):
+    `fp16=True`, and a launch's `--mixed_precision bf16` or `fp16` with `bf16=False` (TrainingArguments
+    does not check the launch's precision).
 
     Fix: pass `use_cpu=True` to train on the CPU, or `bf16=False` to train in float32.
     No automatic fix (the choice depends on the machine the run is meant for).
