@@ -95,6 +95,10 @@ class GenerationBatchIndivisible(Rule):
         config = GRPOConfig(output_dir="out", per_device_train_batch_size=4, generation_batch_size=12,
                             num_generations=8)
         trainer = GRPOTrainer(model="Qwen/Qwen2-0.5B", reward_funcs=reward_len, args=config, train_dataset=ds)
+        '''), example('''
+        from trl import RLOOConfig, RLOOTrainer
+        config = RLOOConfig(output_dir="out", per_device_train_batch_size=4, generation_batch_size=6)
+        trainer = RLOOTrainer(model="Qwen/Qwen2-0.5B", reward_funcs=reward_len, args=config, train_dataset=ds)
         '''))
     valid = (example('''
         from trl import GRPOConfig, GRPOTrainer
