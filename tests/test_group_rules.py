@@ -53,10 +53,11 @@ def trainer(config: str, kind: str = "GRPO", funcs: str = "reward", dataset: str
     ("per_device_train_batch_size=2, gradient_accumulation_steps=2, num_generations=4", "GRPO", []),
     ("per_device_train_batch_size=2, steps_per_generation=2, num_generations=4", "RLOO", []),
     ("per_device_train_batch_size=4, generation_batch_size=16, num_generations=8", "GRPO", []),
-    # both set, or an indivisible generation_batch_size: TRL's other errors come first
+    # both set: TRL's other error comes first
     ("per_device_train_batch_size=2, generation_batch_size=4, steps_per_generation=2, num_generations=3", "GRPO",
      []),
-    ("per_device_train_batch_size=2, generation_batch_size=3, num_generations=3", "GRPO", []),
+    # generation_batch_size not a multiple of the global batch (2 × 1 process): TRL's first error
+    ("per_device_train_batch_size=2, generation_batch_size=3, num_generations=3", "GRPO", ["PPD601"]),
     ("per_device_train_batch_size=2, num_generations=1", "GRPO", ["PPD602"]),
     ("per_device_train_batch_size=2, num_generations=0", "RLOO", ["PPD602"]),
     ("per_device_train_batch_size=n, num_generations=3", "GRPO", []),  # not visible: silent

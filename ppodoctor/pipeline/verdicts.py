@@ -56,7 +56,7 @@ def runtime_findings(file_setup: FileSetup, result: ProbeResult, existing: Seque
     rules (PPD501-504) and static rules that see more at runtime (PPD105: num_labels from the config).
     A trainer call in a TRL-version branch that `target` does not take gets none: it never runs."""
     found = []
-    for index, setup in enumerate(file_setup.setups):
+    for index, setup in enumerate(file_setup.all_setups()):
         facts = result.setup_facts(index)
         if facts is None or (target is not None and setup.guards and not runs_on_target(setup, target)):
             continue
@@ -64,7 +64,7 @@ def runtime_findings(file_setup: FileSetup, result: ProbeResult, existing: Seque
         # ones, and a rule that another supersedes (its `superseded_by`) stays silent beside it.
         already = {d.rule or type(rule_of(d)) for d in existing if d.setup_index == index}
         for rule in rules:
-            if type(rule) in already or already & set(rule.superseded_by):
+            if setup.kind not in rule.trainer_kinds or type(rule) in already or already & set(rule.superseded_by):
                 continue
             for diagnostic, detail in rule.from_probe(setup, facts, already):
                 found.append(dataclasses.replace(diagnostic, setup_index=index, filename=file_setup.path,

@@ -9,11 +9,27 @@ from typing import Iterable, Optional
 from ..types import Evidence
 from .facts import FileFacts, check, no_facts
 from .probe_checks import Check, Status
-from .setup_facts import CheckResult
+from .setup_facts import CheckResult, SetupFacts
 
 
 def _matches(patterns: Iterable[str], error: str) -> bool:
     return any(re.search(pattern, error) for pattern in patterns)
+
+
+def config_result(setup_facts: Optional[SetupFacts]) -> CheckResult:
+    """The config's own checks as the probe ran them. A config call with keywords it does not have raises a
+    TypeError before those checks: they are read from the same config built without those keywords (the
+    worker's `rest`)."""
+    result = check(setup_facts, Check.CONFIG)
+    if result.status is Status.FAIL and result.detail("unexpected"):
+        result = CheckResult.read(Check.CONFIG, result.details.get("rest"))
+    return result
+
+
+def config_error(setup_facts: Optional[SetupFacts], patterns: Iterable[str]) -> Optional[str]:
+    """TRL's error when the config's own checks fail with one `patterns` match; None otherwise."""
+    result = config_result(setup_facts)
+    return result.error if result.status is Status.FAIL and _matches(patterns, result.error) else None
 
 
 def config_checks(facts: FileFacts, index: Optional[int], patterns: Iterable[str]) -> Evidence:
@@ -23,9 +39,7 @@ def config_checks(facts: FileFacts, index: Optional[int], patterns: Iterable[str
     empty = no_facts(facts, index)
     if empty is not None:
         return empty
-    result = check(facts.setup(index), Check.CONFIG)
-    if result.status is Status.FAIL and result.detail("unexpected"):
-        result = CheckResult.read(Check.CONFIG, result.details.get("rest"))
+    result = config_result(facts.setup(index))
     if result.status is Status.UNCHECKED:
         return None, result.reason or "the config was not built"
     if result.status is Status.PASS:

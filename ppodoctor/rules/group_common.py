@@ -16,7 +16,6 @@ from .dataset_shape import Columns, columns
 GROUP_KINDS = (TrainerKind.RLOO, TrainerKind.GRPO)
 FIRST_GROUP_RELEASE = Version.parse("1.0.0")  # the signature the setup model binds (eras.GROUP_ORDER)
 MEASURED = "trl 1.16 measured, 1.12 by its source"  # .venv's trl 1.12 cannot import GRPO (no `requests`)
-WORLD_SIZE_NOTE = "× 1 process, assumed: the launch is not read yet, and more processes multiply the batch"
 
 # GRPOConfig / RLOOConfig defaults (trl 1.16's dataclasses; TrainingArguments' for the batch).
 _DEFAULTS = {
@@ -84,6 +83,21 @@ class ConfigChecked:
 
         patterns = tuple(known.pattern for known in self.known_errors) + self.extra_patterns
         return config_checks(facts, diagnostic.setup_index, patterns)
+
+
+def world_size(context: RuleContext) -> tuple[Optional[int], str]:
+    """The processes a run spreads its batch over, and how that is known: the launch's (`ppodoctor check
+    run.sh`, `check -- torchrun ...`), else 1 (`python train.py`); None where the launch does not say
+    (accelerate without `--num_processes` starts one process per visible GPU): a batch rule is then silent,
+    since more processes change what divides."""
+    launch = context.launch
+    if launch is None:
+        return 1, ("× 1 process, assumed: no launch was read (`ppodoctor check run.sh` or `check -- <launch>` "
+                   "judges the launch's world size, and more processes multiply the batch)")
+    if launch.world_size is None:
+        return None, launch.unknown("world size") or "the launch does not say how many processes it starts"
+    size = launch.world_size
+    return size, f"× {size} process{'es' if size != 1 else ''} of the launch"
 
 
 def example(code: str) -> Example:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from ..probe.probe_checks import Check, Status
-from ..types import ERROR, KnownError, Role
+from ..types import ERROR, KnownError, Role, TrainerKind
 from .base import Rule
+from .group_common import GROUP_KINDS, group_config, trainer_word
 
 
 # The PPOConfig fields that decide whether bf16 on a machine without a bf16 GPU is an error.
@@ -10,13 +11,24 @@ PRECISION_FIELDS = ("bf16", "fp16", "use_cpu", "no_cuda", "bf16_full_eval", "fp1
 
 
 class Bf16Unsupported(Rule):
-    """`PPOConfig` asks for bf16 on an interpreter with no bf16-capable GPU.
+    """The config (PPOConfig, RLOOConfig, GRPOConfig) asks for bf16 on a machine with no bf16-capable GPU.
 
     Why it breaks: from TRL 0.13 on `PPOConfig.bf16` defaults to True (unless `fp16` is set), and
     `transformers.TrainingArguments` refuses it without a bf16-capable GPU: `PPOConfig(...)` itself
     raises `ValueError: Your setup doesn't support bf16/gpu`. Whether a GPU is there is a fact of the
     machine, so this rule runs in the probe, which builds the script's `PPOConfig` (with its literal
     `bf16`/`fp16`/`use_cpu` values) in the interpreter that will run it.
+
+    RLOOConfig and GRPOConfig (trl 1.0 on) default to bf16 the same way and fail the same way, measured
+    in trl 1.16 on a CPU machine: `GRPOConfig(output_dir="out")` raises `ValueError: Your setup doesn't
+    support bf16/gpu. You need to assign use_cpu if you want to train the model on CPU.` For them the rule
+    reads the config statically and asks the target interpreter (`--python`, or the one running
+    ppodoctor; silent for a bare `--trl-version`) whether its machine has a bf16 GPU, as transformers
+    does. Measured: only the config's own `use_cpu=True` avoids the error (under a launch's
+    `ACCELERATE_USE_CPU=true` or `accelerate launch --cpu` it is raised all the same, and reported);
+    not reported, because they train on the CPU (transformers 5.25, accelerate 1.16, torch 2.13):
+    `fp16=True`, and a launch's `--mixed_precision bf16` or `fp16` with `bf16=False` (TrainingArguments
+    does not check the launch's precision).
 
     Fix: pass `use_cpu=True` to train on the CPU, or `bf16=False` to train in float32.
     No automatic fix (the choice depends on the machine the run is meant for).
@@ -27,7 +39,8 @@ class Bf16Unsupported(Rule):
     severity = ERROR
     roles = (Role.CONFIG,)
     machine_dependent = True
-    summary = "PPOConfig defaults to bf16 and this interpreter has no bf16 GPU (runtime, --probe)"
+    summary = "the config trains in bf16 (PPO/RLOO/GRPO's default) and this machine has no bf16 GPU (runtime, --probe)"
+    trainer_kinds = (TrainerKind.PPO,) + GROUP_KINDS
     no_fix_reason = ("`use_cpu=True` and `bf16=False` both run here, but the right one depends on the machine the "
                      "run is meant for")
     runtime_only = True
@@ -37,9 +50,17 @@ class Bf16Unsupported(Rule):
                    "ValueError: Your setup doesn't support bf16/gpu.", "0.12 - 1.12", "PPOConfig(...)",
                    "`PPOConfig` defaults to `bf16=True` and the machine has no GPU",
                    "pass `bf16=False` (and `use_cpu=True` on CPU) to `PPOConfig`"),
+        KnownError("bf16-no-gpu-group", r"Your setup doesn't support bf16/gpu",
+                   "ValueError: Your setup doesn't support bf16/gpu. You need to assign use_cpu if you want to train "
+                   "the model on CPU.", "1.0 - 1.16", "GRPOConfig(...) / RLOOConfig(...)",
+                   "the config defaults to `bf16=True` (unless `fp16`), `use_cpu` is not set, and the machine has "
+                   "no bf16 GPU", "pass `use_cpu=True` to train on the CPU, or `bf16=False`"),
     )
 
     def from_probe(self, setup, facts, already):
+        if setup.kind in GROUP_KINDS:
+            yield from self._group_from_probe(setup, facts)
+            return
         # the probe's library loads only when the probe runs: kept off `check`
         from ..probe.facts import check
 
@@ -52,3 +73,18 @@ class Bf16Unsupported(Rule):
         yield self.report(
             f"`{binding.text}` fails on this interpreter: `{config.error}`; pass `use_cpu=True` to train on "
             "the CPU or `bf16=False`", binding.origin.span or binding.value_span, setup), config.error
+
+    def _group_from_probe(self, setup, facts):
+        # The worker builds the config only from literal keywords, and leaves it unchecked when a precision
+        # field is not one: a failure here is the config as written, on this machine.
+        # the probe's library loads only when the probe runs: kept off `check`
+        from ..probe.group_facts import config_error
+
+        origin = group_config(setup)
+        error = config_error(facts, [known.pattern for known in self.known_errors])
+        if origin is None or error is None:
+            return
+        yield self.report(
+            f"{trainer_word(setup)}Config trains in bf16 (its default unless fp16 is set) without use_cpu=True and "
+            f"fails on this interpreter's machine: `{error}`; pass `use_cpu=True` (a launch's ACCELERATE_USE_CPU or "
+            "--cpu does not count) or `bf16=False`", origin.span or setup.span, setup), error
