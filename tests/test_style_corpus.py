@@ -43,9 +43,6 @@ CHECK_MISSES = {
     "model_registry": "PPD104 missed: `reward_model=registry.build(\"reward\")`, a registry instance built by chained "
                       "`.register(role, cls, path, **options)` (tuples in `self._specs`); 'the result of "
                       "`registry.build(...)` is not followed' (state written by one method, read by another)",
-    "trainer_partial": "PPD201 missed: `make_trainer = functools.partial(PPOTrainer, config=..., ...)` then "
-                       "`make_trainer(policy=..., ref_policy=..., ...)`; no setup at all is extracted (a partial of "
-                       "the trainer class is not a PPOTrainer call; partials of loaders are)",
 }
 
 # The twin gets a finding (a warning: no error-level one in the corpus) where nothing is wrong.
