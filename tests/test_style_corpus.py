@@ -40,9 +40,6 @@ SCRIPTS = ("broken", "twin")
 CHECK_MISSES = {
     "ini_config": "PPD301 only a warning: the tokenizer path comes from an INI text in the script read with "
                   "configparser (`paths[\"tokenizer\"]`); configparser is not evaluated, the files not read",
-    "model_registry": "PPD104 missed: `reward_model=registry.build(\"reward\")`, a registry instance built by chained "
-                      "`.register(role, cls, path, **options)` (tuples in `self._specs`); 'the result of "
-                      "`registry.build(...)` is not followed' (state written by one method, read by another)",
 }
 
 # The twin gets a finding (a warning: no error-level one in the corpus) where nothing is wrong.
@@ -61,6 +58,9 @@ FIX_FAILS = dict(CHECK_MISSES, **{
                        "loader's from_pretrained is the one call inside the factory's closure: adding num_labels=1 "
                        "there would reach the policy too; the class is swapped where the factory is called only "
                        "together with that keyword)",
+    "model_registry": "PPD104 not fixed: 'the reward model is built by the same call as the policy model' (every "
+                      "role's from_pretrained is the one call in `build`; the class is swapped where `.register` "
+                      "passes it only together with num_labels=1, which belongs in that call's `**options`)",
     "hf_parser": "PPD104 not written: the probe says 'the model path `training_args.reward_model_path` is not a "
                  "literal; map it with --model-path', though the launch list in the script gives it",
     "old_step_loop": "PPD206 has no fix (the port to the 0.12 API or the `trl<=0.11.4` pin is the user's choice); "

@@ -119,3 +119,115 @@ def test_an_alias_or_a_partial_of_a_subclass_is_judged_as_the_trainer(body):
 ])
 def test_a_partial_of_something_else_is_no_trainer_call(body):
     assert setups_of(body) == ()
+
+
+# --- an object's state: written by one method, read by another ----------------------------------
+
+REGISTRY = """
+class ModelRegistry:
+    def __init__(self):
+        self._specs = {}
+
+    def register(self, role, model_class, path, **options):
+        self._specs[role] = (model_class, path, options)
+        return self
+
+    def build(self, role):
+        model_class, path, options = self._specs[role]
+        return model_class.from_pretrained(path, **options)
+"""
+BUILT = ('trainer = PPOTrainer(args=cfg, processing_class=tok, model=registry.build("policy"), '
+         'ref_model=registry.build("reference"), reward_model=registry.build("reward"), '
+         'value_model=registry.build("value"), train_dataset=None)\n')
+REGISTERED = """
+registry = (
+    ModelRegistry()
+    .register("policy", AutoModelForCausalLM, "sft")
+    .register("reference", AutoModelForCausalLM, "sft")
+    .register("reward", {reward}, "rm", num_labels=1)
+    .register("value", AutoModelForSequenceClassification, "rm", num_labels=1)
+)
+"""
+
+
+def registry(reward: str = "AutoModelForSequenceClassification", between: str = "", after: str = "") -> str:
+    return REGISTRY + REGISTERED.format(reward=reward) + textwrap.dedent(between) + BUILT + textwrap.dedent(after)
+
+
+def test_a_registry_filled_by_chained_register_calls_is_read_back_by_build():
+    assert found(registry("AutoModelForCausalLM")) == ["PPD104"]
+    assert found(registry()) == []
+    (setup,) = setups_of(registry())
+    reward, value = setup.origin(Role.REWARD), setup.origin(Role.VALUE)
+    assert reward.class_name == "transformers.AutoModelForSequenceClassification" and reward.path.value == "rm"
+    assert setup.origin(Role.POLICY).class_name == "transformers.AutoModelForCausalLM"
+
+
+def test_two_registered_roles_are_two_objects():
+    (setup,) = setups_of(registry())
+    policy, reference = setup.origin(Role.POLICY), setup.origin(Role.REFERENCE)
+    assert policy.path.value == reference.path.value == "sft" and policy.key != reference.key
+    assert found(registry()) == []  # no PPD106: two loads are two models
+
+
+def test_register_statements_in_program_order_the_last_before_the_read_wins():
+    late = '\nregistry.register("reward", AutoModelForCausalLM, "rm")\n'
+    assert found(registry(between=late)) == ["PPD104"]
+    assert found(registry(after=late)) == []  # registered after the trainer was built: not what it got
+    fixed = '\nregistry.register("reward", AutoModelForSequenceClassification, "rm", num_labels=1)\n'
+    assert found(registry("AutoModelForCausalLM", between=fixed)) == []
+
+
+@pytest.mark.parametrize("between", [
+    'import os\nif os.environ.get("CAUSAL"):\n    registry.register("reward", AutoModelForCausalLM, "rm")\n',
+    'def setup(reg):\n    reg.register("reward", AutoModelForCausalLM, "rm")\nsetup(registry)\n',
+])
+def test_a_register_call_that_may_run_or_on_an_object_not_told_leaves_the_role_unknown(between):
+    assert found(registry("AutoModelForCausalLM", between=between)) == []  # silent: maybe registered
+    (setup,) = setups_of(registry(between=between))
+    assert setup.origin(Role.REWARD).class_name == ""  # which class builds it: not told
+
+
+def test_another_registry_object_does_not_change_this_one():
+    other = '\nother = ModelRegistry().register("reward", AutoModelForCausalLM, "rm")\n'
+    assert found(registry(between=other)) == []
+    assert found(registry("AutoModelForCausalLM", between=other.replace("AutoModelForCausalLM",
+                                                                        "AutoModelForSequenceClassification"))) \
+        == ["PPD104"]
+
+
+@pytest.mark.parametrize("methods", [
+    # written in __init__ after the mapping is made
+    """
+class Models:
+    def __init__(self, reward_class):
+        self._specs = {}
+        self._specs["reward"] = (reward_class, "rm")
+
+    def build(self, role):
+        model_class, path = self._specs[role]
+        return model_class.from_pretrained(path)
+registry = Models({reward})
+""",
+    # `.update(key=...)` in a method
+    """
+class Models:
+    def __init__(self):
+        self._specs = dict()
+
+    def set_reward(self, model_class, path):
+        self._specs.update(reward=(model_class, path))
+
+    def build(self, role):
+        model_class, path = self._specs[role]
+        return model_class.from_pretrained(path)
+registry = Models()
+registry.set_reward({reward}, "rm")
+""",
+])
+def test_writes_in_init_and_by_update_are_followed(methods):
+    call = ('trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref, '
+            'reward_model=registry.build("reward"), value_model=critic, train_dataset=None)\n')
+    assert found(textwrap.dedent(methods).replace("{reward}", "AutoModelForCausalLM") + call) == ["PPD104"]
+    assert setups_of(textwrap.dedent(methods).replace("{reward}", "AutoModelForCausalLM") + call)[0] \
+        .origin(Role.REWARD).class_name == "transformers.AutoModelForCausalLM"

@@ -12,6 +12,7 @@ import libcst as cst
 from .context import VARIES, Bound, Context
 from .facts import BindingKind, FunctionInfo
 from .members import is_classmethod
+from .state import RECEIVER
 from .model import LocalClass, Origin
 
 MAX_DEPTH = 24  # how deep the resolver follows names, calls and classes
@@ -90,6 +91,8 @@ class FunctionResolution:
             receiver = self.origin_key(call.func.value, ctx)  # `obj.method(...)`: the instance's key
         pairs = [(arg, ctx) for arg in call.args] if pairs is None else pairs
         params = self.bind_pairs(function, pairs)
+        if receiver:  # the object `self` is, for what its methods did to it (state.py)
+            params += ((RECEIVER, Bound(call.func.value, ctx)),)
         line, column = self.facts.position(call)
         if outer is not None:  # a closure: its own parameters, then those of the call that made it
             return Context(function.scope, None, (), params + (outer.params or ()),

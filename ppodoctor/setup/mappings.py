@@ -17,6 +17,8 @@ from .context import VARIES, Bound, Context, dominates
 from .literals import NOT_LITERAL, literal, subscript_key
 from .loops import LoopResolution, target_names
 from .roundtrip import LOADERS, RoundTripResolution
+from .elements import ElementResolution
+from .state import StateResolution
 from .model import Origin, Value
 from .facts import ActionKind, BindingKind
 from ..types import OriginKind, ValueKind
@@ -53,6 +55,10 @@ class View:
         for entry in self.items.values():
             entry.certain = False
 
+    def set(self, key: str, node: cst.BaseExpression, ctx: Context, certain: bool,
+            key_node: Optional[cst.BaseExpression]) -> None:
+        self.items[key] = Entry(node, ctx, certain, key_node)
+
     def merge(self, other: Optional["View"]) -> None:
         if other is None:
             self.hide()
@@ -67,7 +73,7 @@ class View:
         return self.complete and all(entry.certain for entry in self.items.values())
 
 
-class MappingResolution(LoopResolution, RoundTripResolution):
+class MappingResolution(LoopResolution, RoundTripResolution, StateResolution, ElementResolution):
     def expand_mapping(self, node: cst.BaseExpression, ctx: Context, depth: int = 0):
         """The (key, value node, context) items of a `**mapping` whose every key and value is seen on
         every path (`migrate` rewrites them in place), else None."""
@@ -100,8 +106,11 @@ class MappingResolution(LoopResolution, RoundTripResolution):
             return self._comprehension_view(node, ctx, depth)
         if isinstance(node, cst.Attribute):
             found = self.attribute_value_node(node, ctx, depth)
-            if isinstance(found, tuple) and not found[2]:
-                return self.mapping_view(found[0], found[1], depth + 1)
+            view = self.mapping_view(found[0], found[1], depth + 1) if isinstance(found, tuple) and not found[2] \
+                else None
+            if view is not None:  # and what the object's methods wrote to it since (state.py)
+                self.apply_state(view, node, ctx, found[1], depth)
+            return view
         if isinstance(node, cst.Subscript):  # `spec = SPECS[role]`: the mapping an entry of another holds
             key = self.key_of(node, ctx, depth)
             found = self.element_node(node.value, ctx, key, depth) if key is not NOT_LITERAL else None
@@ -209,6 +218,8 @@ class MappingResolution(LoopResolution, RoundTripResolution):
             return None
         inner = self.context_for(binding, scope, ctx)
         value = self.follow_index(binding.value, binding.index) if binding.index else binding.value
+        if value is None:  # `cls, path, options = specs[role]`: an element of what another holds
+            value, inner = self.element_at(binding.value, inner, binding.index, depth) or (None, inner)
         view = self.mapping_view(value, inner, depth + 1) if value is not None else None
         if view is None:
             return None

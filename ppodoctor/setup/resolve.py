@@ -178,9 +178,9 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             return binding.qualname
         if binding.kind in (BindingKind.CLASS, BindingKind.DEF):
             return f"<local>.{node.value}"
-        if binding.kind == BindingKind.ASSIGN and binding.value is not None and not binding.index:
-            return self.qualname(binding.value, self.context_for(binding, scope, ctx), depth + 1)
-        return self.class_of_cls(binding, scope)  # a classmethod's `cls`: its class
+        found = self.element_at(binding.value, self.context_for(binding, scope, ctx), binding.index, depth) \
+            if binding.kind == BindingKind.ASSIGN and binding.value is not None else None  # `cls, path = spec`
+        return self.qualname(found[0], found[1], depth + 1) if found is not None else self.class_of_cls(binding, scope)  # a classmethod's `cls`: its class
 
     def follow_index(self, node: cst.BaseExpression, index: tuple) -> Optional[cst.BaseExpression]:
         for key in index:

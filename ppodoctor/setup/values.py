@@ -131,6 +131,8 @@ class ValueResolution:
             inner = self.context_for(binding, scope, ctx)
             if binding.index:
                 target = self.follow_index(binding.value, binding.index)
+                if target is None:  # `cls, path = specs[role]`: an element of what another holds
+                    target, inner = self.element_at(binding.value, inner, binding.index, depth) or (None, inner)
                 if target is None:
                     return _unknown("", f"`{node.value}` is an element of a value that cannot be followed")
                 return self.value(target, inner, depth + 1)
