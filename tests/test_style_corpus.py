@@ -54,13 +54,6 @@ TWIN_FALSE_ALARMS = {
 
 # `fix --write` (probe on) does not make the broken script train. Styles check misses cannot be fixed.
 FIX_FAILS = dict(CHECK_MISSES, **{
-    "closure_factory": "PPD104 not fixed: 'the reward model is built by the same call as the policy model' (every "
-                       "loader's from_pretrained is the one call inside the factory's closure: adding num_labels=1 "
-                       "there would reach the policy too; the class is swapped where the factory is called only "
-                       "together with that keyword)",
-    "model_registry": "PPD104 not fixed: 'the reward model is built by the same call as the policy model' (every "
-                      "role's from_pretrained is the one call in `build`; the class is swapped where `.register` "
-                      "passes it only together with num_labels=1, which belongs in that call's `**options`)",
     "hf_parser": "PPD104 not written: the probe says 'the model path `training_args.reward_model_path` is not a "
                  "literal; map it with --model-path', though the launch list in the script gives it",
     "old_step_loop": "PPD206 has no fix (the port to the 0.12 API or the `trl<=0.11.4` pin is the user's choice); "

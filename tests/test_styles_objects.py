@@ -231,3 +231,60 @@ def test_writes_in_init_and_by_update_are_followed(methods):
     assert found(textwrap.dedent(methods).replace("{reward}", "AutoModelForCausalLM") + call) == ["PPD104"]
     assert setups_of(textwrap.dedent(methods).replace("{reward}", "AutoModelForCausalLM") + call)[0] \
         .origin(Role.REWARD).class_name == "transformers.AutoModelForCausalLM"
+
+
+# --- `**options` of a followed call: the keywords no other parameter takes -------------------------
+
+FACTORY = """
+def make_loader(model_class, **options):
+    def load(path):
+        return model_class.from_pretrained(path, **options)
+    return load
+
+load_lm = make_loader(AutoModelForCausalLM)
+load_reward = make_loader({reward})
+"""
+FACTORY_CALL = ('trainer = PPOTrainer(args=cfg, processing_class=tok, model=load_lm("sft"), ref_model=load_lm("sft"), '
+                'reward_model=load_reward("rm"), value_model=critic, train_dataset=None)\n')
+
+
+def factory(reward: str) -> str:
+    return FACTORY.replace("{reward}", reward) + FACTORY_CALL
+
+
+def test_keywords_a_factory_collects_reach_the_load():
+    (setup,) = setups_of(factory("AutoModelForSequenceClassification, num_labels=1"))
+    reward = setup.origin(Role.REWARD)
+    assert [(k.name, k.value.value) for k in reward.keywords] == [("num_labels", 1)] and not reward.partial
+    assert codes(HEAD + factory("AutoModelForSequenceClassification, num_labels=2"), "1.12.0", ("PPD105",)) \
+        == ["PPD105"]
+
+
+def test_the_class_fix_goes_where_the_factory_is_called_with_num_labels_in_its_options():
+    fixed = fix_all(HEAD + factory("AutoModelForCausalLM"), "1.12.0", "PPD104")
+    assert "load_reward = make_loader(AutoModelForSequenceClassification, num_labels=1)\n" in fixed
+    assert "load_lm = make_loader(AutoModelForCausalLM)\n" in fixed  # the policy's loader untouched
+    assert "return model_class.from_pretrained(path, **options)" in fixed
+    assert codes(fixed, "1.12.0", RULES) == []
+
+
+def test_the_class_fix_is_declined_where_the_factory_call_serves_the_policy_too():
+    source = HEAD + FACTORY.replace("{reward}", "AutoModelForCausalLM") + FACTORY_CALL.replace(
+        'reward_model=load_reward("rm")', 'reward_model=load_lm("rm")')
+    assert codes(source, "1.12.0", ("PPD104",)) == ["PPD104"]
+    assert fix_all(source, "1.12.0", "PPD104") == source
+
+
+def test_options_the_function_changes_before_handing_on_take_no_added_keyword():
+    source = HEAD + FACTORY.replace("{reward}", "AutoModelForCausalLM").replace(
+        "    def load(path):", '    options.pop("num_labels", None)\n    def load(path):') + FACTORY_CALL
+    (setup,) = setups_of(source[len(HEAD):])
+    assert setup.origin(Role.REWARD).keywords_span is None
+
+
+def test_the_registry_fix_swaps_the_class_in_its_register_call():
+    fixed = fix_all(HEAD + registry("AutoModelForCausalLM").replace(
+        '.register("reward", AutoModelForCausalLM, "rm", num_labels=1)', '.register("reward", AutoModelForCausalLM, "rm")'),
+        "1.12.0", "PPD104")
+    assert '.register("reward", AutoModelForSequenceClassification, "rm", num_labels=1)' in fixed
+    assert "return model_class.from_pretrained(path, **options)" in fixed
