@@ -288,3 +288,15 @@ def test_the_registry_fix_swaps_the_class_in_its_register_call():
         "1.12.0", "PPD104")
     assert '.register("reward", AutoModelForSequenceClassification, "rm", num_labels=1)' in fixed
     assert "return model_class.from_pretrained(path, **options)" in fixed
+
+
+@pytest.mark.parametrize("read, path", [('options["path"]', "rm"), ("options", None)])
+def test_a_collected_mapping_is_read_by_key_and_is_no_value_itself(read, path):
+    body = f"""
+    def load(model_class, **options):
+        return model_class.from_pretrained({read})
+    trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref,
+                         reward_model=load(AutoModelForSequenceClassification, path="rm"), value_model=critic)
+    """
+    (setup,) = setups_of(body)
+    assert setup.origin(Role.REWARD).path.value == path

@@ -86,12 +86,11 @@ class FunctionResolution:
         pairs: the arguments with their contexts when they are not just `call`'s (a functools.partial's
         bound arguments come first). A memoised function (lru_cache, cache) called with arguments of
         known equal values runs once: its objects are keyed by the function and those values."""
-        receiver = ""
-        if pairs is None and function.klass is not None and isinstance(call.func, cst.Attribute):
-            receiver = self.origin_key(call.func.value, ctx)  # `obj.method(...)`: the instance's key
+        on_object = pairs is None and function.klass is not None and isinstance(call.func, cst.Attribute)
+        receiver = self.origin_key(call.func.value, ctx) if on_object else ""  # `obj.method(...)`: its key
         pairs = [(arg, ctx) for arg in call.args] if pairs is None else pairs
         params = self.bind_pairs(function, pairs, call, ctx)
-        if receiver:  # the object `self` is, for what its methods did to it (state.py)
+        if on_object:  # the object `self` is, for what its methods did to it (state.py)
             params += ((RECEIVER, Bound(call.func.value, ctx)),)
         line, column = self.facts.position(call)
         if outer is not None:  # a closure: its own parameters, then those of the call that made it
