@@ -300,3 +300,11 @@ def test_a_collected_mapping_is_read_by_key_and_is_no_value_itself(read, path):
     """
     (setup,) = setups_of(body)
     assert setup.origin(Role.REWARD).path.value == path
+
+
+def test_a_partial_of_the_trainer_handed_to_a_function_is_followed():
+    assert found("""
+    def build(make):
+        return make(model=policy, ref_model=ref, reward_model=reward, train_dataset=None)
+    trainer = build(functools.partial(PPOTrainer, args=cfg, processing_class=tok))
+    """) == ["PPD101"]

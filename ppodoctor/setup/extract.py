@@ -122,9 +122,14 @@ class _Extractor:
     def _partial_trainer(self, site: CallSite, subclasses: dict[str, tuple[str, str]]):
         """(callee, (trainer, subclass), the partial's bound arguments as Passed) when `site` calls a
         functools.partial of a trainer class (or of a partial of one), else ("", None, [])."""
+        func, plain = site.node.func, Context(site.scope, site.position, site.path)
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return "", None, []
+        binding = self.resolver.lookup(func.value, plain)[0] if isinstance(func, cst.Name) else None
+        if self.resolver.partial_target(func, plain) is None and (binding is None or binding.kind != BindingKind.PARAM):
+            return "", None, []  # told first without binding the function's parameters (cheaper): no partial
         ctx = self.resolver.entry_context(site.scope, site.position, site.path)
-        wrapped = self.resolver.partial_target(site.node.func, ctx) \
-            if isinstance(site.node.func, (cst.Name, cst.Attribute)) else None
+        wrapped = self.resolver.partial_target(site.node.func, ctx)
         if wrapped is None:
             return "", None, []
         target, target_ctx, pairs = wrapped

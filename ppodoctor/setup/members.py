@@ -150,8 +150,8 @@ class MemberResolution:
                 return Origin(reason="element of a value that cannot be followed", text=text)
             return Origin(reason=f"`{text}` cannot be followed", key=f"expr:{ctx.scope.name}:{text}", text=text)
         value, value_ctx, value_index = found
-        if index and isinstance(index[0], str) and not value_index:  # a key of the mapping it holds, as
-            return self.mapping_item_origin(node, ctx, index, depth)  # the object's methods left it (state.py)
+        if index and isinstance(index[0], str) and not value_index and node.attr.value in self.mutated_names():
+            return self.mapping_item_origin(node, ctx, index, depth)  # as the object's methods left it (state.py)
         return self.origin(value, value_ctx, value_index + index, depth + 1)
 
     def attribute_value_node(self, node: cst.Attribute, ctx: Context, depth: int = 0) -> Found:

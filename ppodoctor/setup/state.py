@@ -36,6 +36,7 @@ _HIDDEN = "hidden"  # a write on the attribute that cannot be followed (in a nes
 class StateResolution:
     _mutators_of: Optional[dict] = None  # made on first use, per resolver
     _sites_by_method: Optional[dict] = None
+    _names_mutated: Optional[frozenset] = None
 
     def receiver(self, node: cst.BaseExpression, ctx: Context) -> Optional[tuple[cst.BaseExpression, Context]]:
         """What a method's `self` stands for where the method was called (through every method call
@@ -57,6 +58,8 @@ class StateResolution:
     def apply_state(self, view, node: cst.Attribute, ctx: Context, assigned: Context, depth: int) -> None:
         """Apply to `view` (what `node`, `obj.name`, was assigned: `assigned` is where) the writes the
         object's methods made to it before `node` is read."""
+        if node.attr.value not in self.mutated_names():
+            return  # no method of the file writes to an attribute of that name
         instance = self.instance_class(node.value, ctx, depth + 1)
         if instance is None:
             return
@@ -178,6 +181,15 @@ class StateResolution:
                 found.setdefault(method, []).append(action)
         self._mutators_of[key] = found
         return found
+
+    def mutated_names(self) -> frozenset:
+        """The names `n` of every `self.n[...] = ...` (or `self.n.update(...)`, ...) in the file's methods."""
+        if self._names_mutated is None:
+            self._names_mutated = frozenset(
+                action.subject.attr.value for action in self.facts.actions
+                if type(action.subject) is cst.Attribute and type(action.subject.value) is cst.Name
+                and action.subject.value.value == action.receiver and _mutates(action))
+        return self._names_mutated
 
     def _method_sites(self, name: str) -> list:
         """The calls `x.<name>(...)` in the file."""
