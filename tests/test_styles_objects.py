@@ -308,3 +308,18 @@ def test_a_partial_of_the_trainer_handed_to_a_function_is_followed():
         return make(model=policy, ref_model=ref, reward_model=reward, train_dataset=None)
     trainer = build(functools.partial(PPOTrainer, args=cfg, processing_class=tok))
     """) == ["PPD101"]
+
+
+def test_a_partial_of_a_group_trainer_is_a_group_trainer_call():
+    from ppodoctor.types import TrainerKind
+
+    source = textwrap.dedent("""
+    import functools
+    from trl import GRPOConfig, GRPOTrainer
+    make = functools.partial(GRPOTrainer, args=GRPOConfig(output_dir="out"), reward_funcs=["rm"])
+    trainer = make(model="sft", train_dataset=None)
+    """)
+    file_setup = extract(libcst.parse_module(source), "t.py")
+    assert file_setup.setups == () and [s.kind for s in file_setup.group_setups] == [TrainerKind.GRPO]
+    (setup,) = file_setup.group_setups
+    assert {binding.role for binding in setup.roles} >= {Role.POLICY, Role.CONFIG, Role.REWARD_FUNCS}
