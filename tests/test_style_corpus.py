@@ -37,26 +37,15 @@ STYLES = sorted(EXPECTED["styles"])
 SCRIPTS = ("broken", "twin")
 
 # `check` (static) does not report the broken script's rule, as an error, at the mistake.
-CHECK_MISSES = {
-    "model_registry": "PPD104 missed: `reward_model=registry.build(\"reward\")`, a registry instance built by chained "
-                      "`.register(role, cls, path, **options)` (tuples in `self._specs`); 'the result of "
-                      "`registry.build(...)` is not followed' (state written by one method, read by another)",
-    "trainer_partial": "PPD201 missed: `make_trainer = functools.partial(PPOTrainer, config=..., ...)` then "
-                       "`make_trainer(policy=..., ref_policy=..., ...)`; no setup at all is extracted (a partial of "
-                       "the trainer class is not a PPOTrainer call; partials of loaders are)",
-}
+CHECK_MISSES: dict = {}
 
 # The twin gets a finding (a warning: no error-level one in the corpus) where nothing is wrong.
 TWIN_FALSE_ALARMS: dict = {}
 
 # `fix --write` (probe on) does not make the broken script train. Styles check misses cannot be fixed.
 FIX_FAILS = dict(CHECK_MISSES, **{
-    "closure_factory": "PPD104 not fixed: 'the reward model is built by the same call as the policy model' (every "
-                       "loader's from_pretrained is the one call inside the factory's closure: adding num_labels=1 "
-                       "there would reach the policy too; the class is swapped where the factory is called only "
-                       "together with that keyword)",
     "old_step_loop": "PPD206 has no fix (the port to the 0.12 API or the `trl<=0.11.4` pin is the user's choice); "
-                     "`fix --write` says 'Fixed 0 problems in 0 files' with no line naming the PPD206 it left",
+                     "`fix --write` names it: 'PPD206 left: no automatic fix: ...'",
 })
 
 

@@ -41,16 +41,46 @@ def from_pretrained_call(origin: Optional[Origin], source: SourceMap, what: str)
 
 def shared_with(setup: PPOSetup, origin: Origin, roles: tuple[str, ...], call_too: bool = False) -> Optional[str]:
     """A role whose model's class is written in the same place (changing it would change that role too);
-    call_too: or that is built by the very same call (an edit to the call's arguments would reach it)."""
+    call_too: or whose keywords are written in the same call (keywords_call: a keyword added there
+    would reach it); without call_too, a class no one place says is judged by the call."""
     for role in roles:
         other = base_origin(setup.origin(role))
         if other is None:
             continue
         if other.class_span is not None and other.class_span == origin.class_span:
             return role
-        if (call_too or origin.class_span is None) and other.span is not None and other.span == origin.span:
+        if call_too and other.span is not None and _keywords_at(other) == _keywords_at(origin):
+            return role
+        if origin.class_span is None and other.span is not None and other.span == origin.span:
             return role
     return None
+
+
+def _keywords_at(origin: Origin):
+    return origin.keywords_span or origin.span
+
+
+def keywords_call(origin: Origin, source: SourceMap, call: cst.Call) -> cst.Call:
+    """Where a keyword for `origin` alone is added: the call whose `**options` its `from_pretrained`
+    call hands on (a loader factory's, a registering method's), else that call itself."""
+    return source.node_at(origin.keywords_span, cst.Call) if origin.keywords_span is not None else call
+
+
+def joined(edits: tuple[Edit, ...]) -> tuple[Edit, ...]:
+    """One fix's edits with each insertion where one of its replacements ends (or starts) folded into
+    that replacement (`make_loader(X)` → `make_loader(Y, num_labels=1)`): touching edits collide."""
+    replacements = [edit for edit in edits if not edit.is_insertion]
+    kept = []
+    for edit in edits:
+        if edit.is_insertion:
+            touched = next((r for r in replacements if edit.start in (r.start, r.end)), None)
+            if touched is not None:
+                index = replacements.index(touched)
+                text = touched.text + edit.text if edit.start == touched.end else edit.text + touched.text
+                replacements[index] = Edit(touched.start, touched.end, text)
+                continue
+        kept.append(edit)
+    return tuple(replacements) + tuple(edit for edit in kept if edit.is_insertion)
 
 
 def spell_at(source: SourceMap, node: cst.CSTNode, module: str, name: str) -> Spelling:

@@ -69,7 +69,7 @@ class RewardModelNotClassifier(Rule):
 
     def fix(self, diagnostic, context):
         # the fix library loads only when a fix is made: kept off `check`
-        from ..fixes.builders import base_origin, from_pretrained_call, shared_with, swap_class
+        from ..fixes.builders import base_origin, from_pretrained_call, joined, keywords_call, shared_with, swap_class
         from ..fixes.calls import append_argument, keyword_argument
 
         origin = base_origin(context.setup.origin(Role.REWARD))
@@ -77,10 +77,12 @@ class RewardModelNotClassifier(Rule):
         shared = shared_with(context.setup, origin, (Role.POLICY, Role.REFERENCE, Role.VALUE), call_too=True)
         if shared:
             raise Declined(f"the reward model is built by the same call as the {shared} model")
+        # A loader's one call serving several models takes its keywords where `**options` is filled.
+        call = keywords_call(origin, context.source, call)
         edits = swap_class(context.source, written, "transformers", "AutoModelForSequenceClassification")
         if keyword_argument(call, "num_labels") is None and origin.keyword("num_labels") is None:
             edits += append_argument(context.source, call, "num_labels=1")
-        return edits
+        return joined(edits)
 
     def reproduce(self, diagnostic, facts):
         return scorer_failure(facts, diagnostic, (Check.REWARD_GET_REWARD,))

@@ -111,6 +111,11 @@ class CallableResolution:
                 if isinstance(bound, Bound) and not bound.index and depth < _DEPTH:
                     return self.written_at(bound.node, bound.ctx, depth + 1)
                 return None
+            if binding is not None and binding.kind == BindingKind.ASSIGN and binding.index and depth < _DEPTH:
+                # `cls, path = self._specs[role]`: where the element was written (a registering call's argument)
+                found = self.element_at(binding.value, self.context_for(binding, scope, ctx), binding.index, depth)
+                if found is not None:
+                    return self.written_at(found[0], found[1], depth + 1)
         return self.span(node)
 
     def memo_path(self, function: FunctionInfo, pairs: list, receiver: str = "") -> Optional[str]:

@@ -26,6 +26,17 @@ class Bound:
         self.node, self.ctx, self.index = node, ctx, index
 
 
+class Collected:
+    """What a `**kwargs` parameter holds in a followed call: the keyword arguments (argument, context)
+    no other parameter takes, and the call's `**mapping`s; `call` (in `ctx`) is where a keyword added
+    for that call alone is written."""
+
+    __slots__ = ("pairs", "call", "ctx")
+
+    def __init__(self, pairs: list, call: cst.Call, ctx: "Context") -> None:
+        self.pairs, self.call, self.ctx = pairs, call, ctx
+
+
 class Context:
     """Where an expression is evaluated.
 

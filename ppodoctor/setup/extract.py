@@ -61,10 +61,14 @@ class _Extractor:
             ctx = Context(site.scope, site.position, site.path)
             callee = self.resolver.qualname(site.node.func, ctx)
             trainer = self._trainer_of(callee, subclasses) or self._project_subclass(callee, ctx)
+            bound: list = []
+            if trainer is None and callee == "":
+                # `make = functools.partial(PPOTrainer, args=...)`, then `make(model=...)`: a trainer call.
+                callee, trainer, bound = self._partial_trainer(site, subclasses)
             if trainer is not None:
                 # Inside a function its calls in the file bind the parameters (`main(parse())`).
                 ctx = self.resolver.entry_context(site.scope, site.position, site.path)
-                found = self._setup(site, ctx, callee, *trainer)
+                found = self._setup(site, ctx, callee, *trainer, bound=bound)
                 (setups if found.kind == TrainerKind.PPO else group_setups).append(found)
             elif callee.rsplit(".", 1)[-1] == "PPOConfig" and _is_trl(callee):
                 config_sites.append(site)
@@ -117,6 +121,27 @@ class _Extractor:
             return last, ""
         return None
 
+    def _partial_trainer(self, site: CallSite, subclasses: dict[str, tuple[str, str]]):
+        """(callee, (trainer, subclass), the partial's bound arguments as Passed) when `site` calls a
+        functools.partial of a trainer class (or of a partial of one), else ("", None, [])."""
+        func, plain = site.node.func, Context(site.scope, site.position, site.path)
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return "", None, []
+        binding = self.resolver.lookup(func.value, plain)[0] if isinstance(func, cst.Name) else None
+        if self.resolver.partial_target(func, plain) is None and (binding is None or binding.kind != BindingKind.PARAM):
+            return "", None, []  # told first without binding the function's parameters (cheaper): no partial
+        ctx = self.resolver.entry_context(site.scope, site.position, site.path)
+        wrapped = self.resolver.partial_target(site.node.func, ctx)
+        if wrapped is None:
+            return "", None, []
+        target, target_ctx, pairs = wrapped
+        callee = self.resolver.qualname(target, target_ctx)
+        trainer = self._trainer_of(callee, subclasses) or self._project_subclass(callee, target_ctx)
+        if trainer is None:
+            return "", None, []
+        return callee, trainer, [Passed(arg.keyword.value if arg.keyword is not None else None, str(arg.star),
+                                        arg.value, arg, arg_ctx) for arg, arg_ctx in pairs]
+
     def _project_subclass(self, callee: str, ctx: Context, depth: int = 0) -> Optional[tuple[str, str]]:
         """A trainer subclass defined in a project module the script imports (setup/project.py): the
         trainer it derives from and its name, judged in its own module as a local one is here."""
@@ -156,10 +181,20 @@ class _Extractor:
         return None
 
     # --- one trainer call -----------------------------------------------------------------
-    def _setup(self, site: CallSite, ctx: Context, callee: str, trainer: str, subclass: str) -> PPOSetup:
+    def _setup(self, site: CallSite, ctx: Context, callee: str, trainer: str, subclass: str,
+               bound: list[Passed] = ()) -> PPOSetup:
+        """bound: what a functools.partial of the trainer binds, positional arguments first; a keyword the
+        call passes too is the call's."""
         call = site.node
         resolver = self.resolver
         passed = as_passed(call, ctx)
+        if bound:
+            given = {item.keyword for item in passed if item.keyword is not None}
+            kept = [item for item in bound if item.keyword is None or item.keyword not in given]
+            def positional(item: Passed) -> bool:
+                return item.keyword is None and item.star != "**"
+            passed = [item for item in kept if positional(item)] + [item for item in passed if positional(item)] \
+                + [item for item in kept if not positional(item)] + [item for item in passed if not positional(item)]
         own_signature = subclass in self._own_init
         forwards, passes_keywords, own_keywords = False, not own_signature, frozenset()
         if subclass:

@@ -9,9 +9,10 @@ from typing import Optional
 
 import libcst as cst
 
-from .context import VARIES, Bound, Context
+from .context import VARIES, Bound, Collected, Context
 from .facts import BindingKind, FunctionInfo
 from .members import is_classmethod
+from .state import RECEIVER
 from .model import LocalClass, Origin
 
 MAX_DEPTH = 24  # how deep the resolver follows names, calls and classes
@@ -85,11 +86,12 @@ class FunctionResolution:
         pairs: the arguments with their contexts when they are not just `call`'s (a functools.partial's
         bound arguments come first). A memoised function (lru_cache, cache) called with arguments of
         known equal values runs once: its objects are keyed by the function and those values."""
-        receiver = ""
-        if pairs is None and function.klass is not None and isinstance(call.func, cst.Attribute):
-            receiver = self.origin_key(call.func.value, ctx)  # `obj.method(...)`: the instance's key
+        on_object = pairs is None and function.klass is not None and isinstance(call.func, cst.Attribute)
+        receiver = self.origin_key(call.func.value, ctx) if on_object else ""  # `obj.method(...)`: its key
         pairs = [(arg, ctx) for arg in call.args] if pairs is None else pairs
-        params = self.bind_pairs(function, pairs)
+        params = self.bind_pairs(function, pairs, call, ctx)
+        if on_object:  # the object `self` is, for what its methods did to it (state.py)
+            params += ((RECEIVER, Bound(call.func.value, ctx)),)
         line, column = self.facts.position(call)
         if outer is not None:  # a closure: its own parameters, then those of the call that made it
             return Context(function.scope, None, (), params + (outer.params or ()),
@@ -100,14 +102,16 @@ class FunctionResolution:
         return Context(function.scope, None, (), params, f"{ctx.call_path}/{line}:{column}")
 
     def bind_arguments(self, function: FunctionInfo, call: cst.Call, ctx: Context) -> tuple:
-        return self.bind_pairs(function, [(arg, ctx) for arg in call.args])
+        return self.bind_pairs(function, [(arg, ctx) for arg in call.args], call, ctx)
 
-    def bind_pairs(self, function: FunctionInfo, pairs: list) -> tuple:
+    def bind_pairs(self, function: FunctionInfo, pairs: list, call: Optional[cst.Call] = None,
+                   ctx: Optional[Context] = None) -> tuple:
         node = function.node.params
         positional_names = [p.name.value for p in list(node.posonly_params) + list(node.params)]
         if function.self_name or (function.klass is not None and is_classmethod(function)):
             positional_names = positional_names[1:]  # `self` (or `cls`) is the receiver or the new instance
-        names = {name for name, _default in function.params}
+        star = node.star_kwarg.name.value if node.star_kwarg is not None else None
+        names = {name for name, _default in function.params} - {star}
         params: dict = {}
         positional = [(a, actx) for a, actx in pairs if a.keyword is None and not a.star]
         for name, (arg, actx) in zip(positional_names, positional):
@@ -122,6 +126,9 @@ class FunctionResolution:
         for arg, actx in pairs:
             if arg.keyword is not None and arg.keyword.value in names:
                 params[arg.keyword.value] = Bound(arg.value, actx)  # a later keyword overrides a partial's
+        if star is not None and call is not None:  # `**options`: the keywords no other parameter takes
+            params[star] = Collected([(arg, actx) for arg, actx in pairs if arg.star == "**" or (
+                arg.keyword is not None and arg.keyword.value not in names)], call, ctx)
         if any(arg.star for arg, _actx in pairs):
             # `*args`/`**kwargs` at the call: what they fill is not known here.
             for name in names:

@@ -13,10 +13,13 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from .context import VARIES, Bound, Context, dominates
+from .context import VARIES, Bound, Collected, Context, dominates
 from .literals import NOT_LITERAL, literal, subscript_key
 from .loops import LoopResolution, target_names
 from .roundtrip import LOADERS, RoundTripResolution
+from .elements import ElementResolution
+from .state import StateResolution
+from .views import Entry, View
 from .model import Origin, Value
 from .facts import ActionKind, BindingKind
 from ..types import OriginKind, ValueKind
@@ -25,49 +28,7 @@ _DEPTH = 24
 _MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "popitem"})
 
 
-class Entry:
-    """One key of a visible mapping: the expression it holds, and whether every path sets it.
-    key_node: the key as an expression (a string literal), which a loop over the mapping binds;
-    key_at: where the key is written, for fixes (also the keyword of `dict(name=...)`)."""
-
-    __slots__ = ("node", "ctx", "certain", "key_node", "key_at")
-
-    def __init__(self, node: cst.BaseExpression, ctx: Context, certain: bool = True,
-                 key_node: Optional[cst.BaseExpression] = None, key_at: Optional[cst.CSTNode] = None) -> None:
-        self.node, self.ctx, self.certain, self.key_node = node, ctx, certain, key_node
-        self.key_at = key_at if key_at is not None else key_node
-
-
-class View:
-    """What a mapping holds where it is read. complete: no key can be there that `items` lacks."""
-
-    __slots__ = ("items", "complete")
-
-    def __init__(self) -> None:
-        self.items: dict[str, Entry] = {}
-        self.complete = True
-
-    def hide(self) -> None:
-        """Something unseen may add or override any key."""
-        self.complete = False
-        for entry in self.items.values():
-            entry.certain = False
-
-    def merge(self, other: Optional["View"]) -> None:
-        if other is None:
-            self.hide()
-            return
-        if not other.complete:
-            self.hide()
-        self.items.update(other.items)
-
-    @property
-    def exact(self) -> bool:
-        """Every key is known and set on every path: the keyword names a `**` of it supplies are known."""
-        return self.complete and all(entry.certain for entry in self.items.values())
-
-
-class MappingResolution(LoopResolution, RoundTripResolution):
+class MappingResolution(LoopResolution, RoundTripResolution, StateResolution, ElementResolution):
     def expand_mapping(self, node: cst.BaseExpression, ctx: Context, depth: int = 0):
         """The (key, value node, context) items of a `**mapping` whose every key and value is seen on
         every path (`migrate` rewrites them in place), else None."""
@@ -100,8 +61,11 @@ class MappingResolution(LoopResolution, RoundTripResolution):
             return self._comprehension_view(node, ctx, depth)
         if isinstance(node, cst.Attribute):
             found = self.attribute_value_node(node, ctx, depth)
-            if isinstance(found, tuple) and not found[2]:
-                return self.mapping_view(found[0], found[1], depth + 1)
+            view = self.mapping_view(found[0], found[1], depth + 1) if isinstance(found, tuple) and not found[2] \
+                else None
+            if view is not None:  # and what the object's methods wrote to it since (state.py)
+                self.apply_state(view, node, ctx, found[1], depth)
+            return view
         if isinstance(node, cst.Subscript):  # `spec = SPECS[role]`: the mapping an entry of another holds
             key = self.key_of(node, ctx, depth)
             found = self.element_node(node.value, ctx, key, depth) if key is not NOT_LITERAL else None
@@ -202,6 +166,8 @@ class MappingResolution(LoopResolution, RoundTripResolution):
             if isinstance(bound, Bound):
                 target = self.follow_index(bound.node, bound.index)
                 return self.mapping_view(target, bound.ctx, depth + 1) if target is not None else None
+            if isinstance(bound, Collected):  # a `**kwargs` parameter of a followed call
+                return self.collected_view(bound, node.value, binding, scope, ctx, depth)
             if bound is None and ctx.params is not None and binding.value is not None and self.binds_in(scope, ctx):
                 return self.mapping_view(binding.value, Context(scope.lookup_parent or scope, None), depth + 1)
             return None
@@ -209,6 +175,8 @@ class MappingResolution(LoopResolution, RoundTripResolution):
             return None
         inner = self.context_for(binding, scope, ctx)
         value = self.follow_index(binding.value, binding.index) if binding.index else binding.value
+        if value is None:  # `cls, path, options = specs[role]`: an element of what another holds
+            value, inner = self.element_at(binding.value, inner, binding.index, depth) or (None, inner)
         view = self.mapping_view(value, inner, depth + 1) if value is not None else None
         if view is None:
             return None

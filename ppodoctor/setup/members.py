@@ -71,6 +71,9 @@ class MemberResolution:
             if function is None or len(function.returns) != 1:
                 return None
             returned, position = function.returns[0]
+            if isinstance(returned, cst.Name) and returned.value == function.self_name and function.klass is not None \
+                    and isinstance(node.func, cst.Attribute):
+                return self.instance_class(node.func.value, ctx, depth + 1)  # `return self`: the receiver itself
             return self.instance_class(returned, self.call_context(function, node, ctx).at(position, ()), depth + 1)
         if isinstance(node, cst.Attribute):
             found = self.attribute_value_node(node, ctx, depth + 1)
@@ -147,6 +150,8 @@ class MemberResolution:
                 return Origin(reason="element of a value that cannot be followed", text=text)
             return Origin(reason=f"`{text}` cannot be followed", key=f"expr:{ctx.scope.name}:{text}", text=text)
         value, value_ctx, value_index = found
+        if index and isinstance(index[0], str) and not value_index and node.attr.value in self.mutated_names():
+            return self.mapping_item_origin(node, ctx, index, depth)  # as the object's methods left it (state.py)
         return self.origin(value, value_ctx, value_index + index, depth + 1)
 
     def attribute_value_node(self, node: cst.Attribute, ctx: Context, depth: int = 0) -> Found:

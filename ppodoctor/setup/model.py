@@ -128,6 +128,9 @@ class Origin(Record):
     class_span: for "from_pretrained"/"from_config", where the class is written: the `X` of
     `X.from_pretrained(...)`, or the argument a followed call binds to the parameter `X` stands for (a
     loader's `model_class`), or the callable a functools.partial wraps; None when no one place says.
+    keywords_span: for "from_pretrained", where a keyword for this object alone is added when the call
+    hands on a `**options` parameter of a followed call (a loader factory's, a registering method's):
+    that call; None when the keywords are the call's own.
     config: for a model built from a config (`X.from_config(c)`, a transformers class called with `c`), the
     origin of `c` when it is a config the source shows (`AutoConfig.from_pretrained(...)`, `LlamaConfig(...)`).
     """
@@ -150,6 +153,7 @@ class Origin(Record):
     class_span: Optional[Span] = None
     function: Optional[FunctionShape] = None  # kind "function": its parameters and returns
     config: Optional["Origin"] = None
+    keywords_span: Optional[Span] = None
 
     @property
     def known(self) -> bool:

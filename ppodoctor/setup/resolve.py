@@ -1,11 +1,10 @@
 """Names → where their objects come from.
 
-Follows an expression to the call that made its object: through assignments, aliases, tuple
-unpacking and literal subscripts, self-returning methods (`.to()`, `.cuda()`), copies and PEFT
-wrapping, small local functions and methods (their parameters bound from the call), instance
-attributes (members.py), containers and visible `**mappings` (mappings.py), a launch's command line
-(launched.py). Whatever cannot be followed becomes an Origin or Value "unknown" with the reason.
-"""
+Follows an expression to the call that made its object: through assignments, aliases, tuple unpacking
+and subscripts (elements.py), self-returning methods (`.to()`, `.cuda()`), copies and PEFT wrapping,
+small local functions and methods (parameters bound from the call), instance attributes (members.py)
+and their state (state.py), visible `**mappings` (mappings.py), a launch's command line (launched.py).
+Whatever cannot be followed becomes an Origin or Value "unknown" with the reason."""
 
 from __future__ import annotations
 
@@ -178,9 +177,10 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             return binding.qualname
         if binding.kind in (BindingKind.CLASS, BindingKind.DEF):
             return f"<local>.{node.value}"
-        if binding.kind == BindingKind.ASSIGN and binding.value is not None and not binding.index:
-            return self.qualname(binding.value, self.context_for(binding, scope, ctx), depth + 1)
-        return self.class_of_cls(binding, scope)  # a classmethod's `cls`: its class
+        found = self.element_at(binding.value, self.context_for(binding, scope, ctx), binding.index, depth) \
+            if binding.kind == BindingKind.ASSIGN and binding.value is not None else None  # `cls, path = spec`
+        # else a classmethod's `cls`: its class
+        return self.qualname(found[0], found[1], depth + 1) if found is not None else self.class_of_cls(binding, scope)
 
     def follow_index(self, node: cst.BaseExpression, index: tuple) -> Optional[cst.BaseExpression]:
         for key in index:
@@ -362,10 +362,11 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             path = self._path(call, ctx, pairs, positional, depth, name)
             if not path.known:  # named by a visible `**mapping`: its keywords hold it
                 path = next((k.value for k in keywords if k.name == name), path)
-            kind = "from_pretrained" if method == "from_pretrained" else "from_config"
-            where = None if self._keys_only else self.written_at(func.value, func_ctx)
-            return Origin(kind, class_name=class_name, path=path, class_span=where,
-                          config=self.config_of(callee, positional, depth), **common)
+            where, added = (None, None) if self._keys_only else (  # added: a keyword for this load alone goes there
+                self.written_at(func.value, func_ctx), self.keywords_call(pairs or [(a, ctx) for a in call.args]))
+            return Origin("from_pretrained" if method == "from_pretrained" else "from_config", class_name=class_name,
+                          path=path, class_span=where, config=self.config_of(callee, positional, depth),
+                          keywords_span=added and self.span(added), **common)
         if last in ("create_reference_model", "deepcopy") and positional:
             base = self.origin(positional[0][0], positional[0][1], (), depth + 1)
             return Origin("copy", class_name=base.class_name, base=base, **common)

@@ -15,7 +15,7 @@ from typing import Any, Optional
 import libcst as cst
 
 from ..types import UNKNOWN, OriginKind, ValueKind
-from .context import VARIES, Context
+from .context import VARIES, Bound, Context
 from .literals import NOT_LITERAL, literal
 from .model import Keyword, Origin, Value
 from .facts import BindingKind
@@ -121,7 +121,7 @@ class ValueResolution:
             return _unknown("", f"`{node.value}` is assigned differently in different branches")
         if binding.kind == BindingKind.PARAM:
             bound = self.param(node.value, ctx) if self.binds_in(scope, ctx) else None
-            if bound is not None and bound != VARIES:
+            if isinstance(bound, Bound):  # (a `**kwargs` parameter's Collected is no value)
                 target = self.follow_index(bound.node, bound.index)
                 if target is not None:
                     return self.value(target, bound.ctx, depth + 1)
@@ -144,6 +144,8 @@ class ValueResolution:
             inner = self.context_for(binding, scope, ctx)
             if binding.index:
                 target = self.follow_index(binding.value, binding.index)
+                if target is None:  # `cls, path = specs[role]`: an element of what another holds
+                    target, inner = self.element_at(binding.value, inner, binding.index, depth) or (None, inner)
                 if target is None:
                     return _unknown("", f"`{node.value}` is an element of a value that cannot be followed")
                 return self.value(target, inner, depth + 1)
