@@ -46,6 +46,30 @@ CHECK_MISSES = {
     "trainer_partial": "PPD201 missed: `make_trainer = functools.partial(PPOTrainer, config=..., ...)` then "
                        "`make_trainer(policy=..., ref_policy=..., ...)`; no setup at all is extracted (a partial of "
                        "the trainer class is not a PPOTrainer call; partials of loaders are)",
+    "from_config_reward": "PPD105 missed: the reward is `AutoModelForSequenceClassification.from_config(reward_config)`, "
+                          "`reward_config = AutoConfig.from_pretrained(SCORER, num_labels=2)`; the rule reads "
+                          "`num_labels=` on the model's own call only, not on the config it is built from",
+    "match_loader": "PPD104 missed: `load(role)` returns from the cases of a `match role:` statement and is called "
+                    "with literal roles; the match is not evaluated against the bound argument, so the returns of "
+                    "all cases meet and the reward's class is not known",
+    "namespace_roles": "PPD106 missed: `nets = SimpleNamespace()` then `nets.actor = ...`, `nets.frozen_actor = "
+                       "nets.actor`; attributes set on a namespace object after it is made are not followed "
+                       "(only SimpleNamespace(...)'s own keywords are)",
+    "optional_critic": "PPD102 missed: `critic = <loader> if USE_CRITIC else None` with `USE_CRITIC = False`; a "
+                       "conditional expression is not evaluated, even when its test is a module constant",
+    "pathlib_root": "PPD301 only a warning: the tokenizer path is `Path(__file__).resolve().parent / \"models\" / "
+                    "\"tok-nopad\"`; pathlib's `/` over `__file__` is not evaluated, so its saved files are not read",
+    "template_method": "PPD104 missed: the base class's `__init__` builds PPOTrainer from `**self.build_models()`, "
+                       "which the subclass overrides (the object is a `LlamaRLHF`); `self.` calls are resolved in "
+                       "the defining class only, where `build_models` raises NotImplementedError",
+    "trl012_zip_roles": "PPD104 missed: the models come from `{role: cls.from_pretrained(path, **options) for role, "
+                        "cls, path, options in zip(ROLES, CLASSES, PATHS, OPTIONS)}`; a comprehension over `zip` "
+                        "of module-level tuples is not unrolled (one over a dict's items is)",
+    "walrus_argparse": "PPD106 missed: `print(..., type(ref_policy := policy).__name__)`; a name bound by the walrus "
+                       "operator is not a binding the evaluator sees, so `ref_policy` is 'not assigned in this file'",
+    "yaml_text": "PPD105 missed: the reward's keywords are `**RUN[\"reward\"][\"load\"]` with `RUN = "
+                 "yaml.safe_load(\"\"\"...\"\"\")` over a YAML text in the script; yaml.safe_load of a literal "
+                 "string is not evaluated (only the script's own JSON/YAML file round-trips are)",
 }
 
 # The twin gets a finding (a warning: no error-level one in the corpus) where nothing is wrong.
@@ -55,6 +79,9 @@ TWIN_FALSE_ALARMS = {
     for style, how in {
         "ini_config": "configparser over an INI text in the script",
         "trl_parser": "`paths.tokenizer_dir`: a dataclass default filled by TrlParser",
+        "namespace_defaults": "`args.sft_path`: `argparse.Namespace(**{**DEFAULTS, **overrides})` in `main(**overrides)`",
+        "pathlib_root": "pathlib's `/` over `Path(__file__).resolve().parent`",
+        "yaml_text": "`RUN[\"policy\"][\"path\"]` from yaml.safe_load of a YAML text in the script",
     }.items()
 }
 
@@ -70,6 +97,16 @@ FIX_FAILS = dict(CHECK_MISSES, **{
                      "`fix --write` says 'Fixed 0 problems in 0 files' with no line naming the PPD206 it left",
     "trl_parser": "PPD101 not written: reproduced, but 'the model path `model_args.model_name_or_path` is not a "
                   "literal' (a TrlParser argument list in the script)",
+    "config_pairs": "PPD205 not fixed: 'cannot fix here: `init_kl_coef` comes from a `**mapping` whose key is not "
+                    "written in this file'; the key is written, in a (name, value) pair that a `for` loop copies "
+                    "into the dict, and the fix does not follow the loop to the pair",
+    "namespace_defaults": "PPD103 not written: the probe says 'the model path `args.sft_path` is not a literal; map it "
+                          "with --model-path' (`argparse.Namespace(**{**DEFAULTS, **overrides})`: the class is "
+                          "resolved, the path handed to the probe is not)",
+    "role_table_loop": "PPD103 not written: refuted by the probe ('Cannot handle batch sizes > 1 if no padding token "
+                       "is defined'), with a PPD110 'the policy model is built by the same call as the reward model': "
+                       "one `model_class.from_pretrained(path, **options)` in the loop builds every role, and the fix "
+                       "changes the class there rather than in the value row of the table",
 })
 FIX_FAILS["ini_config"] = ("PPD301 not written: the probe says 'the model path `paths[\"tokenizer\"]` is not a "
                            "literal' (configparser over an INI text in the script)")
