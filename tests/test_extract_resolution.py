@@ -305,6 +305,26 @@ def test_arguments_flow_into_main_through_its_one_call():
     assert not handed.path.known, "called by fire with arguments the file does not show"
 
 
+def test_a_name_bound_by_the_walrus_operator_is_a_binding():
+    setup = one("""
+        print("policy:", type(policy := AutoModelForCausalLM.from_pretrained("org/sft")).__name__)
+        print("reference:", type(ref := policy).__name__)
+        if (rm := AutoModelForSequenceClassification.from_pretrained("org/rm", num_labels=1)) is None:
+            raise SystemExit
+        PPOTrainer(args=cfg, model=policy, ref_model=ref, reward_model=rm, value_model=rm)
+        """)
+    policy, reference = setup.origin(Role.POLICY), setup.origin(Role.REFERENCE)
+    assert policy.kind == "from_pretrained" and policy.path.value == "org/sft"
+    assert reference.key == policy.key, "`ref := policy` is the policy object"
+    assert setup.origin(Role.REWARD).keyword("num_labels").value.value == 1, "bound in an `if` test"
+    apart = one("""
+        print(type(policy := AutoModelForCausalLM.from_pretrained("org/sft")))
+        print(type(ref := AutoModelForCausalLM.from_pretrained("org/sft")))
+        PPOTrainer(args=cfg, model=policy, ref_model=ref)
+        """)
+    assert apart.origin(Role.REFERENCE).key != apart.origin(Role.POLICY).key, "two calls, two objects"
+
+
 def test_a_path_read_off_another_model_is_that_models_path():
     setup = one("""
         from peft import get_peft_model

@@ -65,8 +65,6 @@ CHECK_MISSES = {
     "trl012_zip_roles": "PPD104 missed: the models come from `{role: cls.from_pretrained(path, **options) for role, "
                         "cls, path, options in zip(ROLES, CLASSES, PATHS, OPTIONS)}`; a comprehension over `zip` "
                         "of module-level tuples is not unrolled (one over a dict's items is)",
-    "walrus_argparse": "PPD106 missed: `print(..., type(ref_policy := policy).__name__)`; a name bound by the walrus "
-                       "operator is not a binding the evaluator sees, so `ref_policy` is 'not assigned in this file'",
     "yaml_text": "PPD105 missed: the reward's keywords are `**RUN[\"reward\"][\"load\"]` with `RUN = "
                  "yaml.safe_load(\"\"\"...\"\"\")` over a YAML text in the script; yaml.safe_load of a literal "
                  "string is not evaluated (only the script's own JSON/YAML file round-trips are)",
