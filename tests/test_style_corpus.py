@@ -46,9 +46,6 @@ CHECK_MISSES = {
     "trainer_partial": "PPD201 missed: `make_trainer = functools.partial(PPOTrainer, config=..., ...)` then "
                        "`make_trainer(policy=..., ref_policy=..., ...)`; no setup at all is extracted (a partial of "
                        "the trainer class is not a PPOTrainer call; partials of loaders are)",
-    "from_config_reward": "PPD105 missed: the reward is `AutoModelForSequenceClassification.from_config(reward_config)`, "
-                          "`reward_config = AutoConfig.from_pretrained(SCORER, num_labels=2)`; the rule reads "
-                          "`num_labels=` on the model's own call only, not on the config it is built from",
     "match_loader": "PPD104 missed: `load(role)` returns from the cases of a `match role:` statement and is called "
                     "with literal roles; the match is not evaluated against the bound argument, so the returns of "
                     "all cases meet and the reward's class is not known",
