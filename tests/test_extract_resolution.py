@@ -305,6 +305,31 @@ def test_arguments_flow_into_main_through_its_one_call():
     assert not handed.path.known, "called by fire with arguments the file does not show"
 
 
+def test_a_loop_or_comprehension_over_zip_of_displays_binds_one_row_per_pass():
+    setup = one("""
+        ROLES = ("model", "ref_model", "reward_model")
+        CLASSES = (AutoModelForCausalLM, AutoModelForCausalLM, AutoModelForSequenceClassification)
+        models = {role: cls.from_pretrained(path, **options)
+                  for role, cls, path, options in zip(ROLES, CLASSES, ["org/sft", "org/sft", "org/rm"],
+                                                      ({}, {}, {"num_labels": 2}))}
+        critics = {}
+        for role, path in zip(("value_model",), ("org/critic",)):
+            critics[role] = AutoModelForCausalLM.from_pretrained(path)
+        PPOTrainer(args=cfg, **models, **critics)
+        """)
+    reward = setup.origin(Role.REWARD)
+    assert reward.class_name.endswith("AutoModelForSequenceClassification") and reward.path.value == "org/rm"
+    assert reward.keyword("num_labels").value.value == 2
+    assert setup.origin(Role.REFERENCE).key != setup.origin(Role.POLICY).key, "one object per pass"
+    assert setup.origin(Role.VALUE).path.value == "org/critic", "a for loop over zip"
+    for columns in ('("model", "ref_model"), ("org/a",)', '("model", *more), ("org/a", "org/b")', 'roles, paths'):
+        unseen = one(f"""
+            models = {{role: AutoModelForCausalLM.from_pretrained(path) for role, path in zip({columns})}}
+            PPOTrainer(args=cfg, **models)
+            """)
+        assert unseen.origin(Role.POLICY) is None or not unseen.origin(Role.POLICY).path.known, columns
+
+
 def test_a_name_bound_by_the_walrus_operator_is_a_binding():
     setup = one("""
         print("policy:", type(policy := AutoModelForCausalLM.from_pretrained("org/sft")).__name__)

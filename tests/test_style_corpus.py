@@ -59,9 +59,6 @@ CHECK_MISSES = {
     "template_method": "PPD104 missed: the base class's `__init__` builds PPOTrainer from `**self.build_models()`, "
                        "which the subclass overrides (the object is a `LlamaRLHF`); `self.` calls are resolved in "
                        "the defining class only, where `build_models` raises NotImplementedError",
-    "trl012_zip_roles": "PPD104 missed: the models come from `{role: cls.from_pretrained(path, **options) for role, "
-                        "cls, path, options in zip(ROLES, CLASSES, PATHS, OPTIONS)}`; a comprehension over `zip` "
-                        "of module-level tuples is not unrolled (one over a dict's items is)",
     "yaml_text": "PPD105 missed: the reward's keywords are `**RUN[\"reward\"][\"load\"]` with `RUN = "
                  "yaml.safe_load(\"\"\"...\"\"\")` over a YAML text in the script; yaml.safe_load of a literal "
                  "string is not evaluated (only the script's own JSON/YAML file round-trips are)",
@@ -98,6 +95,9 @@ FIX_FAILS = dict(CHECK_MISSES, **{
     "namespace_defaults": "PPD103 not written: the probe says 'the model path `args.sft_path` is not a literal; map it "
                           "with --model-path' (`argparse.Namespace(**{**DEFAULTS, **overrides})`: the class is "
                           "resolved, the path handed to the probe is not)",
+    "trl012_zip_roles": "PPD104 not fixed: 'cannot fix here: the reward model is built by the same call as the "
+                        "policy model' (one `cls.from_pretrained(...)` in a comprehension over `zip(ROLES, CLASSES, "
+                        "...)` builds every role; the class to change is an element of the CLASSES tuple)",
     "role_table_loop": "PPD103 not written: refuted by the probe ('Cannot handle batch sizes > 1 if no padding token "
                        "is defined'), with a PPD110 'the policy model is built by the same call as the reward model': "
                        "one `model_class.from_pretrained(path, **options)` in the loop builds every role, and the fix "
