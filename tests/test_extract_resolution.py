@@ -330,6 +330,22 @@ def test_a_loop_or_comprehension_over_zip_of_displays_binds_one_row_per_pass():
         assert unseen.origin(Role.POLICY) is None or not unseen.origin(Role.POLICY).path.known, columns
 
 
+def test_sizes_derived_by_integer_arithmetic_of_known_ints():
+    config = one("""
+        GLOBAL_BATCH, GRAD_ACCUM, WORLD = 64, 4, 2
+        PER_DEVICE = GLOBAL_BATCH // (GRAD_ACCUM * WORLD)
+        PPOTrainer(args=PPOConfig(output_dir="out", per_device_train_batch_size=PER_DEVICE,
+                                  gradient_accumulation_steps=GRAD_ACCUM - 1 + 1, num_mini_batches=PER_DEVICE % 5,
+                                  total_episodes=GLOBAL_BATCH // 0, num_ppo_epochs=True + 1,
+                                  response_length=GLOBAL_BATCH * unknown_factor), model=policy)
+        """).origin(Role.CONFIG)
+    value = {keyword.name: keyword.value for keyword in config.keywords}
+    assert value["per_device_train_batch_size"].value == 8 and value["gradient_accumulation_steps"].value == 4
+    assert value["num_mini_batches"].value == 3
+    for unseen in ("total_episodes", "num_ppo_epochs", "response_length"):  # by zero, a bool, an unknown side
+        assert not value[unseen].known, unseen
+
+
 def test_a_name_bound_by_the_walrus_operator_is_a_binding():
     setup = one("""
         print("policy:", type(policy := AutoModelForCausalLM.from_pretrained("org/sft")).__name__)

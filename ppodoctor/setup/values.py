@@ -7,6 +7,7 @@ a default the source does not write (argparse and dataclass defaults are written
 
 from __future__ import annotations
 
+import operator
 import os
 import posixpath
 
@@ -35,6 +36,9 @@ NAMESPACES = frozenset({"types.SimpleNamespace", "argparse.Namespace"})
 
 
 _PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"})
+# Integer arithmetic a setup derives sizes with (`GLOBAL_BATCH // GRAD_ACCUM`); no `**`: sizes only.
+_INT_OPERATORS = {cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
+                  cst.FloorDivide: operator.floordiv, cst.Modulo: operator.mod}
 
 
 class ValueResolution:
@@ -62,9 +66,23 @@ class ValueResolution:
             return Value("function", _returned_keys([node.body]), text)
         if isinstance(node, (cst.FormattedString, cst.BinaryOperation)):
             built = self._built_string(node, ctx, depth)
+            if built is None:
+                built = self._int_arithmetic(node, ctx, depth)
             if built is not None:
                 return Value("literal", built, text)
         return _unknown(text, f"`{text}` is computed at run time")
+
+    def _int_arithmetic(self, node: cst.BaseExpression, ctx: Context, depth: int) -> Optional[int]:
+        """`a // b`, `a * b`, `a + b`, `a - b`, `a % b` of integers the source shows; None when a side is
+        not a known int (bools are not) or the division is by zero."""
+        operation = _INT_OPERATORS.get(type(node.operator)) if isinstance(node, cst.BinaryOperation) else None
+        if operation is None:
+            return None
+        sides = [self.value(side, ctx, depth + 1) for side in (node.left, node.right)]
+        if any(side.kind != ValueKind.LITERAL or type(side.value) is not int for side in sides) \
+                or (sides[1].value == 0 and operation in (operator.floordiv, operator.mod)):
+            return None
+        return operation(sides[0].value, sides[1].value)
 
     def _built_string(self, node: cst.BaseExpression, ctx: Context, depth: int) -> Optional[str]:
         """A path or name built from parts the source shows: an f-string of known values, `a + b` of
