@@ -95,6 +95,10 @@ FIX_FAILS = dict(CHECK_MISSES, **{
     "namespace_defaults": "PPD103 not written: the probe says 'the model path `args.sft_path` is not a literal; map it "
                           "with --model-path' (`argparse.Namespace(**{**DEFAULTS, **overrides})`: the class is "
                           "resolved, the path handed to the probe is not)",
+    "global_batch_math": "PPD401 has no fix: 'several sizes would divide; which one to change (and so the memory "
+                         "per step and the number of updates) is the user's choice'",
+    "rows_batched_map": "PPD404 not written: the probe leaves it unchecked, 'the mapped function `tokenize` is not "
+                        "a lambda written in the call' (a named function mapped with batched=True)",
     "trl012_zip_roles": "PPD104 not fixed: 'cannot fix here: the reward model is built by the same call as the "
                         "policy model' (one `cls.from_pretrained(...)` in a comprehension over `zip(ROLES, CLASSES, "
                         "...)` builds every role; the class to change is an element of the CLASSES tuple)",
