@@ -95,6 +95,8 @@ FIX_FAILS = dict(CHECK_MISSES, **{
     "namespace_defaults": "PPD103 not written: the probe says 'the model path `args.sft_path` is not a literal; map it "
                           "with --model-path' (`argparse.Namespace(**{**DEFAULTS, **overrides})`: the class is "
                           "resolved, the path handed to the probe is not)",
+    "config_holder": "PPD211 not fixed: 'advice only: the fix needs your decision' (the did-you-mean "
+                     "`num_ppo_epochs=` for the misspelt `num_ppo_epoch=` is not written by `fix --write`)",
     "global_batch_math": "PPD401 has no fix: 'several sizes would divide; which one to change (and so the memory "
                          "per step and the number of updates) is the user's choice'",
     "rows_batched_map": "PPD404 not written: the probe leaves it unchecked, 'the mapped function `tokenize` is not "
