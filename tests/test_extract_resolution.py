@@ -305,6 +305,67 @@ def test_arguments_flow_into_main_through_its_one_call():
     assert not handed.path.known, "called by fire with arguments the file does not show"
 
 
+def test_a_loop_or_comprehension_over_zip_of_displays_binds_one_row_per_pass():
+    setup = one("""
+        ROLES = ("model", "ref_model", "reward_model")
+        CLASSES = (AutoModelForCausalLM, AutoModelForCausalLM, AutoModelForSequenceClassification)
+        models = {role: cls.from_pretrained(path, **options)
+                  for role, cls, path, options in zip(ROLES, CLASSES, ["org/sft", "org/sft", "org/rm"],
+                                                      ({}, {}, {"num_labels": 2}))}
+        critics = {}
+        for role, path in zip(("value_model",), ("org/critic",)):
+            critics[role] = AutoModelForCausalLM.from_pretrained(path)
+        PPOTrainer(args=cfg, **models, **critics)
+        """)
+    reward = setup.origin(Role.REWARD)
+    assert reward.class_name.endswith("AutoModelForSequenceClassification") and reward.path.value == "org/rm"
+    assert reward.keyword("num_labels").value.value == 2
+    assert setup.origin(Role.REFERENCE).key != setup.origin(Role.POLICY).key, "one object per pass"
+    assert setup.origin(Role.VALUE).path.value == "org/critic", "a for loop over zip"
+    for columns in ('("model", "ref_model"), ("org/a",)', '("model", *more), ("org/a", "org/b")', 'roles, paths'):
+        unseen = one(f"""
+            models = {{role: AutoModelForCausalLM.from_pretrained(path) for role, path in zip({columns})}}
+            PPOTrainer(args=cfg, **models)
+            """)
+        assert unseen.origin(Role.POLICY) is None or not unseen.origin(Role.POLICY).path.known, columns
+
+
+def test_sizes_derived_by_integer_arithmetic_of_known_ints():
+    config = one("""
+        GLOBAL_BATCH, GRAD_ACCUM, WORLD = 64, 4, 2
+        PER_DEVICE = GLOBAL_BATCH // (GRAD_ACCUM * WORLD)
+        PPOTrainer(args=PPOConfig(output_dir="out", per_device_train_batch_size=PER_DEVICE,
+                                  gradient_accumulation_steps=GRAD_ACCUM - 1 + 1, num_mini_batches=PER_DEVICE % 5,
+                                  total_episodes=GLOBAL_BATCH // 0, num_ppo_epochs=True + 1,
+                                  response_length=GLOBAL_BATCH * unknown_factor), model=policy)
+        """).origin(Role.CONFIG)
+    value = {keyword.name: keyword.value for keyword in config.keywords}
+    assert value["per_device_train_batch_size"].value == 8 and value["gradient_accumulation_steps"].value == 4
+    assert value["num_mini_batches"].value == 3
+    for unseen in ("total_episodes", "num_ppo_epochs", "response_length"):  # by zero, a bool, an unknown side
+        assert not value[unseen].known, unseen
+
+
+def test_a_name_bound_by_the_walrus_operator_is_a_binding():
+    setup = one("""
+        print("policy:", type(policy := AutoModelForCausalLM.from_pretrained("org/sft")).__name__)
+        print("reference:", type(ref := policy).__name__)
+        if (rm := AutoModelForSequenceClassification.from_pretrained("org/rm", num_labels=1)) is None:
+            raise SystemExit
+        PPOTrainer(args=cfg, model=policy, ref_model=ref, reward_model=rm, value_model=rm)
+        """)
+    policy, reference = setup.origin(Role.POLICY), setup.origin(Role.REFERENCE)
+    assert policy.kind == "from_pretrained" and policy.path.value == "org/sft"
+    assert reference.key == policy.key, "`ref := policy` is the policy object"
+    assert setup.origin(Role.REWARD).keyword("num_labels").value.value == 1, "bound in an `if` test"
+    apart = one("""
+        print(type(policy := AutoModelForCausalLM.from_pretrained("org/sft")))
+        print(type(ref := AutoModelForCausalLM.from_pretrained("org/sft")))
+        PPOTrainer(args=cfg, model=policy, ref_model=ref)
+        """)
+    assert apart.origin(Role.REFERENCE).key != apart.origin(Role.POLICY).key, "two calls, two objects"
+
+
 def test_a_path_read_off_another_model_is_that_models_path():
     setup = one("""
         from peft import get_peft_model

@@ -37,15 +37,58 @@ STYLES = sorted(EXPECTED["styles"])
 SCRIPTS = ("broken", "twin")
 
 # `check` (static) does not report the broken script's rule, as an error, at the mistake.
-CHECK_MISSES: dict = {}
+CHECK_MISSES = {
+    "match_loader": "PPD104 missed: `load(role)` returns from the cases of a `match role:` statement and is called "
+                    "with literal roles; the match is not evaluated against the bound argument, so the returns of "
+                    "all cases meet and the reward's class is not known",
+    "namespace_roles": "PPD106 missed: `nets = SimpleNamespace()` then `nets.actor = ...`, `nets.frozen_actor = "
+                       "nets.actor`; attributes set on a namespace object after it is made are not followed "
+                       "(only SimpleNamespace(...)'s own keywords are)",
+    "optional_critic": "PPD102 missed: `critic = <loader> if USE_CRITIC else None` with `USE_CRITIC = False`; a "
+                       "conditional expression is not evaluated, even when its test is a module constant",
+    "pathlib_root": "PPD301 only a warning: the tokenizer path is `Path(__file__).resolve().parent / \"models\" / "
+                    "\"tok-nopad\"`; pathlib's `/` over `__file__` is not evaluated, so its saved files are not read",
+    "template_method": "PPD104 missed: the base class's `__init__` builds PPOTrainer from `**self.build_models()`, "
+                       "which the subclass overrides (the object is a `LlamaRLHF`); `self.` calls are resolved in "
+                       "the defining class only, where `build_models` raises NotImplementedError",
+    "yaml_text": "PPD105 missed: the reward's keywords are `**RUN[\"reward\"][\"load\"]` with `RUN = "
+                 "yaml.safe_load(\"\"\"...\"\"\")` over a YAML text in the script; yaml.safe_load of a literal "
+                 "string is not evaluated (only the script's own JSON/YAML file round-trips are)",
+}
 
 # The twin gets a finding (a warning: no error-level one in the corpus) where nothing is wrong.
-TWIN_FALSE_ALARMS: dict = {}
+TWIN_FALSE_ALARMS = {
+    style: "PPD301 warning on a tokenizer whose saved files have a pad token: the path is not resolved "
+           f"statically ({how}), so the files are not read"
+    for style, how in {
+        "pathlib_root": "pathlib's `/` over `Path(__file__).resolve().parent`",
+        "yaml_text": "`RUN[\"policy\"][\"path\"]` from yaml.safe_load of a YAML text in the script",
+    }.items()
+}
 
 # `fix --write` (probe on) does not make the broken script train. Styles check misses cannot be fixed.
 FIX_FAILS = dict(CHECK_MISSES, **{
     "old_step_loop": "PPD206 has no fix (the port to the 0.12 API or the `trl<=0.11.4` pin is the user's choice); "
                      "`fix --write` names it: 'PPD206 left: no automatic fix: ...'",
+    "config_pairs": "PPD205 not fixed: 'cannot fix here: `init_kl_coef` comes from a `**mapping` whose key is not "
+                    "written in this file'; the key is written, in a (name, value) pair that a `for` loop copies "
+                    "into the dict, and the fix does not follow the loop to the pair",
+    "namespace_defaults": "PPD103 not written: the probe says 'the model path `args.sft_path` is not a literal; map it "
+                          "with --model-path' (`argparse.Namespace(**{**DEFAULTS, **overrides})`: the class is "
+                          "resolved, the path handed to the probe is not)",
+    "config_holder": "PPD211 not fixed: 'advice only: the fix needs your decision' (the did-you-mean "
+                     "`num_ppo_epochs=` for the misspelt `num_ppo_epoch=` is not written by `fix --write`)",
+    "global_batch_math": "PPD401 has no fix: 'several sizes would divide; which one to change (and so the memory "
+                         "per step and the number of updates) is the user's choice'",
+    "rows_batched_map": "PPD404 not written: the probe leaves it unchecked, 'the mapped function `tokenize` is not "
+                        "a lambda written in the call' (a named function mapped with batched=True)",
+    "trl012_zip_roles": "PPD104 not fixed: 'cannot fix here: the reward model is built by the same call as the "
+                        "policy model' (one `cls.from_pretrained(...)` in a comprehension over `zip(ROLES, CLASSES, "
+                        "...)` builds every role; the class to change is an element of the CLASSES tuple)",
+    "role_table_loop": "PPD103 not written: refuted by the probe ('Cannot handle batch sizes > 1 if no padding token "
+                       "is defined'), with a PPD110 'the policy model is built by the same call as the reward model': "
+                       "one `model_class.from_pretrained(path, **options)` in the loop builds every role, and the fix "
+                       "changes the class there rather than in the value row of the table",
 })
 
 

@@ -14,6 +14,16 @@ _ERRORS = {Role.REWARD: "RuntimeError: output with shape [...] doesn't match the
                        "non-singleton dimension 2"}
 
 
+def _num_labels(origin):
+    """The `num_labels=` written where the model is built: on its own call, or, for a model built from a
+    config the source shows (`X.from_config(AutoConfig.from_pretrained(path, num_labels=2))`), on the
+    config's call."""
+    keyword = origin.keyword("num_labels")
+    if keyword is None and origin.config is not None:
+        keyword = origin.config.keyword("num_labels")
+    return keyword
+
+
 class NumLabelsNotOne(Rule):
     """The reward or value model is built with `num_labels` other than 1.
 
@@ -29,7 +39,8 @@ class NumLabelsNotOne(Rule):
 
     Fix: pass `num_labels=1`.
     Fix safety: safe; a multi-logit head cannot work with TRL's PPO at all. The fix edits the literal
-    where it is written: the call's `num_labels=` or the dict a `**kwargs` unpacks.
+    where it is written: the call's `num_labels=`, the dict a `**kwargs` unpacks, or, for a model built
+    with `from_config`, the `AutoConfig.from_pretrained(..., num_labels=...)` call it is built from.
     Probe: reads the width of each scorer's head as built from its config; the fix passes when both
     heads have one output.
     """
@@ -56,7 +67,14 @@ class NumLabelsNotOne(Rule):
         reward_model = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=2)
         trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref,
                              reward_model=reward_model, value_model=critic, train_dataset=ds)
-        ''',)
+        ''', '''
+        from transformers import AutoConfig, AutoModelForSequenceClassification
+        from trl.experimental.ppo import PPOTrainer
+        reward_config = AutoConfig.from_pretrained("rm", num_labels=2)
+        reward_model = AutoModelForSequenceClassification.from_config(reward_config)
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref,
+                             reward_model=reward_model, value_model=critic, train_dataset=ds)
+        ''')
     valid = ('''
         from transformers import AutoModelForSequenceClassification
         from trl.experimental.ppo import PPOTrainer
@@ -67,6 +85,13 @@ class NumLabelsNotOne(Rule):
         from transformers import AutoModelForSequenceClassification
         from trl.experimental.ppo import PPOTrainer
         reward_model = AutoModelForSequenceClassification.from_pretrained("rm", num_labels=args.labels)
+        trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref,
+                             reward_model=reward_model, value_model=critic, train_dataset=ds)
+        ''', '''
+        from transformers import AutoConfig, AutoModelForSequenceClassification
+        from trl.experimental.ppo import PPOTrainer
+        reward_config = AutoConfig.from_pretrained("rm", num_labels=1)
+        reward_model = AutoModelForSequenceClassification.from_config(reward_config)
         trainer = PPOTrainer(args=cfg, processing_class=tok, model=policy, ref_model=ref,
                              reward_model=reward_model, value_model=critic, train_dataset=ds)
         ''')
@@ -81,7 +106,7 @@ class NumLabelsNotOne(Rule):
             origin = binding.origin
             while origin.kind in (OriginKind.COPY, OriginKind.PEFT) and origin.base is not None:
                 origin = origin.base
-            keyword = origin.keyword("num_labels")
+            keyword = _num_labels(origin)
             if keyword is None or keyword.value.kind != ValueKind.LITERAL or keyword.value.value == 1:
                 continue
             yield self.report(
@@ -96,7 +121,7 @@ class NumLabelsNotOne(Rule):
         from ..fixes.builders import base_origin
 
         origin = base_origin(context.setup.origin(diagnostic.fix.param("role", Role.REWARD)))
-        keyword = origin.keyword("num_labels") if origin is not None else None
+        keyword = _num_labels(origin) if origin is not None else None
         if keyword is None or keyword.value_span is None:
             raise Declined("no literal `num_labels` to change")
         return (context.source.replace_span(keyword.value_span, "1"),)
@@ -117,7 +142,7 @@ class NumLabelsNotOne(Rule):
             origin = binding.origin
             while origin.kind in (OriginKind.COPY, OriginKind.PEFT) and origin.base is not None:
                 origin = origin.base
-            if origin.keyword("num_labels") is not None:
+            if _num_labels(origin) is not None:
                 continue  # a literal one is the static rule's; a computed one the probe cannot read
             width = model.head_width
             yield self.report(

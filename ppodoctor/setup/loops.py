@@ -66,6 +66,8 @@ class LoopResolution:
             keys = cst.Call(cst.Attribute(iterable, cst.Name("keys")))
             return self._iterated(keys, names, key_name, ctx, depth + 1) if self.mapping_view(
                 iterable, ctx, depth + 1) is not None else None
+        if isinstance(iterable, cst.Call) and self.qualname(iterable.func, ctx) == "zip":
+            return self._zipped(iterable, names, key_name, ctx)
         if isinstance(iterable, (cst.Tuple, cst.List)):
             passes = []
             for item in iterable.elements:
@@ -78,6 +80,43 @@ class LoopResolution:
                 passes.append((key, tuple((name, Bound(item.value, ctx, index)) for name, index in names.items())))
             return passes
         return None
+
+
+    def _zipped(self, call: cst.Call, names: dict[str, tuple], key_name: str,
+                ctx: Context) -> Optional[list[tuple[str, tuple]]]:
+        """`zip(A, B, ...)` over tuple or list displays of one length (written in place, or names bound once
+        to them): pass i binds each loop variable to element i of its column."""
+        if any(arg.star or (arg.keyword is not None and arg.keyword.value != "strict") for arg in call.args):
+            return None
+        columns = [self._display(arg.value, ctx) for arg in call.args if arg.keyword is None]
+        if not columns or None in columns or len({len(display.elements) for display, _ in columns}) != 1 \
+                or any(isinstance(item, cst.StarredElement) for display, _ in columns for item in display.elements):
+            return None
+        if any(not index or index[0] >= len(columns) for index in names.values()):
+            return None  # a whole row in one name, or more names than columns
+        passes = []
+        for row in range(len(columns[0][0].elements)):
+            bound = tuple((name, Bound(columns[index[0]][0].elements[row].value, columns[index[0]][1], index[1:]))
+                          for name, index in names.items())
+            key_index = names[key_name]
+            key_node = self.follow_index(columns[key_index[0]][0].elements[row].value, key_index[1:])
+            key = literal(key_node) if key_node is not None else NOT_LITERAL
+            if not isinstance(key, str):
+                return None
+            passes.append((key, bound))
+        return passes
+
+    def _display(self, node: cst.BaseExpression, ctx: Context):
+        """(display, its context) for a tuple/list display or a name bound once to one and never acted on."""
+        if isinstance(node, (cst.Tuple, cst.List)):
+            return node, ctx
+        if not isinstance(node, cst.Name):
+            return None
+        binding, scope, ambiguous = self.lookup(node.value, ctx)
+        if binding is None or ambiguous or binding.kind != BindingKind.ASSIGN or binding.index \
+                or not isinstance(binding.value, (cst.Tuple, cst.List)) or self.actions_on(node.value, scope):
+            return None
+        return binding.value, self.context_for(binding, scope, ctx)
 
 
 def target_names(target: cst.BaseExpression, prefix: tuple = ()) -> list[tuple[str, tuple]]:

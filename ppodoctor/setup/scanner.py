@@ -88,8 +88,10 @@ class ExpressionScanner:
     """Collects calls and object actions inside one statement (not inside lambdas or nested defs)."""
 
     def __init__(self, facts: ModuleFacts, scope: Scope, path: BranchPath, loop: Optional[cst.For],
-                 on_argument: Callable[[cst.Call], None]) -> None:
+                 on_argument: Callable[[cst.Call], None],
+                 on_named: Optional[Callable[..., None]] = None) -> None:
         self.facts, self.scope, self.path, self.loop, self.on_argument = facts, scope, path, loop, on_argument
+        self.on_named = on_named
 
     def scan(self, node: cst.CSTNode) -> None:
         kind = type(node)
@@ -97,6 +99,8 @@ class ExpressionScanner:
             self.call(node)
         elif kind is cst.Attribute:
             self.attribute(node)
+        elif kind is cst.NamedExpr and self.on_named is not None:
+            self.on_named(node.target, node.value, self.scope, self.path)  # `(x := v)` binds x as `x = v` does
         elif kind in _LEAVES:
             return
         for name in child_fields(kind):

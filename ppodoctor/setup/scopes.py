@@ -95,7 +95,7 @@ class _Walker:
             self.facts.argparse_options.append((dest, tuple(o for o in options if isinstance(o, str)), keywords))
 
     def scan(self, node: cst.CSTNode, scope: Scope, path: BranchPath) -> None:
-        ExpressionScanner(self.facts, scope, path, self._loop, self.record_argparse).scan(node)
+        ExpressionScanner(self.facts, scope, path, self._loop, self.record_argparse, self.bind_target).scan(node)
 
     def _act(self, subject: cst.BaseExpression, kind: str, name: str, node: cst.CSTNode, scope: Scope,
              position: Position, path: BranchPath, key=None) -> None:

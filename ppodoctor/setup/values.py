@@ -19,6 +19,7 @@ from .context import VARIES, Bound, Context
 from .literals import NOT_LITERAL, literal
 from .model import Keyword, Origin, Value
 from .facts import BindingKind
+from .built import PATH_CLASSES, BuiltValues
 
 _DEPTH = 24
 
@@ -34,10 +35,8 @@ def _unknown(text: str, reason: str) -> Value:
 NAMESPACES = frozenset({"types.SimpleNamespace", "argparse.Namespace"})
 
 
-_PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"})
 
-
-class ValueResolution:
+class ValueResolution(BuiltValues):
     def value(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> Value:
         found = literal(node)
         if found is not NOT_LITERAL:
@@ -65,6 +64,8 @@ class ValueResolution:
             return Value("function", _returned_keys([node.body]), text)
         if isinstance(node, (cst.FormattedString, cst.BinaryOperation)):
             built = self._built_string(node, ctx, depth)
+            if built is None:
+                built = self._int_arithmetic(node, ctx, depth)
             if built is not None:
                 return Value("literal", built, text)
             if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
@@ -73,39 +74,6 @@ class ValueResolution:
                 if all(side.kind == ValueKind.LITERAL and isinstance(side.value, (tuple, list)) for side in (left, right)):
                     return Value("literal", tuple(left.value) + tuple(right.value), text)
         return _unknown(text, f"`{text}` is computed at run time")
-
-    def _built_string(self, node: cst.BaseExpression, ctx: Context, depth: int) -> Optional[str]:
-        """A path or name built from parts the source shows: an f-string of known values, `a + b` of
-        strings, `Path(a) / b` (as the string it stands for); None when a part is not known."""
-        if isinstance(node, cst.FormattedString):
-            parts = []
-            for part in node.parts:
-                if isinstance(part, cst.FormattedStringText):
-                    parts.append(part.value)
-                    continue
-                if part.conversion is not None or part.format_spec is not None:
-                    return None
-                value = self.value(part.expression, ctx, depth + 1)
-                if value.kind != ValueKind.LITERAL or type(value.value) not in (str, int):
-                    return None
-                parts.append(str(value.value))
-            return "".join(parts)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Divide)):
-            left, right = (self._path_part(side, ctx, depth) for side in (node.left, node.right))
-            if left is None or right is None:
-                return None
-            # `a / b` runs only on a path (str / str raises): the path it makes, as a string
-            return left + right if isinstance(node.operator, cst.Add) else posixpath.join(left, right)
-        return None
-
-    def _path_part(self, node: cst.BaseExpression, ctx: Context, depth: int) -> Optional[str]:
-        if isinstance(node, cst.Call) and self.qualname(node.func, ctx) in _PATH_CLASSES and len(node.args) == 1 \
-                and not node.args[0].keyword and not node.args[0].star:
-            node = node.args[0].value  # Path("models"): the string it wraps
-        if isinstance(node, cst.BinaryOperation):
-            return self._built_string(node, ctx, depth + 1)
-        value = self.value(node, ctx, depth + 1)
-        return value.value if value.kind == ValueKind.LITERAL and isinstance(value.value, str) else None
 
     def _name_value(self, node: cst.Name, ctx: Context, depth: int) -> Value:
         from_loop = self.loop_var(node.value, ctx) if ctx.loop_vars else None
@@ -261,7 +229,7 @@ class ValueResolution:
                 start, stop, step = ([0] if len(bounds) == 1 else []) + [b.value for b in bounds] + \
                     ([1] if len(bounds) < 3 else [])
                 return Value("range", (start, stop, step), text)
-        if callee in _PATH_CLASSES | {"str", "os.fspath"} and len(node.args) == 1 and not node.args[0].keyword and not node.args[0].star:
+        if callee in PATH_CLASSES | {"str", "os.fspath"} and len(node.args) == 1 and not node.args[0].keyword and not node.args[0].star:
             inner = self.value(node.args[0].value, ctx, depth + 1)  # Path("models"), str(path): the string
             if inner.kind == ValueKind.LITERAL and isinstance(inner.value, str):
                 return Value("literal", inner.value, text)
