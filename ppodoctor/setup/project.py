@@ -253,10 +253,10 @@ class ProjectFacts:
 
     def _owner(self, node: cst.CSTNode) -> tuple[ModuleFacts, str]:
         main = self.project.main
-        if node in main.positions.offsets:
+        if node in main.positions:
             return main, ""
         for facts, _path, shown in self.project.modules:
-            if node in facts.positions.offsets:
+            if node in facts.positions:
                 return facts, shown
         return main, ""
 
