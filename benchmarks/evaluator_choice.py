@@ -11,7 +11,10 @@ object as another role, and a sequence classifier's `num_labels`. An answer is r
 Scripts and their truth:
 - fixtures/styles/*/{broken,twin}.py: the truth is what real TRL was handed, recorded by running each
   script in its era's interpreter up to the trainer call (benchmarks/evaluator_truth.py) and kept in
-  benchmarks/evaluator_truth.json; `--record-truth` records it again (a minute or two).
+  benchmarks/evaluator_truth.json; `--record-truth` records it again (a few minutes).
+- tests/e2e_matrix.py's scripts for every role mistake (PPD101-PPD110) and the clean setup, in each of
+  its 11 styles (inline, helpers, argparse, constants, class, data, partial, memoised, subclass, a
+  sibling module, registry): truth recorded the same way, by trl 1.12.0.
 - the generated tree of benchmarks/resolution.py (`--files` of them, every template in turn): the truth
   is what each template builds (TEMPLATE_TRUTH below; the scripts need hub models and cannot run).
 
@@ -45,6 +48,7 @@ TRUTH_FILE = ROOT / "benchmarks" / "evaluator_truth.json"
 ROLES = ("policy", "reference", "reward", "value")
 ROLE_KEYWORDS = {"model": "policy", "policy": "policy", "ref_model": "reference", "ref_policy": "reference",
                  "reward_model": "reward", "value_model": "value"}
+E2E_ERA = "1.12.0"  # tests/e2e_matrix.py writes trl 1.12 scripts
 ENGINES = ("libcst", "ours", "astroid-plain", "astroid-brain")
 
 _LM, _SC, _VH = ("transformers.AutoModelForCausalLM", "transformers.AutoModelForSequenceClassification",
@@ -211,6 +215,16 @@ def style_scripts(root: Path, models: Path, styles=None) -> dict[str, Path]:
     return {name: Path(path) for name, path in laid.items()}
 
 
+def e2e_scripts(root: Path, models: Path) -> dict[str, Path]:
+    """tests/e2e_matrix.py's scripts for the role mistakes (PPD1xx) and the clean setup, in every style:
+    {"e2e/<case>-<style>": its train.py}."""
+    from e2e_matrix import write_scripts
+
+    written = write_scripts(root, models)
+    return {f"e2e/{case}-{style}": path for (case, style), path in sorted(written.items())
+            if case.startswith("PPD1") or case == "clean"}
+
+
 def generated_scripts(root: Path, count: int) -> dict[str, tuple[Path, dict]]:
     import resolution
 
@@ -240,13 +254,19 @@ def record_truth(scratch: Path) -> dict:
         environment = dict(ENV, HOME=str(scratch))
         if facts.get("pythonpath"):
             environment["PYTHONPATH"] = str(ROOT / facts["pythonpath"])
-        done = subprocess.run([python, str(ROOT / "benchmarks" / "evaluator_truth.py")], env=environment,
-                              input=json.dumps([str(path) for path in mine.values()]), capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SystemExit(f"recording with {python} failed: {done.stderr[-3000:]}")
-        answers = json.loads(done.stdout.strip().splitlines()[-1])
-        recorded.update({name: dict(answers[str(path)], era=era) for name, path in mine.items()})
+        recorded.update(_record(python, environment, mine, era))
+        if era == E2E_ERA:
+            recorded.update(_record(python, environment, e2e_scripts(scratch / "e2e", models), era))
     return dict(sorted(recorded.items()))
+
+
+def _record(python: str, environment: dict, scripts: dict[str, Path], era: str) -> dict:
+    done = subprocess.run([python, str(ROOT / "benchmarks" / "evaluator_truth.py")], env=environment,
+                          input=json.dumps([str(path) for path in scripts.values()]), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"recording with {python} failed: {done.stderr[-3000:]}")
+    answers = json.loads(done.stdout.strip().splitlines()[-1])
+    return {name: dict(answers[str(path)], era=era) for name, path in scripts.items()}
 
 
 def main() -> None:
@@ -255,6 +275,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=16, help="generated scripts (2 per template by default)")
     parser.add_argument("--astroid-path", default="", help="a directory holding astroid (locks/bench-astroid.txt)")
     parser.add_argument("--record-truth", action="store_true", help="run the style scripts again for their truth")
+    parser.add_argument("--e2e", action=argparse.BooleanOptionalAction, default=True,
+                        help="also tests/e2e_matrix.py's role cases in its 11 styles (165 scripts)")
     parser.add_argument("--show-wrong", action="store_true")
     options = parser.parse_args()
     if options.engine:
@@ -279,6 +301,12 @@ def report(scratch: Path, options) -> None:
     recorded = json.loads(TRUTH_FILE.read_text())
     styles = style_scripts(scratch / "styles", _models_for_check(scratch / "models"))
     corpora = {"styles": {name: (path, recorded[name]) for name, path in styles.items() if "error" not in recorded[name]}}
+    if options.e2e:
+        e2e = e2e_scripts(scratch / "e2e", scratch / "models")
+        corpora["e2e"] = {name: (path, recorded[name]) for name, path in e2e.items() if "error" not in recorded[name]}
+        skipped_e2e = sorted(set(e2e) - set(corpora["e2e"]))
+        if skipped_e2e:
+            print(f"no truth for {len(skipped_e2e)} e2e script(s): {', '.join(skipped_e2e)}")
     if options.files:
         (scratch / "generated").mkdir()
         corpora["generated"] = generated_scripts(scratch / "generated", options.files)
