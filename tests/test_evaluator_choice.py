@@ -70,5 +70,7 @@ def test_astroid_side_runs_when_installed(laid_out):
     from ppodoctor.setup.kinds import class_kind
 
     evaluator_astroid.install_brain()
-    found = evaluator_astroid.answers_for(str(laid_out["styles/dataclass_models/twin.py"]), class_kind)
+    name = "styles/dataclass_models/twin.py"
+    found = evaluator_astroid.answers_for(str(laid_out[name]), class_kind)
     assert set(found) == {"kind", "same", "num_labels"}
+    assert bench.score({name: TRUTH[name]}, {name: found})["wrong_list"] == []
