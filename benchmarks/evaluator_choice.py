@@ -54,10 +54,12 @@ ENGINES = ("libcst", "ours", "astroid-plain", "astroid-brain")
 _LM, _SC, _VH = ("transformers.AutoModelForCausalLM", "transformers.AutoModelForSequenceClassification",
                  "trl.AutoModelForCausalLMWithValueHead")
 _FOUR = {"policy": {"class": _LM, "same_as": []}, "reference": {"class": _LM, "same_as": []},
-         "reward": {"class": _SC, "num_labels": 1, "same_as": []}, "value": {"class": _SC, "num_labels": 1, "same_as": []}}
+         "reward": {"class": _SC, "num_labels": 1, "same_as": []},
+         "value": {"class": _SC, "num_labels": 1, "same_as": []}}
 # What each template of benchmarks/resolution.py hands PPOTrainer (read off the templates there).
 TEMPLATE_TRUTH = {
-    **{style: {"roles": _FOUR, "missing": []} for style in ("flat", "helpers", "class", "argparse", "dataclass", "registry")},
+    **{style: {"roles": _FOUR, "missing": []}
+       for style in ("flat", "helpers", "class", "argparse", "dataclass", "registry")},
     "kwargs": {"roles": {"policy": {"class": _LM, "same_as": []}, "reference": {"class": None},
                          "reward": {"class": _SC, "num_labels": 1, "same_as": ["value"]},
                          "value": {"class": _SC, "num_labels": 1, "same_as": ["reward"]}}, "missing": []},
@@ -300,7 +302,8 @@ def _models_for_check(out: Path) -> Path:
 def report(scratch: Path, options) -> None:
     recorded = json.loads(TRUTH_FILE.read_text())
     styles = style_scripts(scratch / "styles", _models_for_check(scratch / "models"))
-    corpora = {"styles": {name: (path, recorded[name]) for name, path in styles.items() if "error" not in recorded[name]}}
+    corpora = {"styles": {name: (path, recorded[name]) for name, path in styles.items()
+                          if "error" not in recorded[name]}}
     if options.e2e:
         e2e = e2e_scripts(scratch / "e2e", scratch / "models")
         corpora["e2e"] = {name: (path, recorded[name]) for name, path in e2e.items() if "error" not in recorded[name]}
@@ -314,7 +317,8 @@ def report(scratch: Path, options) -> None:
     if skipped:
         print(f"no truth for {len(skipped)} script(s): " + "; ".join(f"{n} ({recorded[n]['error']})" for n in skipped))
     engines = list(ENGINES)
-    sys.path.insert(0, options.astroid_path) if options.astroid_path else None
+    if options.astroid_path:  # only to ask whether astroid imports; the engines run in children
+        sys.path.insert(0, options.astroid_path)
     import evaluator_astroid
 
     why = evaluator_astroid.available()
@@ -337,7 +341,8 @@ def report(scratch: Path, options) -> None:
                   f"{counts['unknown']:>7}  {cpu[0] * 1000:11.0f} ms {rest * 1000:11.1f} ms")
             if corpus == "styles" and engine != "libcst":
                 rules = score(truths, answered, only_rules=True)
-                print(f"{'':10} {'  rule q.':14} {rules['right'] + rules['wrong'] + rules['unknown']:5} {rules['right']:>6} {rules['wrong']:>6} "
+                asked = rules["right"] + rules["wrong"] + rules["unknown"]
+                print(f"{'':10} {'  rule q.':14} {asked:5} {rules['right']:>6} {rules['wrong']:>6} "
                       f"{rules['unknown']:>7}")
             if options.show_wrong and engine != "libcst":
                 for line in counts["wrong_list"]:
