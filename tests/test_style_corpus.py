@@ -44,8 +44,6 @@ CHECK_MISSES = {
     "namespace_roles": "PPD106 missed: `nets = SimpleNamespace()` then `nets.actor = ...`, `nets.frozen_actor = "
                        "nets.actor`; attributes set on a namespace object after it is made are not followed "
                        "(only SimpleNamespace(...)'s own keywords are)",
-    "optional_critic": "PPD102 missed: `critic = <loader> if USE_CRITIC else None` with `USE_CRITIC = False`; a "
-                       "conditional expression is not evaluated, even when its test is a module constant",
     "pathlib_root": "PPD301 only a warning: the tokenizer path is `Path(__file__).resolve().parent / \"models\" / "
                     "\"tok-nopad\"`; pathlib's `/` over `__file__` is not evaluated, so its saved files are not read",
     "template_method": "PPD104 missed: the base class's `__init__` builds PPOTrainer from `**self.build_models()`, "

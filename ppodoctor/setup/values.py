@@ -20,6 +20,7 @@ from .literals import NOT_LITERAL, literal
 from .model import Keyword, Origin, Value
 from .facts import BindingKind
 from .built import PATH_CLASSES, BuiltValues
+from .conditional import ConditionalResolution
 
 _DEPTH = 24
 
@@ -36,7 +37,7 @@ NAMESPACES = frozenset({"types.SimpleNamespace", "argparse.Namespace"})
 
 
 
-class ValueResolution(BuiltValues):
+class ValueResolution(BuiltValues, ConditionalResolution):
     def value(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> Value:
         found = literal(node)
         if found is not NOT_LITERAL:
@@ -60,6 +61,8 @@ class ValueResolution(BuiltValues):
             return _unknown(text, f"`{text}` cannot be read off the source")
         if isinstance(node, cst.Call):
             return self._call_value(node, ctx, text, depth)
+        if isinstance(node, cst.IfExp):
+            return self.if_exp_value(node, ctx, text, depth)
         if isinstance(node, cst.Lambda):
             return Value("function", _returned_keys([node.body]), text)
         if isinstance(node, (cst.FormattedString, cst.BinaryOperation)):
