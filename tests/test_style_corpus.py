@@ -44,8 +44,6 @@ CHECK_MISSES = {
     "namespace_roles": "PPD106 missed: `nets = SimpleNamespace()` then `nets.actor = ...`, `nets.frozen_actor = "
                        "nets.actor`; attributes set on a namespace object after it is made are not followed "
                        "(only SimpleNamespace(...)'s own keywords are)",
-    "pathlib_root": "PPD301 only a warning: the tokenizer path is `Path(__file__).resolve().parent / \"models\" / "
-                    "\"tok-nopad\"`; pathlib's `/` over `__file__` is not evaluated, so its saved files are not read",
     "template_method": "PPD104 missed: the base class's `__init__` builds PPOTrainer from `**self.build_models()`, "
                        "which the subclass overrides (the object is a `LlamaRLHF`); `self.` calls are resolved in "
                        "the defining class only, where `build_models` raises NotImplementedError",
@@ -59,7 +57,6 @@ TWIN_FALSE_ALARMS = {
     style: "PPD301 warning on a tokenizer whose saved files have a pad token: the path is not resolved "
            f"statically ({how}), so the files are not read"
     for style, how in {
-        "pathlib_root": "pathlib's `/` over `Path(__file__).resolve().parent`",
         "yaml_text": "`RUN[\"policy\"][\"path\"]` from yaml.safe_load of a YAML text in the script",
     }.items()
 }

@@ -21,6 +21,7 @@ from .model import Keyword, Origin, Value
 from .facts import BindingKind
 from .built import PATH_CLASSES, BuiltValues
 from .conditional import ConditionalResolution
+from .pathvalues import PathValues
 
 _DEPTH = 24
 
@@ -37,7 +38,7 @@ NAMESPACES = frozenset({"types.SimpleNamespace", "argparse.Namespace"})
 
 
 
-class ValueResolution(BuiltValues, ConditionalResolution):
+class ValueResolution(BuiltValues, ConditionalResolution, PathValues):
     def value(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> Value:
         found = literal(node)
         if found is not NOT_LITERAL:
@@ -87,6 +88,8 @@ class ValueResolution(BuiltValues, ConditionalResolution):
             return self.value(target, from_loop.ctx, depth + 1)
         binding, scope, ambiguous = self.lookup(node.value, ctx)
         if binding is None:
+            if node.value == "__file__":  # the module's own path, which Python sets
+                return self.script_file(ctx, "")
             return _unknown("", f"`{node.value}` is not assigned in this file")
         if ambiguous:
             return _unknown("", f"`{node.value}` is assigned differently in different branches")
@@ -127,7 +130,7 @@ class ValueResolution(BuiltValues, ConditionalResolution):
         qualname = self.qualname(node, ctx)
         if qualname and self.is_import_rooted(node, ctx):
             return Value("name", qualname, text)
-        derived = self._derived_path(node, ctx, text, depth)
+        derived = self._derived_path(node, ctx, text, depth) or self.path_attribute(node, ctx, text, depth)
         if derived is not None:
             return derived
         attr = node.attr.value
@@ -247,6 +250,9 @@ class ValueResolution(BuiltValues, ConditionalResolution):
             parts = [self.value(a.value, ctx, depth + 1) for a in node.args]
             if all(p.kind == ValueKind.LITERAL and isinstance(p.value, str) for p in parts):
                 return Value("literal", posixpath.join(*(p.value for p in parts)), text)
+        from_path = self.path_call(node, ctx, callee, text, depth)  # `Path(__file__).resolve()`
+        if from_path is not None:
+            return from_path
         from_data = self.ini_value(node, ctx, depth)  # `cp.get("paths", "policy")`, `section.getint("seed")`
         if from_data is not None:
             return from_data
