@@ -107,3 +107,11 @@ class PathValues:
         if (name in _ABSOLUTE or name in _NEEDS_ABSOLUTE) and not posixpath.isabs(base.value):
             return Value(UNKNOWN, None, text, f"`{text}` depends on the directory the run starts in")
         return Value(ValueKind.LITERAL, change(base.value), text)
+
+    def path_reason(self, node: cst.BinaryOperation, ctx: Context, depth: int) -> str:
+        """Why a path joined with `/` is not known: its first part that is not."""
+        for side in (node.left, node.right):
+            part = self.value(side, ctx, depth + 1)
+            if not _known(part):
+                return part.reason or f"`{self.text(side)}` is not known"
+        return f"`{self.text(node)}` is computed at run time"

@@ -77,6 +77,8 @@ class ValueResolution(BuiltValues, ConditionalResolution, PathValues):
                 left, right = (self.value(side, ctx, depth + 1) for side in (node.left, node.right))
                 if all(side.kind == ValueKind.LITERAL and isinstance(side.value, (tuple, list)) for side in (left, right)):
                     return Value("literal", tuple(left.value) + tuple(right.value), text)
+            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+                return _unknown(text, self.path_reason(node, ctx, depth))  # which part is not known, and why
         return _unknown(text, f"`{text}` is computed at run time")
 
     def _name_value(self, node: cst.Name, ctx: Context, depth: int) -> Value:
@@ -239,6 +241,8 @@ class ValueResolution(BuiltValues, ConditionalResolution, PathValues):
             inner = self.value(node.args[0].value, ctx, depth + 1)  # Path("models"), str(path): the string
             if inner.kind == ValueKind.LITERAL and isinstance(inner.value, str):
                 return Value("literal", inner.value, text)
+            if inner.kind == ValueKind.UNKNOWN and inner.reason:
+                return _unknown(text, inner.reason)  # the path's own reason: what is not known in it
         if callee in ("os.environ.get", "os.getenv") and len(node.args) == 2 \
                 and not any(a.keyword or a.star for a in node.args):
             # What the script reads on this machine: the variable when it is set here, else its default
