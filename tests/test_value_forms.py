@@ -4,12 +4,13 @@ it, and stays unknown (no finding, a reason) where it does not."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import textwrap
 from pathlib import Path
 
-from ppodoctor.api import check_source
+from ppodoctor.api import check_file, check_source
 from ppodoctor.config import Settings
 from ppodoctor.pipeline.fix import fix_source
 from ppodoctor.trl_api.eras import Target, Version
@@ -125,6 +126,20 @@ def test_file_without_a_file_and_a_relative_resolve_stay_unknown():
     assert path.kind == "unknown" and "no file" in path.reason
     path = role_origin(_path_script('Path("models").resolve() / "tok"'), "processing_class").path
     assert path.kind == "unknown"
+
+
+def test_a_notebook_has_no_file_so_its_path_stays_unknown(tmp_path):
+    _tokenizers(tmp_path)
+    text = _path_script('Path(__file__).resolve().parent / "models" / "nopad"')
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+            "source": text.splitlines(True)}
+    (tmp_path / "train.ipynb").write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4,
+                                                      "nbformat_minor": 5}))
+    (tmp_path / "train.py").write_text(text)
+    paths = {name: check_file(tmp_path / name).setup.setups[0].role("processing_class").origin.path
+             for name in ("train.ipynb", "train.py")}
+    assert paths["train.ipynb"].kind == "unknown" and "notebook" in paths["train.ipynb"].reason
+    assert paths["train.py"].value == os.path.join(os.path.realpath(tmp_path), "models", "nopad")
 
 
 # --- YAML and JSON texts ----------------------------------------------------------------------------

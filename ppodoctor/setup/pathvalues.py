@@ -46,12 +46,12 @@ class PathValues:
         scope = ctx.scope
         while scope is not None and scope.parent is not None:
             scope = scope.parent
-        found = self.project._files.get(id(scope)) if self.project is not None and scope is not None else None
+        found = self.project.file_of_scope(scope) if self.project is not None and scope is not None else None
         if found is None:
             return Value(UNKNOWN, None, text, "`__file__`: the text checked has no file (stdin or a text)")
-        if found[1].endswith(".ipynb"):
+        if found.endswith(".ipynb"):
             return Value(UNKNOWN, None, text, "a notebook has no `__file__`")
-        return Value(ValueKind.LITERAL, found[1], text)
+        return Value(ValueKind.LITERAL, found, text)
 
     def is_path(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> bool:
         """Whether `node` visibly holds a pathlib path: `Path(...)`, a path's `/`, `.parent` or path
