@@ -90,6 +90,15 @@ def test_a_conditional_value_is_the_chosen_branch_or_both_branches_alike():
     assert labels.kind == "unknown" and "decides between two values" in labels.reason
 
 
+def test_a_mapping_chosen_by_a_conditional_gives_its_keywords_only_when_the_test_is_known():
+    part = ('OPTIONS = {"num_labels": 2} if WIDE else {"num_labels": 1}\n'
+            'rm = AutoModelForSequenceClassification.from_pretrained("rm", **OPTIONS)\n')
+    assert "PPD105" in codes(script(TOKENIZER, POLICY, "WIDE = True\n", part, CRITIC, CALL))
+    assert "PPD105" not in codes(script(TOKENIZER, POLICY, "WIDE = False\n", part, CRITIC, CALL))
+    undecided = script(TOKENIZER, POLICY, "WIDE = os.environ.get('W')\n", part, CRITIC, CALL)
+    assert "PPD105" not in codes(undecided) and role_origin(undecided, "reward").partial
+
+
 # --- paths from __file__ --------------------------------------------------------------------------
 
 def _tokenizers(root: Path) -> None:

@@ -33,6 +33,11 @@ class ConditionalResolution:
         except Exception:  # noqa: BLE001 - a literal's __bool__ is the builtin's; kept safe all the same
             return None
 
+    def if_exp_branch(self, node: cst.IfExp, ctx: Context, depth: int) -> Optional[cst.BaseExpression]:
+        """The branch the test picks, when the source tells it; else None."""
+        chosen = self.truth(node.test, ctx, depth)
+        return None if chosen is None else (node.body if chosen else node.orelse)
+
     def if_exp_value(self, node: cst.IfExp, ctx: Context, text: str, depth: int) -> Value:
         chosen = self.truth(node.test, ctx, depth)
         if chosen is not None:
