@@ -82,13 +82,6 @@ FIX_FAILS = dict(CHECK_MISSES, **{
                          "per step and the number of updates) is the user's choice'",
     "rows_batched_map": "PPD404 not written: the probe leaves it unchecked, 'the mapped function `tokenize` is not "
                         "a lambda written in the call' (a named function mapped with batched=True)",
-    "trl012_zip_roles": "PPD104 not fixed: 'cannot fix here: the reward model is built by the same call as the "
-                        "policy model' (one `cls.from_pretrained(...)` in a comprehension over `zip(ROLES, CLASSES, "
-                        "...)` builds every role; the class to change is an element of the CLASSES tuple)",
-    "role_table_loop": "PPD103 not written: refuted by the probe ('Cannot handle batch sizes > 1 if no padding token "
-                       "is defined'), with a PPD110 'the policy model is built by the same call as the reward model': "
-                       "one `model_class.from_pretrained(path, **options)` in the loop builds every role, and the fix "
-                       "changes the class there rather than in the value row of the table",
 })
 
 

@@ -18,6 +18,7 @@ import libcst as cst
 
 from ..setup.model import Origin, PPOSetup
 from ..types import Declined, Edit, OriginKind, Role, ValueKind
+from .builders import add_keyword, from_pretrained_call, has_keyword, joined, keywords_call, shared_with, swap_class
 from .calls import LINE_LIMIT, append_argument
 from .imports import Spelling, spell
 from .source import SourceMap
@@ -83,6 +84,10 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
         source.insert_before(trainer_statement, statement)
 
     binding = setup.role(Role.VALUE)
+    if mode == "replace" and binding is not None:
+        row = _row_edits(source, setup, _base(binding.origin))
+        if row is not None:
+            return row
     if mode == "replace" and binding is not None and binding.via == "mapping":
         return _replace_in_mapping(source, setup, model, copied, binding)
     if mode == "replace" and binding is not None:
@@ -99,6 +104,31 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
     else:
         raise Declined("the trainer already has a value model")
     return (insertion,) + passing + spelling.edits
+
+
+def _row_edits(source: SourceMap, setup: PPOSetup, origin: Optional[Origin]) -> Optional[tuple[Edit, ...]]:
+    """A value model loaded by the one call that loads other roles too, from a table a loop walks
+    (`for keyword, cls, path, options in ROWS: models[keyword] = cls.from_pretrained(path, **options)`):
+    its own row is changed, the class where the row writes it and `num_labels` into the row's options.
+    None when no other role shares the call; declined when the row's class or options serve another
+    role too (changing them would change that model as well)."""
+    if not _usable(origin):
+        return None
+    others = [role for role in (Role.POLICY, Role.REFERENCE, Role.REWARD)
+              if (other := _base(setup.origin(role))) is not None and other.span == origin.span
+              and other.key != origin.key]  # the same call, another object (not the policy object itself)
+    if not others:
+        return None
+    shared = shared_with(setup, origin, tuple(others), call_too=True)
+    if shared or origin.class_span is None or origin.keywords_span is None:
+        raise Declined(f"the value model's class and options are written where they serve the {shared or others[0]} "
+                       "model too")
+    call, written = from_pretrained_call(origin, source, "value model")
+    target = keywords_call(origin, source, call)
+    edits = swap_class(source, written, "transformers", "AutoModelForSequenceClassification")
+    if not has_keyword(target, "num_labels") and origin.keyword("num_labels") is None:
+        edits += add_keyword(source, target, "num_labels", "1")
+    return joined(edits)
 
 
 def _replace_in_mapping(source: SourceMap, setup: PPOSetup, model: Origin, copied: list, binding) -> tuple[Edit, ...]:
