@@ -1,7 +1,10 @@
-"""Class fixes for models a loop builds from a table: the one `cls.from_pretrained(path, **options)` in
-the loop serves every role, so the fix edits the row's elements (the class where the row writes it, and
-`num_labels` into the row's options dict) when they serve that role alone, and is declined when a row's
-class or options are shared with another role (changing them would change that model too)."""
+"""Fixes where a loop copies a table into what the trainer gets.
+
+Models a loop builds from a table: the one `cls.from_pretrained(path, **options)` in the loop serves
+every role, so the class fix edits the row's elements (the class where the row writes it, `num_labels`
+into the row's options) when they serve that role alone, and is declined when a row's class or options
+are shared with another role (changing them would change that model too). A config key a loop copies
+from `(name, value)` pairs is renamed in its pair."""
 
 from __future__ import annotations
 
@@ -81,3 +84,22 @@ def test_declined_when_one_class_serves_two_roles():
     assert result.text == source
     assert any("value model" in reason for reason in _reasons(result, "PPD104")), result.skipped
     assert any("reward model" in reason for reason in _reasons(result, "PPD103")), result.skipped
+
+
+PAIRS = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
+         "SETTINGS = [\n"
+         "    ('output_dir', 'out'),\n"
+         "    ('init_kl_coef', 0.05),\n"
+         "    ('seed', 0),\n"
+         "]\n"
+         "config_kwargs = {}\n"
+         "for name, value in SETTINGS:\n"
+         "    config_kwargs[name] = value\n"
+         "trainer = PPOTrainer(args=PPOConfig(**config_kwargs), processing_class=tok, model=policy, ref_model=ref,\n"
+         "                     reward_model=rm, value_model=critic, train_dataset=ds)\n")
+
+
+def test_a_config_key_copied_from_its_pair_is_renamed_in_the_pair():
+    result = fix_source(PAIRS, "t.py", Settings(), TARGET, unsafe=True)
+    assert result.text == PAIRS.replace("('init_kl_coef', 0.05)", "('kl_coef', 0.05)")
+

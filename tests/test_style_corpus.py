@@ -70,12 +70,10 @@ TWIN_FALSE_ALARMS = {
 FIX_FAILS = dict(CHECK_MISSES, **{
     "old_step_loop": "PPD206 has no fix (the port to the 0.12 API or the `trl<=0.11.4` pin is the user's choice); "
                      "`fix --write` names it: 'PPD206 left: no automatic fix: ...'",
-    "config_pairs": "PPD205 not fixed: 'cannot fix here: `init_kl_coef` comes from a `**mapping` whose key is not "
-                    "written in this file'; the key is written, in a (name, value) pair that a `for` loop copies "
-                    "into the dict, and the fix does not follow the loop to the pair",
-    "namespace_defaults": "PPD103 not written: the probe says 'the model path `args.sft_path` is not a literal; map it "
-                          "with --model-path' (`argparse.Namespace(**{**DEFAULTS, **overrides})`: the class is "
-                          "resolved, the path handed to the probe is not)",
+    "config_pairs": "PPD205 not written: the rename is made where the key is written (the `(\"init_kl_coef\", 0.05)` "
+                    "pair a `for` loop copies into the dict), but the probe leaves it unchecked: `kl_coef` is "
+                    "fixed where `init_kl_coef` was adaptive, 'a change of meaning to decide' (--unsafe-fixes "
+                    "writes it)",
     "config_holder": "PPD211 not fixed: 'advice only: the fix needs your decision' (the did-you-mean "
                      "`num_ppo_epochs=` for the misspelt `num_ppo_epoch=` is not written by `fix --write`)",
     "global_batch_math": "PPD401 has no fix: 'several sizes would divide; which one to change (and so the memory "
