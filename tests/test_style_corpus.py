@@ -57,25 +57,16 @@ TWIN_FALSE_ALARMS: dict[str, str] = {}
 FIX_FAILS = dict(CHECK_MISSES, **{
     "old_step_loop": "PPD206 has no fix (the port to the 0.12 API or the `trl<=0.11.4` pin is the user's choice); "
                      "`fix --write` names it: 'PPD206 left: no automatic fix: ...'",
-    "config_pairs": "PPD205 not fixed: 'cannot fix here: `init_kl_coef` comes from a `**mapping` whose key is not "
-                    "written in this file'; the key is written, in a (name, value) pair that a `for` loop copies "
-                    "into the dict, and the fix does not follow the loop to the pair",
-    "namespace_defaults": "PPD103 not written: the probe says 'the model path `args.sft_path` is not a literal; map it "
-                          "with --model-path' (`argparse.Namespace(**{**DEFAULTS, **overrides})`: the class is "
-                          "resolved, the path handed to the probe is not)",
+    "config_pairs": "PPD205 not written: the rename is made where the key is written (the `(\"init_kl_coef\", 0.05)` "
+                    "pair a `for` loop copies into the dict), but the probe leaves it unchecked: `kl_coef` is "
+                    "fixed where `init_kl_coef` was adaptive, 'a change of meaning to decide' (--unsafe-fixes "
+                    "writes it)",
     "config_holder": "PPD211 not fixed: 'advice only: the fix needs your decision' (the did-you-mean "
                      "`num_ppo_epochs=` for the misspelt `num_ppo_epoch=` is not written by `fix --write`)",
     "global_batch_math": "PPD401 has no fix: 'several sizes would divide; which one to change (and so the memory "
                          "per step and the number of updates) is the user's choice'",
     "rows_batched_map": "PPD404 not written: the probe leaves it unchecked, 'the mapped function `tokenize` is not "
                         "a lambda written in the call' (a named function mapped with batched=True)",
-    "trl012_zip_roles": "PPD104 not fixed: 'cannot fix here: the reward model is built by the same call as the "
-                        "policy model' (one `cls.from_pretrained(...)` in a comprehension over `zip(ROLES, CLASSES, "
-                        "...)` builds every role; the class to change is an element of the CLASSES tuple)",
-    "role_table_loop": "PPD103 not written: refuted by the probe ('Cannot handle batch sizes > 1 if no padding token "
-                       "is defined'), with a PPD110 'the policy model is built by the same call as the reward model': "
-                       "one `model_class.from_pretrained(path, **options)` in the loop builds every role, and the fix "
-                       "changes the class there rather than in the value row of the table",
 })
 
 

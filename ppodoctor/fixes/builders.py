@@ -7,7 +7,7 @@ find where, in the file's own spelling.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 import libcst as cst
 
@@ -15,6 +15,7 @@ from ..setup.model import Origin, PPOSetup
 from ..setup.resolve import Context
 from ..setup.scopes import dotted_name
 from ..types import Declined, Edit, OriginKind
+from .calls import append_argument
 from .imports import Spelling, spell
 from .source import SourceMap
 from ..setup.facts import BindingKind
@@ -60,10 +61,44 @@ def _keywords_at(origin: Origin):
     return origin.keywords_span or origin.span
 
 
-def keywords_call(origin: Origin, source: SourceMap, call: cst.Call) -> cst.Call:
+def keywords_call(origin: Origin, source: SourceMap, call: cst.Call) -> Union[cst.Call, cst.Dict]:
     """Where a keyword for `origin` alone is added: the call whose `**options` its `from_pretrained`
-    call hands on (a loader factory's, a registering method's), else that call itself."""
-    return source.node_at(origin.keywords_span, cst.Call) if origin.keywords_span is not None else call
+    call hands on (a loader factory's, a registering method's), or the options dict of its row in a
+    table a loop builds every model from; else that call itself."""
+    if origin.keywords_span is None:
+        return call
+    try:
+        return source.node_at(origin.keywords_span, cst.Call)
+    except Declined:
+        return source.node_at(origin.keywords_span, cst.Dict)
+
+
+def has_keyword(target: Union[cst.Call, cst.Dict], name: str) -> bool:
+    """Whether `name` is already written in the call's keywords or as a key of the dict display."""
+    if isinstance(target, cst.Call):
+        return any(arg.keyword is not None and arg.keyword.value == name for arg in target.args)
+    return any(isinstance(item, cst.DictElement) and isinstance(item.key, cst.SimpleString)
+               and item.key.evaluated_value == name for item in target.elements)
+
+
+def add_keyword(source: SourceMap, target: Union[cst.Call, cst.Dict], name: str, value: str) -> tuple[Edit, ...]:
+    """`name=value` added to a call (`X.from_pretrained(p)`, `dict(a=1)`), or `"name": value` to the
+    dict display a `**options` unpacks, in its own layout and quotes."""
+    if isinstance(target, cst.Call):
+        return append_argument(source, target, f"{name}={value}")
+    keys = [item.key for item in target.elements if isinstance(item, cst.DictElement)
+            and isinstance(item.key, cst.SimpleString)]
+    quote = keys[0].quote if keys and keys[0].quote in ("'", '"') else '"'
+    entry = f"{quote}{name}{quote}: {value}"
+    if not target.elements:
+        offset = source.start(target) + 1 + len(source.module.code_for_node(target.lbrace.whitespace_after))
+        return (Edit(offset, offset, entry),)
+    last = target.elements[-1]
+    end = source.end(last)
+    if isinstance(last.comma, cst.Comma):
+        comma_end = end + len(source.module.code_for_node(last.comma.whitespace_before)) + 1
+        return (Edit(comma_end, comma_end, " " + entry + ","),)
+    return (Edit(end, end, ", " + entry),)
 
 
 def joined(edits: tuple[Edit, ...]) -> tuple[Edit, ...]:

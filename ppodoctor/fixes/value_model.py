@@ -18,6 +18,7 @@ import libcst as cst
 
 from ..setup.model import Origin, PPOSetup
 from ..types import Declined, Edit, OriginKind, Role, ValueKind
+from .builders import add_keyword, from_pretrained_call, has_keyword, joined, keywords_call, shared_with, swap_class
 from .calls import LINE_LIMIT, append_argument
 from .imports import Spelling, spell
 from .source import SourceMap
@@ -83,7 +84,16 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
         source.insert_before(trainer_statement, statement)
 
     binding = setup.role(Role.VALUE)
+    if mode == "replace" and binding is not None:
+        row = _row_edits(source, setup, _base(binding.origin))
+        if row is not None:
+            return row
     if mode == "replace" and binding is not None and binding.via == "mapping":
+        sharing = next((role for role in (Role.POLICY, Role.REFERENCE, Role.REWARD) if (other := setup.role(role))
+                        is not None and other.written_span is not None and other.written_span == binding.written_span),
+                       None)
+        if sharing is not None:  # one loop's write fills several roles: replacing it would change them all
+            raise Declined(f"the value model is written into the mapping by the same code as the {sharing} model")
         return _replace_in_mapping(source, setup, model, copied, binding)
     if mode == "replace" and binding is not None:
         alias = _alias_assignment(source, binding.text, scope, source.position_before(call))
@@ -99,6 +109,37 @@ def value_model_edits(setup: PPOSetup, source: SourceMap, mode: str) -> tuple[Ed
     else:
         raise Declined("the trainer already has a value model")
     return (insertion,) + passing + spelling.edits
+
+
+def _row_edits(source: SourceMap, setup: PPOSetup, origin: Optional[Origin]) -> Optional[tuple[Edit, ...]]:
+    """A value model loaded by the one call that loads other roles too, from a table a loop walks
+    (`for keyword, cls, path, options in ROWS: models[keyword] = cls.from_pretrained(path, **options)`):
+    its own row is changed, the class where the row writes it and `num_labels` into the row's options.
+    None when no other role shares the call or the model has no row of its own (its class written in the
+    call, or no options of its own); declined when the row's class or options serve another role too
+    (changing them would change that model as well)."""
+    if not _usable(origin):
+        return None
+    others = [role for role in (Role.POLICY, Role.REFERENCE, Role.REWARD)
+              if (other := _base(setup.origin(role))) is not None and other.span == origin.span
+              and other.key != origin.key]  # the same call, another object (not the policy object itself)
+    if not others or origin.class_span is None or origin.keywords_span is None \
+            or _within(origin.class_span, origin.span):
+        return None  # no row of its own (a helper called for several roles, its class written in the call)
+    shared = shared_with(setup, origin, tuple(others), call_too=True)
+    if shared:
+        raise Declined(f"the value model's class and options are written where they serve the {shared} model too")
+    call, written = from_pretrained_call(origin, source, "value model")
+    target = keywords_call(origin, source, call)
+    edits = swap_class(source, written, "transformers", "AutoModelForSequenceClassification")
+    if not has_keyword(target, "num_labels") and origin.keyword("num_labels") is None:
+        edits += add_keyword(source, target, "num_labels", "1")
+    return joined(edits)
+
+
+def _within(inner, outer) -> bool:
+    return (outer.line, outer.column) <= (inner.line, inner.column) \
+        and (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
 
 
 def _replace_in_mapping(source: SourceMap, setup: PPOSetup, model: Origin, copied: list, binding) -> tuple[Edit, ...]:

@@ -69,19 +69,20 @@ class RewardModelNotClassifier(Rule):
 
     def fix(self, diagnostic, context):
         # the fix library loads only when a fix is made: kept off `check`
-        from ..fixes.builders import base_origin, from_pretrained_call, joined, keywords_call, shared_with, swap_class
-        from ..fixes.calls import append_argument, keyword_argument
+        from ..fixes.builders import (add_keyword, base_origin, from_pretrained_call, has_keyword, joined,
+                                      keywords_call, shared_with, swap_class)
 
         origin = base_origin(context.setup.origin(Role.REWARD))
         call, written = from_pretrained_call(origin, context.source, "reward model")
         shared = shared_with(context.setup, origin, (Role.POLICY, Role.REFERENCE, Role.VALUE), call_too=True)
         if shared:
             raise Declined(f"the reward model is built by the same call as the {shared} model")
-        # A loader's one call serving several models takes its keywords where `**options` is filled.
-        call = keywords_call(origin, context.source, call)
+        # A loader's one call serving several models takes its keywords where `**options` is filled (a
+        # loader factory's call, or the options dict of the reward's row in a table a loop loads).
+        target = keywords_call(origin, context.source, call)
         edits = swap_class(context.source, written, "transformers", "AutoModelForSequenceClassification")
-        if keyword_argument(call, "num_labels") is None and origin.keyword("num_labels") is None:
-            edits += append_argument(context.source, call, "num_labels=1")
+        if not has_keyword(target, "num_labels") and origin.keyword("num_labels") is None:
+            edits += add_keyword(context.source, target, "num_labels", "1")
         return joined(edits)
 
     def reproduce(self, diagnostic, facts):

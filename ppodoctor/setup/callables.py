@@ -105,6 +105,11 @@ class CallableResolution:
         """Where what `node` stands for is written: a parameter bound by a followed call is the argument
         that call passes; None for a parameter no call binds (its objects come from elsewhere)."""
         if isinstance(node, cst.Name):
+            looped = self.loop_var(node.value, ctx) if ctx.loop_vars and depth < _DEPTH else None
+            if looped is not None:
+                # a loop over a table (`for role, cls, path in ROWS`): the element this pass bound
+                found = self.element_at(looped.node, looped.ctx, looped.index, depth)
+                return self.written_at(found[0], found[1], depth + 1) if found is not None else None
             binding, scope, _ambiguous = self.lookup(node.value, ctx)
             if binding is not None and binding.kind == BindingKind.PARAM and self.binds_in(scope, ctx):
                 bound = self.param(node.value, ctx)

@@ -87,11 +87,37 @@ class ElementResolution:
             return bound
         return None
 
-    def keywords_call(self, pairs: list) -> Optional[cst.Call]:
+    def keywords_call(self, pairs: list) -> Optional[cst.BaseExpression]:
         """The call whose `**kwargs` parameter the `**` arguments among `pairs` hand on (node, context):
-        a keyword added there reaches this call alone of the calls the function's body makes."""
+        a keyword added there reaches this call alone of the calls the function's body makes; or, for a
+        `**options` a loop variable holds (`for role, cls, path, options in ROWS`), the dict display or
+        `dict(...)` call of this pass's row, where a keyword for this pass alone is written."""
         for arg, arg_ctx in pairs:
-            collected = self.collected_by(arg.value, arg_ctx) if arg.star == "**" else None
+            if arg.star != "**":
+                continue
+            collected = self.collected_by(arg.value, arg_ctx)
             if collected is not None:
                 return collected.call
+            row = self._row_mapping(arg.value, arg_ctx)
+            if row is not None:
+                return row
+        return None
+
+    def _row_mapping(self, node: cst.BaseExpression, ctx: Context) -> Optional[cst.BaseExpression]:
+        looped = self.loop_var(node.value, ctx) if isinstance(node, cst.Name) and ctx.loop_vars else None
+        found = self.element_at(looped.node, looped.ctx, looped.index) if looped is not None else None
+        if found is None:
+            return None
+        element = found[0]
+        if isinstance(element, cst.Name):  # a row naming a dict bound once: `OPTIONS_RM = {...}`
+            binding, _scope, ambiguous = self.lookup(element.value, found[1])
+            if binding is None or ambiguous or binding.kind != BindingKind.ASSIGN or binding.index:
+                return None
+            element = binding.value
+        if isinstance(element, cst.Dict) and not any(isinstance(item, cst.StarredDictElement)
+                                                     for item in element.elements):
+            return element
+        if isinstance(element, cst.Call) and isinstance(element.func, cst.Name) and element.func.value == "dict" \
+                and not any(arg.star for arg in element.args):
+            return element
         return None

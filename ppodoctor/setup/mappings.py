@@ -236,7 +236,7 @@ class MappingResolution(LoopResolution, RoundTripResolution, StateResolution, El
             # Each pass of the loop makes its own objects: the key names the pass.
             entry_ctx = ctx.replace(loop_vars=loop_vars + ctx.loop_vars,
                                             call_path=f"{ctx.call_path}/for{line}:{column}[{loop_key}]")
-            view.items[loop_key] = Entry(action.node, entry_ctx, certain)
+            view.items[loop_key] = Entry(action.node, entry_ctx, certain, _written_key(self, action.key, loop_vars))
 
     def _mutating_call(self, view: View, call: cst.Call, method: str, ctx: Context, certain: bool,
                        depth: int) -> None:
@@ -354,3 +354,10 @@ class MappingResolution(LoopResolution, RoundTripResolution, StateResolution, El
 
 
 __all__ = ["Entry", "MappingResolution", "VARIES", "View"]
+
+
+def _written_key(resolver, key: cst.BaseExpression, loop_vars: tuple) -> Optional[cst.BaseExpression]:
+    """Where this pass's key is written (the name of a `(name, value)` pair a loop copies into the
+    dict), for fixes that rename it there: one pass, one element."""
+    bound = next((b for name, b in loop_vars if isinstance(key, cst.Name) and name == key.value), None)
+    return resolver.follow_index(bound.node, bound.index) if bound is not None else None

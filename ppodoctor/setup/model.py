@@ -127,10 +127,12 @@ class Origin(Record):
     local_class: for a "constructor" of a class defined in the file, what the file shows of it.
     class_span: for "from_pretrained"/"from_config", where the class is written: the `X` of
     `X.from_pretrained(...)`, or the argument a followed call binds to the parameter `X` stands for (a
-    loader's `model_class`), or the callable a functools.partial wraps; None when no one place says.
+    loader's `model_class`), or the callable a functools.partial wraps, or the element of the table row a
+    loop pass bound (`for role, cls, path in ROWS`); None when no one place says.
     keywords_span: for "from_pretrained", where a keyword for this object alone is added when the call
     hands on a `**options` parameter of a followed call (a loader factory's, a registering method's):
-    that call; None when the keywords are the call's own.
+    that call; for a `**options` a loop variable holds, the dict display or `dict(...)` of this pass's row;
+    None when the keywords are the call's own.
     config: for a model built from a config (`X.from_config(c)`, a transformers class called with `c`), the
     origin of `c` when it is a config the source shows (`AutoConfig.from_pretrained(...)`, `LlamaConfig(...)`).
     """

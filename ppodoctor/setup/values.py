@@ -353,10 +353,19 @@ class ValueResolution(BuiltValues, ConditionalResolution, PathValues):
                 _unknown(self.text(entry.node), f"`{name}` is set only on some paths")
             # The value's own span and its key's, where they are written (a dict literal's entry,
             # `dict(name=...)`, `kw["name"] = ...`), for fixes that edit them there.
-            keywords.append(Keyword(name, value, span, self.span(entry.node) if entry.certain else None,
+            keywords.append(Keyword(name, value, span, self._entry_value_span(entry) if entry.certain else None,
                                     self.span(entry.key_at) if entry.certain and entry.key_at is not None
                                     else None))
         return not view.complete
+
+    def _entry_value_span(self, entry):
+        """Where an entry's value is written: a loop variable (`kw[name] = value` over `(name, value)`
+        pairs) is the element this pass bound, not the loop's name, which every pass shares."""
+        node = entry.node
+        bound = self.loop_var(node.value, entry.ctx) if isinstance(node, cst.Name) and entry.ctx.loop_vars else None
+        if bound is not None:
+            node = self.follow_index(bound.node, bound.index)
+        return self.span(node) if node is not None else None
 
 
 def _returned_keys(returns: list) -> Optional[tuple[str, ...]]:
