@@ -96,6 +96,15 @@ class Positions:
         self._line_starts = starts
         self._ranges: dict = {}
 
+    def offsets_of(self, node) -> tuple[int, int]:
+        return self.offsets[id(node)]
+
+    def record(self, node, start: int, end: int) -> None:
+        """Places a node made from the source's text (data parsed out of a string literal) at its
+        characters; the node is kept alive with the others, so its id is never reused."""
+        self.offsets[id(node)] = (start, end)
+        self._nodes.append(node)
+
     def line_column(self, offset: int) -> tuple[int, int]:
         """(1-based line, 0-based column) of a character offset, as CodePosition counts them."""
         line = bisect_right(self._line_starts, offset)

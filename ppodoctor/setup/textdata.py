@@ -93,14 +93,14 @@ class TextDataResolution:
         quote = 3 if raw[prefix:prefix + 3] in ('"""', "'''") else 1
         text = raw[prefix + quote:len(raw) - quote]
         owner = self.facts._owner(string)[0] if hasattr(self.facts, "_owner") else self.facts
-        offsets = owner.positions.offsets
-        start = offsets[string][0] + prefix + quote
+        positions = owner.positions
+        start = positions.offsets_of(string)[0] + prefix + quote
         try:
             expected = json.loads(text) if form == "json" else yaml.safe_load(text)
             loader = yaml.SafeLoader(text)
             try:
                 root = loader.get_single_node()
-                made = self._data_node(root, loader, offsets, start, yaml) if root is not None else cst.Name("None")
+                made = self._data_node(root, loader, positions, start, yaml) if root is not None else cst.Name("None")
             finally:
                 loader.dispose()
         except (ValueError, yaml.YAMLError) as error:
@@ -110,19 +110,19 @@ class TextDataResolution:
             raise _Unreadable("the text's data is not literals alone")
         return made
 
-    def _data_node(self, node, loader, offsets: dict, start: int, yaml) -> cst.BaseExpression:
+    def _data_node(self, node, loader, positions, start: int, yaml) -> cst.BaseExpression:
         if isinstance(node, yaml.MappingNode):
             items = []
             for key, value in node.value:
                 if key.tag == _MERGE:
                     raise _Unreadable("a YAML merge key (`<<`)")
-                items.append(cst.DictElement(self._data_node(key, loader, offsets, start, yaml),
-                                             self._data_node(value, loader, offsets, start, yaml)))
+                items.append(cst.DictElement(self._data_node(key, loader, positions, start, yaml),
+                                             self._data_node(value, loader, positions, start, yaml)))
             made = cst.Dict(items)
         elif isinstance(node, yaml.SequenceNode):
-            made = cst.List([cst.Element(self._data_node(item, loader, offsets, start, yaml)) for item in node.value])
+            made = cst.List([cst.Element(self._data_node(item, loader, positions, start, yaml)) for item in node.value])
         else:
             made = _scalar(loader.construct_object(node))
         # where the item is written in the text: its scalar, or its block
-        offsets[made] = (start + node.start_mark.index, start + node.end_mark.index)
+        positions.record(made, start + node.start_mark.index, start + node.end_mark.index)
         return made
