@@ -105,6 +105,7 @@ class FunctionInfo(State):
     scope: Scope
     params: list[tuple[str, Optional[cst.BaseExpression]]]
     returns: list[tuple[cst.BaseExpression, Position]] = field(default_factory=list)
+    return_paths: list[BranchPath] = field(default_factory=list)  # the branch of each return, in step
     klass: Optional["ClassInfo"] = None
     self_name: str = ""
 

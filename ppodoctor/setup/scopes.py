@@ -176,6 +176,7 @@ class _Walker:
             function = scope.function_info
             if function is not None:
                 function.returns.append((stmt.value, self.facts.position(stmt)))
+                function.return_paths.append(path)
         elif isinstance(stmt, (cst.Import, cst.ImportFrom)):
             self.record_import(stmt, scope, path)
 
@@ -241,6 +242,7 @@ class _Walker:
             self.klass(stmt, scope, path)
         elif isinstance(stmt, cst.Match):
             branch = self._branch()
+            self.facts.branch_statements[branch] = stmt
             self.scan(stmt.subject, scope, path)
             for i, case in enumerate(stmt.cases):
                 self.block(case.body, scope, path + ((branch, f"case{i}"),))
