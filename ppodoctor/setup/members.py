@@ -17,6 +17,7 @@ from .context import VARIES, Bound, Context, dominates
 from .facts import ActionKind, AttributeSite, BindingKind, ClassInfo, FunctionInfo, Scope, dotted_name
 from .model import Origin
 from .state import RECEIVER
+from .written import WrittenAttributes
 
 _DEPTH = 24
 # (class, the call that made the instance or None for `self`, that call's context)
@@ -51,7 +52,7 @@ def first_param(function: FunctionInfo) -> str:
 CALLED = "<called>"
 
 
-class MemberResolution:
+class MemberResolution(WrittenAttributes):
     def _members_init(self) -> None:
         self._callers: dict[int, Optional[list]] = {}
         self._entry: dict[int, Optional[tuple]] = {}
@@ -171,7 +172,11 @@ class MemberResolution:
         return self.origin(value, value_ctx, value_index + index, depth + 1)
 
     def attribute_value_node(self, node: cst.Attribute, ctx: Context, depth: int = 0) -> Found:
-        """What an instance attribute of a local class holds where `node` reads it."""
+        """What an instance attribute of a local class holds where `node` reads it (or what a write
+        on the object after it was made put there: written.py)."""
+        written = self.written_attribute(node, ctx)
+        if written is not None:
+            return written
         instance = self.instance_class(node.value, ctx, depth + 1)
         if instance is None:
             return None
