@@ -7,8 +7,8 @@ return ... elif ...` chain. A test or case is judged only where its values are l
 shows: `==`, `!=`, `in`, `not in`, `is`, `is not`, `not`, a literal's truth; literal, singleton,
 or-, wildcard and capture patterns (a capture or `_` matches anything; a guard leaves the case
 unknown). A return under a branch that surely does not run is left out; one that surely runs ends
-the function there (the returns after it are left out). Whatever cannot be told keeps every return,
-as before: their origins meet.
+the function there (the returns after it are left out); when none is left the call's result is
+unknown. Whatever cannot be told keeps every return, as before: their origins meet.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class BranchResolution:
             live.append((node, position))
             if taken is True:
                 break  # it surely returns here: what comes after does not run
-        return live or list(function.returns)
+        return live  # empty: no return runs for these arguments (the function returns None or raises)
 
     def _path_taken(self, path: BranchPath, ctx: Context, inside) -> Optional[bool]:
         """Whether every branch of `path` that belongs to the function runs: True, False or None."""

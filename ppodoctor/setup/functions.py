@@ -141,8 +141,10 @@ class FunctionResolution(BranchResolution):
         if not function.returns:
             return Origin(reason=f"`{function.name}` returns nothing that can be followed", text=self.text(call))
         inner = self.call_context(function, call, ctx, pairs, outer)
-        origins = [self.origin(node, inner.at(position, ()), index, depth + 1)
-                   for node, position in self.live_returns(function, inner)]
+        live = self.live_returns(function, inner)
+        if not live:
+            return Origin(reason=f"no return of `{function.name}` runs for these arguments", text=self.text(call))
+        origins = [self.origin(node, inner.at(position, ()), index, depth + 1) for node, position in live]
         first = origins[0]
         if all((o.kind, o.class_name, o.key) == (first.kind, first.class_name, first.key) for o in origins):
             return first
