@@ -215,3 +215,22 @@ def test_an_if_chain_on_the_role_returns_the_taken_branch():
     assert found(body.format(reward=CAUSAL)) == ["PPD104"]
     assert found(body.format(reward=SCORED)) == []
     assert setup_of(body.format(reward=SCORED)).origin(Role.VALUE).class_name.endswith("SequenceClassification")
+
+
+def test_a_return_in_a_loop_does_not_end_the_function():
+    body = f"""
+    def load(role, extra=()):
+        for name in extra:
+            return {CAUSAL}
+        if role == "reward":
+            return {SCORED}
+        return {CAUSAL}
+
+    trainer = PPOTrainer(args=cfg, processing_class=tok, model=load("policy"), ref_model=load("reference"),
+                         reward_model=load("reward"), value_model={SCORED}, train_dataset=None)
+    """
+    assert found(body) == []  # the loop's return may run: the reward's returns meet, unknown
+    assert not setup_of(body).origin(Role.REWARD).known
+    assert found(body.replace("        for name in extra:\n            return " + CAUSAL + "\n", "")) == []
+    assert setup_of(body.replace("        for name in extra:\n            return " + CAUSAL + "\n", "")) \
+        .origin(Role.REWARD).class_name.endswith("SequenceClassification")
