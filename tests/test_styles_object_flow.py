@@ -234,3 +234,14 @@ def test_a_return_in_a_loop_does_not_end_the_function():
     assert found(body.replace("        for name in extra:\n            return " + CAUSAL + "\n", "")) == []
     assert setup_of(body.replace("        for name in extra:\n            return " + CAUSAL + "\n", "")) \
         .origin(Role.REWARD).class_name.endswith("SequenceClassification")
+
+
+def test_an_attribute_the_base_init_sets_from_a_method_is_read_through_the_override():
+    body = _template(GOOD, OVERRIDE.format(reward=BAD)).replace(
+        "self.trainer = PPOTrainer(args=cfg, processing_class=tok, train_dataset=None, **self.build_models())",
+        "self.models = self.build_models()").replace(
+        'Llama("models")', 'held = Llama("models")\n'
+        'trainer = PPOTrainer(args=cfg, processing_class=tok, train_dataset=None, **held.models)')
+    assert "**held.models" in body and "self.models = self.build_models()" in body
+    assert found(body) == ["PPD104"]
+    assert found(body.replace("held = Llama(", "held = Base(")) == []

@@ -238,7 +238,7 @@ class MemberResolution(WrittenAttributes):
         function = site.function
         if call is not None and function.name == "__init__":
             line, column = self.facts.position(call)
-            params = self.bind_arguments(function, call, call_ctx)
+            params = self.bind_arguments(function, call, call_ctx) + ((RECEIVER, Bound(call, call_ctx)),)
             ctx = Context(function.scope, site.position, site.path, params, f"{call_ctx.call_path}/{line}:{column}")
         else:
             ctx = Context(function.scope, site.position, site.path, self.entry_params(function))
