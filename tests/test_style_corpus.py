@@ -38,19 +38,10 @@ SCRIPTS = ("broken", "twin")
 
 # `check` (static) does not report the broken script's rule, as an error, at the mistake.
 CHECK_MISSES = {
-    "match_loader": "PPD104 missed: `load(role)` returns from the cases of a `match role:` statement and is called "
-                    "with literal roles; the match is not evaluated against the bound argument, so the returns of "
-                    "all cases meet and the reward's class is not known",
-    "namespace_roles": "PPD106 missed: `nets = SimpleNamespace()` then `nets.actor = ...`, `nets.frozen_actor = "
-                       "nets.actor`; attributes set on a namespace object after it is made are not followed "
-                       "(only SimpleNamespace(...)'s own keywords are)",
     "optional_critic": "PPD102 missed: `critic = <loader> if USE_CRITIC else None` with `USE_CRITIC = False`; a "
                        "conditional expression is not evaluated, even when its test is a module constant",
     "pathlib_root": "PPD301 only a warning: the tokenizer path is `Path(__file__).resolve().parent / \"models\" / "
                     "\"tok-nopad\"`; pathlib's `/` over `__file__` is not evaluated, so its saved files are not read",
-    "template_method": "PPD104 missed: the base class's `__init__` builds PPOTrainer from `**self.build_models()`, "
-                       "which the subclass overrides (the object is a `LlamaRLHF`); `self.` calls are resolved in "
-                       "the defining class only, where `build_models` raises NotImplementedError",
     "yaml_text": "PPD105 missed: the reward's keywords are `**RUN[\"reward\"][\"load\"]` with `RUN = "
                  "yaml.safe_load(\"\"\"...\"\"\")` over a YAML text in the script; yaml.safe_load of a literal "
                  "string is not evaluated (only the script's own JSON/YAML file round-trips are)",
