@@ -245,3 +245,35 @@ def test_an_attribute_the_base_init_sets_from_a_method_is_read_through_the_overr
     assert "**held.models" in body and "self.models = self.build_models()" in body
     assert found(body) == ["PPD104"]
     assert found(body.replace("held = Llama(", "held = Base(")) == []
+
+
+def test_a_path_chosen_by_a_match_is_read_as_that_cases_value():
+    body = f"""
+    def path_for(role):
+        match role:
+            case "policy" | "reference":
+                return "sft"
+            case _:
+                return "rm"
+
+    trainer = PPOTrainer(args=cfg, processing_class=tok, model={CAUSAL}, ref_model={CAUSAL},
+                         reward_model=AutoModelForSequenceClassification.from_pretrained(path_for("reward"), num_labels=1),
+                         value_model=AutoModelForCausalLM.from_pretrained(path_for("policy")), train_dataset=None)
+    """
+    setup = setup_of(body)
+    assert setup.origin(Role.REWARD).path.value == "rm"
+    assert setup.origin(Role.VALUE).path.value == "sft"
+
+
+def test_a_branch_test_that_calls_its_own_function_stays_unknown():
+    body = f"""
+    def load(role):
+        if load(role) is None:
+            return {CAUSAL}
+        return {SCORED}
+
+    trainer = PPOTrainer(args=cfg, processing_class=tok, model={CAUSAL}, ref_model={CAUSAL},
+                         reward_model=load("reward"), value_model={SCORED}, train_dataset=None)
+    """
+    assert found(body) == []
+    assert not setup_of(body).origin(Role.REWARD).known

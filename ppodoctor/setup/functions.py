@@ -141,7 +141,7 @@ class FunctionResolution(BranchResolution):
         if not function.returns:
             return Origin(reason=f"`{function.name}` returns nothing that can be followed", text=self.text(call))
         inner = self.call_context(function, call, ctx, pairs, outer)
-        live = self.live_returns(function, inner)
+        live = self.live_returns(function, inner, depth)
         if not live:
             return Origin(reason=f"no return of `{function.name}` runs for these arguments", text=self.text(call))
         origins = [self.origin(node, inner.at(position, ()), index, depth + 1) for node, position in live]
