@@ -112,7 +112,8 @@ class NumLabelsNotOne(Rule):
             yield self.report(
                 f"{role} model has num_labels={keyword.value.text}: TRL needs one scalar per token and train() "
                 f"fails with `{_ERRORS[role]}` ({versions(context)}); use num_labels=1",
-                keyword.span or binding.value_span, setup,
+                # where the value is written, which the fix edits: a `**mapping`'s entry when it comes from one
+                (keyword.value_span if keyword.key_span is not None else keyword.span) or binding.value_span, setup,
                 Fix("Set num_labels=1", SAFE, (("role", role),)),
             )
 

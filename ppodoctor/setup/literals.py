@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import libcst as cst
 
@@ -74,3 +74,19 @@ def subscript_slice_start(node: cst.Subscript):
     return bounds[0]
 
 
+def element(node: cst.BaseExpression, key: Any) -> Optional[cst.BaseExpression]:
+    """The element `key` of a tuple, list or dict display, when the display shows it."""
+    if isinstance(node, (cst.Tuple, cst.List)) and isinstance(key, int):
+        elements = node.elements
+        if any(isinstance(e, cst.StarredElement) for e in elements) or not -len(elements) <= key < len(elements):
+            return None
+        return elements[key].value
+    if isinstance(node, cst.Dict) and isinstance(key, str):
+        found = None
+        for item in node.elements:
+            if not isinstance(item, cst.DictElement):
+                found = None  # a later `**other` may override it
+            elif literal(item.key) == key:
+                found = item.value
+        return found
+    return None

@@ -74,6 +74,9 @@ class MappingResolution(LoopResolution, RoundTripResolution, StateResolution, El
             return self._merged(node.left, node.right, ctx, depth)
         if isinstance(node, cst.AugAssign):  # `kw |= other`, bound as kw's new value (scopes.py)
             return self._merged(node.target, node.value, ctx, depth)
+        if isinstance(node, cst.IfExp):  # `A if TEST else B`: the branch a known test picks (conditional.py)
+            chosen = self.if_exp_branch(node, ctx, depth)
+            return self.mapping_view(chosen, ctx, depth + 1) if chosen is not None else None
         return None
 
     def _merged(self, left: cst.BaseExpression, right: cst.BaseExpression, ctx: Context, depth: int) -> Optional[View]:

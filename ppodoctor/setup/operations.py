@@ -57,9 +57,17 @@ class Operations:
         resolver = self.resolver
         ctx = Context(action.scope, action.position, action.path)
         if action.receiver:
-            binding, _scope, ambiguous = resolver.lookup(action.receiver, ctx)
+            binding, scope, ambiguous = resolver.lookup(action.receiver, ctx)
             if ambiguous or (binding is not None and binding.kind in (BindingKind.IMPORT, BindingKind.DEF, BindingKind.CLASS)):
                 return ""  # modules, functions and classes are not the objects a trainer is given
+            if type(subject) is cst.Name and subject.value != "None":
+                # What resolver.origin_key would say of a name that ends where it is looked up, for
+                # less: keyed this way are half the recorded actions, and a check keys every one.
+                name = subject.value
+                if binding is None:
+                    return f"global:{name}"
+                if binding.kind == BindingKind.PARAM:  # action contexts bind no parameter
+                    return resolver.param_key(scope, name)
         return resolver.origin_key(subject, ctx)
 
     def acting_on(self, key: str) -> list[tuple[int, ObjectAction]]:

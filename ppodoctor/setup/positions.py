@@ -33,20 +33,29 @@ class _Syntactic:
         self.start = self.state.offset
 
     def __exit__(self, *exc) -> None:
-        computed = self.state.computed
-        start = computed[self.start_node][0] if self.start_node is not None else self.start
-        end = computed[self.end_node][1] if self.end_node is not None else self.state.offset
-        computed[self.node] = (start, end)
+        state = self.state
+        computed = state.computed
+        start = computed[id(self.start_node)][0] if self.start_node is not None else self.start
+        end = computed[id(self.end_node)][1] if self.end_node is not None else state.offset
+        key = id(self.node)
+        if key not in computed:
+            state.nodes.append(self.node)
+        computed[key] = (start, end)
 
 
 class _OffsetState(CodegenState):
-    __slots__ = ("offset", "computed", "stack")
+    """Offsets keyed by id(node): a CSTNode's __hash__ is a Python method, id() is not (one hash per
+    node and per lookup: ~5 % of this codegen). `nodes` keeps every recorded node alive, so that no
+    id is reused by a node the codegen makes on the fly and drops."""
+
+    __slots__ = ("offset", "computed", "stack", "nodes")
 
     def __init__(self, module: cst.Module) -> None:
         super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
         self.offset = 0
-        self.computed: dict = {}
+        self.computed: dict[int, tuple[int, int]] = {}
         self.stack: list = []
+        self.nodes: list = []  # the recorded nodes, in the order their offsets were first recorded
 
     def add_indent_tokens(self) -> None:
         for token in self.indent_tokens:
@@ -61,8 +70,13 @@ class _OffsetState(CodegenState):
         self.stack.append(self.offset)
 
     def after_codegen(self, node) -> None:
-        # A syntactic range recorded inside the node's own codegen stays: setdefault keeps it.
-        self.computed.setdefault(node, (self.stack.pop(), self.offset))
+        # A syntactic range recorded inside the node's own codegen stays.
+        start = self.stack.pop()
+        key = id(node)
+        computed = self.computed
+        if key not in computed:
+            computed[key] = (start, self.offset)
+            self.nodes.append(node)
 
     def record_syntactic_position(self, node, *, start_node=None, end_node=None) -> _Syntactic:
         return _Syntactic(self, node, start_node, end_node)
@@ -74,7 +88,8 @@ class Positions:
     def __init__(self, module: cst.Module) -> None:
         state = _OffsetState(module)
         module._codegen(state)
-        self.offsets: dict = state.computed
+        self.offsets: dict[int, tuple[int, int]] = state.computed  # id(node) → (start, end)
+        self._nodes = state.nodes
         self.code = "".join(state.tokens)
         starts = [0]
         starts.extend(match.end() for match in _NEWLINE.finditer(self.code))
@@ -87,7 +102,7 @@ class Positions:
         return line, offset - self._line_starts[line - 1]
 
     def start(self, node: cst.CSTNode) -> tuple[int, int]:
-        return self.line_column(self.offsets[node][0])
+        return self.line_column(self.offsets[id(node)][0])
 
     def text(self, node: cst.CSTNode, module: cst.Module) -> str:
         """`module.code_for_node(node).strip()`, by slicing the code where that gives the same text.
@@ -96,10 +111,10 @@ class Positions:
         regenerated."""
         if not isinstance(node, cst.BaseExpression) or isinstance(node, cst.StarredElement):
             return module.code_for_node(node).strip()
-        start, end = self.offsets[node]
+        start, end = self.offsets[id(node)]
         lpar = node.lpar
         if lpar:  # the syntactic range leaves out the parentheses; code_for_node keeps them
-            start, end = self.offsets[lpar[0]][0], self.offsets[node.rpar[-1]][1]
+            start, end = self.offsets[id(lpar[0])][0], self.offsets[id(node.rpar[-1])][1]
         text = self.code[start:end]
         if "\n" in text or "\r" in text:
             # Regenerated on its own, a multi-line node loses its block's indentation: keep that form.
@@ -107,28 +122,29 @@ class Positions:
         return text.strip()
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
-        found = self._ranges.get(node)
+        key = id(node)
+        found = self._ranges.get(key)
         if found is None:
-            start, end = self.offsets[node]
+            start, end = self.offsets[key]
             found = CodeRange(CodePosition(*self.line_column(start)), CodePosition(*self.line_column(end)))
-            self._ranges[node] = found
+            self._ranges[key] = found
         return found
 
     def __contains__(self, node: object) -> bool:
-        return node in self.offsets
+        return id(node) in self.offsets
 
     def __len__(self) -> int:
         return len(self.offsets)
 
     def __iter__(self) -> Iterator[cst.CSTNode]:
-        return iter(self.offsets)
+        return iter(self._nodes)
 
     def get(self, node: cst.CSTNode, default=None):
-        return self[node] if node in self.offsets else default
+        return self[node] if id(node) in self.offsets else default
 
-    def keys(self):
-        return self.offsets.keys()
+    def keys(self) -> list:
+        return self._nodes
 
     def items(self) -> Iterator[tuple[cst.CSTNode, CodeRange]]:
-        for node in self.offsets:
+        for node in self._nodes:
             yield node, self[node]

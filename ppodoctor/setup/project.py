@@ -108,6 +108,11 @@ class Project:
         self.refused: dict[str, str] = {}  # an import's qualified name → why it is not followed
         self._stars: dict[int, list[ModuleFacts]] = {}
 
+    def file_of_scope(self, root) -> Optional[str]:
+        """The absolute path of the module whose root scope is `root` (the checked file's or a followed one's)."""
+        found = self._files.get(id(root))
+        return found[1] if found is not None else None
+
     # --- which file a module is -----------------------------------------------------------------
     def _locate(self, importer: str, dotted: str) -> Optional[str]:
         """The project file of module `dotted` (leading dots: relative to `importer`'s package)."""
@@ -253,10 +258,10 @@ class ProjectFacts:
 
     def _owner(self, node: cst.CSTNode) -> tuple[ModuleFacts, str]:
         main = self.project.main
-        if node in main.positions.offsets:
+        if node in main.positions:
             return main, ""
         for facts, _path, shown in self.project.modules:
-            if node in facts.positions.offsets:
+            if node in facts.positions:
                 return facts, shown
         return main, ""
 

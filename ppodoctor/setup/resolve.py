@@ -18,7 +18,7 @@ from .context import VARIES, Bound, Context, dominates
 from .facts import Binding, BindingKind, BranchPath, dotted_name, ModuleFacts, Position, Scope, ScopeKind
 from .callables import CallableResolution
 from .functions import MAX_DEPTH, FunctionResolution
-from .literals import NOT_LITERAL, literal, subscript_slice_start
+from .literals import NOT_LITERAL, element, literal, subscript_slice_start
 from .signatures import def_origin, lambda_function_origin
 from .mappings import MappingResolution
 from .members import MemberResolution
@@ -37,24 +37,6 @@ DATASET_METHODS = frozenset({"map", "filter", "select", "shuffle", "remove_colum
 PARSER_METHODS = frozenset({"parse_args_into_dataclasses", "parse_args_and_config", "parse_yaml_file",
                             "parse_json_file", "parse_dict"})
 __all__ = ["Bound", "Context", "Resolver", "VARIES", "dominates", "element"]
-
-
-def element(node: cst.BaseExpression, key: Any) -> Optional[cst.BaseExpression]:
-    """The element `key` of a tuple, list or dict display, when the display shows it."""
-    if isinstance(node, (cst.Tuple, cst.List)) and isinstance(key, int):
-        elements = node.elements
-        if any(isinstance(e, cst.StarredElement) for e in elements) or not -len(elements) <= key < len(elements):
-            return None
-        return elements[key].value
-    if isinstance(node, cst.Dict) and isinstance(key, str):
-        found = None
-        for item in node.elements:
-            if not isinstance(item, cst.DictElement):
-                found = None  # a later `**other` may override it
-            elif literal(item.key) == key:
-                found = item.value
-        return found
-    return None
 
 
 class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionResolution, ProjectResolution,
@@ -252,6 +234,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             if module is not None:  # `models.build`: `build` in the project module `models`
                 return self._name_origin(node.attr, module, index, depth)
             return self.attribute_origin(node, ctx, index, depth)
+        if kind is cst.IfExp:
+            return self.if_exp_origin(node, ctx, index, depth)
         text = self.text(node)
         if index:
             return Origin(reason="element of a value that cannot be followed", text=text)

@@ -20,20 +20,25 @@ import libcst as cst
 
 from .context import Context
 from .inidata import IniResolution
+from .textdata import TextDataResolution
 from .scanner import descendants
 from ..types import ValueKind
 from .facts import BindingKind
 
-LOADERS = frozenset({"json.load", "yaml.safe_load", "yaml.load", "yaml.full_load", "yaml.unsafe_load"})
+LOADERS = frozenset({"json.load", "json.loads", "yaml.safe_load", "yaml.load", "yaml.full_load", "yaml.unsafe_load"})
 DUMPERS = frozenset({"json.dump", "yaml.dump", "yaml.safe_dump"})
 _WRITE_MODES = ("w", "wt", "w+", "x")
 
 
 # --- JSON and YAML the script writes and reads back ----------------------------------------------
 
-class RoundTripResolution(IniResolution):
+class RoundTripResolution(IniResolution, TextDataResolution):
     def round_trip_view(self, call: cst.Call, ctx: Context, depth: int):
-        """The mapping a loader call reads back, when this script wrote that very file; else None."""
+        """The mapping a loader call reads back, when this script wrote that very file (or parses a
+        text it holds, textdata.py); else None."""
+        data = self.text_data(call, ctx)
+        if data is not None:
+            return self.mapping_view(data, ctx, depth + 1)
         positional = [a for a in call.args if a.keyword is None and not a.star]
         if not positional:
             return None

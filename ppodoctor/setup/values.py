@@ -20,6 +20,8 @@ from .literals import NOT_LITERAL, literal
 from .model import Keyword, Origin, Value
 from .facts import BindingKind
 from .built import PATH_CLASSES, BuiltValues
+from .conditional import ConditionalResolution
+from .pathvalues import PathValues
 
 _DEPTH = 24
 
@@ -36,7 +38,7 @@ NAMESPACES = frozenset({"types.SimpleNamespace", "argparse.Namespace"})
 
 
 
-class ValueResolution(BuiltValues):
+class ValueResolution(BuiltValues, ConditionalResolution, PathValues):
     def value(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> Value:
         found = literal(node)
         if found is not NOT_LITERAL:
@@ -60,6 +62,8 @@ class ValueResolution(BuiltValues):
             return _unknown(text, f"`{text}` cannot be read off the source")
         if isinstance(node, cst.Call):
             return self._call_value(node, ctx, text, depth)
+        if isinstance(node, cst.IfExp):
+            return self.if_exp_value(node, ctx, text, depth)
         if isinstance(node, cst.Lambda):
             return Value("function", _returned_keys([node.body]), text)
         if isinstance(node, (cst.FormattedString, cst.BinaryOperation)):
@@ -73,6 +77,8 @@ class ValueResolution(BuiltValues):
                 left, right = (self.value(side, ctx, depth + 1) for side in (node.left, node.right))
                 if all(side.kind == ValueKind.LITERAL and isinstance(side.value, (tuple, list)) for side in (left, right)):
                     return Value("literal", tuple(left.value) + tuple(right.value), text)
+            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+                return _unknown(text, self.path_reason(node, ctx, depth))  # which part is not known, and why
         return _unknown(text, f"`{text}` is computed at run time")
 
     def _name_value(self, node: cst.Name, ctx: Context, depth: int) -> Value:
@@ -84,6 +90,8 @@ class ValueResolution(BuiltValues):
             return self.value(target, from_loop.ctx, depth + 1)
         binding, scope, ambiguous = self.lookup(node.value, ctx)
         if binding is None:
+            if node.value == "__file__":  # the module's own path, which Python sets
+                return self.script_file(ctx, "")
             return _unknown("", f"`{node.value}` is not assigned in this file")
         if ambiguous:
             return _unknown("", f"`{node.value}` is assigned differently in different branches")
@@ -124,7 +132,7 @@ class ValueResolution(BuiltValues):
         qualname = self.qualname(node, ctx)
         if qualname and self.is_import_rooted(node, ctx):
             return Value("name", qualname, text)
-        derived = self._derived_path(node, ctx, text, depth)
+        derived = self._derived_path(node, ctx, text, depth) or self.path_attribute(node, ctx, text, depth)
         if derived is not None:
             return derived
         attr = node.attr.value
@@ -233,6 +241,8 @@ class ValueResolution(BuiltValues):
             inner = self.value(node.args[0].value, ctx, depth + 1)  # Path("models"), str(path): the string
             if inner.kind == ValueKind.LITERAL and isinstance(inner.value, str):
                 return Value("literal", inner.value, text)
+            if inner.kind == ValueKind.UNKNOWN and inner.reason:
+                return _unknown(text, inner.reason)  # the path's own reason: what is not known in it
         if callee in ("os.environ.get", "os.getenv") and len(node.args) == 2 \
                 and not any(a.keyword or a.star for a in node.args):
             # What the script reads on this machine: the variable when it is set here, else its default
@@ -244,6 +254,9 @@ class ValueResolution(BuiltValues):
             parts = [self.value(a.value, ctx, depth + 1) for a in node.args]
             if all(p.kind == ValueKind.LITERAL and isinstance(p.value, str) for p in parts):
                 return Value("literal", posixpath.join(*(p.value for p in parts)), text)
+        from_path = self.path_call(node, ctx, callee, text, depth)  # `Path(__file__).resolve()`
+        if from_path is not None:
+            return from_path
         from_data = self.ini_value(node, ctx, depth)  # `cp.get("paths", "policy")`, `section.getint("seed")`
         if from_data is not None:
             return from_data
