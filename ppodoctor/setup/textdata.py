@@ -94,7 +94,7 @@ class TextDataResolution:
         text = raw[prefix + quote:len(raw) - quote]
         owner = self.facts._owner(string)[0] if hasattr(self.facts, "_owner") else self.facts
         offsets = owner.positions.offsets
-        start = offsets[string][0] + prefix + quote
+        start = offsets[id(string)][0] + prefix + quote  # (positions.py keys offsets by id(node))
         try:
             expected = json.loads(text) if form == "json" else yaml.safe_load(text)
             loader = yaml.SafeLoader(text)
@@ -124,5 +124,6 @@ class TextDataResolution:
         else:
             made = _scalar(loader.construct_object(node))
         # where the item is written in the text: its scalar, or its block
-        offsets[made] = (start + node.start_mark.index, start + node.end_mark.index)
+        offsets[id(made)] = (start + node.start_mark.index, start + node.end_mark.index)
+        self._keep_alive.append(made)  # an id is its node's only while the node lives (positions.py)
         return made
