@@ -20,6 +20,9 @@ Position = tuple[int, int]
 # A branch path: the (statement id, branch) pairs enclosing a node. A binding dominates a use
 # when its path is a prefix of the use's path.
 BranchPath = tuple[tuple[int, str], ...]
+# Marks a return in a loop body (FunctionInfo.return_paths): no branch statement has the id -1, so
+# whether it runs is never told.
+IN_LOOP: BranchPath = ((-1, "loop"),)
 
 
 class BindingKind(StrEnum):
@@ -105,6 +108,7 @@ class FunctionInfo(State):
     scope: Scope
     params: list[tuple[str, Optional[cst.BaseExpression]]]
     returns: list[tuple[cst.BaseExpression, Position]] = field(default_factory=list)
+    return_paths: list[BranchPath] = field(default_factory=list)  # the branch of each return, in step
     klass: Optional["ClassInfo"] = None
     self_name: str = ""
 

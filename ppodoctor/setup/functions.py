@@ -9,6 +9,7 @@ from typing import Optional
 
 import libcst as cst
 
+from .branches import BranchResolution
 from .context import VARIES, Bound, Collected, Context
 from .facts import BindingKind, FunctionInfo
 from .members import is_classmethod
@@ -18,7 +19,7 @@ from .model import LocalClass, Origin
 MAX_DEPTH = 24  # how deep the resolver follows names, calls and classes
 
 
-class FunctionResolution:
+class FunctionResolution(BranchResolution):
     def local_class_facts(self, qualname: str, ctx: Context, seen: frozenset = frozenset()) -> Optional[LocalClass]:
         """What the file shows of the class `<local>.Name`: its non-local ancestors and its members."""
         klass = self.local_class(qualname, ctx)
@@ -140,8 +141,10 @@ class FunctionResolution:
         if not function.returns:
             return Origin(reason=f"`{function.name}` returns nothing that can be followed", text=self.text(call))
         inner = self.call_context(function, call, ctx, pairs, outer)
-        origins = [self.origin(node, inner.at(position, ()), index, depth + 1)
-                   for node, position in function.returns]
+        live = self.live_returns(function, inner, depth)
+        if not live:
+            return Origin(reason=f"no return of `{function.name}` runs for these arguments", text=self.text(call))
+        origins = [self.origin(node, inner.at(position, ()), index, depth + 1) for node, position in live]
         first = origins[0]
         if all((o.kind, o.class_name, o.key) == (first.kind, first.class_name, first.key) for o in origins):
             return first

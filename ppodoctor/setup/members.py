@@ -16,6 +16,8 @@ import libcst as cst
 from .context import VARIES, Bound, Context, dominates
 from .facts import ActionKind, AttributeSite, BindingKind, ClassInfo, FunctionInfo, Scope, dotted_name
 from .model import Origin
+from .state import RECEIVER
+from .written import WrittenAttributes
 
 _DEPTH = 24
 # (class, the call that made the instance or None for `self`, that call's context)
@@ -50,7 +52,7 @@ def first_param(function: FunctionInfo) -> str:
 CALLED = "<called>"
 
 
-class MemberResolution:
+class MemberResolution(WrittenAttributes):
     def _members_init(self) -> None:
         self._callers: dict[int, Optional[list]] = {}
         self._entry: dict[int, Optional[tuple]] = {}
@@ -110,6 +112,20 @@ class MemberResolution:
                 return found
         return None
 
+    def dynamic_class(self, node: cst.BaseExpression, ctx: Context, klass: ClassInfo) -> ClassInfo:
+        """The class of the object a method's `self` (`node`, of the method's class `klass`) is, where
+        the calls that led here say it (`LlamaRLHF(...)` running a base class's `__init__`): a
+        subclass's override of a method then wins, as Python's lookup through the MRO does."""
+        where = self.receiver(node, ctx)
+        if where is None or where[0] is node:
+            return klass
+        instance = self.instance_class(where[0], where[1])
+        return instance[0] if instance is not None and self.inherits(instance[0], klass) else klass
+
+    def inherits(self, klass: ClassInfo, ancestor: ClassInfo, depth: int = 0) -> bool:
+        return klass is ancestor or (depth < _DEPTH and any(self.inherits(base, ancestor, depth + 1)
+                                                            for base in self.local_bases(klass)))
+
     def local_bases(self, klass: ClassInfo) -> list[ClassInfo]:
         parent = klass.scope.parent
         if parent is None:
@@ -126,7 +142,8 @@ class MemberResolution:
             return self.local_function(func.attr, module)
         instance = self.instance_class(func.value, ctx)
         if instance is not None:
-            return self.find_method(instance[0], func.attr.value)
+            klass = self.dynamic_class(func.value, ctx, instance[0]) if instance[1] is None else instance[0]
+            return self.find_method(klass, func.attr.value)
         klass = self.local_class(self.qualname(func.value, ctx), ctx)  # `Loader.policy()`: on the class
         method = self.find_method(klass, func.attr.value) if klass is not None else None
         return method if method is not None and not method.self_name else None  # a static or class method
@@ -155,7 +172,11 @@ class MemberResolution:
         return self.origin(value, value_ctx, value_index + index, depth + 1)
 
     def attribute_value_node(self, node: cst.Attribute, ctx: Context, depth: int = 0) -> Found:
-        """What an instance attribute of a local class holds where `node` reads it."""
+        """What an instance attribute of a local class holds where `node` reads it (or what a write
+        on the object after it was made put there: written.py)."""
+        written = self.written_attribute(node, ctx)
+        if written is not None:
+            return written
         instance = self.instance_class(node.value, ctx, depth + 1)
         if instance is None:
             return None
@@ -217,7 +238,7 @@ class MemberResolution:
         function = site.function
         if call is not None and function.name == "__init__":
             line, column = self.facts.position(call)
-            params = self.bind_arguments(function, call, call_ctx)
+            params = self.bind_arguments(function, call, call_ctx) + ((RECEIVER, Bound(call, call_ctx)),)
             ctx = Context(function.scope, site.position, site.path, params, f"{call_ctx.call_path}/{line}:{column}")
         else:
             ctx = Context(function.scope, site.position, site.path, self.entry_params(function))
@@ -292,7 +313,11 @@ class MemberResolution:
             return () if function.name == "__init__" and function.klass is not None else None
         if len(calls) == 1:
             call, scope, position, path = calls[0]
-            return self.bind_arguments(function, call, self.entry_context(scope, position, path))
+            ctx = self.entry_context(scope, position, path)
+            params = self.bind_arguments(function, call, ctx)
+            if function.name == "__init__" and function.klass is not None:
+                params += ((RECEIVER, Bound(call, ctx)),)  # `self` is the object the instantiation makes
+            return params
         passed = set()
         for call, scope, position, path in calls:
             passed.update(name for name, _bound in self.bind_arguments(function, call, Context(scope, position)))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import posixpath
 from pathlib import PurePosixPath
-from typing import Optional
 
 import libcst as cst
 
@@ -44,8 +43,6 @@ class PathValues:
     def script_file(self, ctx: Context, text: str):
         """`__file__` where no assignment binds it: the path of the module `ctx` is in."""
         scope = ctx.scope
-        while scope is not None and scope.parent is not None:
-            scope = scope.parent
         found = self.project.file_of_scope(scope) if self.project is not None and scope is not None else None
         if found is None:
             return Value(UNKNOWN, None, text, "`__file__`: the text checked has no file (stdin or a text)")

@@ -108,11 +108,6 @@ class Project:
         self.refused: dict[str, str] = {}  # an import's qualified name → why it is not followed
         self._stars: dict[int, list[ModuleFacts]] = {}
 
-    def file_of_scope(self, root) -> Optional[str]:
-        """The absolute path of the module whose root scope is `root` (the checked file's or a followed one's)."""
-        found = self._files.get(id(root))
-        return found[1] if found is not None else None
-
     # --- which file a module is -----------------------------------------------------------------
     def _locate(self, importer: str, dotted: str) -> Optional[str]:
         """The project file of module `dotted` (leading dots: relative to `importer`'s package)."""

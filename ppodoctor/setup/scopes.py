@@ -18,7 +18,7 @@ from .facts import (AttributeSite, Binding, BranchPath, CallSite, ClassInfo, Fun
 from ..records import State, state
 from .positions import Positions
 from .scanner import ExpressionScanner, subject_root
-from .facts import BindingKind, ScopeKind
+from .facts import IN_LOOP, BindingKind, ScopeKind
 
 __all__ = ["Binding", "BranchPath", "CallSite", "ClassInfo", "FunctionInfo", "ModuleFacts", "ObjectAction",
            "Position", "Scope", "collect", "dotted_name"]
@@ -72,6 +72,7 @@ class _Walker:
         self.facts = facts
         self._ids = 0
         self._loop: Optional[cst.For] = None  # the innermost `for` of the scope being walked
+        self._loop_body = False  # walking the body of a `for` or `while` of the scope
 
     def _branch(self) -> int:
         self._ids += 1
@@ -176,6 +177,8 @@ class _Walker:
             function = scope.function_info
             if function is not None:
                 function.returns.append((stmt.value, self.facts.position(stmt)))
+                # A return in a loop body may not run at all (an empty loop): a mark no branch resolves.
+                function.return_paths.append(path + IN_LOOP if self._loop_body else path)
         elif isinstance(stmt, (cst.Import, cst.ImportFrom)):
             self.record_import(stmt, scope, path)
 
@@ -241,6 +244,7 @@ class _Walker:
             self.klass(stmt, scope, path)
         elif isinstance(stmt, cst.Match):
             branch = self._branch()
+            self.facts.branch_statements[branch] = stmt
             self.scan(stmt.subject, scope, path)
             for i, case in enumerate(stmt.cases):
                 self.block(case.body, scope, path + ((branch, f"case{i}"),))
@@ -257,7 +261,7 @@ class _Walker:
             self.block(orelse.body, scope, path + ((branch, "else"),))
 
     def loop(self, stmt: Union[cst.For, cst.While], scope: Scope, path: BranchPath) -> None:
-        outer = self._loop
+        outer, outer_body, self._loop_body = self._loop, self._loop_body, True
         if isinstance(stmt, cst.For):
             self.scan(stmt.iter, scope, path)
             self._loop = stmt
@@ -267,7 +271,7 @@ class _Walker:
             self.scan(stmt.test, scope, path)
         # Loop bodies are taken to run: setup code in a loop is rare and usually runs.
         self.block(stmt.body, scope, path)
-        self._loop = outer
+        self._loop, self._loop_body = outer, outer_body
         if stmt.orelse is not None:
             self.block(stmt.orelse.body, scope, path + ((self._branch(), "else"),))
 
@@ -316,9 +320,9 @@ class _Walker:
             inner.add(Binding(name, "param", self.facts.position(node), (), default))
         scope.add(Binding(node.name.value, "def", self.facts.position(node), path, function=info))
         self.facts.functions[id(node)] = info
-        outer, self._loop = self._loop, None
+        outer, outer_body, self._loop, self._loop_body = self._loop, self._loop_body, None, False
         self.block(node.body, inner, ())
-        self._loop = outer
+        self._loop, self._loop_body = outer, outer_body
 
     def klass(self, node: cst.ClassDef, scope: Scope, path: BranchPath) -> None:
         inner = Scope("class", node.name.value, scope)
@@ -326,9 +330,9 @@ class _Walker:
         inner.class_info = info
         self.facts.classes.append(info)
         scope.add(Binding(node.name.value, "class", self.facts.position(node), path, klass=info))
-        outer, self._loop = self._loop, None
+        outer, outer_body, self._loop, self._loop_body = self._loop, self._loop_body, None, False
         self.block(node.body, inner, ())
-        self._loop = outer
+        self._loop, self._loop_body = outer, outer_body
 
 
 def collect(module: cst.Module) -> ModuleFacts:

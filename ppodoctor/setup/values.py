@@ -268,10 +268,14 @@ class ValueResolution(BuiltValues, ConditionalResolution, PathValues):
             if inner.kind == ValueKind.LITERAL and isinstance(inner.value, (tuple, dict, str)):
                 return Value("literal", len(inner.value), text)
         function = self.local_function(node.func, ctx)
-        if function is not None and len(function.returns) == 1 and depth < _DEPTH:
-            # a helper of the script returning a value (`ckpt.path("policy")` -> str(self.root / name))
-            returned, position = function.returns[0]
-            found = self.value(returned, self.call_context(function, node, ctx).at(position, ()), depth + 1)
+        inner = self.call_context(function, node, ctx) if function is not None and function.returns \
+            and depth < _DEPTH else None
+        live = self.live_returns(function, inner, depth) if inner is not None else ()
+        if len(live) == 1:
+            # a helper of the script returning a value (`ckpt.path("policy")` -> str(self.root / name)),
+            # or the one return its branches leave for these arguments (branches.py)
+            returned, position = live[0]
+            found = self.value(returned, inner.at(position, ()), depth + 1)
             if found.kind == ValueKind.LITERAL:
                 return Value("literal", found.value, text)
         return _unknown(text, f"the result of `{callee or self.text(node.func)}(...)` is computed at run time")
