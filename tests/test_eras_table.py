@@ -116,3 +116,17 @@ def test_the_old_config_moves_cover_exactly_the_old_fields_the_new_config_reject
     accepted = accepted_config_fields(Version("1.12.0"), Version("5.25.0"))
     assert accepted
     assert set(old_field_names()) == old - accepted
+
+
+def test_group_positions_are_those_every_release_shares():
+    """The setup model binds RLOOTrainer/GRPOTrainer positional arguments by eras.GROUP_ORDER, whatever the
+    target: it must be the longest prefix on which every release of the table (the wheels' signatures)
+    agrees, and no shorter (trl 1.16's quantization_config stands where earlier releases had peft_config)."""
+    signatures = [tuple(p["name"] for p in table.successor(trainer, version)["params"])
+                  for version in table.successor_versions() for trainer in ("RLOOTrainer", "GRPOTrainer")
+                  if table.successor(trainer, version) is not None]
+    assert len(signatures) >= 20
+    shared = 0
+    while all(len(s) > shared and s[shared] == signatures[0][shared] for s in signatures):
+        shared += 1
+    assert eras.GROUP_ORDER == signatures[0][:shared]

@@ -14,7 +14,7 @@ from .common import config_value
 from .dataset_shape import Columns, columns
 
 GROUP_KINDS = (TrainerKind.RLOO, TrainerKind.GRPO)
-FIRST_GROUP_RELEASE = Version.parse("1.0.0")  # the signature the setup model binds (eras.GROUP_ORDER)
+FIRST_GROUP_RELEASE = Version.parse("1.0.0")  # the rules judge trl 1.x (measured in 1.16); 0.x GRPO is not judged
 MEASURED = "trl 1.16 measured, 1.12 by its source"  # .venv's trl 1.12 cannot import GRPO (no `requests`)
 
 # GRPOConfig / RLOOConfig defaults (trl 1.16's dataclasses; TrainingArguments' for the batch).

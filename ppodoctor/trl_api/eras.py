@@ -63,9 +63,11 @@ KEYWORD_ROLES = {
     "data_collator": "data_collator",
 }
 
-# RLOOTrainer and GRPOTrainer (trl >= 1.0: 1.12 and 1.16 read alike), by keyword and in positional order.
+# RLOOTrainer and GRPOTrainer (the reward_funcs classes), by keyword and in positional order: the positions
+# every release of the table gives the same meaning (successors.json; tests/test_eras_table.py holds it to
+# that). Later ones differ (trl 1.16 put quantization_config where peft_config stood), so they bind nothing.
 GROUP_ORDER = ("model", "reward_funcs", "args", "train_dataset", "eval_dataset", "processing_class",
-               "reward_processing_classes", "callbacks", "optimizers", "quantization_config", "peft_config")
+               "reward_processing_classes", "callbacks", "optimizers")
 GROUP_KEYWORD_ROLES = {
     "model": "policy",
     "reward_funcs": "reward_funcs",
