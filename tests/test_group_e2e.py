@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from migrate_helpers import trl116_python
 from ppodoctor.rules import find_rule
-from test_e2e_trl import make_models, run
+from test_e2e_trl import run
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "fixtures" / "group"
@@ -49,18 +48,8 @@ CASES = [(code, style) for code in BREAKS for style in STYLES if style in BREAKS
 
 
 @pytest.fixture(scope="module")
-def python116() -> str:
-    python = trl116_python()
-    if python is None:
-        pytest.skip("no trl 1.16 interpreter (.venv-trl116; scripts/setup makes it)")
-    return python
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory, python116) -> Path:
-    out = tmp_path_factory.mktemp("models") / "models"
-    make_models(python116, out)
-    return out
+def models(models116: Path) -> Path:
+    return models116
 
 
 def ppodoctor(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from migrate_helpers import trl116_python
 from ppodoctor.api import check_source
 from ppodoctor.config import Settings
 from ppodoctor.launch.command import command_launch
@@ -25,7 +24,6 @@ from ppodoctor.launch.shell import read_launcher
 from ppodoctor.launch_check import check_launch
 from ppodoctor.rules import find_rule
 from ppodoctor.trl_api.eras import Target
-from test_e2e_trl import make_models
 from test_launch_runs import _run
 
 TARGET = Target.of("1.16.0")
@@ -116,20 +114,16 @@ def test_a_shell_launcher_is_judged_at_its_world_size(tmp_path):
 
 # --- the runs ------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def python116() -> str:
-    python = trl116_python()
-    if python is None:
-        pytest.skip("no trl 1.16 interpreter (.venv-trl116; scripts/setup makes it)")
-    if not (Path(python).parent / "torchrun").exists():
+def torchrun_python(python116: str) -> str:
+    """conftest's trl 1.16 interpreter, with torchrun beside it."""
+    if not (Path(python116).parent / "torchrun").exists():
         pytest.skip("no torchrun beside the trl 1.16 interpreter")
-    return python
+    return python116
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory, python116) -> Path:
-    out = tmp_path_factory.mktemp("group_launch") / "models"
-    make_models(python116, out)
-    return out
+def models(models116: Path) -> Path:
+    return models116
 
 
 def _torchrun(python: str, folder: Path, ranks: int) -> tuple[int, str]:
@@ -138,22 +132,22 @@ def _torchrun(python: str, folder: Path, ranks: int) -> tuple[int, str]:
                 PATH=f"{bin_dir}:/usr/bin:/bin")
 
 
-def test_two_cpu_ranks_fail_and_train_as_the_findings_say(python116, models, tmp_path):
+def test_two_cpu_ranks_fail_and_train_as_the_findings_say(torchrun_python, models, tmp_path):
     (tmp_path / "models").symlink_to(models, target_is_directory=True)
     known = find_rule("PPD601").known_errors
     # fine alone (no finding for the file), found for two ranks, and two ranks fail with that error
     _write(tmp_path, WRITTEN_BATCH)
     assert _findings(tmp_path) == [] and len(_findings(tmp_path, "torchrun", "--nproc_per_node", "2", "train.py")) == 1
-    status, output = _torchrun(python116, tmp_path, 2)
+    status, output = _torchrun(torchrun_python, tmp_path, 2)
     assert status not in (0, 124), output[-3000:]
     assert "ValueError: generation_batch_size (2) must be divisible by the global batch size (4)." in output
     assert any(re.search(k.pattern, output) for k in known), output[-3000:]
     # the other way round: found for the file alone, not for two ranks, which train
     _write(tmp_path, PER_RANK_ONE)
     assert len(_findings(tmp_path)) == 1 and _findings(tmp_path, "torchrun", "--nproc_per_node", "2", "train.py") == []
-    status, output = _torchrun(python116, tmp_path, 2)
+    status, output = _torchrun(torchrun_python, tmp_path, 2)
     assert status == 0, output[-3000:]
     # both ranks (their lines may interleave with the other rank's progress bar)
     assert output.count("TRAINED") == 2 and output.count(" of 2\n") == 2, output[-3000:]
-    status, output = _torchrun(python116, tmp_path, 1)
+    status, output = _torchrun(torchrun_python, tmp_path, 1)
     assert status not in (0, 124) and "generation_batch_size (1) must be divisible by num_generations (2)." in output

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from migrate_helpers import trl116_python
 import subprocess
 
 from ppodoctor.api import check_source, probe_report
@@ -26,7 +25,7 @@ from ppodoctor.probe import ProbeOptions
 from ppodoctor.pipeline.fix import fix_source
 from ppodoctor.rules import find_rule
 from ppodoctor.trl_api.eras import Target
-from test_e2e_trl import make_models, run
+from test_e2e_trl import run
 from test_launch_runs import _run
 
 SCRIPT = """
@@ -56,14 +55,6 @@ def _text(options: str, kind: str = "GRPO") -> str:
 
 
 @pytest.fixture(scope="module")
-def python116() -> str:
-    python = trl116_python()
-    if python is None:
-        pytest.skip("no trl 1.16 interpreter (.venv-trl116; scripts/setup makes it)")
-    return python
-
-
-@pytest.fixture(scope="module")
 def cpu_only(python116) -> str:
     """The trl 1.16 interpreter, on a machine without a bf16 GPU (as transformers sees it)."""
     question = ("import sys\nfrom transformers.utils import is_torch_bf16_gpu_available\n"
@@ -74,10 +65,8 @@ def cpu_only(python116) -> str:
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory, python116) -> Path:
-    out = tmp_path_factory.mktemp("group_machine") / "models"
-    make_models(python116, out)
-    return out
+def models(models116: Path) -> Path:
+    return models116
 
 
 def _target(python: str) -> Target:

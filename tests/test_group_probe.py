@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from migrate_helpers import trl116_python
 from ppodoctor.api import check_source
 from ppodoctor.pipeline.verdicts import annotate, confirm_fixes
 from ppodoctor.probe import ProbeOptions, probe_files
@@ -62,14 +61,6 @@ SCRIPTS = {
     "count_paired": group_script(extra=", reward_processing_classes=[None, tok]"),
     "two_labels": group_script(reward_funcs=f'[length_reward, "{MODELS / "llama-rm-2labels"}"]'),
 }
-
-
-@pytest.fixture(scope="module")
-def python116() -> str:
-    python = trl116_python()
-    if python is None:
-        pytest.skip("no trl 1.16 interpreter (.venv-trl116; scripts/setup makes it)")
-    return python
 
 
 @pytest.fixture(scope="module")

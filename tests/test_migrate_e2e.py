@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate_helpers import PORT_BREAKS, SCRIPTS, STYLES, TARGETS, trl116_python
+from migrate_helpers import PORT_BREAKS, SCRIPTS, STYLES, TARGETS
 from ppodoctor.rules import find_rule
 from probe_helpers import trl012_python
 from test_e2e_trl import make_models, run
@@ -36,19 +36,8 @@ TIMINGS: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")
-def python116() -> str:
-    python = trl116_python()
-    if python is None:
-        pytest.skip("no trl 1.16 interpreter (.venv-trl116; scripts/setup makes it)")
-    return python
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory, python116) -> Path:
-    """The tiny models, saved by transformers 5.24 (the one beside trl 1.12 and trl 1.16 alike)."""
-    out = tmp_path_factory.mktemp("models") / "models"
-    make_models(python116, out)
-    return out
+def models(models116: Path) -> Path:
+    return models116
 
 
 def trl011_python() -> str | None:
