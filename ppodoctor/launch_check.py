@@ -21,7 +21,7 @@ from .launch.shell import ShellError, read_launcher
 from .screening import screen
 from .setup.argv import ScriptArgv
 from .trl_api import table
-from .trl_api.config_fields import accepted_config_fields
+from .trl_api.config_fields import accepted_config_fields, training_arguments_fields
 from .trl_api.eras import Target
 from .trl_api.target import resolve_target
 from .types import Diagnostic, Related, Screen, Span
@@ -38,7 +38,8 @@ def check_launch(launch: Launch, settings: Settings, target: Optional[Target] = 
         return FileReport(launch.script, error=screened.error, error_position=screened.error_position)
     target = target or resolve_target(settings, path)
     directory = str(Path(launch.source.file).parent) if launch.source.file else str(Path.cwd())
-    argv = ScriptArgv(launch.script_argv, launch.describe(), ppo_config_fields(target), directory)
+    argv = ScriptArgv(launch.script_argv, launch.describe(), ppo_config_fields(target) + group_config_fields(target),
+                      directory)
     try:
         setup = parse_setup(screened.text, launch.script, screened=screened.screen == Screen.CHECK, argv=argv)
     except files.SourceError as error:
@@ -72,6 +73,27 @@ def ppo_config_fields(target: Target) -> tuple[tuple[str, tuple[tuple[str, Any],
     defaults = table.ppo_config_defaults(target.version)
     fields = tuple((name, defaults.get(name)) for name in sorted(names))
     return (("PPOConfig", fields),)
+
+
+def group_config_fields(target: Target) -> tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]:
+    """RLOOConfig's and GRPOConfig's fields in the target release, as ppo_config_fields gives PPOConfig's:
+    their own with their defaults (a default written as an expression gives no type), and those they
+    inherit from TrainingArguments; none where the data does not cover the release."""
+    found = []
+    for trainer in ("RLOOTrainer", "GRPOTrainer"):
+        entry = table.successor(trainer, target.version)
+        if entry is None:
+            continue
+        fields = {name: facts.get("default") for name, facts in entry["config_fields"].items()}
+        if entry["config_inherits_training_arguments"]:
+            installed = None if target.transformers is None or target.transformers_source.startswith("assumed") \
+                else target.transformers
+            inherited = training_arguments_fields(table.facts(target.version)["requires_transformers"], installed)
+            if inherited is None:
+                continue
+            fields = dict(dict.fromkeys(inherited), **fields)
+        found.append((entry["config"].rsplit(".", 1)[-1], tuple(sorted(fields.items()))))
+    return tuple(found)
 
 
 LAUNCHERS = ("accelerate", "accelerate-launch", "torchrun", "deepspeed")

@@ -151,3 +151,62 @@ def test_two_cpu_ranks_fail_and_train_as_the_findings_say(torchrun_python, model
     assert output.count("TRAINED") == 2 and output.count(" of 2\n") == 2, output[-3000:]
     status, output = _torchrun(torchrun_python, tmp_path, 1)
     assert status not in (0, 124) and "generation_batch_size (1) must be divisible by num_generations (2)." in output
+
+
+# --- TRL's own script style: the config is the parser's, every value the launch's ------------------
+PARSED_SCRIPT = """
+from datasets import Dataset
+from transformers import AutoTokenizer
+from trl import GRPOConfig, GRPOTrainer, TrlParser
+
+
+def length_reward(completions, **kwargs):
+    return [float(len(completion)) for completion in completions]
+
+
+def main(training_args):
+    tokenizer = AutoTokenizer.from_pretrained("models/policy", padding_side="left")
+    dataset = Dataset.from_dict({"prompt": ["a b c", "d e f", "g h i", "j k l"]})
+    trainer = GRPOTrainer(model="models/policy", reward_funcs=length_reward, args=training_args,
+                          train_dataset=dataset, processing_class=tokenizer)
+    trainer.train()
+    print("TRAINED", trainer.accelerator.process_index, "of", trainer.accelerator.num_processes)
+
+
+if __name__ == "__main__":
+    (training_args,) = TrlParser((GRPOConfig,)).parse_args_and_config()
+    main(training_args)
+"""
+PARSED_ARGS = ("--output_dir", "out", "--max_steps", "1", "--max_completion_length", "4", "--use_cpu", "true",
+               "--report_to", "none", "--save_strategy", "no")
+
+
+def _parsed_launch(folder: Path, ranks: int, per_device: int, generations: int) -> list[str]:
+    (folder / "train.py").write_text(textwrap.dedent(PARSED_SCRIPT).lstrip())
+    return ["torchrun", "--nproc_per_node", str(ranks), "train.py", *PARSED_ARGS,
+            "--per_device_train_batch_size", str(per_device), "--num_generations", str(generations)]
+
+
+def test_a_parsed_config_is_judged_with_the_launchs_values(tmp_path):
+    assert _findings(tmp_path, *_parsed_launch(tmp_path, 2, 2, 4)) == []
+    (found,) = _findings(tmp_path, *_parsed_launch(tmp_path, 3, 2, 4))
+    assert "generation batch is 6" in found.message and "num_generations (4)" in found.message
+    # the values are the launch's: nothing in the file to edit
+    assert found.fix is None
+    (found,) = _findings(tmp_path, *_parsed_launch(tmp_path, 2, 1, 4))
+    assert "generation batch is 2" in found.message
+    assert _findings(tmp_path) == []  # the file alone: its values are not known
+
+
+def test_a_parsed_config_fails_and_trains_as_the_launch_says(torchrun_python, models, tmp_path):
+    (tmp_path / "models").symlink_to(models, target_is_directory=True)
+    bin_dir = Path(torchrun_python).parent
+    launch = _parsed_launch(tmp_path, 2, 1, 4)
+    assert len(_findings(tmp_path, *launch)) == 1
+    status, output = _run([str(bin_dir / launch[0]), *launch[1:]], tmp_path, 300, PATH=f"{bin_dir}:/usr/bin:/bin")
+    assert status not in (0, 124) and "generation_batch_size (2) must be divisible by num_generations (4)." in output, \
+        output[-3000:]
+    launch = _parsed_launch(tmp_path, 2, 2, 4)
+    assert _findings(tmp_path, *launch) == []
+    status, output = _run([str(bin_dir / launch[0]), *launch[1:]], tmp_path, 300, PATH=f"{bin_dir}:/usr/bin:/bin")
+    assert status == 0 and output.count("TRAINED") == 2, output[-3000:]

@@ -4,7 +4,7 @@ import math
 from typing import Optional
 
 from ..setup.model import Origin
-from ..types import ERROR, UNSAFE, Declined, Fix, KnownError, OperationKind
+from ..types import ERROR, UNSAFE, Declined, Fix, KnownError, OperationKind, OriginKind
 from .base import Rule
 from .group_common import (GROUP_KINDS, MEASURED, ConfigChecked, applies, config_field, example, group_config,
                            is_count, trainer_word, world_size)
@@ -170,8 +170,10 @@ class GenerationBatchIndivisible(ConfigChecked, Rule):
     @staticmethod
     def _fix(origin: Origin, values: dict, batch: int, world: int, global_batch: Optional[int] = None) -> Optional[Fix]:
         if any(op.kind == OperationKind.SET and op.name in _FIELDS for op in origin.operations) or origin.partial \
-                or origin.span is None:
-            return None  # a field set after the call, or hidden in a **mapping: no one place to edit
+                or origin.span is None or origin.kind != OriginKind.CONSTRUCTOR:
+            # a field set after the call, hidden in a **mapping, or given by the launch's command line (a
+            # parser's instance): no one place in the file to edit
+            return None
         generations = values["num_generations"]
         divisors = [d for d in range(2, generations) if batch % d == 0] if global_batch is None else []
         if divisors:
