@@ -19,7 +19,7 @@ MEASURED = [
     ("ValueError: GRPO requires at least 2 generations per prompt to calculate the advantages. You provided 1, "
      "which is less than the minimum required.", "generations-at-least-two"),
     ("ValueError: generation_batch_size (3) must be divisible by the global batch size (2).",
-     "generation-batch-global"),
+     "global-batch-divides"),  # PPD601's since it judges the launch's world size
     ("ValueError: 'generation_batch_size' and 'steps_per_generation' can not be both configured at the same time",
      "generation-batch-and-steps"),
     ("TypeError: RLOOTrainer.__init__() got an unexpected keyword argument 'value_model'",
@@ -52,11 +52,11 @@ def test_ppo_errors_still_map_to_their_rules():
 
 
 def test_explain_points_to_migrate():
-    result = CliRunner().invoke(main, ["explain", MEASURED[2][0]])
+    result = CliRunner().invoke(main, ["explain", MEASURED[3][0]])
     assert result.exit_code == 0
     assert "caught by: `ppodoctor migrate --to rloo|grpo`" in result.output
     assert "steps_per_generation" in result.output
-    as_json = json.loads(CliRunner().invoke(main, ["explain", "--json", MEASURED[2][0]]).output)
+    as_json = json.loads(CliRunner().invoke(main, ["explain", "--json", MEASURED[3][0]]).output)
     assert as_json[0]["caught_by"].startswith("`ppodoctor migrate")
 
 
@@ -93,7 +93,7 @@ def test_the_messages_are_what_trl_116_raises():
                           env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     raised = json.loads(done.stdout.strip().splitlines()[-1])
-    expected = ["generations-divide", "generations-at-least-two", "generation-batch-global",
+    expected = ["generations-divide", "generations-at-least-two", "global-batch-divides",
                 "generation-batch-and-steps", "ppo-keyword-on-successor", "ppo-keyword-on-successor",
                 "ppo-field-on-successor-config", "reward-funcs-missing"]
     for message, key in zip(raised, expected):
@@ -108,7 +108,7 @@ def test_the_messages_are_what_trl_116_raises():
     assert not {known.key for known in SUCCESSOR_ERRORS} & RULE_OWNED
 
 
-RULE_OWNED = {"generations-divide", "generations-at-least-two", "prompt-column-missing",
+RULE_OWNED = {"generations-divide", "generations-at-least-two", "global-batch-divides", "prompt-column-missing",
               "ppo-field-on-successor-config", "reward-processing-classes-count"}
 
 

@@ -20,15 +20,10 @@ _NEW_TRAINER = r"(?<=(?:RLOO|GRPO)Trainer\.__init__\(\) got an )"
 
 # What RLOOTrainer / GRPOTrainer (PPO's successors) raise, measured with trl 1.16.0 on CPU. The errors a
 # check rule catches on any RLOO/GRPO script are that rule's (the generation batch: PPD601, num_generations
-# < 2: PPD602, no `prompt` column: PPD604, a PPOConfig field: PPD606, reward_processing_classes of the wrong
+# < 2: PPD602, a written generation_batch_size that is not a multiple of the global batch: PPD601 too,
+# no `prompt` column: PPD604, a PPOConfig field: PPD606, reward_processing_classes of the wrong
 # length: PPD608): `explain` names the rule, and a port is checked by it before it is written.
 SUCCESSOR_ERRORS: tuple[KnownError, ...] = (
-    _measured(
-        "generation-batch-global", r"generation_batch_size \(\d+\) must be divisible by the global batch size",
-        "ValueError: generation_batch_size (3) must be divisible by the global batch size (2).",
-        "RLOO/GRPO ≥ 0.22", "RLOOConfig(...) / GRPOConfig(...)",
-        "generation_batch_size is not a multiple of per_device_train_batch_size × processes", (),
-        "set steps_per_generation instead (generation batch = per-device batch × processes × steps)", _MIGRATE),
     _measured(
         "generation-batch-and-steps", r"'generation_batch_size' and 'steps_per_generation' can not be both",
         "ValueError: 'generation_batch_size' and 'steps_per_generation' can not be both configured at the same time",
