@@ -21,11 +21,11 @@ class Bf16Unsupported(Rule):
 
     RLOOConfig and GRPOConfig (trl 1.0 on) default to bf16 the same way and fail the same way, measured
     in trl 1.16 on a CPU machine: `GRPOConfig(output_dir="out")` raises `ValueError: Your setup doesn't
-    support bf16/gpu. You need to assign use_cpu if you want to train the model on CPU.` For them the rule
-    reads the config statically and asks the target interpreter (`--python`, or the one running
-    ppodoctor; silent for a bare `--trl-version`) whether its machine has a bf16 GPU, as transformers
-    does. Measured: only the config's own `use_cpu=True` avoids the error (under a launch's
-    `ACCELERATE_USE_CPU=true` or `accelerate launch --cpu` it is raised all the same, and reported);
+    support bf16/gpu. You need to assign use_cpu if you want to train the model on CPU.` For them too the
+    probe builds the config (probe/worker_group.py, from its literal keywords; unchecked when a
+    precision field is not one) in the interpreter that will run the script. Measured: only the
+    config's own `use_cpu=True` avoids the error (under a launch's `ACCELERATE_USE_CPU=true` or
+    `accelerate launch --cpu` it is raised all the same);
     not reported, because they train on the CPU (transformers 5.25, accelerate 1.16, torch 2.13):
     `fp16=True`, and a launch's `--mixed_precision bf16` or `fp16` with `bf16=False` (TrainingArguments
     does not check the launch's precision).
