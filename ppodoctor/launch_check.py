@@ -65,9 +65,7 @@ def ppo_config_fields(target: Target) -> tuple[tuple[str, tuple[tuple[str, Any],
     it: TRL's own with their defaults (their types), TrainingArguments' with no type the data gives."""
     if not table.has_ppo(target.version):
         return ()
-    installed = None if target.transformers is None or target.transformers_source.startswith("assumed") \
-        else target.transformers
-    names = accepted_config_fields(target.version, installed)
+    names = accepted_config_fields(target.version, target.installed_transformers)
     if names is None:
         return ()
     defaults = table.ppo_config_defaults(target.version)
@@ -86,9 +84,8 @@ def group_config_fields(target: Target) -> tuple[tuple[str, tuple[tuple[str, Any
             continue
         fields = {name: facts.get("default") for name, facts in entry["config_fields"].items()}
         if entry["config_inherits_training_arguments"]:
-            installed = None if target.transformers is None or target.transformers_source.startswith("assumed") \
-                else target.transformers
-            inherited = training_arguments_fields(table.facts(target.version)["requires_transformers"], installed)
+            inherited = training_arguments_fields(table.facts(target.version)["requires_transformers"],
+                                                  target.installed_transformers)
             if inherited is None:
                 continue
             fields = dict(dict.fromkeys(inherited), **fields)

@@ -143,10 +143,7 @@ def ppo_config_calls(context: RuleContext) -> Iterator[tuple[Optional[int], Opti
 
 def installed_transformers(context: RuleContext):
     """The transformers the script will meet, where it was read (installed) rather than assumed."""
-    target = context.target
-    if target.transformers is None or target.transformers_source.startswith("assumed"):
-        return None
-    return target.transformers
+    return context.target.installed_transformers
 
 
 def accepted_config_fields(context: RuleContext) -> Optional[frozenset]:

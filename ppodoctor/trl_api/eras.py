@@ -173,6 +173,13 @@ class Target(Record):
     python: str = ""
 
     @property
+    def installed_transformers(self) -> Optional[Version]:
+        """The transformers the script will meet, where it was read (installed) rather than assumed."""
+        if self.transformers is None or self.transformers_source.startswith("assumed"):
+            return None
+        return self.transformers
+
+    @property
     def era(self) -> str:
         return era_of(self.version)
 
