@@ -123,6 +123,18 @@ OK_CONFIG = "per_device_train_batch_size=2, num_generations=2"
     ("", "lambda completions, **kw: [0.0] * len(completions)", []),
     ("from rewards import f\n", "f", []),  # not visible: silent
     ("", "'models/rm'", []),
+    # functools.partial: the parameters it leaves (bound by position: gone; by keyword: given a default)
+    ("import functools\ndef f(completions, k):\n    return [0.0]\n", "functools.partial(f, k=1)", ["PPD603"]),
+    ("import functools\ndef f(completions, k, **kw):\n    return [0.0]\n", "[functools.partial(f, k=1)]", []),
+    ("import functools\ndef f(completions, missing, **kw):\n    return [0.0]\n", "functools.partial(f, missing=1)",
+     []),
+    ("import functools\ndef f(scale, /, completions, **kw):\n    return [0.0]\n", "functools.partial(f, 2.0)", []),
+    ("import functools\ndef f(scale, /, completions, **kw):\n    return [0.0]\n", "functools.partial(f)",
+     ["PPD603"]),
+    ("from functools import partial\ndef f(completions, a, b, **kw):\n    return [0.0]\n",
+     "partial(partial(f, a=1), b=2)", []),
+    ("from functools import partial\n", "partial(lambda completions, k: [0.0], k=1)", ["PPD603"]),
+    ("import functools\nfrom rewards import f\n", "functools.partial(f, k=1)", []),  # not visible: silent
 ])
 def test_reward_function_signature(definition, funcs, expected):
     assert codes(script(definition + trainer(OK_CONFIG, funcs=funcs))) == expected

@@ -30,7 +30,8 @@ class RewardFunctionSignature(Rule):
     (`def reward(completions, **kwargs)`), and return a list with one float per completion. The fix
     adds `**kwargs` where that is all that is missing (safe: the function cannot be called otherwise);
     a missing column or a returned number is yours to change.
-    The rule reads functions defined in the file (and lambdas); it says nothing of imported ones, and
+    The rule reads functions defined in the file (and lambdas), and `functools.partial`s of them by the
+    parameters the partial leaves; it says nothing of imported ones, and
     a required parameter is judged only when the dataset's columns are visible.
     """
 
@@ -78,6 +79,13 @@ class RewardFunctionSignature(Rule):
         def constant(completions, **kwargs):
             return 1.0
         trainer = GRPOTrainer(model="Qwen/Qwen2-0.5B", reward_funcs=[constant], args=config, train_dataset=ds)
+        '''), example('''
+        from functools import partial
+        from trl import GRPOTrainer
+        def closeness(completions, target_len):
+            return [-abs(target_len - len(c)) for c in completions]
+        trainer = GRPOTrainer(model="Qwen/Qwen2-0.5B", reward_funcs=partial(closeness, target_len=8), args=config,
+                              train_dataset=ds)
         '''))
     valid = (example('''
         from datasets import Dataset
@@ -97,6 +105,15 @@ class RewardFunctionSignature(Rule):
             return [float(c == a) for c, a in zip(completions, answer)]
         trainer = RLOOTrainer(model="Qwen/Qwen2-0.5B", reward_funcs=exact, args=config,
                               train_dataset=load_dataset("json", data_files="math.jsonl", split="train"))
+        '''), example('''
+        import functools
+        from datasets import Dataset
+        from trl import GRPOTrainer
+        ds = Dataset.from_dict({"prompt": ["2+2=", "3+3="]})
+        def exact(completions, answer, **kwargs):
+            return [float(c == answer) for c in completions]
+        trainer = GRPOTrainer(model="Qwen/Qwen2-0.5B", reward_funcs=[functools.partial(exact, answer="4")],
+                              args=config, train_dataset=ds)
         '''))
 
     def check_setup(self, setup, context):
@@ -109,9 +126,10 @@ class RewardFunctionSignature(Rule):
         seen = set()
         for origin in binding.members():
             shape = origin.function
-            if origin.key in seen or shape is None or shape.name_span is None:
+            # one finding per function and what it can be called with: two partials binding alike are one
+            if shape is None or shape.name_span is None or (shape.name_span, shape.parameters) in seen:
                 continue
-            seen.add(origin.key)
+            seen.add((shape.name_span, shape.parameters))
             span = shape.name_span if not shape.name_span.file else binding.value_span
             problem, fixable = _signature_problem(shape, passed)
             if problem:

@@ -21,6 +21,7 @@ from .context import Bound, Context
 from .facts import BindingKind, FunctionInfo, ScopeKind
 from .literals import NOT_LITERAL, literal
 from .model import Origin
+from .signatures import partial_shape
 
 _PARTIAL = "functools.partial"
 _CACHES = frozenset({"functools.lru_cache", "functools.cache"})
@@ -62,6 +63,24 @@ class CallableResolution:
         if inner is not None:
             return inner[0], inner[1], inner[2] + bound
         return first.value, node_ctx, bound
+
+    def partial_function_origin(self, call: cst.Call, ctx: Context, depth: int) -> Optional[Origin]:
+        """`functools.partial(f, ...)` of a function the file defines (or a lambda): f's origin with the
+        parameters the partial can still be called with (a reward function's shape); None for any other call."""
+        args = call.args
+        if not args or args[0].keyword is not None or depth > _DEPTH or any(a.star for a in args) \
+                or self.qualname(call.func, ctx) != _PARTIAL:
+            return None
+        target = self.origin(args[0].value, ctx, (), depth + 1)
+        if target.kind != OriginKind.FUNCTION or target.function is None:
+            return None
+        keywords = frozenset(a.keyword.value for a in args[1:] if a.keyword is not None)
+        shape = partial_shape(target.function, sum(1 for a in args[1:] if a.keyword is None), keywords)
+        if shape is None:
+            return None
+        text = self.text(call)
+        return Origin(OriginKind.FUNCTION, key=self.key(call, ctx), text=text, function=shape,
+                      reason=f"a partial of `{target.text}`")
 
     def getattr_qualname(self, call: cst.Call, ctx: Context, depth: int) -> str:
         """`getattr(transformers, "AutoModelForCausalLM")` names what `transformers.AutoModelForCausalLM`

@@ -311,7 +311,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             if function is not None:
                 return self._function_origin(function, call, ctx, index, depth, pairs)
             return self._made_by(call, ctx, target, target_ctx, pairs, index, depth, text)
-        return self.lambda_origin(call, ctx, index, depth) \
+        made = None if index or self._keys_only else self.partial_function_origin(call, ctx, depth)
+        return made or self.lambda_origin(call, ctx, index, depth) \
             or self._made_by(call, ctx, func, ctx, None, index, depth, text)
 
     def _made_by(self, call: cst.Call, ctx: Context, func: cst.BaseExpression, func_ctx: Context,

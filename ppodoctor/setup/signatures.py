@@ -3,11 +3,13 @@
 RLOOTrainer and GRPOTrainer call every reward function with keywords only
 (`reward_func(prompts=..., completions=..., completion_ids=..., **columns)`) and iterate what it
 returns: whether a function defined in the file can take that call, and whether it returns a list,
-is read here, off its `def` or `lambda` alone (no call is followed, nothing is guessed).
+is read here, off its `def` or `lambda` alone (no call is followed, nothing is guessed), and for a
+`functools.partial` of one, off that minus what the partial binds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Iterator, Optional, Union
 
 import libcst as cst
@@ -20,6 +22,7 @@ SpanOf = Callable[[cst.CSTNode], Span]
 # Calls whose result is one number whatever their arguments.
 _SCALAR_CALLS = frozenset({"float", "int", "len", "round"})
 _SCALAR_METHODS = frozenset({"item", "mean", "sum"})  # x.item(), tensor.mean(), tensor.sum(): one number
+_POSITIONAL = (ParameterKind.POSITIONAL_ONLY, ParameterKind.POSITIONAL_OR_KEYWORD)
 
 
 def def_origin(name: str, key: str, node: cst.FunctionDef, span_of: SpanOf) -> Origin:
@@ -30,6 +33,29 @@ def def_origin(name: str, key: str, node: cst.FunctionDef, span_of: SpanOf) -> O
 
 def lambda_function_origin(node: cst.Lambda, key: str, text: str, span_of: SpanOf) -> Origin:
     return Origin(OriginKind.FUNCTION, key=key, text=text, reason="a lambda", function=shape(node, span_of))
+
+
+def partial_shape(function: FunctionShape, positional: int, keywords: frozenset) -> Optional[FunctionShape]:
+    """What `functools.partial(function, <positional> arguments, <keywords>=...)` can be called with, as
+    `inspect.signature` gives it: the first `positional` positional parameters are filled; a parameter
+    bound by keyword gets a default, and it and every named parameter after it can only be passed by
+    keyword from then on. None when the partial binds more positions than the function takes (its every
+    call fails, which is no reward function's shape)."""
+    ordered = [p for p in function.parameters if p.kind in _POSITIONAL]
+    if positional > len(ordered) and not any(p.kind == ParameterKind.VAR_POSITIONAL for p in function.parameters):
+        return None
+    filled = {p.name for p in ordered[:positional]}
+    parameters, keyword_only = [], False
+    for parameter in function.parameters:
+        if parameter.name in filled:
+            continue
+        named = parameter.kind in (ParameterKind.POSITIONAL_OR_KEYWORD, ParameterKind.KEYWORD_ONLY)
+        keyword_only = keyword_only or named and parameter.name in keywords
+        if named and keyword_only:
+            parameter = FunctionParameter(parameter.name, ParameterKind.KEYWORD_ONLY,
+                                          parameter.has_default or parameter.name in keywords)
+        parameters.append(parameter)
+    return dataclasses.replace(function, parameters=tuple(parameters))
 
 
 def shape(node: Union[cst.FunctionDef, cst.Lambda], span_of: SpanOf) -> FunctionShape:
