@@ -118,8 +118,9 @@ def _row_edits(source: SourceMap, setup: PPOSetup, origin: Optional[Origin]) -> 
     None when no other role shares the call or the model has no row of its own (its class written in the
     call, or no options of its own); declined when the row's class or options serve another role too
     (changing them would change that model as well)."""
-    if not _usable(origin):
-        return None
+    if not _usable(origin) or any((other := _base(setup.origin(role))) is not None and other.key == origin.key
+                                  for role in (Role.POLICY, Role.REFERENCE, Role.REWARD)):
+        return None  # the very object of another role (`value_model=loaded[ACTOR]`): its row is that role's
     others = [role for role in (Role.POLICY, Role.REFERENCE, Role.REWARD)
               if (other := _base(setup.origin(role))) is not None and other.span == origin.span
               and other.key != origin.key]  # the same call, another object (not the policy object itself)

@@ -36,6 +36,9 @@ class ElementResolution:
         if isinstance(node, cst.Subscript):
             key = self.key_of(node, ctx, depth)
             return self.element_at(node.value, ctx, (key,) + index, depth + 1) if key is not NOT_LITERAL else None
+        if isinstance(node, cst.ListComp) and type(index[0]) is int:  # `loaded[0]` of `[load(s) for s in SPECS]`
+            found = self.comprehension_element(node, ctx, index[0])
+            return self.element_at(found[0], found[1], index[1:], depth + 1) if found is not None else None
         if isinstance(index[0], str):
             found = self.element_node(node, ctx, index[0], depth)
             return self.element_at(found[0], found[1], index[1:], depth + 1) if found is not None else None

@@ -82,6 +82,29 @@ class LoopResolution:
         return None
 
 
+    def comprehension_element(self, node: cst.ListComp, ctx: Context, position: int):
+        """(expression, context) of element `position` of `[elt for <names> in <sequence>]`: the element
+        expression with the loop's names bound to that pass's item, when the sequence is a display the
+        source shows (written there, or a name bound once to one and never acted on) and no `if` or
+        nested `for` can drop or repeat a pass. Each pass makes its own objects: the context names it."""
+        clause = node.for_in
+        if clause.ifs or clause.inner_for_in is not None or clause.asynchronous is not None:
+            return None
+        names = target_names(clause.target)
+        found = self._display(clause.iter, ctx) if names else None
+        if found is None:
+            return None
+        display, display_ctx = found
+        items = display.elements
+        if any(isinstance(item, cst.StarredElement) for item in items) or not -len(items) <= position < len(items):
+            return None
+        position %= len(items)
+        item = items[position].value
+        line, column = self.facts.position(node)
+        loop_vars = tuple((name, Bound(item, display_ctx, index)) for name, index in names)
+        return node.elt, ctx.replace(loop_vars=loop_vars + ctx.loop_vars,
+                                     call_path=f"{ctx.call_path}/for{line}:{column}[{position}]")
+
     def _zipped(self, call: cst.Call, names: dict[str, tuple], key_name: str,
                 ctx: Context) -> Optional[list[tuple[str, tuple]]]:
         """`zip(A, B, ...)` over tuple or list displays of one length (written in place, or names bound once

@@ -26,6 +26,10 @@ from ..types import OriginKind, ValueKind
 
 _DEPTH = 24
 _MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "popitem"})
+# Classes whose constructor takes what `dict(...)` takes and whose instances are read and written by
+# key as a dict's are (torch's ModuleDict holds models by name; its `update`/item writes are a dict's).
+MAPPING_CLASSES = frozenset({"dict", "collections.OrderedDict", "torch.nn.ModuleDict",
+                             "torch.nn.modules.container.ModuleDict"})
 
 
 class MappingResolution(LoopResolution, RoundTripResolution, StateResolution, ElementResolution):
@@ -91,7 +95,7 @@ class MappingResolution(LoopResolution, RoundTripResolution, StateResolution, El
 
     def _call_view(self, call: cst.Call, ctx: Context, depth: int) -> Optional[View]:
         callee = self.qualname(call.func, ctx)
-        if callee == "dict":
+        if callee in MAPPING_CLASSES:
             return self._arguments_view(call.args, ctx, depth)
         if callee in LOADERS:
             return self.round_trip_view(call, ctx, depth)
@@ -340,6 +344,8 @@ class MappingResolution(LoopResolution, RoundTripResolution, StateResolution, El
             inner = self.follow_index(binding.value, binding.index + (key,))
             return (inner, self.context_for(binding, scope, ctx)) if inner is not None else None
         inner = self.follow_index(node, (key,))
+        if inner is None and isinstance(node, (cst.Subscript, cst.ListComp)):  # `SPECS[ACTOR][1]`: through the
+            return self.element_at(node, ctx, (key,), depth + 1)  # element the outer subscript names
         return (inner, ctx) if inner is not None else None
 
     def actions_on(self, name: str, scope) -> list:

@@ -219,6 +219,10 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             if isinstance(node, cst.Dict) or isinstance(index[0], str):
                 return self.mapping_item_origin(node, ctx, index, depth)
             return Origin(reason="element of a tuple that cannot be followed", text=self.text(node))
+        if index and kind is cst.ListComp and type(index[0]) is int:
+            found = self.comprehension_element(node, ctx, index[0])  # that pass's element (loops.py)
+            if found is not None:
+                return self.origin(found[0], found[1], index[1:], depth + 1)
         if kind is cst.Subscript:
             key = self.key_of(node, ctx, depth)
             if key is not NOT_LITERAL:

@@ -122,8 +122,9 @@ class ValueResolution(BuiltValues, ConditionalResolution, PathValues):
                 target = self.follow_index(binding.value, binding.index)
                 if target is None:  # `cls, path = specs[role]`: an element of what another holds
                     target, inner = self.element_at(binding.value, inner, binding.index, depth) or (None, inner)
-                if target is None:
-                    return _unknown("", f"`{node.value}` is an element of a value that cannot be followed")
+                if target is None:  # `ACTOR, CRITIC = range(2)`: an element of a sequence the source computes
+                    return _sequence_element(self.value(binding.value, inner, depth + 1), binding.index) or \
+                        _unknown("", f"`{node.value}` is an element of a value that cannot be followed")
                 return self.value(target, inner, depth + 1)
             return self.value(binding.value, inner, depth + 1)
         return _unknown("", f"`{node.value}` is bound by a {binding.kind} statement")
@@ -370,6 +371,17 @@ class ValueResolution(BuiltValues, ConditionalResolution, PathValues):
         if bound is not None:
             node = self.follow_index(bound.node, bound.index)
         return self.span(node) if node is not None else None
+
+
+def _sequence_element(whole: Value, index: tuple) -> Optional[Value]:
+    """Element `index` of a known sequence value (a literal tuple or list, a `range`), or None."""
+    found = range(*whole.value) if whole.kind == ValueKind.RANGE else whole.value if whole.kind == ValueKind.LITERAL \
+        else None
+    for key in index:
+        if not isinstance(found, (tuple, list, range)) or type(key) is not int or not -len(found) <= key < len(found):
+            return None
+        found = found[key]
+    return Value("literal", found, repr(found))
 
 
 def _returned_keys(returns: list) -> Optional[tuple[str, ...]]:
