@@ -87,7 +87,12 @@ def check_ppo_config(setup: dict) -> dict:
     if binding is None:
         return check_result(Status.UNCHECKED, reason="no config argument")
     origin = binding["origin"]
-    if origin["kind"] != "constructor" or not origin["class_name"].endswith("PPOConfig"):
+    # The script's own dataclass subclass of PPOConfig: its extra fields are its own `__init__`'s, the rest
+    # reach PPOConfig's, which is built with them.
+    local = origin.get("local_class") or {}
+    own = set(local.get("members", ())) if any(ancestor.rsplit(".", 1)[-1] == "PPOConfig"
+                                               for ancestor in local.get("ancestors", ())) else None
+    if origin["kind"] != "constructor" or not (origin["class_name"].endswith("PPOConfig") or own is not None):
         return check_result(Status.UNCHECKED, reason=f"the config is not a visible PPOConfig(...) call ({origin['kind']})")
     config_class = ppo_config_class()
     if config_class is None:
@@ -98,6 +103,8 @@ def check_ppo_config(setup: dict) -> dict:
         else set()
     given, unseen, unexpected = {}, [], []
     for name, value in keyword_map(origin).items():
+        if own and name in own:
+            continue
         if fields and name not in fields:
             unexpected.append(name)
         elif value["kind"] == "literal":

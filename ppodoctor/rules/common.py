@@ -98,8 +98,25 @@ def is_other_era_script(setup: PPOSetup, context: RuleContext) -> bool:
 
 # --- PPOConfig values --------------------------------------------------------------------------------
 def is_ppo_config(origin: Optional[Origin]) -> bool:
+    """A PPOConfig, or an instance of the script's own dataclass subclass of it (`class RunConfig(PPOConfig)`
+    with extra fields): TRL takes it as the PPOConfig it is."""
     return origin is not None and origin.kind in (OriginKind.CONSTRUCTOR, OriginKind.PARSED_ARGS) \
-        and origin.class_name.rsplit(".", 1)[-1] == "PPOConfig"
+        and (origin.class_name.rsplit(".", 1)[-1] == "PPOConfig" or config_subclass(origin) is not None)
+
+
+def config_subclass(origin: Origin):
+    """The script's own class (setup.model.LocalClass) when `origin` builds a subclass of PPOConfig, else None."""
+    local = origin.local_class
+    if local is None or not any(ancestor.rsplit(".", 1)[-1] == "PPOConfig" for ancestor in local.ancestors):
+        return None
+    return local
+
+
+def own_fields(origin: Origin) -> frozenset:
+    """The names a PPOConfig subclass of the script declares itself (its own `__init__` takes them, with
+    its own defaults); none for PPOConfig."""
+    local = config_subclass(origin)
+    return frozenset(local.members) if local is not None else frozenset()
 
 
 def new_api_ppo_config(setup: PPOSetup, context: RuleContext) -> Optional[RoleBinding]:
@@ -118,6 +135,8 @@ def config_value(origin: Origin, name: str, default: Any = None) -> tuple[bool, 
     # values, the class defaults for the rest.
     known, value = (not origin.partial and origin.kind in (OriginKind.CONSTRUCTOR, OriginKind.PARSED_ARGS)), default
     keyword = origin.keyword(name)
+    if keyword is None and name in own_fields(origin):
+        known, value = False, None  # a subclass's own default for the field, not TRL's
     if keyword is not None:
         known, value = keyword.value.kind == ValueKind.LITERAL, keyword.value.value
     for operation in origin.operations:

@@ -5,7 +5,7 @@ from ..trl_api import eras, table
 from ..trl_api.config_moves import old_field_names
 from ..types import ERROR, SAFE, UNSAFE, Declined, Fix, KnownError, Role, ValueKind
 from .base import Example, Rule
-from .common import accepted_config_fields, is_other_era_script, is_ppo_config
+from .common import accepted_config_fields, config_subclass, is_other_era_script, is_ppo_config, own_fields
 
 _CALL = ("from trl.experimental.ppo import PPOConfig, PPOTrainer\n"
          "config = PPOConfig({fields})\n"
@@ -72,15 +72,18 @@ class ConfigFieldFromOtherEra(Rule):
         fixed_kl = any(k.name == "adap_kl_ctrl" and k.value.is_literal(False) for k in origin.keywords)
         new_target = eras.new_trainer_api(context.target.era)
         inherited = None  # TrainingArguments' fields of the transformers beside it, read on demand
+        own, subclass = own_fields(origin), config_subclass(origin)
         for keyword in origin.keywords:
             name = keyword.name
-            if name in accepted or name not in known or keyword.span is None:
-                continue
+            if name in accepted or name not in known or keyword.span is None or name in own:
+                continue  # (a field the script's PPOConfig subclass declares is its own)
             if inherited is None:
                 inherited = accepted_config_fields(context) or frozenset()
             if name in inherited:
                 continue  # a TrainingArguments field the target's PPOConfig inherits
-            message = (f"PPOConfig has no field `{name}` in trl {version}: `TypeError: PPOConfig.__init__() got an "
+            where = f"`{subclass.name}`, a PPOConfig subclass," if subclass is not None else "PPOConfig"
+            message = (f"{where} has no field `{name}` in trl {version}: `TypeError: "
+                       f"{subclass.name if subclass is not None else 'PPOConfig'}.__init__() got an "
                        f"unexpected keyword argument '{name}'`")
             from ..trl_api import config_moves  # read only for a config with another era's field
 

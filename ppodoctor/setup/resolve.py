@@ -24,6 +24,7 @@ from .mappings import MappingResolution
 from .members import MemberResolution
 from .model import Operation, Origin, Value
 from .project import Project, ProjectResolution
+from .replaced import REPLACERS, ReplaceResolution
 from .values import ValueResolution
 from .launched import LaunchedValues
 
@@ -40,7 +41,7 @@ __all__ = ["Bound", "Context", "Resolver", "VARIES", "dominates", "element"]
 
 
 class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionResolution, ProjectResolution,
-               CallableResolution, LaunchedValues):
+               CallableResolution, LaunchedValues, ReplaceResolution):
     def __init__(self, facts: ModuleFacts, project: Optional[Project] = None, argv=None) -> None:
         self.facts = facts
         self._launched_init(argv)  # a launch's command line (argv.ScriptArgv), or None
@@ -356,6 +357,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             return Origin("from_pretrained" if method == "from_pretrained" else "from_config", class_name=class_name,
                           path=path, class_span=where, config=self.config_of(callee, positional, depth),
                           keywords_span=added and self.span(added), **common)
+        if callee in REPLACERS and len(positional) == 1:  # `dataclasses.replace(config, **changes)` (replaced.py)
+            return self.replaced_origin(*positional[0], keywords, partial, common, depth)
         if last in ("create_reference_model", "deepcopy") and positional:
             base = self.origin(positional[0][0], positional[0][1], (), depth + 1)
             return Origin("copy", class_name=base.class_name, base=base, **common)
