@@ -2,8 +2,9 @@
 test's truth, else both branches meet as they do after an `if` statement (a mixin of
 values.ValueResolution, so of resolve.Resolver).
 
-The test is told when its value is a literal (`USE_CRITIC = False`, `MODE == "ppo"` of known sides is
-not evaluated: only a literal's own truthiness and `not` of one). When it is not told, a value is the
+The test is told when its value is a literal (`USE_CRITIC = False`), `not` of one, or a comparison of
+sides the source shows (`role == "reward"` inside a followed `load_options("reward")`), judged as an
+`if` statement's test is (branches.py). When it is not told, a value is the
 branches' value where both give the same literal, else unknown; an origin is unknown with the reason,
 never either branch's (a `None` branch is not a definite None: PPD102 must not fire on it).
 """
@@ -25,6 +26,8 @@ class ConditionalResolution:
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             inner = self.truth(test.expression, ctx, depth + 1)
             return None if inner is None else not inner
+        if isinstance(test, cst.Comparison):
+            return self._truth(test, ctx, depth)  # branches.BranchResolution: one judgment for `if` and `a if t else b`
         found = self.value(test, ctx, depth + 1)
         if found.kind != ValueKind.LITERAL:
             return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import libcst as cst
+from libcst.metadata import CodePosition, CodeRange
 
 from .context import VARIES, Bound, Collected, Context, dominates
 from .literals import NOT_LITERAL, literal, subscript_key
@@ -205,6 +206,12 @@ class MappingResolution(LoopResolution, RoundTripResolution, StateResolution, El
                 continue
             certain = dominates(action.path, use_path) and not ambiguous
             ctx = self._context_for(action.position, action.path, scope, binding_ctx)
+            if not certain and not ambiguous:  # under an `if` whose test the call's arguments decide (branches.py)
+                taken = self._path_taken(action.path[len(_common(action.path, use_path)):], ctx,
+                                         _body_range(self.facts, scope), depth)
+                if taken is False:
+                    continue  # the write surely does not run
+                certain = taken is True
             if action.kind == ActionKind.ITEM:
                 self._write_item(view, action, ctx, certain, depth)
             elif action.kind == ActionKind.DELITEM:
@@ -360,6 +367,20 @@ class MappingResolution(LoopResolution, RoundTripResolution, StateResolution, El
 
 
 __all__ = ["Entry", "MappingResolution", "VARIES", "View"]
+
+
+def _common(path, other) -> tuple:
+    """The branches two paths share, from the outermost."""
+    shared = 0
+    while shared < min(len(path), len(other)) and path[shared] == other[shared]:
+        shared += 1
+    return path[:shared]
+
+
+def _body_range(facts, scope) -> CodeRange:
+    """Where the branches that belong to `scope` may start: its function's definition, or the module."""
+    function = scope.function_info
+    return facts.range(function.node) if function is not None else CodeRange(CodePosition(1, 0), CodePosition(1, 0))
 
 
 def _written_key(resolver, key: cst.BaseExpression, loop_vars: tuple) -> Optional[cst.BaseExpression]:
