@@ -118,3 +118,36 @@ def test_the_value_fix_adds_a_critic_when_the_value_is_another_roles_row():
     assert "(AutoModelForCausalLM, \"sft\", {})," in fixed.split("loaded =")[0]
     assert "value_model=loaded[ACTOR]" not in fixed
     assert found(fixed) == []
+
+
+STAR_ROWS = HEAD + """
+def load(kind, path, labels=None):
+    extra = {} if labels is None else {"num_labels": labels}
+    return kind.from_pretrained(path, **extra)
+
+
+ROWS = [(AutoModelForCausalLM, "sft"), (AutoModelForCausalLM, "sft"), REWARD_ROW, VALUE_ROW]
+policy, reference, reward, value = [load(*row) for row in ROWS]
+PPOTrainer(args=PPOConfig(output_dir="o"), processing_class=tok, model=policy, ref_model=reference,
+           reward_model=reward, value_model=value, train_dataset=None)
+"""
+GOOD_ROW = '(AutoModelForSequenceClassification, "rm", 1)'
+
+
+def star_rows(reward_row: str = GOOD_ROW, value_row: str = GOOD_ROW) -> str:
+    return STAR_ROWS.replace("REWARD_ROW", reward_row).replace("VALUE_ROW", value_row)
+
+
+def test_a_star_called_row_fills_exactly_its_first_parameters():
+    assert codes(star_rows(value_row='(AutoModelForCausalLM, "sft")'), "1.12.0", RULES) == ["PPD103"]
+    assert codes(star_rows(), "1.12.0", RULES + ("PPD104", "PPD105")) == []
+    assert codes(star_rows(reward_row='(AutoModelForSequenceClassification, "rm", 2)'), "1.12.0", ("PPD105",)) \
+        == ["PPD105"]
+    # A shorter row leaves `labels` at its default (None): no num_labels keyword, nothing to report.
+    assert codes(star_rows(reward_row='(AutoModelForSequenceClassification, "rm")'), "1.12.0", ("PPD105",)) == []
+
+
+def test_a_star_called_row_of_unknown_length_stays_unknown():
+    text = star_rows(value_row='(AutoModelForCausalLM, "sft")').replace(
+        "for row in ROWS]", "for row in read_rows()]")
+    assert codes(text, "1.12.0", RULES) == []

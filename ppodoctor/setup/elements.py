@@ -43,6 +43,9 @@ class ElementResolution:
             found = self.element_node(node, ctx, index[0], depth)
             return self.element_at(found[0], found[1], index[1:], depth + 1) if found is not None else None
         if isinstance(node, cst.Name):
+            looped = self.loop_var(node.value, ctx) if ctx.loop_vars else None
+            if looped is not None:  # `load(*row) for row in ROWS`: an element of this pass's row
+                return self.element_at(looped.node, looped.ctx, looped.index + index, depth + 1)
             binding, scope, ambiguous = self.lookup(node.value, ctx)
             if binding is None or ambiguous:
                 return None
@@ -53,6 +56,29 @@ class ElementResolution:
                 else None
             if isinstance(bound, Bound):
                 return self.element_at(bound.node, bound.ctx, bound.index + index, depth + 1)
+        return None
+
+    def sequence_length(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) -> Optional[int]:
+        """How many elements the tuple or list display `node` holds (through names, loop variables and
+        elements), when the source shows one without `*` items; else None."""
+        found = self.element_at(node, ctx, (), depth)
+        for _ in range(_DEPTH):
+            if found is None:
+                return None
+            node, ctx = found
+            if isinstance(node, (cst.Tuple, cst.List)):
+                return None if any(isinstance(item, cst.StarredElement) for item in node.elements) \
+                    else len(node.elements)
+            if not isinstance(node, cst.Name):
+                return None
+            looped = self.loop_var(node.value, ctx) if ctx.loop_vars else None
+            binding, scope, ambiguous = self.lookup(node.value, ctx) if looped is None else (None, None, False)
+            if looped is not None:
+                found = self.element_at(looped.node, looped.ctx, looped.index, depth + 1)
+            elif binding is not None and not ambiguous and binding.kind == BindingKind.ASSIGN and binding.value is not None:
+                found = self.element_at(binding.value, self.context_for(binding, scope, ctx), binding.index, depth + 1)
+            else:
+                return None
         return None
 
     def collected_view(self, collected: Collected, name: str, binding, scope, ctx: Context, depth: int) -> View:

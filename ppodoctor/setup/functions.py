@@ -117,12 +117,14 @@ class FunctionResolution(BranchResolution):
         positional = [(a, actx) for a, actx in pairs if a.keyword is None and not a.star]
         for name, (arg, actx) in zip(positional_names, positional):
             params[name] = Bound(arg.value, actx)
-        spread = _spread(pairs)
+        spread, length = _spread(pairs), None
         if spread is not None:
             # `main(*parser.parse_args_and_config())`: the parameters after the plain positionals are
             # the unpacked sequence's elements, in order
             arg, actx = spread
-            for offset, name in enumerate(positional_names[len(positional):]):
+            length = self.sequence_length(arg.value, actx)  # a row the source shows: the rest keep their defaults
+            rest = positional_names[len(positional):]
+            for offset, name in enumerate(rest if length is None else rest[:length]):
                 params[name] = Bound(arg.value, actx, (offset,))
         for arg, actx in pairs:
             if arg.keyword is not None and arg.keyword.value in names:
@@ -130,8 +132,9 @@ class FunctionResolution(BranchResolution):
         if star is not None and call is not None:  # `**options`: the keywords no other parameter takes
             params[star] = Collected([(arg, actx) for arg, actx in pairs if arg.star == "**" or (
                 arg.keyword is not None and arg.keyword.value not in names)], call, ctx)
-        if any(arg.star for arg, _actx in pairs):
-            # `*args`/`**kwargs` at the call: what they fill is not known here.
+        if any(arg.star for arg, _actx in pairs) and (spread is None or length is None):
+            # `*args`/`**kwargs` at the call: what they fill is not known here (a `*row` of a length the
+            # source shows fills exactly its first parameters).
             for name in names:
                 params.setdefault(name, VARIES)
         return tuple(params.items())

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import libcst as cst
-from libcst.metadata import CodePosition, CodeRange
+from libcst._position import CodePosition, CodeRange
 
 from .context import VARIES, Bound, Collected, Context, dominates
 from .literals import NOT_LITERAL, literal, subscript_key
@@ -172,8 +172,8 @@ class MappingResolution(LoopResolution, RoundTripResolution, StateResolution, El
         if binding.kind == BindingKind.PARAM:
             bound = self.param(node.value, ctx) if self.binds_in(scope, ctx) else None
             if isinstance(bound, Bound):
-                target = self.follow_index(bound.node, bound.index)
-                return self.mapping_view(target, bound.ctx, depth + 1) if target is not None else None
+                found = self.element_at(bound.node, bound.ctx, bound.index, depth)
+                return self.mapping_view(found[0], found[1], depth + 1) if found is not None else None
             if isinstance(bound, Collected):  # a `**kwargs` parameter of a followed call
                 return self.collected_view(bound, node.value, binding, scope, ctx, depth)
             if bound is None and ctx.params is not None and binding.value is not None and self.binds_in(scope, ctx):

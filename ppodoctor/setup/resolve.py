@@ -148,9 +148,9 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
         binding, scope, _ambiguous = self.lookup(node.value, ctx) if bound is None else (None, None, False)
         if bound is None and binding is not None and binding.kind == BindingKind.PARAM and self.binds_in(scope, ctx):
             bound = self.param(node.value, ctx)
-        if isinstance(bound, Bound):
-            target = self.follow_index(bound.node, bound.index)
-            return self.qualname(target, bound.ctx, depth + 1) if target is not None else ""
+        if isinstance(bound, Bound):  # (an element of a name's display too: `load(*row) for row in ROWS`)
+            found = self.element_at(bound.node, bound.ctx, bound.index, depth)
+            return self.qualname(found[0], found[1], depth + 1) if found is not None else ""
         if binding is None:
             for module in self.facts.star_modules:
                 if module.split(".")[0] == "trl":

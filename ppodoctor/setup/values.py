@@ -101,8 +101,8 @@ class ValueResolution(BuiltValues, ConditionalResolution, PathValues):
                 target = self.follow_index(bound.node, bound.index)
                 if target is not None:
                     return self.value(target, bound.ctx, depth + 1)
-                found = self.element_node(bound.node, bound.ctx, bound.index[0], depth) if len(bound.index) == 1 \
-                    else None  # `main(*PATHS)`: an element of a sequence bound to a name
+                found = self.element_at(bound.node, bound.ctx, bound.index, depth)  # `main(*PATHS)`, `load(*row)`:
+                # an element of a sequence bound to a name or to a loop's variable
                 if found is not None:
                     return self.value(found[0], found[1], depth + 1)
                 return _unknown("", f"`{node.value}` is an element of `{self.text(bound.node)}`, not followed")
