@@ -92,3 +92,34 @@ def test_a_replace_of_what_cannot_be_seen_stays_unknown():
 def test_the_replace_fix_renames_the_key_where_it_is_written():
     fixed = fix_all(replaced('"ppo_epochs": 1'), "1.12.0", "PPD205")
     assert '"smoke": {"num_ppo_epochs": 1}' in fixed and found(fixed) == []
+
+
+SETATTR = HEAD + """
+OVERRIDES = {"learning_rate": 1e-5, "per_device_train_batch_size": BATCH, "num_mini_batches": 2}
+config = PPOConfig(output_dir="out", per_device_train_batch_size=2, num_mini_batches=1)
+for name, value in OVERRIDES.items():
+    setattr(config, name, value)
+""" + TRAINER
+
+
+def test_setattr_in_a_loop_over_overrides_sets_each_field():
+    assert found(SETATTR.replace("BATCH", "3")) == ["PPD401"]
+    setattr_line = SETATTR.splitlines().index("    setattr(config, name, value)") + 1
+    assert check(SETATTR.replace("BATCH", "3"), "1.12.0", ("PPD401",))[0].span.line == setattr_line
+    assert found(SETATTR.replace("BATCH", "4")) == []
+    # One literal setattr is an assignment too.
+    literal = HEAD + 'config = PPOConfig(output_dir="out", per_device_train_batch_size=4)\n' \
+        'setattr(config, "num_mini_batches", 3)\n' + TRAINER
+    assert found(literal) == ["PPD401"]
+    assert found(literal.replace('"num_mini_batches", 3', '"num_mini_batches", 2')) == []
+
+
+def test_setattr_that_may_not_run_or_names_unseen_fields_hides_them():
+    # Under a condition inside the loop, or with a `break`, a pass may not set its field; from an iterable
+    # the source does not show, any field may be set: the batch sizes are not known, nothing is said.
+    guarded = SETATTR.replace("BATCH", "3").replace("    setattr(", "    if name != 'seed':\n        setattr(")
+    broken_off = SETATTR.replace("BATCH", "3").replace("    setattr(config, name, value)",
+                                                        "    setattr(config, name, value)\n    if value is None:\n        break")
+    unseen = SETATTR.replace("BATCH", "3").replace("OVERRIDES.items()", "read_overrides().items()")
+    for text in (guarded, broken_off, unseen):
+        assert found(text) == [], text

@@ -148,6 +148,16 @@ def config_value(origin: Origin, name: str, default: Any = None) -> tuple[bool, 
     return known, value
 
 
+def config_field_span(origin: Origin, name: str):
+    """Where a PPOConfig field's value is last given: an assignment after the call (`config.x = v`,
+    `setattr(config, name, v)`), else the call's keyword; None where neither is written."""
+    for operation in reversed(origin.operations):
+        if operation.kind == OperationKind.SET and operation.name == name and operation.span is not None:
+            return operation.span
+    keyword = origin.keyword(name)
+    return keyword.span if keyword is not None else None
+
+
 def ppo_config_calls(context: RuleContext) -> Iterator[tuple[Optional[int], Optional[PPOSetup], Origin]]:
     """Every `PPOConfig(...)` call of the file: (setup index, setup, origin) for the trainers' configs,
     then (None, None, origin) for those no trainer call takes (FileSetup.configs)."""

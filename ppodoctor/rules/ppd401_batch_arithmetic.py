@@ -3,7 +3,7 @@ from __future__ import annotations
 from ..probe.probe_checks import Check
 from ..types import ERROR, KnownError, Role
 from .base import Rule
-from .common import BATCH_DEFAULTS, config_value, new_api_ppo_config, versions
+from .common import BATCH_DEFAULTS, config_field_span, config_value, new_api_ppo_config, versions
 
 
 class BatchArithmetic(Rule):
@@ -70,8 +70,9 @@ class BatchArithmetic(Rule):
                    for v in (per_device, accumulation, mini_batches)):
             return
         local_batch = per_device * accumulation
-        span = (origin.keyword("num_mini_batches") or origin.keyword("per_device_train_batch_size"))
-        where = span.span if span is not None and span.span is not None else (origin.span or binding.value_span)
+        where = next(filter(None, (config_field_span(origin, name) for name in ("num_mini_batches",
+                                                                          "per_device_train_batch_size"))),
+                     origin.span or binding.value_span)
         if local_batch % mini_batches:
             yield self.report(
                 f"per_device_train_batch_size * gradient_accumulation_steps = {per_device} * {accumulation} = "

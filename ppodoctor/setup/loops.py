@@ -16,17 +16,23 @@ from .facts import BindingKind
 
 class LoopResolution:
     def _loop_items(self, action, ctx: Context, depth: int) -> Optional[list[tuple[str, tuple]]]:
-        loop: cst.For = action.loop
-        targets = [b for bindings in action.scope.bindings.values() for b in bindings if b.loop is loop]
-        if not targets or not isinstance(action.key, cst.Name) or _jumps(loop.body):
+        return self.loop_passes(action.loop, action.scope, action.path, action.key, ctx, depth)
+
+    def loop_passes(self, loop: cst.For, scope, path, key: cst.BaseExpression, ctx: Context,
+                    depth: int = 0) -> Optional[list[tuple[str, tuple]]]:
+        """(key, loop variables) for each pass of `loop` around a statement at `path` whose key (an item's,
+        an attribute's name) is the loop variable `key`: when every pass surely runs that statement (no
+        `break`/`continue`, no condition inside the loop) and the iterable is visible; else None."""
+        targets = [b for bindings in scope.bindings.values() for b in bindings if b.loop is loop]
+        if not targets or not isinstance(key, cst.Name) or _jumps(loop.body):
             return None
-        if any(b.path != action.path for b in targets):
-            return None  # the write sits under a condition inside the loop
+        if any(b.path != path for b in targets):
+            return None  # the statement sits under a condition inside the loop
         names = {b.name: b.index for b in targets}
-        if action.key.value not in names:
+        if key.value not in names:
             return None
-        loop_ctx = self._context_for(targets[0].position, targets[0].path, action.scope, ctx)
-        return self._iterated(loop.iter, names, action.key.value, loop_ctx, depth)
+        loop_ctx = self._context_for(targets[0].position, targets[0].path, scope, ctx)
+        return self._iterated(loop.iter, names, key.value, loop_ctx, depth)
 
     def _iterated(self, iterable: cst.BaseExpression, names: dict[str, tuple], key_name: str, ctx: Context,
                   depth: int) -> Optional[list[tuple[str, tuple]]]:

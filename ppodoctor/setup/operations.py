@@ -17,7 +17,7 @@ from .context import Context, dominates
 from .facts import ActionKind, BindingKind, CallSite, ModuleFacts, ObjectAction
 from .model import Keyword, Operation, Origin, Usage
 from .resolve import DATASET_METHODS, Resolver
-from ..types import UsageKind
+from ..types import UsageKind, ValueKind
 
 _OPERATION_KINDS = frozenset({"call", "set", "freeze", "passed"})
 _MAX_HELPERS = 8
@@ -117,7 +117,8 @@ class Operations:
         """ctx: where the action is evaluated, when it sits in a helper followed from its call."""
         ctx = ctx or Context(action.scope, action.position, action.path)
         if action.kind == ActionKind.PASSED:
-            inlined = self._helper_operations(action, conditional, helpers, site, ctx)
+            inlined = self._helper_operations(action, conditional, helpers, site, ctx) \
+                if action.name != "setattr" else self._setattr_operations(action, conditional, ctx)
             if inlined is not None:
                 return inlined
         operation = self._operation(action, conditional, ctx)
@@ -153,6 +154,26 @@ class Operations:
             where = inner_ctx.at(inner.position, inner.path) if inner.scope is function.scope else None
             found.extend(self._operations(inner, inner_conditional, helpers | {id(function)}, site, where))
         return found
+
+    def _setattr_operations(self, action: ObjectAction, conditional: bool, ctx: Context) -> Optional[list[Operation]]:
+        """`setattr(obj, name, value)`: the attribute assignment it is, for a name the source shows; in a
+        loop over a visible mapping or sequence (`for field, value in OVERRIDES.items(): setattr(cfg,
+        field, value)`), one assignment per pass. None (an opaque hand-over) where the name is not seen."""
+        call, resolver = action.node, self.resolver
+        if not isinstance(call, cst.Call) or len(call.args) != 3 or any(a.keyword or a.star for a in call.args) \
+                or call.args[0].value is not action.subject or resolver.qualname(call.func, ctx) != "setattr":
+            return None
+        name_node, value_node, span = call.args[1].value, call.args[2].value, resolver.span(call)
+        name = resolver.value(name_node, ctx)
+        if name.kind == ValueKind.LITERAL and isinstance(name.value, str):
+            return [Operation("set", name.value, value=resolver.value(value_node, ctx), span=span,
+                              conditional=conditional)]
+        passes = resolver.loop_passes(action.loop, action.scope, action.path, name_node, ctx) \
+            if action.loop is not None else None
+        if passes is None:
+            return None
+        return [Operation("set", key, value=resolver.value(value_node, ctx.replace(loop_vars=loop_vars + ctx.loop_vars)),
+                          span=span, conditional=conditional) for key, loop_vars in passes]
 
     def _operation(self, action: ObjectAction, conditional: bool, ctx: Context) -> Optional[Operation]:
         resolver = self.resolver
