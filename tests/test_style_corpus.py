@@ -55,6 +55,8 @@ FIX_FAILS = dict(CHECK_MISSES, **{
                      "`num_ppo_epochs=` for the misspelt `num_ppo_epoch=` is not written by `fix --write`)",
     "global_batch_math": "PPD401 has no fix: 'several sizes would divide; which one to change (and so the memory "
                          "per step and the number of updates) is the user's choice'",
+    "setattr_overrides": "PPD401 has no fix: 'several sizes would divide; which one to change (and so the memory "
+                         "per step and the number of updates) is the user's choice' (the sizes come from a setattr loop)",
     "rows_batched_map": "PPD404 not written: the probe leaves it unchecked, 'the mapped function `tokenize` is not "
                         "a lambda written in the call' (a named function mapped with batched=True)",
 })
