@@ -16,6 +16,7 @@ import pytest
 from ppodoctor.api import check_file
 from ppodoctor.config import Settings
 from ppodoctor.pipeline.fix import fix_paths
+from ppodoctor.probe import ProbeOptions, probe_files
 from ppodoctor.trl_api.eras import Target, Version
 from ppodoctor.types import Applicability
 
@@ -92,6 +93,25 @@ def test_a_config_field_the_file_writes_points_at_its_line_and_is_advice_only(tm
     assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before
 
 
+@pytest.mark.parametrize("read", [
+    'cfg = json.loads(Path("{name}").read_text())\n',
+    'with open(os.path.join(os.path.dirname(__file__), "{name}")) as f:\n    cfg = json.load(f)\n',
+    'cfg = yaml.safe_load((Path(__file__).resolve().parent / "{name}").open())\n',
+    'cfg = json.loads(open("{name}").read())\n',
+    'parser = argparse.ArgumentParser()\nparser.add_argument("--config", default=str(Path(__file__).parent / "{name}"))\n'
+    'cfg = json.load(open(parser.parse_args().config))\n',
+])
+def test_the_file_is_read_however_its_path_and_text_are_made(tmp_path, read):
+    script = project(tmp_path, dict(GOOD, tokenizer="tok-nopad"), "import argparse, os\nfrom pathlib import Path\n" + read)
+    assert [(d.code, d.severity.value) for d in findings(script)] == [("PPD301", "error")]
+
+
+def test_a_file_the_script_writes_otherwise_is_not_read_from_disk(tmp_path):
+    read = 'Path("{name}").write_text(make_config())\ncfg = json.loads(Path("{name}").read_text())\n'
+    script = project(tmp_path, dict(GOOD, tokenizer="tok-nopad"), "from pathlib import Path\n" + read)
+    assert [(d.code, d.severity.value) for d in findings(script)] == [("PPD301", "warning")]
+
+
 @pytest.mark.parametrize("read, name, text", [
     (JSON_READ, "missing.json", None),  # not there: the read is unknown, as at run time
     ('with open("../ppo.json") as handle:\n    cfg = json.load(handle)\n', "ppo.json", None),  # outside the folder
@@ -113,3 +133,30 @@ def test_what_the_script_writes_to_the_file_wins_over_what_is_on_disk(tmp_path):
     script = project(tmp_path, GOOD, read)
     assert codes(script) == ["PPD205"]  # the dict the script dumps, not the file's correct one
     assert textwrap.dedent(script.read_text()).count("json.dump(") == 1
+
+
+def test_the_probe_builds_the_models_the_file_names(tmp_path):
+    """One resolution for rules and probe: the paths the file writes reach the probe, which builds them."""
+    script = tmp_path / "train.py"
+    (tmp_path / "paths.json").write_text(json.dumps({"policy": str(MODELS / "llama-causal"),
+                                                     "reward": str(MODELS / "llama-rm")}))
+    script.write_text(textwrap.dedent(f"""\
+        import json
+        from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+        from trl.experimental.ppo import PPOConfig, PPOTrainer
+
+        paths = json.load(open("paths.json"))
+        tok = AutoTokenizer.from_pretrained("{MODELS / 'tok-pad'}")
+        policy = AutoModelForCausalLM.from_pretrained(paths["policy"])
+        ref = AutoModelForCausalLM.from_pretrained(paths["policy"])
+        rm = AutoModelForSequenceClassification.from_pretrained(paths["reward"], num_labels=1)
+        critic = AutoModelForSequenceClassification.from_pretrained(paths["reward"], num_labels=1)
+        trainer = PPOTrainer(args=PPOConfig(output_dir="out", use_cpu=True), processing_class=tok, model=policy,
+                             ref_model=ref, reward_model=rm, value_model=critic, train_dataset=None)
+        """))
+    (result,) = probe_files([check_file(script, Settings(), TARGET).setup], ProbeOptions(cwd=str(tmp_path)))
+    assert result.ok, result.reason
+    facts = result.setup_facts(0)
+    built = {role: facts.model(role) for role in ("policy", "reference", "reward", "value")}
+    assert all(model.built for model in built.values()), {r: m.reason for r, m in built.items() if not m.built}
+    assert built["policy"].source == str(MODELS / "llama-causal") and built["value"].source == str(MODELS / "llama-rm")

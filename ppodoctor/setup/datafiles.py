@@ -2,8 +2,8 @@
 "configs/ppo.json"))`, `yaml.safe_load(f)` with `f` an opened `config.yaml`).
 
 A careful reader opens the file the script names and reads the values there; so does this module,
-for a file beside the script (a relative path without `..`, at most 1 MiB) that the script does not
-write itself (roundtrip.py reads those from what it writes). The data becomes an expression of
+for a file beside the script (a relative path without `..`, or an absolute one in the project, as
+`Path(__file__).parent / "ppo.json"` makes it; at most 1 MiB) that the script does not write itself (roundtrip.py reads those from what it writes). The data becomes an expression of
 literals whose nodes stand where their scalars are written in the file (textdata.data_expression), so
 a finding about a value points at the file and line that write it; no fix edits such a file (the fix
 engine edits Python modules only) and says where to change it instead.
@@ -45,12 +45,15 @@ class DataFile:
         return self.code(node).strip()
 
 
-def read_data_file(script: str, shown_script: str, path: str, form: str) -> Union[DataFile, str]:
-    """The data file `path` names beside the script at `script` (its absolute path; `shown_script` as
-    reports name it), or why it is not read."""
-    if os.path.isabs(path) or ".." in path.replace("\\", "/").split("/"):
+def read_data_file(script: str, shown_script: str, root: str, path: str, form: str) -> Union[DataFile, str]:
+    """The data file `path` names (relative: beside the script at `script`, its absolute path; absolute:
+    in the project under `root`), with the path reports name it by (as `shown_script` names the
+    script), or why it is not read."""
+    folder = os.path.dirname(script)
+    full = os.path.normpath(os.path.join(folder, path))
+    if not os.path.isabs(path) and ".." in path.replace("\\", "/").split("/") \
+            or not full.startswith(os.path.join(root if os.path.isabs(path) else folder, "")):
         return f"`{path}` is not a file of the project beside the script"
-    full = os.path.join(os.path.dirname(script), path)
     if not os.path.isfile(full):
         return f"`{path}` is not beside the script"
     try:
@@ -60,7 +63,7 @@ def read_data_file(script: str, shown_script: str, path: str, form: str) -> Unio
             text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
         return f"`{path}` cannot be read: {error}"
-    shown = os.path.normpath(os.path.join(os.path.dirname(shown_script), path))
+    shown = os.path.normpath(os.path.join(os.path.dirname(shown_script), os.path.relpath(full, folder)))
     try:
         return DataFile(text, shown, form)
     except Unreadable as why:
@@ -68,5 +71,5 @@ def read_data_file(script: str, shown_script: str, path: str, form: str) -> Unio
 
 
 def data_form(loader: str) -> Optional[str]:
-    """The format a loader reads an opened file in: JSON for json.load, YAML for yaml's; None for others."""
-    return "json" if loader == "json.load" else "yaml" if loader.startswith("yaml.") else None
+    """The format a loader reads a file's stream or text in: JSON for json's, YAML for yaml's."""
+    return "json" if loader.startswith("json.") else "yaml" if loader.startswith("yaml.") else None

@@ -115,7 +115,7 @@ class Project:
         """The data file `path` beside the script, read once a run, or why it is not read."""
         key = (path, form)
         if key not in self._data:
-            found = self._data[key] = read_data_file(self.path, self.filename, path, form)
+            found = self._data[key] = read_data_file(self.path, self.filename, self.root, path, form)
             if isinstance(found, DataFile):
                 self.data_files.append(found)
         return self._data[key]
