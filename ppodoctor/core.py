@@ -242,13 +242,13 @@ def _elsewhere(origin: Optional[Origin]) -> Optional[tuple[Span, str]]:
 def _binding_holding(setup: PPOSetup, span: Span) -> Optional[RoleBinding]:
     """The role whose object's origin (its call, keywords, operations, what it wraps) has `span`."""
     for binding in setup.roles:
-        origin = binding.origin
-        while origin is not None:
-            spans = [origin.span] + [k.span for k in origin.keywords] + [k.value_span for k in origin.keywords] \
-                + [o.span for o in origin.operations]
-            if span in spans:
-                return binding
-            origin = origin.base
+        for origin in binding.members():  # a list's elements each (reward functions), else the value
+            while origin is not None:
+                spans = [origin.span] + [k.span for k in origin.keywords] + [k.value_span for k in origin.keywords] \
+                    + [o.span for o in origin.operations] + [origin.function.name_span if origin.function else None]
+                if span in spans:
+                    return binding
+                origin = origin.base
     return None
 
 

@@ -12,6 +12,7 @@ config rebuilt, the reward functions called by TRL's own `_calculate_rewards`, .
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -156,3 +157,30 @@ def test_a_fix_that_leaves_the_config_invalid_is_refuted_with_trls_error(models,
                      said), said
     assert script.read_text() == text
 
+
+
+REWARDS_MODULE = "def length_reward(completions{rest}):\n    return [-abs(8 - len(text)) / 10.0 for text in completions]\n"
+
+
+def test_a_reward_function_of_a_project_module_is_found_and_fixed_there(models, python116, tmp_path):
+    """The reward function comes from `rewards.py` beside the script: the finding is at the trainer's
+    argument and points at the function there; `fix --write` edits that module (the probe confirming it
+    over the module's new text), leaves the script as it was, and the run trains."""
+    text = (SCRIPTS / "grpo_function.py").read_text()
+    own = "def length_reward(completions, **kwargs):\n    return [float(len(completion)) for completion in completions]\n"
+    assert own in text
+    script = place(tmp_path, models, "grpo_function", "from rewards import length_reward\n" + text.replace(own, ""))
+    module = tmp_path / "rewards.py"
+    module.write_text(REWARDS_MODULE.format(rest=""))
+    failed = run(python116, script)
+    assert "got an unexpected keyword argument 'prompts'" in failed.stderr, failed.stderr[-1500:]
+    done = ppodoctor("check", "--trl-version", "1.16.0", "--output-format", "json", script.name, cwd=tmp_path)
+    (finding,) = json.loads(done.stdout)
+    assert finding["code"] == "PPD603" and finding["fix"]["applicability"] == "safe"
+    assert [(r["filename"], r["location"]["row"]) for r in finding["related"]] == [("rewards.py", 1)]
+    before = script.read_bytes()
+    written = fix_write(python116, script)
+    assert "PPD603 fixed (confirmed)" in written.stdout + written.stderr, written.stdout + written.stderr
+    assert module.read_text() == REWARDS_MODULE.format(rest=", **kwargs") and script.read_bytes() == before
+    trained = run(python116, script)
+    assert trained.returncode == 0 and "'train_runtime'" in trained.stdout + trained.stderr, trained.stderr[-2000:]
