@@ -21,7 +21,7 @@ from .screening import Screened, screen
 from .setup.model import FileSetup, Origin, PPOSetup, RoleBinding
 from .trl_api.eras import Target
 from .trl_api.target import resolve_target
-from .types import Diagnostic, ExitStatus, Related, Screen, Span, exit_status
+from .types import Applicability, Diagnostic, ExitStatus, Related, Screen, Span, exit_status
 
 @record
 class FileReport(Record):
@@ -149,7 +149,7 @@ def run_rules(setup: FileSetup, text: str, target: Target, settings: Settings, l
     found = []
     for rule in select_rules(*settings.rule_codes(setup.path)):
         for diagnostic in rule.check(context):
-            diagnostic = _in_this_file(diagnostic, setup)
+            diagnostic = _in_this_file(_fix_in_data_file(rule, diagnostic, setup, text, target), setup)
             if not noqa.is_silenced(diagnostic.code, diagnostic.noqa_lines, table):
                 found.append(dataclasses.replace(diagnostic, filename=setup.path))
     found = _without_superseded(found)
@@ -193,7 +193,8 @@ def _in_this_file(diagnostic: Diagnostic, file_setup: FileSetup) -> Diagnostic:
         primary = binding.value_span if binding is not None else setup.callee_span
         lines = tuple(sorted({primary.line, setup.span.line}))
         what = f"`{binding.text}` comes from here" if binding is not None else "the cause is here"
-        return dataclasses.replace(diagnostic, span=primary, noqa_lines=lines, related=(Related(span, what),))
+        return dataclasses.replace(diagnostic, span=primary, noqa_lines=lines,
+                                   related=(Related(span, what), *diagnostic.related))
     if setup is None:
         return diagnostic
     for binding in setup.roles:
@@ -201,7 +202,30 @@ def _in_this_file(diagnostic: Diagnostic, file_setup: FileSetup) -> Diagnostic:
             cause = _elsewhere(binding.origin)
             if cause is not None:
                 made = f"`{binding.text}` is made here: `{cause[1]}`" if cause[1] else f"`{binding.text}` is made here"
-                return dataclasses.replace(diagnostic, related=(Related(cause[0], made),))
+                return dataclasses.replace(diagnostic, related=(Related(cause[0], made), *diagnostic.related))
+    return diagnostic
+
+
+def _fix_in_data_file(rule, diagnostic: Diagnostic, setup: FileSetup, text: str, target: Target) -> Diagnostic:
+    """A fix whose edits would fall in a data file the script reads (setup/datafiles.py: a JSON or YAML
+    config) is advice only, and the finding points at the line there: no fix edits such a file."""
+    if diagnostic.fix is None or not setup.data_files:
+        return diagnostic
+    # the fix machinery loads only for a script that reads a data file (cold start)
+    from .fixes.source import Elsewhere, SourceMap
+    from .rules.base import FixContext, setup_of
+
+    try:
+        rule.fix(diagnostic, FixContext(file=setup, setup=setup_of(setup, diagnostic),
+                                                   source=SourceMap(text, "\n"), target=target))
+    except Elsewhere as moved:
+        if moved.file in setup.data_files:
+            return dataclasses.replace(
+                diagnostic, fix=dataclasses.replace(diagnostic.fix, applicability=Applicability.DISPLAY_ONLY),
+                related=(*diagnostic.related, Related(Span(moved.line, 1, moved.line, 1, moved.file),
+                                                      f"written in {moved.file}: change it there")))
+    except Exception:  # noqa: BLE001 - a fix that fails here fails in `fix` too, which says why
+        pass
     return diagnostic
 
 
@@ -218,13 +242,13 @@ def _elsewhere(origin: Optional[Origin]) -> Optional[tuple[Span, str]]:
 def _binding_holding(setup: PPOSetup, span: Span) -> Optional[RoleBinding]:
     """The role whose object's origin (its call, keywords, operations, what it wraps) has `span`."""
     for binding in setup.roles:
-        origin = binding.origin
-        while origin is not None:
-            spans = [origin.span] + [k.span for k in origin.keywords] + [k.value_span for k in origin.keywords] \
-                + [o.span for o in origin.operations]
-            if span in spans:
-                return binding
-            origin = origin.base
+        for origin in binding.members():  # a list's elements each (reward functions), else the value
+            while origin is not None:
+                spans = [origin.span] + [k.span for k in origin.keywords] + [k.value_span for k in origin.keywords] \
+                    + [o.span for o in origin.operations] + [origin.function.name_span if origin.function else None]
+                if span in spans:
+                    return binding
+                origin = origin.base
     return None
 
 

@@ -12,6 +12,7 @@ import pytest
 from ppodoctor.api import check_source, probe_report, CheckReport
 from ppodoctor.probe import ProbeOptions, probe_files
 from ppodoctor.pipeline.verdicts import annotate, runtime_findings
+from ppodoctor.probe.device_plan import Distribution, device_plan
 from ppodoctor.probe.memory import memory_plan
 from ppodoctor.probe.probe_checks import Built, Check, Status
 from ppodoctor.rules import all_rules
@@ -116,6 +117,10 @@ def test_value_model_that_is_the_reward_model_puts_the_reward_in_the_optimizer(p
     plan = {m.role: m for m in memory_plan(facts).models}
     assert plan["reward"].trained and plan["value"].shared_with == "reward" and plan["value"].total_bytes == 0
     assert plan["reward"].total_bytes == 4 * plan["reward"].weight_bytes, "the shared object gets grads and AdamW"
+    # the per-device plan is the same plan: the reward object is trained in the PPO engine there too
+    per_device = {r.role: r for r in device_plan(facts, Distribution(8)).roles}
+    assert per_device["reward"].trained and per_device["reward"].on_device == plan["reward"].total_bytes
+    assert per_device["value"].shared_with == "reward" and per_device["value"].on_device == 0
     _, policy_facts = _verdicts(probed, "value_is_policy")
     assert policy_facts.check(Check.REWARD_NOT_TRAINED).status is Status.PASS, "the reward there is its own object"
 

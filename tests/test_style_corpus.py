@@ -2,7 +2,9 @@
 generate, each style a broken script (a mistake one rule covers) and its correct twin.
 
 `expected.json` holds, per style, the TRL era it is written for, the rule the broken script must get
-and the error real TRL raises on it (measured: trl 1.12.0 in .venv, trl 0.12.2 in .venv-trl012).
+and the error real TRL raises on it (measured: trl 1.12.0 in .venv, trl 0.12.2 in .venv-trl012, GRPO
+and RLOO styles in trl 1.16.0, .venv-trl116). A script may read a data file of its own beside it
+(`broken.json` / `twin.json`, or `.yaml`), laid out with it.
 The scripts read their models from `models/` beside them (relative paths, or an environment variable
 that defaults to it); the tests lay the styles out in a temporary tree with `models` linked in.
 
@@ -35,6 +37,7 @@ STYLES_DIR = ROOT / "fixtures" / "styles"
 EXPECTED = json.loads((STYLES_DIR / "expected.json").read_text())
 STYLES = sorted(EXPECTED["styles"])
 SCRIPTS = ("broken", "twin")
+DATA_SUFFIXES = (".json", ".yaml")  # a script's own data file: `broken.json` beside `broken.py`
 
 # `check` (static) does not report the broken script's rule, as an error, at the mistake.
 CHECK_MISSES: dict[str, str] = {}  # (style -> reason; none today: every broken script gets its rule)
@@ -106,6 +109,9 @@ def _lay_out(root: Path, models: dict, styles, scripts=SCRIPTS) -> dict:
         for script in scripts:
             paths[(style, script)] = directory / f"{script}.py"
             shutil.copy(STYLES_DIR / style / f"{script}.py", paths[(style, script)])
+            for data in (STYLES_DIR / style / f"{script}{suffix}" for suffix in DATA_SUFFIXES):
+                if data.exists():
+                    shutil.copy(data, directory / data.name)
     return paths
 
 
@@ -137,7 +143,9 @@ def test_the_corpus_is_what_the_expectations_name():
     on_disk = sorted(p.name for p in STYLES_DIR.iterdir() if p.is_dir())
     assert on_disk == STYLES and len(STYLES) >= 16
     for style in STYLES:
-        assert {p.name for p in (STYLES_DIR / style).iterdir()} == {"broken.py", "twin.py"}
+        names = {p.name for p in (STYLES_DIR / style).iterdir()}
+        assert names - {f"{script}{suffix}" for script in SCRIPTS for suffix in DATA_SUFFIXES} == \
+            {"broken.py", "twin.py"}, names
         assert EXPECTED["styles"][style]["broken"]["rule"] and EXPECTED["styles"][style]["twin"]["rule"] is None
 
 

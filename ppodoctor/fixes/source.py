@@ -31,7 +31,7 @@ class Elsewhere(Declined):
 
     def __init__(self, file: str, line: int) -> None:
         super().__init__(f"the cause is in {file or 'the checked script'}:{line}; edit it there")
-        self.file = file
+        self.file, self.line = file, line
 
 
 class SourceMap:

@@ -192,8 +192,8 @@ def render_device_plans(plans, request: PlanRequest) -> str:
                 ("trained" if role.trained else "frozen") + (f", {human_bytes(role.offloaded)} on the CPU"
                                                             if role.offloaded else "")
             out.append(f"  {role.role:<10} {human_count(role.params):>8}  {human_bytes(role.on_device):>11}  {note}")
-        for role in plan.missing:
-            out.append(f"  {role:<10} not counted: the probe did not build it")
+        for role, reason in plan.missing:
+            out.append(f"  {role:<10} not counted: {reason}")
         out.append(f"  model states {human_bytes(plan.model_states)}; generation cache {human_bytes(plan.kv_cache)}; "
                    f"logits (fp32) {human_bytes(plan.logits)}; activations {human_bytes(plan.activations)}")
         verdict = ""

@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from . import zero
-from .setup_facts import ModelFacts, SetupFacts
+from .probe_checks import Built
+from .setup_facts import ROLES, ModelFacts, SetupFacts
 
 TRAINED = ("policy", "value")
-FROZEN = ("reference", "reward")
 _DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 GIB = 1024 ** 3
 
@@ -59,7 +59,9 @@ class RoleMemory:
     trained: bool
     on_device: int  # bytes one GPU holds for this role's model states
     offloaded: int = 0  # bytes moved to the CPU, per rank
-    shared_with: str = ""
+    shared_with: str = ""  # another role that is the same object: counted once, there
+    dtype: str = ""
+    weight_bytes: int = 0  # the weights alone, as the probe counted them
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class DevicePlan:
     activations: int
     distribution: Distribution
     workload: Workload
-    missing: tuple[str, ...] = ()  # roles whose model the probe could not build: not counted
+    missing: tuple[tuple[str, str], ...] = ()  # (role, reason): models the probe could not build, not counted
 
     @property
     def model_states(self) -> int:
@@ -88,24 +90,24 @@ class DevicePlan:
                 "model_states_bytes": self.model_states, "kv_cache_bytes": self.kv_cache,
                 "logits_bytes": self.logits, "activations_bytes": self.activations, "peak_bytes": self.peak,
                 "distribution": self.distribution.__dict__, "workload": self.workload.__dict__,
-                "missing": list(self.missing)}
+                "missing": [dict(role=role, reason=reason) for role, reason in self.missing]}
 
 
-def trained_states(params: int, largest_layer: int, param_bytes: int, d: Distribution) -> tuple[int, int]:
-    """(bytes on one GPU, bytes offloaded per rank) for a model the run trains: zero.py's ZeRO figures
-    under DeepSpeed, else every rank holds weights, gradients and torch's two AdamW moments at the
-    parameters' dtype (one byte a moment for an 8-bit optimizer)."""
+def trained_states(params: int, weight_bytes: int, largest_layer: int, d: Distribution) -> tuple[int, int]:
+    """(bytes on one GPU, bytes offloaded per rank) for the models the run trains: zero.py's ZeRO figures
+    under DeepSpeed, else every rank holds weights, gradients and torch's two AdamW moments like the
+    weights (one byte a moment for an 8-bit optimizer)."""
     if d.zero_stage is None:
-        moments = 2 * params * (1 if d.optimizer_bits == 8 else param_bytes)
-        return 2 * params * param_bytes + moments, 0
+        moments = 2 * params if d.optimizer_bits == 8 else 2 * weight_bytes
+        return 2 * weight_bytes + moments, 0
     states = zero.trained_states(params, max(1, d.world_size), d.zero_stage, d.offload_optimizer, d.offload_params,
                                  largest_layer)
     return states.device_bytes, states.host_bytes
 
 
-def frozen_states(params: int, param_bytes: int, d: Distribution) -> tuple[int, int]:
+def frozen_states(params: int, weight_bytes: int, d: Distribution) -> tuple[int, int]:
     if d.zero_stage is None:
-        return params * param_bytes, 0
+        return weight_bytes, 0
     states = zero.frozen_states(params, max(1, d.world_size), d.zero_stage, d.offload_params)
     return states.device_bytes, states.host_bytes
 
@@ -114,30 +116,36 @@ def device_plan(facts: Optional[SetupFacts], distribution: Distribution = Distri
                 workload: Workload = Workload()) -> DevicePlan:
     models: dict[str, ModelFacts] = {}
     missing = []
-    for role in TRAINED + FROZEN:
+    for role in ROLES:
         model = facts.model(role) if facts is not None else None
         if model is not None and model.built:
             models[role] = model
-        else:
-            missing.append(role)
-    roles = []
-    trained_roles = [r for r in TRAINED if r in models and not models[r].same_as]
-    # The frozen roles that are a trained object (the value model is the reward object) are trained there.
+        elif model is not None and model.status is Built.UNCHECKED:
+            missing.append((role, model.reason))
+    # PPO trains the policy and the value model as one engine; a role that is one of their objects (the
+    # value model is the reward object) is trained in it, counted once, at the role that holds it.
+    trained = {models[r].same_as or r for r in TRAINED if r in models}
+    owners = [r for r in ROLES if r in models and not models[r].same_as]
+    trained_roles = [r for r in owners if r in trained]
     trained_params = sum(models[r].params for r in trained_roles)
     largest = max((models[r].largest_layer for r in trained_roles), default=0)
-    param_bytes = max((_bytes(models[r]) for r in trained_roles), default=4)
-    engine, engine_off = trained_states(trained_params, largest, param_bytes, distribution)
-    for role in trained_roles:  # the engine's states shared out by parameters, for the table
-        share = models[role].params / trained_params if trained_params else 0
-        roles.append(RoleMemory(role, models[role].params, True, round(engine * share), round(engine_off * share)))
-    for role in TRAINED + FROZEN:
+    engine, engine_off = trained_states(trained_params, sum(_weights(models[r]) for r in trained_roles), largest,
+                                        distribution)
+    roles = []
+    for role in ROLES:
         model = models.get(role)
-        if model is None or role in trained_roles:
+        if model is None:
             continue
+        shape = dict(dtype=model.dtype or "?", weight_bytes=_weights(model))
         if model.same_as:
-            roles.append(RoleMemory(role, model.params, model.same_as in TRAINED, 0, 0, model.same_as))
-            continue
-        roles.append(RoleMemory(role, model.params, False, *frozen_states(model.params, _bytes(model), distribution)))
+            roles.append(RoleMemory(role, model.params, model.same_as in trained, 0, 0, model.same_as, **shape))
+        elif role in trained:  # the engine's states shared out by parameters, for the table
+            share = model.params / trained_params if trained_params else 0
+            roles.append(RoleMemory(role, model.params, True, round(engine * share), round(engine_off * share),
+                                    **shape))
+        else:
+            roles.append(RoleMemory(role, model.params, False,
+                                    *frozen_states(model.params, _weights(model), distribution), **shape))
     policy = models.get("policy")
     kv = logits = activations = 0
     if policy is not None and policy.layers and policy.kv_heads and policy.head_dim:
@@ -174,6 +182,11 @@ def parse_size(text: str) -> int:
 
 def _bytes(model: ModelFacts) -> int:
     return _DTYPE_BYTES.get(model.dtype or "", 4)
+
+
+def _weights(model: ModelFacts) -> int:
+    """The weights' bytes as the probe counted them (mixed dtypes included), else params × the dtype's size."""
+    return model.bytes or model.params * _bytes(model)
 
 
 def cheapest_fit(plan_for, distribution: Distribution, workload: Workload, gpu_bytes: int) -> Optional[str]:

@@ -1,10 +1,11 @@
-"""The memory plan: what the four models will hold in memory once training starts.
+"""The memory plan: what the four models will hold in memory once training starts, on one device
+without DeepSpeed (device_plan.py's figures at its defaults: one plan, two views).
 
 Trained models (the policy and the value model, and a reference or reward model that is one of
 those objects) hold weights, gradients and two AdamW moments, all at the parameters' dtype (torch's
 AdamW keeps its state like the parameter); frozen models (reference and reward) hold weights only.
 Activations and the generation cache come on top and depend on batch and sequence sizes, so they are
-not counted.
+not counted here (the device plan counts them for a launch).
 """
 
 from __future__ import annotations
@@ -12,12 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from .probe_checks import Built
-from .facts import model as model_of
-from .setup_facts import ROLES, SetupFacts
-
-TRAINED_ROLES = ("policy", "value")
-ADAMW_STATES = 2
+from .device_plan import device_plan
+from .setup_facts import SetupFacts
 
 
 @dataclass(frozen=True)
@@ -28,12 +25,7 @@ class ModelMemory:
     weight_bytes: int
     trained: bool
     shared_with: str = ""  # another role that is the same object: counted once, there
-
-    @property
-    def total_bytes(self) -> int:
-        if self.shared_with:
-            return 0
-        return self.weight_bytes * (2 + ADAMW_STATES if self.trained else 1)
+    total_bytes: int = 0  # weights, and for a trained model its gradients and AdamW moments
 
 
 @dataclass(frozen=True)
@@ -54,17 +46,9 @@ class MemoryPlan:
 
 
 def memory_plan(facts: Optional[SetupFacts]) -> MemoryPlan:
-    models, missing = [], []
-    for role in ROLES:
-        model = model_of(facts, role)
-        if model.built:
-            # An object that a trained role shares (the value model is the reward object) is trained there.
-            trained = role in TRAINED_ROLES or (facts is not None and any(
-                facts.model(other).same_as == role for other in TRAINED_ROLES))
-            models.append(ModelMemory(role, model.params, model.dtype or "?", model.bytes, trained, model.same_as))
-        elif model.status is Built.UNCHECKED:
-            missing.append((role, model.reason))
-    return MemoryPlan(tuple(models), tuple(missing))
+    plan = device_plan(facts)
+    return MemoryPlan(tuple(ModelMemory(r.role, r.params, r.dtype, r.weight_bytes, r.trained, r.shared_with,
+                                        r.on_device) for r in plan.roles), plan.missing)
 
 
 def human_bytes(count: float) -> str:

@@ -17,7 +17,9 @@ def location(diagnostic: Diagnostic) -> str:
 
 
 def headline(diagnostic: Diagnostic, style: Styler = plain) -> str:
-    marker = style(" [*]", fg="cyan") if diagnostic.fix is not None else ""
+    # as ruff marks it: a fix `fix` may write (advice only is no fix it writes)
+    marker = style(" [*]", fg="cyan") if diagnostic.fix is not None and diagnostic.fix.applicability != DISPLAY_ONLY \
+        else ""
     colour = "red" if diagnostic.severity == ERROR else "yellow"
     return f"{style(location(diagnostic), bold=True)}: {style(diagnostic.code, fg=colour, bold=True)}{marker} " \
            f"{diagnostic.message}"

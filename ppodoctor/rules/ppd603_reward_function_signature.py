@@ -30,8 +30,9 @@ class RewardFunctionSignature(Rule):
     (`def reward(completions, **kwargs)`), and return a list with one float per completion. The fix
     adds `**kwargs` where that is all that is missing (safe: the function cannot be called otherwise);
     a missing column or a returned number is yours to change.
-    The rule reads functions defined in the file (and lambdas), and `functools.partial`s of them by the
-    parameters the partial leaves; it says nothing of imported ones, and
+    The rule reads functions defined in the file or in a module of the project it imports (where the
+    fix then edits them), lambdas, and `functools.partial`s of them by the parameters the partial
+    leaves; it says nothing of functions from installed packages, and
     a required parameter is judged only when the dataset's columns are visible.
     """
 
@@ -130,7 +131,7 @@ class RewardFunctionSignature(Rule):
             if shape is None or shape.name_span is None or (shape.name_span, shape.parameters) in seen:
                 continue
             seen.add((shape.name_span, shape.parameters))
-            span = shape.name_span if not shape.name_span.file else binding.value_span
+            span = shape.name_span  # in a project module: core reports it at the argument, pointing there
             problem, fixable = _signature_problem(shape, passed)
             if problem:
                 fix = Fix(self.fix_title, SAFE, (("function", origin.function),)) if fixable else None
@@ -149,8 +150,8 @@ class RewardFunctionSignature(Rule):
 
     def fix(self, diagnostic, context):
         shape: FunctionShape = diagnostic.fix.param("function")
-        if shape.name_span.file:
-            raise Declined(f"the function is defined in {shape.name_span.file}; edit it there")
+        # a function of a project module: the engine asks again with that module's map, and edits it there
+        context.source.here(shape.name_span)
         last = shape.last_parameter
         if last is not None:
             return (context.source.insert_at(last.end_line, last.end_column, ", **kwargs"),)

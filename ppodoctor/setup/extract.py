@@ -79,9 +79,11 @@ class _Extractor:
         )
         mentions_value_head = any("ValueHead" in (i.name or "") or "PreTrainedModelWrapper" in (i.name or "")
                                   for i in imports)
+        project = self.resolver.project
         return FileSetup(self.path, tuple(setups), imports, mentions_value_head,
                          self._free_configs(setups, config_sites), refusals=self._refusals(),
-                         group_setups=tuple(group_setups))
+                         group_setups=tuple(group_setups),
+                         data_files=tuple(data.shown for data in project.data_files) if project else ())
 
     def _refusals(self) -> tuple[ArgvRefusal, ...]:
         """What the script's parsers would refuse in the launch's command line, at each parse call."""

@@ -325,6 +325,7 @@ class FileSetup(Record):
     # RLOOTrainer / GRPOTrainer constructions: a rule's setup_index counts them after `setups`
     # (all_setups), so everything that reads PPO calls by index (the probe, migrate) is unchanged.
     group_setups: tuple[PPOSetup, ...] = ()
+    data_files: tuple[str, ...] = ()  # the JSON/YAML files of the project it reads values from (datafiles.py)
 
     def all_setups(self) -> tuple[PPOSetup, ...]:
         return self.setups + self.group_setups

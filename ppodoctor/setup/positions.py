@@ -96,6 +96,14 @@ class Positions:
         self._line_starts = starts
         self._ranges: dict = {}
 
+    @classmethod
+    def of_text(cls, code: str) -> "Positions":
+        """Positions in a text that is no Python module (a data file): empty until nodes are recorded."""
+        made = cls.__new__(cls)
+        made.offsets, made._nodes, made.code, made._ranges = {}, [], code, {}
+        made._line_starts = [0, *(match.end() for match in _NEWLINE.finditer(code))]
+        return made
+
     def offsets_of(self, node) -> tuple[int, int]:
         return self.offsets[id(node)]
 

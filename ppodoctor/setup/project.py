@@ -17,11 +17,12 @@ large, or is one too many stays an import, and its unknowns say why.
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Optional, Union
 
 import libcst as cst
 
 from .context import Context
+from .datafiles import DataFile, read_data_file
 from .facts import Binding, BindingKind, ModuleFacts, Scope
 from .scopes import collect
 
@@ -107,6 +108,17 @@ class Project:
         self._located: dict[tuple[str, str], Optional[str]] = {}
         self.refused: dict[str, str] = {}  # an import's qualified name → why it is not followed
         self._stars: dict[int, list[ModuleFacts]] = {}
+        self.data_files: list[DataFile] = []  # the JSON/YAML files the script reads, once each
+        self._data: dict[tuple[str, str], Union[DataFile, str]] = {}
+
+    def data_file(self, path: str, form: str) -> Union[DataFile, str]:
+        """The data file `path` beside the script, read once a run, or why it is not read."""
+        key = (path, form)
+        if key not in self._data:
+            found = self._data[key] = read_data_file(self.path, self.filename, self.root, path, form)
+            if isinstance(found, DataFile):
+                self.data_files.append(found)
+        return self._data[key]
 
     # --- which file a module is -----------------------------------------------------------------
     def _locate(self, importer: str, dotted: str) -> Optional[str]:
@@ -258,6 +270,9 @@ class ProjectFacts:
         for facts, _path, shown in self.project.modules:
             if node in facts.positions:
                 return facts, shown
+        for data in self.project.data_files:
+            if node in data.positions:
+                return data, data.shown
         return main, ""
 
     def range(self, node: cst.CSTNode):
@@ -298,7 +313,7 @@ class ProjectResolution:
         return found
 
     def _project_used(self) -> None:
-        if self.project.modules and not isinstance(self.facts, ProjectFacts):
+        if (self.project.modules or self.project.data_files) and not isinstance(self.facts, ProjectFacts):
             self.facts = ProjectFacts(self.project)
 
     def project_module(self, node: cst.BaseExpression, ctx) -> Optional[ModuleFacts]:

@@ -1,4 +1,5 @@
-"""Data the script reads: what it wrote itself, an INI text it holds, a config file of the project.
+"""Data the script reads: what it wrote itself, an INI text it holds, a config file of the project
+(INI here, JSON and YAML in datafiles.py).
 
 JSON/YAML round-trips: `json.dump(config, open(PATH, "w"))` then `json.load(open(PATH))` (or
 `yaml.safe_dump` / `yaml.safe_load`, each with `with open(...) as f`). What comes back is what went
@@ -19,6 +20,7 @@ from typing import Optional
 import libcst as cst
 
 from .context import Context
+from .datafiles import DataFile, data_form
 from .inidata import IniResolution
 from .textdata import TextDataResolution
 from .scanner import descendants
@@ -42,7 +44,7 @@ class RoundTripResolution(IniResolution, TextDataResolution):
         positional = [a for a in call.args if a.keyword is None and not a.star]
         if not positional:
             return None
-        path = self._opened_path(positional[0].value, ctx, writing=False)
+        path = self._read_path(positional[0].value, ctx)
         if path is None:
             return None
         written = []
@@ -57,10 +59,42 @@ class RoundTripResolution(IniResolution, TextDataResolution):
             site_ctx = Context(site.scope, site.position, site.path)
             if self._opened_path(handle, site_ctx, writing=True) == path:
                 written.append((site, args[0].value, site_ctx))
+        if not written:  # a file of the project, not this script's own
+            return self._project_data(path, call, ctx, depth)
         if len(written) != 1 or written[0][0].position >= self.facts.position(call):
             return None  # written more than once, or after the read: what is read cannot be told
         _site, obj, site_ctx = written[0]
         return self.mapping_view(obj, site_ctx, depth + 1)
+
+    def _project_data(self, path: str, call: cst.Call, ctx: Context, depth: int):
+        """The mapping a loader reads from a JSON/YAML file beside the script (datafiles.py), or None."""
+        form = data_form(self.qualname(call.func, ctx))
+        project = getattr(self, "project", None)
+        if any(at[0] == path for at, _text in self._written_texts()):
+            return None  # the script writes the file some other way: what it holds when read is not the disk's
+        found = project.data_file(path, form) if project is not None and form is not None else None
+        if not isinstance(found, DataFile):
+            return None
+        self._project_used()  # the file's nodes answer their positions through the project's facts
+        return self.mapping_view(found.expression, ctx, depth + 1)
+
+    def _read_path(self, node: cst.BaseExpression, ctx: Context) -> Optional[str]:
+        """The literal path of the file whose stream or text `node` is: `open(P)` (or the name a `with`
+        binds to it), `Path(P).open()`, and its text: `open(P).read()`, `Path(P).read_text()`."""
+        opened = self._opened_path(node, ctx, writing=False)
+        if opened is not None or not isinstance(node, cst.Call) or node.args \
+                or not isinstance(node.func, cst.Attribute):
+            return opened
+        method, receiver = node.func.attr.value, node.func.value
+        if method == "read":
+            return self._opened_path(receiver, ctx, writing=False)
+        if method not in ("read_text", "open"):
+            return None
+        if isinstance(receiver, cst.Call) and len(receiver.args) == 1 and not receiver.args[0].keyword \
+                and self.qualname(receiver.func, ctx) in ("pathlib.Path", "pathlib.PurePath"):
+            receiver = receiver.args[0].value
+        path = self.value(receiver, ctx)  # a path a `pathlib` expression makes (pathvalues.py)
+        return path.value if path.kind == ValueKind.LITERAL and isinstance(path.value, str) else None
 
     def _opened_path(self, handle: cst.BaseExpression, ctx: Context, writing: bool) -> Optional[str]:
         """The literal path of `open(PATH[, mode])` that `handle` is (or names, through `with ... as`),

@@ -28,7 +28,7 @@ TEXT_LOADERS = {"json.loads": "json", "yaml.safe_load": "yaml", "yaml.load": "ya
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-class _Unreadable(Exception):
+class Unreadable(Exception):
     """The text's data cannot be written as literals that stand where the text writes them."""
 
 
@@ -49,7 +49,7 @@ def _scalar(value: Any) -> cst.BaseExpression:
     if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
         number = cst.Integer(repr(abs(value))) if isinstance(value, int) else cst.Float(repr(abs(value)))
         return cst.UnaryOperation(cst.Minus(), number) if value < 0 else number
-    raise _Unreadable(f"a {type(value).__name__} value is not a literal")
+    raise Unreadable(f"a {type(value).__name__} value is not a literal")
 
 
 class TextDataResolution:
@@ -77,52 +77,58 @@ class TextDataResolution:
         if id(string) not in cache:
             try:
                 cache[id(string)] = (string, self._parse_text(string, form))
-            except _Unreadable as why:
+            except Unreadable as why:
                 cache[id(string)] = (string, str(why))
         return cache[id(string)][1]
 
     def _parse_text(self, string: cst.BaseExpression, form: str) -> cst.BaseExpression:
-        try:
-            import yaml  # not a dependency of ppodoctor: a script that parses YAML has it installed
-        except ImportError:
-            raise _Unreadable("PyYAML is not installed where ppodoctor runs") from None
         raw = string.value if isinstance(string, cst.SimpleString) else ""
         prefix = len(raw) - len(raw.lstrip("rRuU"))
         if not raw or "\\" in raw:
-            raise _Unreadable("the text's characters are not the source's (escapes or several strings)")
+            raise Unreadable("the text's characters are not the source's (escapes or several strings)")
         quote = 3 if raw[prefix:prefix + 3] in ('"""', "'''") else 1
         text = raw[prefix + quote:len(raw) - quote]
         owner = self.facts._owner(string)[0] if hasattr(self.facts, "_owner") else self.facts
-        positions = owner.positions
-        start = positions.offsets_of(string)[0] + prefix + quote
-        try:
-            expected = json.loads(text) if form == "json" else yaml.safe_load(text)
-            loader = yaml.SafeLoader(text)
-            try:
-                root = loader.get_single_node()
-                made = self._data_node(root, loader, positions, start, yaml) if root is not None else cst.Name("None")
-            finally:
-                loader.dispose()
-        except (ValueError, yaml.YAMLError) as error:
-            raise _Unreadable(f"the text does not parse: {str(error).splitlines()[0]}") from None
-        shown = literal(made)
-        if shown is NOT_LITERAL or shown != _as_tuples(expected):
-            raise _Unreadable("the text's data is not literals alone")
-        return made
+        return data_expression(text, form, owner.positions, owner.positions.offsets_of(string)[0] + prefix + quote)
 
-    def _data_node(self, node, loader, positions, start: int, yaml) -> cst.BaseExpression:
-        if isinstance(node, yaml.MappingNode):
-            items = []
-            for key, value in node.value:
-                if key.tag == _MERGE:
-                    raise _Unreadable("a YAML merge key (`<<`)")
-                items.append(cst.DictElement(self._data_node(key, loader, positions, start, yaml),
-                                             self._data_node(value, loader, positions, start, yaml)))
-            made = cst.Dict(items)
-        elif isinstance(node, yaml.SequenceNode):
-            made = cst.List([cst.Element(self._data_node(item, loader, positions, start, yaml)) for item in node.value])
-        else:
-            made = _scalar(loader.construct_object(node))
-        # where the item is written in the text: its scalar, or its block
-        positions.record(made, start + node.start_mark.index, start + node.end_mark.index)
-        return made
+
+def data_expression(text: str, form: str, positions, start: int) -> cst.BaseExpression:
+    """The data `text` holds ("json" or "yaml") as an expression of literals whose nodes are recorded in
+    `positions` where their scalars are written (`start`: the text's first character there); raises
+    Unreadable when the data is not literals alone, or PyYAML is not installed here."""
+    try:
+        import yaml  # not a dependency of ppodoctor: a script that parses YAML has it installed
+    except ImportError:
+        raise Unreadable("PyYAML is not installed where ppodoctor runs") from None
+    try:
+        expected = json.loads(text) if form == "json" else yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            made = _data_node(root, loader, positions, start, yaml) if root is not None else cst.Name("None")
+        finally:
+            loader.dispose()
+    except (ValueError, yaml.YAMLError) as error:
+        raise Unreadable(f"the text does not parse: {str(error).splitlines()[0]}") from None
+    shown = literal(made)
+    if shown is NOT_LITERAL or shown != _as_tuples(expected):
+        raise Unreadable("the text's data is not literals alone")
+    return made
+
+
+def _data_node(node, loader, positions, start: int, yaml) -> cst.BaseExpression:
+    if isinstance(node, yaml.MappingNode):
+        items = []
+        for key, value in node.value:
+            if key.tag == _MERGE:
+                raise Unreadable("a YAML merge key (`<<`)")
+            items.append(cst.DictElement(_data_node(key, loader, positions, start, yaml),
+                                         _data_node(value, loader, positions, start, yaml)))
+        made = cst.Dict(items)
+    elif isinstance(node, yaml.SequenceNode):
+        made = cst.List([cst.Element(_data_node(item, loader, positions, start, yaml)) for item in node.value])
+    else:
+        made = _scalar(loader.construct_object(node))
+    # where the item is written in the text: its scalar, or its block
+    positions.record(made, start + node.start_mark.index, start + node.end_mark.index)
+    return made
