@@ -66,11 +66,23 @@ def shape(node: Union[cst.FunctionDef, cst.Lambda], span_of: SpanOf) -> Function
         if isinstance(star, cst.Param):
             listed.append(star)
     last = max(listed, key=lambda p: (span_of(p).line, span_of(p).column), default=None)
+    last_span = _parameter_span(last, span_of) if last is not None else None
     if isinstance(node, cst.Lambda):
-        return FunctionShape("<lambda>", parameters, (_return_kind(node.body),), False,
-                             span_of(last) if last is not None else None, span_of(node))
+        return FunctionShape("<lambda>", parameters, (_return_kind(node.body),), False, last_span, span_of(node))
     return FunctionShape(node.name.value, parameters, tuple(_returns(node)), node.asynchronous is not None,
-                         span_of(last) if last is not None else None, span_of(node.name))
+                         last_span, span_of(node.name))
+
+
+def _parameter_span(param: cst.Param, span_of: SpanOf) -> Span:
+    """The whole parameter, `name: annotation = default`: libcst's syntactic range of a Param is its star
+    and name alone, and text added after a parameter goes after its default."""
+    whole = span_of(param)
+    tail = param.default if param.default is not None else \
+        param.annotation.annotation if param.annotation is not None else None
+    if tail is None:
+        return whole
+    end = span_of(tail.rpar[-1] if tail.rpar else tail)  # a parenthesised default ends at its `)`
+    return Span(whole.line, whole.column, end.end_line, end.end_column, whole.file)
 
 
 def _parameters(params: cst.Parameters) -> Iterator[FunctionParameter]:
@@ -95,7 +107,7 @@ def _returns(node: cst.FunctionDef) -> Iterator[ReturnKind]:
         yield ReturnKind.OTHER
         return
     yield from (_return_kind(value) for value in collector.values)
-    if not _ends_in_return_or_raise(node.body):
+    if not ends_in_return_or_raise(node.body):
         yield ReturnKind.NONE
 
 
@@ -120,7 +132,7 @@ class _Returns(cst.CSTVisitor):
         self.yields = True
 
 
-def _ends_in_return_or_raise(body: cst.BaseSuite) -> bool:
+def ends_in_return_or_raise(body: cst.BaseSuite) -> bool:
     """Whether control cannot fall off the end of `body` (its last statement returns or raises); an
     `if` with both branches ending so counts, anything else (loops, try, with) is taken to fall off
     only when it plainly can: unknown statements count as ending, so NONE is never a guess."""
@@ -134,7 +146,7 @@ def _ends_in_return_or_raise(body: cst.BaseSuite) -> bool:
         if last.orelse is None:
             return False
         other = last.orelse.body if isinstance(last.orelse, cst.Else) else cst.IndentedBlock(body=[last.orelse])
-        return _ends_in_return_or_raise(last.body) and _ends_in_return_or_raise(other)
+        return ends_in_return_or_raise(last.body) and ends_in_return_or_raise(other)
     return True  # a loop, try or with: leave it to the returns it holds
 
 
@@ -146,6 +158,9 @@ def _return_kind(value: Optional[cst.BaseExpression]) -> ReturnKind:
     if isinstance(value, (cst.Integer, cst.Float)) or \
             isinstance(value, cst.UnaryOperation) and isinstance(value.expression, (cst.Integer, cst.Float)):
         return ReturnKind.SCALAR
+    if isinstance(value, cst.BinaryOperation) and _return_kind(value.left) == _return_kind(value.right) == \
+            ReturnKind.SCALAR:
+        return ReturnKind.SCALAR  # arithmetic of numbers is a number (`hits / len(completions)`)
     if isinstance(value, cst.Call):
         func = value.func
         if isinstance(func, cst.Name) and (func.value in _SCALAR_CALLS or func.value == "sum" and len(value.args) == 1):
