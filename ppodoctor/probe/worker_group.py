@@ -185,8 +185,8 @@ def reward_entries(setup: dict) -> list:
 def reward_models_check(entries: list, resolver, models: dict) -> dict:
     facts, unbuilt = [], ""
     for index, origin in enumerate(entries):
-        if origin["kind"] == "function":
-            continue
+        if origin["kind"] == "function" or origin.get("function"):
+            continue  # a function, or a callable object of the file's own class: no model to build
         as_path = _from_path(origin, "AutoModelForSequenceClassification", 1) if origin["kind"] == "literal" else None
         if origin["kind"] == "literal" and as_path is None:
             unbuilt = unbuilt or f"reward_funcs[{index}] `{origin.get('text')}` is not a model path"

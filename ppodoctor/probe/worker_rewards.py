@@ -84,7 +84,9 @@ def skeleton(trainer_class, config, function):
 
 
 def reward_call_check(setup: dict, trainer_class, config_class, config, entries: list) -> dict:
-    functions = [(index, origin) for index, origin in enumerate(entries) if origin["kind"] == "function"]
+    # a function, or an object the source shows a `__call__` of (its shape): TRL calls both alike
+    functions = [(index, origin) for index, origin in enumerate(entries)
+                 if origin["kind"] == "function" or origin.get("function")]
     if not functions:
         return check_result(Status.UNCHECKED, reason="no reward function")
     if config is None:  # the call reads only the logging options: TRL's defaults stand in for a broken config

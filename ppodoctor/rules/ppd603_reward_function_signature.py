@@ -31,8 +31,9 @@ class RewardFunctionSignature(Rule):
     adds `**kwargs` where that is all that is missing (safe: the function cannot be called otherwise);
     a missing column or a returned number is yours to change.
     The rule reads functions defined in the file or in a module of the project it imports (where the
-    fix then edits them), lambdas, and `functools.partial`s of them by the parameters the partial
-    leaves; it says nothing of functions from installed packages, and
+    fix then edits them), lambdas, functions under a decorator of the file that hands them back,
+    `functools.partial`s of them by the parameters the partial leaves, and objects of the file's classes
+    by their `__call__`; it says nothing of functions from installed packages, and
     a required parameter is judged only when the dataset's columns are visible.
     """
 
@@ -87,6 +88,14 @@ class RewardFunctionSignature(Rule):
             return [-abs(target_len - len(c)) for c in completions]
         trainer = GRPOTrainer(model="Qwen/Qwen2-0.5B", reward_funcs=partial(closeness, target_len=8), args=config,
                               train_dataset=ds)
+        '''), example('''
+        from trl import RLOOTrainer
+        class LengthTarget:
+            def __init__(self, target):
+                self.target = target
+            def __call__(self, completions):
+                return [-abs(self.target - len(c)) for c in completions]
+        trainer = RLOOTrainer(model="Qwen/Qwen2-0.5B", reward_funcs=[LengthTarget(8)], args=config, train_dataset=ds)
         '''))
     valid = (example('''
         from datasets import Dataset

@@ -108,8 +108,8 @@ def _fix(funcs: RoleBinding, classes: RoleBinding, title: str):
 
 
 def _entry(member: Origin, tokenizer: str) -> Optional[str]:
-    if member.kind == OriginKind.FUNCTION:
-        return "None"
+    if member.kind == OriginKind.FUNCTION or member.function is not None:
+        return "None"  # a function or a callable object: TRL gives it no processing class
     if member.kind in _ONE_OBJECT or member.kind == OriginKind.LITERAL:
         return tokenizer  # a reward model, or its path
     return None

@@ -12,6 +12,7 @@ the cache's size) cannot be told, each call keeps its own objects, as for any fu
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Optional
 
 import libcst as cst
@@ -20,8 +21,9 @@ from ..types import OriginKind, Span, ValueKind
 from .context import Bound, Context
 from .facts import BindingKind, FunctionInfo, ScopeKind
 from .literals import NOT_LITERAL, literal
-from .model import Origin
-from .signatures import partial_shape
+from .model import LocalClass, Origin
+from .shapes import FunctionShape
+from .signatures import ends_in_return_or_raise, partial_shape, shape
 
 _PARTIAL = "functools.partial"
 _CACHES = frozenset({"functools.lru_cache", "functools.cache"})
@@ -81,6 +83,49 @@ class CallableResolution:
         text = self.text(call)
         return Origin(OriginKind.FUNCTION, key=self.key(call, ctx), text=text, function=shape,
                       reason=f"a partial of `{target.text}`")
+
+    def keeps_function(self, function: FunctionInfo) -> bool:
+        """Whether the name `function` is defined under still holds the function itself: no decorator, or
+        decorators of the file that hand their argument back unchanged (a registering decorator, which files
+        the function in a table, or the one a decorator factory returns: `@reward("brevity")`)."""
+        parent = function.scope.parent
+        if parent is None:
+            return not function.node.decorators
+        outer = Context(parent, None)  # decorators are evaluated where the `def` stands
+        return all(self._hands_back(decorator.decorator, outer) for decorator in function.node.decorators)
+
+    def _hands_back(self, expression: cst.BaseExpression, ctx: Context) -> bool:
+        if isinstance(expression, cst.Call):  # a factory: the decorator is the local function it returns
+            factory = self.local_function(expression.func, ctx)
+            if factory is None or len(factory.returns) != 1 or not isinstance(factory.returns[0][0], cst.Name):
+                return False
+            returned, position = factory.returns[0]
+            inner, scope, ambiguous = self.lookup(returned.value, Context(factory.scope, position))
+            if inner is None or ambiguous or inner.kind != BindingKind.DEF or scope is not factory.scope:
+                return False
+            decorator = inner.function
+        else:
+            decorator = self.local_function(expression, ctx)
+        if decorator is None or decorator.node.decorators or not decorator.params or decorator.klass is not None:
+            return False
+        first = decorator.params[0][0]
+        rebound = any(b.kind != BindingKind.PARAM for b in decorator.scope.bindings.get(first, ()))
+        return not rebound and bool(decorator.returns) and ends_in_return_or_raise(decorator.node.body) and \
+            all(isinstance(value, cst.Name) and value.value == first for value, _position in decorator.returns)
+
+    def instance_call_shape(self, qualname: str, ctx: Context, local: Optional[LocalClass]) -> Optional[FunctionShape]:
+        """What an instance of the class `<local>.Name` can be called with: its `__call__` without the instance
+        parameter (a reward object configured in its constructor). None when the class defines none, or may
+        take one from a class outside the file first (Python's lookup then finds that one)."""
+        klass = self.local_class(qualname, ctx)
+        if klass is None or local is None:
+            return None
+        method = self.find_method(klass, "__call__")
+        if method is None or method.node.decorators or not method.self_name or \
+                method.klass is not klass and any(local.ancestors):
+            return None  # a static or class method, or one an imported base's `__call__` may come before
+        bound = partial_shape(shape(method.node, self.span), 1, frozenset())
+        return dataclasses.replace(bound, name=f"{klass.name}.__call__") if bound is not None else None
 
     def getattr_qualname(self, call: cst.Call, ctx: Context, depth: int) -> str:
         """`getattr(transformers, "AutoModelForCausalLM")` names what `transformers.AutoModelForCausalLM`

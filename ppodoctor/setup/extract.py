@@ -311,7 +311,10 @@ class _Extractor:
             binding, scope, ambiguous = self.resolver.lookup(node.value, ctx)
             if binding is not None and not ambiguous and binding.kind == BindingKind.ASSIGN and not binding.index:
                 return self._expand_sequence(binding.value, Context(scope, binding.position, binding.path))
-        return None
+        if isinstance(node, cst.Call) and self.resolver.qualname(node.func, ctx) in ("list", "tuple") \
+                and len(node.args) == 1 and node.args[0].keyword is None and not node.args[0].star:
+            node = node.args[0].value  # `list(f(n) for n in NAMES)`
+        return self.resolver.comprehension_items(node, ctx)
 
     def _variable(self, site: CallSite) -> str:
         for bindings in site.scope.bindings.values():

@@ -8,6 +8,7 @@ from typing import Optional
 
 import libcst as cst
 
+from ..types import OriginKind
 from .context import Bound, Context
 from .literals import NOT_LITERAL, literal
 from .scanner import descendants
@@ -72,6 +73,9 @@ class LoopResolution:
             keys = cst.Call(cst.Attribute(iterable, cst.Name("keys")))
             return self._iterated(keys, names, key_name, ctx, depth + 1) if self.mapping_view(
                 iterable, ctx, depth + 1) is not None else None
+        if isinstance(iterable, cst.Attribute):  # `for name in args.rewards`, `self.names`
+            found = self._iterated_attribute(iterable, ctx, depth)
+            return self._iterated(found[0], names, key_name, found[1], depth + 1) if found is not None else None
         if isinstance(iterable, cst.Call) and self.qualname(iterable.func, ctx) == "zip":
             return self._zipped(iterable, names, key_name, ctx)
         if isinstance(iterable, (cst.Tuple, cst.List)):
@@ -110,6 +114,42 @@ class LoopResolution:
         loop_vars = tuple((name, Bound(item, display_ctx, index)) for name, index in names)
         return node.elt, ctx.replace(loop_vars=loop_vars + ctx.loop_vars,
                                      call_path=f"{ctx.call_path}/for{line}:{column}[{position}]")
+
+    def comprehension_items(self, node: cst.BaseExpression, ctx: Context, depth: int = 0) \
+            -> Optional[list[tuple[cst.BaseExpression, Context]]]:
+        """`[f(name) for name in NAMES]` over a visible iterable: each element's expression with the context
+        of its pass (the loop variables bound, an object of its own per pass); None when a filter, a nested
+        `for` or an iterable the source does not show hides how many elements there are."""
+        if not isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+            return None
+        clause = node.for_in
+        names = dict(target_names(clause.target))
+        if clause.ifs or clause.inner_for_in is not None or clause.asynchronous is not None or not names:
+            return None
+        passes = self._iterated(clause.iter, names, next(iter(names)), ctx, depth)
+        if passes is None:
+            return None
+        line, column = self.facts.position(node)
+        return [(node.elt, ctx.replace(loop_vars=loop_vars + ctx.loop_vars,
+                                       call_path=f"{ctx.call_path}/for{line}:{column}[{key}]"))
+                for key, loop_vars in passes]
+
+    def _iterated_attribute(self, node: cst.Attribute, ctx: Context, depth: int):
+        """(node, context) where the display an attribute holds is written: an instance attribute the
+        source shows, or the default of an argparse option no launch gives; None otherwise."""
+        site = self.attribute_value_node(node, ctx, depth)
+        if site is not None:
+            if isinstance(site, str):
+                return None
+            written = self.follow_index(site[0], site[2])  # an element of what is written there
+            return (written, site[1]) if written is not None else None
+        receiver = self.origin(node.value, ctx, depth=depth + 1)
+        attr = node.attr.value
+        parsed = receiver.kind == OriginKind.CALL and receiver.callee.split(".")[-1] in ("parse_args", "parse_known_args")
+        if parsed and attr in self.facts.argparse_defaults and \
+                self._argparse_launched(node.value, ctx, attr, self.text(node)) is None:
+            return self.facts.argparse_defaults[attr], Context(self.facts.root, None)
+        return None
 
     def _zipped(self, call: cst.Call, names: dict[str, tuple], key_name: str,
                 ctx: Context) -> Optional[list[tuple[str, tuple]]]:

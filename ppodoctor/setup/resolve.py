@@ -281,7 +281,7 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             return Origin(reason=f"`{name}` is imported from `{binding.qualname}`{self.import_note(binding.qualname)}",
                           key=f"import:{binding.qualname}", text=name)
         if binding.kind == BindingKind.DEF and not index and binding.function is not None \
-                and not binding.function.node.decorators:  # a decorator may turn it into anything
+                and self.keeps_function(binding.function):  # another decorator may turn it into anything
             # The function object itself (no span: nothing builds it that a fix could edit).
             return def_origin(name, "def:{}@{}:{}".format(name, *binding.position), binding.function.node, self.span)
         return Origin(reason=f"`{name}` is bound by a {binding.kind} statement", text=name)
@@ -372,7 +372,8 @@ class Resolver(ValueResolution, MappingResolution, MemberResolution, FunctionRes
             path = self._path(call, ctx, pairs, positional, depth, "")
             local = None if self._keys_only else self.local_class_facts(callee, func_ctx)
             return Origin("constructor", class_name=callee, path=path, local_class=local,
-                          config=self.config_of(callee, positional, depth), **common)
+                          config=self.config_of(callee, positional, depth),
+                          function=self.instance_call_shape(callee, func_ctx, local), **common)
         why = f"the result of `{callee or method}(...)` is not followed{self.import_note(callee)}"
         return Origin("call", reason=why, **common)
 
