@@ -60,6 +60,10 @@ FIX_FAILS = dict(CHECK_MISSES, **{
                          "per step and the number of updates) is the user's choice'",
     "setattr_overrides": "PPD401 has no fix: 'several sizes would divide; which one to change (and so the memory "
                          "per step and the number of updates) is the user's choice' (the sizes come from a setattr loop)",
+    "reward_decorator": "PPD603 has no fix for a reward function that returns one number: what one reward per "
+                        "completion should be is the user's choice (`fix --write`: 'PPD603 left: no automatic fix')",
+    "prompt_mapped": "PPD604 has no fix: 'which column holds the prompts, and whether it needs a chat template, is the "
+                     "data's meaning' (`fix --write` names the rename to make)",
     "rows_batched_map": "PPD404 not written: the probe leaves it unchecked, 'the mapped function `tokenize` is not "
                         "a lambda written in the call' (a named function mapped with batched=True)",
 })
