@@ -102,6 +102,7 @@ def test_a_registered_function_returning_a_number():
 # --- rewards picked by a comprehension ---------------------------------------------------------------------
 _TABLE = '''
 import argparse
+import functools
 def bare(completions):
     return [0.0 for _ in completions]
 TABLE = {"good": reward, "bare": bare}
@@ -119,6 +120,9 @@ args = parser.parse_args()
     ("[TABLE[name] for name in args.rewards]", ["PPD603"]),
     ("[TABLE[name] for name in ('good', 'bare')]", ["PPD603"]),
     ("[TABLE[name] for name in args.safe]", []),
+    ("[function for function in (reward, bare)]", ["PPD603"]),  # elements that are no str: keyed by position
+    ("[functools.partial(bare) for _ in range(2)]", []),  # range(...) is not a display: not expanded
+    ("[TABLE[name] for name in [n for n in NAMES]]", []),  # an iterable that is itself a comprehension
     ("[TABLE[name] for name in NAMES if name != 'bare']", []),  # filtered: which stay is not followed
     ("[TABLE[name] for name in sys.argv[1:]]", []),  # the command line's: not visible
 ])

@@ -36,8 +36,10 @@ class LoopResolution:
         return self._iterated(loop.iter, names, key.value, loop_ctx, depth)
 
     def _iterated(self, iterable: cst.BaseExpression, names: dict[str, tuple], key_name: str, ctx: Context,
-                  depth: int) -> Optional[list[tuple[str, tuple]]]:
-        """(key, loop variables) for each pass of `for <names> in <iterable>`, when all are visible."""
+                  depth: int, any_key: bool = False) -> Optional[list[tuple[str, tuple]]]:
+        """(key, loop variables) for each pass of `for <names> in <iterable>`, when all are visible. The key
+        is the str the key variable holds; with any_key (a list's elements, no mapping's keys) an element
+        of a display that is not a str literal is keyed by its position."""
         method = iterable.func.attr.value if isinstance(iterable, cst.Call) and isinstance(iterable.func,
                                                                                               cst.Attribute) else ""
         if method in ("items", "keys") and not iterable.args:
@@ -69,22 +71,25 @@ class LoopResolution:
                 return None
             inner = self.context_for(binding, scope, ctx)
             if isinstance(binding.value, (cst.Tuple, cst.List)) and not self.actions_on(iterable.value, scope):
-                return self._iterated(binding.value, names, key_name, inner, depth + 1)
+                return self._iterated(binding.value, names, key_name, inner, depth + 1, any_key)
             keys = cst.Call(cst.Attribute(iterable, cst.Name("keys")))
             return self._iterated(keys, names, key_name, ctx, depth + 1) if self.mapping_view(
                 iterable, ctx, depth + 1) is not None else None
         if isinstance(iterable, cst.Attribute):  # `for name in args.rewards`, `self.names`
             found = self._iterated_attribute(iterable, ctx, depth)
-            return self._iterated(found[0], names, key_name, found[1], depth + 1) if found is not None else None
+            return self._iterated(found[0], names, key_name, found[1], depth + 1, any_key) if found is not None \
+                else None
         if isinstance(iterable, cst.Call) and self.qualname(iterable.func, ctx) == "zip":
             return self._zipped(iterable, names, key_name, ctx)
         if isinstance(iterable, (cst.Tuple, cst.List)):
             passes = []
-            for item in iterable.elements:
+            for position, item in enumerate(iterable.elements):
                 if isinstance(item, cst.StarredElement):
                     return None
                 key_node = self.follow_index(item.value, names[key_name])
                 key = literal(key_node) if key_node is not None else NOT_LITERAL
+                if not isinstance(key, str) and any_key:
+                    key = f"#{position}"
                 if not isinstance(key, str):
                     return None
                 passes.append((key, tuple((name, Bound(item.value, ctx, index)) for name, index in names.items())))
@@ -126,7 +131,7 @@ class LoopResolution:
         names = dict(target_names(clause.target))
         if clause.ifs or clause.inner_for_in is not None or clause.asynchronous is not None or not names:
             return None
-        passes = self._iterated(clause.iter, names, next(iter(names)), ctx, depth)
+        passes = self._iterated(clause.iter, names, next(iter(names)), ctx, depth, any_key=True)
         if passes is None:
             return None
         line, column = self.facts.position(node)
