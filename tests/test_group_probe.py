@@ -20,6 +20,9 @@ from probe_helpers import MODELS
 
 FUNCTION = "def length_reward(completions, **kwargs):\n    return [float(len(c)) for c in completions]\n"
 
+SCORER = ("class Scorer:\n    def __init__(self, target):\n        self.target = target\n"
+          "    def __call__(self, completions):\n        return [-abs(self.target - len(c)) for c in completions]\n")
+
 
 def group_script(config: str = "num_generations=2", function: str = FUNCTION, reward_funcs: str = "[length_reward, RM]",
                  extra: str = "", rows: str = '{"prompt": ["a b", "c d"], "answer": ["x", "y"]}',
@@ -59,6 +62,10 @@ SCRIPTS = {
     "count_mismatch": group_script(extra=", reward_processing_classes=tok"),
     "count_mismatch_rloo": group_script(trainer="RLOO", extra=", reward_processing_classes=[None, None, tok]"),
     "count_paired": group_script(extra=", reward_processing_classes=[None, tok]"),
+    # an object of the file's class, called through `__call__`: judged as the bound method, never built as a model
+    "callable_object": group_script(function=SCORER, reward_funcs="[Scorer(4), RM]"),
+    "callable_object_ok": group_script(function=SCORER.replace("completions):", "completions, **kwargs):"),
+                                       reward_funcs="[Scorer(4), RM]"),
     "two_labels": group_script(reward_funcs=f'[length_reward, "{MODELS / "llama-rm-2labels"}"]'),
 }
 
@@ -87,7 +94,7 @@ def status(probed, name: str, check: Check):
 
 
 def test_healthy_setups_pass_every_step(probed):
-    for name in ("healthy", "healthy_rloo", "column_given", "count_paired"):
+    for name in ("healthy", "healthy_rloo", "column_given", "count_paired", "callable_object_ok"):
         facts = group_facts(probed, name)
         for check in (Check.SIGNATURE, Check.CONFIG, Check.VLLM, Check.GENERATION_CONFIG, Check.REWARD_MODELS,
                       Check.REWARD_CALL, Check.REWARD_PROCESSING_CLASSES):
@@ -106,6 +113,7 @@ def test_healthy_setups_pass_every_step(probed):
     ("positional_only", Check.REWARD_CALL, "TypeError: length_reward() missing 1 required positional argument: "
                                            "'prompts'"),
     ("returns_number", Check.REWARD_CALL, "TypeError: 'float' object is not iterable"),
+    ("callable_object", Check.REWARD_CALL, "TypeError: Scorer.__call__() got an unexpected keyword argument 'prompts'"),
     ("count_mismatch", Check.REWARD_PROCESSING_CLASSES, "ValueError: The number of reward processing classes (1) must "
                                                         "match the number of reward functions (2)."),
     ("count_mismatch_rloo", Check.REWARD_PROCESSING_CLASSES, "ValueError: The number of reward processing classes (3) "
