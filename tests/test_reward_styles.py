@@ -151,3 +151,48 @@ def test_the_kwargs_fix_goes_after_a_default_or_an_annotation(parameters, writte
     text = fixed(script(f"def f({parameters}):\n    return [0.0]\n" + trainer(OK_CONFIG, funcs="f")), "PPD603")
     assert written in text, text
     assert codes(text) == []
+
+
+# --- methods bound to an object of the file's class -----------------------------------------------------------
+_RECIPE = '''
+class Recipe:
+    def __init__(self, scale=1.0):
+        self.scale = scale
+    def bare(self, completions):
+        return [self.scale for _ in completions]
+    def good(self, completions, **kwargs):
+        return [self.scale for _ in completions]
+    @staticmethod
+    def static(completions):
+        return [0.0 for _ in completions]
+    def build(self, funcs):
+        config = GRPOConfig(output_dir="o", per_device_train_batch_size=2, num_generations=2)
+        return GRPOTrainer(model="m", reward_funcs=funcs, args=config, train_dataset=ds)
+'''
+
+
+@pytest.mark.parametrize("call, expected", [
+    ("Recipe().build([Recipe().bare])", ["PPD603"]),
+    ("recipe = Recipe(2.0)\ntrainer = GRPOTrainer(model='m', reward_funcs=[recipe.bare, reward], args=GRPOConfig("
+     "output_dir='o', per_device_train_batch_size=2, num_generations=2), train_dataset=ds)", ["PPD603"]),
+    ("Recipe().build([Recipe().good])", []),
+    ("Recipe().build([Recipe().static])", []),  # a static method: not read as bound
+])
+def test_a_method_bound_to_its_object_is_judged_without_the_instance(call, expected):
+    assert codes(script(textwrap.dedent(_RECIPE) + call + "\n")) == expected
+
+
+def test_self_method_inside_the_class_and_its_fix():
+    source = script(textwrap.dedent(_RECIPE).replace("reward_funcs=funcs", "reward_funcs=[self.bare, self.good]")
+                    + "Recipe().build(None)\n")
+    assert codes(source) == ["PPD603"]
+    text = fixed(source, "PPD603")
+    assert "    def bare(self, completions, **kwargs):" in text, text
+    assert codes(text) == []
+
+
+def test_a_method_an_imported_base_may_shadow_is_not_read():
+    source = script("import torch\nclass Base:\n    def bare(self, completions):\n        return [0.0]\n"
+                    "class Scorer(torch.nn.Module, Base):\n    pass\n" + trainer(OK_CONFIG, funcs="[Scorer().bare]"))
+    assert codes(source) == []
+    assert codes(source.replace("torch.nn.Module, ", "")) == ["PPD603"]

@@ -33,7 +33,8 @@ class RewardFunctionSignature(Rule):
     The rule reads functions defined in the file or in a module of the project it imports (where the
     fix then edits them), lambdas, functions under a decorator of the file that hands them back,
     `functools.partial`s of them by the parameters the partial leaves, and objects of the file's classes
-    by their `__call__`; it says nothing of functions from installed packages, and
+    by their `__call__` (and their methods bound to them, `self.reward`); it says nothing of functions
+    from installed packages, and
     a required parameter is judged only when the dataset's columns are visible.
     """
 

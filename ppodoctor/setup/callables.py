@@ -124,8 +124,41 @@ class CallableResolution:
         if method is None or method.node.decorators or not method.self_name or \
                 method.klass is not klass and any(local.ancestors):
             return None  # a static or class method, or one an imported base's `__call__` may come before
+        return self._bound_shape(method)
+
+    def bound_method_origin(self, node: cst.Attribute, ctx: Context, depth: int) -> Optional[Origin]:
+        """`obj.method` read without a call, `obj` an object of a class of the file: the method bound to it
+        (a reward function TRL calls as `obj.method(prompts=..., ...)`), with its parameters less the
+        instance. None where the attribute is not such a method (an instance attribute, a static or class
+        method, a decorated one, or one an imported base's attribute may come before)."""
+        instance = self.instance_class(node.value, ctx, depth + 1)
+        if instance is None:
+            return None
+        klass = instance[0] if instance[1] is not None else self.dynamic_class(node.value, ctx, instance[0])
+        name = node.attr.value
+        method = self.find_method(klass, name)
+        if method is None or method.node.decorators or not method.self_name or self.attribute_sites(klass, name) \
+                or method.klass is not klass and self._foreign_base(klass):
+            return None
+        bound = self._bound_shape(method)
+        return Origin(OriginKind.FUNCTION, key=self.key(node, ctx), text=self.text(node), function=bound,
+                      reason=f"the method `{bound.name}` bound to its object") if bound is not None else None
+
+    def _bound_shape(self, method: FunctionInfo) -> Optional[FunctionShape]:
+        """A method's shape as its object's attribute: the instance parameter filled, named as Python's
+        TypeError names it (`Class.method`)."""
         bound = partial_shape(shape(method.node, self.span), 1, frozenset())
-        return dataclasses.replace(bound, name=f"{klass.name}.__call__") if bound is not None else None
+        owner = method.klass.name if method.klass is not None else ""
+        return dataclasses.replace(bound, name=f"{owner}.{method.name}" if owner else method.name) \
+            if bound is not None else None
+
+    def _foreign_base(self, klass, depth: int = 0) -> bool:
+        """Whether a class outside the file (object aside) is among `klass`'s ancestors."""
+        local = self.local_bases(klass)
+        outer = Context(klass.scope.parent, None) if klass.scope.parent is not None else None
+        names = [self.qualname(base, outer) for base in klass.bases] if outer is not None else ["?"]
+        return len(local) < len([n for n in names if n not in ("object", "builtins.object")]) or \
+            depth < 8 and any(self._foreign_base(base, depth + 1) for base in local)
 
     def getattr_qualname(self, call: cst.Call, ctx: Context, depth: int) -> str:
         """`getattr(transformers, "AutoModelForCausalLM")` names what `transformers.AutoModelForCausalLM`

@@ -8,7 +8,7 @@ import libcst as cst
 
 from ..trl_api import eras
 from ..types import OriginKind, Role, TrainerKind
-from .context import Context
+from .context import Bound, Context
 from .forwarding import Forwarding, Passed, as_passed
 from .guards import import_guards, statement_guards
 from .launched import PARSE_CALLS
@@ -311,6 +311,10 @@ class _Extractor:
             binding, scope, ambiguous = self.resolver.lookup(node.value, ctx)
             if binding is not None and not ambiguous and binding.kind == BindingKind.ASSIGN and not binding.index:
                 return self._expand_sequence(binding.value, Context(scope, binding.position, binding.path))
+            bound = self.resolver.param(node.value, ctx) if binding is not None and not ambiguous and \
+                binding.kind == BindingKind.PARAM and self.resolver.binds_in(scope, ctx) else None
+            if isinstance(bound, Bound) and not bound.index:  # a list a followed call passes: `build([f, g])`
+                return self._expand_sequence(bound.node, bound.ctx)
         if isinstance(node, cst.Call) and self.resolver.qualname(node.func, ctx) in ("list", "tuple") \
                 and len(node.args) == 1 and node.args[0].keyword is None and not node.args[0].star:
             node = node.args[0].value  # `list(f(n) for n in NAMES)`

@@ -165,6 +165,9 @@ class MemberResolution(WrittenAttributes):
         if found is None:
             if index:
                 return Origin(reason="element of a value that cannot be followed", text=text)
+            method = self.bound_method_origin(node, ctx, depth)  # `self.reward`: a method bound to its object
+            if method is not None:
+                return method
             return Origin(reason=f"`{text}` cannot be followed", key=f"expr:{ctx.scope.name}:{text}", text=text)
         value, value_ctx, value_index = found
         if index and isinstance(index[0], str) and not value_index and node.attr.value in self.mutated_names():
@@ -275,8 +278,8 @@ class MemberResolution(WrittenAttributes):
                 and name not in klass.fields:
             binding = bindings[0]
             return binding.value, Context(klass.scope, binding.position, binding.path), binding.index
-        if name in klass.methods or bindings:
-            return None
+        if name in klass.methods or bindings or self.find_method(klass, name) is not None:
+            return None  # a method (its own or a base's): not a value held on the object
         return f"`{text}` is not assigned in this file"
 
     # --- callers --------------------------------------------------------------------------
