@@ -278,3 +278,29 @@ def test_one_tokenizer_for_several_entries_is_paired_by_the_fix():
     text = fixed(source, "PPD608")
     assert "reward_processing_classes=[None, tok, None]" in text
     assert codes(text) == []
+
+
+# --- PPD609 -------------------------------------------------------------------------------------------
+COPY_HEAD = "import dataclasses\nfrom trl import GRPOConfig, GRPOTrainer\n"
+
+
+@pytest.mark.parametrize("config, expected, added", [
+    ("dataclasses.replace(GRPOConfig(output_dir='o'), learning_rate=1e-5)", ["PPD609"],
+     "generation_batch_size=None, steps_per_generation=None"),
+    ("dataclasses.replace(GRPOConfig(output_dir='o', generation_batch_size=8), beta=0.1)", ["PPD609"],
+     "steps_per_generation=None"),
+    ("dataclasses.replace(GRPOConfig(output_dir='o'), steps_per_generation=2)", ["PPD609"], "generation_batch_size=None"),
+    ("dataclasses.replace(GRPOConfig(output_dir='o'), beta=0.1, generation_batch_size=None, steps_per_generation=None)",
+     [], None),
+    ("dataclasses.replace(GRPOConfig(output_dir='o'), steps_per_generation=None)", [], None),  # computed again
+    ("dataclasses.replace(GRPOConfig(output_dir='o'), steps_per_generation=STEPS)", [], None),  # may be None
+    ("GRPOConfig(output_dir='o', learning_rate=1e-5)", [], None),  # built, not copied
+    ("dataclasses.replace(SHARED_CONFIG, beta=0.1)", [], None),  # the original is not visible
+])
+def test_group_config_copied(config, expected, added):
+    source = COPY_HEAD + f"config = {config}\n" + \
+        "trainer = GRPOTrainer(model='m', reward_funcs='org/rm', args=config, train_dataset=ds)\n"
+    assert [code for code in codes(source) if code == "PPD609"] == expected
+    if added:
+        text = fixed(source, "PPD609")
+        assert f", {added})" in text and compile(text, "train.py", "exec") and "PPD609" not in codes(text)

@@ -25,11 +25,13 @@ TRL's code that holds each check instead.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import tempfile
 import textwrap
 import types
 import warnings
+from typing import Optional
 
 from probe_checks import TRL_MODULE, Built, Check, Status
 from worker import check_result, error_text, keyword_map
@@ -89,8 +91,6 @@ def config_check(setup: dict, config_class) -> tuple[dict, object]:
     if origin.get("partial") or origin.get("args"):
         return check_result(Status.UNCHECKED, reason=f"{config_class.__name__} gets arguments the probe cannot "
                                                      "see (a **mapping or positional ones)"), None
-    import dataclasses
-
     fields = {f.name for f in dataclasses.fields(config_class) if f.init}
     given, unseen, unexpected = {}, [], []
     for name, value in keyword_map(origin).items():
@@ -111,16 +111,32 @@ def config_check(setup: dict, config_class) -> tuple[dict, object]:
             result = dict(check_result(Status.FAIL, error=error_text(error)), **facts)
             rest, config = _built(config_class, given, hidden)  # what the other steps read: the rest's
             return dict(result, rest=rest), config
-    result, config = _built(config_class, given, hidden)
+    result, config = _built(config_class, given, hidden, _copied(origin, config_class, given))
     return dict(result, **facts), config
 
 
-def _built(config_class, given: dict, hidden: list) -> tuple[dict, object]:
+def _copied(origin: dict, config_class, given: dict) -> Optional[tuple[dict, dict]]:
+    """For a config made by `dataclasses.replace(base, **changes)` of a visible base with literal keywords:
+    (the base's keywords, the changes); None for a config built directly (or a base the probe cannot see)."""
+    base = origin.get("base") or {}
+    if base.get("kind") != "constructor" or base.get("class_name", "").rsplit(".", 1)[-1] != config_class.__name__ \
+            or base.get("partial") or base.get("args"):
+        return None
+    own = keyword_map(base)
+    if any(value["kind"] != "literal" for value in own.values()):
+        return None
+    written = dict({name: value["value"] for name, value in own.items()}, report_to=given.get("report_to", "none"))
+    return written, {name: value for name, value in given.items() if name not in written or written[name] != value}
+
+
+def _built(config_class, given: dict, hidden: list, copied: Optional[tuple[dict, dict]] = None) -> tuple[dict, object]:
     if hidden:
         return check_result(Status.UNCHECKED, reason=", ".join(f"`{name}`" for name in hidden) + " not literal: "
                                                      f"{config_class.__name__}'s checks read them"), None
     try:
-        config = build_config(config_class, given)
+        # a copy is made as the script makes it: the base built, then dataclasses.replace with the changes
+        config = dataclasses.replace(build_config(config_class, copied[0]), **copied[1]) if copied \
+            else build_config(config_class, given)
     except Exception as error:
         return check_result(Status.FAIL, error=error_text(error)), None
     return dict(check_result(Status.PASS), **{name: getattr(config, name, None) for name in _READBACK}), config

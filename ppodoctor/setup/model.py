@@ -125,6 +125,8 @@ class Origin(Record):
     args and keywords are the call's positional and keyword arguments (keywords include those of
     a visible `**mapping`; partial says some came from a mapping that cannot be seen).
     local_class: for a "constructor" of a class defined in the file, what the file shows of it.
+    A "constructor" made by `dataclasses.replace(obj, **changes)` (setup/replaced.py) has the merged
+    keywords and obj's origin as base.
     class_span: for "from_pretrained"/"from_config", where the class is written: the `X` of
     `X.from_pretrained(...)`, or the argument a followed call binds to the parameter `X` stands for (a
     loader's `model_class`), or the callable a functools.partial wraps, or the element of the table row a

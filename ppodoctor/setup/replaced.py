@@ -28,6 +28,8 @@ class ReplaceResolution:
         changed = {keyword.name for keyword in keywords}
         merged = tuple(k for k in base.keywords if k.name not in changed) + tuple(keywords)
         # Attributes set on the base before the copy travel with its fields; its operations stay its own record.
+        # base: the instance copied (its own keywords), as what it was made from for a copy
         return Origin("constructor", class_name=base.class_name, path=base.path, local_class=base.local_class,
-                      config=base.config, operations=base.operations,
-                      **dict(common, callee=base.callee, keywords=merged, partial=base.partial or partial))
+                      config=base.config, operations=base.operations, base=base,
+                      **dict(common, callee=base.callee, keywords=merged, partial=base.partial or partial,
+                               args=base.args))  # the copy's own positional argument is the instance copied
