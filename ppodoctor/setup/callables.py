@@ -97,13 +97,9 @@ class CallableResolution:
     def _hands_back(self, expression: cst.BaseExpression, ctx: Context) -> bool:
         if isinstance(expression, cst.Call):  # a factory: the decorator is the local function it returns
             factory = self.local_function(expression.func, ctx)
-            if factory is None or len(factory.returns) != 1 or not isinstance(factory.returns[0][0], cst.Name):
+            decorator = self.returned_function(factory) if factory is not None else None
+            if decorator is None:
                 return False
-            returned, position = factory.returns[0]
-            inner, scope, ambiguous = self.lookup(returned.value, Context(factory.scope, position))
-            if inner is None or ambiguous or inner.kind != BindingKind.DEF or scope is not factory.scope:
-                return False
-            decorator = inner.function
         else:
             decorator = self.local_function(expression, ctx)
         if decorator is None or decorator.node.decorators or not decorator.params or decorator.klass is not None:

@@ -72,13 +72,19 @@ class FunctionResolution(BranchResolution):
             return None
         maker_ctx = self.context_for(binding, scope, ctx)
         maker = self.local_function(binding.value.func, maker_ctx)
-        if maker is None or len(maker.returns) != 1 or not isinstance(maker.returns[0][0], cst.Name):
+        inner = self.returned_function(maker) if maker is not None else None
+        return (inner, self.call_context(maker, binding.value, maker_ctx)) if inner is not None else None
+
+    def returned_function(self, maker: FunctionInfo) -> Optional[FunctionInfo]:
+        """The function `maker` defines in its body and returns, when its one `return` gives just that
+        (a closure factory, a decorator factory); None otherwise."""
+        if len(maker.returns) != 1 or not isinstance(maker.returns[0][0], cst.Name):
             return None
         returned, position = maker.returns[0]
-        inner, inner_scope, ambiguous = self.lookup(returned.value, Context(maker.scope, position))
-        if inner is None or ambiguous or inner.kind != BindingKind.DEF or inner_scope is not maker.scope:
+        inner, scope, ambiguous = self.lookup(returned.value, Context(maker.scope, position))
+        if inner is None or ambiguous or inner.kind != BindingKind.DEF or scope is not maker.scope:
             return None
-        return inner.function, self.call_context(maker, binding.value, maker_ctx)
+        return inner.function
 
     def call_context(self, function: FunctionInfo, call: cst.Call, ctx: Context, pairs: Optional[list] = None,
                      outer: Optional[Context] = None) -> Context:
