@@ -79,19 +79,17 @@ class GroupConfigCopied(ConfigChecked, Rule):
                           fix=Fix(self.fix_title, SAFE, (("fields", missing),)), subject="config")
 
     def fix(self, diagnostic, context):
+        import libcst as cst
+
+        # the fix library loads only when a fix is made: kept off `check`
+        from ..fixes.calls import append_argument
+
         origin = group_config(context.setup)
-        if origin is None or origin.span is None:
-            raise Declined("the copy is not visible")
-        context.source.here(origin.span)
-        span = origin.span
-        end = context.source.lines.offset(span.end_line, span.end_column) - 1
-        text = context.source.text
-        if text[end] != ")":
-            raise Declined("the copy's call does not end at its closing parenthesis")
-        added = ", ".join(f"{name}=None" for name in diagnostic.fix.param("fields"))
-        before = text[:end].rstrip()
-        return (context.source.insert_at(span.end_line, span.end_column - 1,
-                                         f" {added}" if before.endswith(("(", ",")) else f", {added}"),)
+        call = context.source.node_at(origin.span, cst.Call) if origin is not None else None
+        if call is None:
+            raise Declined("the copy's call is not where the finding says")
+        return append_argument(context.source, call,
+                               ", ".join(f"{name}=None" for name in diagnostic.fix.param("fields")))
 
 
 def _unset(origin) -> tuple[str, ...]:

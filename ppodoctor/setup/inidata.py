@@ -15,12 +15,12 @@ values unknown, with the reason.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Optional
 
 import libcst as cst
 
 from .context import Bound, Context, dominates
+from .datafiles import ProjectFileUnread, project_file_text
 from .model import Value
 from ..types import UNKNOWN, ValueKind
 from .facts import ActionKind, BindingKind
@@ -36,7 +36,6 @@ _SECTION_CHANGERS = frozenset({"pop", "popitem", "clear", "update", "setdefault"
 _HARMLESS = frozenset({"print", "len", "isinstance", "str", "repr", "sorted", "list", "dict", "bool"})
 _INI_KEYWORDS = frozenset({"allow_no_value", "delimiters", "comment_prefixes", "inline_comment_prefixes", "strict",
                            "empty_lines_in_values", "default_section", "interpolation", "defaults"})
-_INI_FILE_LIMIT = 1 << 20  # a config file, not data
 
 
 class IniUnknown(Exception):
@@ -262,20 +261,14 @@ class IniResolution:
                 raise IniUnknown(f"what the script writes to `{path}` is not known")
             return written[0]
         project = getattr(self, "project", None)
-        if project is None or os.path.isabs(path) or ".." in path.replace("\\", "/").split("/"):
+        if project is None:
             raise IniUnknown(f"`{path}` is not a file of the project beside the script")
-        full = os.path.join(os.path.dirname(project.path), path)
-        if not os.path.isfile(full):
-            if opened:
-                raise IniUnknown(f"`{path}` is not beside the script")
-            return None
         try:
-            if os.path.getsize(full) > _INI_FILE_LIMIT:
-                raise IniUnknown(f"`{path}` is too large for a config file")
-            with open(full, encoding="utf-8") as handle:
-                return handle.read()
-        except (OSError, UnicodeDecodeError) as error:
-            raise IniUnknown(f"`{path}` cannot be read: {error}") from None
+            return project_file_text(project.path, path)[1]
+        except ProjectFileUnread as why:
+            if why.missing and not opened:
+                return None
+            raise IniUnknown(str(why)) from None
 
     def _written_texts(self) -> list:
         """((path, position), text or None) of every text the script writes to a literal path:

@@ -88,21 +88,21 @@ class Positions:
     def __init__(self, module: cst.Module) -> None:
         state = _OffsetState(module)
         module._codegen(state)
-        self.offsets: dict[int, tuple[int, int]] = state.computed  # id(node) → (start, end)
-        self._nodes = state.nodes
-        self.code = "".join(state.tokens)
-        starts = [0]
-        starts.extend(match.end() for match in _NEWLINE.finditer(self.code))
-        self._line_starts = starts
-        self._ranges: dict = {}
+        self._index("".join(state.tokens), state.computed, state.nodes)
 
     @classmethod
     def of_text(cls, code: str) -> "Positions":
         """Positions in a text that is no Python module (a data file): empty until nodes are recorded."""
         made = cls.__new__(cls)
-        made.offsets, made._nodes, made.code, made._ranges = {}, [], code, {}
-        made._line_starts = [0, *(match.end() for match in _NEWLINE.finditer(code))]
+        made._index(code, {}, [])
         return made
+
+    def _index(self, code: str, offsets: dict, nodes: list) -> None:
+        self.offsets: dict[int, tuple[int, int]] = offsets  # id(node) → (start, end)
+        self._nodes = nodes
+        self.code = code
+        self._line_starts = [0, *(match.end() for match in _NEWLINE.finditer(code))]
+        self._ranges: dict = {}
 
     def offsets_of(self, node) -> tuple[int, int]:
         return self.offsets[id(node)]

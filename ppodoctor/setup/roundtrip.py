@@ -70,9 +70,9 @@ class RoundTripResolution(IniResolution, TextDataResolution):
         """The mapping a loader reads from a JSON/YAML file beside the script (datafiles.py), or None."""
         form = data_form(self.qualname(call.func, ctx))
         project = getattr(self, "project", None)
-        if any(at[0] == path for at, _text in self._written_texts()):
-            return None  # the script writes the file some other way: what it holds when read is not the disk's
-        found = project.data_file(path, form) if project is not None and form is not None else None
+        if project is None or form is None or any(at[0] == path for at, _text in self._written_texts()):
+            return None  # no file on disk, or the script writes it some other way: what is read is not the disk's
+        found = project.data_file(path, form)
         if not isinstance(found, DataFile):
             return None
         self._project_used()  # the file's nodes answer their positions through the project's facts
